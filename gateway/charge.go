@@ -1,0 +1,35 @@
+package gateway
+
+// Charge is the result of rating one call against the tariff: what the carrier
+// costs and what the guest pays, in integer minor units of Currency. The JSON
+// names are those TARIFF.md gives for `gateway rate`.
+type Charge struct {
+	Class          string  `json:"class"`       // local, national, international, emergency, incoming, …
+	Destination    string  `json:"destination"` // destination name, "" for none
+	Prefix         string  `json:"prefix"`      // the destination prefix that matched
+	E164           string  `json:"e164"`        // the number as E.164 digits
+	Band           string  `json:"band"`        // the band at the call's start
+	BillableS      int     `json:"billable_s"`  // seconds billed after increments
+	Chargeable     bool    `json:"chargeable"`
+	CarrierMinor   int64   `json:"carrier_minor"`
+	MarkupMinor    int64   `json:"markup_minor"`
+	SurchargeMinor int64   `json:"surcharge_minor"`
+	TaxMinor       int64   `json:"tax_minor"`
+	TotalMinor     int64   `json:"total_minor"`
+	Currency       string  `json:"currency"`       // ISO 4217 code
+	TariffVersion  string  `json:"tariff_version"` // "base" or the edition's effective_from
+	Exception      *string `json:"exception"`      // nil, or invalid-number, unroutable-number, unknown-destination
+}
+
+// The rating exceptions TARIFF.md names.
+const (
+	ExceptionInvalidNumber      = "invalid-number"
+	ExceptionUnroutableNumber   = "unroutable-number"
+	ExceptionUnknownDestination = "unknown-destination"
+)
+
+// Postable reports whether the charge should go to a folio: chargeable, no
+// exception and a total above zero.
+func (c Charge) Postable() bool {
+	return c.Chargeable && c.Exception == nil && c.TotalMinor > 0
+}

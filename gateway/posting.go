@@ -1,0 +1,95 @@
+package gateway
+
+import "time"
+
+// State is where a journal entry stands. Every record read gets one entry that
+// moves through these states; see DESIGN.md "Journal states".
+type State string
+
+// The journal states.
+const (
+	StateCaptured      State = "captured"       // raw bytes stored, nothing else yet
+	StateRated         State = "rated"          // parsed and priced
+	StateNotChargeable State = "not-chargeable" // incoming, internal, unanswered, under grace, total 0
+	StateException     State = "exception"      // needs a person: unparseable, unknown room, tariff exception
+	StateQueued        State = "queued"         // waiting to be posted
+	StateSent          State = "sent"           // posting sent, answer awaited
+	StatePosted        State = "posted"         // the PMS accepted it
+	StateRefused       State = "refused"        // the PMS's final no
+	StateInDoubt       State = "in-doubt"       // sent, answer never came; never re-sent automatically
+	StatePostedByHand  State = "posted-manually"
+	StateReposted      State = "reposted" // by a person: back to the queue with a new posting number
+	StateTransferred   State = "transferred"
+	StateVoided        State = "voided"
+	StateImported      State = "imported" // history loaded by `gateway import`: rated, never posted
+)
+
+// States lists every journal state in the order of DESIGN.md.
+var States = []State{
+	StateCaptured, StateRated, StateNotChargeable, StateException,
+	StateQueued, StateSent, StatePosted, StateRefused, StateInDoubt,
+	StatePostedByHand, StateReposted, StateTransferred, StateVoided, StateImported,
+}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Final reports whether no automatic process moves an entry on from s. Only a
+// person can act on a final state (and only on exception, refused, in-doubt).
+func (s State) Final() bool {
+	switch s {
+	case StateNotChargeable, StateException, StatePosted, StateRefused, StateInDoubt,
+		StatePostedByHand, StateTransferred, StateVoided, StateImported:
+		return true
+	}
+	return false
+}
+
+// NeedsPerson reports whether entries in s wait for the night auditor.
+func (s State) NeedsPerson() bool {
+	return s == StateException || s == StateRefused || s == StateInDoubt
+}
+
+// transitions lists, for each state, the states the engine or a person may move
+// an entry to.
+var transitions = map[State][]State{
+	StateCaptured:  {StateRated, StateException},
+	StateRated:     {StateNotChargeable, StateException, StateQueued, StateImported},
+	StateQueued:    {StateSent, StateException, StateVoided},
+	StateSent:      {StatePosted, StateRefused, StateInDoubt, StateQueued},
+	StateException: {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
+	StateRefused:   {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
+	StateInDoubt:   {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
+	StateReposted:  {StateQueued},
+}
+
+// CanMove reports whether an entry may move from state from to state to.
+// StateSent → StateQueued is allowed only for a transient answer (the PMS said
+// "busy, retry"), which the poster knows and the journal records as its reason.
+func CanMove(from, to State) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Posting is one charge sent, or to be sent, to a guest's folio.
+type Posting struct {
+	Number      uint32    // FIAS P#, from a persisted counter; never reused while unresolved
+	Room        string    // the room (folio) charged
+	AmountMinor int64     // total in minor units
+	Currency    string    // ISO 4217
+	State       State     // queued, sent, posted, refused, in-doubt, …
+	Sent        time.Time // when it was sent, zero if never
+	Answer      string    // the PMS's answer code (FIAS AS: OK, NG, RY, …), "" if none
+	AnswerText  string    // the PMS's clear text (FIAS CT), "" if none
+}

@@ -1,0 +1,5 @@
+package pbx
+
+import "testing"
+
+func FuzzAvayaIPO(f *testing.F) { fuzzFormat(f, "avaya-ipo") }

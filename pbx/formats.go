@@ -1,0 +1,6 @@
+package pbx
+
+// formats is every PBX format the gateway reads.
+var formats = []Format{
+	avayaIPO,
+}

@@ -1,0 +1,83 @@
+package pbx
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+
+	"callgate/gateway"
+)
+
+// StreamStats sums up a ParseStream run.
+type StreamStats struct {
+	Framer  FramerStats
+	Calls   int // records parsed into calls
+	Skipped int // header, summary and other non-call lines
+	Errors  int // records that should be calls but could not be read
+}
+
+// ParseStream reads a whole SMDR stream from r, frames it as the format
+// requires, parses every record and writes one JSON line per call to w (the
+// normalized call of DESIGN.md), or {"error":…,"raw":…} for a record that
+// cannot be read; non-call lines produce nothing. clock is the reading clock
+// for every record (the time the stream was received). It stops only at the
+// end of r or on a write error.
+func ParseStream(r io.Reader, w io.Writer, p *Parser, clock time.Time) (StreamStats, error) {
+	var st StreamStats
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fr := Framer{LengthPrefixed: p.Format().LengthPrefixed}
+	var werr error
+	emit := func(data []byte, truncated bool) {
+		if werr != nil {
+			return
+		}
+		c, err := p.Parse(gateway.RawRecord{Data: data, Received: clock, Truncated: truncated})
+		switch {
+		case errors.Is(err, ErrSkip):
+			st.Skipped++
+			return
+		case err != nil:
+			st.Errors++
+			werr = writeJSONLine(bw, parseError{Error: err.Error(), Raw: string(data)})
+		default:
+			st.Calls++
+			werr = writeJSONLine(bw, c)
+		}
+	}
+	buf := make([]byte, 64<<10)
+	for werr == nil {
+		n, err := r.Read(buf)
+		fr.Feed(buf[:n], emit)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+	}
+	fr.Flush(emit)
+	st.Framer = fr.Stats()
+	if werr != nil {
+		return st, werr
+	}
+	return st, bw.Flush()
+}
+
+type parseError struct {
+	Error string `json:"error"`
+	Raw   string `json:"raw"`
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
