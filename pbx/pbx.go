@@ -180,3 +180,10 @@ func errorf(format string, args ...any) error {
 	return gateway.Errorf(gateway.KindInvalid, format, args...)
 }
 
+
+// FieldProblem is one thing wrong with an installer-written layout (a template
+// or a CM field list), for `gateway check` to report with the config key.
+type FieldProblem struct {
+	Field string // the yaml key path under the layout, e.g. "fields.dialed.column"
+	Msg   string // a plain sentence: what is wrong and what would be valid
+}
