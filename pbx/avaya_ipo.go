@@ -61,12 +61,12 @@ func (p *ipoParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 		return gateway.Call{}, errorf("avaya-ipo: direction %q is not I or O", f[4])
 	}
 	c := gateway.Call{
-		Start:        start,
-		DurationS:    connected,
-		Answered:     gateway.Bool(connected > 0),
-		RingS:        gateway.Int(ring),
-		CallID:       strings.TrimSpace(f[9]),
-		AccountCode:  strings.TrimSpace(f[7]),
+		Start:       start,
+		DurationS:   connected,
+		Answered:    gateway.Bool(connected > 0),
+		RingS:       gateway.Int(ring),
+		CallID:      strings.TrimSpace(f[9]),
+		AccountCode: strings.TrimSpace(f[7]),
 	}
 	more := strings.TrimSpace(f[10]) == "1"
 	c.Continuation = more || p.open[c.CallID]

@@ -180,7 +180,6 @@ func errorf(format string, args ...any) error {
 	return gateway.Errorf(gateway.KindInvalid, format, args...)
 }
 
-
 // FieldProblem is one thing wrong with an installer-written layout (a template
 // or a CM field list), for `gateway check` to report with the config key.
 type FieldProblem struct {

@@ -5,4 +5,3 @@ package pbx
 type Template struct {
 	Layout string `yaml:"layout"` // fixed | csv
 }
-
