@@ -10,8 +10,8 @@ import (
 // kind alone (it retries Transient and nothing else).
 type Kind int
 
-// The kinds of error. The zero value is KindInternal: an error nobody classified is
-// a bug or an unexpected failure, never something to retry blindly.
+// The kinds of error. The zero value is KindInternal: an error nobody
+// classified is a bug or an unexpected failure, never something to retry blindly.
 const (
 	KindInternal  Kind = iota // a bug or an unexpected failure of our own
 	KindInvalid               // bad input: a record, a config value, a request
@@ -72,9 +72,9 @@ func Wrap(k Kind, err error, msg string) error {
 	return &Error{Kind: k, Msg: msg, Err: err}
 }
 
-// KindOf returns the kind of the outermost *Error in err's chain, or Internal
-// when there is none (KindInternal). A nil error has no kind; KindOf(nil) is KindInternal too, so
-// callers test err != nil first.
+// KindOf returns the kind of the outermost *Error in err's chain, or
+// KindInternal when there is none. A nil error has no kind; KindOf(nil) is
+// KindInternal too, so callers test err != nil first.
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {

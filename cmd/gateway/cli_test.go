@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run runs gateway with args and returns its exit status and output.
+func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}} {
+		code, out, _ := run(t, "", args...)
+		if code != 0 {
+			t.Errorf("%v: exit %d", args, code)
+		}
+		for _, c := range commands() {
+			if !strings.Contains(out, "\n  "+c.name+" ") {
+				t.Errorf("%v does not list %s:\n%s", args, c.name, out)
+			}
+		}
+	}
+	code, _, errOut := run(t, "")
+	if code != 2 || !strings.Contains(errOut, "Commands:") {
+		t.Errorf("no command: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestCommandHelp(t *testing.T) {
+	for _, c := range commands() {
+		code, out, _ := run(t, "", c.name, "--help")
+		if code != 0 || !strings.Contains(out, "Usage: gateway "+c.name) || !strings.Contains(out, "-log-level") {
+			t.Errorf("%s --help: exit %d\n%s", c.name, code, out)
+		}
+		code2, out2, _ := run(t, "", "help", c.name)
+		if code2 != 0 || out2 != out {
+			t.Errorf("help %s differs from %s --help", c.name, c.name)
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, _, errOut := run(t, "", "frobnicate")
+	if code != 2 || errOut != "gateway: unknown command \"frobnicate\": run gateway help for the list\n" {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run(t, "", "check", "--nope")
+	if code != 2 || !strings.Contains(errOut, "flag provided but not defined: -nope") {
+		t.Errorf("bad flag: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "gateway ") || !strings.Contains(out, "commit ") || !strings.Contains(out, "go1.") {
+		t.Errorf("exit %d, %q", code, out)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	code, out, _ := run(t, "", "check", "--config", writeConfig(t, goodConfig))
+	if code != 0 || out != "config OK\n" {
+		t.Errorf("good config: exit %d, %q", code, out)
+	}
+	bad := strings.Replace(strings.Replace(goodConfig, "parity: none", "parity: noen", 1), "  protocol: fias", "  protocl: fias", 1)
+	code, out, errOut := run(t, "", "check", "--config", writeConfig(t, bad))
+	if code != 1 {
+		t.Errorf("bad config: exit %d", code)
+	}
+	if !strings.Contains(out, "pbx.serial.parity: line 6:") || !strings.Contains(out, "pms.protocl: line 8: unknown key") {
+		t.Errorf("bad config output:\n%s", out)
+	}
+	if !strings.Contains(errOut, "has 2 problems") {
+		t.Errorf("bad config stderr: %q", errOut)
+	}
+	code, _, errOut = run(t, "", "check", "--config", filepath.Join(t.TempDir(), "missing.yaml"))
+	if code != 1 || !strings.Contains(errOut, "cannot read config file") {
+		t.Errorf("missing file: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = run(t, "", "check")
+	if code != 2 || !strings.Contains(errOut, "--config") {
+		t.Errorf("no --config: exit %d, %q", code, errOut)
+	}
+}
+
+const ipoRecord = "2024/11/05 18:40:02,00:01:35,4,415,O,6175550134,6175550134,,0,1004211,0,E415,Room 415,T9005,Line 5.1,0,0,0,n/a,,,,,,,,,,,,,,,,\r\n"
+
+func TestParse(t *testing.T) {
+	code, out, errOut := run(t, ipoRecord+"not a record\r\n\r\n", "parse", "--format", "avaya-ipo", "--tz", "America/New_York")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want a call and an error line, got:\n%s", out)
+	}
+	var call map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &call); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"format", "extension", "dialed", "start", "duration_s", "direction", "trunk", "account_code", "answered", "caller_id", "ring_s", "raw"} {
+		if _, ok := call[key]; !ok {
+			t.Errorf("call has no key %q: %s", key, lines[0])
+		}
+	}
+	if call["start"] != "2024-11-05T18:40:02" || call["start_utc"] != "2024-11-05T23:40:02Z" || call["duration_s"] != 95.0 {
+		t.Errorf("call: %s", lines[0])
+	}
+	var bad map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &bad); err != nil || bad["raw"] != "not a record" || bad["error"] == "" {
+		t.Errorf("error line: %s", lines[1])
+	}
+}
+
+func TestParseFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smdr.txt")
+	if err := os.WriteFile(path, []byte(ipoRecord), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, "", "parse", "--format", "avaya-ipo", path)
+	if code != 0 || !strings.Contains(out, `"start_utc":"2024-11-05T18:40:02Z"`) {
+		t.Errorf("default zone is UTC: exit %d %s", code, out)
+	}
+	code, _, errOut := run(t, "", "parse", "--format", "avaya-ipo", path+".missing")
+	if code != 1 || !strings.Contains(errOut, "cannot read") {
+		t.Errorf("missing file: exit %d %q", code, errOut)
+	}
+}
+
+func TestParseUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"parse"}, "parse needs --format"},
+		{[]string{"parse", "--format", "nope"}, `unknown PBX format "nope": use one of`},
+		{[]string{"parse", "--format", "avaya-ipo", "--tz", "Mars/Base"}, `--tz "Mars/Base" is not a time zone name`},
+		{[]string{"parse", "--format", "avaya-ipo", "--received", "yesterday"}, `--received "yesterday" is not a time`},
+	} {
+		code, _, errOut := run(t, "", tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestFormatsCommand(t *testing.T) {
+	code, out, _ := run(t, "", "formats")
+	if code != 0 || !strings.HasPrefix(out, "avaya-") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	_, verbose, _ := run(t, "", "formats", "-v")
+	if !strings.Contains(verbose, "PBX settings:") {
+		t.Errorf("formats -v has no settings:\n%s", verbose)
+	}
+}
+
+func TestLogger(t *testing.T) {
+	var b bytes.Buffer
+	log, err := newLogger(&b, "", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info().Msg("hidden")
+	log.Warn().Str("room", "415").Msg("shown")
+	var line map[string]any
+	if err := json.Unmarshal(b.Bytes(), &line); err != nil {
+		t.Fatalf("not JSON (a buffer is no terminal): %q", b.String())
+	}
+	if line["message"] != "shown" || line["level"] != "warn" || line["time"] == nil {
+		t.Errorf("log line: %v", line)
+	}
+	b.Reset()
+	log, _ = newLogger(&b, "console", "debug")
+	log.Debug().Msg("for people")
+	if !strings.Contains(b.String(), "for people") || strings.HasPrefix(b.String(), "{") {
+		t.Errorf("console output: %q", b.String())
+	}
+	for _, tc := range [][2]string{{"xml", ""}, {"", "loud"}} {
+		if _, err := newLogger(&b, tc[0], tc[1]); err == nil {
+			t.Errorf("newLogger(%q, %q) accepted", tc[0], tc[1])
+		}
+	}
+	code, _, errOut := run(t, "", "--log-level", "loud", "version")
+	if code != 2 || !strings.Contains(errOut, `--log-level "loud"`) {
+		t.Errorf("bad level: exit %d %q", code, errOut)
+	}
+}

@@ -1,0 +1,422 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"callgate/pbx"
+)
+
+// Config is the gateway's configuration file (DESIGN.md "Configuration").
+type Config struct {
+	Site    SiteConfig    `yaml:"site"`
+	Store   StoreConfig   `yaml:"store"`
+	PBX     PBXConfig     `yaml:"pbx"`
+	PMS     PMSConfig     `yaml:"pms"`
+	Rooms   RoomsConfig   `yaml:"rooms"`
+	Tariff  string        `yaml:"tariff"` // path of the tariff file, relative to the config file
+	Console ConsoleConfig `yaml:"console"`
+
+	// Path is the file the config was read from ("" for a built-in config).
+	Path string `yaml:"-"`
+	// Location is Site.Timezone, loaded.
+	Location *time.Location `yaml:"-"`
+	lines    map[string]int
+}
+
+// SiteConfig names the property and its time zone: the PBX prints wall-clock
+// time in it.
+type SiteConfig struct {
+	Name     string `yaml:"name"`
+	Timezone string `yaml:"timezone"` // IANA name, e.g. America/New_York
+}
+
+// StoreConfig is where the journal lives.
+type StoreConfig struct {
+	Path               string `yaml:"path"`
+	GuestRetentionDays int    `yaml:"guest_retention_days"`
+}
+
+// SerialConfig is an RS-232 port, for the PBX's SMDR output or FIAS.
+type SerialConfig struct {
+	Device      string `yaml:"device"`
+	Baud        int    `yaml:"baud"`
+	DataBits    int    `yaml:"data_bits"`
+	Parity      string `yaml:"parity"`       // none, odd, even, mark, space
+	StopBits    string `yaml:"stop_bits"`    // 1, 1.5, 2
+	FlowControl string `yaml:"flow_control"` // none, rts-cts
+}
+
+// PBXConfig says how the PBX's call records are read.
+type PBXConfig struct {
+	Format    string        `yaml:"format"`    // a name from `gateway formats`
+	Transport string        `yaml:"transport"` // serial, tcp-listen, tcp-dial, file
+	Serial    *SerialConfig `yaml:"serial"`
+	Listen    string        `yaml:"listen"`   // tcp-listen: address to listen on
+	Dial      string        `yaml:"dial"`     // tcp-dial: the PBX's SMDR address
+	Password  string        `yaml:"password"` // tcp-dial: Mitel 5000 SMDR login password
+	File      string        `yaml:"file"`     // file: the file to follow like tail -F
+	// SilenceMinutes raises the "no PBX data" alarm after this long without a
+	// byte from the PBX (a pulled cable raises no error).
+	SilenceMinutes int           `yaml:"silence_minutes"`
+	Template       *pbx.Template `yaml:"template"`  // format template: the layout
+	CMFields       []pbx.CMField `yaml:"cm_fields"` // format avaya-cm: the CDR form's field list
+}
+
+// PMSConfig says how the PMS is reached.
+type PMSConfig struct {
+	Protocol        string        `yaml:"protocol"` // fias
+	Address         string        `yaml:"address"`  // host:port of the PMS interface (IFC8 is the TCP server)
+	Serial          *SerialConfig `yaml:"serial"`   // instead of address: FIAS over RS-232
+	InterfaceFamily string        `yaml:"interface_family"`
+	AmountExponent  int           `yaml:"amount_exponent"` // implied decimals in FIAS TA
+	CodePage        string        `yaml:"code_page"`
+	Posting         PostingConfig `yaml:"posting"`
+}
+
+// PostingConfig holds optional fields of FIAS posting records.
+type PostingConfig struct {
+	SalesOutlet string `yaml:"sales_outlet"`
+}
+
+// RoomsConfig maps extensions to rooms.
+type RoomsConfig struct {
+	Default  string            `yaml:"default"` // same: extension = room; none: only what map and ranges say
+	Map      map[string]string `yaml:"map"`
+	Ranges   []RoomRange       `yaml:"ranges"`
+	NotRooms []string          `yaml:"not_rooms"` // extensions ("250") or ranges ("200-299") that are never rooms
+}
+
+// RoomRange maps a range of extensions to rooms by an offset.
+type RoomRange struct {
+	From       string `yaml:"from"`
+	To         string `yaml:"to"`
+	RoomOffset int    `yaml:"room_offset"`
+}
+
+// ConsoleConfig is the web console's listener.
+type ConsoleConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+// DefaultConfig returns the settings a config file starts from.
+func DefaultConfig() Config {
+	return Config{
+		Site:  SiteConfig{Name: "callgate", Timezone: "UTC"},
+		Store: StoreConfig{Path: "/var/lib/callgate/journal.db", GuestRetentionDays: 30},
+		PBX:   PBXConfig{SilenceMinutes: 60},
+		PMS: PMSConfig{
+			Protocol:        "fias",
+			InterfaceFamily: "CA",
+			AmountExponent:  2,
+			CodePage:        "windows-1252",
+		},
+		Rooms:   RoomsConfig{Default: "same"},
+		Console: ConsoleConfig{Listen: "127.0.0.1:8080"},
+	}
+}
+
+func defaultSerial() SerialConfig {
+	return SerialConfig{Baud: 9600, DataBits: 8, Parity: "none", StopBits: "1", FlowControl: "none"}
+}
+
+// Serial port settings a PBX or PMS may use.
+var (
+	bauds        = []int{300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
+	parities     = []string{"none", "odd", "even", "mark", "space"}
+	stopBits     = []string{"1", "1.5", "2"}
+	flowControls = []string{"none", "rts-cts"}
+	transports   = []string{"serial", "tcp-listen", "tcp-dial", "file"}
+	protocols    = []string{"fias"}
+	// interfaceFamilies are the FIAS IF codes a call-accounting link can announce.
+	interfaceFamilies = []string{"CA", "PB"}
+	codePages         = []string{"windows-1250", "windows-1251", "windows-1252", "windows-1253", "windows-1254",
+		"windows-1257", "iso-8859-1", "iso-8859-2", "iso-8859-15", "utf-8"}
+)
+
+// LoadConfig reads and checks the config file at path. The error, if any, is
+// Problems: every problem in the file, each with its key and line.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config file: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig reads and checks a config from data; path is used to resolve
+// relative file names and in messages.
+func ParseConfig(data []byte, path string) (*Config, error) {
+	c := DefaultConfig()
+	d := newYAMLDecoder()
+	d.decodeFile(data, &c)
+	c.Path = path
+	c.lines = d.lines
+	for _, s := range []*SerialConfig{c.PBX.Serial, c.PMS.Serial} {
+		if s != nil {
+			fillSerialDefaults(s)
+		}
+	}
+	problems := append(d.problems, c.validate()...)
+	if len(problems) > 0 {
+		return &c, problems
+	}
+	return &c, nil
+}
+
+// fillSerialDefaults sets what a serial section leaves out to 9600 8N1.
+func fillSerialDefaults(s *SerialConfig) {
+	def := defaultSerial()
+	if s.Baud == 0 {
+		s.Baud = def.Baud
+	}
+	if s.DataBits == 0 {
+		s.DataBits = def.DataBits
+	}
+	if s.Parity == "" {
+		s.Parity = def.Parity
+	}
+	if s.StopBits == "" {
+		s.StopBits = def.StopBits
+	}
+	if s.FlowControl == "" {
+		s.FlowControl = def.FlowControl
+	}
+}
+
+// Resolve returns a file name from the config made absolute against the
+// config file's folder.
+func (c *Config) Resolve(name string) string {
+	if name == "" || filepath.IsAbs(name) || c.Path == "" {
+		return name
+	}
+	return filepath.Join(filepath.Dir(c.Path), name)
+}
+
+type checker struct {
+	c        *Config
+	problems Problems
+}
+
+func (k *checker) add(key, format string, args ...any) {
+	k.problems = append(k.problems, Problem{Key: key, Line: k.c.line(key), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *Config) line(key string) int {
+	for key != "" {
+		if l, ok := c.lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+func (k *checker) oneOf(key, value string, valid []string) {
+	if !slices.Contains(valid, value) {
+		k.add(key, "%q is not one of %s", value, strings.Join(valid, ", "))
+	}
+}
+
+func (k *checker) hostPort(key, value string, needHost bool) {
+	host, port, err := net.SplitHostPort(value)
+	if err != nil {
+		k.add(key, "%q is not an address like 10.0.0.5:5100", value)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		k.add(key, "%q: port %q is not a number from 1 to 65535", value, port)
+	}
+	if needHost && host == "" {
+		k.add(key, "%q has no host: give the other side's address, like 10.0.0.5:%s", value, port)
+	}
+}
+
+func (k *checker) required(key, value, what string) bool {
+	if value == "" {
+		k.add(key, "missing: %s", what)
+		return false
+	}
+	return true
+}
+
+func (c *Config) validate() Problems {
+	k := &checker{c: c}
+	if loc, err := time.LoadLocation(c.Site.Timezone); err != nil || c.Site.Timezone == "" {
+		k.add("site.timezone", "%q is not a time zone name: use an IANA name such as America/New_York or Europe/Berlin", c.Site.Timezone)
+	} else {
+		c.Location = loc
+	}
+	k.required("store.path", c.Store.Path, "the journal file's path, e.g. /var/lib/callgate/journal.db")
+	if c.Store.GuestRetentionDays < 0 {
+		k.add("store.guest_retention_days", "%d is negative: give the days to keep guest names after check-out", c.Store.GuestRetentionDays)
+	}
+	c.validatePBX(k)
+	c.validatePMS(k)
+	c.validateRooms(k)
+	if k.required("tariff", c.Tariff, "the path of the tariff file") {
+		if _, err := os.Stat(c.Resolve(c.Tariff)); err != nil {
+			k.add("tariff", "cannot read %s: %v", c.Resolve(c.Tariff), unwrapPathError(err))
+		}
+	}
+	if k.required("console.listen", c.Console.Listen, "the console's address, e.g. 127.0.0.1:8080") {
+		k.hostPort("console.listen", c.Console.Listen, false)
+	}
+	return k.problems
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func (c *Config) validatePBX(k *checker) {
+	p := &c.PBX
+	if k.required("pbx.format", p.Format, "a PBX format: one of "+strings.Join(pbx.FormatNames(), ", ")) {
+		k.oneOf("pbx.format", p.Format, pbx.FormatNames())
+	}
+	if !k.required("pbx.transport", p.Transport, "one of "+strings.Join(transports, ", ")) {
+		return
+	}
+	k.oneOf("pbx.transport", p.Transport, transports)
+	switch p.Transport {
+	case "serial":
+		if p.Serial == nil {
+			k.add("pbx.serial", "missing: transport serial needs serial: {device: /dev/ttyUSB0, baud: 9600, data_bits: 8, parity: none, stop_bits: 1}")
+		} else {
+			k.serial("pbx.serial", p.Serial)
+		}
+	case "tcp-listen":
+		if k.required("pbx.listen", p.Listen, `transport tcp-listen needs the address to listen on, e.g. "0.0.0.0:5100"`) {
+			k.hostPort("pbx.listen", p.Listen, false)
+		}
+	case "tcp-dial":
+		if k.required("pbx.dial", p.Dial, `transport tcp-dial needs the PBX's SMDR address, e.g. "10.0.0.5:1752"`) {
+			k.hostPort("pbx.dial", p.Dial, true)
+		}
+	case "file":
+		k.required("pbx.file", p.File, "transport file needs the path of the file to follow")
+	}
+	if p.SilenceMinutes < 0 {
+		k.add("pbx.silence_minutes", "%d is negative: give minutes, or 0 to turn the alarm off", p.SilenceMinutes)
+	}
+	if p.Format == "template" && p.Template == nil {
+		k.add("pbx.template", "missing: format template needs a template: section describing the layout")
+	}
+	if p.Template != nil && p.Format != "template" {
+		k.add("pbx.template", "is only read with format template, not %q: remove it or set pbx.format: template", p.Format)
+	}
+	if p.CMFields != nil && p.Format != "avaya-cm" {
+		k.add("pbx.cm_fields", "is only read with format avaya-cm, not %q", p.Format)
+	}
+	c.validateLayouts(k)
+}
+
+func (k *checker) serial(key string, s *SerialConfig) {
+	k.required(key+".device", s.Device, "the serial device, e.g. /dev/ttyUSB0 (better: a stable /dev/serial/by-id/ name)")
+	if !slices.Contains(bauds, s.Baud) {
+		k.add(key+".baud", "%d is not a standard baud rate: use one of %s", s.Baud, joinInts(bauds))
+	}
+	if s.DataBits < 5 || s.DataBits > 8 {
+		k.add(key+".data_bits", "%d is not 5, 6, 7 or 8", s.DataBits)
+	}
+	k.oneOf(key+".parity", s.Parity, parities)
+	k.oneOf(key+".stop_bits", s.StopBits, stopBits)
+	k.oneOf(key+".flow_control", s.FlowControl, flowControls)
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (c *Config) validatePMS(k *checker) {
+	p := &c.PMS
+	k.oneOf("pms.protocol", p.Protocol, protocols)
+	switch {
+	case p.Address != "" && p.Serial != nil:
+		k.add("pms.serial", "given with pms.address: use one, the TCP address or the serial port")
+	case p.Address != "":
+		k.hostPort("pms.address", p.Address, true)
+	case p.Serial != nil:
+		k.serial("pms.serial", p.Serial)
+	default:
+		k.add("pms.address", `missing: give the PMS interface's address (e.g. "10.0.0.20:5010") or a serial: section`)
+	}
+	k.oneOf("pms.interface_family", p.InterfaceFamily, interfaceFamilies)
+	if p.AmountExponent < 0 || p.AmountExponent > 4 {
+		k.add("pms.amount_exponent", "%d is not from 0 to 4: it is the number of implied decimals the PMS expects in amounts", p.AmountExponent)
+	}
+	k.oneOf("pms.code_page", strings.ToLower(p.CodePage), codePages)
+	if so := p.Posting.SalesOutlet; so != "" {
+		if n, ok := digitsOnly(so); !ok || n > 5 {
+			k.add("pms.posting.sales_outlet", "%q is not a number of at most 5 digits (FIAS SO)", so)
+		}
+	}
+}
+
+func digitsOnly(s string) (int, bool) {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
+	return len(s), s != ""
+}
+
+func (c *Config) validateRooms(k *checker) {
+	r := &c.Rooms
+	k.oneOf("rooms.default", r.Default, []string{"same", "none"})
+	for ext, room := range r.Map {
+		key := "rooms.map." + ext
+		if _, ok := digitsOnly(ext); !ok {
+			k.add(key, "extension %q is not digits", ext)
+		}
+		if strings.TrimSpace(room) == "" || strings.ContainsAny(room, "|\t\r\n") {
+			k.add(key, "room %q is empty or holds a character a PMS cannot take", room)
+		}
+	}
+	for i, rg := range r.Ranges {
+		key := fmt.Sprintf("rooms.ranges[%d]", i)
+		from, ok1 := strconv.Atoi(rg.From)
+		to, ok2 := strconv.Atoi(rg.To)
+		if _, d := digitsOnly(rg.From); ok1 != nil || !d {
+			k.add(key+".from", "%q is not an extension number", rg.From)
+			continue
+		}
+		if _, d := digitsOnly(rg.To); ok2 != nil || !d {
+			k.add(key+".to", "%q is not an extension number", rg.To)
+			continue
+		}
+		if from > to {
+			k.add(key, "from %s is above to %s: swap them", rg.From, rg.To)
+		}
+		if from+rg.RoomOffset < 0 {
+			k.add(key+".room_offset", "%d takes extension %s below room 0", rg.RoomOffset, rg.From)
+		}
+	}
+	for i, nr := range r.NotRooms {
+		key := fmt.Sprintf("rooms.not_rooms[%d]", i)
+		lo, hi, isRange := strings.Cut(nr, "-")
+		_, okLo := digitsOnly(strings.TrimSpace(lo))
+		_, okHi := digitsOnly(strings.TrimSpace(hi))
+		if !okLo || (isRange && !okHi) {
+			k.add(key, "%q is not an extension (250) or a range of extensions (200-299)", nr)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// writeConfig writes a config and an empty tariff beside it and returns the
+// config's path.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tariff.yaml"), []byte("version: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "callgate.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const goodConfig = `site: {name: Grand Hotel, timezone: America/New_York}
+store: {path: /var/lib/callgate/journal.db}
+pbx:
+  format: avaya-ipo
+  transport: serial
+  serial: {device: /dev/ttyUSB0, baud: 9600, data_bits: 8, parity: none, stop_bits: 1}
+pms:
+  protocol: fias
+  address: "10.0.0.20:5010"
+tariff: tariff.yaml
+`
+
+func problemsOf(t *testing.T, err error) Problems {
+	t.Helper()
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("error %v is not Problems", err)
+	}
+	return ps
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Location == nil || c.Location.String() != "America/New_York" {
+		t.Errorf("location = %v", c.Location)
+	}
+	if c.PMS.AmountExponent != 2 || c.PMS.CodePage != "windows-1252" || c.PMS.InterfaceFamily != "CA" {
+		t.Errorf("pms defaults not applied: %+v", c.PMS)
+	}
+	if c.Rooms.Default != "same" || c.Console.Listen != "127.0.0.1:8080" || c.Store.GuestRetentionDays != 30 {
+		t.Errorf("defaults not applied: rooms %+v console %+v store %+v", c.Rooms, c.Console, c.Store)
+	}
+	if c.PBX.Serial.FlowControl != "none" || c.PBX.SilenceMinutes != 60 {
+		t.Errorf("pbx defaults not applied: %+v %+v", c.PBX, c.PBX.Serial)
+	}
+	if got := c.Resolve(c.Tariff); got != filepath.Join(filepath.Dir(c.Path), "tariff.yaml") {
+		t.Errorf("tariff resolves to %s", got)
+	}
+}
+
+// TestConfigAllProblems is the issue's acceptance case: a typo'd key and a
+// bad value, both reported with their lines in one run.
+func TestConfigAllProblems(t *testing.T) {
+	body := strings.Replace(goodConfig, "parity: none", "parity: noen", 1)
+	body = strings.Replace(body, "  protocol: fias", "  protocl: fias", 1)
+	_, err := LoadConfig(writeConfig(t, body))
+	ps := problemsOf(t, err)
+	want := []string{
+		`pbx.serial.parity: line 6: "noen" is not one of none, odd, even, mark, space`,
+		`pms.protocl: line 8: unknown key (did you mean protocol?)`,
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(want), ps)
+	}
+	text := ps.Error()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("problems do not say %q:\n%s", w, text)
+		}
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"bad zone", "America/New_York", "America/Nowhere", `site.timezone: line 1: "America/Nowhere" is not a time zone name`},
+		{"bad format", "format: avaya-ipo", "format: avaya", `pbx.format: line 4: "avaya" is not one of`},
+		{"bad transport", "transport: serial", "transport: rs232", `pbx.transport: line 5: "rs232" is not one of serial, tcp-listen, tcp-dial, file`},
+		{"bad baud", "baud: 9600", "baud: 9601", `pbx.serial.baud: line 6: 9601 is not a standard baud rate`},
+		{"baud not a number", "baud: 9600", "baud: fast", `pbx.serial.baud: line 6: "fast" is not a whole number`},
+		{"bad data bits", "data_bits: 8", "data_bits: 9", `pbx.serial.data_bits: line 6: 9 is not 5, 6, 7 or 8`},
+		{"bad stop bits", "stop_bits: 1", "stop_bits: 3", `pbx.serial.stop_bits: line 6: "3" is not one of 1, 1.5, 2`},
+		{"no device", "device: /dev/ttyUSB0, ", "", `pbx.serial.device: line 6: missing`},
+		{"bad address", `"10.0.0.20:5010"`, `"10.0.0.20"`, `pms.address: line 9: "10.0.0.20" is not an address`},
+		{"no host", `"10.0.0.20:5010"`, `":5010"`, `pms.address: line 9: ":5010" has no host`},
+		{"bad port", `"10.0.0.20:5010"`, `"10.0.0.20:99999"`, `port "99999" is not a number from 1 to 65535`},
+		{"missing tariff file", "tariff: tariff.yaml", "tariff: nothere.yaml", `tariff: line 10: cannot read`},
+		{"serial is a string", "serial: {device: /dev/ttyUSB0, baud: 9600, data_bits: 8, parity: none, stop_bits: 1}", "serial: /dev/ttyUSB0", `pbx.serial: line 6: is "/dev/ttyUSB0", want a section of keys`},
+		{"unknown top key", "tariff: tariff.yaml", "tariff: tariff.yaml\ntarif: x", `tarif: line 11: unknown key (did you mean tariff?)`},
+		{"duplicate key", "tariff: tariff.yaml", "tariff: tariff.yaml\ntariff: tariff.yaml", `tariff: line 11: given twice (first on line 10)`},
+		{"bad yaml", "tariff: tariff.yaml", "tariff: [tariff.yaml", `not valid YAML`},
+		{"bad room range", "tariff: tariff.yaml", "tariff: tariff.yaml\nrooms: {ranges: [{from: \"3199\", to: \"3100\"}]}", `rooms.ranges[0]: line 11: from 3199 is above to 3100`},
+		{"bad not_rooms", "tariff: tariff.yaml", "tariff: tariff.yaml\nrooms: {not_rooms: [\"2a0\"]}", `rooms.not_rooms[0]: line 11: "2a0" is not an extension`},
+		{"bad default", "tariff: tariff.yaml", "tariff: tariff.yaml\nrooms: {default: all}", `rooms.default: line 11: "all" is not one of same, none`},
+		{"both pms links", `address: "10.0.0.20:5010"`, "address: \"10.0.0.20:5010\"\n  serial: {device: /dev/ttyS1}", `pms.serial: line 10: given with pms.address`},
+		{"bad exponent", `address: "10.0.0.20:5010"`, "address: \"10.0.0.20:5010\"\n  amount_exponent: 7", `pms.amount_exponent: line 10: 7 is not from 0 to 4`},
+		{"bad code page", `address: "10.0.0.20:5010"`, "address: \"10.0.0.20:5010\"\n  code_page: ebcdic", `pms.code_page: line 10: "ebcdic" is not one of`},
+		{"tcp-listen needs listen", "transport: serial", "transport: tcp-listen", `pbx.listen: line 3: missing`},
+		{"bool", "tariff: tariff.yaml", "tariff: tariff.yaml\nconsole: {listen: [1]}", `console.listen: line 11: is a list, want a single value`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := strings.Replace(goodConfig, tc.from, tc.to, 1)
+			if body == goodConfig {
+				t.Fatalf("replacing %q changed nothing", tc.from)
+			}
+			_, err := LoadConfig(writeConfig(t, body))
+			if err == nil {
+				t.Fatalf("no problem reported, want %q", tc.want)
+			}
+			if text := err.Error(); !strings.Contains(text, tc.want) {
+				t.Errorf("problems:\n%s\nwant one containing %q", text, tc.want)
+			}
+		})
+	}
+}
+
+// TestExampleConfigs loads every config in configs/ so that none can rot, and
+// checks that every tariff there is valid YAML.
+func TestExampleConfigs(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("want at least 3 example configs, found %v (%v)", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := LoadConfig(f); err != nil {
+				t.Errorf("%s:\n%v", f, err)
+			}
+		})
+	}
+	tariffs, _ := filepath.Glob("../../configs/tariffs/*.yaml")
+	if len(tariffs) == 0 {
+		t.Fatal("no example tariff in configs/tariffs")
+	}
+	for _, f := range tariffs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(b, &v); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"parity", "parity", 0}, {"paritty", "parity", 1}, {"protocl", "protocol", 1}, {"abc", "xyz", 3}} {
+		if got := editDistance(tc.a, tc.b); got != tc.d {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.d)
+		}
+	}
+}

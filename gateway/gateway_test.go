@@ -1,0 +1,174 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+)
+
+func TestCallJSON(t *testing.T) {
+	c := gateway.Call{
+		Format:    "avaya-ipo",
+		Extension: "201",
+		Dialed:    "0442079460000",
+		Start:     time.Date(2026, 11, 27, 14, 3, 5, 0, time.UTC),
+		StartUTC:  time.Date(2026, 11, 27, 19, 3, 5, 0, time.UTC),
+		DurationS: 125,
+		Direction: gateway.Outgoing,
+		Trunk:     "9001",
+		Answered:  gateway.Bool(true),
+		RingS:     gateway.Int(4),
+		Raw:       []byte(`a,"b"<&>`),
+	}
+	b, err := c.MarshalJSON() // json.Marshal would escape <&> again
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"format":"avaya-ipo","extension":"201","dialed":"0442079460000","start":"2026-11-27T14:03:05","duration_s":125,"direction":"out","trunk":"9001","account_code":null,"answered":true,"caller_id":null,"ring_s":4,"start_utc":"2026-11-27T19:03:05Z","time_note":null,"call_id":null,"continuation":false,"raw":"a,\"b\"<&>"}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	var back gateway.Call
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := back.MarshalJSON()
+	if string(b2) != string(b) {
+		t.Errorf("round trip changed the call:\n%s\n%s", b, b2)
+	}
+	// Null where the format cannot tell.
+	c.Answered, c.RingS, c.Extension = nil, nil, ""
+	b, _ = json.Marshal(c)
+	for _, k := range []string{`"answered":null`, `"ring_s":null`, `"extension":null`} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("%s missing in %s", k, b)
+		}
+	}
+}
+
+func TestCallJSONRefusesBadCalls(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"start":"2026-11-27 14:03","direction":"out"}`, "start"},
+		{`{"start":"2026-11-27T14:03:05","direction":"sideways"}`, "direction"},
+		{`{"start":"2026-11-27T14:03:05","direction":"out","duration_s":-1}`, "negative"},
+		{`{"start":"2026-11-27T14:03:05","direction":"out","ring_s":-1}`, "negative"},
+		{`{"start":"2026-11-27T14:03:05","direction":"out","start_utc":"yesterday"}`, "start_utc"},
+		{`[1]`, "cannot unmarshal"},
+	} {
+		var c gateway.Call
+		err := json.Unmarshal([]byte(tc.in), &c)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	base := io.ErrUnexpectedEOF
+	err := gateway.Errorf(gateway.KindTransient, "pms link: %w", base)
+	if !gateway.IsTransient(err) || gateway.KindOf(err) != gateway.KindTransient {
+		t.Errorf("kind of %v = %v", err, gateway.KindOf(err))
+	}
+	if !errors.Is(err, base) {
+		t.Error("Errorf with %w does not unwrap to its cause")
+	}
+	wrapped := fmt.Errorf("posting 12: %w", err)
+	if !gateway.IsTransient(wrapped) {
+		t.Error("kind lost through fmt.Errorf wrapping")
+	}
+	if gateway.KindOf(base) != gateway.KindInternal || gateway.IsTransient(nil) {
+		t.Error("unclassified error must be internal, nil must be nothing")
+	}
+	if got := gateway.Message(base); got != "internal error: see the gateway log" {
+		t.Errorf("Message(internal) = %q", got)
+	}
+	rej := gateway.Wrap(gateway.KindRejected, errors.New("NG room not checked in"), "PMS refused posting 7")
+	if gateway.Message(rej) != "PMS refused posting 7: NG room not checked in" || !gateway.IsKind(rej, gateway.KindRejected) {
+		t.Errorf("Message(rejected) = %q", gateway.Message(rej))
+	}
+	if gateway.Wrap(gateway.KindInvalid, nil, "x") != nil {
+		t.Error("Wrap(nil) must be nil")
+	}
+	for k, name := range map[gateway.Kind]string{gateway.KindInternal: "internal", gateway.KindInvalid: "invalid",
+		gateway.KindNotFound: "not found", gateway.KindRejected: "rejected", gateway.KindTransient: "transient", gateway.Kind(9): "kind(9)"} {
+		if k.String() != name {
+			t.Errorf("Kind(%d).String() = %q", int(k), k.String())
+		}
+	}
+}
+
+func TestStates(t *testing.T) {
+	if len(gateway.States) != 14 {
+		t.Errorf("%d states, DESIGN.md lists 14", len(gateway.States))
+	}
+	for _, s := range gateway.States {
+		if !s.Valid() {
+			t.Errorf("%s not valid", s)
+		}
+	}
+	if gateway.State("lost").Valid() {
+		t.Error("unknown state valid")
+	}
+	for _, tc := range []struct {
+		from, to gateway.State
+		ok       bool
+	}{
+		{gateway.StateCaptured, gateway.StateRated, true},
+		{gateway.StateRated, gateway.StateQueued, true},
+		{gateway.StateQueued, gateway.StateSent, true},
+		{gateway.StateSent, gateway.StatePosted, true},
+		{gateway.StateSent, gateway.StateInDoubt, true},
+		{gateway.StateInDoubt, gateway.StateReposted, true},
+		{gateway.StateInDoubt, gateway.StateQueued, false}, // never re-sent automatically
+		{gateway.StatePosted, gateway.StateQueued, false},  // never charged twice
+		{gateway.StateCaptured, gateway.StatePosted, false},
+		{gateway.StateImported, gateway.StateQueued, false},
+	} {
+		if got := gateway.CanMove(tc.from, tc.to); got != tc.ok {
+			t.Errorf("CanMove(%s, %s) = %v", tc.from, tc.to, got)
+		}
+	}
+	for _, s := range []gateway.State{gateway.StateException, gateway.StateRefused, gateway.StateInDoubt} {
+		if !s.NeedsPerson() || !s.Final() {
+			t.Errorf("%s must wait for a person", s)
+		}
+	}
+	if gateway.StateQueued.Final() || gateway.StateSent.NeedsPerson() {
+		t.Error("queued and sent move on by themselves")
+	}
+}
+
+func TestChargePostable(t *testing.T) {
+	exc := gateway.ExceptionUnknownDestination
+	for _, tc := range []struct {
+		c    gateway.Charge
+		want bool
+	}{
+		{gateway.Charge{Chargeable: true, TotalMinor: 308}, true},
+		{gateway.Charge{Chargeable: true, TotalMinor: 0}, false},
+		{gateway.Charge{Chargeable: false, TotalMinor: 308}, false},
+		{gateway.Charge{Chargeable: true, TotalMinor: 308, Exception: &exc}, false},
+	} {
+		if got := tc.c.Postable(); got != tc.want {
+			t.Errorf("%+v: Postable = %v", tc.c, got)
+		}
+	}
+}
+
+func TestMaskNumber(t *testing.T) {
+	for in, want := range map[string]string{"": "", "415": "415", "0442079460000": "0442xxxxxxxxx"} {
+		if got := gateway.MaskNumber(in); got != want {
+			t.Errorf("MaskNumber(%q) = %q", in, got)
+		}
+	}
+	c := gateway.Call{Direction: gateway.Outgoing, Extension: "415", Dialed: "6175550134", Start: time.Date(2024, 11, 5, 18, 40, 2, 0, time.UTC), DurationS: 95}
+	if s := c.String(); strings.Contains(s, "6175550134") || !strings.Contains(s, "6175xxxxxx") {
+		t.Errorf("String() shows the full number: %s", s)
+	}
+}
