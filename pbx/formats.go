@@ -3,4 +3,5 @@ package pbx
 // formats is every PBX format the gateway reads.
 var formats = []Format{
 	avayaIPO,
+	panasonic,
 }
