@@ -4,4 +4,5 @@ package pbx
 var formats = []Format{
 	avayaIPO,
 	panasonic,
+	siemensHipath,
 }
