@@ -3,4 +3,6 @@ package pbx
 // formats is every PBX format the gateway reads.
 var formats = []Format{
 	avayaIPO,
+	panasonic,
+	siemensHipath,
 }
