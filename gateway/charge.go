@@ -1,5 +1,10 @@
 package gateway
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // Charge is the result of rating one call against the tariff: what the carrier
 // costs and what the guest pays, in integer minor units of Currency. The JSON
 // names are those TARIFF.md gives for `gateway rate`.
@@ -32,4 +37,37 @@ const (
 // exception and a total above zero.
 func (c Charge) Postable() bool {
 	return c.Chargeable && c.Exception == nil && c.TotalMinor > 0
+}
+
+// MarshalJSON writes the charge as TARIFF.md's rating fields: text fields the
+// rating did not reach (no destination for a free number, no E.164 number for
+// an unroutable one) are null.
+func (c Charge) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		Class          string  `json:"class"`
+		Destination    *string `json:"destination"`
+		Prefix         *string `json:"prefix"`
+		E164           *string `json:"e164"`
+		Band           *string `json:"band"`
+		BillableS      int     `json:"billable_s"`
+		Chargeable     bool    `json:"chargeable"`
+		CarrierMinor   int64   `json:"carrier_minor"`
+		MarkupMinor    int64   `json:"markup_minor"`
+		SurchargeMinor int64   `json:"surcharge_minor"`
+		TaxMinor       int64   `json:"tax_minor"`
+		TotalMinor     int64   `json:"total_minor"`
+		Currency       string  `json:"currency"`
+		TariffVersion  string  `json:"tariff_version"`
+		Exception      *string `json:"exception"`
+	}
+	w := wire{c.Class, optional(c.Destination), optional(c.Prefix), optional(c.E164), optional(c.Band),
+		c.BillableS, c.Chargeable, c.CarrierMinor, c.MarkupMinor, c.SurchargeMinor, c.TaxMinor, c.TotalMinor,
+		c.Currency, c.TariffVersion, c.Exception}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"callgate/pbx"
+	"callgate/tariff"
 )
 
 // Config is the gateway's configuration file (DESIGN.md "Configuration").
@@ -265,14 +267,27 @@ func (c *Config) validate() Problems {
 	c.validatePMS(k)
 	c.validateRooms(k)
 	if k.required("tariff", c.Tariff, "the path of the tariff file") {
-		if _, err := os.Stat(c.Resolve(c.Tariff)); err != nil {
-			k.add("tariff", "cannot read %s: %v", c.Resolve(c.Tariff), unwrapPathError(err))
-		}
+		k.tariff(c.Resolve(c.Tariff))
 	}
 	if k.required("console.listen", c.Console.Listen, "the console's address, e.g. 127.0.0.1:8080") {
 		k.hostPort("console.listen", c.Console.Listen, false)
 	}
 	return k.problems
+}
+
+// tariff loads the tariff the config names, reporting its problems under the
+// config's tariff key.
+func (k *checker) tariff(path string) {
+	_, err := tariff.Load(path)
+	var problems tariff.Problems
+	switch {
+	case errors.As(err, &problems):
+		for _, p := range problems {
+			k.add("tariff", "%s: %s", path, p)
+		}
+	case err != nil:
+		k.add("tariff", "cannot read %s: %v", path, unwrapPathError(errors.Unwrap(err)))
+	}
 }
 
 func unwrapPathError(err error) error {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"callgate/tariff"
 )
 
 // writeConfig writes a config and an empty tariff beside it and returns the
@@ -15,7 +15,10 @@ import (
 func writeConfig(t *testing.T, body string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tariff.yaml"), []byte("version: 1\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "tariff.yaml"), []byte(testTariff), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad-tariff.yaml"), []byte("version: 1\ncurrency: USX\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "callgate.yaml")
@@ -24,6 +27,13 @@ func writeConfig(t *testing.T, body string) string {
 	}
 	return path
 }
+
+const testTariff = `version: 1
+currency: USD
+dialing: {international_prefix: "011", national_prefix: "1", country_code: "1"}
+bands: [{name: all}]
+destinations: [{prefix: "1", name: USA, class: national, rate: 10}]
+`
 
 const goodConfig = `site: {name: Grand Hotel, timezone: America/New_York}
 store: {path: /var/lib/callgate/journal.db}
@@ -117,6 +127,7 @@ func TestConfigProblems(t *testing.T) {
 		{"bad exponent", `address: "10.0.0.20:5010"`, "address: \"10.0.0.20:5010\"\n  amount_exponent: 7", `pms.amount_exponent: line 10: 7 is not from 0 to 4`},
 		{"bad code page", `address: "10.0.0.20:5010"`, "address: \"10.0.0.20:5010\"\n  code_page: ebcdic", `pms.code_page: line 10: "ebcdic" is not one of`},
 		{"tcp-listen needs listen", "transport: serial", "transport: tcp-listen", `pbx.listen: line 3: missing`},
+		{"bad tariff", "tariff: tariff.yaml", "tariff: bad-tariff.yaml", `tariff: line 10: ` + "%TMP%" + `bad-tariff.yaml: currency: line 2: "USX" is not an ISO 4217 currency code`},
 		{"bool", "tariff: tariff.yaml", "tariff: tariff.yaml\nconsole: {listen: [1]}", `console.listen: line 11: is a list, want a single value`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,10 +135,12 @@ func TestConfigProblems(t *testing.T) {
 			if body == goodConfig {
 				t.Fatalf("replacing %q changed nothing", tc.from)
 			}
-			_, err := LoadConfig(writeConfig(t, body))
+			path := writeConfig(t, body)
+			_, err := LoadConfig(path)
 			if err == nil {
 				t.Fatalf("no problem reported, want %q", tc.want)
 			}
+			tc.want = strings.ReplaceAll(tc.want, "%TMP%", filepath.Dir(path)+"/")
 			if text := err.Error(); !strings.Contains(text, tc.want) {
 				t.Errorf("problems:\n%s\nwant one containing %q", text, tc.want)
 			}
@@ -150,17 +163,12 @@ func TestExampleConfigs(t *testing.T) {
 		})
 	}
 	tariffs, _ := filepath.Glob("../../configs/tariffs/*.yaml")
-	if len(tariffs) == 0 {
-		t.Fatal("no example tariff in configs/tariffs")
+	if len(tariffs) < 2 {
+		t.Fatal("want at least two example tariffs in configs/tariffs")
 	}
 	for _, f := range tariffs {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v map[string]any
-		if err := yaml.Unmarshal(b, &v); err != nil {
-			t.Errorf("%s: %v", f, err)
+		if _, err := tariff.Load(f); err != nil {
+			t.Errorf("%s:\n%v", f, err)
 		}
 	}
 }
