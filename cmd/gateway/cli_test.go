@@ -196,3 +196,60 @@ func TestLogger(t *testing.T) {
 		t.Errorf("bad level: exit %d %q", code, errOut)
 	}
 }
+
+func TestRate(t *testing.T) {
+	tariffPath := filepath.Join(filepath.Dir(writeConfig(t, goodConfig)), "tariff.yaml")
+	calls := `{"format":"x","extension":"415","dialed":"6175550134","start":"2026-11-25T10:00:00","duration_s":95,"direction":"out","answered":true,"extra":"kept"}
+
+{"start":"2026-11-25T10:00:00","direction":"sideways"}
+not json
+{"format":"x","dialed":"415","start":"2026-11-25T10:00:00","duration_s":5,"direction":"internal","class":"stale"}
+`
+	code, out, errOut := run(t, calls, "rate", "--tariff", tariffPath)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want 4 lines (blank skipped), got:\n%s", out)
+	}
+	// Every input field kept, in order, the charge added: 95 s at 10/min with
+	// increments [60,60] (default) = 120 s → 20 cents, no guest block.
+	if !strings.HasPrefix(lines[0], `{"format":"x","extension":"415","dialed":"6175550134","start":"2026-11-25T10:00:00","duration_s":95,"direction":"out","answered":true,"extra":"kept","class":"national","destination":"USA","prefix":"1","e164":"16175550134"`) ||
+		!strings.Contains(lines[0], `"billable_s":120,"chargeable":true,"carrier_minor":20,"markup_minor":0,"surcharge_minor":0,"tax_minor":0,"total_minor":20,"currency":"USD","tariff_version":"base","exception":null}`) {
+		t.Errorf("rated line:\n%s", lines[0])
+	}
+	if lines[1] != `{"error":"not a call: direction \"sideways\" is not one of out, in, internal","line":3}` {
+		t.Errorf("bad call line: %s", lines[1])
+	}
+	if !strings.HasPrefix(lines[2], `{"error":"not a JSON object`) || !strings.HasSuffix(lines[2], `"line":4}`) {
+		t.Errorf("bad JSON line: %s", lines[2])
+	}
+	// A line rated before is rated again: its old charge fields are replaced.
+	if strings.Count(lines[3], `"class"`) != 1 || !strings.Contains(lines[3], `"class":"internal"`) {
+		t.Errorf("re-rated line: %s", lines[3])
+	}
+	code, out, _ = run(t, "", "rate", "--tariff", tariffPath, "--check")
+	if code != 0 || !strings.HasPrefix(out, "tariff OK: currency USD") {
+		t.Errorf("--check: exit %d %q", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\ncurrency: USX\nbands: [{name: a}]\n"), 0o644)
+	code, out, errOut = run(t, "", "rate", "--tariff", bad, "--check")
+	if code != 1 || !strings.Contains(out, `currency: line 2: "USX"`) || !strings.Contains(errOut, "refused as a whole") {
+		t.Errorf("bad tariff: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, _, errOut = run(t, "", "rate")
+	if code != 2 || !strings.Contains(errOut, "--tariff") {
+		t.Errorf("no tariff: exit %d %q", code, errOut)
+	}
+}
+
+func TestParseThenRate(t *testing.T) {
+	_, parsed, _ := run(t, ipoRecord, "parse", "--format", "avaya-ipo", "--tz", "America/New_York")
+	code, out, _ := run(t, parsed, "rate", "--tariff", "../../configs/tariffs/usa.yaml")
+	// 18:40 on Tuesday 2024-11-05: evening; 95 s national, [60, 6] → 96 s at 10 = 16; +8 markup +100; tax 8.875 % of 124 = 11.005 → 12.
+	if code != 0 || !strings.Contains(out, `"band":"evening","billable_s":96,"chargeable":true,"carrier_minor":16,"markup_minor":8,"surcharge_minor":100,"tax_minor":12,"total_minor":136`) {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}

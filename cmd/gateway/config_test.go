@@ -30,7 +30,7 @@ func writeConfig(t *testing.T, body string) string {
 
 const testTariff = `version: 1
 currency: USD
-dialing: {international_prefix: "011", national_prefix: "1", country_code: "1"}
+dialing: {international_prefix: "011", national_prefix: "1", country_code: "1", national_number_length: 10}
 bands: [{name: all}]
 destinations: [{prefix: "1", name: USA, class: national, rate: 10}]
 `
