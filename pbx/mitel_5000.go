@@ -111,17 +111,18 @@ func (p *m5000Parser) parse(line []byte, clock time.Time) (gateway.Call, error) 
 }
 
 // m5000Elapsed parses ELAPSED: HH:MM:SS, S=nnnnnn (the seconds option), or
-// HH:MM (that option's form for 1,000,000 s and more).
+// H:MM (that option's form for 1,000,000 s and more, so 277 hours and up).
 func m5000Elapsed(s string) (int, bool) {
 	switch {
 	case strings.HasPrefix(s, "S="):
 		return atoi(strings.TrimSpace(s[2:]))
-	case len(s) == 5 && s[2] == ':':
-		h, ok1 := mivbTwoDigits(s, 0)
-		m, ok2 := mivbTwoDigits(s, 3)
-		return h*3600 + m*60, ok1 && ok2 && m < 60
 	case len(s) == 8 && s[2] == ':' && s[5] == ':':
 		return hms(s)
+	case strings.Count(s, ":") == 1:
+		i := strings.IndexByte(s, ':')
+		h, ok1 := atoi(s[:i])
+		m, ok2 := atoi(s[i+1:])
+		return h*3600 + m*60, ok1 && ok2 && len(s)-i == 3 && m < 60
 	}
 	return 0, false
 }

@@ -124,7 +124,7 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	y := InferYear(mo, d, clock, p.year)
 	start, ok := civil(y, mo, d, h, mi, sec)
 	if !ok {
-		return gateway.Call{}, errorf("mitel-mivb: start %02d/%02d %02d:%02d is not a real date and time", mo, d, h, mi)
+		return gateway.Call{}, errorf("mitel-mivb: start %q is not a real date and time", s[1:13+shift])
 	}
 
 	// Duration: hh:mm:ss (standard) or hhhh:mm:ss (extended digit length)
@@ -138,7 +138,11 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	case len(s) > d0+9 && s[d0+4] == ':' && s[d0+7] == ':':
 		lay, durText = mivbExtended, s[d0:d0+10]
 	default:
-		return gateway.Call{}, errorf("mitel-mivb: duration (from column %d) %q is not hh:mm:ss or hhhh:mm:ss", d0+1, s[d0:min(len(s), d0+10)])
+		field := s[d0:min(len(s), d0+10)]
+		if i := strings.IndexByte(field, ' '); i > 0 {
+			field = field[:i]
+		}
+		return gateway.Call{}, errorf("mitel-mivb: duration (from column %d) %q is not hh:mm:ss or hhhh:mm:ss", d0+1, field)
 	}
 	if durText == "99:99:99" {
 		return gateway.Call{}, errorf("mitel-mivb: duration 99:99:99 means 100 hours or more: the real length is not known")

@@ -51,7 +51,7 @@ func (p *necParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	if p.pageHeader(s) || strings.HasPrefix(t, "CLASS") {
 		return gateway.Call{}, ErrSkip
 	}
-	class := col(s, 1, 4)
+	class := col(s, 1, 5) // columns 1-4; IVOTP runs into the blank column 5
 	var dir gateway.Direction
 	transfer := false
 	switch class {
@@ -76,7 +76,7 @@ func (p *necParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 		if !isTime {
 			return gateway.Call{}, ErrSkip // summary and other report lines
 		}
-		return gateway.Call{}, errorf("nec-sv: class (columns 1-4) %q is not a call class (POT, PIN, ICM, PTRS, IVOT, ...)", class)
+		return gateway.Call{}, errorf("nec-sv: class (columns 1-5) %q is not a call class (POT, PIN, ICM, PTRS, IVOT, ...)", class)
 	}
 	if !isTime || h > 23 || mi > 59 {
 		return gateway.Call{}, errorf("nec-sv: time (columns 6-10) %q is not HH:MM", timeText)
@@ -175,9 +175,11 @@ func (p *necParser) pageHeader(s string) bool {
 	return true
 }
 
-// recordYear returns the year of a record dated mo/d: the forced year; else
-// the year (the header's, or one either side) that puts the date closest to
-// the latest page header; else the year inferred from the reading clock.
+// recordYear returns the year of a record dated mo/d: the forced year; else,
+// of the latest page header's year and the years either side, the one that
+// puts the date closest to the header without being more than a day after the
+// reading clock (a page can run past New Year, and a buffered record can be
+// older than its page); else the year inferred from the reading clock.
 func (p *necParser) recordYear(mo, d int, clock time.Time) int {
 	if p.year != 0 {
 		return p.year
@@ -185,7 +187,8 @@ func (p *necParser) recordYear(mo, d int, clock time.Time) int {
 	if p.header.IsZero() {
 		return InferYear(mo, d, clock, 0)
 	}
-	best, bestGap := p.header.Year(), time.Duration(1<<62)
+	limit := time.Date(clock.Year(), clock.Month(), clock.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	best, bestGap, bestOK := p.header.Year(), time.Duration(1<<62), false
 	for y := p.header.Year() - 1; y <= p.header.Year()+1; y++ {
 		t, ok := civil(y, mo, d, 0, 0, 0)
 		if !ok {
@@ -195,14 +198,20 @@ func (p *necParser) recordYear(mo, d int, clock time.Time) int {
 		if gap < 0 {
 			gap = -gap
 		}
-		if gap < bestGap {
-			best, bestGap = y, gap
+		inTime := !t.After(limit)
+		if (inTime && !bestOK) || (inTime == bestOK && gap < bestGap) {
+			best, bestGap, bestOK = y, gap, inTime
 		}
 	}
 	return best
 }
 
-// undatedDay returns the date of a record that prints none.
+// undatedDay returns the date of a record that prints none: the date of the
+// record before it (or of the page header), a day later when its time is more
+// than 12 hours before that record's (midnight passed), a day earlier when
+// that would put it more than an hour after the reading clock; with no record
+// or header before it, the reading clock's date (the day before when the time
+// is more than an hour after the clock's).
 func (p *necParser) undatedDay(h, mi int, clock time.Time) time.Time {
 	if p.last.IsZero() {
 		day := m5000Day(h, mi, clock)
@@ -216,6 +225,10 @@ func (p *necParser) undatedDay(h, mi int, clock time.Time) time.Time {
 	day := time.Date(p.last.Year(), p.last.Month(), p.last.Day(), 0, 0, 0, 0, time.UTC)
 	if (p.last.Hour()*60+p.last.Minute())-(h*60+mi) > 12*60 {
 		day = day.AddDate(0, 0, 1)
+	}
+	limit := WallClock(clock).Add(time.Hour)
+	if day.Add(time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute).After(limit) {
+		day = day.AddDate(0, 0, -1)
 	}
 	return day
 }
