@@ -35,7 +35,7 @@ type m5000Parser struct{}
 func (p *m5000Parser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	s := string(line)
 	t := strings.TrimSpace(s)
-	if t == "" || strings.Trim(t, "-=_ ") == "" || strings.HasPrefix(t, "TYP") {
+	if t == "" || (strings.IndexByte("-=_", t[0]) >= 0 && strings.Trim(t, "-=_ ") == "") || strings.HasPrefix(t, "TYP") {
 		return gateway.Call{}, ErrSkip
 	}
 	typ := col(s, 1, 3)

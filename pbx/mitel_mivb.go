@@ -57,6 +57,7 @@ var (
 type mivbParser struct {
 	year  int  // forced year, 0 to infer
 	clock int8 // mivbClockUnknown, mivb12Hour or mivb24Hour
+	years mivbYears
 }
 
 const (
@@ -68,7 +69,7 @@ const (
 func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	s := string(line)
 	t := strings.TrimSpace(s)
-	if t == "" || strings.Trim(t, "-=_ ") == "" {
+	if t == "" || (strings.IndexByte("-=_", t[0]) >= 0 && strings.Trim(t, "-=_ ") == "") {
 		return gateway.Call{}, ErrSkip
 	}
 	// A collector that trims leading blanks drops the empty long-call column.
@@ -121,7 +122,7 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	default:
 		return gateway.Call{}, errorf("mitel-mivb: pm flag (column %d) %q is not P or blank", 13+shift, s[12+shift:13+shift])
 	}
-	y := InferYear(mo, d, clock, p.year)
+	y := p.years.infer(mo, d, clock, p.year)
 	start, ok := civil(y, mo, d, h, mi, sec)
 	if !ok {
 		return gateway.Call{}, errorf("mitel-mivb: start %q is not a real date and time", s[1:13+shift])
@@ -309,4 +310,22 @@ func mivbTwoDigits(s string, i int) (int, bool) {
 		return 0, false
 	}
 	return int(s[i]-'0')*10 + int(s[i+1]-'0'), true
+}
+
+// mivbYears remembers the last InferYear answer: records of one stream come
+// with the same month/day and reading day over and over.
+type mivbYears struct {
+	mo, d, year int
+	clockDay    time.Time
+}
+
+func (c *mivbYears) infer(mo, d int, clock time.Time, forced int) int {
+	if forced != 0 {
+		return forced
+	}
+	day := time.Date(clock.Year(), clock.Month(), clock.Day(), 0, 0, 0, 0, time.UTC)
+	if c.year == 0 || c.mo != mo || c.d != d || !c.clockDay.Equal(day) {
+		c.mo, c.d, c.clockDay, c.year = mo, d, day, InferYear(mo, d, clock, 0)
+	}
+	return c.year
 }

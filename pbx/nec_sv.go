@@ -37,6 +37,7 @@ type necParser struct {
 	// lines maps a line to the direction of its latest incoming or outgoing
 	// record, for the direction of a transfer (PTRS / ITRS) that follows.
 	lines map[string]gateway.Direction
+	years mivbYears
 }
 
 // necMaxLines bounds the line map.
@@ -45,7 +46,7 @@ const necMaxLines = 4096
 func (p *necParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	s := string(line)
 	t := strings.TrimSpace(s)
-	if t == "" || strings.Trim(t, "-=*_ ") == "" {
+	if t == "" || (strings.IndexByte("-=*_", t[0]) >= 0 && strings.Trim(t, "-=*_ ") == "") {
 		return gateway.Call{}, ErrSkip
 	}
 	if p.pageHeader(s) || strings.HasPrefix(t, "CLASS") {
@@ -185,9 +186,15 @@ func (p *necParser) recordYear(mo, d int, clock time.Time) int {
 		return p.year
 	}
 	if p.header.IsZero() {
-		return InferYear(mo, d, clock, 0)
+		return p.years.infer(mo, d, clock, 0)
 	}
 	limit := time.Date(clock.Year(), clock.Month(), clock.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	// Usual case: within five months of the header, its own year.
+	if hm := int(p.header.Month()); mo-hm < 6 && hm-mo < 6 {
+		if t, ok := civil(p.header.Year(), mo, d, 0, 0, 0); ok && !t.After(limit) {
+			return p.header.Year()
+		}
+	}
 	best, bestGap, bestOK := p.header.Year(), time.Duration(1<<62), false
 	for y := p.header.Year() - 1; y <= p.header.Year()+1; y++ {
 		t, ok := civil(y, mo, d, 0, 0, 0)
