@@ -11,11 +11,11 @@ var mitel5000 = Format{
 	Name: "mitel-5000",
 	Description: "Mitel 5000 CP / MiVoice Office 250 / Inter-Tel Axxess SMDR: fixed 80-column records with no date " +
 		"(dated by the reading clock), 24-hour start HH:MM; 4-byte length-prefixed frames on its socket",
-	Settings: "DB Studio > System > Maintenance > SMDR: enable SMDR and the record types wanted (incoming, local, toll, " +
-		"international, free, ring-in diagnostics); leave \"Display O/I\" as you like (O/I or OP/INT both read); elapsed " +
-		"time as HH:MM:SS or in seconds (S=nnnnnn) both read. Output to the SMDR socket (default port 4000): the gateway " +
-		"connects (pbx.transport tcp-dial, pbx.dial <system IP>:4000) and must log in with the SMDR password frame; " +
-		"or to a serial port (pbx.transport serial). The PBX clock should be right: records carry no date.",
+	Settings: "System programming, SMDR: enable it and the records wanted (incoming, local, toll, international, " +
+		"free, ring-in diagnostics); O/I or OP/INT and elapsed time as HH:MM:SS or in seconds (S=nnnnnn) are all read. " +
+		"Output to a serial port (pbx.transport serial) or to the SMDR socket, which the gateway opens " +
+		"(pbx.transport tcp-dial, pbx.dial <system IP>:4000 as in public collectors; check the port on site) and logs " +
+		"in to with the SMDR password frame. Keep the PBX clock right: records carry no date.",
 	LengthPrefixed: true,
 	newParser:      func(Options) (recordParser, error) { return &m5000Parser{}, nil },
 }

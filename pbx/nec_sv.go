@@ -11,10 +11,10 @@ var necSV = Format{
 	Name: "nec-sv",
 	Description: "NEC SL1100 / SL2100 / SV8100 / SV9100 SMDR: fixed-width report with page headers (MM/DD/YYYY) and " +
 		"summaries, records MM/DD with start HH:MM",
-	Settings: "Program 35-01: SMDR output port (serial or LAN), format 1 (North America) or 2 (account code 16); " +
-		"35-02-14 = 1 (date and line columns; 0 is read too, dated by the page header); 35-02-04 summaries may stay on " +
-		"(skipped). Serial: pbx.transport serial at the port's baud. LAN: the TCP port is set in Program 10-21 / 35 " +
-		"(not fixed; check on site); the gateway connects (pbx.transport tcp-dial).",
+	Settings: "Program 35-01: SMDR output port (serial or LAN), format 1 (North America) or 2 (16-digit account " +
+		"code); 35-02-14 = 1 prints the date and line columns (0 is read too: records are dated by the page header); " +
+		"35-02-04 summaries may stay on (they are skipped). Serial: pbx.transport serial at the port's baud. LAN: the " +
+		"gateway connects (pbx.transport tcp-dial); the TCP port is not in the documentation found: check it on site.",
 	newParser: func(o Options) (recordParser, error) { return &necParser{year: o.Year}, nil },
 }
 
