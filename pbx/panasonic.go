@@ -140,7 +140,7 @@ func (p *panasonicParser) parse(line []byte, clock time.Time) (gateway.Call, err
 		c.RingS = gateway.Int(ring)
 		total += ring
 	}
-	c.Start = end.Add(-time.Duration(total) * time.Second)
+	c.StartUTC, c.TimeNote = startFromEnd(end, total, clock.Location())
 
 	switch {
 	case strings.HasPrefix(dial, "<I>") || strings.HasPrefix(dial, "<D>"):

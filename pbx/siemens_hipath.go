@@ -114,7 +114,7 @@ func (p *hipathParser) parse(line []byte, clock time.Time) (gateway.Call, error)
 		c.RingS = gateway.Int(ring)
 		total += ring
 	}
-	c.Start = end.Add(-time.Duration(total) * time.Second)
+	c.StartUTC, c.TimeNote = startFromEnd(end, total, clock.Location())
 	if l.acct[0] > 0 {
 		c.AccountCode = col(s, l.acct[0], l.acct[1])
 	}

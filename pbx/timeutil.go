@@ -92,8 +92,9 @@ func expandYear(yy int, clock time.Time) int {
 // end of a call: the printed end (a wall-clock time in loc) is placed on the
 // time line first and the call's seconds (connected and ring) taken from that
 // instant, so a call across a DST change starts at the right moment — wall
-// clock arithmetic would be an hour off.
-func startFromEnd(end time.Time, secs int, loc *time.Location) time.Time {
-	at, _ := Instant(end, loc)
-	return at.Add(-time.Duration(secs) * time.Second)
+// clock arithmetic would be an hour off. The note is Instant's, for the end
+// stamp: an end printed in the autumn overlap is flagged.
+func startFromEnd(end time.Time, secs int, loc *time.Location) (time.Time, string) {
+	at, note := Instant(end, loc)
+	return at.Add(-time.Duration(secs) * time.Second), note
 }

@@ -38,9 +38,14 @@ func TestStartFromEnd(t *testing.T) {
 	// A 30-minute call ending at 03:10 EDT on the spring-forward night
 	// started at 01:40 EST (06:40 UTC), not at 02:40 wall clock.
 	end, _ := time.Parse(gateway.WallClockLayout, "2024-03-10T03:10:00")
-	got := startFromEnd(end, 1800, ny)
-	if got.UTC().Format(time.RFC3339) != "2024-03-10T06:40:00Z" || WallClock(got.In(ny)).Format(gateway.WallClockLayout) != "2024-03-10T01:40:00" {
+	got, note := startFromEnd(end, 1800, ny)
+	if note != "" || got.UTC().Format(time.RFC3339) != "2024-03-10T06:40:00Z" || WallClock(got.In(ny)).Format(gateway.WallClockLayout) != "2024-03-10T01:40:00" {
 		t.Errorf("start %v", got.In(ny))
+	}
+	// An end stamp in the autumn overlap is flagged.
+	end, _ = time.Parse(gateway.WallClockLayout, "2024-11-03T01:40:00")
+	if _, note := startFromEnd(end, 600, ny); note != gateway.TimeNoteDSTOverlap {
+		t.Errorf("overlap end: note %q", note)
 	}
 }
 
