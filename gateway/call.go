@@ -87,8 +87,17 @@ type Call struct {
 	Raw []byte
 }
 
-// Bool returns a pointer to b, for Call.Answered.
-func Bool(b bool) *bool { return &b }
+var yes, no = true, false
+
+// Bool returns a pointer to b, for Call.Answered. The pointer is shared by
+// every call with the same value, so no record costs an allocation for it:
+// read through it, never write.
+func Bool(b bool) *bool {
+	if b {
+		return &yes
+	}
+	return &no
+}
 
 // Int returns a pointer to n, for Call.RingS.
 func Int(n int) *int { return &n }

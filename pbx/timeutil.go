@@ -20,6 +20,14 @@ func Instant(wall time.Time, loc *time.Location) (time.Time, string) {
 	y, mo, d := wall.Date()
 	h, mi, s := wall.Clock()
 	t := time.Date(y, mo, d, h, mi, s, 0, loc)
+	// The common case: no change of offset within three hours either side,
+	// so the wall clock names exactly one instant.
+	_, off := t.Zone()
+	if _, before := t.Add(-3 * time.Hour).Zone(); before == off {
+		if _, after := t.Add(3 * time.Hour).Zone(); after == off {
+			return t.UTC(), ""
+		}
+	}
 	if WallClock(t) != wall {
 		// Gap: the offset before the jump is the one an hour earlier.
 		_, off := t.Add(-2 * time.Hour).Zone()
