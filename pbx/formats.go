@@ -3,4 +3,7 @@ package pbx
 // formats is every PBX format the gateway reads.
 var formats = []Format{
 	avayaIPO,
+	avayaCM,
+	cx3,
+	ciscoCUCM,
 }
