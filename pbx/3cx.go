@@ -212,6 +212,7 @@ func cx3Party(dn, no string) string {
 
 // cx3Time parses "YYYY/MM/DD HH:MM:SS" (also with '-' between the date parts,
 // a 'T' before the time, and fractional seconds, which are dropped) as UTC.
+// Years before 1970 are refused: no 3CX ever wrote one.
 func cx3Time(s string) (time.Time, bool) {
 	if i := strings.IndexByte(s, '.'); i == 19 {
 		s = s[:19]
@@ -225,7 +226,7 @@ func cx3Time(s string) (time.Time, bool) {
 	h, ok4 := atoi2(s, 11)
 	mi, ok5 := atoi2(s, 14)
 	se, ok6 := atoi2(s, 17)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1970 {
 		return time.Time{}, false
 	}
 	t, ok := civil(y, mo, d, h, mi, se)
