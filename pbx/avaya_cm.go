@@ -299,8 +299,8 @@ func newCMParser(o Options) (recordParser, error) {
 // trunk group's access code, code-used for out and in-trk-code for in (the
 // circuit ids are member numbers within the group). CallerID: calling-num of
 // an incoming call unless it is the incoming trunk's access code, which CM
-// prints there when the call brought no calling number. Account code:
-// acct-code, else auth-code.
+// prints there when the call brought no calling number (see cmIsTAC).
+// Account code: acct-code, else auth-code.
 //
 // Duration 9999 (99999 in a 5-digit sec-dur) is CM's mark for a call that was
 // up while the PBX clock was changed: the real length is unknown, so the
@@ -454,7 +454,7 @@ func (p *cmParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	case gateway.Incoming:
 		c.Extension = dialed
 		c.Trunk = inTrk
-		if calling != "" && calling != inTrk {
+		if !cmIsTAC(calling, inTrk, l.inTrk.from != 0) {
 			c.CallerID = calling
 		}
 	case gateway.Outgoing:
@@ -492,6 +492,20 @@ func (p *cmParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	c.StartUTC = endUTC.Add(-time.Duration(dur) * time.Second)
 	c.TimeNote = note
 	return c, nil
+}
+
+// cmIsTAC reports whether the calling-num of an incoming call is the trunk
+// access code CM prints there when the call brought no calling number: the
+// in-trk-code itself, or, for a layout without in-trk-code, any number of 4
+// digits or fewer (a TAC has 1 to 4; a public calling number is longer).
+func cmIsTAC(calling, inTrk string, haveInTrk bool) bool {
+	if calling == "" {
+		return true
+	}
+	if haveInTrk {
+		return calling == inTrk
+	}
+	return len(calling) <= 4
 }
 
 // undatedDay dates a record of a layout without a date item: the day of the

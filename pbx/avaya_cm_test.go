@@ -332,3 +332,21 @@ func TestCheckCMFields(t *testing.T) {
 		t.Errorf("empty: %v", probs)
 	}
 }
+
+func TestAvayaCMTAC(t *testing.T) {
+	for _, tc := range []struct {
+		calling, inTrk string
+		have, tac      bool
+	}{
+		{"111", "111", true, true},
+		{"6175550199", "111", true, false},
+		{"1234", "111", true, false}, // a short calling number that is not the TAC
+		{"", "111", true, true},
+		{"111", "", false, true}, // no in-trk-code in the layout: 4 digits or fewer is a TAC
+		{"12345", "", false, false},
+	} {
+		if got := cmIsTAC(tc.calling, tc.inTrk, tc.have); got != tc.tac {
+			t.Errorf("cmIsTAC(%q, %q, %v) = %v", tc.calling, tc.inTrk, tc.have, got)
+		}
+	}
+}
