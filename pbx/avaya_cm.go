@@ -268,9 +268,10 @@ func newCMParser(o Options) (recordParser, error) {
 
 // cmParser reads CM customized CDR records (smdr.md §2.2).
 //
-// Records are stamped when the call ends, to the minute; start = end −
-// duration − ring, computed on the instant (so a call across a DST change
-// starts at the right wall-clock time); a DST note on the end stamp is kept.
+// Records are stamped when the call ends, to the minute (:00); start = end −
+// duration (for H the duration field is the ring time, so that is end −
+// ring), computed on the instant, so a call across a DST change starts at the
+// right wall-clock time; a DST note on the end stamp is kept.
 //
 // The condition code decides the kind of call:
 //
@@ -302,10 +303,10 @@ func newCMParser(o Options) (recordParser, error) {
 // prints there when the call brought no calling number (see cmIsTAC).
 // Account code: acct-code, else auth-code.
 //
-// Duration 9999 (99999 in a 5-digit sec-dur) is CM's mark for a call that was
-// up while the PBX clock was changed: the real length is unknown, so the
-// record is refused with an error (it goes to the exception queue with its
-// raw text) rather than billed at 2 h 46 min.
+// A duration of 9999 (sec-dur 09999 or 99999; duration 9999) is CM's mark for
+// a call that was up while the PBX clock was changed: the real length is
+// unknown, so the record is refused with an error (it goes to the exception
+// queue with its raw text) rather than billed at 2 h 46 min.
 //
 // Date records ("hh:mm mm/dd" sent at link-up and midnight, NUL padded) are
 // skipped; a layout without a date item dates its records from the last date
