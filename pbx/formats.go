@@ -3,9 +3,12 @@ package pbx
 // formats is every PBX format the gateway reads.
 var formats = []Format{
 	avayaIPO,
+	avayaCM,
 	mitelMiVB,
 	mitel5000,
 	necSV,
 	panasonic,
 	siemensHipath,
+	ciscoCUCM,
+	cx3,
 }

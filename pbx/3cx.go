@@ -1,0 +1,255 @@
+package pbx
+
+import (
+	"strings"
+	"time"
+
+	"callgate/gateway"
+)
+
+var cx3 = Format{
+	Name: "3cx",
+	Description: "3CX CDR: CSV in the default 27-field order (V20 adds a \"Call <historyid>\" prefix and a trailing comma), " +
+		"one record per call, UTC start/answer/end stamps",
+	Settings: "3CX Admin > Settings > CDR (V18: Settings > Call Reporting / CDR): enable CDR; output either " +
+		"\"3CX CDR service is client / Active Socket\" with the gateway's IP and pbx.listen's port (pbx.transport tcp-listen), " +
+		"\"Passive Socket\" on a port of the 3CX host (pbx.transport tcp-dial), or \"Single file for all calls\" " +
+		"(pbx.transport file on .../Data/Logs/CDRLogs/cdr.log). Keep the default field list and order: historyid, callid, " +
+		"duration, time-start, time-answered, time-end, reason-terminated, from-no, to-no, from-dn, to-dn, dial-no, " +
+		"reason-changed, final-number, final-dn, bill-code, bill-rate, bill-cost, bill-name, chain, from-type, to-type, " +
+		"final-type, from-dispname, to-dispname, final-dispname, missed-queue-calls.",
+	newParser: func(Options) (recordParser, error) { return &cx3Parser{}, nil },
+}
+
+// 3CX default field positions, 0-based (smdr.md §2.12).
+const (
+	cx3HistoryID = iota
+	cx3CallID
+	cx3Duration
+	cx3TimeStart
+	cx3TimeAnswered
+	cx3TimeEnd
+	cx3ReasonTerminated
+	cx3FromNo
+	cx3ToNo
+	cx3FromDN
+	cx3ToDN
+	cx3DialNo
+	cx3ReasonChanged
+	cx3FinalNumber
+	cx3FinalDN
+	cx3BillCode
+	cx3BillRate
+	cx3BillCost
+	cx3BillName
+	cx3Chain
+	cx3FromType
+	cx3ToType
+	cx3FinalType
+)
+
+// cx3MinFields is the fewest fields a record may have: up to final-dn. Some
+// sites drop the tail of the list (bill-*, chain, types, names).
+const cx3MinFields = cx3FinalDN + 1
+
+// cx3Parser reads 3CX CDR records in the default field order.
+//
+// Times are UTC ("YYYY/MM/DD HH:MM:SS"): time-start is the start (ringing
+// included) and sets StartUTC. Duration is the talk time (hh:mm:ss);
+// answered is whether time-answered is set.
+//
+// Direction comes from the party types, "Line" (V20 may also write
+// ExternalLine) being a trunk: from-type Line → in; else to-type or
+// final-type Line → out; else internal. Records without the type fields fall
+// back to the numbers: an external from-no (no "Ext." prefix) → in, an
+// external to-no or final-number → out.
+//
+// Extension: from-dn for out and internal; for in the final-dn (the party
+// that ended up with the call, after transfers and queues), else to-dn —
+// never a Line DN. "Ext." prefixes are removed. Dialed: out → to-no (the
+// destination number; dial-no, the digits as the user keyed them, when to-no
+// is empty), or final-number when only the final party is a line; internal
+// → to-dn; in → "" (3CX records no DID: its dial-no on incoming calls is the
+// inbound rule's internal destination). Trunk: the Line's DN. CallerID:
+// from-no of an incoming call. Account code: bill-code. CallID: callid, else
+// historyid. One record per call: never a continuation.
+type cx3Parser struct {
+	fields []string
+}
+
+func (p *cx3Parser) parse(line []byte, _ time.Time) (gateway.Call, error) {
+	s := strings.TrimSpace(string(line))
+	if s == "" {
+		return gateway.Call{}, ErrSkip
+	}
+	f, ok := splitCSV(p.fields, s, ',')
+	p.fields = f
+	if !ok || len(f) < cx3MinFields {
+		return gateway.Call{}, errorf("3cx: %d fields, want the 27 of the default CDR field list", len(f))
+	}
+	for i := range f {
+		f[i] = strings.TrimSpace(f[i])
+	}
+	hist := f[cx3HistoryID]
+	if strings.HasPrefix(hist, "Call ") {
+		hist = strings.TrimSpace(hist[5:])
+	}
+	if !cx3Digits(hist) && hist != "" {
+		return gateway.Call{}, errorf("3cx: historyid %q is not a number (is the CDR field order the default one?)", f[cx3HistoryID])
+	}
+	start, ok := cx3Time(f[cx3TimeStart])
+	if !ok {
+		return gateway.Call{}, errorf("3cx: time-start %q is not YYYY/MM/DD HH:MM:SS", f[cx3TimeStart])
+	}
+	dur, ok := cx3Talk(f[cx3Duration])
+	if !ok {
+		return gateway.Call{}, errorf("3cx: duration %q is not hh:mm:ss", f[cx3Duration])
+	}
+	answered := f[cx3TimeAnswered] != ""
+	if answered {
+		if _, ok := cx3Time(f[cx3TimeAnswered]); !ok {
+			return gateway.Call{}, errorf("3cx: time-answered %q is not YYYY/MM/DD HH:MM:SS", f[cx3TimeAnswered])
+		}
+	}
+	c := gateway.Call{
+		StartUTC:    start,
+		DurationS:   dur,
+		Answered:    gateway.Bool(answered),
+		AccountCode: cx3Field(f, cx3BillCode),
+		CallID:      f[cx3CallID],
+	}
+	if c.CallID == "" {
+		c.CallID = hist
+	}
+
+	fromType, toType, finalType := cx3Field(f, cx3FromType), cx3Field(f, cx3ToType), cx3Field(f, cx3FinalType)
+	fromNo, toNo, finalNo := f[cx3FromNo], f[cx3ToNo], f[cx3FinalNumber]
+	fromDN, toDN, finalDN := f[cx3FromDN], f[cx3ToDN], f[cx3FinalDN]
+	var fromLine, toLine, finalLine bool
+	if fromType != "" || toType != "" || finalType != "" {
+		fromLine, toLine, finalLine = cx3IsLine(fromType), cx3IsLine(toType), cx3IsLine(finalType)
+	} else {
+		// No type fields: an external number has no "Ext." prefix.
+		fromLine = fromNo != "" && !cx3IsExt(fromNo)
+		toLine = toNo != "" && !cx3IsExt(toNo)
+		finalLine = finalNo != "" && !cx3IsExt(finalNo)
+	}
+	switch {
+	case fromLine:
+		c.Direction = gateway.Incoming
+		c.Trunk = fromDN
+		c.CallerID = cleanDigits(cx3StripExt(fromNo))
+		switch {
+		case finalDN != "" && !finalLine:
+			c.Extension = finalDN
+		case toDN != "" && !toLine:
+			c.Extension = toDN
+		}
+	case toLine:
+		c.Direction = gateway.Outgoing
+		c.Trunk = toDN
+		c.Extension = cx3Party(fromDN, fromNo)
+		c.Dialed = cleanDigits(toNo)
+		if c.Dialed == "" {
+			c.Dialed = cleanDigits(f[cx3DialNo])
+		}
+	case finalLine:
+		c.Direction = gateway.Outgoing
+		c.Trunk = finalDN
+		c.Extension = cx3Party(fromDN, fromNo)
+		c.Dialed = cleanDigits(finalNo)
+	default:
+		c.Direction = gateway.Internal
+		c.Extension = cx3Party(fromDN, fromNo)
+		c.Dialed = cx3Party(toDN, toNo)
+		if c.Dialed == "" {
+			c.Dialed = cleanDigits(f[cx3DialNo])
+		}
+	}
+	return c, nil
+}
+
+// cx3Digits reports whether s is a decimal number (of any length).
+func cx3Digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// cx3Field returns field i, or "" when the record is shorter.
+func cx3Field(f []string, i int) string {
+	if i < len(f) {
+		return f[i]
+	}
+	return ""
+}
+
+// cx3IsLine reports whether a party type is a trunk.
+func cx3IsLine(t string) bool {
+	return strings.EqualFold(t, "Line") || strings.EqualFold(t, "ExternalLine")
+}
+
+func cx3IsExt(n string) bool { return len(n) > 4 && strings.EqualFold(n[:4], "Ext.") }
+
+func cx3StripExt(n string) string {
+	if cx3IsExt(n) {
+		return n[4:]
+	}
+	return n
+}
+
+// cx3Party returns a party's DN, or its number without "Ext." when the DN is
+// empty.
+func cx3Party(dn, no string) string {
+	if dn != "" {
+		return dn
+	}
+	return cleanDigits(cx3StripExt(no))
+}
+
+// cx3Time parses "YYYY/MM/DD HH:MM:SS" (also with '-' between the date parts,
+// a 'T' before the time, and fractional seconds, which are dropped) as UTC.
+// Years before 1970 are refused: no 3CX ever wrote one.
+func cx3Time(s string) (time.Time, bool) {
+	if i := strings.IndexByte(s, '.'); i == 19 {
+		s = s[:19]
+	}
+	if len(s) != 19 || (s[4] != '/' && s[4] != '-') || s[7] != s[4] || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	y, ok1 := atoi(s[0:4])
+	mo, ok2 := atoi2(s, 5)
+	d, ok3 := atoi2(s, 8)
+	h, ok4 := atoi2(s, 11)
+	mi, ok5 := atoi2(s, 14)
+	se, ok6 := atoi2(s, 17)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1970 {
+		return time.Time{}, false
+	}
+	t, ok := civil(y, mo, d, h, mi, se)
+	return t, ok // civil's times are in time.UTC: here that is what they mean
+}
+
+// cx3Talk parses the talk time "hh:mm:ss" (any number of hour digits; a
+// fractional second is rounded).
+func cx3Talk(s string) (int, bool) {
+	round := 0
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		frac := s[i+1:]
+		if _, ok := atoi(frac); !ok {
+			return 0, false
+		}
+		if frac[0] >= '5' {
+			round = 1
+		}
+		s = s[:i]
+	}
+	if strings.Count(s, ":") != 2 {
+		return 0, false
+	}
+	n, ok := hms(s)
+	return n + round, ok
+}
