@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"callgate/pbx"
 )
 
 // run runs gateway with args and returns its exit status and output.
@@ -156,8 +158,14 @@ func TestParseUsage(t *testing.T) {
 
 func TestFormatsCommand(t *testing.T) {
 	code, out, _ := run(t, "", "formats")
-	if code != 0 || !strings.HasPrefix(out, "avaya-") {
-		t.Errorf("exit %d:\n%s", code, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != len(pbx.Formats()) {
+		t.Fatalf("exit %d, want one line a format:\n%s", code, out)
+	}
+	for i, f := range pbx.Formats() {
+		if !strings.HasPrefix(lines[i], f.Name+" ") || !strings.Contains(lines[i], f.Description) {
+			t.Errorf("line %d: %q, want %s and its description", i+1, lines[i], f.Name)
+		}
 	}
 	_, verbose, _ := run(t, "", "formats", "-v")
 	if !strings.Contains(verbose, "PBX settings:") {

@@ -183,3 +183,11 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigCMFields(t *testing.T) {
+	body := strings.Replace(goodConfig, "format: avaya-ipo", "format: avaya-cm\n  cm_fields:\n    - {name: date, width: 6}\n    - {name: tiem, width: 4}", 1)
+	_, err := LoadConfig(writeConfig(t, body))
+	if err == nil || !strings.Contains(err.Error(), "pbx.cm_fields[1].name: line 7: \"tiem\" is not a data item") {
+		t.Errorf("problems:\n%v", err)
+	}
+}
