@@ -243,7 +243,7 @@ func asteriskDigits(s string) bool {
 }
 
 // asteriskStamp parses "YYYY-MM-DD HH:MM:SS" (a fraction of a second after it
-// is ignored).
+// is ignored), years 1900 to 2999.
 func asteriskStamp(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) > 19 && s[19] == '.' {
@@ -260,7 +260,7 @@ func asteriskStamp(s string) (time.Time, bool) {
 	h, ok4 := atoi(s[11:13])
 	mi, ok5 := atoi(s[14:16])
 	se, ok6 := atoi(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1900 || y > 2999 {
 		return time.Time{}, false
 	}
 	return civil(y, mo, d, h, mi, se)
@@ -291,7 +291,7 @@ func asteriskEndpoint(ch string) (peer string, trunk bool) {
 		return rest, false
 	}
 	// The channel's own suffix: "-0000a001", "-1", "-1b;2".
-	if dash := strings.LastIndexByte(rest, '-'); dash > 0 {
+	if dash := strings.LastIndexByte(rest, '-'); dash >= 0 {
 		rest = rest[:dash]
 	}
 	if s := strings.IndexByte(rest, '/'); s >= 0 {

@@ -48,8 +48,9 @@ var templateFormat = Format{
 //	min_length: 59                     # shorter lines (without trailing blanks) are not calls
 //
 // Numeric tokens read their nominal width (YYYY 4 digits, h and t 1, the
-// others 2) when directly followed by another numeric token ("hhmm"), else 1
-// to 2 digits (hours of a duration: any number). A date without a year gets
+// others 2) when next to another numeric token ("hhmm"), else 1 to 2 digits
+// (the leading unit of a duration: any number). A duration pattern's
+// separators are not letters or digits. A date without a year gets
 // the year that makes it the latest such date not after the reading day (or
 // the configured year); a layout with no date at all takes the reading day,
 // or the day before when the time is more than an hour later than the reading
@@ -477,13 +478,13 @@ func readTemplateStamp(toks []tplTok, s string, st *tplStamp) bool {
 }
 
 // readTemplateNum reads the number of token i at s[pos:]: exactly its width
-// when the next token is numeric too, else (after blanks) 1 to max digits,
+// when the token before or after it is numeric too ("hhmm"), else (after blanks) 1 to max digits,
 // where max is the width, or 9 for a duration's hours. Years take exactly
 // their width.
 func readTemplateNum(toks []tplTok, i int, s string, pos, max int) (n, next int, ok bool) {
 	min := 1
 	k := toks[i]
-	packed := i+1 < len(toks) && toks[i+1].numeric()
+	packed := (i+1 < len(toks) && toks[i+1].numeric()) || (i > 0 && toks[i-1].numeric())
 	switch {
 	case packed || k.kind == tkYear4 || k.kind == tkYear2:
 		min, max = k.width, k.width
@@ -533,6 +534,11 @@ func compileTemplateDuration(f string) (tplDur, bool) {
 	}
 	if n[tkYear4]+n[tkYear2]+n[tkMonName]+n[tkMonth]+n[tkDay]+n[tkAP] > 0 {
 		return tplDur{}, false
+	}
+	for _, k := range toks {
+		if c := k.lit; k.kind == tkLit && (c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return tplDur{}, false // "hours": a word, not a pattern
+		}
 	}
 	if n[tkHour] > 1 || n[tkMin] > 1 || n[tkSec] > 1 || n[tkTenth] > 1 || n[tkHour]+n[tkMin]+n[tkSec]+n[tkTenth] == 0 {
 		return tplDur{}, false
@@ -851,7 +857,7 @@ func (p *templateParser) stamp(v *[tfCount]string, clock time.Time) (time.Time, 
 		st.y = expandYear(st.y, clock)
 	}
 	t, ok := civil(st.y, st.mo, st.d, st.h, st.mi, st.s)
-	if !ok {
+	if !ok || st.y < 1900 || st.y > 2999 {
 		if p.has[tfDatetime] {
 			return time.Time{}, errorf("template: datetime %q is not a real date and time", v[tfDatetime])
 		}
