@@ -143,10 +143,12 @@ func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	}
 	if c.CallID != "" {
 		c.Continuation = (linkedID != "" && uniqueID != "" && linkedID != uniqueID) || p.seen[c.CallID]
-		if p.seen == nil || len(p.seen) >= asteriskMaxSeen {
-			p.seen = make(map[string]bool)
+		if !p.seen[c.CallID] {
+			if p.seen == nil || len(p.seen) >= asteriskMaxSeen {
+				p.seen = make(map[string]bool)
+			}
+			p.seen[strings.Clone(c.CallID)] = true // not a substring keeping the line
 		}
-		p.seen[c.CallID] = true
 	}
 
 	src, dst, dcontext := strings.TrimSpace(f[1]), strings.TrimSpace(f[2]), strings.TrimSpace(f[3])

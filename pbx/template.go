@@ -627,6 +627,15 @@ type templateParser struct {
 	skipPre   []string
 	minLen    int
 	vals      [tfCount]string
+	formats   [tfCount]string // the date, time and duration formats, for messages
+}
+
+// where names a field's place in the record, for messages.
+func (p *templateParser) where(i int) string {
+	if p.csv {
+		return fmt.Sprintf("field %d", p.place[i].Field)
+	}
+	return fmt.Sprintf("columns %d-%d", p.place[i].Column, p.place[i].Column+p.place[i].Width-1)
 }
 
 func newTemplateParser(o Options) (recordParser, error) {
@@ -666,6 +675,8 @@ func newTemplateParser(o Options) (recordParser, error) {
 	for i := range p.skipPre {
 		p.skipPre[i] = strings.TrimLeft(p.skipPre[i], " \t")
 	}
+	p.formats[tfDate], p.formats[tfTime], p.formats[tfDatetime] = t.DateFormat, t.TimeFormat, t.DatetimeFormat
+	p.formats[tfDuration], p.formats[tfRing] = t.DurationFormat, t.RingFormat
 	p.dateFmt = compileTemplateStamp(t.DateFormat)
 	p.timeFmt = compileTemplateStamp(t.TimeFormat)
 	p.dtFmt = compileTemplateStamp(t.DatetimeFormat)
@@ -673,6 +684,7 @@ func newTemplateParser(o Options) (recordParser, error) {
 	ring := t.RingFormat
 	if ring == "" {
 		ring = "seconds"
+		p.formats[tfRing] = ring
 	}
 	p.ring, _ = compileTemplateDuration(ring)
 	for v, d := range t.DirectionMarkers {
@@ -748,7 +760,7 @@ func (p *templateParser) parse(line []byte, clock time.Time) (gateway.Call, erro
 	if v[tfDuration] != "" {
 		d, ok := p.dur.read(v[tfDuration])
 		if !ok {
-			return gateway.Call{}, errorf("template: duration %q does not match duration_format", v[tfDuration])
+			return gateway.Call{}, errorf("template: duration %q (%s) does not match duration_format %q", v[tfDuration], p.where(tfDuration), p.formats[tfDuration])
 		}
 		duration = d
 	}
@@ -756,7 +768,7 @@ func (p *templateParser) parse(line []byte, clock time.Time) (gateway.Call, erro
 	if p.has[tfRing] && v[tfRing] != "" {
 		r, ok := p.ring.read(v[tfRing])
 		if !ok {
-			return gateway.Call{}, errorf("template: ring %q does not match ring_format", v[tfRing])
+			return gateway.Call{}, errorf("template: ring %q (%s) does not match ring_format %q", v[tfRing], p.where(tfRing), p.formats[tfRing])
 		}
 		ring = r
 		c.RingS = gateway.Int(r)
@@ -792,7 +804,7 @@ func (p *templateParser) parse(line []byte, clock time.Time) (gateway.Call, erro
 	dir, ok := p.direction(v[tfDirection], c.Trunk, callerID, dialed)
 	if !ok {
 		if p.has[tfDirection] {
-			return gateway.Call{}, errorf("template: direction %q is not in direction_markers and no direction rule matches", v[tfDirection])
+			return gateway.Call{}, errorf("template: direction %q (%s) is not in direction_markers and no direction rule matches", v[tfDirection], p.where(tfDirection))
 		}
 		return gateway.Call{}, errorf("template: no direction rule matches this record; add a last rule with only a direction")
 	}
@@ -815,18 +827,18 @@ func (p *templateParser) stamp(v *[tfCount]string, clock time.Time) (time.Time, 
 	switch {
 	case p.has[tfDatetime]:
 		if !readTemplateStamp(p.dtFmt, v[tfDatetime], &st) {
-			return time.Time{}, errorf("template: datetime %q does not match datetime_format", v[tfDatetime])
+			return time.Time{}, errorf("template: datetime %q (%s) does not match datetime_format %q", v[tfDatetime], p.where(tfDatetime), p.formats[tfDatetime])
 		}
 		hasDate = true
 	default:
 		if p.has[tfDate] {
 			if !readTemplateStamp(p.dateFmt, v[tfDate], &st) {
-				return time.Time{}, errorf("template: date %q does not match date_format", v[tfDate])
+				return time.Time{}, errorf("template: date %q (%s) does not match date_format %q", v[tfDate], p.where(tfDate), p.formats[tfDate])
 			}
 			hasDate = true
 		}
 		if !readTemplateStamp(p.timeFmt, v[tfTime], &st) {
-			return time.Time{}, errorf("template: time %q does not match time_format", v[tfTime])
+			return time.Time{}, errorf("template: time %q (%s) does not match time_format %q", v[tfTime], p.where(tfTime), p.formats[tfTime])
 		}
 	}
 	if st.ap != 0 {
