@@ -2,6 +2,7 @@ package pbx
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -54,8 +55,10 @@ var templateFormat = Format{
 // the year that makes it the latest such date not after the reading day (or
 // the configured year); a layout with no date at all takes the reading day,
 // or the day before when the time is more than an hour later than the reading
-// clock. Without unanswered markers a call is answered when its duration is
-// above 0.
+// clock. Years outside 1900-2999 are refused. A call is answered when no
+// unanswered marker matched and its duration is above 0; a blank duration is
+// 0. Values are trimmed of blanks; markers compare without regard to case
+// (an exact match first).
 type Template struct {
 	Layout           string            `yaml:"layout"`
 	Separator        string            `yaml:"separator"`
@@ -246,8 +249,13 @@ func (t *Template) Check() []FieldProblem {
 	case !fs.Direction.set() && len(t.DirectionRules) == 0:
 		add("direction_rules", "the layout needs a way to tell the direction: fields.direction with direction_markers, or direction rules (e.g. a single rule {direction: out} when the PBX prints only outgoing calls).")
 	}
-	for k, v := range t.DirectionMarkers {
-		if !gateway.Direction(v).Valid() {
+	keys := make([]string, 0, len(t.DirectionMarkers))
+	for k := range t.DirectionMarkers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // problems in a stable order
+	for _, k := range keys {
+		if v := t.DirectionMarkers[k]; !gateway.Direction(v).Valid() {
 			add("direction_markers."+k, "direction %q: use out, in or internal.", v)
 		}
 	}
@@ -691,11 +699,7 @@ func newTemplateParser(o Options) (recordParser, error) {
 		p.markers = append(p.markers, tplMarker{strings.TrimSpace(v), gateway.Direction(d)})
 	}
 	// Sorted, so that keys differing only in case match in a fixed order.
-	for i := 1; i < len(p.markers); i++ {
-		for j := i; j > 0 && p.markers[j].value < p.markers[j-1].value; j-- {
-			p.markers[j], p.markers[j-1] = p.markers[j-1], p.markers[j]
-		}
-	}
+	sort.Slice(p.markers, func(i, j int) bool { return p.markers[i].value < p.markers[j].value })
 	return p, nil
 }
 
