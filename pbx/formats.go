@@ -10,5 +10,9 @@ var formats = []Format{
 	panasonic,
 	siemensHipath,
 	ciscoCUCM,
+	asterisk,
+	asteriskUTC,
+	freeswitch,
 	cx3,
+	templateFormat,
 }
