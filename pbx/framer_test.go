@@ -107,7 +107,7 @@ func TestFramer(t *testing.T) {
 			in:   []string{lp("ABC") + lp("DEF\r\n")},
 			want: plain("ABC", "DEF"), control: 0},
 		{name: "plain lines in length-prefixed mode", lp: true,
-			in:   []string{"TLC 415\r\nIN  300\r\n\x00\x00"}, flush: true, pending: true, // the NULs may start a prefix
+			in: []string{"TLC 415\r\nIN  300\r\n\x00\x00"}, flush: true, pending: true, // the NULs may start a prefix
 			want: plain("TLC 415", "IN  300"), control: 2},
 	}
 	for _, tt := range tests {
