@@ -3,6 +3,7 @@ module callgate
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/rs/zerolog v1.35.1
 	go.bug.st/serial v1.8.0
 	go.yaml.in/yaml/v3 v3.0.6
