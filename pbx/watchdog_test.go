@@ -54,14 +54,22 @@ func TestWatchdog(t *testing.T) {
 
 	w.Kick()
 	expect(false, 2*time.Second)
-	// Steady data, a kick every 20 ms for 400 ms: no alarm.
+	// Steady data, a kick every 20 ms for 400 ms: no alarm (unless this
+	// machine was too busy to kick within the silence period).
+	var maxGap time.Duration
+	last := time.Now()
 	for range 20 {
 		w.Kick()
+		maxGap = max(maxGap, time.Since(last))
+		last = time.Now()
 		time.Sleep(20 * time.Millisecond)
 	}
 	select {
 	case got := <-events:
-		t.Fatalf("OnSilence(%v) while data kept coming", got)
+		if maxGap < 90*time.Millisecond {
+			t.Fatalf("OnSilence(%v) while data kept coming (longest gap %v)", got, maxGap)
+		}
+		t.Skipf("the machine paused %v between kicks", maxGap)
 	default:
 	}
 
