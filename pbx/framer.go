@@ -92,22 +92,32 @@ func (f *Framer) in(c byte, emit func([]byte, bool)) {
 
 // holdIsPrefix reports whether the held bytes can still be a length prefix: a
 // length of 1 to MaxRecord+2 (a record and its CRLF), so the high bytes are 0.
+// Neither low byte may be CR, LF or FF: a line end followed by NUL padding
+// (Avaya CM pads its records so) must end a line, not start a frame. The few
+// frame lengths this excludes (10, 12, 13, 266, …; 2560 and up) are read as
+// plain text, which gives the same record when the payload ends in CRLF, as
+// the Mitel 5000's 82-byte records do.
 func (f *Framer) holdIsPrefix() bool {
 	h := f.hold
+	if isLineEnd(h[0]) || len(h) >= 2 && isLineEnd(h[1]) {
+		return false
+	}
 	if len(h) >= 3 && h[2] != 0 || len(h) == 4 && h[3] != 0 {
 		return false
 	}
 	if len(h) >= 2 {
 		n := int(h[0]) | int(h[1])<<8
-		return n > 0 && n <= f.max()+2 && (len(h) > 2 || h[1] == 0 || h[0] >= 0x20)
+		return n > 0 && n <= f.max()+2
 	}
 	return true
 }
 
+func isLineEnd(c byte) bool { return c == '\r' || c == '\n' || c == '\f' }
+
 // text handles one byte of record text.
 func (f *Framer) text(c byte, emit func([]byte, bool)) {
 	switch {
-	case c == '\r' || c == '\n' || c == '\f':
+	case isLineEnd(c):
 		f.end(emit)
 	case c == '\t' || (c >= 0x20 && c != 0x7f):
 		if f.discard {

@@ -1,0 +1,268 @@
+package pbx
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"callgate/gateway"
+)
+
+// DefaultFilePoll is how often a followed file is checked for new data.
+const DefaultFilePoll = 250 * time.Millisecond
+
+// FileOptions configures the file transport: a PBX or call server that
+// writes its records to a file (Asterisk Master.csv, 3CX cdr.log, a capture
+// made by another collector).
+type FileOptions struct {
+	Path string
+	// FromStart makes FollowFile read what the file already holds before
+	// following it; by default it starts at the end (at the start of the
+	// last, unfinished line, if any). A file that does not exist yet is read
+	// from its beginning once it appears.
+	FromStart bool
+	// Poll is how often the file is checked for growth, truncation and
+	// replacement; 0 means 250 ms.
+	Poll time.Duration
+}
+
+// FileSource reads records from a file: followed like tail -F (FollowFile)
+// or read once to its end (ReadFile).
+type FileSource struct {
+	*base
+	opts FileOptions
+
+	mu sync.Mutex
+	f  *os.File // the open file, nil while there is none
+}
+
+var _ Source = (*FileSource)(nil)
+
+var (
+	errRotated   = errors.New("file replaced")
+	errTruncated = errors.New("file truncated")
+)
+
+// FollowFile follows a file like tail -F: it reads what is appended; when
+// the file shrinks (truncated in place, as logrotate's copytruncate does) it
+// reads it again from the start; when another file takes its name (renamed
+// away and created anew) it finishes the old file and reads the new one from
+// the start; a missing file is waited for. A truncation followed, before the
+// next poll, by writes past the old size cannot be told from growth: keep
+// Poll short. A partial last line of a replaced file is delivered as it is.
+func FollowFile(o FileOptions, so SourceOptions) (*FileSource, error) {
+	if o.Path == "" {
+		return nil, gateway.Errorf(gateway.KindInvalid, "file: no path given")
+	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultFilePoll
+	}
+	s := &FileSource{base: newBase("file", o.Path, so, true), opts: o}
+	s.wg.Add(1)
+	go s.follow()
+	return s, nil
+}
+
+// ReadFile reads a whole file once (a history import, `gateway parse`):
+// Read returns its records and then io.EOF. A partial last line is
+// delivered as a record.
+func ReadFile(path string, so SourceOptions) (*FileSource, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, gateway.Errorf(gateway.KindNotFound, "cannot read %s: no such file", path)
+		}
+		return nil, gateway.Errorf(gateway.KindInvalid, "cannot read %s: %w", path, err)
+	}
+	s := &FileSource{base: newBase("file", path, so, false), opts: FileOptions{Path: path}, f: f}
+	s.wg.Add(1)
+	go s.readOnce(f)
+	return s, nil
+}
+
+// Close closes the file; a Read in progress returns.
+func (s *FileSource) Close() error {
+	s.shutdown(func() {
+		s.mu.Lock()
+		if s.f != nil {
+			s.f.Close()
+		}
+		s.mu.Unlock()
+	})
+	return nil
+}
+
+func (s *FileSource) setFile(f *os.File) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f != nil && s.stopping() {
+		return false
+	}
+	s.f = f
+	return true
+}
+
+// onceConn reads a file to its end.
+type onceConn struct{ f *os.File }
+
+func (c onceConn) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	if n > 0 {
+		return n, nil
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	return 0, err
+}
+
+func (s *FileSource) readOnce(f *os.File) {
+	defer s.wg.Done()
+	s.opened(false)
+	s.log.Debug().Msg("reading PBX file")
+	_, err := s.pump(onceConn{f}, "file "+s.opts.Path)
+	s.setFile(nil)
+	f.Close()
+	s.closed()
+	switch {
+	case s.stopping():
+		// Close ends the queue with ErrClosed.
+	case errors.Is(err, io.EOF):
+		s.q.end(io.EOF)
+	default:
+		s.log.Warn().Err(err).Msg("reading the PBX file failed")
+		s.q.end(gateway.Errorf(gateway.KindInternal, "reading %s: %w", s.opts.Path, err))
+	}
+}
+
+// followConn reads a followed file: at its end it checks whether the file
+// was truncated or replaced, else waits one poll interval.
+type followConn struct {
+	s    *FileSource
+	f    *os.File
+	pos  int64 // offset of the next byte to read
+	poll time.Duration
+}
+
+func (c *followConn) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	if n > 0 {
+		c.pos += int64(n)
+		return n, nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	cur, err := c.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if cur.Size() < c.pos {
+		return 0, errTruncated
+	}
+	if named, err := os.Stat(c.s.opts.Path); err == nil && !os.SameFile(named, cur) {
+		// Another file has the name now. Finish this one first: its writer
+		// may have added to it since the read above.
+		n, _ := c.f.Read(p)
+		if n > 0 {
+			c.pos += int64(n)
+			return n, nil
+		}
+		return 0, errRotated
+	}
+	// A missing name (renamed away, not yet recreated) keeps us on the old
+	// file until the new one appears.
+	if !c.s.sleep(c.poll) {
+		return 0, ErrClosed
+	}
+	return 0, nil
+}
+
+func (s *FileSource) follow() {
+	defer s.wg.Done()
+	source := "file " + s.opts.Path
+	atStart := !s.opts.FromStart // the first open starts at the end
+	reconnect := false
+	waiting := ""
+	for {
+		f, err := os.Open(s.opts.Path)
+		if err != nil {
+			if err.Error() != waiting {
+				waiting = err.Error()
+				s.log.Warn().Err(err).Msg("waiting for the PBX file to appear")
+			}
+			atStart = false // when it appears, everything in it is new
+			if !s.sleep(s.opts.Poll) {
+				return
+			}
+			continue
+		}
+		waiting = ""
+		var off int64
+		if atStart {
+			off = lastLineStart(f, s.maxRecord())
+		}
+		atStart = false
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			s.log.Warn().Err(err).Msg("cannot seek in the PBX file")
+			if !s.sleep(s.opts.Poll) {
+				return
+			}
+			continue
+		}
+		if !s.setFile(f) {
+			f.Close()
+			return
+		}
+		s.opened(reconnect)
+		s.log.Info().Int64("offset", off).Bool("reopened", reconnect).Msg("following the PBX file")
+		_, err = s.pump(&followConn{s: s, f: f, pos: off, poll: s.opts.Poll}, source)
+		s.setFile(nil)
+		f.Close()
+		s.closed()
+		if s.stopping() {
+			return
+		}
+		reconnect = true
+		switch {
+		case errors.Is(err, errRotated):
+			s.log.Info().Msg("PBX file replaced (rotated): reading the new one from the start")
+		case errors.Is(err, errTruncated):
+			s.log.Info().Msg("PBX file truncated: reading it again from the start")
+		default:
+			s.log.Warn().Err(err).Msg("reading the PBX file failed; reopening")
+			if !s.sleep(s.opts.Poll) {
+				return
+			}
+		}
+	}
+}
+
+// lastLineStart returns where following f should start: its end, or, if its
+// last line is unfinished (being written now), the start of that line.
+func lastLineStart(f *os.File, max int) int64 {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return 0
+	}
+	size := fi.Size()
+	n := int64(max)
+	if n > size {
+		n = size
+	}
+	tail := make([]byte, n)
+	if _, err := f.ReadAt(tail, size-n); err != nil {
+		return size
+	}
+	if i := bytes.LastIndexAny(tail, "\r\n\f"); i >= 0 {
+		return size - n + int64(i) + 1
+	}
+	if n == size {
+		return 0 // one unfinished line: the whole file
+	}
+	return size
+}

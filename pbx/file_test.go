@@ -1,0 +1,204 @@
+package pbx
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+)
+
+func appendTo(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func follow(t *testing.T, o FileOptions, so SourceOptions) *FileSource {
+	t.Helper()
+	if o.Poll == 0 {
+		o.Poll = 20 * time.Millisecond
+	}
+	so.Logger = testLog(t, nil)
+	s, err := FollowFile(o, so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func expect(t *testing.T, src Source, want ...string) {
+	t.Helper()
+	got := readN(t, src, len(want), 5*time.Second)
+	if !sameStrings(datas(got), want) {
+		t.Fatalf("got %q, want %q", datas(got), want)
+	}
+}
+
+// TestFollowAppend: following from the end skips the records already in
+// the file but not the start of the unfinished last line, then reads what is
+// appended.
+func TestFollowAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Master.csv")
+	appendTo(t, path, "OLD 1\nOLD 2\nOLD 3 par")
+	src := follow(t, FileOptions{Path: path}, SourceOptions{})
+	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	appendTo(t, path, "tial\nNEW 1\n")
+	expect(t, src, "OLD 3 partial", "NEW 1")
+	appendTo(t, path, "NEW 2\r\nNEW 3\r\n")
+	expect(t, src, "NEW 2", "NEW 3")
+	if st := src.Stats(); st.Records != 4 || st.Connections != 1 || st.Reconnects != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestFollowFromStart reads what the file holds, then follows it.
+func TestFollowFromStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cdr.log")
+	appendTo(t, path, "ONE\nTWO\n")
+	src := follow(t, FileOptions{Path: path, FromStart: true}, SourceOptions{})
+	expect(t, src, "ONE", "TWO")
+	appendTo(t, path, "THREE\n")
+	expect(t, src, "THREE")
+}
+
+// TestFollowRotation: the file is renamed away, a last record is added to
+// it, and a new file takes its name: the old file is finished first, then
+// the new one is read from its start.
+func TestFollowRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "smdr.log")
+	appendTo(t, path, "")
+	src := follow(t, FileOptions{Path: path, Poll: 200 * time.Millisecond}, SourceOptions{})
+	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	appendTo(t, path, "BEFORE 1\n")
+	expect(t, src, "BEFORE 1")
+
+	// Within one poll interval: rename, the writer's last line to the old
+	// file, the new file.
+	old, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	old.WriteString("LAST OF OLD\nOLD UNFINISHED")
+	old.Close()
+	appendTo(t, path, "NEW 1\nNEW 2\n")
+	expect(t, src, "LAST OF OLD", "OLD UNFINISHED", "NEW 1", "NEW 2")
+	appendTo(t, path, "NEW 3\n")
+	expect(t, src, "NEW 3")
+	if st := src.Stats(); st.Connections != 2 || st.Reconnects != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestFollowRenameThenCreate: the name is missing for a while between the
+// rename and the new file; the old file is kept until the new one appears.
+func TestFollowRenameThenCreate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smdr.log")
+	appendTo(t, path, "")
+	src := follow(t, FileOptions{Path: path}, SourceOptions{})
+	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	os.Rename(path, path+".1")
+	appendTo(t, path+".1", "LATE OLD\n")
+	expect(t, src, "LATE OLD")
+	appendTo(t, path, "NEW\n")
+	expect(t, src, "NEW")
+}
+
+// TestFollowTruncate: logrotate's copytruncate empties the file in place;
+// the follower starts again from the start of it.
+func TestFollowTruncate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smdr.log")
+	appendTo(t, path, "")
+	src := follow(t, FileOptions{Path: path}, SourceOptions{})
+	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	appendTo(t, path, "A FIRST RECORD OF SOME LENGTH\nA SECOND RECORD OF SOME LENGTH\n")
+	expect(t, src, "A FIRST RECORD OF SOME LENGTH", "A SECOND RECORD OF SOME LENGTH")
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, "AFTER\n")
+	expect(t, src, "AFTER")
+	appendTo(t, path, "AFTER 2\n")
+	expect(t, src, "AFTER 2")
+	if st := src.Stats(); st.Reconnects != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestFollowMissing: a file that does not exist yet is waited for and read
+// from its start when it appears.
+func TestFollowMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "later.log")
+	src := follow(t, FileOptions{Path: path}, SourceOptions{})
+	time.Sleep(60 * time.Millisecond)
+	if st := src.Stats(); st.Connected != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	appendTo(t, path, "FIRST\nSECOND\n")
+	expect(t, src, "FIRST", "SECOND")
+}
+
+// TestReadFile: a file read once gives its records, its unfinished last line
+// as a record, then io.EOF for good.
+func TestReadFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.txt")
+	os.WriteFile(path, []byte("ONE\r\n\x00TWO\r\nTHREE"), 0o644)
+	src, err := ReadFile(path, SourceOptions{Logger: testLog(t, nil), QueueSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	got, err := readAll(src)
+	if !errors.Is(err, io.EOF) || !sameStrings(datas(got), []string{"ONE", "TWO", "THREE"}) {
+		t.Fatalf("got %q, %v", datas(got), err)
+	}
+	if _, err := src.Read(context.Background()); !errors.Is(err, io.EOF) {
+		t.Fatalf("Read after the end: %v", err)
+	}
+	if got[0].Source != "file "+path {
+		t.Errorf("Source %q", got[0].Source)
+	}
+	if st := src.Stats(); st.Records != 3 || st.ControlBytes != 1 || st.Silent {
+		t.Errorf("stats %+v", st)
+	}
+
+	if _, err := ReadFile(filepath.Join(t.TempDir(), "nope"), SourceOptions{}); gateway.KindOf(err) != gateway.KindNotFound {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestReadFileClose: closing a file source mid-way ends Read with ErrClosed
+// once the queued records are read.
+func TestReadFileClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.txt")
+	var data []byte
+	for _, l := range smdrLines("big", 1000) {
+		data = append(data, l+"\n"...)
+	}
+	os.WriteFile(path, data, 0o644)
+	src, err := ReadFile(path, SourceOptions{QueueSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readN(t, src, 10, 3*time.Second)
+	src.Close()
+	got, err := readAll(src)
+	if !errors.Is(err, ErrClosed) || len(got) > 990 {
+		t.Fatalf("%d more records, then %v", len(got), err)
+	}
+}

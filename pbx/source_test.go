@@ -1,0 +1,308 @@
+package pbx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"callgate/gateway"
+)
+
+// testLog returns a logger that writes to the test's log (shown when the test
+// fails) and, if buf is not nil, to buf as well.
+func testLog(t *testing.T, buf *syncBuffer) zerolog.Logger {
+	var w io.Writer = zerolog.NewTestWriter(t)
+	if buf != nil {
+		w = io.MultiWriter(w, buf)
+	}
+	return zerolog.New(w).Level(zerolog.InfoLevel)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) count(substr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Count(s.b.String(), substr)
+}
+
+// readN reads n records from src, failing the test if they do not all come
+// within timeout.
+func readN(t *testing.T, src Source, n int, timeout time.Duration) []gateway.RawRecord {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out []gateway.RawRecord
+	for len(out) < n {
+		r, err := src.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d of %d records: Read: %v (stats %+v)", len(out), n, err, src.Stats())
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// noMore checks that src delivers nothing more within d.
+func noMore(t *testing.T, src Source, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if r, err := src.Read(ctx); err == nil {
+		t.Fatalf("unexpected record %q from %s", r.Data, r.Source)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func datas(rs []gateway.RawRecord) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, string(r.Data))
+	}
+	return out
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// smdrLines returns n distinct record lines, each tagged with tag.
+func smdrLines(tag string, n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("TLC %-5s 92005 617-555-%04d                 18:40 00:01:%02d $00.19", tag, i, i%60))
+	}
+	return out
+}
+
+// listen starts a tcp-listen source on a loopback port and closes it when
+// the test ends.
+func listen(t *testing.T, lo ListenOptions, so SourceOptions) *ListenSource {
+	t.Helper()
+	if lo.Address == "" {
+		lo.Address = "127.0.0.1:0"
+	}
+	so.Logger = testLog(t, nil)
+	l, err := ListenTCP(lo, so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func dialTo(t *testing.T, l *ListenSource) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestIdleFlush: a PBX that sends the line end only before the next record
+// gets each record delivered after IdleFlush of quiet, not one record late.
+func TestIdleFlush(t *testing.T) {
+	l := listen(t, ListenOptions{}, SourceOptions{IdleFlush: 100 * time.Millisecond})
+	c := dialTo(t, l)
+	start := time.Now()
+	io.WriteString(c, "\r\nREC ONE")
+	got := readN(t, l, 1, 3*time.Second)
+	if string(got[0].Data) != "REC ONE" {
+		t.Fatalf("got %q", got[0].Data)
+	}
+	if waited := time.Since(start); waited < 100*time.Millisecond {
+		t.Errorf("flushed after %v, before the idle time", waited)
+	}
+	io.WriteString(c, "\r\nREC TWO")
+	if got := readN(t, l, 1, 3*time.Second); string(got[0].Data) != "REC TWO" {
+		t.Fatalf("got %q", got[0].Data)
+	}
+	if st := l.Stats(); st.IdleFlushes != 2 || st.Records != 2 {
+		t.Errorf("stats %+v: want 2 idle flushes of 2 records", st)
+	}
+}
+
+// TestRecordFields: Received comes from the injected clock in UTC, Source
+// names the peer, Truncated is passed on, the data is a copy without the
+// line end and control bytes, and the counters add up.
+func TestRecordFields(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 27, 14, 3, 5, 0, ny)
+	l := listen(t, ListenOptions{}, SourceOptions{MaxRecord: 10, Now: func() time.Time { return clock }, StripHighBit: true})
+	c := dialTo(t, l)
+	io.WriteString(c, "ab\x00c\r\n0123456789ABCDEF\r\n\xc1\xc2\r\n")
+	got := readN(t, l, 3, 3*time.Second)
+	want := []gateway.RawRecord{
+		{Data: []byte("abc"), Received: clock.UTC(), Source: "tcp " + c.LocalAddr().String()},
+		{Data: []byte("0123456789"), Received: clock.UTC(), Source: "tcp " + c.LocalAddr().String(), Truncated: true},
+		{Data: []byte("AB"), Received: clock.UTC(), Source: "tcp " + c.LocalAddr().String()},
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if !bytes.Equal(g.Data, w.Data) || !g.Received.Equal(w.Received) || g.Received.Location() != time.UTC || g.Source != w.Source || g.Truncated != w.Truncated {
+			t.Errorf("record %d = %+v, want %+v", i, g, w)
+		}
+	}
+	st := l.Stats()
+	if st.Transport != "tcp-listen" || st.Bytes != 28 || st.Records != 3 || st.Truncated != 1 || st.ControlBytes != 1 || st.HighBitBytes != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	if st.LastData.IsZero() || st.LastData.Location() != time.UTC {
+		t.Errorf("LastData %v", st.LastData)
+	}
+}
+
+// TestReadCancelAndClose: Read returns ctx.Err() when its context ends, and
+// a Read blocked when Close is called returns ErrClosed; records framed
+// before Close can still be read after it.
+func TestReadCancelAndClose(t *testing.T) {
+	l := listen(t, ListenOptions{}, SourceOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Read(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Read after its deadline: %v", err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Read(context.Background())
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	l.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("blocked Read returned %v at Close, want ErrClosed", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("a blocked Read did not return at Close")
+	}
+
+	l2 := listen(t, ListenOptions{}, SourceOptions{})
+	c := dialTo(t, l2)
+	io.WriteString(c, "ONE\r\nTWO\r\nTHREE")
+	waitFor(t, 3*time.Second, "3 records framed", func() bool { return l2.Stats().Queued == 2 })
+	l2.Close() // flushes THREE
+	got, err := readAll(l2)
+	if !errors.Is(err, ErrClosed) || !sameStrings(datas(got), []string{"ONE", "TWO", "THREE"}) {
+		t.Fatalf("after Close: %q, %v", datas(got), err)
+	}
+}
+
+// readAll reads until an error.
+func readAll(src Source) ([]gateway.RawRecord, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out []gateway.RawRecord
+	for {
+		r, err := src.Read(ctx)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+}
+
+// TestBackpressure: with a queue of one record and nobody reading, the
+// source stops reading the connection instead of dropping records; when
+// Read resumes, every record arrives, in order.
+func TestBackpressure(t *testing.T) {
+	l := listen(t, ListenOptions{}, SourceOptions{QueueSize: 1})
+	c := dialTo(t, l)
+	lines := smdrLines("bp", 2000) // ~160 KB: more than the socket buffers hold
+	var want []string
+	var stream strings.Builder
+	for _, s := range lines {
+		stream.WriteString(s + "\r\n")
+		want = append(want, s)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(c, stream.String())
+		wrote <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	st := l.Stats()
+	if st.Queued > 1 {
+		t.Fatalf("queue holds %d records, more than its size 1", st.Queued)
+	}
+	if st.Bytes >= int64(stream.Len()) {
+		t.Fatalf("all %d bytes were read while nobody read records: no backpressure (stats %+v)", stream.Len(), st)
+	}
+	got := readN(t, l, len(want), 10*time.Second)
+	if !sameStrings(datas(got), want) {
+		t.Fatal("records lost or out of order under backpressure")
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSourceWatchdog: a source whose PBX goes quiet reports it through
+// Stats().Silent and the OnSilence callback, and reports the data resuming.
+func TestSourceWatchdog(t *testing.T) {
+	var mu sync.Mutex
+	var calls []bool
+	l := listen(t, ListenOptions{}, SourceOptions{
+		Silence:   100 * time.Millisecond,
+		OnSilence: func(s bool) { mu.Lock(); calls = append(calls, s); mu.Unlock() },
+	})
+	waitFor(t, 3*time.Second, "silence", func() bool { return l.Stats().Silent })
+	c := dialTo(t, l)
+	io.WriteString(c, "REC\r\n")
+	readN(t, l, 1, 3*time.Second)
+	waitFor(t, 3*time.Second, "data resumed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(calls) == 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if calls[0] != true || calls[1] != false {
+		t.Fatalf("OnSilence calls %v, want [true false]", calls)
+	}
+}
