@@ -34,17 +34,15 @@ func ParseStream(r io.Reader, w io.Writer, p *Parser, clock time.Time) (StreamSt
 		if werr != nil {
 			return
 		}
-		c, err := p.Parse(gateway.RawRecord{Data: data, Received: clock, Truncated: truncated})
-		switch {
-		case errors.Is(err, ErrSkip):
+		var out Outcome
+		out, werr = WriteParsed(bw, p, gateway.RawRecord{Data: data, Received: clock, Truncated: truncated})
+		switch out {
+		case Skipped:
 			st.Skipped++
-			return
-		case err != nil:
+		case Failed:
 			st.Errors++
-			werr = writeJSONLine(bw, parseError{Error: err.Error(), Raw: string(data)})
 		default:
 			st.Calls++
-			werr = writeJSONLine(bw, c)
 		}
 	}
 	buf := make([]byte, 64<<10)
@@ -64,6 +62,30 @@ func ParseStream(r io.Reader, w io.Writer, p *Parser, clock time.Time) (StreamSt
 		return st, werr
 	}
 	return st, bw.Flush()
+}
+
+// Outcome is what became of one record.
+type Outcome int
+
+// The outcomes of WriteParsed.
+const (
+	Parsed  Outcome = iota // a call, written as its JSON line
+	Skipped                // not a call record: nothing written
+	Failed                 // should be a call but cannot be read: an error line written
+)
+
+// WriteParsed parses rec and writes the result as `gateway parse` does: the
+// call's JSON line, {"error":…,"raw":…} for a record that cannot be read, or
+// nothing for a line that is not a call. The error is a write error.
+func WriteParsed(w io.Writer, p *Parser, rec gateway.RawRecord) (Outcome, error) {
+	c, err := p.Parse(rec)
+	switch {
+	case errors.Is(err, ErrSkip):
+		return Skipped, nil
+	case err != nil:
+		return Failed, writeJSONLine(w, parseError{Error: err.Error(), Raw: string(rec.Data)})
+	}
+	return Parsed, writeJSONLine(w, c)
 }
 
 type parseError struct {

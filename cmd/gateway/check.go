@@ -22,10 +22,16 @@ func checkCommand() *command {
 			if path == "" {
 				return usageError{"check needs --config FILE"}
 			}
-			_, err := LoadConfig(path)
+			c, err := LoadConfig(path)
 			var problems Problems
+			if !errors.As(err, &problems) && err != nil {
+				return err
+			}
+			if c != nil {
+				problems = append(problems, checkDevices(c)...)
+			}
 			switch {
-			case errors.As(err, &problems):
+			case len(problems) > 0:
 				for _, p := range problems {
 					fmt.Fprintln(a.stdout, p)
 				}
@@ -35,8 +41,6 @@ func checkCommand() *command {
 				}
 				fmt.Fprintf(a.stderr, "gateway: %s has %d %s: fix them and run gateway check again\n", path, len(problems), noun)
 				return exitError{1}
-			case err != nil:
-				return err
 			}
 			fmt.Fprintln(a.stdout, "config OK")
 			return nil

@@ -29,6 +29,7 @@ func commands() []*command {
 	return []*command{
 		checkCommand(),
 		parseCommand(),
+		captureCommand(),
 		rateCommand(),
 		formatsCommand(),
 		versionCommand(),

@@ -7,7 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
 
 	"callgate/pbx"
 )
@@ -69,12 +73,29 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// ptyDevice opens a pseudo-terminal and returns its serial end's path: a
+// serial device that exists on any Linux machine.
+func ptyDevice(t *testing.T) string {
+	t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { master.Close(); slave.Close() })
+	return slave.Name()
+}
+
 func TestCheck(t *testing.T) {
-	code, out, _ := run(t, "", "check", "--config", writeConfig(t, goodConfig))
+	withPTY := strings.Replace(goodConfig, "/dev/ttyUSB0", ptyDevice(t), 1)
+	code, out, _ := run(t, "", "check", "--config", writeConfig(t, withPTY))
 	if code != 0 || out != "config OK\n" {
 		t.Errorf("good config: exit %d, %q", code, out)
 	}
-	bad := strings.Replace(strings.Replace(goodConfig, "parity: none", "parity: noen", 1), "  protocol: fias", "  protocl: fias", 1)
+	code, out, _ = run(t, "", "check", "--config", writeConfig(t, strings.Replace(goodConfig, "/dev/ttyUSB0", "/dev/ttyNOPE9", 1)))
+	if code != 1 || !strings.Contains(out, "pbx.serial.device: line 6: /dev/ttyNOPE9 does not exist on this machine") {
+		t.Errorf("missing device: exit %d, %q", code, out)
+	}
+	bad := strings.Replace(strings.Replace(withPTY, "parity: none", "parity: noen", 1), "  protocol: fias", "  protocl: fias", 1)
 	code, out, errOut := run(t, "", "check", "--config", writeConfig(t, bad))
 	if code != 1 {
 		t.Errorf("bad config: exit %d", code)
@@ -259,5 +280,79 @@ func TestParseThenRate(t *testing.T) {
 	// 18:40 on Tuesday 2024-11-05: evening; 95 s national, [60, 6] → 96 s at 10 = 16; +8 markup +100; tax 8.875 % of 124 = 11.005 → 12.
 	if code != 0 || !strings.Contains(out, `"band":"evening","billable_s":96,"chargeable":true,"carrier_minor":16,"markup_minor":8,"surcharge_minor":100,"tax_minor":12,"total_minor":136`) {
 		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestCapture(t *testing.T) {
+	dir := t.TempDir()
+	smdr := filepath.Join(dir, "smdr.log")
+	if err := os.WriteFile(smdr, []byte(ipoRecord), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(goodConfig, "  transport: serial\n  serial: {device: /dev/ttyUSB0, baud: 9600, data_bits: 8, parity: none, stop_bits: 1}\n",
+		"  transport: file\n  file: "+smdr+"\n  file_from_start: true\n", 1)
+	path := writeConfig(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() { done <- Run(ctx, []string{"capture", "--config", path}, strings.NewReader(""), &out, &errOut) }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for i := 0; i < 200 && !cond(); i++ {
+			time.Sleep(25 * time.Millisecond)
+		}
+		if !cond() {
+			cancel()
+			t.Fatalf("timed out waiting for %s; stdout:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
+		}
+	}
+	waitFor("the first call", func() bool { return strings.Count(out.String(), "\n") >= 1 })
+	f, err := os.OpenFile(smdr, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(strings.Replace(ipoRecord, "1004211", "1004299", 1) + "garbage\r\n")
+	f.Close()
+	waitFor("the appended records", func() bool { return strings.Count(out.String(), "\n") >= 3 })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"call_id":"1004211"`) || !strings.Contains(lines[1], `"call_id":"1004299"`) ||
+		!strings.HasPrefix(lines[2], `{"error":`) {
+		t.Errorf("capture output:\n%s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "capture stopped") {
+		t.Errorf("no stop line in the log:\n%s", errOut.String())
+	}
+}
+
+func TestConfigTransportKeys(t *testing.T) {
+	listen := strings.Replace(goodConfig, "  transport: serial\n  serial: {device: /dev/ttyUSB0, baud: 9600, data_bits: 8, parity: none, stop_bits: 1}\n",
+		"  transport: tcp-listen\n  listen: \"0.0.0.0:5100\"\n  allow: [10.0.0.5, 10.1.0.0/16, pbx.local]\n  password: secret\n", 1)
+	_, err := LoadConfig(writeConfig(t, listen))
+	for _, want := range []string{`pbx.allow[2]: line 7: "pbx.local" is not an IP address or CIDR range`, "pbx.password: line 8: is the Mitel 5000 SMDR login"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("problems:\n%v\nwant %q", err, want)
+		}
 	}
 }

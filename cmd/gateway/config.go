@@ -60,10 +60,20 @@ type PBXConfig struct {
 	Format    string        `yaml:"format"`    // a name from `gateway formats`
 	Transport string        `yaml:"transport"` // serial, tcp-listen, tcp-dial, file
 	Serial    *SerialConfig `yaml:"serial"`
-	Listen    string        `yaml:"listen"`   // tcp-listen: address to listen on
-	Dial      string        `yaml:"dial"`     // tcp-dial: the PBX's SMDR address
-	Password  string        `yaml:"password"` // tcp-dial: Mitel 5000 SMDR login password
-	File      string        `yaml:"file"`     // file: the file to follow like tail -F
+	Listen    string        `yaml:"listen"` // tcp-listen: address to listen on
+	// Allow lists the addresses (IPs or CIDR ranges) that may connect to a
+	// tcp-listen port: anyone who can connect can charge calls to rooms, so
+	// set it to the PBX's address. Empty allows every address.
+	Allow    []string `yaml:"allow"`
+	Dial     string   `yaml:"dial"`     // tcp-dial: the PBX's SMDR address
+	Password string   `yaml:"password"` // tcp-dial: Mitel 5000 SMDR login password
+	File     string   `yaml:"file"`     // file: the file to follow like tail -F
+	// FileFromStart reads a followed file from its beginning instead of
+	// from its end (the file holds no records that were already charged).
+	FileFromStart bool `yaml:"file_from_start"`
+	// StripHighBit clears bit 7 of every byte: for a PBX sending 7-bit data
+	// with parity to a port read as 8N1.
+	StripHighBit bool `yaml:"strip_high_bit"`
 	// SilenceMinutes raises the "no PBX data" alarm after this long without a
 	// byte from the PBX (a pulled cable raises no error).
 	SilenceMinutes int           `yaml:"silence_minutes"`
@@ -317,12 +327,23 @@ func (c *Config) validatePBX(k *checker) {
 		if k.required("pbx.listen", p.Listen, `transport tcp-listen needs the address to listen on, e.g. "0.0.0.0:5100"`) {
 			k.hostPort("pbx.listen", p.Listen, false)
 		}
+		for i, a := range p.Allow {
+			if _, _, err := net.ParseCIDR(a); err != nil && net.ParseIP(a) == nil {
+				k.add(fmt.Sprintf("pbx.allow[%d]", i), "%q is not an IP address or CIDR range like 10.0.0.5 or 10.0.0.0/24", a)
+			}
+		}
 	case "tcp-dial":
 		if k.required("pbx.dial", p.Dial, `transport tcp-dial needs the PBX's SMDR address, e.g. "10.0.0.5:1752"`) {
 			k.hostPort("pbx.dial", p.Dial, true)
 		}
 	case "file":
 		k.required("pbx.file", p.File, "transport file needs the path of the file to follow")
+	}
+	if p.Password != "" && (p.Format != "mitel-5000" || p.Transport != "tcp-dial") {
+		k.add("pbx.password", "is the Mitel 5000 SMDR login, only used with format mitel-5000 and transport tcp-dial")
+	}
+	if len(p.Password) > 15 {
+		k.add("pbx.password", "is longer than the 15 characters a Mitel 5000 accepts")
 	}
 	if p.SilenceMinutes < 0 {
 		k.add("pbx.silence_minutes", "%d is negative: give minutes, or 0 to turn the alarm off", p.SilenceMinutes)
