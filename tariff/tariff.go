@@ -244,11 +244,7 @@ func (t *Tariff) Rate(c gateway.Call) (gateway.Charge, error) {
 		}
 	}
 	if digits == "" {
-		ch.Class = "invalid"
-		if !unanswered {
-			ch.Exception = &excInvalid
-		}
-		return ch, nil
+		return exception(ch, "invalid", &excInvalid, unanswered)
 	}
 	// 4. Free numbers: as dialed first, then after the strip.
 	fi, _ := t.freeTrie.longest(dialed)
@@ -272,20 +268,12 @@ func (t *Tariff) Rate(c gateway.Call) (gateway.Charge, error) {
 	}
 	// 5. E.164.
 	if !routable {
-		ch.Class = "unknown"
-		if !unanswered {
-			ch.Exception = &excUnroutable
-		}
-		return ch, nil
+		return exception(ch, "unknown", &excUnroutable, unanswered)
 	}
 	// 6. Destination.
 	di, _ := ed.trie.longest(e164)
 	if di < 0 {
-		ch.Class = "unknown"
-		if !unanswered {
-			ch.Exception = &excUnknown
-		}
-		return ch, nil
+		return exception(ch, "unknown", &excUnknown, unanswered)
 	}
 	d := &ed.dests[di]
 	ch.Class, ch.Destination, ch.Prefix = d.class, d.name, d.prefix
@@ -302,41 +290,53 @@ func (t *Tariff) Rate(c gateway.Call) (gateway.Charge, error) {
 	}
 	ch.BillableS = billable
 	// 9, 10. Band(s) and carrier cost.
-	var carrier int64
-	if !t.split {
-		cost, ok := mulDiv(d.rates[t.bandAt(c.Start)], int64(billable), 60, t.Rounding)
-		if !ok {
-			return ch, overflow()
-		}
-		carrier = cost
-	} else {
-		w, left := c.Start, billable
-		cur, secs := t.bandAt(w), 0
-		for left > 0 {
-			step := min(t.nextEdge(w), left)
-			if b := t.bandAt(w); b != cur {
-				cost, ok := mulDiv(d.rates[cur], int64(secs), 60, t.Rounding)
-				if !ok {
-					return ch, overflow()
-				}
-				carrier += cost
-				cur, secs = b, 0
-			}
-			secs += step
-			left -= step
-			w = w.Add(time.Duration(step) * time.Second)
-		}
-		cost, ok := mulDiv(d.rates[cur], int64(secs), 60, t.Rounding)
-		if !ok {
-			return ch, overflow()
-		}
-		carrier += cost
+	carrier, ok := t.carrierCost(d, c.Start, billable)
+	if !ok {
+		return ch, overflow()
 	}
 	carrier += d.setup
 	carrier = max(carrier, d.minimum)
 	ch.CarrierMinor = carrier
 	// 11. Guest charge.
 	return t.guestCharge(ch, r)
+}
+
+// carrierCost prices billable seconds from start at the destination's rates:
+// the band at start for the whole call or, with splitting, each part in its
+// own band, each part rounded on its own. ok is false on overflow.
+func (t *Tariff) carrierCost(d *destination, start time.Time, billable int) (cost int64, ok bool) {
+	cur := t.bandAt(start)
+	if !t.split {
+		return mulDiv(d.rates[cur], int64(billable), 60, t.Rounding)
+	}
+	ok = true
+	w, left, secs := start, billable, 0
+	for {
+		step := min(t.nextEdge(w), left)
+		b := t.bandAt(w)
+		if b != cur || left == 0 {
+			part, fits := mulDiv(d.rates[cur], int64(secs), 60, t.Rounding)
+			cost, ok = cost+part, ok && fits
+			cur, secs = b, 0
+		}
+		if left == 0 {
+			return cost, ok
+		}
+		secs += step
+		left -= step
+		w = w.Add(time.Duration(step) * time.Second)
+	}
+}
+
+// exception ends the rating of a number the tariff cannot price: the class,
+// and the exception for the night auditor unless the call was never
+// answered (then there is nothing to charge and nothing to look at).
+func exception(ch gateway.Charge, class string, exc *string, unanswered bool) (gateway.Charge, error) {
+	ch.Class = class
+	if !unanswered {
+		ch.Exception = exc
+	}
+	return ch, nil
 }
 
 func overflow() error {
