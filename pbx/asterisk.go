@@ -82,24 +82,11 @@ func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	if len(f) < 16 || len(f) > 21 {
 		return gateway.Call{}, errorf("asterisk: %d fields, want 16 to 21 (cdr_csv: 16, plus uniqueid, userfield, and peeraccount, linkedid, sequence)", len(f))
 	}
-	start, ok := asteriskStamp(f[9])
-	if !ok {
-		return gateway.Call{}, errorf("asterisk: start %q (field 10) is not YYYY-MM-DD HH:MM:SS", f[9])
+	ts, err := readCDRTimes("asterisk", f, [4]int{9, 10, 12, 13}, [4]string{"start", "answer", "duration", "billsec"})
+	if err != nil {
+		return gateway.Call{}, err
 	}
-	var answer time.Time
-	if a := strings.TrimSpace(f[10]); a != "" {
-		if answer, ok = asteriskStamp(a); !ok {
-			return gateway.Call{}, errorf("asterisk: answer %q (field 11) is not YYYY-MM-DD HH:MM:SS or empty", f[10])
-		}
-	}
-	duration, ok := atoi(strings.TrimSpace(f[12]))
-	if !ok {
-		return gateway.Call{}, errorf("asterisk: duration %q (field 13) is not a number of seconds", f[12])
-	}
-	billsec, ok := atoi(strings.TrimSpace(f[13]))
-	if !ok {
-		return gateway.Call{}, errorf("asterisk: billsec %q (field 14) is not a number of seconds", f[13])
-	}
+	start, answer, duration, billsec := ts.start, ts.answer, ts.duration, ts.billsec
 
 	var c gateway.Call
 	if p.utc {
@@ -440,4 +427,34 @@ func asteriskSplitCSV(dst []string, line string, sep byte) ([]string, bool) {
 		dst = append(dst, field)
 		line = line[1:]
 	}
+}
+
+// cdrTimes are the time columns Asterisk's cdr_csv and FreeSWITCH's
+// mod_cdr_csv records share: the start and answer stamps (answer zero when
+// empty) and the total and billed seconds.
+type cdrTimes struct {
+	start, answer     time.Time
+	duration, billsec int
+}
+
+// readCDRTimes reads the start, answer, duration and billsec columns at idx
+// (0-based) of f; names are the columns' names, for messages.
+func readCDRTimes(format string, f []string, idx [4]int, names [4]string) (cdrTimes, error) {
+	var t cdrTimes
+	var ok bool
+	if t.start, ok = asteriskStamp(f[idx[0]]); !ok {
+		return t, errorf("%s: %s %q (field %d) is not YYYY-MM-DD HH:MM:SS", format, names[0], f[idx[0]], idx[0]+1)
+	}
+	if a := strings.TrimSpace(f[idx[1]]); a != "" {
+		if t.answer, ok = asteriskStamp(a); !ok {
+			return t, errorf("%s: %s %q (field %d) is not YYYY-MM-DD HH:MM:SS or empty", format, names[1], f[idx[1]], idx[1]+1)
+		}
+	}
+	for i, target := range []*int{&t.duration, &t.billsec} {
+		j := idx[2+i]
+		if *target, ok = atoi(strings.TrimSpace(f[j])); !ok {
+			return t, errorf("%s: %s %q (field %d) is not a number of seconds", format, names[2+i], f[j], j+1)
+		}
+	}
+	return t, nil
 }

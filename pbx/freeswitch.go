@@ -59,24 +59,11 @@ func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error)
 	if len(f) < 15 {
 		return gateway.Call{}, errorf("freeswitch: %d fields, want the example template's 15", len(f))
 	}
-	start, ok := asteriskStamp(f[4])
-	if !ok {
-		return gateway.Call{}, errorf("freeswitch: start_stamp %q (field 5) is not YYYY-MM-DD HH:MM:SS", f[4])
+	ts, err := readCDRTimes("freeswitch", f, [4]int{4, 5, 7, 8}, [4]string{"start_stamp", "answer_stamp", "duration", "billsec"})
+	if err != nil {
+		return gateway.Call{}, err
 	}
-	var answer time.Time
-	if a := strings.TrimSpace(f[5]); a != "" {
-		if answer, ok = asteriskStamp(a); !ok {
-			return gateway.Call{}, errorf("freeswitch: answer_stamp %q (field 6) is not YYYY-MM-DD HH:MM:SS or empty", f[5])
-		}
-	}
-	duration, ok := atoi(strings.TrimSpace(f[7]))
-	if !ok {
-		return gateway.Call{}, errorf("freeswitch: duration %q (field 8) is not a number of seconds", f[7])
-	}
-	billsec, ok := atoi(strings.TrimSpace(f[8]))
-	if !ok {
-		return gateway.Call{}, errorf("freeswitch: billsec %q (field 9) is not a number of seconds", f[8])
-	}
+	start, answer, duration, billsec := ts.start, ts.answer, ts.duration, ts.billsec
 	c := gateway.Call{
 		Start:       start,
 		DurationS:   billsec,
