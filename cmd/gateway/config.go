@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"callgate/gateway"
 	"callgate/pbx"
 	"callgate/tariff"
 )
@@ -95,6 +96,20 @@ type PMSConfig struct {
 // PostingConfig holds optional fields of FIAS posting records.
 type PostingConfig struct {
 	SalesOutlet string `yaml:"sales_outlet"`
+}
+
+// RoomMap returns the extension-to-room map the engine uses.
+func (r RoomsConfig) RoomMap() gateway.RoomMap {
+	m := gateway.RoomMap{Same: r.Default == "same", Map: r.Map}
+	for _, rg := range r.Ranges {
+		m.Ranges = append(m.Ranges, gateway.RoomRange{From: rg.From, To: rg.To, Offset: rg.RoomOffset})
+	}
+	for _, s := range r.NotRooms {
+		if nr, ok := gateway.ParseExtensionRange(s); ok {
+			m.NotRooms = append(m.NotRooms, nr)
+		}
+	}
+	return m
 }
 
 // RoomsConfig maps extensions to rooms.
@@ -447,12 +462,8 @@ func (c *Config) validateRooms(k *checker) {
 		}
 	}
 	for i, nr := range r.NotRooms {
-		key := fmt.Sprintf("rooms.not_rooms[%d]", i)
-		lo, hi, isRange := strings.Cut(nr, "-")
-		_, okLo := digitsOnly(strings.TrimSpace(lo))
-		_, okHi := digitsOnly(strings.TrimSpace(hi))
-		if !okLo || (isRange && !okHi) {
-			k.add(key, "%q is not an extension (250) or a range of extensions (200-299)", nr)
+		if _, ok := gateway.ParseExtensionRange(nr); !ok {
+			k.add(fmt.Sprintf("rooms.not_rooms[%d]", i), "%q is not an extension (250) or a range of extensions (200-299, low to high)", nr)
 		}
 	}
 }
