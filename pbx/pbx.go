@@ -20,7 +20,7 @@ import (
 // ErrSkip is returned by Parser.Parse for a line that is not a call record: a
 // header, a page title, a summary, an information-only line. Such lines produce
 // nothing.
-var ErrSkip = errors.New("not a call record")
+var ErrSkip = gateway.ErrNotCall
 
 // Options configures a parser for one site.
 type Options struct {

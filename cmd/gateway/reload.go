@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"callgate/gateway"
+	"callgate/tariff"
+)
+
+// reloadingTariff is the tariff in force, reloaded when the file changes or
+// the process gets SIGHUP. A bad new file is refused with every problem
+// logged, and the old tariff stays.
+type reloadingTariff struct {
+	path    string
+	log     zerolog.Logger
+	current atomic.Pointer[tariff.Tariff]
+	stamp   fileStamp
+	// onChange is called after a new tariff took over (for the audit log).
+	onChange func(path string)
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func statStamp(path string) (fileStamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{fi.ModTime(), fi.Size()}, nil
+}
+
+// loadTariff loads path for the first time: an error stops the start.
+func loadTariff(path string, log zerolog.Logger) (*reloadingTariff, error) {
+	t, err := tariff.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &reloadingTariff{path: path, log: log}
+	r.current.Store(t)
+	r.stamp, _ = statStamp(path)
+	return r, nil
+}
+
+// Rate prices c with the tariff in force.
+func (r *reloadingTariff) Rate(c gateway.Call) (gateway.Charge, error) {
+	return r.current.Load().Rate(c)
+}
+
+// Reload loads the file again and, if it is good, makes it the tariff in
+// force. It reports whether the tariff changed.
+func (r *reloadingTariff) Reload() bool {
+	stamp, _ := statStamp(r.path)
+	t, err := tariff.Load(r.path)
+	r.stamp = stamp
+	var problems tariff.Problems
+	switch {
+	case errors.As(err, &problems):
+		for _, p := range problems {
+			r.log.Error().Str("tariff", r.path).Str("problem", p.String()).Msg("new tariff refused")
+		}
+		r.log.Error().Str("tariff", r.path).Int("problems", len(problems)).Msg("the tariff in force stays until the file is fixed")
+		return false
+	case err != nil:
+		r.log.Error().Err(err).Str("tariff", r.path).Msg("cannot read the new tariff: the tariff in force stays")
+		return false
+	}
+	r.current.Store(t)
+	r.log.Info().Str("tariff", r.path).Str("currency", t.Currency).Msg("tariff reloaded")
+	if r.onChange != nil {
+		r.onChange(r.path)
+	}
+	return true
+}
+
+// Watch reloads on SIGHUP and when the file's time or size changes (checked
+// every poll), until ctx ends.
+func (r *reloadingTariff) Watch(ctx context.Context, poll time.Duration) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.log.Info().Str("tariff", r.path).Msg("SIGHUP: reloading the tariff")
+			r.Reload()
+		case <-tick.C:
+			if s, err := statStamp(r.path); err == nil && s != r.stamp {
+				r.Reload()
+			}
+		}
+	}
+}
