@@ -356,3 +356,25 @@ func TestConfigTransportKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestErlang(t *testing.T) {
+	code, out, _ := run(t, "", "erlang", "--traffic", "8.108", "--trunks", "15")
+	if code != 0 || !strings.HasPrefix(out, "0.0100") || !strings.Contains(out, "(1.00 %)") {
+		t.Errorf("exit %d: %q", code, out)
+	}
+	for _, gos := range []string{"0.01", "1%"} {
+		code, out, _ = run(t, "", "erlang", "--traffic", "8.108", "--gos", gos)
+		if code != 0 || !strings.HasPrefix(out, "15 trunks for 8.108 erlangs at 1.00 % blocking") {
+			t.Errorf("--gos %s: exit %d: %q", gos, code, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"erlang", "--trunks", "15"},
+		{"erlang", "--traffic", "8", "--trunks", "15", "--gos", "1%"},
+		{"erlang", "--traffic", "8", "--gos", "150%"},
+	} {
+		if code, _, _ := run(t, "", args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
