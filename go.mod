@@ -6,6 +6,7 @@ require (
 	github.com/creack/pty v1.1.24
 	github.com/rs/zerolog v1.35.1
 	go.bug.st/serial v1.8.0
+	go.etcd.io/bbolt v1.5.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0

@@ -46,7 +46,7 @@ func (s State) Valid() bool {
 func (s State) Final() bool {
 	switch s {
 	case StateNotChargeable, StateException, StatePosted, StateRefused, StateInDoubt,
-		StatePostedByHand, StateTransferred, StateVoided, StateImported:
+		StatePostedByHand, StateVoided, StateImported:
 		return true
 	}
 	return false
@@ -59,15 +59,22 @@ func (s State) NeedsPerson() bool {
 
 // transitions lists, for each state, the states the engine or a person may move
 // an entry to.
+//
+// captured → not-chargeable is for a record that is no call (a page header, a
+// summary line): its raw bytes were journaled before the parse could tell.
+// reposted and transferred both go back to queued with a new posting number:
+// a transfer posts the charge to another room's folio, which only a posting
+// can do.
 var transitions = map[State][]State{
-	StateCaptured:  {StateRated, StateException},
-	StateRated:     {StateNotChargeable, StateException, StateQueued, StateImported},
-	StateQueued:    {StateSent, StateException, StateVoided},
-	StateSent:      {StatePosted, StateRefused, StateInDoubt, StateQueued},
-	StateException: {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
-	StateRefused:   {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
-	StateInDoubt:   {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
-	StateReposted:  {StateQueued},
+	StateCaptured:    {StateRated, StateException, StateNotChargeable},
+	StateRated:       {StateNotChargeable, StateException, StateQueued, StateImported},
+	StateQueued:      {StateSent, StateException, StateVoided},
+	StateSent:        {StatePosted, StateRefused, StateInDoubt, StateQueued},
+	StateException:   {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
+	StateRefused:     {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
+	StateInDoubt:     {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
+	StateReposted:    {StateQueued},
+	StateTransferred: {StateQueued},
 }
 
 // CanMove reports whether an entry may move from state from to state to.

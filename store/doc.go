@@ -1,0 +1,77 @@
+// Package store is callgate's journal on bbolt: it implements the
+// gateway.Journal, gateway.Queries and gateway.Users interfaces.
+//
+// # An event log with projections
+//
+// Every fact is an event appended to one log (bucket "events"): a raw record
+// read, its parse and rating, each state change of an entry, each replay
+// dropped, each guest event from the PMS, each audit record, each retention
+// run. An event has a sequence number (from 1, no gaps, never reused), the
+// entry it belongs to (0 for none), its kind, its time (UTC, and the site's
+// wall clock), its actor and reason, the state change it makes, its data as
+// JSON, and a hash. Events are never rewritten; retention removes whole
+// closed entries with their events and leaves the hash chain intact (see
+// below).
+//
+// Everything else except guest names and console users is a projection of the
+// log: each entry's current state, the indices, the counts, the posting
+// number counter, the replay index, the rooms and their guests. Every write
+// appends its event(s) and applies them to the projections with the same code
+// in the same bbolt transaction, and Rebuild (or Verify, into a scratch file)
+// replays the log through that code: rebuilt equals stored by construction,
+// and the tests check it.
+//
+// # Hashes
+//
+// The hash of event n is SHA-256(hash of event n-1 ‖ stored JSON of event n),
+// and the "hash of event 0" is SHA-256("callgate journal " + epoch). The
+// chain binds every event to its predecessors and to the journal's epoch: a
+// changed byte, a removed event or a swapped pair breaks the hash of the
+// event and of the one after it, and Verify names it. The stored JSON is
+// hashed as stored, so verification never depends on re-encoding; `gateway
+// journal events` prints that JSON with "epoch" and "hash" appended.
+//
+// Retention deletes events from the middle of the log. For each run of
+// consecutive deleted sequence numbers it keeps, in bucket "pruned", the last
+// number of the run and the hash of its last event, so the chain still
+// verifies across the hole and a hole that is not a recorded run is reported
+// as missing events. A chain protects against accidents and casual edits; it
+// is no proof against someone who can rewrite the whole file, which is what
+// shipping each property's log (epoch, seq, hash) to a central server will
+// give.
+//
+// # Buckets (schema 1)
+//
+//	meta          schema, epoch, created, head (last seq ‖ its hash),
+//	              and projected counters: entries (last id), posting
+//	              (last P#), replays, resync, night_audit
+//	events        seq(8) → hash(32) ‖ JSON                  the log
+//	pruned        first seq(8) → last seq(8) ‖ hash(32)     holes left by retention
+//	entries       id(8) → entry record (binary, see entry.go)
+//	entry_events  id(8) ‖ seq(8) → ∅                        an entry's events
+//	by_time       time(8) ‖ id(8) → ∅                       time = call start (UTC µs), or read time
+//	by_state      state ‖ 0 ‖ time(8) ‖ id(8) → ∅
+//	by_room       room ‖ 0 ‖ time(8) ‖ id(8) → ∅
+//	by_ext        extension ‖ 0 ‖ time(8) ‖ id(8) → ∅
+//	by_posting    P#(4) ‖ id(8) → ∅                         every number an entry held
+//	held          P#(4) → id(8)                             numbers held by unresolved entries
+//	counts        state → count(8)
+//	replay        SHA-256(raw)(32) → id(8) ‖ read time(8)
+//	audit         seq(8) → ∅                                audit records and persons' moves
+//	rooms         room → JSON list of stays (no names)
+//	stays         reservation → room
+//	names         guest key → JSON names      not a projection: erased after check-out
+//	users         name → JSON user            not a projection
+//	tokens        token hash → name           index of users
+//
+// Integers in keys are big-endian, so cursors walk them in order; times in
+// keys are Unix microseconds with the sign bit flipped.
+//
+// # Durability and concurrency
+//
+// Every write is one bbolt Update (two fsyncs); nothing uses Batch or NoSync.
+// Reads are short View transactions and copy what they return. bbolt lets
+// any number of readers run beside the one writer. Open takes the file's
+// lock with a timeout, so a second gateway (or a `gateway journal` command
+// on a running gateway's journal) fails at once with a sentence saying so.
+package store

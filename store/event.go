@@ -1,0 +1,310 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"callgate/gateway"
+)
+
+// event is one event of the log, decoded. Writers fill it, encode it with
+// encode and append it; Rebuild and Verify decode it from the log. apply
+// works from this form only, so both paths project the same way.
+type event struct {
+	seq           uint64
+	entry         uint64
+	kind          gateway.EventKind
+	at            time.Time // UTC, microseconds
+	local         time.Time // wall clock of at in the site's zone (decoded events only)
+	actor, reason string
+	from, to      gateway.State
+
+	// captured, imported, replayed
+	raw       []byte
+	received  time.Time
+	source    string
+	truncated bool
+	// moved, imported
+	call              *gateway.Call
+	charge            *gateway.Charge
+	room, reservation string
+	posting           uint32 // a posting number given by this event
+	answer            *gateway.Answer
+
+	guest  *guestData
+	audit  *gateway.AuditRecord
+	pruned *prunedData
+}
+
+// dataJSON is the "data" object of every kind of event; each kind uses some
+// of its keys.
+type dataJSON struct {
+	Raw         *string         `json:"raw,omitempty"`
+	RawBase64   string          `json:"raw_base64,omitempty"`
+	Received    string          `json:"received,omitempty"`
+	Source      string          `json:"source,omitempty"`
+	Truncated   bool            `json:"truncated,omitempty"`
+	Call        json.RawMessage `json:"call,omitempty"`
+	Charge      json.RawMessage `json:"charge,omitempty"`
+	Room        string          `json:"room,omitempty"`
+	Reservation string          `json:"reservation,omitempty"`
+	Posting     uint32          `json:"posting,omitempty"`
+	Answer      *answerJSON     `json:"answer,omitempty"`
+
+	*guestData
+	Action string            `json:"action,omitempty"`
+	Detail map[string]string `json:"detail,omitempty"`
+	*prunedData
+}
+
+type answerJSON struct {
+	Code string `json:"code"`
+	Text string `json:"text,omitempty"`
+}
+
+// guestData is a guest event as the log keeps it: everything the PMS sent
+// except the guest's names. The room and reservation are the event's room
+// and reservation.
+type guestData struct {
+	Event          gateway.GuestEventKind `json:"event"`
+	Shared         bool                   `json:"shared,omitempty"`
+	Language       string                 `json:"language,omitempty"`
+	VIP            string                 `json:"vip,omitempty"`
+	Group          string                 `json:"group,omitempty"`
+	Arrival        string                 `json:"arrival,omitempty"`
+	Departure      string                 `json:"departure,omitempty"`
+	NoPost         bool                   `json:"no_post,omitempty"`
+	ClassOfService string                 `json:"class_of_service,omitempty"`
+	Fields         []string               `json:"fields,omitempty"`
+	OldRoom        string                 `json:"old_room,omitempty"`
+	OldRoomShared  bool                   `json:"old_room_shared,omitempty"`
+	Resync         bool                   `json:"resync,omitempty"`
+	PMSTime        string                 `json:"pms_time,omitempty"`
+}
+
+// prunedData is what a retention run removed, and the counters at that point
+// of the log, so that a rebuild without the removed events ends where the
+// journal did.
+type prunedData struct {
+	Before      string `json:"before"`
+	Entries     int    `json:"entries"`
+	Events      int    `json:"events"`
+	EntriesMax  uint64 `json:"entries_max"`
+	PostingLast uint32 `json:"posting_last"`
+	Replays     int64  `json:"replays"`
+}
+
+// encode returns the event's stored JSON.
+func (ev *event) encode(loc *time.Location) ([]byte, error) {
+	var d dataJSON
+	switch ev.kind {
+	case gateway.EventCaptured, gateway.EventImported, gateway.EventReplayed:
+		if ev.kind != gateway.EventReplayed {
+			if utf8.Valid(ev.raw) {
+				s := string(ev.raw)
+				d.Raw = &s
+			} else {
+				d.RawBase64 = base64.StdEncoding.EncodeToString(ev.raw)
+			}
+			d.Truncated = ev.truncated
+		}
+		d.Received = ev.received.UTC().Format(time.RFC3339Nano)
+		d.Source = ev.source
+	}
+	if ev.call != nil {
+		c := *ev.call
+		c.Raw = nil // the raw record is in the entry's first event
+		b, err := c.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		d.Call = b
+	}
+	if ev.charge != nil {
+		b, err := ev.charge.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		d.Charge = b
+	}
+	d.Room, d.Reservation, d.Posting = ev.room, ev.reservation, ev.posting
+	if ev.answer != nil {
+		d.Answer = &answerJSON{ev.answer.Code, ev.answer.Text}
+	}
+	d.guestData = ev.guest
+	if ev.audit != nil {
+		d.Action, d.Detail = ev.audit.Action, ev.audit.Detail
+	}
+	d.prunedData = ev.pruned
+	data, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 160+len(data))
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, ev.seq, 10)
+	if ev.entry != 0 {
+		b = append(b, `,"entry":`...)
+		b = strconv.AppendUint(b, ev.entry, 10)
+	}
+	b = append(b, `,"kind":`...)
+	b = appendString(b, string(ev.kind))
+	b = append(b, `,"time":`...)
+	b = appendString(b, ev.at.In(loc).Format(gateway.WallClockLayout))
+	b = append(b, `,"time_utc":`...)
+	b = appendString(b, ev.at.UTC().Format(time.RFC3339Nano))
+	for _, f := range [...]struct{ k, v string }{{"actor", ev.actor}, {"reason", ev.reason}, {"from", string(ev.from)}, {"to", string(ev.to)}} {
+		if f.v != "" {
+			b = append(b, ',')
+			b = appendString(b, f.k)
+			b = append(b, ':')
+			b = appendString(b, f.v)
+		}
+	}
+	if string(data) != "{}" {
+		b = append(b, `,"data":`...)
+		b = append(b, data...)
+	}
+	return append(b, '}'), nil
+}
+
+// bodyJSON is an event's stored JSON.
+type bodyJSON struct {
+	Seq     uint64          `json:"seq"`
+	Entry   uint64          `json:"entry"`
+	Kind    string          `json:"kind"`
+	Time    string          `json:"time"`
+	TimeUTC string          `json:"time_utc"`
+	Actor   string          `json:"actor"`
+	Reason  string          `json:"reason"`
+	From    string          `json:"from"`
+	To      string          `json:"to"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// decodeHeader reads an event's envelope without its data.
+func decodeHeader(body []byte) (*event, json.RawMessage, error) {
+	var b bodyJSON
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, nil, fmt.Errorf("event is not JSON: %w", err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, b.TimeUTC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("event %d: time_utc %q: %w", b.Seq, b.TimeUTC, err)
+	}
+	local, _ := time.Parse(gateway.WallClockLayout, b.Time)
+	return &event{seq: b.Seq, entry: b.Entry, kind: gateway.EventKind(b.Kind), at: at.UTC(), local: local,
+		actor: b.Actor, reason: b.Reason, from: gateway.State(b.From), to: gateway.State(b.To)}, b.Data, nil
+}
+
+// decodeEvent reads a stored event completely.
+func decodeEvent(body []byte) (*event, error) {
+	ev, data, err := decodeHeader(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return ev, nil
+	}
+	var d dataJSON
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, fmt.Errorf("event %d: data: %w", ev.seq, err)
+	}
+	switch {
+	case d.Raw != nil:
+		ev.raw = []byte(*d.Raw)
+	case d.RawBase64 != "":
+		if ev.raw, err = base64.StdEncoding.DecodeString(d.RawBase64); err != nil {
+			return nil, fmt.Errorf("event %d: raw_base64: %w", ev.seq, err)
+		}
+	}
+	if d.Received != "" {
+		if ev.received, err = time.Parse(time.RFC3339Nano, d.Received); err != nil {
+			return nil, fmt.Errorf("event %d: received: %w", ev.seq, err)
+		}
+		ev.received = ev.received.UTC()
+	}
+	ev.source, ev.truncated = d.Source, d.Truncated
+	if len(d.Call) > 0 {
+		ev.call = new(gateway.Call)
+		if err := ev.call.UnmarshalJSON(d.Call); err != nil {
+			return nil, fmt.Errorf("event %d: call: %w", ev.seq, err)
+		}
+	}
+	if len(d.Charge) > 0 {
+		ev.charge = new(gateway.Charge)
+		if err := json.Unmarshal(d.Charge, ev.charge); err != nil {
+			return nil, fmt.Errorf("event %d: charge: %w", ev.seq, err)
+		}
+	}
+	ev.room, ev.reservation, ev.posting = d.Room, d.Reservation, d.Posting
+	if d.Answer != nil {
+		ev.answer = &gateway.Answer{Code: d.Answer.Code, Text: d.Answer.Text, Time: ev.at}
+	}
+	switch ev.kind {
+	case gateway.EventGuest:
+		if d.guestData == nil {
+			return nil, fmt.Errorf("event %d: guest event without data", ev.seq)
+		}
+		ev.guest = d.guestData
+	case gateway.EventAudit:
+		ev.audit = &gateway.AuditRecord{Actor: ev.actor, Action: d.Action, Reason: ev.reason, Detail: d.Detail}
+	case gateway.EventPruned:
+		if d.prunedData == nil {
+			return nil, fmt.Errorf("event %d: pruned event without data", ev.seq)
+		}
+		ev.pruned = d.prunedData
+	}
+	return ev, nil
+}
+
+// chainHash is the hash of an event whose predecessor's hash is prev.
+func chainHash(prev [32]byte, body []byte) [32]byte {
+	h := sha256.New()
+	h.Write(prev[:])
+	h.Write(body)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// appendString appends s as a JSON string. Bytes that are not UTF-8 become
+// U+FFFD (raw records, which must keep every byte, are base64 instead).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

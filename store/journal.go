@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"callgate/gateway"
+)
+
+// Capture journals a raw record before anything else happens to it, or
+// counts it as a replay; see gateway.Journal.
+func (j *Journal) Capture(ctx context.Context, r gateway.RawRecord) (gateway.Captured, error) {
+	if len(r.Data) == 0 {
+		return gateway.Captured{}, gateway.Errorf(gateway.KindInvalid, "a raw record with no bytes cannot be journaled")
+	}
+	var out gateway.Captured
+	err := j.write(ctx, "journal a raw record", func(w *txw) error {
+		now := j.now()
+		received := r.Received.UTC().Truncate(time.Microsecond)
+		if r.Received.IsZero() {
+			received = now
+		}
+		if id, ok := w.replayOf(r.Data, received); ok {
+			out = gateway.Captured{ID: gateway.EntryID(id), Replay: true}
+			return w.append(&event{kind: gateway.EventReplayed, entry: id, at: now, received: received, source: r.Source})
+		}
+		id := w.entryN + 1
+		out = gateway.Captured{ID: gateway.EntryID(id)}
+		return w.append(&event{kind: gateway.EventCaptured, entry: id, at: now, to: gateway.StateCaptured,
+			raw: r.Data, received: received, source: r.Source, truncated: r.Truncated})
+	})
+	if err != nil {
+		return gateway.Captured{}, err
+	}
+	return out, nil
+}
+
+// replayOf returns the entry first captured with raw, if that was within the
+// replay window of received and the entry is still in the journal.
+func (w *txw) replayOf(raw []byte, received time.Time) (uint64, bool) {
+	v := w.replay.Get(digest(raw))
+	if len(v) != 16 {
+		return 0, false
+	}
+	id, then := u64(v), fromMicros(int64(u64(v[8:])))
+	d := received.Sub(then)
+	if d < 0 {
+		d = -d
+	}
+	if d > w.j.opt.ReplayWindow || w.entries.Get(be64(id)) == nil {
+		return 0, false
+	}
+	return id, true
+}
+
+// personal reports whether moving from one state to another is a person's
+// decision, which needs an actor and a reason.
+func personal(from, to gateway.State) bool {
+	switch to {
+	case gateway.StatePostedByHand, gateway.StateReposted, gateway.StateTransferred, gateway.StateVoided:
+		return true
+	}
+	return from.NeedsPerson()
+}
+
+// Move moves an entry to another state with the facts that come with the
+// move; see gateway.Journal.
+func (j *Journal) Move(ctx context.Context, id gateway.EntryID, c gateway.Change) (gateway.Entry, error) {
+	if !c.To.Valid() {
+		return gateway.Entry{}, gateway.Errorf(gateway.KindInvalid, "%q is not a journal state", c.To)
+	}
+	var out gateway.Entry
+	err := j.write(ctx, fmt.Sprintf("move entry %d", id), func(w *txw) error {
+		r, err := w.getRec(uint64(id))
+		if err != nil {
+			return err
+		}
+		if err := w.checkMove(r, c); err != nil {
+			return err
+		}
+		now := j.now()
+		ev := &event{kind: gateway.EventMoved, entry: r.id, at: now, actor: c.Actor, reason: c.Reason,
+			from: r.state, to: c.To, call: c.Call, charge: c.Charge, room: c.Room, reservation: c.Reservation}
+		if c.Answer != nil {
+			ev.answer = &gateway.Answer{Code: c.Answer.Code, Text: c.Answer.Text, Time: now}
+		}
+		if c.To == gateway.StateQueued && r.state != gateway.StateSent {
+			if ev.posting, err = w.nextPosting(); err != nil {
+				return err
+			}
+		}
+		if err := w.append(ev); err != nil {
+			return err
+		}
+		if c.To == gateway.StateReposted || c.To == gateway.StateTransferred {
+			// A person's repost or transfer goes back to the queue at once,
+			// under a new posting number.
+			p, err := w.nextPosting()
+			if err != nil {
+				return err
+			}
+			if err := w.append(&event{kind: gateway.EventMoved, entry: r.id, at: now, from: c.To, to: gateway.StateQueued,
+				reason: fmt.Sprintf("%s by %s: queued again as posting %d", c.To, c.Actor, p), posting: p}); err != nil {
+				return err
+			}
+		}
+		e, err := loadEntry(w.tx, r.id, true)
+		out = e
+		return err
+	})
+	if err != nil {
+		return gateway.Entry{}, err
+	}
+	return out, nil
+}
+
+// checkMove enforces the rules of gateway.Journal.Move.
+func (w *txw) checkMove(r *rec, c gateway.Change) error {
+	from, to := r.state, c.To
+	bad := func(format string, args ...any) error {
+		return gateway.Errorf(gateway.KindInvalid, "entry %d: "+format, append([]any{r.id}, args...)...)
+	}
+	if !gateway.CanMove(from, to) {
+		return bad("it is %s and cannot move to %s", from, to)
+	}
+	person := personal(from, to)
+	if person && (strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "") {
+		return bad("moving it from %s to %s is a person's decision: say who (actor) and why (reason)", from, to)
+	}
+	if c.Call != nil {
+		if from != gateway.StateCaptured {
+			return bad("it was parsed before: a call comes only with the move out of captured")
+		}
+		if c.Call.Start.IsZero() || !c.Call.Direction.Valid() || c.Call.DurationS < 0 {
+			return bad("the call has no start, no valid direction or a negative duration")
+		}
+	}
+	if c.Charge != nil && from != gateway.StateCaptured && !person {
+		return bad("a charge comes only with the rating, or with a person's decision")
+	}
+	if (c.Room != "" || c.Reservation != "") && from != gateway.StateCaptured && from != gateway.StateRated && !person {
+		return bad("its room can only change when it is resolved, or by a person")
+	}
+	if strings.ContainsRune(c.Room, 0) || strings.ContainsRune(c.Reservation, 0) {
+		return bad("the room or reservation holds a NUL byte")
+	}
+	if c.Answer != nil && from != gateway.StateSent {
+		return bad("an answer from the PMS comes only with a move out of sent")
+	}
+	switch to {
+	case gateway.StateRated:
+		if c.Call == nil || c.Charge == nil {
+			return bad("rating it needs the call and its charge")
+		}
+	case gateway.StateException, gateway.StateInDoubt:
+		if strings.TrimSpace(c.Reason) == "" {
+			return bad("moving it to %s needs the reason", to)
+		}
+	case gateway.StateRefused:
+		if c.Answer == nil && strings.TrimSpace(c.Reason) == "" {
+			return bad("a refusal needs the PMS's answer or a reason")
+		}
+	case gateway.StateTransferred:
+		if strings.TrimSpace(c.Room) == "" {
+			return bad("a transfer needs the room to charge instead")
+		}
+	}
+	charge := c.Charge
+	if charge == nil && r.chargeSeq != 0 {
+		ev, err := readEvent(w.events, r.chargeSeq)
+		if err != nil {
+			return err
+		}
+		charge = ev.charge
+	}
+	if to == gateway.StateQueued || to == gateway.StateReposted || to == gateway.StateTransferred {
+		room := c.Room
+		if room == "" {
+			room = r.room
+		}
+		if strings.TrimSpace(room) == "" {
+			return bad("it has no room to post to: transfer it to a room, or void it")
+		}
+		if charge == nil || charge.TotalMinor <= 0 {
+			return bad("it has no charge above zero to post")
+		}
+	}
+	return nil
+}
+
+// nextPosting gives the next posting number: one above the last, wrapping to
+// 1 after the maximum, skipping numbers held by unresolved entries.
+func (w *txw) nextPosting() (uint32, error) {
+	max := w.j.opt.PostingMax
+	n := w.posting
+	for range max {
+		n++
+		if n > max || n == 0 {
+			n = 1
+		}
+		if w.held.Get(be32(n)) == nil {
+			return n, nil
+		}
+	}
+	return 0, gateway.Errorf(gateway.KindTransient, "every posting number from 1 to %d is held by an unresolved entry: resolve the in-doubt and refused postings, or raise store.posting_number_max", max)
+}
+
+// Import journals historical records in one transaction; see
+// gateway.Journal.
+func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gateway.Imported, error) {
+	for i, r := range recs {
+		switch {
+		case len(r.Raw.Data) == 0:
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no raw bytes", i+1)
+		case r.Call == nil:
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no call", i+1)
+		case r.Call.Start.IsZero() || !r.Call.Direction.Valid() || r.Call.DurationS < 0:
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the call has no start, no valid direction or a negative duration", i+1)
+		case strings.ContainsRune(r.Room, 0):
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the room holds a NUL byte", i+1)
+		}
+	}
+	out := gateway.Imported{IDs: make([]gateway.EntryID, len(recs))}
+	err := j.write(ctx, "import records", func(w *txw) error {
+		out.Duplicates = 0
+		now := j.now()
+		for i, r := range recs {
+			received := r.Raw.Received.UTC().Truncate(time.Microsecond)
+			if r.Raw.Received.IsZero() {
+				received = now
+			}
+			if _, dup := w.replayOf(r.Raw.Data, received); dup {
+				out.IDs[i] = 0
+				out.Duplicates++
+				continue
+			}
+			id := w.entryN + 1
+			out.IDs[i] = gateway.EntryID(id)
+			err := w.append(&event{kind: gateway.EventImported, entry: id, at: now, to: gateway.StateImported,
+				raw: r.Raw.Data, received: received, source: r.Raw.Source, truncated: r.Raw.Truncated,
+				call: r.Call, charge: r.Charge, room: r.Room})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return gateway.Imported{}, err
+	}
+	return out, nil
+}
+
+// Audit appends a record to the audit log; see gateway.Journal.
+func (j *Journal) Audit(ctx context.Context, a gateway.AuditRecord) error {
+	if strings.TrimSpace(a.Actor) == "" || strings.TrimSpace(a.Action) == "" {
+		return gateway.Errorf(gateway.KindInvalid, "an audit record needs who (actor) and what (action)")
+	}
+	return j.write(ctx, "audit", func(w *txw) error {
+		return w.append(&event{kind: gateway.EventAudit, at: j.now(), actor: a.Actor, reason: a.Reason, audit: &a})
+	})
+}
