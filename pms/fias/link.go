@@ -74,7 +74,7 @@ type postReply struct {
 // Open checks the options and starts the link; it connects in the
 // background and keeps reconnecting until Close.
 func Open(o Options) (*Link, error) {
-	if ps := o.Check(); len(ps) > 0 {
+	if ps := o.check(false); len(ps) > 0 {
 		msgs := make([]string, len(ps))
 		for i, p := range ps {
 			msgs[i] = "pms." + p.String()

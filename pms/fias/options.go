@@ -98,8 +98,12 @@ type Problem struct {
 func (p Problem) String() string { return p.Key + ": " + p.Msg }
 
 // Check returns what is wrong with the options, for gateway check: every
-// problem, none when they can be used.
-func (o Options) Check() []Problem {
+// problem, none when they can be used on a site. It also refuses answer
+// timeouts under 30 s and alive intervals under 5 minutes, which Open
+// accepts (tests shorten them).
+func (o Options) Check() []Problem { return o.check(true) }
+
+func (o Options) check(site bool) []Problem {
 	var ps []Problem
 	add := func(key, format string, args ...any) {
 		ps = append(ps, Problem{key, fmt.Sprintf(format, args...)})
@@ -150,6 +154,9 @@ func (o Options) Check() []Problem {
 		if len(pc) != 1 || !validID(pc+"0") {
 			add("call_types."+class, "%q is not one letter or digit (FIAS PC)", pc)
 		}
+	}
+	if !site {
+		return ps
 	}
 	if o.AnswerTimeout != 0 && o.AnswerTimeout < 30*time.Second {
 		add("answer_timeout_s", "%v is shorter than the 30 s FIAS gives the PMS to answer a posting", o.AnswerTimeout)
