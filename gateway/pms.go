@@ -165,8 +165,9 @@ type PMSLink interface {
 	// GuestEvents delivers guest events (check-in, change, check-out),
 	// resync brackets and night-audit brackets, in the order the PMS sent
 	// them, none dropped while the link runs. The engine must keep reading
-	// it. It is closed after Close, once the events received before Close
-	// are delivered (or a few seconds passed with nobody reading).
+	// it, also while Close runs: Close delivers the events received before
+	// it, dropping (and logging) those nobody takes within a moment, then
+	// closes the channel.
 	GuestEvents() <-chan GuestEvent
 
 	// Resync asks the PMS for its whole guest database (FIAS DR). Call it

@@ -445,16 +445,18 @@ func (l *Link) settle(op *postOp, res gateway.PostResult, err error) {
 // eventQueue delivers guest events in order without ever blocking the link:
 // it queues them and a goroutine hands them to the reader.
 type eventQueue struct {
-	mu      sync.Mutex
-	items   []gateway.GuestEvent
-	notify  chan struct{}
-	closing chan struct{}
-	out     chan gateway.GuestEvent
-	log     zerolog.Logger
+	mu       sync.Mutex
+	items    []gateway.GuestEvent
+	notify   chan struct{}
+	closing  chan struct{}
+	finished chan struct{}
+	out      chan gateway.GuestEvent
+	log      zerolog.Logger
 }
 
 func newEventQueue(log zerolog.Logger) *eventQueue {
-	q := &eventQueue{notify: make(chan struct{}, 1), closing: make(chan struct{}), out: make(chan gateway.GuestEvent), log: log}
+	q := &eventQueue{notify: make(chan struct{}, 1), closing: make(chan struct{}), finished: make(chan struct{}),
+		out: make(chan gateway.GuestEvent), log: log}
 	go q.pump()
 	return q
 }
@@ -469,11 +471,18 @@ func (q *eventQueue) push(ev gateway.GuestEvent) {
 	}
 }
 
-// close lets the queue deliver what it holds, then close its channel; what
-// nobody takes within 5 s is dropped.
-func (q *eventQueue) close() { close(q.closing) }
+// close lets the queue deliver what it holds, then close its channel, and
+// returns when it is closed; what nobody takes within closeGrace is dropped.
+func (q *eventQueue) close() {
+	close(q.closing)
+	<-q.finished
+}
+
+// closeGrace is how long events left at Close wait for a reader.
+const closeGrace = 250 * time.Millisecond
 
 func (q *eventQueue) pump() {
+	defer close(q.finished)
 	defer close(q.out)
 	var giveUp <-chan time.Time
 	for {
@@ -508,7 +517,7 @@ func (q *eventQueue) pump() {
 			q.items = q.items[1:]
 			q.mu.Unlock()
 		case <-closing:
-			giveUp = time.After(5 * time.Second)
+			giveUp = time.After(closeGrace)
 		case <-giveUp:
 			q.mu.Lock()
 			n := len(q.items)

@@ -230,9 +230,9 @@ func TestAnswers(t *testing.T) {
 		kind    gateway.Kind
 	}{
 		{"101", "", gateway.PostPosted, "OK", 0},
-		{"103", "", gateway.PostRefused, "NG", gateway.KindRejected},   // vacant
-		{"999", "", gateway.PostRefused, "NG", gateway.KindRejected},   // no such room
-		{"102", "", gateway.PostRefused, "NP", gateway.KindRejected},   // no-post
+		{"103", "", gateway.PostRefused, "NG", gateway.KindRejected}, // vacant
+		{"999", "", gateway.PostRefused, "NG", gateway.KindRejected}, // no such room
+		{"102", "", gateway.PostRefused, "NP", gateway.KindRejected}, // no-post
 		{"101", "RY", gateway.PostTransient, "RY", gateway.KindTransient},
 		{"101", "NA", gateway.PostTransient, "NA", gateway.KindTransient},
 		{"101", "UR", gateway.PostRefused, "UR", gateway.KindRejected},
