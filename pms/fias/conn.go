@@ -295,6 +295,7 @@ func (c *serialConn) WriteFrame(body []byte) error {
 	for drained := false; !drained; {
 		select {
 		case <-c.resp: // a stale answer
+		case <-c.noise: // noise from before this record
 		default:
 			drained = true
 		}
@@ -336,6 +337,13 @@ func (c *serialConn) awaitResponse() (byte, error) {
 		case b := <-c.resp:
 			return b, nil
 		case <-c.noise:
+			// Garbage instead of an answer: ask with ENQ, unless the
+			// answer came right behind it.
+			select {
+			case b := <-c.resp:
+				return b, nil
+			case <-time.After(c.o.AckTimeout / 10):
+			}
 		case <-timer.C:
 		case <-c.done:
 			c.mu.Lock()

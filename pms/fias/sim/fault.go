@@ -39,7 +39,7 @@ func (w *faultWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	split, coalesce, garbage := s.faults.Split, s.faults.Coalesce, s.faults.Garbage
 	var noise []byte
-	if garbage {
+	if garbage && len(p) > 1 { // between frames, not before an ACK
 		n := 1 + s.rng.IntN(12)
 		for i := 0; i < n; i++ {
 			noise = append(noise, noiseBytes[s.rng.IntN(len(noiseBytes))])
