@@ -1,0 +1,713 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Engine moves every record the PBX prints to a guest's folio, exactly once:
+// it reads the call source, journals each raw record before anything else,
+// drops PBX buffer replays, parses, rates, resolves the room and decides —
+// not chargeable, exception, or queued — and a poster sends queued postings
+// to the PMS one at a time, in call order, waiting while the link is down,
+// resyncing or in the night audit. A posting whose answer never came is in
+// doubt and is never sent again automatically.
+//
+// Set the fields, then call Run. The engine owns the source and the PMS link
+// from then on: Run closes both before it returns. The journal stays open;
+// the caller closes it after Run.
+type Engine struct {
+	Source  CallSource
+	Parser  RecordParser
+	Rater   Rater
+	Journal Journal
+	Queries Queries
+	PMS     PMSLink
+
+	// Rooms maps extensions to rooms.
+	Rooms RoomMap
+	// PostToVacant posts calls to rooms the PMS reports vacant instead of
+	// holding them as exceptions ("room vacant": a late charge for the night
+	// auditor to decide).
+	PostToVacant bool
+
+	// RetryMin and RetryMax bound the back-off after a transient answer (the
+	// PMS said "busy" or "night audit"). Defaults 5 s and 5 min.
+	RetryMin, RetryMax time.Duration
+	// Poll is how often the poster looks at the queue when nothing woke it
+	// (default 2 s).
+	Poll time.Duration
+	// ShutdownGrace is how long a posting on the wire may wait for its
+	// answer once Run's context ends (default 5 s); after it the posting is
+	// in doubt.
+	ShutdownGrace time.Duration
+	// Alarms sets when the engine raises its alarms.
+	Alarms AlarmOptions
+	// Latency, if set, observes each posting's end-to-end time: from the
+	// record's arrival to the PMS's OK.
+	Latency func(time.Duration)
+
+	Logger zerolog.Logger
+	Now    func() time.Time
+
+	wake      chan struct{}
+	guestData atomic.Bool // the journal holds guest data (or the PMS sent some)
+	resyncing atomic.Bool // a resync was asked for and has not ended
+
+	mu     sync.Mutex
+	status Status
+	alarms map[AlarmKind]Alarm
+
+	replayLogged time.Time
+	replayBurst  int
+}
+
+// AlarmOptions sets the alarm thresholds; zero values take the defaults.
+type AlarmOptions struct {
+	PMSDown        time.Duration // PMS link down longer than this (default 10 min)
+	QueueOlderThan time.Duration // oldest queued posting older than this (default 30 min)
+}
+
+// AlarmKind names an alarm.
+type AlarmKind string
+
+// The engine's alarms.
+const (
+	AlarmPBXSilent    AlarmKind = "pbx-silent"    // no byte from the PBX for the configured time
+	AlarmPMSDown      AlarmKind = "pms-down"      // the PMS link has been down too long
+	AlarmQueueOld     AlarmKind = "queue-old"     // postings have waited too long
+	AlarmInDoubt      AlarmKind = "in-doubt"      // postings in doubt wait for the night auditor
+	AlarmJournalWrite AlarmKind = "journal-write" // the journal cannot be written
+)
+
+// Alarm is a condition a person should know about.
+type Alarm struct {
+	Kind  AlarmKind
+	Since time.Time
+	Text  string
+}
+
+// Status is a snapshot of the engine for the console, metrics and health
+// checks. Counters run since the engine started.
+type Status struct {
+	Started     time.Time
+	RecordsRead uint64    // raw records journaled
+	LastRecord  time.Time // when the last record arrived, zero if none
+	Replays     uint64    // replayed records dropped
+	NotCalls    uint64    // headers, summaries: journaled, not calls
+	ParseErrors uint64    // records that could not be read: exceptions
+	Postings    map[PostOutcome]uint64
+	PMS         LinkStatus
+	GuestData   bool // the engine knows who stays where
+	Alarms      []Alarm
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) defaults() {
+	if e.RetryMin <= 0 {
+		e.RetryMin = 5 * time.Second
+	}
+	if e.RetryMax < e.RetryMin {
+		e.RetryMax = max(5*time.Minute, e.RetryMin)
+	}
+	if e.Poll <= 0 {
+		e.Poll = 2 * time.Second
+	}
+	if e.ShutdownGrace <= 0 {
+		e.ShutdownGrace = 5 * time.Second
+	}
+	if e.Alarms.PMSDown <= 0 {
+		e.Alarms.PMSDown = 10 * time.Minute
+	}
+	if e.Alarms.QueueOlderThan <= 0 {
+		e.Alarms.QueueOlderThan = 30 * time.Minute
+	}
+	e.wake = make(chan struct{}, 1)
+	e.alarms = map[AlarmKind]Alarm{}
+	e.status = Status{Started: e.now(), Postings: map[PostOutcome]uint64{}}
+}
+
+// Status returns a snapshot of the engine.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.status
+	s.Postings = make(map[PostOutcome]uint64, len(e.status.Postings))
+	for k, v := range e.status.Postings {
+		s.Postings[k] = v
+	}
+	for _, a := range e.alarms {
+		s.Alarms = append(s.Alarms, a)
+	}
+	s.GuestData = e.guestData.Load()
+	if e.PMS != nil {
+		s.PMS = e.PMS.Status()
+	}
+	return s
+}
+
+// Wake makes the poster look at the queue now (after a person queued a
+// posting again, say).
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PBXSilent raises or clears the "no PBX data" alarm; the call source's
+// watchdog calls it.
+func (e *Engine) PBXSilent(silent bool, after time.Duration) {
+	e.setAlarm(AlarmPBXSilent, silent, fmt.Sprintf("no PBX data for %s: check the PBX's SMDR output and the cable or link", after.Round(time.Minute)))
+}
+
+func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
+	e.mu.Lock()
+	_, was := e.alarms[k]
+	switch {
+	case on && !was:
+		e.alarms[k] = Alarm{Kind: k, Since: e.now(), Text: text}
+	case on:
+		a := e.alarms[k]
+		a.Text = text
+		e.alarms[k] = a
+	case was:
+		delete(e.alarms, k)
+	}
+	e.mu.Unlock()
+	switch {
+	case on && !was:
+		e.Logger.Error().Str("alarm", string(k)).Msg(text)
+	case !on && was:
+		e.Logger.Info().Str("alarm", string(k)).Msg("alarm cleared")
+	}
+}
+
+// Run runs the engine until ctx ends, then stops in order: it stops reading
+// the PBX (journaling what was already read), lets the posting on the wire
+// finish within ShutdownGrace (else it is in doubt), closes the PMS link
+// (FIAS LE) and returns. It first recovers from a previous run: postings
+// left sent are in doubt, records left captured or rated go on.
+func (e *Engine) Run(ctx context.Context) error {
+	e.defaults()
+	if err := e.recoverEntries(ctx); err != nil {
+		e.Source.Close()
+		e.PMS.Close()
+		return err
+	}
+	if gs, err := e.Queries.Guests(ctx, ""); err == nil && len(gs) > 0 {
+		e.guestData.Store(true)
+	}
+
+	// The poster's context ends ShutdownGrace after ctx, so the posting on
+	// the wire can still be answered.
+	postCtx, cancelPost := context.WithCancel(context.Background())
+	defer cancelPost()
+	go func() {
+		<-ctx.Done()
+		t := time.NewTimer(e.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelPost()
+		case <-postCtx.Done():
+		}
+	}()
+
+	var loops sync.WaitGroup
+	loops.Add(3)
+	go func() { defer loops.Done(); e.captureLoop(ctx) }()
+	go func() { defer loops.Done(); e.postLoop(ctx, postCtx) }()
+	go func() { defer loops.Done(); e.watchLoop(ctx) }()
+	guestsDone := make(chan struct{})
+	go func() { defer close(guestsDone); e.guestLoop() }()
+
+	loops.Wait()
+	cancelPost()
+	if err := e.PMS.Close(); err != nil {
+		e.Logger.Warn().Err(err).Msg("closing the PMS link")
+	}
+	<-guestsDone
+	e.Logger.Info().Msg("engine stopped")
+	return nil
+}
+
+// recoverEntries finishes what a previous run left: a posting left sent may
+// have been booked (in doubt); captured and rated records go on.
+func (e *Engine) recoverEntries(ctx context.Context) error {
+	for _, st := range []State{StateSent, StateCaptured, StateRated} {
+		var after EntryID
+		for {
+			es, err := e.Queries.Entries(ctx, Filter{States: []State{st}, After: after, Limit: 500})
+			if err != nil {
+				return fmt.Errorf("reading the journal's %s entries: %w", st, err)
+			}
+			for _, en := range es {
+				switch st {
+				case StateSent:
+					e.move(ctx, en.ID, Change{To: StateInDoubt, Reason: "the gateway stopped while this posting waited for the PMS's answer: check the folio"})
+					e.Logger.Warn().Uint64("entry", uint64(en.ID)).Uint32("posting", en.Posting).Str("room", en.Room).Msg("posting in doubt after a restart")
+				case StateCaptured:
+					e.process(ctx, en.ID, en.Raw)
+				case StateRated:
+					e.decide(ctx, en)
+				}
+				after = en.ID
+			}
+			if len(es) < 500 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// captureLoop reads the PBX until ctx ends, then journals what the source
+// had already read.
+func (e *Engine) captureLoop(ctx context.Context) {
+	for {
+		rec, err := e.Source.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, io.EOF) {
+				e.Logger.Info().Msg("the call source has ended")
+				<-ctx.Done()
+				break
+			}
+			e.Logger.Error().Err(err).Msg("reading the PBX")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		e.handle(ctx, rec)
+	}
+	// Nothing read is lost: records the source framed before it closed are
+	// journaled too.
+	e.Source.Close()
+	drain, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		rec, err := e.Source.Read(drain)
+		if err != nil {
+			return
+		}
+		e.handle(drain, rec)
+	}
+}
+
+// handle journals one raw record and takes it as far as it goes.
+func (e *Engine) handle(ctx context.Context, rec RawRecord) {
+	c, err := e.capture(ctx, rec)
+	if err != nil {
+		e.Logger.Error().Err(err).Int("bytes", len(rec.Data)).Str("source", rec.Source).
+			Msg("a record could not be journaled and is lost: the journal's disk is failing")
+		return
+	}
+	e.mu.Lock()
+	if c.Replay {
+		e.status.Replays++
+	} else {
+		e.status.RecordsRead++
+		e.status.LastRecord = rec.Received
+	}
+	e.mu.Unlock()
+	if c.Replay {
+		e.logReplay(rec)
+		return
+	}
+	e.process(ctx, c.ID, rec)
+}
+
+// capture journals rec, trying again while the disk fails: a record that was
+// read is never given up while the engine runs.
+func (e *Engine) capture(ctx context.Context, rec RawRecord) (Captured, error) {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		c, err := e.Journal.Capture(ctx, rec)
+		if err == nil {
+			if attempt > 1 {
+				e.setAlarm(AlarmJournalWrite, false, "")
+			}
+			return c, nil
+		}
+		if IsKind(err, KindInvalid) {
+			return c, err
+		}
+		e.setAlarm(AlarmJournalWrite, true, "the journal cannot be written: "+err.Error())
+		select {
+		case <-ctx.Done():
+			return c, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+// logReplay logs PBX buffer replays once per burst, not once per record.
+func (e *Engine) logReplay(rec RawRecord) {
+	e.replayBurst++
+	if now := e.now(); now.Sub(e.replayLogged) > time.Minute {
+		e.Logger.Warn().Int("replayed", e.replayBurst).Str("source", rec.Source).
+			Msg("the PBX sent records already journaled (a buffer replay after a reconnect): dropped")
+		e.replayLogged, e.replayBurst = now, 0
+	}
+}
+
+// process parses and rates a captured record and decides what becomes of it.
+func (e *Engine) process(ctx context.Context, id EntryID, rec RawRecord) {
+	call, err := e.Parser.Parse(rec)
+	switch {
+	case errors.Is(err, ErrNotCall):
+		e.count(func(s *Status) { s.NotCalls++ })
+		e.move(ctx, id, Change{To: StateNotChargeable, Reason: "not a call record (a header, summary or information line)"})
+		return
+	case err != nil:
+		e.count(func(s *Status) { s.ParseErrors++ })
+		e.move(ctx, id, Change{To: StateException, Reason: "unreadable record: " + err.Error()})
+		e.Logger.Warn().Uint64("entry", uint64(id)).Err(err).Msg("a PBX record could not be read: it waits in the exceptions")
+		return
+	}
+	charge, err := e.Rater.Rate(call)
+	if err != nil {
+		e.move(ctx, id, Change{To: StateException, Call: &call, Reason: "cannot be rated: " + err.Error()})
+		return
+	}
+	en, ok := e.move(ctx, id, Change{To: StateRated, Call: &call, Charge: &charge})
+	if !ok {
+		return
+	}
+	e.decide(ctx, en)
+}
+
+// decide moves a rated entry on: not chargeable, an exception, or queued.
+func (e *Engine) decide(ctx context.Context, en Entry) {
+	if en.Call == nil || en.Charge == nil {
+		e.move(ctx, en.ID, Change{To: StateException, Reason: "rated entry without its call or charge"})
+		return
+	}
+	ch, call := en.Charge, en.Call
+	if ch.Exception != nil {
+		e.move(ctx, en.ID, Change{To: StateException, Reason: "tariff: " + *ch.Exception + " (" + MaskNumber(call.Dialed) + ")"})
+		return
+	}
+	if !ch.Postable() {
+		e.move(ctx, en.ID, Change{To: StateNotChargeable, Reason: notChargeableReason(*call, *ch)})
+		return
+	}
+	room, why := e.Rooms.Resolve(call.Extension)
+	switch why {
+	case RoomNotARoom:
+		e.move(ctx, en.ID, Change{To: StateNotChargeable, Reason: "extension " + call.Extension + " is not a room: accounted, never posted"})
+		return
+	case RoomUnknown, RoomNoExtension:
+		e.move(ctx, en.ID, Change{To: StateException, Reason: fmt.Sprintf("extension %q maps to no room: add it to rooms in the config, or transfer the charge", call.Extension)})
+		return
+	}
+	var reservation string
+	if e.guestData.Load() {
+		gs, err := e.Queries.Guests(ctx, room)
+		if err != nil {
+			e.Logger.Error().Err(err).Msg("reading the guests of a room")
+			return // stays rated; the next start goes on with it
+		}
+		if len(gs) == 0 && !e.PostToVacant {
+			e.move(ctx, en.ID, Change{To: StateException, Room: room, Reason: "room " + room + " is vacant: a late charge for the night auditor"})
+			return
+		}
+		if len(gs) > 0 {
+			reservation = gs[0].Reservation
+		}
+	}
+	if _, ok := e.move(ctx, en.ID, Change{To: StateQueued, Room: room, Reservation: reservation}); ok {
+		e.Wake()
+	}
+}
+
+func notChargeableReason(c Call, ch Charge) string {
+	switch {
+	case c.Direction != Outgoing:
+		return string(c.Direction) + " call"
+	case c.Answered != nil && !*c.Answered, c.DurationS == 0:
+		return "not answered"
+	case !ch.Chargeable:
+		return "under the grace time"
+	default:
+		return "nothing to charge (total 0)"
+	}
+}
+
+// move journals a change; on failure it logs and reports false (the entry
+// stays where it was and a later run picks it up).
+func (e *Engine) move(ctx context.Context, id EntryID, c Change) (Entry, bool) {
+	en, err := e.Journal.Move(ctx, id, c)
+	if err != nil {
+		e.Logger.Error().Err(err).Uint64("entry", uint64(id)).Str("to", string(c.To)).Msg("journal move failed")
+		return en, false
+	}
+	return en, true
+}
+
+func (e *Engine) count(f func(*Status)) {
+	e.mu.Lock()
+	f(&e.status)
+	e.mu.Unlock()
+}
+
+// postLoop sends queued postings one at a time, oldest call first, while the
+// link is ready and the engine knows who stays where.
+func (e *Engine) postLoop(ctx, postCtx context.Context) {
+	backoff := time.Duration(0)
+	tick := time.NewTicker(e.Poll)
+	defer tick.Stop()
+	idle := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-e.wake:
+		case <-tick.C:
+		}
+		return true
+	}
+	for ctx.Err() == nil {
+		if !e.guestData.Load() {
+			// Until the PMS said who stays where, rooms are not judged
+			// vacant and nothing is posted: the postings wait.
+			if !idle() {
+				return
+			}
+			continue
+		}
+		if err := e.PMS.WaitReady(ctx); err != nil {
+			return
+		}
+		es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
+		if err != nil {
+			e.Logger.Error().Err(err).Msg("reading the queue")
+			if !idle() {
+				return
+			}
+			continue
+		}
+		if len(es) == 0 {
+			if !idle() {
+				return
+			}
+			continue
+		}
+		switch e.post(ctx, postCtx, es[0]) {
+		case PostTransient:
+			backoff = min(max(2*backoff, e.RetryMin), e.RetryMax)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+		default:
+			backoff = 0
+		}
+	}
+}
+
+// post sends one queued entry and journals the outcome.
+func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
+	if en.Call == nil || en.Charge == nil {
+		e.move(ctx, en.ID, Change{To: StateException, Reason: "queued entry without its call or charge"})
+		return PostRefused
+	}
+	if e.vacant(ctx, en) {
+		e.move(ctx, en.ID, Change{To: StateException, Reason: "room " + en.Room + " is vacant: a late charge for the night auditor"})
+		return PostRefused
+	}
+	sent, ok := e.move(ctx, en.ID, Change{To: StateSent})
+	if !ok {
+		return PostTransient
+	}
+	req := PostRequest{
+		Number:      sent.Posting,
+		Room:        sent.Room,
+		AmountMinor: sent.Charge.TotalMinor,
+		Currency:    sent.Charge.Currency,
+		Start:       sent.Call.Start,
+		DurationS:   sent.Call.DurationS,
+		Dialed:      sent.Call.Dialed,
+		Class:       sent.Charge.Class,
+		Trunk:       sent.Call.Trunk,
+		Destination: sent.Charge.Destination,
+	}
+	res, err := e.PMS.Post(postCtx, req)
+	log := e.Logger.With().Uint64("entry", uint64(en.ID)).Uint32("posting", req.Number).Str("room", req.Room).Int64("amount_minor", req.AmountMinor).Logger()
+	answer := &Answer{Code: res.Answer, Text: res.Text}
+	if res.Answer == "" && res.Text == "" {
+		answer = nil
+	}
+	switch res.Outcome {
+	case PostPosted:
+		e.move(ctx, en.ID, Change{To: StatePosted, Answer: answer})
+		log.Info().Str("dialed", MaskNumber(req.Dialed)).Msg("posted")
+		if e.Latency != nil && !sent.Raw.Received.IsZero() {
+			e.Latency(res.At.Sub(sent.Raw.Received))
+		}
+	case PostRefused:
+		e.move(ctx, en.ID, Change{To: StateRefused, Answer: answer, Reason: Message(err)})
+		log.Warn().Str("answer", res.Answer).Str("text", res.Text).Msg("the PMS refused the posting: it waits for the night auditor")
+	case PostTransient:
+		e.move(ctx, en.ID, Change{To: StateQueued, Answer: answer, Reason: Message(err)})
+		log.Info().Str("answer", res.Answer).Msg("the PMS cannot take the posting now: it will be sent again")
+	case PostInDoubt:
+		e.move(ctx, en.ID, Change{To: StateInDoubt, Reason: errorText(err)})
+		log.Error().Err(err).Msg("posting in doubt: the night auditor must check the folio")
+	default: // PostInvalid, or an outcome this engine does not know
+		e.move(ctx, en.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
+		log.Error().Err(err).Msg("the posting cannot be sent")
+		res.Outcome = PostInvalid
+	}
+	e.count(func(s *Status) { s.Postings[res.Outcome]++ })
+	return res.Outcome
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return "no reason given"
+	}
+	return err.Error()
+}
+
+// vacant reports whether en's room is known to be empty (and such postings
+// are held).
+func (e *Engine) vacant(ctx context.Context, en Entry) bool {
+	if e.PostToVacant || !e.guestData.Load() {
+		return false
+	}
+	gs, err := e.Queries.Guests(ctx, en.Room)
+	return err == nil && len(gs) == 0
+}
+
+// guestLoop journals the PMS's guest events until the link closes.
+func (e *Engine) guestLoop() {
+	ctx := context.Background()
+	for ev := range e.PMS.GuestEvents() {
+		if _, err := e.Journal.ApplyGuest(ctx, ev); err != nil {
+			e.Logger.Error().Err(err).Str("event", string(ev.Kind)).Str("room", ev.Guest.Room).Msg("a guest event could not be journaled")
+			continue
+		}
+		switch ev.Kind {
+		case ResyncStart:
+			e.resyncing.Store(true)
+		case ResyncEnd:
+			e.resyncing.Store(false)
+			e.guestData.Store(true)
+			e.Logger.Info().Msg("guest data resynchronized with the PMS")
+			e.Wake()
+		case NightAuditEnd:
+			e.Wake()
+		}
+	}
+}
+
+// watchLoop follows the link's state (asking for a resync when the engine
+// has no guest data), keeps the alarms and runs the journal's daily tidy.
+func (e *Engine) watchLoop(ctx context.Context) {
+	check := time.NewTicker(10 * time.Second)
+	defer check.Stop()
+	tidy := time.NewTicker(24 * time.Hour)
+	defer tidy.Stop()
+	e.tidy(ctx)
+	var downSince time.Time
+	resyncAsked := time.Time{}
+	changes := e.PMS.StatusChanges()
+	evaluate := func(st LinkStatus) {
+		if !e.guestData.Load() && !resyncAsked.IsZero() && e.now().Sub(resyncAsked) > 10*time.Minute {
+			// A PMS that never answers a resync must not hold the postings
+			// for ever: from now on rooms are judged by the guest events
+			// received so far.
+			e.guestData.Store(true)
+			e.resyncing.Store(false)
+			e.Logger.Warn().Msg("the PMS did not answer the resync within 10 minutes: rooms are judged by the guest events received since")
+		}
+		if st.State == LinkAlive {
+			downSince = time.Time{}
+			e.setAlarm(AlarmPMSDown, false, "")
+			if !e.guestData.Load() && !e.resyncing.Load() && e.now().Sub(resyncAsked) > 5*time.Minute {
+				if err := e.PMS.Resync(ctx); err != nil {
+					e.Logger.Warn().Err(err).Msg("cannot ask the PMS for its guest data yet")
+				} else {
+					resyncAsked = e.now()
+					e.resyncing.Store(true)
+					e.Logger.Info().Msg("no guest data in the journal: asked the PMS for a resync")
+				}
+			}
+		} else if downSince.IsZero() {
+			downSince = e.now()
+		}
+		if !downSince.IsZero() && e.now().Sub(downSince) > e.Alarms.PMSDown {
+			e.setAlarm(AlarmPMSDown, true, fmt.Sprintf("the PMS link has been %s since %s: postings wait", st.State, downSince.Format(time.Kitchen)))
+		}
+		e.Wake()
+	}
+	evaluate(e.PMS.Status())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st, ok := <-changes:
+			if !ok {
+				changes = nil
+				continue
+			}
+			evaluate(st)
+		case <-check.C:
+			evaluate(e.PMS.Status())
+			e.checkQueues(ctx)
+		case <-tidy.C:
+			e.tidy(ctx)
+		}
+	}
+}
+
+// checkQueues raises the queue and in-doubt alarms.
+func (e *Engine) checkQueues(ctx context.Context) {
+	counts, err := e.Queries.Counts(ctx)
+	if err != nil {
+		return
+	}
+	n := counts.States[StateInDoubt]
+	e.setAlarm(AlarmInDoubt, n > 0, fmt.Sprintf("%d postings in doubt: check them on the folios and resolve them in the console", n))
+	es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
+	if err != nil {
+		return
+	}
+	old := len(es) > 0 && e.now().Sub(es[0].Updated) > e.Alarms.QueueOlderThan
+	text := ""
+	if old {
+		text = fmt.Sprintf("%d postings queued, the oldest since %s", counts.States[StateQueued], es[0].Updated.Local().Format("15:04"))
+	}
+	e.setAlarm(AlarmQueueOld, old, text)
+}
+
+func (e *Engine) tidy(ctx context.Context) {
+	t, err := e.Journal.Tidy(ctx)
+	if err != nil {
+		e.Logger.Warn().Err(err).Msg("journal tidy failed")
+		return
+	}
+	if t.NamesErased+t.DigestsExpired+t.Pruned.Entries > 0 {
+		e.Logger.Info().Int("names_erased", t.NamesErased).Int("digests_expired", t.DigestsExpired).Int("entries_pruned", t.Pruned.Entries).Msg("journal tidied")
+	}
+}
