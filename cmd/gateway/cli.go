@@ -32,6 +32,7 @@ func commands() []*command {
 		captureCommand(),
 		rateCommand(),
 		formatsCommand(),
+		simCommand(),
 		versionCommand(),
 	}
 }
