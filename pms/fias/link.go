@@ -161,7 +161,7 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 	select {
 	case l.slot <- struct{}{}:
 	case <-ctx.Done():
-		return notSent("the previous posting is still waiting for its answer")
+		return notSent(ctx.Err().Error() + " while the previous posting waited for its answer")
 	case <-l.closec:
 		return notSent("the PMS link is closed")
 	}
