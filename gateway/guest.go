@@ -58,6 +58,10 @@ type GuestEvent struct {
 	OldRoomShared bool
 	// Resync is set on GI/GO sent as part of a database resync (FIAS SF).
 	Resync bool
+	// Partial is set on a ResyncEnd when the resync did not end with the
+	// PMS's end mark (FIAS DE) but timed out, or the link was lost: guests
+	// the resync did not mention must not be taken as checked out.
+	Partial bool
 	// Time is when the PMS says the event happened (DA/TI), wall clock.
 	Time time.Time
 }

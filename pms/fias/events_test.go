@@ -1,0 +1,447 @@
+package fias_test
+
+import (
+	"context"
+	"net"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+	"callgate/pms/fias"
+	"callgate/pms/fias/sim"
+)
+
+// TestGuestEvents: check-in, sharer, change, no-post, move (RO and two GS),
+// check-out, each delivered in PMS order with the fields it carried.
+func TestGuestEvents(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	l := connect(t, s, func(o *fias.Options) {})
+	a, _ := s.CheckIn(gateway.Guest{Room: "101", LastName: "Hartley", FirstName: "Ann", Language: "EA", ClassOfService: "3",
+		Arrival: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), Departure: time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)})
+	b, _ := s.CheckIn(gateway.Guest{Room: "101", LastName: "Hartley", FirstName: "Tom"})
+	s.Update(a, func(g *gateway.Guest) { g.LastName = "Hartley-Lee" })
+	s.SetNoPost(b, true)
+	s.Move(a, "110")
+	s.CheckOut(b)
+
+	ev := nextEvent(t, l)
+	if ev.Kind != gateway.GuestCheckIn || ev.Guest.Reservation != a || ev.Guest.Shared || ev.Guest.FirstName != "Ann" ||
+		ev.Guest.ClassOfService != "3" || ev.Guest.Arrival.Day() != 1 || ev.Guest.Departure.Day() != 4 || ev.Resync || ev.Time.IsZero() {
+		t.Errorf("check-in: %+v", ev)
+	}
+	if ev = nextEvent(t, l); ev.Kind != gateway.GuestCheckIn || ev.Guest.Reservation != b || !ev.Guest.Shared {
+		t.Errorf("sharer: %+v", ev)
+	}
+	ev = nextEvent(t, l)
+	if ev.Kind != gateway.GuestChange || ev.Guest.LastName != "Hartley-Lee" || !reflect.DeepEqual(ev.Fields, []string{"RN", "G#", "GN", "DA", "TI"}) {
+		t.Errorf("change: %+v", ev)
+	}
+	if ev = nextEvent(t, l); ev.Kind != gateway.GuestChange || !ev.Guest.NoPost || !contains(ev.Fields, "NP") {
+		t.Errorf("no-post: %+v", ev)
+	}
+	ev = nextEvent(t, l)
+	if ev.Kind != gateway.GuestChange || ev.Guest.Room != "110" || ev.OldRoom != "101" || ev.Guest.Shared || ev.OldRoomShared || !contains(ev.Fields, "RO") {
+		t.Errorf("move: %+v", ev)
+	}
+	if ev = nextEvent(t, l); ev.Kind != gateway.GuestCheckOut || ev.Guest.Reservation != b || ev.Guest.Room != "101" {
+		t.Errorf("check-out: %+v", ev)
+	}
+	noViolations(t, s)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestGuestEventParse: the two GS of a move are told apart by order, and
+// by place when only one is there.
+func TestGuestEventParse(t *testing.T) {
+	for _, tc := range []struct {
+		text              string
+		shared, oldShared bool
+		hasGS             bool
+	}{
+		{"GC|RN310|GSN|G#1|RO214|GSY|", false, true, true},
+		{"GC|RN310|G#1|RO214|GSY|GSN|", true, false, true},
+		{"GC|RN310|G#1|RO214|GSY|", false, true, false},
+		{"GC|RN310|GSY|G#1|RO214|", true, false, true},
+	} {
+		r, _ := fias.ParseRecord(tc.text)
+		ev, ok := fias.GuestEvent(r)
+		if !ok || ev.Guest.Shared != tc.shared || ev.OldRoomShared != tc.oldShared || contains(ev.Fields, "GS") != tc.hasGS || ev.OldRoom != "214" {
+			t.Errorf("%s: %+v", tc.text, ev)
+		}
+	}
+	r, _ := fias.ParseRecord("GO|RN215|SF|")
+	if ev, _ := fias.GuestEvent(r); ev.Kind != gateway.GuestCheckOut || !ev.Resync || ev.Guest.Reservation != "" {
+		t.Errorf("resync GO: %+v", ev)
+	}
+	r, _ = fias.ParseRecord("XL|RN1|")
+	if _, ok := fias.GuestEvent(r); ok {
+		t.Error("XL taken as a guest event")
+	}
+}
+
+// TestEventsQueuedWhileDown: guest changes made while no client is
+// connected arrive after the link comes up, in order.
+func TestEventsQueuedWhileDown(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	a, _ := s.CheckIn(gateway.Guest{Room: "105"})
+	s.CheckOut(a)
+	l := connect(t, s, nil)
+	if ev := nextEvent(t, l); ev.Kind != gateway.GuestCheckIn {
+		t.Errorf("%+v", ev)
+	}
+	if ev := nextEvent(t, l); ev.Kind != gateway.GuestCheckOut {
+		t.Errorf("%+v", ev)
+	}
+}
+
+// TestResync: DR only when asked; DS, a GI or GO with SF per room, a
+// real-time check-in interleaved, DE; postings wait meanwhile and the
+// gateway sends nothing until DE.
+func TestResync(t *testing.T) {
+	s := startSim(t, sim.Options{Rooms: sim.Range(101, 105)})
+	s.Occupy([]string{"101", "102"})
+	var tr syncBuffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
+	if strings.Contains(tr.String(), "DR|") {
+		t.Fatal("DR sent at start-up")
+	}
+	s.SetFaults(sim.Faults{ResyncDelay: 20 * time.Millisecond})
+	ctx := context.Background()
+	if err := l.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Resync(ctx); !gateway.IsTransient(err) {
+		t.Errorf("second resync: %v", err)
+	}
+	if ev := nextEvent(t, l); ev.Kind != gateway.ResyncStart {
+		t.Fatalf("first event %+v", ev)
+	}
+	if r, err := post(t, l, charge(50, "101")); r.Outcome != gateway.PostTransient || r.Sent {
+		t.Errorf("post during resync: %+v %v", r, err)
+	}
+	s.CheckIn(gateway.Guest{Room: "105", LastName: "Walkin"})
+	var resync, realtime int
+	for {
+		ev := nextEvent(t, l)
+		if ev.Kind == gateway.ResyncEnd {
+			if ev.Partial {
+				t.Error("complete resync marked partial")
+			}
+			break
+		}
+		if ev.Resync {
+			resync++
+			if ev.Kind == gateway.GuestCheckOut && ev.Guest.Reservation != "" {
+				t.Errorf("resync GO with G#: %+v", ev)
+			}
+		} else {
+			realtime++
+		}
+	}
+	// 101 and 102 occupied, 103–105 vacant (the snapshot predates the
+	// walk-in, which comes in real time).
+	if resync != 5 || realtime != 1 {
+		t.Errorf("%d resync records, %d real-time", resync, realtime)
+	}
+	waitReady(t, l)
+	if r, err := post(t, l, charge(51, "101")); r.Outcome != gateway.PostPosted {
+		t.Errorf("post after resync: %+v %v", r, err)
+	}
+	noViolations(t, s)
+}
+
+// TestProtel: Protel's socket server refuses a second client, pushes its
+// in-house guests after LA without DS/DE, and answers DR without DS/DE.
+func TestProtel(t *testing.T) {
+	s := startSim(t, sim.Options{Protel: true, Rooms: sim.Range(101, 103)})
+	s.Occupy([]string{"101", "102"})
+	l := connect(t, s, func(o *fias.Options) { o.ResyncTimeout = 300 * time.Millisecond })
+	for i := 0; i < 2; i++ {
+		if ev := nextEvent(t, l); ev.Kind != gateway.GuestCheckIn || ev.Resync {
+			t.Errorf("in-house push: %+v", ev)
+		}
+	}
+	// A second client is refused; the first keeps its link.
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _ := c.Read(make([]byte, 16)); n != 0 {
+		t.Error("the second client got data")
+	}
+	c.Close()
+	if _, refused := s.Connections(); refused != 1 {
+		t.Errorf("refused %d", refused)
+	}
+	if err := l.Resync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, l); ev.Kind != gateway.ResyncStart {
+		t.Fatalf("%+v", ev)
+	}
+	n := 0
+	for ev := nextEvent(t, l); ev.Kind != gateway.ResyncEnd; ev = nextEvent(t, l) {
+		n++
+	}
+	if n != 3 {
+		t.Errorf("%d resync records", n)
+	}
+	// No DE came: the end is the quiet timeout, so the resync is partial.
+	waitReady(t, l)
+	if accepted, _ := s.Connections(); accepted != 1 || l.Status().State != gateway.LinkAlive {
+		t.Errorf("accepted %d, status %+v", accepted, l.Status())
+	}
+	noViolations(t, s)
+}
+
+// TestNewestWins: IFC8 keeps the newest client; the gateway whose link was
+// taken reconnects once the intruder is gone.
+func TestNewestWins(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	l := connect(t, s, nil)
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, l, "the link taken", func(st gateway.LinkStatus) bool { return st.State != gateway.LinkAlive })
+	c.Close()
+	waitReady(t, l)
+	if accepted, refused := s.Connections(); accepted < 3 || refused != 0 {
+		t.Errorf("accepted %d refused %d", accepted, refused)
+	}
+}
+
+// TestNightAudit: NS holds postings (not sent) until NE; WaitReady waits.
+func TestNightAudit(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	l := connect(t, s, nil)
+	nextEvent(t, l)
+	s.NightAudit(true)
+	if ev := nextEvent(t, l); ev.Kind != gateway.NightAuditStart {
+		t.Fatalf("%+v", ev)
+	}
+	if !l.Status().NightAudit {
+		t.Error("status does not show the night audit")
+	}
+	r, err := post(t, l, charge(60, "101"))
+	if r.Outcome != gateway.PostTransient || r.Sent || !strings.Contains(err.Error(), "night audit") {
+		t.Errorf("post in night audit: %+v %v", r, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if err := l.WaitReady(ctx); err == nil {
+		t.Error("ready during the night audit")
+	}
+	cancel()
+	s.NightAudit(false)
+	if ev := nextEvent(t, l); ev.Kind != gateway.NightAuditEnd {
+		t.Fatalf("%+v", ev)
+	}
+	waitReady(t, l)
+	if r, err := post(t, l, charge(61, "101")); r.Outcome != gateway.PostPosted {
+		t.Errorf("%+v %v", r, err)
+	}
+	// NA during a night audit the PMS did not announce: transient, the
+	// posting not booked.
+	s.SetFaults(sim.Faults{Answers: []string{"NA"}})
+	if r, _ := post(t, l, charge(62, "101")); r.Outcome != gateway.PostTransient || !r.Sent {
+		t.Errorf("NA: %+v", r)
+	}
+	if countReceived(s, "60") != 0 || len(s.Ledger()) != 1 {
+		t.Errorf("ledger %+v", s.Ledger())
+	}
+	noViolations(t, s)
+}
+
+// TestLSMidSession: an LS from the PMS while alive (IFC8 restarted) makes
+// the gateway describe the link again; postings resume.
+func TestLSMidSession(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	l := connect(t, s, nil)
+	if err := s.SendLS(); err != nil {
+		t.Fatal(err)
+	}
+	waitSim(t, s, "the second LA", func() bool { return s.AliveCount() == 2 })
+	waitReady(t, l)
+	if r, err := post(t, l, charge(70, "101")); r.Outcome != gateway.PostPosted {
+		t.Errorf("%+v %v", r, err)
+	}
+	if a, _ := s.Connections(); a != 1 {
+		t.Errorf("reconnected (%d connections) instead of re-describing", a)
+	}
+	noViolations(t, s)
+}
+
+// TestLEFromPMS: the PMS ends the link; the gateway answers LE and comes
+// back when the PMS is there again.
+func TestLEFromPMS(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	var tr syncBuffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
+	s.SendLE()
+	waitSim(t, s, "a new link", func() bool { return s.AliveCount() == 2 })
+	waitReady(t, l)
+	if !strings.Contains(tr.String(), "← LE|") || !strings.Contains(tr.String(), "→ LE|") {
+		t.Errorf("transcript:\n%s", tr.String())
+	}
+	noViolations(t, s)
+}
+
+// TestAliveCheck: a quiet link is checked with LS and the PMS's LA keeps it
+// up; an unanswered description takes it down.
+func TestAliveCheck(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	var tr syncBuffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AliveInterval = 100 * time.Millisecond })
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(tr.String(), "→ LS|") < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Count(tr.String(), "→ LS|") < 2 || l.Status().State != gateway.LinkAlive {
+		t.Fatalf("alive checks: status %+v\n%s", l.Status(), tr.String())
+	}
+	if a, _ := s.Connections(); a != 1 {
+		t.Errorf("%d connections", a)
+	}
+	noViolations(t, s)
+}
+
+// TestNoLA: a PMS that never answers the description: the link goes down
+// with a reason naming LA and keeps trying, logging the failure once.
+func TestNoLA(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.SetFaults(sim.Faults{NoLA: true})
+	var logs syncBuffer
+	o := fastOptions(t)
+	o.Address = s.Addr()
+	o.LinkTimeout = 100 * time.Millisecond
+	o.Logger = o.Logger.Output(&logs)
+	l := openLink(t, o)
+	waitSim(t, s, "several tries", func() bool { a, _ := s.Connections(); return a >= 3 })
+	if st := l.Status(); st.State == gateway.LinkAlive {
+		t.Errorf("status %+v", st)
+	}
+	l.Close()
+	if !strings.Contains(logs.String(), "did not answer the link description with LA") {
+		t.Errorf("the reason is not logged:\n%s", logs.String())
+	}
+	// One outage, one cause: one warning, whatever the number of tries.
+	if n := strings.Count(logs.String(), "PMS link down"); n != 1 {
+		t.Errorf("link down logged %d times:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "describing the link"); n != 1 {
+		t.Errorf("connected logged %d times:\n%s", n, logs.String())
+	}
+}
+
+// TestLogOncePerState: a PMS that is not there gives one "down" line, not
+// one per connection attempt.
+func TestLogOncePerState(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var logs syncBuffer
+	o := fastOptions(t)
+	o.Address = addr
+	o.Logger = o.Logger.Output(&logs)
+	o.MaxBackoff = 20 * time.Millisecond
+	l := openLink(t, o)
+	waitStatus(t, l, "down", func(st gateway.LinkStatus) bool { return st.State == gateway.LinkDown })
+	time.Sleep(200 * time.Millisecond) // several attempts
+	l.Close()
+	if n := strings.Count(logs.String(), "PMS link down"); n != 1 {
+		t.Errorf("link down logged %d times:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "connection refused") {
+		t.Errorf("the reason is not logged:\n%s", logs.String())
+	}
+}
+
+// TestNotReady: a posting made before the link is alive is not sent.
+func TestNotReady(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.SetFaults(sim.Faults{NoLA: true})
+	o := fastOptions(t)
+	o.Address = s.Addr()
+	l := openLink(t, o)
+	r, err := post(t, l, charge(80, "101"))
+	if r.Outcome != gateway.PostTransient || r.Sent || !gateway.IsTransient(err) {
+		t.Errorf("%+v %v", r, err)
+	}
+	if len(s.Received()) != 0 {
+		t.Error("a posting reached the PMS before the link was alive")
+	}
+}
+
+// TestClose: Close sends LE, waits for the PMS's, settles the posting in
+// flight as in doubt and closes the channels.
+func TestClose(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	var tr syncBuffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AnswerTimeout = time.Minute })
+	s.SetFaults(sim.Faults{NoPA: 1})
+	done := make(chan error, 1)
+	go func() {
+		r, err := post(t, l, charge(90, "101"))
+		if r.Outcome != gateway.PostInDoubt {
+			t.Errorf("posting in flight at Close: %+v", r)
+		}
+		done <- err
+	}()
+	waitSim(t, s, "the posting", func() bool { return len(s.Received()) == 1 })
+	l.Close()
+	if err := <-done; !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("in doubt for the wrong reason: %v", err)
+	}
+	if !strings.Contains(tr.String(), "→ LE|") || !strings.Contains(tr.String(), "← LE|") {
+		t.Errorf("no LE exchange:\n%s", tr.String())
+	}
+	if st := l.Status(); st.State != gateway.LinkClosed {
+		t.Errorf("status %+v", st)
+	}
+	for range l.GuestEvents() {
+	}
+	for range l.StatusChanges() {
+	}
+	if r, _ := post(t, l, charge(91, "101")); r.Outcome != gateway.PostTransient || r.Sent {
+		t.Errorf("post after close: %+v", r)
+	}
+	l.Close() // idempotent
+}
+
+// TestCallerGivesUp: a caller whose ctx ends while its posting waits gets
+// in doubt; the slot stays taken until the answer or the timeout, so the
+// next posting waits its turn.
+func TestCallerGivesUp(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	l := connect(t, s, nil)
+	s.SetFaults(sim.Faults{PADelay: answerTimeout / 2})
+	ctx, cancel := context.WithTimeout(context.Background(), answerTimeout/10)
+	r, err := l.Post(ctx, charge(95, "101"))
+	cancel()
+	if r.Outcome != gateway.PostInDoubt || !r.Sent {
+		t.Fatalf("%+v %v", r, err)
+	}
+	s.SetFaults(sim.Faults{})
+	if r, err := post(t, l, charge(96, "101")); r.Outcome != gateway.PostPosted {
+		t.Fatalf("%+v %v", r, err)
+	}
+	noViolations(t, s) // the second PS waited for the first one's PA
+}
