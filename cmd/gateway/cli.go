@@ -33,6 +33,7 @@ func commands() []*command {
 		rateCommand(),
 		erlangCommand(),
 		formatsCommand(),
+		simCommand(),
 		versionCommand(),
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/pbx"
+	"callgate/pms/fias"
 	"callgate/tariff"
 )
 
@@ -91,11 +92,26 @@ type PMSConfig struct {
 	AmountExponent  int           `yaml:"amount_exponent"` // implied decimals in FIAS TA
 	CodePage        string        `yaml:"code_page"`
 	Posting         PostingConfig `yaml:"posting"`
+	// VendorVersion is FIAS V# in the link description: up to 10 letters,
+	// digits and dots.
+	VendorVersion string `yaml:"vendor_version"`
+	// AnswerTimeoutS is how long a posting waits for the PMS's answer
+	// before it is in doubt (at least 30).
+	AnswerTimeoutS int `yaml:"answer_timeout_s"`
+	// AliveIntervalS is how long the link may be quiet before the gateway
+	// checks the PMS is there (LS, at least 300: Oracle's minimum).
+	AliveIntervalS int `yaml:"alive_interval_s"`
+	// Transcript is a file that gets every FIAS frame both ways, for the
+	// PMS vendor's certification; "" keeps it in the debug log only.
+	Transcript string `yaml:"transcript"`
 }
 
 // PostingConfig holds optional fields of FIAS posting records.
 type PostingConfig struct {
 	SalesOutlet string `yaml:"sales_outlet"`
+	// CallTypes maps tariff classes to FIAS PC codes (default local L,
+	// national N, international I, mobile M).
+	CallTypes map[string]string `yaml:"call_types"`
 }
 
 // RoomMap returns the extension-to-room map the engine uses.
@@ -143,6 +159,9 @@ func DefaultConfig() Config {
 			InterfaceFamily: "CA",
 			AmountExponent:  2,
 			CodePage:        "windows-1252",
+			VendorVersion:   "callgate",
+			AnswerTimeoutS:  30,
+			AliveIntervalS:  300,
 		},
 		Rooms:   RoomsConfig{Default: "same"},
 		Console: ConsoleConfig{Listen: "127.0.0.1:8080"},
@@ -419,6 +438,42 @@ func (c *Config) validatePMS(k *checker) {
 			k.add("pms.posting.sales_outlet", "%q is not a number of at most 5 digits (FIAS SO)", so)
 		}
 	}
+	if p.Protocol == "fias" {
+		// FIAS's own rules, for keys the checks above leave alone.
+		seen := map[string]bool{}
+		for _, pr := range k.problems {
+			seen[pr.Key] = true
+		}
+		for _, pr := range p.FIASOptions().Check() {
+			switch key := "pms." + pr.Key; {
+			case seen[key], key == "pms.address", key == "pms.serial", key == "pms.interface_family",
+				key == "pms.amount_exponent", key == "pms.code_page", key == "pms.posting.sales_outlet":
+			default:
+				k.add(key, "%s", pr.Msg)
+			}
+		}
+	}
+}
+
+// FIASOptions returns the FIAS link settings of the pms section (without
+// logger, transcript writer or currency digits, which the caller adds).
+func (p PMSConfig) FIASOptions() fias.Options {
+	o := fias.Options{
+		Address:         p.Address,
+		InterfaceFamily: p.InterfaceFamily,
+		VendorVersion:   p.VendorVersion,
+		AmountExponent:  p.AmountExponent,
+		CodePage:        strings.ToLower(p.CodePage),
+		SalesOutlet:     p.Posting.SalesOutlet,
+		CallTypes:       p.Posting.CallTypes,
+		AnswerTimeout:   time.Duration(p.AnswerTimeoutS) * time.Second,
+		AliveInterval:   time.Duration(p.AliveIntervalS) * time.Second,
+	}
+	if s := p.Serial; s != nil {
+		stop, _ := strconv.ParseFloat(s.StopBits, 64)
+		o.Serial = &fias.SerialOptions{Device: s.Device, Baud: s.Baud, DataBits: s.DataBits, Parity: s.Parity, StopBits: stop}
+	}
+	return o
 }
 
 func digitsOnly(s string) (int, bool) {

@@ -337,6 +337,13 @@ func TestNoLA(t *testing.T) {
 	if !strings.Contains(logs.String(), "did not answer the link description with LA") {
 		t.Errorf("the reason is not logged:\n%s", logs.String())
 	}
+	// One outage, one cause: one warning, whatever the number of tries.
+	if n := strings.Count(logs.String(), "PMS link down"); n != 1 {
+		t.Errorf("link down logged %d times:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "describing the link"); n != 1 {
+		t.Errorf("connected logged %d times:\n%s", n, logs.String())
+	}
 }
 
 // TestLogOncePerState: a PMS that is not there gives one "down" line, not

@@ -33,7 +33,6 @@ type Link struct {
 	log       zerolog.Logger
 	trace     *Transcript
 	callTypes map[string]string
-	peer      string
 
 	slot    chan struct{} // held by the one posting in flight
 	postc   chan *postOp
@@ -48,6 +47,8 @@ type Link struct {
 	statusc chan gateway.LinkStatus
 	naSince time.Time // when the night audit started
 	recent  recent    // what became of the last postings
+
+	downLogged string // the cause of the outage last logged; "" once alive (run loop only)
 
 	events *eventQueue
 }
@@ -96,7 +97,7 @@ func Open(o Options) (*Link, error) {
 		callTypes[strings.ToLower(k)] = v
 	}
 	l := &Link{
-		o: o, codec: codec, log: log, callTypes: callTypes, peer: peer,
+		o: o, codec: codec, log: log, callTypes: callTypes,
 		trace:   NewTranscript(o.Transcript, codec, log, "→", "←"),
 		slot:    make(chan struct{}, 1),
 		postc:   make(chan *postOp),
@@ -161,7 +162,7 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 	select {
 	case l.slot <- struct{}{}:
 	case <-ctx.Done():
-		return notSent("the previous posting is still waiting for its answer")
+		return notSent(ctx.Err().Error() + " while the previous posting waited for its answer")
 	case <-l.closec:
 		return notSent("the PMS link is closed")
 	}
@@ -278,14 +279,28 @@ func (l *Link) setStatus(f func(s *gateway.LinkStatus)) {
 	l.logChange(old, st)
 }
 
+// logChange logs a status change. While the link keeps failing the same
+// way (a PMS that accepts the connection and never answers), the repeats
+// of "connected" and "down" go to debug: one warning per outage and cause,
+// not one per attempt.
 func (l *Link) logChange(old, st gateway.LinkStatus) {
 	if st.State != old.State {
 		switch st.State {
 		case gateway.LinkStarting:
-			l.log.Info().Msg("connected to the PMS; describing the link")
+			ev := l.log.Info()
+			if l.downLogged != "" {
+				ev = l.log.Debug()
+			}
+			ev.Msg("connected to the PMS; describing the link")
 		case gateway.LinkAlive:
+			l.downLogged = ""
 			l.log.Info().Msg("PMS link alive: postings may flow")
 		case gateway.LinkDown:
+			if st.Err == l.downLogged {
+				l.log.Debug().Str("error", st.Err).Msg("PMS link still down")
+				break
+			}
+			l.downLogged = st.Err
 			l.log.Warn().Str("error", st.Err).Msg("PMS link down; reconnecting with back-off")
 		case gateway.LinkClosed:
 			l.log.Info().Msg("PMS link closed")

@@ -152,7 +152,7 @@ func (o Options) check(site bool) []Problem {
 	}
 	for class, pc := range o.CallTypes {
 		if len(pc) != 1 || !validID(pc+"0") {
-			add("call_types."+class, "%q is not one letter or digit (FIAS PC)", pc)
+			add("posting.call_types."+class, "%q is not one letter or digit (FIAS PC)", pc)
 		}
 	}
 	if !site {

@@ -67,7 +67,7 @@ func TestOptionsCheck(t *testing.T) {
 	}
 	all := strings.Join(text, "\n")
 	for _, w := range []string{"serial: given with an address", "serial.data_bits", "serial.parity", "interface_family", "vendor_version",
-		"amount_exponent", "code_page", "posting.sales_outlet", "call_types.local", "answer_timeout_s", "alive_interval_s"} {
+		"amount_exponent", "code_page", "posting.sales_outlet", "posting.call_types.local", "answer_timeout_s", "alive_interval_s"} {
 		if !strings.Contains(all, w) {
 			t.Errorf("no problem about %s:\n%s", w, all)
 		}

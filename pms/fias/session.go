@@ -270,7 +270,7 @@ func (s *session) onFrame(b []byte) error {
 			return s.describe()
 		case !s.checkUntil.IsZero():
 			s.checkUntil = time.Time{}
-		case now.Sub(s.lastLAAnswer) >= l.o.AliveInterval:
+		case !s.resync && now.Sub(s.lastLAAnswer) >= l.o.AliveInterval:
 			// An LA we did not ask for: answer it, but never twice within
 			// AliveInterval, so that two peers cannot ping-pong.
 			s.lastLAAnswer = now
