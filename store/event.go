@@ -56,10 +56,12 @@ type dataJSON struct {
 	Posting     uint32          `json:"posting,omitempty"`
 	Answer      *answerJSON     `json:"answer,omitempty"`
 
-	*guestData
+	// Embedded by value: encoding/json cannot fill embedded pointers to
+	// unexported types. Every key is omitted when empty.
+	guestData
 	Action string            `json:"action,omitempty"`
 	Detail map[string]string `json:"detail,omitempty"`
-	*prunedData
+	prunedData
 }
 
 type answerJSON struct {
@@ -71,7 +73,7 @@ type answerJSON struct {
 // except the guest's names. The room and reservation are the event's room
 // and reservation.
 type guestData struct {
-	Event          gateway.GuestEventKind `json:"event"`
+	Event          gateway.GuestEventKind `json:"event,omitempty"`
 	Shared         bool                   `json:"shared,omitempty"`
 	Language       string                 `json:"language,omitempty"`
 	VIP            string                 `json:"vip,omitempty"`
@@ -91,12 +93,12 @@ type guestData struct {
 // of the log, so that a rebuild without the removed events ends where the
 // journal did.
 type prunedData struct {
-	Before      string `json:"before"`
-	Entries     int    `json:"entries"`
-	Events      int    `json:"events"`
-	EntriesMax  uint64 `json:"entries_max"`
-	PostingLast uint32 `json:"posting_last"`
-	Replays     int64  `json:"replays"`
+	Before      string `json:"before,omitempty"`
+	Entries     int    `json:"entries,omitempty"`
+	Events      int    `json:"events,omitempty"`
+	EntriesMax  uint64 `json:"entries_max,omitempty"`
+	PostingLast uint32 `json:"posting_last,omitempty"`
+	Replays     int64  `json:"replays,omitempty"`
 }
 
 // encode returns the event's stored JSON.
@@ -136,11 +138,15 @@ func (ev *event) encode(loc *time.Location) ([]byte, error) {
 	if ev.answer != nil {
 		d.Answer = &answerJSON{ev.answer.Code, ev.answer.Text}
 	}
-	d.guestData = ev.guest
+	if ev.guest != nil {
+		d.guestData = *ev.guest
+	}
 	if ev.audit != nil {
 		d.Action, d.Detail = ev.audit.Action, ev.audit.Detail
 	}
-	d.prunedData = ev.pruned
+	if ev.pruned != nil {
+		d.prunedData = *ev.pruned
+	}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
@@ -248,17 +254,16 @@ func decodeEvent(body []byte) (*event, error) {
 	}
 	switch ev.kind {
 	case gateway.EventGuest:
-		if d.guestData == nil {
+		if d.Event == "" {
 			return nil, fmt.Errorf("event %d: guest event without data", ev.seq)
 		}
-		ev.guest = d.guestData
+		g := d.guestData
+		ev.guest = &g
 	case gateway.EventAudit:
 		ev.audit = &gateway.AuditRecord{Actor: ev.actor, Action: d.Action, Reason: ev.reason, Detail: d.Detail}
 	case gateway.EventPruned:
-		if d.prunedData == nil {
-			return nil, fmt.Errorf("event %d: pruned event without data", ev.seq)
-		}
-		ev.pruned = d.prunedData
+		p := d.prunedData
+		ev.pruned = &p
 	}
 	return ev, nil
 }

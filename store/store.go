@@ -234,6 +234,7 @@ func (j *Journal) init() error {
 	if err != nil {
 		return err
 	}
+	j.genesis = sha256.Sum256([]byte("callgate journal " + j.epoch))
 	switch {
 	case fresh && j.opt.ReadOnly:
 		return gateway.Errorf(gateway.KindInvalid, "%s is an empty file, not a journal yet: start the gateway once to create it", j.path)
@@ -252,13 +253,13 @@ func (j *Journal) init() error {
 			return err
 		}
 	}
-	j.genesis = sha256.Sum256([]byte("callgate journal " + j.epoch))
 	j.log.Debug().Str("path", j.path).Str("epoch", j.epoch).Msg("journal open")
 	return nil
 }
 
 func (j *Journal) create() error {
 	j.epoch = newUUID()
+	j.genesis = sha256.Sum256([]byte("callgate journal " + j.epoch))
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {

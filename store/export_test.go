@@ -1,0 +1,4 @@
+package store
+
+// ChainHash is chainHash, for the tamper test.
+var ChainHash = chainHash
