@@ -26,6 +26,8 @@ type Config struct {
 	Rooms   RoomsConfig   `yaml:"rooms"`
 	Tariff  string        `yaml:"tariff"` // path of the tariff file, relative to the config file
 	Console ConsoleConfig `yaml:"console"`
+	Policy  PolicyConfig  `yaml:"policy"`
+	Alarms  AlarmsConfig  `yaml:"alarms"`
 
 	// Path is the file the config was read from ("" for a built-in config).
 	Path string `yaml:"-"`
@@ -143,6 +145,20 @@ type RoomRange struct {
 	RoomOffset int    `yaml:"room_offset"`
 }
 
+// PolicyConfig holds the hotel's posting policy.
+type PolicyConfig struct {
+	// PostToVacant posts calls to rooms the PMS reports vacant instead of
+	// holding them as "room vacant" exceptions for the night auditor.
+	PostToVacant bool `yaml:"post_to_vacant"`
+}
+
+// AlarmsConfig sets when alarms are raised (the PBX's silence is
+// pbx.silence_minutes).
+type AlarmsConfig struct {
+	PMSDownMinutes int `yaml:"pms_down_minutes"` // PMS link down longer than this
+	QueueMinutes   int `yaml:"queue_minutes"`    // a posting waiting longer than this
+}
+
 // ConsoleConfig is the web console's listener.
 type ConsoleConfig struct {
 	Listen string `yaml:"listen"`
@@ -165,6 +181,7 @@ func DefaultConfig() Config {
 		},
 		Rooms:   RoomsConfig{Default: "same"},
 		Console: ConsoleConfig{Listen: "127.0.0.1:8080"},
+		Alarms:  AlarmsConfig{PMSDownMinutes: 10, QueueMinutes: 30},
 	}
 }
 
@@ -312,6 +329,12 @@ func (c *Config) validate() Problems {
 	c.validateRooms(k)
 	if k.required("tariff", c.Tariff, "the path of the tariff file") {
 		k.tariff(c.Resolve(c.Tariff))
+	}
+	if c.Alarms.PMSDownMinutes < 1 {
+		k.add("alarms.pms_down_minutes", "%d: give the minutes (1 or more) the PMS link may be down before the alarm", c.Alarms.PMSDownMinutes)
+	}
+	if c.Alarms.QueueMinutes < 1 {
+		k.add("alarms.queue_minutes", "%d: give the minutes (1 or more) a posting may wait before the alarm", c.Alarms.QueueMinutes)
 	}
 	if k.required("console.listen", c.Console.Listen, "the console's address, e.g. 127.0.0.1:8080") {
 		k.hostPort("console.listen", c.Console.Listen, false)

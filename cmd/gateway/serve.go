@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"callgate/gateway"
+	"callgate/pbx"
+	"callgate/pms/fias"
+	"callgate/store"
+	"callgate/tariff"
+)
+
+func serveCommand() *command {
+	var path string
+	return &command{
+		name:    "serve",
+		summary: "run the gateway: read the PBX, journal, rate, post to the PMS; metrics and health on the console's address",
+		flags: func(fs *flag.FlagSet, _ *app) {
+			fs.StringVar(&path, "config", "", "the config file (required)")
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			if len(args) > 0 {
+				return usageError{"serve takes no arguments"}
+			}
+			if path == "" {
+				return usageError{"serve needs --config FILE"}
+			}
+			c, err := LoadConfig(path)
+			var problems Problems
+			if errors.As(err, &problems) {
+				for _, p := range problems {
+					fmt.Fprintln(a.stderr, p)
+				}
+				return fmt.Errorf("%s has %d problem(s): fix them (gateway check --config %s lists them) and start again", path, len(problems), path)
+			}
+			if err != nil {
+				return err
+			}
+			g, err := startGateway(ctx, c, a.log)
+			if err != nil {
+				return err
+			}
+			return g.run(ctx)
+		},
+	}
+}
+
+// gatewayRun is a started gateway: journal open, transports open, engine
+// ready, HTTP listener bound. run runs it until ctx ends and closes it all.
+type gatewayRun struct {
+	cfg     *Config
+	log     zerolog.Logger
+	journal *store.Journal
+	tariff  *reloadingTariff
+	engine  *gateway.Engine
+	http    *http.Server
+	ln      net.Listener
+	closers []func() error
+}
+
+// startGateway opens everything serve needs, in an order that fails early
+// and cleanly: journal, tariff, parser, PMS link, PBX source, HTTP listener.
+func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (g *gatewayRun, err error) {
+	g = &gatewayRun{cfg: c, log: log}
+	defer func() {
+		if err != nil {
+			g.closeAll()
+		}
+	}()
+	g.journal, err = store.Open(c.Resolve(c.Store.Path), journalOptions(c, log))
+	if err != nil {
+		return nil, err
+	}
+	g.closers = append(g.closers, g.journal.Close)
+	g.tariff, err = loadTariff(c.Resolve(c.Tariff), log.With().Str("component", "tariff").Logger())
+	if err != nil {
+		return nil, fmt.Errorf("tariff %s: %w", c.Resolve(c.Tariff), err)
+	}
+	g.tariff.onChange = func(path string) { g.audit("tariff-change", map[string]string{"file": path, "sha256": fileSum(path)}) }
+	parser, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
+	if err != nil {
+		return nil, err
+	}
+	silence := time.Duration(c.PBX.SilenceMinutes) * time.Minute
+	eng := &gateway.Engine{
+		Parser:       parser,
+		Rater:        g.tariff,
+		Journal:      g.journal,
+		Queries:      g.journal,
+		Rooms:        c.Rooms.RoomMap(),
+		PostToVacant: c.Policy.PostToVacant,
+		Alarms: gateway.AlarmOptions{
+			PMSDown:        time.Duration(c.Alarms.PMSDownMinutes) * time.Minute,
+			QueueOlderThan: time.Duration(c.Alarms.QueueMinutes) * time.Minute,
+		},
+		Logger: log.With().Str("component", "engine").Logger(),
+	}
+	g.engine = eng
+	o := c.PMS.FIASOptions()
+	o.MinorDigits = tariff.MinorDigits
+	o.Logger = log.With().Str("component", "pms").Logger()
+	if c.PMS.Transcript != "" {
+		f, err := os.OpenFile(c.Resolve(c.PMS.Transcript), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("pms.transcript: %w", unwrapPathError(err))
+		}
+		g.closers = append(g.closers, f.Close)
+		o.Transcript = f
+	}
+	link, err := fias.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	eng.PMS = link
+	src, err := openSource(c, log.With().Str("component", "pbx").Logger(), func(silent bool) { eng.PBXSilent(silent, silence) })
+	if err != nil {
+		link.Close()
+		return nil, err
+	}
+	eng.Source = src
+	m := newMetrics(eng, g.journal)
+	eng.Latency = m.observeLatency
+	g.ln, err = net.Listen("tcp", c.Console.Listen)
+	if err != nil {
+		src.Close()
+		link.Close()
+		return nil, fmt.Errorf("console.listen %s: %w", c.Console.Listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.handler())
+	mux.HandleFunc("GET /healthz", healthz(eng, g.journal))
+	g.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	g.audit("serve-start", map[string]string{"config": c.Path, "config_sha256": fileSum(c.Path), "tariff_sha256": fileSum(c.Resolve(c.Tariff))})
+	return g, nil
+}
+
+// journalOptions maps the store section onto the journal's options.
+func journalOptions(c *Config, log zerolog.Logger) store.Options {
+	return store.Options{
+		Location:       c.Location,
+		GuestRetention: time.Duration(c.Store.GuestRetentionDays) * 24 * time.Hour,
+		Logger:         log.With().Str("component", "journal").Logger(),
+	}
+}
+
+func (g *gatewayRun) audit(action string, detail map[string]string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := g.journal.Audit(ctx, gateway.AuditRecord{Actor: "gateway", Action: action, Detail: detail}); err != nil {
+		g.log.Warn().Err(err).Str("action", action).Msg("audit record not written")
+	}
+}
+
+// run runs the engine and the HTTP listener until ctx ends, then stops in
+// order: the engine (PBX, posting in flight, PMS link), HTTP, the journal.
+func (g *gatewayRun) run(ctx context.Context) error {
+	go g.tariff.Watch(ctx, 2*time.Second)
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- g.http.Serve(g.ln) }()
+	g.log.Info().Str("site", g.cfg.Site.Name).Str("pbx_format", g.cfg.PBX.Format).Str("pbx_transport", g.cfg.PBX.Transport).
+		Str("listen", g.ln.Addr().String()).Msg("callgate serving")
+	err := g.engine.Run(ctx)
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g.http.Shutdown(shut)
+	<-httpDone
+	g.closeAll()
+	return err
+}
+
+func (g *gatewayRun) closeAll() {
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		if err := g.closers[i](); err != nil {
+			g.log.Warn().Err(err).Msg("closing")
+		}
+	}
+	g.closers = nil
+}
+
+// fileSum returns a file's SHA-256 in hex, for the audit log ("" if it
+// cannot be read).
+func fileSum(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
