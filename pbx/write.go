@@ -420,6 +420,15 @@ func noSpaceEdges(what, s string) error {
 	return nil
 }
 
+// fits refuses a record line longer than the longest record the framer
+// passes whole: the gateway would cut it and quarantine it.
+func fits(line []byte) error {
+	if len(line) > DefaultMaxRecord {
+		return fmt.Errorf("the record would be %d bytes long, more than the %d the gateway reads", len(line), DefaultMaxRecord)
+	}
+	return nil
+}
+
 // hhmmss formats seconds as hh:mm:ss (more hour digits past 99 hours).
 func hhmmss(secs int) string {
 	return fmt.Sprintf("%02d:%02d:%02d", secs/3600, secs/60%60, secs%60)

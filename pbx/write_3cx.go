@@ -136,12 +136,17 @@ func (w *cx3Writer) write(dst []byte, r *Record) ([]byte, error) {
 		}
 	}
 	n := w.history + 1
+	at := len(dst)
 	dst = fmt.Appendf(dst, "Call %d", n)
 	for _, v := range f[1:] {
 		dst = append(dst, ',')
 		dst = append(dst, v...)
 	}
-	dst = append(dst, ',', '\r', '\n')
+	dst = append(dst, ',')
+	if err := fits(dst[at:]); err != nil {
+		return dst, err
+	}
+	dst = append(dst, '\r', '\n')
 	w.history = n
 	return dst, nil
 }

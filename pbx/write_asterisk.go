@@ -203,6 +203,7 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 		b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
 		return append(b, '"', ',')
 	}
+	at := len(dst)
 	dst = q(dst, r.AccountCode)
 	dst = q(dst, src)
 	dst = q(dst, dst2)
@@ -230,6 +231,9 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 	dst = q(dst, "")
 	dst = q(dst, linked)
 	dst = strconv.AppendUint(dst, seq, 10)
+	if err := fits(dst[at:]); err != nil {
+		return dst, err
+	}
 	dst = append(dst, '\n')
 	w.seq = seq
 

@@ -102,6 +102,10 @@ func (w *ipoWriter) write(dst []byte, r *Record) ([]byte, error) {
 		f[3], f[4], f[5], f[6], f[8] = r.CallerID, "I", r.Extension, r.Dialed, "0"
 		party1(r.Extension)
 	}
-	dst = append(dst, strings.Join(f, ",")...)
+	line := strings.Join(f, ",")
+	if err := fits([]byte(line)); err != nil {
+		return dst, err
+	}
+	dst = append(dst, line...)
 	return append(dst, '\r', '\n'), nil
 }

@@ -207,6 +207,28 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		set("joinOnBehalfOf", "10")
 	}
 
+	quoted := func(i int) bool {
+		if _, ok := cucmTypes[cucmDefaultColumns[i]]; ok {
+			return true
+		}
+		return !cx3Digits(v[i]) && v[i] != "" && v[i][0] != '-'
+	}
+	var line []byte
+	for i, s := range v {
+		if i > 0 {
+			line = append(line, ',')
+		}
+		if quoted(i) {
+			line = append(line, '"')
+			line = append(line, strings.ReplaceAll(s, `"`, `""`)...)
+			line = append(line, '"')
+		} else {
+			line = append(line, s...)
+		}
+	}
+	if err := fits(line); err != nil {
+		return dst, err
+	}
 	if !w.started {
 		dst = cucmAppendRow(dst, cucmDefaultColumns)
 		types := make([]string, len(cucmDefaultColumns))
@@ -219,24 +241,7 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		dst = cucmAppendRow(dst, types)
 		w.started = true
 	}
-	quoted := func(i int) bool {
-		if _, ok := cucmTypes[cucmDefaultColumns[i]]; ok {
-			return true
-		}
-		return !cx3Digits(v[i]) && v[i] != "" && v[i][0] != '-'
-	}
-	for i, s := range v {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		if quoted(i) {
-			dst = append(dst, '"')
-			dst = append(dst, strings.ReplaceAll(s, `"`, `""`)...)
-			dst = append(dst, '"')
-		} else {
-			dst = append(dst, s...)
-		}
-	}
+	dst = append(dst, line...)
 	return append(dst, '\r', '\n'), nil
 }
 

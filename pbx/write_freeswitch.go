@@ -124,6 +124,7 @@ func (w *freeswitchWriter) write(dst []byte, r *Record) ([]byte, error) {
 	if answered && r.CallID != "" {
 		bleg = r.CallID + "-b"
 	}
+	at := len(dst)
 	for i, v := range []string{name, caller, dest, context, start.Format(layout), answer, end,
 		strconv.Itoa(ring + r.DurationS), strconv.Itoa(r.DurationS), cause, r.CallID, bleg, r.AccountCode, "PCMU", "PCMU"} {
 		if strings.IndexByte(v, '"') >= 0 {
@@ -135,6 +136,9 @@ func (w *freeswitchWriter) write(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, '"')
 		dst = append(dst, v...)
 		dst = append(dst, '"')
+	}
+	if err := fits(dst[at:]); err != nil {
+		return dst, err
 	}
 	return append(dst, '\n'), nil
 }
