@@ -188,7 +188,11 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	set("dateTimeDisconnect", strconv.FormatInt(disconnect, 10))
 	set("lastRedirectDn", r.Via)
 	set("pkid", fmt.Sprintf("4b2f1c3a-0000-4000-8000-%012x", orig%1000000*1000+int64(n%1000)))
-	set("duration", strconv.Itoa(r.DurationS))
+	if r.DurationS <= 999999999 {
+		set("duration", strconv.Itoa(r.DurationS))
+	} else {
+		set("duration", "") // the reader takes disconnect - connect
+	}
 	set("origDeviceName", origDev)
 	set("destDeviceName", destDev)
 	set("origCallTerminationOnBehalfOf", "12")
