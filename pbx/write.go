@@ -281,7 +281,10 @@ func simRecord(c SimCall, loc *time.Location) Record {
 		RingS:       gateway.Int(c.RingS),
 		CallID:      strconv.FormatUint(c.ID, 10),
 	}}
-	r.StartUTC, r.TimeNote = Instant(r.Start, loc)
+	// The true instant; formats that print local wall-clock starts move it
+	// to the reader's (readerStart), which differs in the autumn's
+	// repeated hour.
+	_, r.TimeNote = Instant(r.Start, loc)
 	if c.Direction == gateway.Incoming {
 		r.CallerID = c.CallerID
 	}
@@ -327,6 +330,13 @@ func stripAccess(r *Record, c SimCall) {
 	}
 }
 
+// readerStart sets a record's StartUTC to what a reader of its wall-clock
+// start takes it for: the same instant, but in the autumn's repeated hour,
+// where the reader takes the first of the two (and notes it).
+func readerStart(r *Record, loc *time.Location) {
+	r.StartUTC, r.TimeNote = Instant(r.Start, loc)
+}
+
 // setStart moves a record's start to the wall-clock time start, keeping
 // StartUTC and TimeNote in step.
 func setStart(r *Record, start time.Time, loc *time.Location) {
@@ -353,9 +363,17 @@ func endToMinute(r *Record, secs int, loc *time.Location) {
 }
 
 // endStamped sets the start of an end-stamped record whose layout prints the
-// end to the second: the instant stays, the note becomes the end stamp's.
+// end to the second, as the reader takes it back from the end: the same
+// instant, but for an end in the autumn's repeated hour, which the reader
+// takes for the first of the two (and notes it).
 func endStamped(r *Record, loc *time.Location) {
-	_, r.TimeNote = Instant(wallIn(r.endOf(), loc), loc)
+	secs := r.answerSecs() + r.DurationS
+	if r.RingS == nil {
+		secs = r.DurationS
+	}
+	at, note := Instant(wallIn(r.endOf(), loc), loc)
+	r.StartUTC, r.TimeNote = at.Add(-time.Duration(secs)*time.Second), note
+	r.Start = wallIn(r.StartUTC, loc)
 }
 
 // fixed builds a fixed-width record: columns are 1-based and inclusive, the

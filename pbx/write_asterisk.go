@@ -53,10 +53,11 @@ func (w *asteriskWriter) records(c SimCall) []Record {
 		} else {
 			at := c.Start.Add(time.Duration(c.RingS+c.TransferAfterS) * time.Second)
 			r.StartUTC, r.Start = at.UTC(), wallIn(at, loc)
-			_, r.TimeNote = Instant(r.Start, loc)
 		}
 		if w.utc {
 			r.TimeNote = ""
+		} else {
+			readerStart(r, loc)
 		}
 	}
 	return recs

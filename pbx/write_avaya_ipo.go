@@ -30,6 +30,7 @@ func (w *ipoWriter) records(c SimCall) []Record {
 		r := &recs[i]
 		stripAccess(r, c)
 		r.AnswerS, r.Via = 0, ""
+		readerStart(r, w.o.Location)
 		r.CallID = strconv.FormatUint(1000000+c.ID, 10)
 		if c.Trunk > 0 {
 			r.Trunk = strconv.Itoa(9000 + c.Trunk)

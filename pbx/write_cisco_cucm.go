@@ -36,7 +36,7 @@ func (w *cucmWriter) records(c SimCall) []Record {
 	recs := simSegments(c, w.o.Location)
 	for i := range recs {
 		r := &recs[i]
-		r.RingS = nil
+		r.RingS, r.TimeNote = nil, "" // epoch stamps: no wall clock to doubt
 		if i == 0 {
 			r.AnswerS = c.RingS
 		}

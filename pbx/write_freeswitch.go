@@ -31,6 +31,7 @@ func (w *freeswitchWriter) records(c SimCall) []Record {
 	r := simRecord(c, w.o.Location)
 	r.Via, r.Trunk = "", ""
 	r.CallID = freeswitchUUID(c.ID, 1)
+	readerStart(&r, w.o.Location)
 	switch c.Direction {
 	case gateway.Incoming:
 		if r.Extension != "" {

@@ -498,3 +498,58 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteRoundTripDST: calls on the days the clocks change, in New York
+// and London, read back as the writer says. A record stamped in the autumn's
+// repeated hour is read as its first occurrence (and noted dst-overlap): the
+// writer's records say so, since that is what a PBX printing local time
+// gives any reader.
+func TestWriteRoundTripDST(t *testing.T) {
+	for _, z := range []struct {
+		zone       string
+		y, m, d    int
+		wantNoteIn string
+	}{
+		{"America/New_York", 2026, 11, 1, "avaya-ipo"},
+		{"America/New_York", 2026, 3, 8, ""},
+		{"Europe/London", 2026, 10, 25, "avaya-ipo"},
+		{"Europe/London", 2026, 3, 29, ""},
+	} {
+		loc, err := time.LoadLocation(z.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(z.y, time.Month(z.m), z.d, 0, 0, 0, 0, loc)
+		g, err := NewGenerator(GeneratorOptions{Hotel: DefaultHotel(), Seed: 4, Start: start, CallsPerHour: 150})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := make([]SimCall, 600)
+		for i := range calls {
+			calls[i] = g.Next()
+		}
+		for _, name := range WritableFormats() {
+			written, read := streamRoundTrip(t, name, loc, NANP(), calls)
+			notes := 0
+			for i := range calls {
+				if undatable(name, calls[i]) {
+					continue
+				}
+				if len(read[i]) != len(written[i]) {
+					t.Fatalf("%s %s: call %+v: %d records written, %d read", z.zone, name, calls[i], len(written[i]), len(read[i]))
+				}
+				for j := range read[i] {
+					if d := diffCall(read[i][j], written[i][j].Call); d != "" {
+						t.Fatalf("%s %s: call %+v record %d: %s\nraw %q", z.zone, name, calls[i], j, d, read[i][j].Raw)
+					}
+					if read[i][j].TimeNote != "" {
+						notes++
+					}
+				}
+			}
+			if name == z.wantNoteIn && notes == 0 {
+				t.Errorf("%s %s: no call in the repeated hour: the test no longer covers it", z.zone, name)
+			}
+		}
+	}
+}
