@@ -19,6 +19,7 @@ var cx3 = Format{
 		"reason-changed, final-number, final-dn, bill-code, bill-rate, bill-cost, bill-name, chain, from-type, to-type, " +
 		"final-type, from-dispname, to-dispname, final-dispname, missed-queue-calls.",
 	newParser: func(Options) (recordParser, error) { return &cx3Parser{}, nil },
+	newWriter: newCX3Writer,
 }
 
 // 3CX default field positions, 0-based (smdr.md §2.12).

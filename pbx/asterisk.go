@@ -19,6 +19,7 @@ var asterisk = Format{
 	Description: "Asterisk cdr_csv Master.csv: quoted CSV, 16 to 21 fields, local-time start/answer/end stamps (usegmtime=no)",
 	Settings:    asteriskSettings,
 	newParser:   func(Options) (recordParser, error) { return &asteriskParser{}, nil },
+	newWriter:   newAsteriskWriter,
 }
 
 var asteriskUTC = Format{
@@ -26,6 +27,7 @@ var asteriskUTC = Format{
 	Description: "Asterisk cdr_csv Master.csv written with usegmtime=yes (the sample cdr.conf's setting): stamps in UTC",
 	Settings:    asteriskSettings,
 	newParser:   func(Options) (recordParser, error) { return &asteriskParser{utc: true}, nil },
+	newWriter:   newAsteriskUTCWriter,
 }
 
 // asteriskParser reads Asterisk cdr_csv records (smdr.md §2.10). Fields,

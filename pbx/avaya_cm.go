@@ -22,6 +22,7 @@ var avayaCM = Format{
 		"space, ppm 5, space, acct-code 15, space, in-trk-code 4, space, attd-console 2, space, vdn 5, return, line-feed). " +
 		"Set CDR Reports y on every trunk group and list the room extensions on change intra-switch-cdr for internal calls.",
 	newParser: newCMParser,
+	newWriter: newCMWriter,
 }
 
 // CMField is one data item of an Avaya Communication Manager customized CDR

@@ -14,6 +14,7 @@ var avayaIPO = Format{
 		"(pbx.transport tcp-listen) or (Listen) (tcp-dial to the IPO); TCP Port = pbx.listen's port; " +
 		"Records to Buffer 3000. No serial output exists on IP Office.",
 	newParser: func(Options) (recordParser, error) { return &ipoParser{}, nil },
+	newWriter: newIPOWriter,
 }
 
 // ipoParser reads IP Office SMDR (smdr.md §2.1). Fields, 1-based:

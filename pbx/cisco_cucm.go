@@ -17,6 +17,7 @@ var ciscoCUCM = Format{
 		"CallManager, every node): CDR Enabled Flag True; CDR Log Calls with Zero Duration Flag True to see unanswered " +
 		"calls. CMR (call management record) files are not needed and are skipped.",
 	newParser: func(Options) (recordParser, error) { return newCUCMParser(), nil },
+	newWriter: newCUCMWriter,
 }
 
 // cucmDefaultColumns is the column order of CUCM 10.0-11.0 CDR files (129

@@ -15,6 +15,7 @@ var freeswitch = Format{
 		"The gateway follows $log_dir/cdr-csv/Master.csv (pbx.transport file). Extensions must be at most 5 digits: " +
 		"a longer caller or destination number is taken as an outside number.",
 	newParser: func(Options) (recordParser, error) { return &freeswitchParser{}, nil },
+	newWriter: newFreeswitchWriter,
 }
 
 // freeswitchExtLen is the longest number taken as an extension; a longer one

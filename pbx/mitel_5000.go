@@ -18,6 +18,7 @@ var mitel5000 = Format{
 		"in to with the SMDR password frame. Keep the PBX clock right: records carry no date.",
 	LengthPrefixed: true,
 	newParser:      func(Options) (recordParser, error) { return &m5000Parser{}, nil },
+	newWriter:      newM5000Writer,
 }
 
 // m5000Parser reads Mitel 5000 / MiVoice Office 250 SMDR (smdr.md §2.4).

@@ -18,6 +18,7 @@ var mitelMiVB = Format{
 		"The controller is the TCP server on port 1752: pbx.transport tcp-dial, pbx.dial <controller IP>:1752 " +
 		"(it allows only a few SMDR sessions). SX-200/SX-2000: RS-232 printer port, pbx.transport serial at the port's baud.",
 	newParser: func(o Options) (recordParser, error) { return &mivbParser{year: o.Year}, nil },
+	newWriter: newMiVBWriter,
 }
 
 // mivbLayout is the column map (1-based, inclusive) of one MiVB record

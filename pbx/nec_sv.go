@@ -16,6 +16,7 @@ var necSV = Format{
 		"35-02-04 summaries may stay on (they are skipped). Serial: pbx.transport serial at the port's baud. LAN: the " +
 		"gateway connects (pbx.transport tcp-dial); the TCP port is not in the documentation found: check it on site.",
 	newParser: func(o Options) (recordParser, error) { return &necParser{year: o.Year}, nil },
+	newWriter: newNECWriter,
 }
 
 // necParser reads the NEC SL/SV SMDR report (smdr.md §2.6). Record columns,

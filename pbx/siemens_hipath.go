@@ -18,6 +18,7 @@ var siemensHipath = Format{
 		"(pbx.transport tcp-listen at pbx.listen's address and port). Immediate call information " +
 		"(information element 0) may stay on: it is skipped.",
 	newParser: func(Options) (recordParser, error) { return &hipathParser{}, nil },
+	newWriter: newHipathWriter,
 }
 
 // hipathParser reads Siemens HiPath / Hicom 150 E call charge records
