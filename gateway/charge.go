@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 )
 
 // Charge is the result of rating one call against the tariff: what the carrier
@@ -70,4 +71,23 @@ func (c Charge) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// FormatMinor writes an amount of minor units with digits decimals: 1279
+// with 2 is "12.79", -5 with 2 is "-0.05", 300 with 0 is "300". Exact: no
+// floating point.
+func FormatMinor(minor int64, digits int) string {
+	sign := ""
+	u := uint64(minor)
+	if minor < 0 {
+		sign, u = "-", uint64(-minor)
+	}
+	if digits <= 0 {
+		return sign + strconv.FormatUint(u, 10)
+	}
+	s := strconv.FormatUint(u, 10)
+	for len(s) <= digits {
+		s = "0" + s
+	}
+	return sign + s[:len(s)-digits] + "." + s[len(s)-digits:]
 }

@@ -50,6 +50,9 @@ type Engine struct {
 	ShutdownGrace time.Duration
 	// Alarms sets when the engine raises its alarms.
 	Alarms AlarmOptions
+	// MinorDigits, if set, gives a currency's decimals, so that log lines
+	// show amounts as 12.79 USD rather than 1279 minor units.
+	MinorDigits func(currency string) (int, bool)
 	// Latency, if set, observes each posting's end-to-end time: from the
 	// record's arrival to the PMS's OK.
 	Latency func(time.Duration)
@@ -560,7 +563,8 @@ func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
 	switch res.Outcome {
 	case PostPosted:
 		e.move(ctx, en.ID, Change{To: StatePosted, Answer: answer})
-		log.Info().Str("dialed", MaskNumber(req.Dialed)).Msg("posted")
+		log.Info().Str("dialed", MaskNumber(req.Dialed)).Int("duration_s", req.DurationS).
+			Msgf("posted %s to room %s (posting %d)", e.amount(req.AmountMinor, req.Currency), req.Room, req.Number)
 		if e.Latency != nil && !sent.Raw.Received.IsZero() {
 			e.Latency(res.At.Sub(sent.Raw.Received))
 		}
@@ -580,6 +584,17 @@ func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
 	}
 	e.count(func(s *Status) { s.Postings[res.Outcome]++ })
 	return res.Outcome
+}
+
+// amount writes minor units in the currency's major unit when its decimals
+// are known.
+func (e *Engine) amount(minor int64, currency string) string {
+	if e.MinorDigits != nil {
+		if d, ok := e.MinorDigits(currency); ok {
+			return FormatMinor(minor, d) + " " + currency
+		}
+	}
+	return fmt.Sprintf("%d %s minor units", minor, currency)
 }
 
 func errorText(err error) string {

@@ -172,3 +172,15 @@ func TestMaskNumber(t *testing.T) {
 		t.Errorf("String() shows the full number: %s", s)
 	}
 }
+
+func TestFormatMinor(t *testing.T) {
+	for _, tc := range []struct {
+		minor  int64
+		digits int
+		want   string
+	}{{1279, 2, "12.79"}, {5, 2, "0.05"}, {-5, 2, "-0.05"}, {100, 2, "1.00"}, {300, 0, "300"}, {1234, 3, "1.234"}, {0, 2, "0.00"}} {
+		if got := gateway.FormatMinor(tc.minor, tc.digits); got != tc.want {
+			t.Errorf("FormatMinor(%d, %d) = %q, want %q", tc.minor, tc.digits, got, tc.want)
+		}
+	}
+}

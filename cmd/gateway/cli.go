@@ -27,6 +27,7 @@ type command struct {
 // Only commands that work are listed.
 func commands() []*command {
 	return []*command{
+		demoCommand(),
 		serveCommand(),
 		checkCommand(),
 		parseCommand(),

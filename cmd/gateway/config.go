@@ -297,8 +297,12 @@ func (k *checker) hostPort(key, value string, needHost bool) {
 		k.add(key, "%q is not an address like 10.0.0.5:5100", value)
 		return
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		k.add(key, "%q: port %q is not a number from 1 to 65535", value, port)
+	low := 1
+	if !needHost {
+		low = 0 // a listening address may ask for any free port
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < low || n > 65535 {
+		k.add(key, "%q: port %q is not a number from %d to 65535", value, port, low)
 	}
 	if needHost && host == "" {
 		k.add(key, "%q has no host: give the other side's address, like 10.0.0.5:%s", value, port)

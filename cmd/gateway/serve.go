@@ -104,7 +104,8 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (g *gatewa
 			PMSDown:        time.Duration(c.Alarms.PMSDownMinutes) * time.Minute,
 			QueueOlderThan: time.Duration(c.Alarms.QueueMinutes) * time.Minute,
 		},
-		Logger: log.With().Str("component", "engine").Logger(),
+		MinorDigits: tariff.MinorDigits,
+		Logger:      log.With().Str("component", "engine").Logger(),
 	}
 	g.engine = eng
 	o := c.PMS.FIASOptions()

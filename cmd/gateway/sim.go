@@ -31,7 +31,16 @@ type subcommand struct {
 
 // simCommands lists the simulators; add one here to add `gateway sim X`.
 func simCommands() []*subcommand {
-	return []*subcommand{simPMSCommand()}
+	return []*subcommand{simPMSCommand(), asSubcommand(simPBXCommand())}
+}
+
+// asSubcommand makes a leaf command a sub-command.
+func asSubcommand(c *command) *subcommand {
+	return &subcommand{name: c.name, summary: c.summary, run: c.run, flags: func(fs *flag.FlagSet) {
+		if c.flags != nil {
+			c.flags(fs, &app{})
+		}
+	}}
 }
 
 func simCommand() *command {
