@@ -49,8 +49,8 @@ type dataJSON struct {
 	Received    string          `json:"received,omitempty"`
 	Source      string          `json:"source,omitempty"`
 	Truncated   bool            `json:"truncated,omitempty"`
-	Call        json.RawMessage `json:"call,omitempty"`
-	Charge      json.RawMessage `json:"charge,omitempty"`
+	Call        *gateway.Call   `json:"call,omitempty"`
+	Charge      *gateway.Charge `json:"charge,omitempty"`
 	Room        string          `json:"room,omitempty"`
 	Reservation string          `json:"reservation,omitempty"`
 	Posting     uint32          `json:"posting,omitempty"`
@@ -246,19 +246,23 @@ func decodeHeader(body []byte) (*event, json.RawMessage, error) {
 		actor: b.Actor, reason: b.Reason, from: gateway.State(b.From), to: gateway.State(b.To)}, b.Data, nil
 }
 
-// decodeEvent reads a stored event completely.
+// decodeEvent reads a stored event completely, in one pass over its JSON.
 func decodeEvent(body []byte) (*event, error) {
-	ev, data, err := decodeHeader(body)
+	var b struct {
+		bodyJSON
+		Data dataJSON `json:"data"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, fmt.Errorf("event cannot be read: %w", err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, b.TimeUTC)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("event %d: time_utc %q: %w", b.Seq, b.TimeUTC, err)
 	}
-	if len(data) == 0 {
-		return ev, nil
-	}
-	var d dataJSON
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("event %d: data: %w", ev.seq, err)
-	}
+	local, _ := time.Parse(gateway.WallClockLayout, b.Time)
+	ev := &event{seq: b.Seq, entry: b.Entry, kind: gateway.EventKind(b.Kind), at: at.UTC(), local: local,
+		actor: b.Actor, reason: b.Reason, from: gateway.State(b.From), to: gateway.State(b.To)}
+	d := &b.Data
 	switch {
 	case d.Raw != nil:
 		ev.raw = []byte(*d.Raw)
@@ -274,18 +278,7 @@ func decodeEvent(body []byte) (*event, error) {
 		ev.received = ev.received.UTC()
 	}
 	ev.source, ev.truncated = d.Source, d.Truncated
-	if len(d.Call) > 0 {
-		ev.call = new(gateway.Call)
-		if err := ev.call.UnmarshalJSON(d.Call); err != nil {
-			return nil, fmt.Errorf("event %d: call: %w", ev.seq, err)
-		}
-	}
-	if len(d.Charge) > 0 {
-		ev.charge = new(gateway.Charge)
-		if err := json.Unmarshal(d.Charge, ev.charge); err != nil {
-			return nil, fmt.Errorf("event %d: charge: %w", ev.seq, err)
-		}
-	}
+	ev.call, ev.charge = d.Call, d.Charge
 	ev.room, ev.reservation, ev.posting = d.Room, d.Reservation, d.Posting
 	if d.Answer != nil {
 		ev.answer = &gateway.Answer{Code: d.Answer.Code, Text: d.Answer.Text, Time: ev.at}
