@@ -118,6 +118,9 @@ type WriterOptions struct {
 	// of every page (panasonic, nec-sv): 0 means 66; negative prints the
 	// title only at the start of the stream.
 	PageLines int
+	// CROnly ends panasonic lines with CR alone (the PBX's NL code CR)
+	// instead of CR LF.
+	CROnly bool
 	// Plan is the dial plan, for layouts that print a call's type
 	// (mitel-5000 LOC, TLD, O/I, 000). The zero value means NANP.
 	Plan DialPlan
