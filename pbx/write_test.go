@@ -553,3 +553,39 @@ func TestWriteRoundTripDST(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRoundTripWideExtensions: a hotel with 5-digit extensions (the
+// Mitel MiVB Extended Digit Length record, the widest extension columns of
+// the other layouts) and 30 trunks, on the UK plan.
+func TestWriteRoundTripWideExtensions(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms, _ := ParseExtensions("10101-10160")
+	admin, _ := ParseExtensions("20001-20012")
+	g, err := NewGenerator(GeneratorOptions{Hotel: Hotel{Rooms: rooms, Admin: admin, FrontDesk: "20000", Trunks: 30}, Plan: UK(), Seed: 4, Start: time.Date(2026, 7, 1, 8, 0, 0, 0, loc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := make([]SimCall, 300)
+	for i := range calls {
+		calls[i] = g.Next()
+	}
+	for _, name := range WritableFormats() {
+		written, read := streamRoundTrip(t, name, loc, UK(), calls)
+		for i := range calls {
+			if len(read[i]) != len(written[i]) {
+				t.Fatalf("%s: call %+v: %d records written, %d read", name, calls[i], len(written[i]), len(read[i]))
+			}
+			for j := range read[i] {
+				if d := diffCall(read[i][j], written[i][j].Call); d != "" {
+					t.Fatalf("%s: call %+v record %d: %s\nraw %q", name, calls[i], j, d, read[i][j].Raw)
+				}
+				if name == "mitel-mivb" && len(read[i][j].Raw) != 101 {
+					t.Fatalf("mitel-mivb: %d columns, want the Extended Digit Length record's 101: %q", len(read[i][j].Raw), read[i][j].Raw)
+				}
+			}
+		}
+	}
+}
