@@ -69,7 +69,9 @@ func (c SimCall) FinalExtension() string {
 // parser reads from it: the embedded Call holds exactly what parsing the
 // written bytes gives back (but Format and Raw). Start is the wall-clock start
 // in the writer's Location; StartUTC, when set, is that start's instant (it
-// settles a wall clock that happened twice at a DST change).
+// settles a wall clock that happened twice at a DST change). Writer.Records
+// sets it to the instant a reader takes the printed stamps for, which for a
+// local stamp in the autumn's repeated hour is the first of the two.
 //
 // The other fields are what some layouts print that a normalized call does
 // not keep.
