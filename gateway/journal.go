@@ -52,7 +52,8 @@ type Journal interface {
 
 	// Move moves an entry to another state and records the facts that come
 	// with the move (the parse, the rating, the room, the PMS's answer), as
-	// one event in one transaction. It returns the entry as it now is.
+	// one event in one transaction. It returns the entry as it now is,
+	// without its History (Queries.Entry has it).
 	//
 	// The move must be one CanMove allows; what else it needs:
 	//
@@ -85,9 +86,10 @@ type Journal interface {
 
 	// Import journals history read from files (`gateway import`), many
 	// records in one transaction: each becomes an entry in state imported,
-	// never posted. A record whose raw bytes were already journaled within
-	// the replay window is skipped and counted as a duplicate, so importing
-	// the same file twice adds nothing.
+	// never posted. A record with the same raw bytes and start as an entry
+	// already in the journal (imported, or captured and parsed) is skipped
+	// and counted as a duplicate, so importing the same file twice adds
+	// nothing. Imported records are not in the replay index.
 	//
 	// Outcomes: the new ids; KindInvalid naming the first bad record (no raw
 	// bytes, no call), in which case nothing of the batch is journaled.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,11 @@ type SimulatorOptions struct {
 	// Count stops the simulator after this many calls; 0 runs until the
 	// context is done.
 	Count int
+	// Noise is the share of calls, 0 to 1, preceded by a burst of line
+	// noise: NUL and other control bytes and a line of junk without
+	// digits, which no reader takes for a call (it is skipped or
+	// quarantined). It is written as a Write of its own.
+	Noise float64
 	// Now is the clock of a paced simulator; nil means time.Now.
 	Now func() time.Time
 	// OnCall, if set, is called after each call is written, with the call,
@@ -49,6 +55,7 @@ type Simulator struct {
 	o     SimulatorOptions
 	w     *Writer
 	g     *Generator
+	noise *rand.Rand
 	calls atomic.Int64
 	bytes atomic.Int64
 }
@@ -57,6 +64,9 @@ type Simulator struct {
 func NewSimulator(o SimulatorOptions) (*Simulator, error) {
 	if o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) {
 		return nil, gateway.Errorf(gateway.KindInvalid, "the call rate must be a number of calls per minute, 0 for as fast as possible")
+	}
+	if o.Noise < 0 || o.Noise > 1 || math.IsNaN(o.Noise) {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the share of calls with line noise must be between 0 and 1")
 	}
 	if o.Count < 0 {
 		return nil, gateway.Errorf(gateway.KindInvalid, "the call count cannot be negative")
@@ -84,7 +94,7 @@ func NewSimulator(o SimulatorOptions) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Simulator{o: o, w: w, g: g}, nil
+	return &Simulator{o: o, w: w, g: g, noise: rand.New(rand.NewPCG(o.Generator.Seed, 0x6e6f697365))}, nil
 }
 
 // SimStats counts what a simulator wrote.
@@ -140,6 +150,14 @@ func (s *Simulator) Run(ctx context.Context, out io.Writer) error {
 		} else {
 			c = s.g.Next()
 		}
+		if s.o.Noise > 0 && s.noise.Float64() < s.o.Noise {
+			if _, err := out.Write(s.lineNoise()); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
 		var recs []Record
 		var err error
 		buf, recs, err = s.w.AppendCall(buf[:0], c)
@@ -172,4 +190,20 @@ func (s *Simulator) Run(ctx context.Context, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// lineNoise returns a burst of line noise: control bytes, then a line of
+// letters and punctuation (never a digit, so never a date or a time), CR LF.
+func (s *Simulator) lineNoise() []byte {
+	const junk = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!\"#$%&'()*+,-./:;<=>?@[]^_{|}~ "
+	controls := []byte{0x00, 0x00, 0x11, 0x13, 0x01, 0x1b, 0x7f, 0x00}
+	var b []byte
+	for range 1 + s.noise.IntN(6) {
+		b = append(b, controls[s.noise.IntN(len(controls))])
+	}
+	b = append(b, '~') // never a record's first character
+	for range 5 + s.noise.IntN(60) {
+		b = append(b, junk[s.noise.IntN(len(junk))])
+	}
+	return append(b, '\r', '\n')
 }

@@ -1,6 +1,7 @@
 package pbx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -376,5 +377,49 @@ func TestSinkAddresses(t *testing.T) {
 	defer ln.Close()
 	if _, err := NewListenSink(context.Background(), ListenSinkOptions{Address: ln.Addr().String()}); err == nil {
 		t.Error("address in use accepted")
+	}
+}
+
+// TestSimulatorNoise: line noise between the records is skipped or
+// quarantined by every reader, and every call still reads back.
+func TestSimulatorNoise(t *testing.T) {
+	loc := simLoc(t)
+	for _, format := range WritableFormats() {
+		var log recordLog
+		var out syncBuffer
+		sim, err := NewSimulator(SimulatorOptions{
+			Format: format, Count: 80, Noise: 0.5, OnCall: log.onCall, Writer: WriterOptions{Location: loc},
+			Generator: GeneratorOptions{Hotel: DefaultHotel(), Seed: 8, Start: time.Date(2026, 5, 4, 10, 0, 0, 0, loc)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.Run(context.Background(), &out); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := NewParser(format, Options{Location: loc})
+		fr := Framer{LengthPrefixed: p.Format().LengthPrefixed}
+		var calls []gateway.Call
+		junk := 0
+		emit := func(b []byte, truncated bool) {
+			c, err := p.Parse(gateway.RawRecord{Data: b, Received: time.Date(2026, 5, 4, 20, 0, 0, 0, loc), Truncated: truncated})
+			switch {
+			case err == nil:
+				calls = append(calls, c)
+			case bytes.Contains(b, []byte("~")):
+				junk++
+			case !errors.Is(err, ErrSkip):
+				t.Fatalf("%s: %q: %v", format, b, err)
+			}
+		}
+		fr.Feed(out.b.Bytes(), emit)
+		fr.Flush(emit)
+		sameRecords(t, calls, log.records(0, -1))
+		if junk < 20 {
+			t.Errorf("%s: %d noise lines in 80 calls at 0.5", format, junk)
+		}
+	}
+	if _, err := NewSimulator(SimulatorOptions{Format: "nec-sv", Rate: 1, Noise: 2}); err == nil {
+		t.Error("noise 2 accepted")
 	}
 }

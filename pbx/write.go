@@ -69,7 +69,9 @@ func (c SimCall) FinalExtension() string {
 // parser reads from it: the embedded Call holds exactly what parsing the
 // written bytes gives back (but Format and Raw). Start is the wall-clock start
 // in the writer's Location; StartUTC, when set, is that start's instant (it
-// settles a wall clock that happened twice at a DST change).
+// settles a wall clock that happened twice at a DST change). Writer.Records
+// sets it to the instant a reader takes the printed stamps for, which for a
+// local stamp in the autumn's repeated hour is the first of the two.
 //
 // The other fields are what some layouts print that a normalized call does
 // not keep.
@@ -118,6 +120,9 @@ type WriterOptions struct {
 	// of every page (panasonic, nec-sv): 0 means 66; negative prints the
 	// title only at the start of the stream.
 	PageLines int
+	// CROnly ends panasonic lines with CR alone (the PBX's NL code CR)
+	// instead of CR LF.
+	CROnly bool
 	// Plan is the dial plan, for layouts that print a call's type
 	// (mitel-5000 LOC, TLD, O/I, 000). The zero value means NANP.
 	Plan DialPlan

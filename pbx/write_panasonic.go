@@ -8,7 +8,8 @@ import (
 )
 
 // panasonicWriter prints Panasonic SMDR in Pattern A (80 columns) with the
-// factory date order mm/dd/yy and the 12-hour clock, CR LF, and the title and
+// factory date order mm/dd/yy and the 12-hour clock, CR LF (CR alone with
+// WriterOptions.CROnly), and the title and
 // dash lines at the start and at the top of every page of
 // WriterOptions.PageLines lines.
 //
@@ -154,16 +155,20 @@ func (w *panasonicWriter) write(dst []byte, r *Record) ([]byte, error) {
 	if f.err != nil {
 		return dst, f.err
 	}
+	nl := "\r\n"
+	if w.o.CROnly {
+		nl = "\r"
+	}
 	if !w.started || (w.o.PageLines > 0 && w.lineNo+1 > w.o.PageLines) {
 		dst = append(dst, panasonicTitle...)
-		dst = append(dst, '\r', '\n')
+		dst = append(dst, nl...)
 		dst = append(dst, strings.Repeat("-", 80)...)
-		dst = append(dst, '\r', '\n')
+		dst = append(dst, nl...)
 		w.started, w.lineNo = true, 2
 	}
 	dst = append(dst, f.b...)
 	w.lineNo++
-	return append(dst, '\r', '\n'), nil
+	return append(dst, nl...), nil
 }
 
 func panasonicDigitsOrEmpty(s string) bool { return s == "" || panasonicIsDigits(s) }

@@ -553,3 +553,96 @@ func TestWriteRoundTripDST(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRoundTripWideExtensions: a hotel with 5-digit extensions (the
+// Mitel MiVB Extended Digit Length record, the widest extension columns of
+// the other layouts) and 30 trunks, on the UK plan.
+func TestWriteRoundTripWideExtensions(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms, _ := ParseExtensions("10101-10160")
+	admin, _ := ParseExtensions("20001-20012")
+	g, err := NewGenerator(GeneratorOptions{Hotel: Hotel{Rooms: rooms, Admin: admin, FrontDesk: "20000", Trunks: 30}, Plan: UK(), Seed: 4, Start: time.Date(2026, 7, 1, 8, 0, 0, 0, loc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := make([]SimCall, 300)
+	for i := range calls {
+		calls[i] = g.Next()
+	}
+	for _, name := range WritableFormats() {
+		written, read := streamRoundTrip(t, name, loc, UK(), calls)
+		for i := range calls {
+			if len(read[i]) != len(written[i]) {
+				t.Fatalf("%s: call %+v: %d records written, %d read", name, calls[i], len(written[i]), len(read[i]))
+			}
+			for j := range read[i] {
+				if d := diffCall(read[i][j], written[i][j].Call); d != "" {
+					t.Fatalf("%s: call %+v record %d: %s\nraw %q", name, calls[i], j, d, read[i][j].Raw)
+				}
+				if name == "mitel-mivb" && len(read[i][j].Raw) != 101 {
+					t.Fatalf("mitel-mivb: %d columns, want the Extended Digit Length record's 101: %q", len(read[i][j].Raw), read[i][j].Raw)
+				}
+			}
+		}
+	}
+}
+
+// TestWriteRoundTripCMLayout: the avaya-cm writer prints a site's own field
+// list: here one without a date (records dated by the date records), with
+// hours/minutes/tenths durations and clg-num/in-tac, as testdata/avaya-cm/
+// custom.opts.yaml.
+func TestWriteRoundTripCMLayout(t *testing.T) {
+	loc := simLoc(t)
+	fields := []CMField{
+		{"time", 4}, {"space", 1}, {"duration", 4}, {"space", 1}, {"cond-code", 1}, {"space", 1}, {"code-used", 4},
+		{"space", 1}, {"dialed-num", 23}, {"space", 1}, {"clg-num/in-tac", 10}, {"space", 1}, {"acct-code", 6},
+		{"space", 1}, {"in-trk-code", 4}, {"return", 1}, {"line-feed", 1},
+	}
+	w, err := NewWriter("avaya-cm", WriterOptions{Location: loc, CMFields: fields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewParser("avaya-cm", Options{Location: loc, CMFields: fields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := append(genCalls(t, 12, 300, time.Date(2026, 11, 16, 20, 0, 0, 0, loc), NANP()), edgeCalls(loc)[:9]...)
+	var fr Framer
+	var clock time.Time
+	var got []gateway.Call
+	emit := func(b []byte, _ bool) {
+		c, err := p.Parse(gateway.RawRecord{Data: b, Received: clock})
+		switch {
+		case errors.Is(err, ErrSkip):
+		case err != nil:
+			t.Fatalf("%q: %v", b, err)
+		default:
+			got = append(got, c)
+		}
+	}
+	for _, c := range calls {
+		if c.TalkS >= 10*3600 {
+			continue // a duration item holds up to 9:59.9
+		}
+		b, recs, err := w.AppendCall(nil, c)
+		if err != nil {
+			t.Fatalf("call %+v: %v", c, err)
+		}
+		got, clock = nil, c.End().Add(7*time.Second)
+		fr.Feed(b, emit)
+		if len(got) != len(recs) {
+			t.Fatalf("call %+v: %d records, %d read", c, len(recs), len(got))
+		}
+		for i := range got {
+			if d := diffCall(got[i], recs[i].Call); d != "" {
+				t.Fatalf("call %+v: %s\nraw %q", c, d, got[i].Raw)
+			}
+			if got[i].DurationS%6 != 0 {
+				t.Fatalf("duration %d s from a tenths-of-a-minute item", got[i].DurationS)
+			}
+		}
+	}
+}

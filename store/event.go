@@ -49,8 +49,8 @@ type dataJSON struct {
 	Received    string          `json:"received,omitempty"`
 	Source      string          `json:"source,omitempty"`
 	Truncated   bool            `json:"truncated,omitempty"`
-	Call        json.RawMessage `json:"call,omitempty"`
-	Charge      json.RawMessage `json:"charge,omitempty"`
+	Call        *gateway.Call   `json:"call,omitempty"`
+	Charge      *gateway.Charge `json:"charge,omitempty"`
 	Room        string          `json:"room,omitempty"`
 	Reservation string          `json:"reservation,omitempty"`
 	Posting     uint32          `json:"posting,omitempty"`
@@ -103,51 +103,7 @@ type prunedData struct {
 
 // encode returns the event's stored JSON.
 func (ev *event) encode(loc *time.Location) ([]byte, error) {
-	var d dataJSON
-	switch ev.kind {
-	case gateway.EventCaptured, gateway.EventImported, gateway.EventReplayed:
-		if ev.kind != gateway.EventReplayed {
-			if utf8.Valid(ev.raw) {
-				s := string(ev.raw)
-				d.Raw = &s
-			} else {
-				d.RawBase64 = base64.StdEncoding.EncodeToString(ev.raw)
-			}
-			d.Truncated = ev.truncated
-		}
-		d.Received = ev.received.UTC().Format(time.RFC3339Nano)
-		d.Source = ev.source
-	}
-	if ev.call != nil {
-		c := *ev.call
-		c.Raw = nil // the raw record is in the entry's first event
-		b, err := c.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		d.Call = b
-	}
-	if ev.charge != nil {
-		b, err := ev.charge.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		d.Charge = b
-	}
-	d.Room, d.Reservation, d.Posting = ev.room, ev.reservation, ev.posting
-	if ev.answer != nil {
-		d.Answer = &answerJSON{ev.answer.Code, ev.answer.Text}
-	}
-	if ev.guest != nil {
-		d.guestData = *ev.guest
-	}
-	if ev.audit != nil {
-		d.Action, d.Detail = ev.audit.Action, ev.audit.Detail
-	}
-	if ev.pruned != nil {
-		d.prunedData = *ev.pruned
-	}
-	data, err := json.Marshal(d)
+	data, err := ev.encodeData()
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +131,88 @@ func (ev *event) encode(loc *time.Location) ([]byte, error) {
 	if string(data) != "{}" {
 		b = append(b, `,"data":`...)
 		b = append(b, data...)
+	}
+	return append(b, '}'), nil
+}
+
+// encodeData returns the event's "data" object. The kinds written for every
+// record are written by hand (they are the journal's hot path); the rare
+// ones through encoding/json. Both read back through dataJSON.
+func (ev *event) encodeData() ([]byte, error) {
+	switch ev.kind {
+	case gateway.EventGuest:
+		return json.Marshal(dataJSON{Room: ev.room, Reservation: ev.reservation, guestData: *ev.guest})
+	case gateway.EventAudit:
+		return json.Marshal(dataJSON{Action: ev.audit.Action, Detail: ev.audit.Detail})
+	case gateway.EventPruned:
+		return json.Marshal(dataJSON{prunedData: *ev.pruned})
+	}
+	b := make([]byte, 1, 512)
+	b[0] = '{'
+	key := func(k string) {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+	}
+	if ev.kind == gateway.EventCaptured || ev.kind == gateway.EventImported {
+		if utf8.Valid(ev.raw) {
+			key("raw")
+			b = appendString(b, string(ev.raw))
+		} else {
+			key("raw_base64")
+			b = append(b, '"')
+			b = base64.StdEncoding.AppendEncode(b, ev.raw)
+			b = append(b, '"')
+		}
+		if ev.truncated {
+			key("truncated")
+			b = append(b, "true"...)
+		}
+	}
+	if !ev.received.IsZero() {
+		key("received")
+		b = appendString(b, ev.received.UTC().Format(time.RFC3339Nano))
+	}
+	for _, f := range [...]struct{ k, v string }{{"source", ev.source}, {"room", ev.room}, {"reservation", ev.reservation}} {
+		if f.v != "" {
+			key(f.k)
+			b = appendString(b, f.v)
+		}
+	}
+	if ev.call != nil {
+		c := *ev.call
+		c.Raw = nil // the raw record is in the entry's first event
+		cj, err := c.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		key("call")
+		b = append(b, cj...)
+	}
+	if ev.charge != nil {
+		cj, err := ev.charge.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		key("charge")
+		b = append(b, cj...)
+	}
+	if ev.posting != 0 {
+		key("posting")
+		b = strconv.AppendUint(b, uint64(ev.posting), 10)
+	}
+	if ev.answer != nil {
+		key("answer")
+		b = append(b, `{"code":`...)
+		b = appendString(b, ev.answer.Code)
+		if ev.answer.Text != "" {
+			b = append(b, `,"text":`...)
+			b = appendString(b, ev.answer.Text)
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}'), nil
 }
@@ -208,19 +246,23 @@ func decodeHeader(body []byte) (*event, json.RawMessage, error) {
 		actor: b.Actor, reason: b.Reason, from: gateway.State(b.From), to: gateway.State(b.To)}, b.Data, nil
 }
 
-// decodeEvent reads a stored event completely.
+// decodeEvent reads a stored event completely, in one pass over its JSON.
 func decodeEvent(body []byte) (*event, error) {
-	ev, data, err := decodeHeader(body)
+	var b struct {
+		bodyJSON
+		Data dataJSON `json:"data"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, fmt.Errorf("event cannot be read: %w", err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, b.TimeUTC)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("event %d: time_utc %q: %w", b.Seq, b.TimeUTC, err)
 	}
-	if len(data) == 0 {
-		return ev, nil
-	}
-	var d dataJSON
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("event %d: data: %w", ev.seq, err)
-	}
+	local, _ := time.Parse(gateway.WallClockLayout, b.Time)
+	ev := &event{seq: b.Seq, entry: b.Entry, kind: gateway.EventKind(b.Kind), at: at.UTC(), local: local,
+		actor: b.Actor, reason: b.Reason, from: gateway.State(b.From), to: gateway.State(b.To)}
+	d := &b.Data
 	switch {
 	case d.Raw != nil:
 		ev.raw = []byte(*d.Raw)
@@ -236,18 +278,7 @@ func decodeEvent(body []byte) (*event, error) {
 		ev.received = ev.received.UTC()
 	}
 	ev.source, ev.truncated = d.Source, d.Truncated
-	if len(d.Call) > 0 {
-		ev.call = new(gateway.Call)
-		if err := ev.call.UnmarshalJSON(d.Call); err != nil {
-			return nil, fmt.Errorf("event %d: call: %w", ev.seq, err)
-		}
-	}
-	if len(d.Charge) > 0 {
-		ev.charge = new(gateway.Charge)
-		if err := json.Unmarshal(d.Charge, ev.charge); err != nil {
-			return nil, fmt.Errorf("event %d: charge: %w", ev.seq, err)
-		}
-	}
+	ev.call, ev.charge = d.Call, d.Charge
 	ev.room, ev.reservation, ev.posting = d.Room, d.Reservation, d.Posting
 	if d.Answer != nil {
 		ev.answer = &gateway.Answer{Code: d.Answer.Code, Text: d.Answer.Text, Time: ev.at}

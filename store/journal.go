@@ -106,7 +106,7 @@ func (j *Journal) Move(ctx context.Context, id gateway.EntryID, c gateway.Change
 				return err
 			}
 		}
-		e, err := loadEntry(w.tx, r.id, true)
+		e, err := loadEntry(w.tx, r.id, false)
 		out = e
 		return err
 	})
@@ -231,14 +231,18 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 			if r.Raw.Received.IsZero() {
 				received = now
 			}
-			if _, dup := w.replayOf(r.Raw.Data, received); dup {
+			dup, err := w.imported(r.Raw.Data, r.Call, received)
+			if err != nil {
+				return err
+			}
+			if dup {
 				out.IDs[i] = 0
 				out.Duplicates++
 				continue
 			}
 			id := w.entryN + 1
 			out.IDs[i] = gateway.EntryID(id)
-			err := w.append(&event{kind: gateway.EventImported, entry: id, at: now, to: gateway.StateImported,
+			err = w.append(&event{kind: gateway.EventImported, entry: id, at: now, to: gateway.StateImported,
 				raw: r.Raw.Data, received: received, source: r.Raw.Source, truncated: r.Raw.Truncated,
 				call: r.Call, charge: r.Charge, room: r.Room})
 			if err != nil {
@@ -251,6 +255,31 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 		return gateway.Imported{}, err
 	}
 	return out, nil
+}
+
+// imported reports whether an entry with the same time and raw bytes is in
+// the journal already. Imports look for duplicates this way, not in the
+// replay index: a random-keyed index would make every batch rewrite most of
+// its pages, and history has no replay window.
+func (w *txw) imported(raw []byte, c *gateway.Call, received time.Time) (bool, error) {
+	r := rec{time: micros(received)}
+	w.setCall(&r, &event{call: c})
+	cur := w.byTime.Cursor()
+	prefix := timeKey(r.time)
+	for k, _ := cur.Seek(prefix); k != nil && string(k[:8]) == string(prefix); k, _ = cur.Next() {
+		other, err := w.getRec(u64(k[8:]))
+		if err != nil {
+			return false, err
+		}
+		ev, err := readEvent(w.events, other.rawSeq)
+		if err != nil {
+			return false, err
+		}
+		if string(ev.raw) == string(raw) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Audit appends a record to the audit log; see gateway.Journal.

@@ -37,7 +37,8 @@ func TestLifecycle(t *testing.T) {
 	if en.Sent.IsZero() {
 		t.Error("sent time not set")
 	}
-	en = e.move(id, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK", Text: "posted"}})
+	e.move(id, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK", Text: "posted"}})
+	en, _ = e.j.Entry(ctx, id)
 	if en.Answer == nil || en.Answer.Code != "OK" || en.Answer.Text != "posted" || en.Answer.Time.IsZero() {
 		t.Errorf("answer %+v", en.Answer)
 	}
@@ -307,6 +308,7 @@ func TestPostingNumbers(t *testing.T) {
 	if en.State != gateway.StateQueued || en.Posting != 5 {
 		t.Errorf("reposted: %s posting %d, want queued with 5", en.State, en.Posting)
 	}
+	en, _ = e.j.Entry(ctx, id)
 	if h := en.History[len(en.History)-1]; h.From != gateway.StateReposted || h.To != gateway.StateQueued || !strings.Contains(h.Reason, "posting 5") {
 		t.Errorf("repost history %+v", h)
 	}

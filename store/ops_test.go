@@ -339,7 +339,7 @@ func TestBackupWhileWriting(t *testing.T) {
 
 func TestCompact(t *testing.T) {
 	e := newEnv(t, store.Options{})
-	for n := range 300 {
+	for n := range 120 {
 		e.to(n, gateway.StatePosted)
 	}
 	e.clock.Add(24 * time.Hour)

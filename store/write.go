@@ -178,6 +178,9 @@ func (w *txw) apply(ev *event) error {
 		if err := w.putRec(nil, r); err != nil {
 			return err
 		}
+		if ev.kind == gateway.EventImported {
+			return nil // history is not in the replay index: see Import
+		}
 		return w.replay.Put(digest(ev.raw), replayValue(ev.entry, micros(ev.received)))
 	case gateway.EventReplayed:
 		old, err := w.getRec(ev.entry)

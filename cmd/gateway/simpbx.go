@@ -27,9 +27,9 @@ func simPBXCommand() *command {
 		area, hotelNumber, password                  string
 		baud, dataBits, count, trunks, pageLines     int
 		replay                                       int
-		stopBits, rate, perHour                      float64
+		stopBits, rate, perHour, noise               float64
 		seed                                         uint64
-		quiet                                        bool
+		quiet, crOnly                                bool
 	)
 	return &command{
 		name: "pbx",
@@ -66,6 +66,8 @@ func simPBXCommand() *command {
 			fs.IntVar(&pageLines, "page-lines", 0, "panasonic, nec-sv: lines per printed page, each with its title (default 66)")
 			fs.StringVar(&password, "password", "", "mitel-5000 with --listen: the SMDR socket password; the gateway's login frame must carry it")
 			fs.IntVar(&replay, "replay", 0, "with --tcp: after a reconnection, print the last N calls again, as IP Office replays its buffer")
+			fs.BoolVar(&crOnly, "cr", false, "panasonic: end lines with CR alone, as the PBX does with NL code CR")
+			fs.Float64Var(&noise, "noise", 0, "the share of calls (0 to 1) preceded by line noise: control bytes and a junk line, which the gateway must skip or quarantine")
 			fs.BoolVar(&quiet, "quiet", false, "do not echo the records on stdout")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -92,6 +94,9 @@ func simPBXCommand() *command {
 			}
 			if start != "" && rate != 0 {
 				return usageError{"--start is for --rate 0: a paced PBX prints each call as it ends, now"}
+			}
+			if crOnly && format != "panasonic" {
+				return usageError{"--cr is for --format panasonic: other PBXs end their lines as they always do"}
 			}
 			if password != "" && (format != "mitel-5000" || listenAddr == "") {
 				return usageError{"--password is the Mitel 5000 SMDR socket's: use it with --format mitel-5000 --listen"}
@@ -126,8 +131,8 @@ func simPBXCommand() *command {
 			}
 			mitelSocket := format == "mitel-5000" && listenAddr != ""
 			opts := pbx.SimulatorOptions{
-				Format: format, Rate: rate, Count: count,
-				Writer:    pbx.WriterOptions{Location: loc, Framed: mitelSocket, PageLines: pageLines, Plan: plan},
+				Format: format, Rate: rate, Count: count, Noise: noise,
+				Writer:    pbx.WriterOptions{Location: loc, Framed: mitelSocket, PageLines: pageLines, Plan: plan, CROnly: crOnly},
 				Generator: pbx.GeneratorOptions{Hotel: hotel, Plan: plan, Seed: seed, CallsPerHour: perHour},
 				Logger:    a.log,
 			}

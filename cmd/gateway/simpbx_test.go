@@ -106,6 +106,10 @@ func TestSimPBXStdout(t *testing.T) {
 			t.Errorf("%s: the same seed printed other records", format)
 		}
 	}
+	code, out, _ := runSimPBX(context.Background(), append([]string{"--format", "panasonic", "--count", "10", "--cr"}, fastArgs...)...)
+	if code != 0 || strings.Contains(out, "\n") || len(parseAll(t, "panasonic", []byte(out))) < 10 {
+		t.Errorf("--cr: exit %d, %q", code, out)
+	}
 }
 
 // TestSimPBXTCP: --tcp connects to the gateway's tcp-listen source and prints
@@ -258,6 +262,8 @@ func TestSimPBXErrors(t *testing.T) {
 		{[]string{"--format", "avaya-ipo", "--tcp", "nowhere"}, 2, `--tcp: "nowhere" is not a host:port address`},
 		{[]string{"--format", "avaya-ipo", "--serial", "/dev/ttyNOPE9", "--count", "1"}, 1, "serial port /dev/ttyNOPE9"},
 		{[]string{"--format", "avaya-ipo", "extra"}, 2, "sim pbx takes no arguments"},
+		{[]string{"--format", "avaya-ipo", "--cr"}, 2, "--cr is for --format panasonic"},
+		{[]string{"--format", "avaya-ipo", "--noise", "1.5"}, 1, "the share of calls with line noise must be between 0 and 1"},
 	} {
 		code, _, errOut := runSimPBX(context.Background(), c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) {

@@ -1,0 +1,245 @@
+package store_test
+
+import (
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"callgate/gateway"
+	"callgate/store"
+)
+
+// Benchmarks for issue 5's goals. They write real files with fsync; figures
+// depend on the disk more than on the code.
+//
+//	go test ./store -run '^$' -bench . -benchtime 3s
+//
+// BenchmarkQuery1M builds a journal of 1,000,000 entries once per run (a
+// minute or so) in a temporary folder, removed at the end unless
+// -bench.keep names a file to keep it in (and reuse it next time).
+
+var benchKeep = flag.String("bench.keep", "", "BenchmarkQuery1M: keep the 1,000,000-entry journal in this file and reuse it")
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if big.dir != "" {
+		os.RemoveAll(big.dir)
+	}
+	os.Exit(code)
+}
+
+func benchJournal(b *testing.B) *store.Journal {
+	b.Helper()
+	j, err := store.Open(filepath.Join(b.TempDir(), "journal.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { j.Close() })
+	return j
+}
+
+// BenchmarkCapture is one raw record journaled, committed with fsync: the
+// step before anything else happens to a record. Goal ≥ 3,000/s.
+func BenchmarkCapture(b *testing.B) {
+	j := benchJournal(b)
+	recs := make([]gateway.RawRecord, b.N)
+	for i := range recs {
+		recs[i] = record(i)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := j.Capture(ctx, recs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkBoltUpdate is the disk's floor for BenchmarkCapture and
+// BenchmarkMove: a bare bbolt Update putting one small value, two fsyncs.
+func BenchmarkBoltUpdate(b *testing.B) {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "bare.db"), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	b.ResetTimer()
+	for i := range b.N {
+		err := db.Update(func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("b"))
+			if err != nil {
+				return err
+			}
+			return bk.Put(binary.BigEndian.AppendUint64(nil, uint64(i)), []byte("a record of about a hundred bytes"))
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkImport is history loaded in batches of 10,000 records, each batch
+// one transaction. Goal ≥ 100,000 records/s.
+func BenchmarkImport(b *testing.B) {
+	j := benchJournal(b)
+	const batch = 10_000
+	recs := make([]gateway.ImportRecord, batch)
+	n := 0
+	b.ResetTimer()
+	for done := 0; done < b.N; done += batch {
+		b.StopTimer()
+		for i := range recs {
+			recs[i] = importRecord(n)
+			n++
+		}
+		size := min(batch, b.N-done)
+		b.StartTimer()
+		if _, err := j.Import(ctx, recs[:size]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// importRecord is call n of a 300-room hotel making 1,000 calls a day.
+func importRecord(n int) gateway.ImportRecord {
+	room := fmt.Sprint(100 + n%300)
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * 86400 * time.Millisecond) // 1,000 calls a day
+	c := &gateway.Call{Format: "avaya-ipo", Extension: room, Dialed: "6175550134", Start: start, StartUTC: start,
+		DurationS: 95, Direction: gateway.Outgoing, Trunk: "9005", Answered: gateway.Bool(true)}
+	raw := fmt.Appendf(nil, "%s,00:01:35,4,%s,O,6175550134,6175550134,,0,%09d,0,E%s,Room %s,T9005,Line 5.1",
+		start.Format("2006/01/02 15:04:05"), room, n, room, room)
+	return gateway.ImportRecord{Raw: gateway.RawRecord{Data: raw, Received: start}, Call: c, Charge: charge(136), Room: room}
+}
+
+// BenchmarkMove is one state change committed with fsync (a posting sent,
+// then put back in the queue by a busy PMS, and so on).
+func BenchmarkMove(b *testing.B) {
+	j := benchJournal(b)
+	c, _ := j.Capture(ctx, record(1))
+	j.Move(ctx, c.ID, gateway.Change{To: gateway.StateRated, Call: call(1), Charge: charge(136)})
+	if _, err := j.Move(ctx, c.ID, gateway.Change{To: gateway.StateQueued, Room: "415"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		ch := gateway.Change{To: gateway.StateSent}
+		if i%2 == 1 {
+			ch = gateway.Change{To: gateway.StateQueued, Answer: &gateway.Answer{Code: "RY"}}
+		}
+		if _, err := j.Move(ctx, c.ID, ch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "moves/s")
+}
+
+// big is the 1,000,000-entry journal, built once.
+var big struct {
+	once sync.Once
+	dir  string
+	j    *store.Journal
+	err  error
+}
+
+const bigN = 1_000_000
+
+func bigJournal(b *testing.B) *store.Journal {
+	big.once.Do(func() {
+		path := *benchKeep
+		if path == "" {
+			if big.dir, big.err = os.MkdirTemp("", "callgate-bench-"); big.err != nil {
+				return
+			}
+			path = filepath.Join(big.dir, "journal.db")
+		}
+		if big.j, big.err = store.Open(path, store.Options{}); big.err != nil {
+			return
+		}
+		in, _ := big.j.Info(ctx)
+		start := time.Now()
+		recs := make([]gateway.ImportRecord, 0, 20_000)
+		for n := int(in.Entries); n < bigN; n++ {
+			recs = append(recs, importRecord(n))
+			if len(recs) == cap(recs) || n == bigN-1 {
+				if _, big.err = big.j.Import(ctx, recs); big.err != nil {
+					return
+				}
+				recs = recs[:0]
+			}
+		}
+		// A queue of 200 postings among them.
+		if c, _ := big.j.Counts(ctx); c.States[gateway.StateQueued] == 0 {
+			for n := range 200 {
+				c, err := big.j.Capture(ctx, record(5_000_000+n))
+				if err != nil {
+					big.err = err
+					return
+				}
+				big.j.Move(ctx, c.ID, gateway.Change{To: gateway.StateRated, Call: call(n), Charge: charge(136)})
+				if _, big.err = big.j.Move(ctx, c.ID, gateway.Change{To: gateway.StateQueued, Room: "415"}); big.err != nil {
+					return
+				}
+			}
+		}
+		if st, err := os.Stat(path); err == nil {
+			fmt.Fprintf(os.Stderr, "BenchmarkQuery1M: journal of %d entries ready (%.0f MB) in %v\n", bigN, float64(st.Size())/1e6, time.Since(start).Round(time.Second))
+		}
+	})
+	if big.err != nil {
+		b.Fatal(big.err)
+	}
+	return big.j
+}
+
+// BenchmarkQuery1M is the console's and reports' queries over 1,000,000
+// entries. Goal ≤ 10 ms for a day's page.
+func BenchmarkQuery1M(b *testing.B) {
+	j := bigJournal(b)
+	// A day in the middle of the history: entries 500,000… (1,000 a day).
+	day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 500)
+	for _, q := range []struct {
+		name string
+		f    gateway.Filter
+		want int
+	}{
+		{"room-day", gateway.Filter{Room: "215", From: day, To: day.AddDate(0, 0, 1)}, 3},
+		{"room-month", gateway.Filter{Room: "215", From: day, To: day.AddDate(0, 1, 0)}, 100},
+		{"extension-day", gateway.Filter{Extension: "215", From: day, To: day.AddDate(0, 0, 1)}, 3},
+		{"day-page-100", gateway.Filter{From: day, To: day.AddDate(0, 0, 1), Limit: 100}, 100},
+		{"day-page-100-history", gateway.Filter{From: day, To: day.AddDate(0, 0, 1), Limit: 100, History: true}, 100},
+		{"day-all-1000", gateway.Filter{From: day, To: day.AddDate(0, 0, 1)}, 1000},
+		{"latest-page-100", gateway.Filter{Newest: true, Limit: 100}, 100},
+		{"queued-100", gateway.Filter{States: []gateway.State{gateway.StateQueued}, Limit: 100}, 100},
+		{"posting-number", gateway.Filter{Posting: 150}, 1},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			for range b.N {
+				list, err := j.Entries(ctx, q.f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(list) < q.want {
+					b.Fatalf("%d entries, want at least %d", len(list), q.want)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/query")
+		})
+	}
+	b.Run("counts", func(b *testing.B) {
+		for range b.N {
+			if _, err := j.Counts(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
