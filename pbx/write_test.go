@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -375,13 +376,24 @@ func TestWriterTemplate(t *testing.T) {
 	}
 }
 
+var fuzzLocOnce = sync.OnceValues(func() (*time.Location, error) { return time.LoadLocation("America/New_York") })
+
+// fuzzLoc is simLoc, loaded once: the fuzz body runs millions of times.
+func fuzzLoc(tb testing.TB) *time.Location {
+	loc, err := fuzzLocOnce()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return loc
+}
+
 // roundTripLine parses line as the format's fuzz targets do (fresh parser,
 // reading clock 2024-11-06 09:00 New York), writes the call back with a
 // fresh writer and parses that with a fresh parser. It returns "" when the
 // line is not a call, or cannot be written back (err), or the description of a
 // difference.
 func roundTripLine(tb testing.TB, name string, line []byte) (diff string, werr error, ok bool) {
-	loc := simLoc(tb)
+	loc := fuzzLoc(tb)
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, loc)
 	p, err := NewParser(name, Options{Location: loc})
 	if err != nil {
