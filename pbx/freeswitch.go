@@ -96,7 +96,7 @@ func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error)
 		} else {
 			c.Extension = dest
 		}
-	case freeswitchOutside(dest):
+	case freeswitchLeaves(dest):
 		c.Direction = gateway.Outgoing
 		c.Extension = caller
 		c.Dialed = dest
@@ -110,6 +110,11 @@ func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error)
 
 // freeswitchOutside reports whether n is an outside number: longer than an
 // extension, or in + form.
+// freeswitchLeaves reports whether a call to n leaves the building: an
+// outside number, or 911, which is never an extension in a US hotel (the law
+// makes it reach emergency services directly).
+func freeswitchLeaves(n string) bool { return freeswitchOutside(n) || n == "911" }
+
 func freeswitchOutside(n string) bool {
 	return len(n) > freeswitchExtLen || (len(n) > 0 && n[0] == '+')
 }

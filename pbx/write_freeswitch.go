@@ -18,8 +18,8 @@ import (
 // transferred call is one record for the extension that had it last. What the
 // template does not carry: the trunk, the DID of a call to an extension, the
 // ring time of an unanswered call, account codes only when set; and the
-// reader takes any number of 5 digits or fewer for an extension, so an
-// outgoing call to such a number (911) reads back as internal. Dialed numbers
+// reader takes any number of 5 digits or fewer but 911 for an extension, so
+// an outgoing call to such a number reads back as internal. Dialed numbers
 // keep the outside-line access code, as dialed.
 type freeswitchWriter struct {
 	o WriterOptions
@@ -38,7 +38,7 @@ func (w *freeswitchWriter) records(c SimCall) []Record {
 			r.Dialed = ""
 		}
 	case gateway.Outgoing:
-		if !freeswitchOutside(r.Dialed) {
+		if !freeswitchLeaves(r.Dialed) {
 			r.Direction = gateway.Internal
 		}
 	}
@@ -96,7 +96,7 @@ func (w *freeswitchWriter) write(dst []byte, r *Record) ([]byte, error) {
 			dest = r.Dialed
 		}
 	case gateway.Outgoing:
-		if !freeswitchOutside(r.Dialed) {
+		if !freeswitchLeaves(r.Dialed) {
 			return dst, fmt.Errorf("the number %q reads as an extension, not an outside number", r.Dialed)
 		}
 		context, caller, dest, name = "default", r.Extension, r.Dialed, "Ext "+r.Extension

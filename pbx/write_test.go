@@ -220,7 +220,7 @@ type fidelity struct {
 	split         bool // a transfer is two records, else one for the final extension
 	exactStart    bool // the start is the call's start to the second
 	callID        bool
-	shortIsIntern bool // an outgoing call to 5 digits or fewer reads as internal
+	shortIsIntern bool // an outgoing call to 5 digits or fewer (but 911) reads as internal
 	noTrunk       bool // the record names no trunk
 }
 
@@ -288,7 +288,7 @@ func checkFidelity(fd fidelity, c SimCall, got []gateway.Call, loc *time.Locatio
 	}
 	first, last := got[0], got[len(got)-1]
 	dir := c.Direction
-	if fd.shortIsIntern && dir == gateway.Outgoing && len(c.Dialed) <= 5 {
+	if fd.shortIsIntern && dir == gateway.Outgoing && !freeswitchLeaves(c.Dialed) {
 		dir = gateway.Internal
 	}
 	talk := 0
