@@ -197,7 +197,7 @@ func Open(path string, o Options) (*Journal, error) {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, &gateway.Error{Kind: gateway.KindTransient, Err: ErrInUse,
-			Msg: fmt.Sprintf("the journal %s is in use by a running gateway (%s): stop it first, or read the journal through that gateway", path, lockHolder(path))}
+			Msg: fmt.Sprintf("the journal %s is in use by a running gateway (%s): stop it first; gateway journal commands read a stopped gateway's journal", path, lockHolder(path))}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, gateway.Errorf(gateway.KindInternal, "%s is not a readable journal (%v): restore it from a backup", path, err)
 	case err != nil:

@@ -31,6 +31,7 @@ func commands() []*command {
 		parseCommand(),
 		captureCommand(),
 		rateCommand(),
+		journalCommand(),
 		formatsCommand(),
 		versionCommand(),
 	}
