@@ -325,7 +325,7 @@ func newUUID() string {
 // Errors that are not classified are disk or file failures.
 func (j *Journal) update(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
-		return gateway.Wrap(gateway.KindTransient, err, what)
+		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
 	err := j.db.Update(fn)
 	return classify(err, what)
@@ -333,7 +333,7 @@ func (j *Journal) update(ctx context.Context, what string, fn func(tx *bolt.Tx) 
 
 func (j *Journal) view(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
-		return gateway.Wrap(gateway.KindTransient, err, what)
+		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
 	return classify(j.db.View(fn), what)
 }
@@ -346,7 +346,7 @@ func classify(err error, what string) error {
 	if errors.As(err, &ge) {
 		return err
 	}
-	return gateway.Wrap(gateway.KindInternal, err, what)
+	return gateway.Wrap(gateway.KindInternal, err, "the journal could not "+what)
 }
 
 // Key and value encodings.
