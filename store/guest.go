@@ -352,7 +352,7 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 	}
 	wantNames := (ge.Kind == gateway.GuestCheckIn || ge.Kind == gateway.GuestChange) &&
 		(has(g, "GN") || has(g, "GF") || has(g, "GT"))
-	err := j.write(ctx, "guest event", func(w *txw) error {
+	err := j.write(ctx, "record a guest event", func(w *txw) error {
 		var keys [][]byte
 		if ge.Kind == gateway.GuestCheckIn || ge.Kind == gateway.GuestChange || ge.Kind == gateway.GuestCheckOut {
 			keys = append(keys, []byte("r"+room), []byte("r"+ge.OldRoom))

@@ -287,7 +287,7 @@ func (j *Journal) Audit(ctx context.Context, a gateway.AuditRecord) error {
 	if strings.TrimSpace(a.Actor) == "" || strings.TrimSpace(a.Action) == "" {
 		return gateway.Errorf(gateway.KindInvalid, "an audit record needs who (actor) and what (action)")
 	}
-	return j.write(ctx, "audit", func(w *txw) error {
+	return j.write(ctx, "record an audit record", func(w *txw) error {
 		return w.append(&event{kind: gateway.EventAudit, at: j.now(), actor: a.Actor, reason: a.Reason, audit: &a})
 	})
 }

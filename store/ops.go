@@ -72,7 +72,7 @@ func (j *Journal) Verify(ctx context.Context, dir string) (Report, error) {
 	if err != nil {
 		return rep, gateway.Errorf(gateway.KindInternal, "scratch file for verify: %w", err)
 	}
-	err = j.view(ctx, "verify the journal", func(tx *bolt.Tx) error {
+	err = j.view(ctx, "verify itself", func(tx *bolt.Tx) error {
 		if err := j.checkChain(ctx, tx, scratch, &rep); err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ func compareKeys(a, b []byte) int {
 // number of events replayed.
 func (j *Journal) Rebuild(ctx context.Context) (int, error) {
 	n := 0
-	err := j.update(ctx, "rebuild the journal's projections", func(tx *bolt.Tx) error {
+	err := j.update(ctx, "rebuild its indices", func(tx *bolt.Tx) error {
 		var err error
 		n, err = j.rebuild(ctx, tx)
 		return err

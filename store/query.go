@@ -453,7 +453,7 @@ func (j *Journal) WriteEvents(ctx context.Context, w io.Writer, since uint64) (i
 // Info describes the journal; see gateway.Queries.
 func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
 	var in gateway.JournalInfo
-	err := j.view(ctx, "read the journal's description", func(tx *bolt.Tx) error {
+	err := j.view(ctx, "describe itself", func(tx *bolt.Tx) error {
 		m := tx.Bucket(bMeta)
 		in.Epoch = string(m.Get(kEpoch))
 		in.Schema = int(u64(m.Get(kSchema)))
@@ -470,7 +470,7 @@ func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
 // writers; see gateway.Queries.
 func (j *Journal) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
-	err := j.view(ctx, "back up the journal", func(tx *bolt.Tx) error {
+	err := j.view(ctx, "back itself up", func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err

@@ -197,7 +197,7 @@ func Open(path string, o Options) (*Journal, error) {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, &gateway.Error{Kind: gateway.KindTransient, Err: ErrInUse,
-			Msg: fmt.Sprintf("the journal %s is in use by a running gateway (%s): stop it first, or read the journal through that gateway", path, lockHolder(path))}
+			Msg: fmt.Sprintf("the journal %s is in use by a running gateway (%s): stop it first; gateway journal commands read a stopped gateway's journal", path, lockHolder(path))}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, gateway.Errorf(gateway.KindInternal, "%s is not a readable journal (%v): restore it from a backup", path, err)
 	case err != nil:
@@ -325,7 +325,7 @@ func newUUID() string {
 // Errors that are not classified are disk or file failures.
 func (j *Journal) update(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
-		return gateway.Wrap(gateway.KindTransient, err, what)
+		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
 	err := j.db.Update(fn)
 	return classify(err, what)
@@ -333,7 +333,7 @@ func (j *Journal) update(ctx context.Context, what string, fn func(tx *bolt.Tx) 
 
 func (j *Journal) view(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
-		return gateway.Wrap(gateway.KindTransient, err, what)
+		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
 	return classify(j.db.View(fn), what)
 }
@@ -346,7 +346,7 @@ func classify(err error, what string) error {
 	if errors.As(err, &ge) {
 		return err
 	}
-	return gateway.Wrap(gateway.KindInternal, err, what)
+	return gateway.Wrap(gateway.KindInternal, err, "the journal could not "+what)
 }
 
 // Key and value encodings.

@@ -33,6 +33,7 @@ func commands() []*command {
 		parseCommand(),
 		captureCommand(),
 		rateCommand(),
+		journalCommand(),
 		erlangCommand(),
 		formatsCommand(),
 		simCommand(),

@@ -43,10 +43,19 @@ type SiteConfig struct {
 	Timezone string `yaml:"timezone"` // IANA name, e.g. America/New_York
 }
 
-// StoreConfig is where the journal lives.
+// StoreConfig is where the journal lives and how long it keeps things.
 type StoreConfig struct {
 	Path               string `yaml:"path"`
 	GuestRetentionDays int    `yaml:"guest_retention_days"`
+	// ReplayWindowDays is how long a raw record is remembered, to drop a PBX
+	// replaying its buffer after a reconnect.
+	ReplayWindowDays int `yaml:"replay_window_days"`
+	// PostingNumberMax is the highest FIAS posting number (P#) before the
+	// counter starts again at 1: 9999 for a PMS that keeps 4 digits.
+	PostingNumberMax int `yaml:"posting_number_max"`
+	// RetentionMonths removes closed entries (and their events) older than
+	// this many months; 0 keeps everything.
+	RetentionMonths int `yaml:"retention_months"`
 }
 
 // SerialConfig is an RS-232 port, for the PBX's SMDR output or FIAS.
@@ -168,7 +177,7 @@ type ConsoleConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Site:  SiteConfig{Name: "callgate", Timezone: "UTC"},
-		Store: StoreConfig{Path: "/var/lib/callgate/journal.db", GuestRetentionDays: 30},
+		Store: StoreConfig{Path: "/var/lib/callgate/journal.db", GuestRetentionDays: 30, ReplayWindowDays: 45, PostingNumberMax: 99_999_999},
 		PBX:   PBXConfig{SilenceMinutes: 60},
 		PMS: PMSConfig{
 			Protocol:        "fias",
@@ -327,6 +336,15 @@ func (c *Config) validate() Problems {
 	k.required("store.path", c.Store.Path, "the journal file's path, e.g. /var/lib/callgate/journal.db")
 	if c.Store.GuestRetentionDays < 0 {
 		k.add("store.guest_retention_days", "%d is negative: give the days to keep guest names after check-out", c.Store.GuestRetentionDays)
+	}
+	if c.Store.ReplayWindowDays < 1 || c.Store.ReplayWindowDays > 3650 {
+		k.add("store.replay_window_days", "%d is not from 1 to 3650: give the days a PBX's replayed record is still recognised (45 is usual)", c.Store.ReplayWindowDays)
+	}
+	if c.Store.PostingNumberMax < 9 || c.Store.PostingNumberMax > 99_999_999 {
+		k.add("store.posting_number_max", "%d is not from 9 to 99999999 (FIAS posting numbers have at most 8 digits; 9999 for a PMS that keeps 4)", c.Store.PostingNumberMax)
+	}
+	if c.Store.RetentionMonths < 0 {
+		k.add("store.retention_months", "%d is negative: give the months to keep closed entries, or 0 to keep them all", c.Store.RetentionMonths)
 	}
 	c.validatePBX(k)
 	c.validatePMS(k)

@@ -78,7 +78,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (g *gatewa
 			g.closeAll()
 		}
 	}()
-	g.journal, err = store.Open(c.Resolve(c.Store.Path), journalOptions(c, log))
+	g.journal, err = store.Open(c.Resolve(c.Store.Path), serveStoreOptions(c, log))
 	if err != nil {
 		return nil, err
 	}
@@ -146,13 +146,12 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (g *gatewa
 	return g, nil
 }
 
-// journalOptions maps the store section onto the journal's options.
-func journalOptions(c *Config, log zerolog.Logger) store.Options {
-	return store.Options{
-		Location:       c.Location,
-		GuestRetention: time.Duration(c.Store.GuestRetentionDays) * 24 * time.Hour,
-		Logger:         log.With().Str("component", "journal").Logger(),
-	}
+// serveStoreOptions maps the store section onto the journal's options, with
+// the journal's logger.
+func serveStoreOptions(c *Config, log zerolog.Logger) store.Options {
+	o := storeOptions(c)
+	o.Logger = log.With().Str("component", "journal").Logger()
+	return o
 }
 
 func (g *gatewayRun) audit(action string, detail map[string]string) {
