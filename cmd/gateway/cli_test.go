@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -376,5 +377,31 @@ func TestErlang(t *testing.T) {
 		if code, _, _ := run(t, "", args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// TestServeStartFailure: a console address already taken stops serve with a
+// sentence, closing what it had opened (the journal can be opened again).
+func TestServeStartFailure(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	cfg := strings.Replace(goodConfig, "  transport: serial\n  serial: {device: /dev/ttyUSB0, baud: 9600, data_bits: 8, parity: none, stop_bits: 1}\n",
+		"  transport: tcp-listen\n  listen: \"127.0.0.1:0\"\n", 1)
+	cfg = strings.Replace(cfg, "store: {path: /var/lib/callgate/journal.db}", "store: {path: "+filepath.Join(dir, "j.db")+"}", 1)
+	cfg = strings.Replace(cfg, `address: "10.0.0.20:5010"`, `address: "127.0.0.1:9"`, 1)
+	cfg += "console: {listen: \"" + busy.Addr().String() + "\"}\n"
+	path := writeConfig(t, cfg)
+	code, _, errOut := run(t, "", "serve", "--config", path)
+	if code != 1 || !strings.Contains(errOut, "console.listen "+busy.Addr().String()) {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// Everything was closed: the journal opens again at once.
+	code, _, errOut = run(t, "", "journal", "--config", path)
+	if code != 0 {
+		t.Errorf("the journal was left locked: exit %d: %s", code, errOut)
 	}
 }

@@ -132,7 +132,7 @@ func healthz(e *gateway.Engine, q gateway.Queries) http.HandlerFunc {
 			PMS    string          `json:"pms"`
 			Alarms []gateway.Alarm `json:"alarms"`
 			Error  string          `json:"error,omitempty"`
-		}{Status: "ok", PMS: string(st.PMS.State), Alarms: st.Alarms}
+		}{Status: "ok", PMS: string(st.PMS.State), Alarms: append([]gateway.Alarm{}, st.Alarms...)}
 		code := http.StatusOK
 		if len(st.Alarms) > 0 {
 			body.Status = "alarm"

@@ -71,8 +71,8 @@ type gatewayRun struct {
 
 // startGateway opens everything serve needs, in an order that fails early
 // and cleanly: journal, tariff, parser, PMS link, PBX source, HTTP listener.
-func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (g *gatewayRun, err error) {
-	g = &gatewayRun{cfg: c, log: log}
+func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewayRun, err error) {
+	g := &gatewayRun{cfg: c, log: log}
 	defer func() {
 		if err != nil {
 			g.closeAll()
