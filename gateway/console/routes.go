@@ -1,0 +1,128 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"callgate/gateway"
+)
+
+// csp forbids inline scripts and styles and everything from elsewhere.
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// routes builds the echo app: the middleware, then every route of the
+// console, the site map in one place.
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Renderer = s
+	e.HTTPErrorHandler = s.errorHandler
+	// Nothing sits in front of the console: the peer's address is the
+	// client's (the login limiter keys on it).
+	e.IPExtractor = echo.ExtractIPDirect()
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.o.Logger.Error().Err(err).Str("path", c.Path()).Bytes("stack", stack).Msg("console: a handler panicked")
+			return err
+		},
+	}))
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, LogRemoteIP: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			// The path only: a query may hold a dialed number.
+			s.o.Logger.Debug().Str("method", v.Method).Str("path", v.URIPath).Int("status", v.Status).
+				Dur("latency", v.Latency).Str("ip", v.RemoteIP).Msg("console request")
+			return nil
+		},
+	}))
+	sec := middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ContentSecurityPolicy: csp, ReferrerPolicy: "same-origin",
+	}
+	if s.o.TLS {
+		sec.HSTSMaxAge = 31536000
+	}
+	e.Use(middleware.SecureWithConfig(sec))
+	e.Use(middleware.BodyLimit("1M"))
+
+	e.StaticFS("/static", echo.MustSubFS(staticFS, "static"))
+
+	// The HTML console: a CSRF token on every form, sessions.
+	timeout := middleware.ContextTimeout(30 * time.Second)
+	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf",
+		CookieName:     "callgate_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.o.TLS,
+		CookieSameSite: http.SameSiteStrictMode,
+		ContextKey:     "csrf",
+		Skipper:        func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/api/") },
+	})
+	ui := e.Group("", csrf)
+	ui.GET("/login", s.loginForm, timeout)
+	ui.POST("/login", s.login, timeout)
+	ui.POST("/logout", s.logout, timeout)
+
+	front := ui.Group("", s.requireSession(roleFrontdesk))
+	front.GET("/", s.dashboard, timeout)
+	front.GET("/live", s.live) // a stream: no timeout; ends with the request or Close
+	front.GET("/calls", s.calls, timeout)
+	front.GET("/calls/:id", s.callDetail, timeout)
+
+	audit := ui.Group("", s.requireSession(roleAuditor))
+	audit.GET("/calls.csv", s.exportCSV, timeout)
+	audit.GET("/exceptions", s.exceptions, timeout)
+	audit.POST("/exceptions/resolve", s.resolve, timeout)
+	audit.GET("/audit", s.auditLog, timeout)
+	return e
+}
+
+// errorHandler answers every error: a page with the message, or JSON under
+// /api/. Errors of the gateway's kinds map onto status codes; anything
+// unexpected is logged and answered 500 without details.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := http.StatusInternalServerError, "the console could not answer: see the gateway's log"
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		code = he.Code
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		} else {
+			msg = http.StatusText(code)
+		}
+	case gateway.IsKind(err, gateway.KindInvalid):
+		code, msg = http.StatusUnprocessableEntity, gateway.Message(err)
+	case gateway.IsKind(err, gateway.KindNotFound):
+		code, msg = http.StatusNotFound, gateway.Message(err)
+	case gateway.IsKind(err, gateway.KindTransient):
+		code, msg = http.StatusServiceUnavailable, gateway.Message(err)
+	}
+	if code >= 500 {
+		s.o.Logger.Error().Err(err).Str("path", c.Path()).Msg("console error")
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(code)
+		return
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		c.JSON(code, map[string]string{"error": msg})
+		return
+	}
+	v := s.view(c, "Error")
+	v.Status, v.Message = code, msg
+	if err := c.Render(code, "error", v); err != nil {
+		c.String(code, msg)
+	}
+}
