@@ -1,0 +1,627 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
+
+	"callgate/gateway"
+	"callgate/gateway/console"
+	"callgate/store"
+	"callgate/tariff"
+)
+
+// The console's handler tests run the whole echo app (middleware included)
+// in httptest against a real journal, with a fake engine.
+
+type fakeEngine struct {
+	wakes atomic.Int32
+	mu    sync.Mutex
+	st    gateway.Status
+}
+
+func (f *fakeEngine) Status() gateway.Status { f.mu.Lock(); defer f.mu.Unlock(); return f.st }
+func (f *fakeEngine) Wake()                  { f.wakes.Add(1) }
+
+type consoleEnv struct {
+	t   *testing.T
+	j   *store.Journal
+	eng *fakeEngine
+	srv *httptest.Server
+	con *console.Server
+}
+
+const testPassword = "correct horse battery"
+
+func newConsoleEnv(t *testing.T) *consoleEnv {
+	t.Helper()
+	loc, _ := time.LoadLocation("America/New_York")
+	j, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	e := &consoleEnv{t: t, j: j, eng: &fakeEngine{}}
+	e.eng.st.PMS.State = gateway.LinkAlive
+	e.con, err = console.New(console.Options{
+		Engine: e.eng, Journal: j, Queries: j, Users: j, Site: "Test Hotel", Location: loc,
+		MaskDigits: 4, MinorDigits: tariff.MinorDigits, LiveInterval: 50 * time.Millisecond,
+		Logger: zerolog.New(zerolog.NewTestWriter(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(e.con)
+	t.Cleanup(func() { e.con.Close(); e.srv.Close() })
+	for _, u := range []struct{ name, role string }{{"fd", "frontdesk"}, {"aud", "auditor"}, {"adm", "admin"}} {
+		// The lowest bcrypt cost keeps the tests fast; the console hashes
+		// with bcrypt.DefaultCost.
+		h, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.PutUser(context.Background(), gateway.User{Name: u.name, Role: u.role, PasswordHash: h, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// seed journals a call to +441632960123 from extension 101 and moves it to
+// state to; it returns the entry.
+func (e *consoleEnv) seed(to gateway.State, n int) gateway.Entry {
+	e.t.Helper()
+	ctx := context.Background()
+	start := time.Date(2026, 11, 27, 14, 3, n, 0, time.UTC)
+	raw := fmt.Sprintf("11/27 14:03:%02d 00:02:10 101 011441632960123 T9 #%d", n, n)
+	c, err := e.j.Capture(ctx, gateway.RawRecord{Data: []byte(raw), Received: start, Source: "test"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	call := gateway.Call{Format: "test", Extension: "101", Dialed: "011441632960123", Start: start, StartUTC: start.Add(5 * time.Hour),
+		DurationS: 130, Direction: gateway.Outgoing, Answered: gateway.Bool(true), AccountCode: "77", Raw: []byte(raw)}
+	ch := gateway.Charge{Class: "international", Destination: "United Kingdom", Prefix: "44", Band: "peak", BillableS: 180, Chargeable: true,
+		CarrierMinor: 90, MarkupMinor: 300, SurchargeMinor: 100, TaxMinor: 49, TotalMinor: 539, Currency: "USD", TariffVersion: "base"}
+	steps := []gateway.Change{{To: gateway.StateRated, Call: &call, Charge: &ch}}
+	switch to {
+	case gateway.StateException:
+		steps = []gateway.Change{{To: gateway.StateException, Call: &call, Charge: &ch, Reason: "extension \"101\" maps to no room"}}
+	case gateway.StateQueued:
+		steps = append(steps, gateway.Change{To: gateway.StateQueued, Room: "101"})
+	case gateway.StateInDoubt:
+		steps = append(steps, gateway.Change{To: gateway.StateQueued, Room: "101"}, gateway.Change{To: gateway.StateSent},
+			gateway.Change{To: gateway.StateInDoubt, Reason: "no answer from the PMS in 30 s"})
+	case gateway.StateRefused:
+		steps = append(steps, gateway.Change{To: gateway.StateQueued, Room: "101"}, gateway.Change{To: gateway.StateSent},
+			gateway.Change{To: gateway.StateRefused, Answer: &gateway.Answer{Code: "NG", Text: "no post"}, Reason: "refused"})
+	case gateway.StatePosted:
+		steps = append(steps, gateway.Change{To: gateway.StateQueued, Room: "101"}, gateway.Change{To: gateway.StateSent},
+			gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}})
+	}
+	var en gateway.Entry
+	for _, s := range steps {
+		en, err = e.j.Move(ctx, c.ID, s)
+		if err != nil {
+			e.t.Fatalf("seed %s: %v", s.To, err)
+		}
+	}
+	return en
+}
+
+// client is a browser: a cookie jar, redirects not followed.
+type client struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func (e *consoleEnv) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: e.t, base: e.srv.URL, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func (c *client) get(path string) (int, string, http.Header) {
+	c.t.Helper()
+	res, err := c.hc.Get(c.base + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if m := csrfField.FindSubmatch(b); m != nil {
+		c.csrf = string(m[1])
+	}
+	return res.StatusCode, string(b), res.Header
+}
+
+func (c *client) post(path string, form url.Values) (int, string, http.Header) {
+	c.t.Helper()
+	res, err := c.hc.PostForm(c.base+path, form)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+func (c *client) login(user, password string) int {
+	c.t.Helper()
+	c.get("/login")
+	code, _, _ := c.post("/login", url.Values{"_csrf": {c.csrf}, "username": {user}, "password": {password}})
+	if code == http.StatusSeeOther {
+		c.get("/") // a page with the token
+	}
+	return code
+}
+
+func (e *consoleEnv) as(user string) *client {
+	c := e.client()
+	if code := c.login(user, testPassword); code != http.StatusSeeOther {
+		e.t.Fatalf("login %s: %d", user, code)
+	}
+	return c
+}
+
+var getRoutes = []string{"/", "/calls", "/calls/1", "/calls.csv", "/exceptions", "/audit", "/live"}
+
+func TestConsoleNeedsLogin(t *testing.T) {
+	e := newConsoleEnv(t)
+	e.seed(gateway.StateQueued, 1)
+	c := e.client()
+	for _, p := range getRoutes {
+		code, _, h := c.get(p)
+		if code != http.StatusSeeOther || h.Get("Location") != "/login" {
+			t.Errorf("GET %s without a session: %d to %q, want 303 to /login", p, code, h.Get("Location"))
+		}
+	}
+	c.get("/login")
+	code, _, _ := c.post("/exceptions/resolve", url.Values{"_csrf": {c.csrf}, "id": {"1"}, "action": {"void"}, "reason": {"x"}})
+	if code != http.StatusUnauthorized {
+		t.Errorf("POST resolve without a session: %d, want 401", code)
+	}
+	if en, _ := e.j.Entry(context.Background(), 1); en.State != gateway.StateQueued {
+		t.Errorf("state %s after an unauthenticated action", en.State)
+	}
+}
+
+func TestConsoleLogin(t *testing.T) {
+	e := newConsoleEnv(t)
+	c := e.client()
+	code, body, h := c.get("/login")
+	if code != 200 || !strings.Contains(body, `name="username"`) || !strings.Contains(body, `name="password"`) {
+		t.Fatalf("login page: %d\n%s", code, body)
+	}
+	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q", csp)
+	}
+	if strings.Contains(body, "<script>") {
+		t.Error("inline script on the login page")
+	}
+	if code, _, _ := c.post("/login", url.Values{"_csrf": {c.csrf}, "username": {"aud"}, "password": {"wrong password!"}}); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d", code)
+	}
+	if code, _, _ := c.post("/login", url.Values{"_csrf": {c.csrf}, "username": {"nobody"}, "password": {"wrong password!"}}); code != http.StatusUnauthorized {
+		t.Errorf("unknown user: %d", code)
+	}
+	if code, _, _ := c.post("/login", url.Values{"_csrf": {c.csrf}, "username": {""}, "password": {""}}); code != http.StatusBadRequest {
+		t.Errorf("empty form: %d", code)
+	}
+	res, err := c.hc.PostForm(c.base+"/login", url.Values{"_csrf": {c.csrf}, "username": {"aud"}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("good login: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	var sc *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "callgate_session" {
+			sc = ck
+		}
+	}
+	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || sc.Secure {
+		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, not Secure without TLS", sc)
+	}
+	if code, body, _ := c.get("/"); code != 200 || !strings.Contains(body, "aud · auditor") {
+		t.Fatalf("dashboard after login: %d", code)
+	}
+	if code, _, h := c.post("/logout", url.Values{"_csrf": {c.csrf}}); code != http.StatusSeeOther || h.Get("Location") != "/login" {
+		t.Errorf("logout: %d", code)
+	}
+	if code, _, _ := c.get("/"); code != http.StatusSeeOther {
+		t.Errorf("after logout: %d, want the login redirect", code)
+	}
+}
+
+func TestConsoleCSRF(t *testing.T) {
+	e := newConsoleEnv(t)
+	e.seed(gateway.StateInDoubt, 1)
+	c := e.client()
+	c.get("/login")
+	if code, _, _ := c.post("/login", url.Values{"username": {"aud"}, "password": {testPassword}}); code != http.StatusBadRequest {
+		t.Errorf("login without a token: %d, want 400", code)
+	}
+	if code, _, _ := c.post("/login", url.Values{"_csrf": {"forged"}, "username": {"aud"}, "password": {testPassword}}); code != http.StatusForbidden {
+		t.Errorf("login with a forged token: %d, want 403", code)
+	}
+	a := e.as("aud")
+	form := url.Values{"id": {"1"}, "action": {"confirm"}, "reason": {"found on the folio"}}
+	if code, _, _ := a.post("/exceptions/resolve", form); code != http.StatusBadRequest {
+		t.Errorf("action without a token: %d, want 400", code)
+	}
+	form.Set("_csrf", "forged")
+	if code, _, _ := a.post("/exceptions/resolve", form); code != http.StatusForbidden {
+		t.Errorf("action with a forged token: %d, want 403", code)
+	}
+	if en, _ := e.j.Entry(context.Background(), 1); en.State != gateway.StateInDoubt {
+		t.Errorf("state %s after rejected actions", en.State)
+	}
+}
+
+func TestConsoleRoles(t *testing.T) {
+	e := newConsoleEnv(t)
+	e.seed(gateway.StateInDoubt, 1)
+	want := map[string]map[string]int{
+		"fd":  {"/": 200, "/calls": 200, "/calls/1": 200, "/calls.csv": 403, "/exceptions": 403, "/audit": 403},
+		"aud": {"/": 200, "/calls": 200, "/calls/1": 200, "/calls.csv": 200, "/exceptions": 200, "/audit": 200},
+		"adm": {"/": 200, "/calls": 200, "/calls/1": 200, "/calls.csv": 200, "/exceptions": 200, "/audit": 200},
+	}
+	for user, routes := range want {
+		c := e.as(user)
+		for p, code := range routes {
+			if got, _, _ := c.get(p); got != code {
+				t.Errorf("%s GET %s: %d, want %d", user, p, got, code)
+			}
+		}
+	}
+	fd := e.as("fd")
+	fd.get("/calls")
+	if code, _, _ := fd.post("/exceptions/resolve", url.Values{"_csrf": {fd.csrf}, "id": {"1"}, "action": {"void"}, "reason": {"x"}}); code != http.StatusForbidden {
+		t.Errorf("front desk resolving: %d, want 403", code)
+	}
+	// The front desk sees masked numbers and no raw record; auditors see both.
+	_, body, _ := fd.get("/calls/1")
+	if strings.Contains(body, "011441632960123") || !strings.Contains(body, "0114xxxxxxxxxxx") || !strings.Contains(body, "auditors only") {
+		t.Errorf("front desk call detail shows the number or lacks the mask")
+	}
+	if strings.Contains(body, `action="/exceptions/resolve"`) {
+		t.Error("front desk gets the resolve form")
+	}
+	_, body, _ = fd.get("/calls")
+	if strings.Contains(body, "011441632960123") {
+		t.Error("front desk calls list shows the whole number")
+	}
+	_, body, _ = e.as("aud").get("/calls/1")
+	for _, want := range []string{"011441632960123", `<pre class="raw" id="raw">11/27 14:03:01`, "5.39 USD", "3.00 USD", "United Kingdom", "peak", "no answer from the PMS in 30 s", `action="/exceptions/resolve"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("auditor call detail lacks %q", want)
+		}
+	}
+}
+
+func TestConsoleValidation(t *testing.T) {
+	e := newConsoleEnv(t)
+	e.seed(gateway.StateInDoubt, 1)
+	c := e.as("aud")
+	for p, code := range map[string]int{
+		"/calls?from=yesterday": 400, "/calls?from=2026-11-28&to=2026-11-01": 400, "/calls?state=lost": 400,
+		"/calls?sort=sideways": 400, "/calls?room=%3Cscript%3E": 400, "/calls?after=x": 400, "/calls/abc": 400,
+		"/calls/0": 400, "/calls/999": 404, "/calls.csv?state=lost": 400, "/calls?state=in-doubt&from=2026-11-27&to=2026-11-27": 200,
+	} {
+		got, body, _ := c.get(p)
+		if got != code {
+			t.Errorf("GET %s: %d, want %d", p, got, code)
+		}
+		if got >= 400 && !strings.Contains(body, `class="flash error"`) {
+			t.Errorf("GET %s: no message on the error page", p)
+		}
+	}
+	for _, f := range []url.Values{
+		{"id": {"1"}, "action": {"confirm"}},                                    // no reason
+		{"id": {"1"}, "action": {"confirm"}, "reason": {"   "}},                 // blank reason
+		{"id": {"1"}, "action": {"burn"}, "reason": {"x"}},                      // unknown action
+		{"action": {"confirm"}, "reason": {"x"}},                                // no call
+		{"id": {"one"}, "action": {"confirm"}, "reason": {"x"}},                 // not a number
+		{"id": {"1"}, "action": {"transfer"}, "reason": {"x"}},                  // transfer without a room
+		{"id": {"1"}, "action": {"transfer"}, "reason": {"x"}, "room": {"1 0"}}, // bad room
+		{"id": {"1"}, "action": {"void"}, "reason": {"x"}, "room": {"102"}},     // room without transfer
+		{"id": {"1"}, "action": {"void"}, "reason": {strings.Repeat("x", 501)}}, // too long
+	} {
+		f.Set("_csrf", c.csrf)
+		if code, _, _ := c.post("/exceptions/resolve", f); code != http.StatusBadRequest {
+			t.Errorf("resolve %v: %d, want 400", f, code)
+		}
+	}
+	// A move the journal forbids (a queued entry is no exception): 409 with the reason.
+	e.seed(gateway.StateQueued, 2)
+	code, body, _ := c.post("/exceptions/resolve", url.Values{"_csrf": {c.csrf}, "id": {"2"}, "action": {"confirm"}, "reason": {"x"}})
+	if code != http.StatusConflict || !strings.Contains(body, "call 2:") {
+		t.Errorf("resolving a queued entry: %d", code)
+	}
+	if en, _ := e.j.Entry(context.Background(), 1); en.State != gateway.StateInDoubt {
+		t.Errorf("entry 1 is %s after rejected forms", en.State)
+	}
+}
+
+func TestConsoleActions(t *testing.T) {
+	e := newConsoleEnv(t)
+	ctx := context.Background()
+	inDoubt := e.seed(gateway.StateInDoubt, 1)
+	e.seed(gateway.StateInDoubt, 2)
+	e.seed(gateway.StateRefused, 3)
+	e.seed(gateway.StateException, 4)
+	e.seed(gateway.StateInDoubt, 5)
+	e.seed(gateway.StateInDoubt, 6)
+	c := e.as("aud")
+	_, body, _ := c.get("/exceptions")
+	for _, id := range []string{"1", "2", "3", "4", "5", "6"} {
+		if !strings.Contains(body, `name="id" value="`+id+`"`) {
+			t.Errorf("exceptions page lacks call %s", id)
+		}
+	}
+	act := func(action, reason, room string, ids ...string) {
+		t.Helper()
+		f := url.Values{"_csrf": {c.csrf}, "id": ids, "action": {action}, "reason": {reason}}
+		if room != "" {
+			f.Set("room", room)
+		}
+		code, body, _ := c.post("/exceptions/resolve", f)
+		if code != 200 {
+			t.Fatalf("%s %v: %d\n%s", action, ids, code, body)
+		}
+	}
+	act("confirm", "found on the folio in OPERA", "", "1")
+	act("repost", "not on the folio: send again", "", "3")
+	act("transfer", "the guest moved to 204", "204", "4")
+	act("void", "test call by engineering", "", "5", "6") // bulk
+	want := map[gateway.EntryID]gateway.State{1: gateway.StatePostedByHand, 2: gateway.StateInDoubt, 3: gateway.StateQueued,
+		4: gateway.StateQueued, 5: gateway.StateVoided, 6: gateway.StateVoided}
+	for id, st := range want {
+		en, err := e.j.Entry(ctx, id)
+		if err != nil || en.State != st {
+			t.Errorf("entry %d: %s %v, want %s", id, en.State, err, st)
+		}
+	}
+	if en, _ := e.j.Entry(ctx, 3); en.Posting == 0 || en.Posting == inDoubt.Posting {
+		t.Errorf("reposted entry has posting %d", en.Posting)
+	}
+	if en, _ := e.j.Entry(ctx, 4); en.Room != "204" {
+		t.Errorf("transferred entry's room %q", en.Room)
+	}
+	if e.eng.wakes.Load() < 2 {
+		t.Errorf("the engine was woken %d times after repost and transfer", e.eng.wakes.Load())
+	}
+	evs, err := e.j.Events(ctx, gateway.EventFilter{Audit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, ev := range evs {
+		if ev.Actor == "aud" {
+			got[fmt.Sprint(ev.Entry, ev.To)] = ev.Reason
+		}
+	}
+	for k, reason := range map[string]string{"1posted-manually": "found on the folio in OPERA", "3reposted": "not on the folio: send again",
+		"4transferred": "the guest moved to 204", "5voided": "test call by engineering", "6voided": "test call by engineering"} {
+		if got[k] != reason {
+			t.Errorf("audit of %s: reason %q, want %q (all: %v)", k, got[k], reason, got)
+		}
+	}
+	_, body, _ = c.get("/audit?actor=aud")
+	if !strings.Contains(body, "found on the folio in OPERA") || !strings.Contains(body, "in-doubt → posted-manually") {
+		t.Errorf("audit page lacks the confirmation")
+	}
+	if _, body, _ = c.get("/audit?q=engineering"); strings.Contains(body, "OPERA") || !strings.Contains(body, "engineering") {
+		t.Errorf("audit text filter")
+	}
+	// Acting twice on the same entry is refused, and says why.
+	code, body, _ := c.post("/exceptions/resolve", url.Values{"_csrf": {c.csrf}, "id": {"1"}, "action": {"void"}, "reason": {"again"}})
+	if code != http.StatusConflict || !strings.Contains(body, "call 1:") {
+		t.Errorf("second action on an entry: %d", code)
+	}
+}
+
+func TestConsoleLockout(t *testing.T) {
+	e := newConsoleEnv(t)
+	c := e.client()
+	for i := 0; i < 5; i++ {
+		c.get("/login")
+		c.post("/login", url.Values{"_csrf": {c.csrf}, "username": {"aud"}, "password": {"not the password"}})
+	}
+	if code := c.login("aud", testPassword); code != http.StatusForbidden {
+		t.Errorf("login after 5 failures: %d, want 403 (locked)", code)
+	}
+	u, _ := e.j.User(context.Background(), "aud")
+	if !u.LockedUntil.After(time.Now()) {
+		t.Errorf("locked until %v", u.LockedUntil)
+	}
+	evs, _ := e.j.Events(context.Background(), gateway.EventFilter{Audit: true})
+	found := false
+	for _, ev := range evs {
+		found = found || (ev.Kind == gateway.EventAudit && strings.Contains(string(ev.Data), "login-lockout") && strings.Contains(string(ev.Data), `"aud"`))
+	}
+	if !found {
+		t.Error("no login-lockout audit record")
+	}
+	// The per-address limit: 10 attempts, then 429.
+	var last int
+	for i := 0; i < 6; i++ {
+		c.get("/login")
+		last, _, _ = c.post("/login", url.Values{"_csrf": {c.csrf}, "username": {"fd"}, "password": {"nope nope nope"}})
+	}
+	if last != http.StatusTooManyRequests {
+		t.Errorf("12th attempt from one address: %d, want 429", last)
+	}
+}
+
+func TestConsoleDisabledUser(t *testing.T) {
+	e := newConsoleEnv(t)
+	if _, err := e.j.UpdateUser(context.Background(), "aud", func(u *gateway.User) error { u.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.client().login("aud", testPassword); code != http.StatusUnauthorized {
+		t.Errorf("disabled user's login: %d", code)
+	}
+}
+
+func TestConsoleCallsList(t *testing.T) {
+	e := newConsoleEnv(t)
+	for i := 1; i <= 55; i++ {
+		e.seed(gateway.StatePosted, i)
+	}
+	e.seed(gateway.StateInDoubt, 56)
+	c := e.as("aud")
+	_, body, _ := c.get("/calls")
+	if n := strings.Count(body, `<td><a href="/calls/`); n != 50 {
+		t.Errorf("first page: %d rows, want 50", n)
+	}
+	if !strings.Contains(body, `href="/calls/56"`) || strings.Contains(body, `href="/calls/6">`) {
+		t.Error("newest first: 56 on page one, 6 not")
+	}
+	next := regexp.MustCompile(`href="(/calls\?[^"]*after=\d+)" rel="next"`).FindStringSubmatch(body)
+	if next == nil {
+		t.Fatal("no next page link")
+	}
+	_, body, _ = c.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	if n := strings.Count(body, `<td><a href="/calls/`); n != 6 {
+		t.Errorf("second page: %d rows, want 6", n)
+	}
+	for p, n := range map[string]int{"/calls?state=in-doubt": 1, "/calls?dialed=4416": 50, "/calls?account=77&sort=old": 50,
+		"/calls?class=international&room=101": 50, "/calls?ext=999": 0, "/calls?class=local": 0, "/calls?from=2026-11-28": 0} {
+		_, body, _ := c.get(p)
+		if got := strings.Count(body, `<td><a href="/calls/`); got != n {
+			t.Errorf("%s: %d rows, want %d", p, got, n)
+		}
+	}
+	_, body, _ = c.get("/calls?sort=old")
+	if i1, i2 := strings.Index(body, `href="/calls/1"`), strings.Index(body, `href="/calls/2"`); i1 < 0 || i2 < 0 || i1 > i2 {
+		t.Error("oldest first: 1 before 2")
+	}
+}
+
+func TestConsoleExportCSV(t *testing.T) {
+	e := newConsoleEnv(t)
+	e.seed(gateway.StatePosted, 1)
+	e.seed(gateway.StateInDoubt, 2)
+	c := e.as("aud")
+	code, body, h := c.get("/calls.csv?state=posted")
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(h.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %v", code, h)
+	}
+	if !strings.Contains(body, "\r\n") {
+		t.Error("RFC 4180 wants CRLF line ends")
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(console.CSVColumns, ",") || len(rows) != 2 {
+		t.Fatalf("rows %v", rows)
+	}
+	r := map[string]string{}
+	for i, k := range rows[0] {
+		r[k] = rows[1][i]
+	}
+	for k, v := range map[string]string{"entry": "1", "state": "posted", "dialed": "011441632960123", "total": "5.39", "carrier": "0.90",
+		"tax": "0.49", "currency": "USD", "room": "101", "start_local": "2026-11-27T14:03:01", "start_utc": "2026-11-27T19:03:01Z", "pms_answer": "OK"} {
+		if r[k] != v {
+			t.Errorf("column %s = %q, want %q", k, r[k], v)
+		}
+	}
+}
+
+func TestConsoleLive(t *testing.T) {
+	e := newConsoleEnv(t)
+	c := e.as("fd")
+	res, err := c.hc.Get(c.base + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("content type %q", res.Header.Get("Content-Type"))
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("stream ended")
+				}
+				if strings.HasPrefix(l, "data: ") {
+					return l
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no event in 5 s")
+			}
+		}
+	}
+	if first := next(); !strings.Contains(first, `"recent":[]`) {
+		t.Errorf("first event: %s", first)
+	}
+	e.seed(gateway.StateQueued, 1) // a call arrives
+	ev := next()
+	if !strings.Contains(ev, `"id":1`) || !strings.Contains(ev, `"dialed":"0114xxxxxxxxxxx"`) || !strings.Contains(ev, `"queued":1`) {
+		t.Errorf("event after a call: %s", ev)
+	}
+	e.con.Close() // the stream ends when the console closes
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-lines:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream did not end after Close")
+		}
+	}
+}
+
+func TestConsoleDashboard(t *testing.T) {
+	e := newConsoleEnv(t)
+	e.eng.mu.Lock()
+	e.eng.st.RecordsRead = 42
+	e.eng.st.Alarms = []gateway.Alarm{{Kind: gateway.AlarmInDoubt, Since: time.Now(), Text: "1 postings in doubt"}}
+	e.eng.mu.Unlock()
+	e.seed(gateway.StateInDoubt, 1)
+	_, body, _ := e.as("fd").get("/")
+	for _, want := range []string{`data-live="records_read">42<`, "1 postings in doubt", `data-live="in_doubt">1<`, `src="/static/live.js"`, "alive"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	if code, js, _ := e.client().get("/static/live.js"); code != 200 || !strings.Contains(js, "EventSource") {
+		t.Errorf("live.js: %d", code)
+	}
+}
