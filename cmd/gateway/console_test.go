@@ -625,3 +625,16 @@ func TestConsoleDashboard(t *testing.T) {
 		t.Errorf("live.js: %d", code)
 	}
 }
+
+func TestConsoleExportKeepsFilter(t *testing.T) {
+	e := newConsoleEnv(t)
+	_, body, _ := e.as("aud").get("/calls?state=posted&room=101&sort=old")
+	m := regexp.MustCompile(`id="export" href="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no export link")
+	}
+	u, err := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+	if err != nil || u.Path != "/calls.csv" || u.Query().Get("state") != "posted" || u.Query().Get("room") != "101" || u.Query().Get("sort") != "old" {
+		t.Errorf("export link %q loses the filter", m[1])
+	}
+}

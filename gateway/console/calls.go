@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -135,7 +136,8 @@ type callsPage struct {
 	F      callFilter
 	Rows   []callRow
 	Next   string // the next page's URL, "" at the end
-	Query  string
+	First  template.URL
+	Export template.URL
 	States []gateway.State
 }
 
@@ -149,7 +151,10 @@ func (s *Server) calls(c echo.Context) error {
 		return err
 	}
 	w := current(c)
-	p := callsPage{F: f, Query: f.query(), States: gateway.States}
+	q := f.query()
+	// The query is built by url.Values.Encode: safe as a URL as it stands
+	// (html/template would otherwise escape its = and &).
+	p := callsPage{F: f, First: template.URL("/calls?" + q), Export: template.URL("/calls.csv?" + q), States: gateway.States}
 	var more bool
 	err = s.collect(c.Request().Context(), jf, match, func(e gateway.Entry) bool {
 		if len(p.Rows) == pageSize {
@@ -163,7 +168,6 @@ func (s *Server) calls(c echo.Context) error {
 		return err
 	}
 	if more {
-		q := p.Query
 		if q != "" {
 			q += "&"
 		}
