@@ -638,3 +638,107 @@ func TestConsoleExportKeepsFilter(t *testing.T) {
 		t.Errorf("export link %q loses the filter", m[1])
 	}
 }
+
+// token gives user an API token.
+func (e *consoleEnv) token(user string) string {
+	e.t.Helper()
+	tok, hash := console.NewToken()
+	if _, err := e.j.UpdateUser(context.Background(), user, func(u *gateway.User) error {
+		u.Tokens = append(u.Tokens, gateway.Token{Hash: hash, Created: time.Now()})
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+func (e *consoleEnv) api(method, path, token, body string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestConsoleAPI(t *testing.T) {
+	e := newConsoleEnv(t)
+	e.seed(gateway.StateInDoubt, 1)
+	e.seed(gateway.StatePosted, 2)
+	e.seed(gateway.StateException, 3)
+	aud, fd := e.token("aud"), e.token("fd")
+	for _, p := range []string{"/api/v1/status", "/api/v1/calls", "/api/v1/calls/1", "/api/v1/queues", "/api/v1/nothing"} {
+		if code, body := e.api("GET", p, "", ""); code != 401 || !strings.Contains(body, `"error"`) {
+			t.Errorf("GET %s without a token: %d %s", p, code, body)
+		}
+		if code, _ := e.api("GET", p, "cg_forged", ""); code != 401 {
+			t.Errorf("GET %s with a forged token: %d", p, code)
+		}
+	}
+	// A session cookie is no API credential.
+	c := e.as("aud")
+	if code, _, _ := c.get("/api/v1/status"); code != 401 {
+		t.Errorf("API with a session cookie: %d", code)
+	}
+	code, body := e.api("GET", "/api/v1/calls?state=in-doubt", aud, "")
+	if code != 200 || !strings.Contains(body, `"id":1`) || strings.Contains(body, `"id":2`) || !strings.Contains(body, "011441632960123") {
+		t.Errorf("calls: %d %s", code, body)
+	}
+	code, body = e.api("GET", "/api/v1/calls?limit=1&sort=old", aud, "")
+	if code != 200 || !strings.Contains(body, `"next_after":1`) {
+		t.Errorf("calls page: %d %s", code, body)
+	}
+	if code, _ := e.api("GET", "/api/v1/calls?limit=0x", aud, ""); code != 400 {
+		t.Errorf("bad limit: %d", code)
+	}
+	if code, _ := e.api("GET", "/api/v1/calls?state=lost", aud, ""); code != 400 {
+		t.Errorf("bad state: %d", code)
+	}
+	if code, _ := e.api("GET", "/api/v1/calls/99", aud, ""); code != 404 {
+		t.Errorf("unknown call: %d", code)
+	}
+	code, body = e.api("GET", "/api/v1/calls/1", fd, "")
+	if code != 200 || strings.Contains(body, "011441632960123") || !strings.Contains(body, "0114xxxxxxxxxxx") {
+		t.Errorf("front desk call: %d %s", code, body)
+	}
+	if code, _ := e.api("GET", "/api/v1/queues", fd, ""); code != 403 {
+		t.Errorf("front desk queues: %d", code)
+	}
+	code, body = e.api("GET", "/api/v1/queues", aud, "")
+	if code != 200 || !strings.Contains(body, `"in-doubt":[{"id":1`) || !strings.Contains(body, `"exception":[{"id":3`) {
+		t.Errorf("queues: %d %s", code, body)
+	}
+	if code, body := e.api("GET", "/api/v1/status", fd, ""); code != 200 || !strings.Contains(body, `"in_doubt":1`) {
+		t.Errorf("status: %d %s", code, body)
+	}
+	if code, _ := e.api("POST", "/api/v1/actions", fd, `{"ids":[1],"action":"void","reason":"x"}`); code != 403 {
+		t.Errorf("front desk action: %d", code)
+	}
+	if code, _ := e.api("POST", "/api/v1/actions", aud, `{"ids":[1],"action":"void"}`); code != 400 {
+		t.Errorf("action without reason: %d", code)
+	}
+	if code, _ := e.api("POST", "/api/v1/actions", aud, `{"ids":"x"`); code != 400 {
+		t.Errorf("bad JSON: %d", code)
+	}
+	code, body = e.api("POST", "/api/v1/actions", aud, `{"ids":[1,2],"action":"confirm","reason":"found on the folio"}`)
+	if code != 200 || !strings.Contains(body, `"done":[1]`) || !strings.Contains(body, "call 2:") {
+		t.Errorf("action: %d %s", code, body)
+	}
+	if en, _ := e.j.Entry(context.Background(), 1); en.State != gateway.StatePostedByHand || en.History[len(en.History)-1].Actor != "aud" {
+		t.Errorf("entry 1 after the API action: %s", en.State)
+	}
+	// A disabled user's token stops working.
+	e.j.UpdateUser(context.Background(), "aud", func(u *gateway.User) error { u.Disabled = true; return nil })
+	if code, _ := e.api("GET", "/api/v1/status", aud, ""); code != 401 {
+		t.Errorf("disabled user's token: %d", code)
+	}
+}

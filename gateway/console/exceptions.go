@@ -95,48 +95,9 @@ func (s *Server) resolve(c echo.Context) error {
 	if err := c.Bind(&f); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "the form could not be read: entry numbers must be whole numbers")
 	}
-	to, ok := actions[f.Action]
-	f.Reason = strings.TrimSpace(f.Reason)
-	f.Room = strings.TrimSpace(f.Room)
-	switch {
-	case !ok:
-		return echo.NewHTTPError(http.StatusBadRequest, "choose an action: confirm, repost, transfer or void")
-	case len(f.IDs) == 0:
-		return echo.NewHTTPError(http.StatusBadRequest, "choose at least one call")
-	case len(f.IDs) > 500:
-		return echo.NewHTTPError(http.StatusBadRequest, "at most 500 calls at once")
-	case f.Reason == "":
-		return echo.NewHTTPError(http.StatusBadRequest, "give a reason: it goes into the audit log")
-	case len(f.Reason) > 500:
-		return echo.NewHTTPError(http.StatusBadRequest, "a reason may have at most 500 characters")
-	case to == gateway.StateTransferred && !roomText.MatchString(f.Room):
-		return echo.NewHTTPError(http.StatusBadRequest, "a transfer needs the room to charge (letters, digits, -)")
-	case to != gateway.StateTransferred && f.Room != "":
-		return echo.NewHTTPError(http.StatusBadRequest, "a room is only for a transfer")
-	}
-	w := current(c)
-	ctx := c.Request().Context()
-	var done, failed []string
-	queued := false
-	for _, id := range f.IDs {
-		ch := gateway.Change{To: to, Actor: w.user, Reason: f.Reason}
-		if to == gateway.StateTransferred {
-			ch.Room = f.Room
-		}
-		_, err := s.o.Journal.Move(ctx, gateway.EntryID(id), ch)
-		if err != nil {
-			if !gateway.IsKind(err, gateway.KindInvalid) && !gateway.IsKind(err, gateway.KindNotFound) && !gateway.IsKind(err, gateway.KindTransient) {
-				return err
-			}
-			failed = append(failed, fmt.Sprintf("call %d: %s", id, gateway.Message(err)))
-			continue
-		}
-		queued = queued || to == gateway.StateReposted || to == gateway.StateTransferred
-		done = append(done, strconv.FormatUint(id, 10))
-		s.o.Logger.Info().Uint64("entry", id).Str("user", w.user).Str("to", string(to)).Msg("console: entry resolved")
-	}
-	if queued {
-		s.o.Engine.Wake()
+	done, failed, err := s.apply(c, f)
+	if err != nil {
+		return err
 	}
 	p, err := s.exceptionsData(c)
 	if err != nil {
@@ -145,7 +106,11 @@ func (s *Server) resolve(c echo.Context) error {
 	v := s.view(c, "Exceptions and in doubt")
 	v.Nav = "exceptions"
 	if len(done) > 0 {
-		v.Notice = fmt.Sprintf("%s: call %s (%s)", f.Action, strings.Join(done, ", "), to)
+		ids := make([]string, len(done))
+		for i, id := range done {
+			ids[i] = strconv.FormatUint(id, 10)
+		}
+		v.Notice = fmt.Sprintf("%s: call %s (%s)", f.Action, strings.Join(ids, ", "), actions[f.Action])
 	}
 	p.Failed = failed
 	v.Data = p
@@ -155,4 +120,52 @@ func (s *Server) resolve(c echo.Context) error {
 		v.Message = "nothing was changed"
 	}
 	return c.Render(code, "exceptions", v)
+}
+
+// apply checks an action and applies it to each entry; it returns the
+// entries moved and, for the others, why not. A bad request is an
+// *echo.HTTPError; a failing journal is returned as is.
+func (s *Server) apply(c echo.Context, f resolveForm) (done []uint64, failed []string, err error) {
+	to, ok := actions[f.Action]
+	f.Reason = strings.TrimSpace(f.Reason)
+	f.Room = strings.TrimSpace(f.Room)
+	switch {
+	case !ok:
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "choose an action: confirm, repost, transfer or void")
+	case len(f.IDs) == 0:
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "choose at least one call")
+	case len(f.IDs) > 500:
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "at most 500 calls at once")
+	case f.Reason == "":
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "give a reason: it goes into the audit log")
+	case len(f.Reason) > 500:
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "a reason may have at most 500 characters")
+	case to == gateway.StateTransferred && !roomText.MatchString(f.Room):
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "a transfer needs the room to charge (letters, digits, -)")
+	case to != gateway.StateTransferred && f.Room != "":
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "a room is only for a transfer")
+	}
+	w := current(c)
+	ctx := c.Request().Context()
+	queued := false
+	for _, id := range f.IDs {
+		ch := gateway.Change{To: to, Actor: w.user, Reason: f.Reason}
+		if to == gateway.StateTransferred {
+			ch.Room = f.Room
+		}
+		if _, err := s.o.Journal.Move(ctx, gateway.EntryID(id), ch); err != nil {
+			if !gateway.IsKind(err, gateway.KindInvalid) && !gateway.IsKind(err, gateway.KindNotFound) && !gateway.IsKind(err, gateway.KindTransient) {
+				return done, failed, err
+			}
+			failed = append(failed, fmt.Sprintf("call %d: %s", id, gateway.Message(err)))
+			continue
+		}
+		queued = queued || to == gateway.StateReposted || to == gateway.StateTransferred
+		done = append(done, id)
+		s.o.Logger.Info().Uint64("entry", id).Str("user", w.user).Str("to", string(to)).Msg("console: entry resolved")
+	}
+	if queued {
+		s.o.Engine.Wake()
+	}
+	return done, failed, nil
 }

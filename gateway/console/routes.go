@@ -82,6 +82,15 @@ func (s *Server) routes() *echo.Echo {
 	audit.GET("/exceptions", s.exceptions, timeout)
 	audit.POST("/exceptions/resolve", s.resolve, timeout)
 	audit.GET("/audit", s.auditLog, timeout)
+
+	// The JSON API: API tokens, no cookies.
+	api := e.Group("/api/v1", timeout)
+	api.GET("/status", s.apiStatus, s.requireToken(roleFrontdesk))
+	api.GET("/calls", s.apiCalls, s.requireToken(roleFrontdesk))
+	api.GET("/calls/:id", s.apiCall, s.requireToken(roleFrontdesk))
+	api.GET("/queues", s.apiQueues, s.requireToken(roleAuditor))
+	api.POST("/actions", s.apiActions, s.requireToken(roleAuditor))
+	api.Any("/*", func(echo.Context) error { return echo.ErrNotFound }, s.requireToken(roleFrontdesk))
 	return e
 }
 
