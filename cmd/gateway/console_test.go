@@ -31,13 +31,19 @@ import (
 // in httptest against a real journal, with a fake engine.
 
 type fakeEngine struct {
-	wakes atomic.Int32
-	mu    sync.Mutex
-	st    gateway.Status
+	wakes     atomic.Int32
+	resyncs   atomic.Int32
+	resyncErr error
+	mu        sync.Mutex
+	st        gateway.Status
 }
 
 func (f *fakeEngine) Status() gateway.Status { f.mu.Lock(); defer f.mu.Unlock(); return f.st }
 func (f *fakeEngine) Wake()                  { f.wakes.Add(1) }
+func (f *fakeEngine) Resync(context.Context) error {
+	f.resyncs.Add(1)
+	return f.resyncErr
+}
 
 type consoleEnv struct {
 	t   *testing.T
@@ -740,5 +746,79 @@ func TestConsoleAPI(t *testing.T) {
 	e.j.UpdateUser(context.Background(), "aud", func(u *gateway.User) error { u.Disabled = true; return nil })
 	if code, _ := e.api("GET", "/api/v1/status", aud, ""); code != 401 {
 		t.Errorf("disabled user's token: %d", code)
+	}
+}
+
+func TestConsoleRoomsAndStatement(t *testing.T) {
+	e := newConsoleEnv(t)
+	ctx := context.Background()
+	arrival := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	if _, err := e.j.ApplyGuest(ctx, gateway.GuestEvent{Kind: gateway.GuestCheckIn, Guest: gateway.Guest{Room: "101", Reservation: "R77",
+		LastName: "Hartley", Title: "Ms", Arrival: arrival}}); err != nil {
+		t.Fatal(err)
+	}
+	e.seed(gateway.StatePosted, 1)
+	e.seed(gateway.StatePosted, 2)
+	e.seed(gateway.StateInDoubt, 3)
+	e.seed(gateway.StateQueued, 4)
+	fd := e.as("fd")
+	_, body, _ := fd.get("/rooms")
+	for _, want := range []string{"Hartley", "R77", "2026-11-26", `href="/rooms/101/statement"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("rooms page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `id="resync"`) {
+		t.Error("front desk gets the resync button")
+	}
+	code, body, _ := fd.get("/rooms/101/statement")
+	if code != 200 {
+		t.Fatalf("statement: %d", code)
+	}
+	for _, want := range []string{"room 101", "Ms Hartley", "Stay: 2026-11-26 to", `id="total">10.78 USD<`, "0114xxxxxxxxxxx", "United Kingdom", "2 more call(s)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("statement lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "011441632960123") {
+		t.Error("the statement shows a whole number")
+	}
+	_, body, _ = e.as("aud").get("/rooms/101/statement?from=2026-11-28&to=2026-11-29")
+	if !strings.Contains(body, "No telephone charges") || strings.Contains(body, "0114xxxxxxxxxxx") {
+		t.Error("a stay after the calls lists them")
+	}
+	for p, want := range map[string]int{"/rooms/1%3B1/statement": 400, "/rooms/101/statement?from=x": 400,
+		"/rooms/101/statement?from=2026-11-28&to=2026-11-01": 400, "/rooms/999/statement": 200} {
+		if code, _, _ := fd.get(p); code != want {
+			t.Errorf("GET %s: %d, want %d", p, code, want)
+		}
+	}
+
+	// Resync: admins only, audited.
+	fd.get("/rooms")
+	if code, _, _ := fd.post("/rooms/resync", url.Values{"_csrf": {fd.csrf}}); code != 403 {
+		t.Errorf("front desk resync: %d", code)
+	}
+	adm := e.as("adm")
+	_, body, _ = adm.get("/rooms")
+	if !strings.Contains(body, `id="resync"`) {
+		t.Error("admin lacks the resync button")
+	}
+	if code, _, _ := adm.post("/rooms/resync", url.Values{}); code != 400 {
+		t.Errorf("resync without a CSRF token: %d", code)
+	}
+	if code, _, h := adm.post("/rooms/resync", url.Values{"_csrf": {adm.csrf}}); code != 303 || h.Get("Location") != "/rooms?resync=asked" {
+		t.Errorf("resync: %d", code)
+	}
+	if e.eng.resyncs.Load() != 1 {
+		t.Errorf("%d resyncs asked", e.eng.resyncs.Load())
+	}
+	evs, _ := e.j.Events(ctx, gateway.EventFilter{Audit: true})
+	if last := evs[len(evs)-1]; last.Actor != "adm" || !strings.Contains(string(last.Data), "resync-request") {
+		t.Errorf("last audit record %+v", last)
+	}
+	e.eng.resyncErr = gateway.Errorf(gateway.KindTransient, "the PMS link is down")
+	if code, body, _ := adm.post("/rooms/resync", url.Values{"_csrf": {adm.csrf}}); code != 503 || !strings.Contains(body, "the PMS link is down") {
+		t.Errorf("resync with the link down: %d", code)
 	}
 }

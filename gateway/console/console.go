@@ -10,6 +10,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -38,6 +39,8 @@ type Engine interface {
 	// Wake makes the poster look at the queue now (after a person queued a
 	// posting again).
 	Wake()
+	// Resync asks the PMS for its whole guest database.
+	Resync(ctx context.Context) error
 }
 
 // Options are the console's dependencies and settings.

@@ -76,12 +76,17 @@ func (s *Server) routes() *echo.Echo {
 	front.GET("/live", s.live) // a stream: no timeout; ends with the request or Close
 	front.GET("/calls", s.calls, timeout)
 	front.GET("/calls/:id", s.callDetail, timeout)
+	front.GET("/rooms", s.rooms, timeout)
+	front.GET("/rooms/:room/statement", s.statement, timeout)
 
 	audit := ui.Group("", s.requireSession(roleAuditor))
 	audit.GET("/calls.csv", s.exportCSV, timeout)
 	audit.GET("/exceptions", s.exceptions, timeout)
 	audit.POST("/exceptions/resolve", s.resolve, timeout)
 	audit.GET("/audit", s.auditLog, timeout)
+
+	admin := ui.Group("", s.requireSession(roleAdmin))
+	admin.POST("/rooms/resync", s.resync, timeout)
 
 	// The JSON API: API tokens, no cookies.
 	api := e.Group("/api/v1", timeout)
