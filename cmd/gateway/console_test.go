@@ -64,9 +64,13 @@ func newConsoleEnv(t *testing.T) *consoleEnv {
 	}
 	t.Cleanup(func() { j.Close() })
 	e := &consoleEnv{t: t, j: j, eng: &fakeEngine{}}
+	tf, err := tariff.Load("../../configs/tariffs/usa.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.eng.st.PMS.State = gateway.LinkAlive
 	e.con, err = console.New(console.Options{
-		Engine: e.eng, Journal: j, Queries: j, Users: j, Site: "Test Hotel", Location: loc,
+		Engine: e.eng, Journal: j, Queries: j, Users: j, Tariff: tf, Site: "Test Hotel", Location: loc,
 		MaskDigits: 4, MinorDigits: tariff.MinorDigits, LiveInterval: 50 * time.Millisecond,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)),
 	})
@@ -188,7 +192,7 @@ func (e *consoleEnv) as(user string) *client {
 	return c
 }
 
-var getRoutes = []string{"/", "/calls", "/calls/1", "/calls.csv", "/exceptions", "/audit", "/live"}
+var getRoutes = []string{"/", "/calls", "/calls/1", "/calls.csv", "/exceptions", "/audit", "/live", "/rooms", "/rooms/101/statement", "/tariff"}
 
 func TestConsoleNeedsLogin(t *testing.T) {
 	e := newConsoleEnv(t)
@@ -289,9 +293,9 @@ func TestConsoleRoles(t *testing.T) {
 	e := newConsoleEnv(t)
 	e.seed(gateway.StateInDoubt, 1)
 	want := map[string]map[string]int{
-		"fd":  {"/": 200, "/calls": 200, "/calls/1": 200, "/calls.csv": 403, "/exceptions": 403, "/audit": 403},
-		"aud": {"/": 200, "/calls": 200, "/calls/1": 200, "/calls.csv": 200, "/exceptions": 200, "/audit": 200},
-		"adm": {"/": 200, "/calls": 200, "/calls/1": 200, "/calls.csv": 200, "/exceptions": 200, "/audit": 200},
+		"fd":  {"/": 200, "/calls": 200, "/calls/1": 200, "/rooms": 200, "/rooms/101/statement": 200, "/calls.csv": 403, "/exceptions": 403, "/audit": 403, "/tariff": 403},
+		"aud": {"/": 200, "/calls": 200, "/calls/1": 200, "/rooms": 200, "/rooms/101/statement": 200, "/calls.csv": 200, "/exceptions": 200, "/audit": 200, "/tariff": 200},
+		"adm": {"/": 200, "/calls": 200, "/calls/1": 200, "/rooms": 200, "/rooms/101/statement": 200, "/calls.csv": 200, "/exceptions": 200, "/audit": 200, "/tariff": 200},
 	}
 	for user, routes := range want {
 		c := e.as(user)
@@ -820,5 +824,46 @@ func TestConsoleRoomsAndStatement(t *testing.T) {
 	e.eng.resyncErr = gateway.Errorf(gateway.KindTransient, "the PMS link is down")
 	if code, body, _ := adm.post("/rooms/resync", url.Values{"_csrf": {adm.csrf}}); code != 503 || !strings.Contains(body, "the PMS link is down") {
 		t.Errorf("resync with the link down: %d", code)
+	}
+}
+
+func TestConsoleTariff(t *testing.T) {
+	e := newConsoleEnv(t)
+	c := e.as("aud")
+	code, body, _ := c.get("/tariff")
+	if code != 200 || !strings.Contains(body, "currency USD") || !strings.Contains(body, `<table id="destinations">`) {
+		t.Fatalf("tariff page: %d", code)
+	}
+	all := strings.Count(body, `<td class="mono">`)
+	_, body, _ = c.get("/tariff?q=zzzz-no-such")
+	if strings.Count(body, `<td class="mono">`) != 0 || !strings.Contains(body, "No destination matches") {
+		t.Error("search for nothing lists destinations")
+	}
+	_, body, _ = c.get("/tariff?q=1")
+	if n := strings.Count(body, `<td class="mono">`); n == 0 || n > all {
+		t.Errorf("prefix search: %d of %d", n, all)
+	}
+	// Try a number: the breakdown is the tariff's own rating of that call.
+	code, body, _ = c.get("/tariff?dialed=6175550134&start=2026-11-27T21:30&duration=125")
+	if code != 200 || !strings.Contains(body, `<table class="kv" id="tried">`) {
+		t.Fatalf("try: %d", code)
+	}
+	tf, _ := tariff.Load("../../configs/tariffs/usa.yaml")
+	loc, _ := time.LoadLocation("America/New_York")
+	start := time.Date(2026, 11, 27, 21, 30, 0, 0, time.UTC)
+	ch, err := tf.Rate(gateway.Call{Format: "console", Extension: "try", Dialed: "6175550134", Start: start,
+		StartUTC: time.Date(2026, 11, 27, 21, 30, 0, 0, loc).UTC(), DurationS: 125, Direction: gateway.Outgoing, Answered: gateway.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gateway.FormatMinor(ch.TotalMinor, 2) + " USD"
+	if !strings.Contains(body, "<th>Total</th><td class=\"num\">"+want+"</td>") || !strings.Contains(body, ch.Band) {
+		t.Errorf("try lacks the total %s or band %s", want, ch.Band)
+	}
+	for _, p := range []string{"/tariff?dialed=abc&duration=60", "/tariff?dialed=123&duration=-1", "/tariff?dialed=123&duration=60&start=tonight",
+		"/tariff?dialed=&duration=60", "/tariff?q=" + strings.Repeat("x", 65)} {
+		if code, body, _ := c.get(p); code != 400 || !strings.Contains(body, `class="flash error"`) {
+			t.Errorf("GET %s: %d", p, code)
+		}
 	}
 }

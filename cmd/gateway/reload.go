@@ -105,3 +105,11 @@ func (r *reloadingTariff) Watch(ctx context.Context, poll time.Duration) {
 		}
 	}
 }
+
+// Summary describes the tariff in force.
+func (r *reloadingTariff) Summary() string { return r.current.Load().Summary() }
+
+// Destinations lists the destinations of the tariff in force.
+func (r *reloadingTariff) Destinations(at time.Time) []gateway.TariffDestination {
+	return r.current.Load().Destinations(at)
+}

@@ -157,6 +157,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (g *gatewa
 		Journal:     g.journal,
 		Queries:     g.journal,
 		Users:       g.journal,
+		Tariff:      g.tariff,
 		Site:        c.Site.Name,
 		Location:    c.Location,
 		MaskDigits:  c.Console.MaskDigits,

@@ -49,6 +49,8 @@ type Options struct {
 	Journal gateway.Journal
 	Queries gateway.Queries
 	Users   gateway.Users
+	// Tariff, if set, is shown on /tariff.
+	Tariff gateway.TariffView
 
 	// Site is the hotel's name for the page titles.
 	Site string

@@ -84,6 +84,9 @@ func (s *Server) routes() *echo.Echo {
 	audit.GET("/exceptions", s.exceptions, timeout)
 	audit.POST("/exceptions/resolve", s.resolve, timeout)
 	audit.GET("/audit", s.auditLog, timeout)
+	if s.o.Tariff != nil {
+		audit.GET("/tariff", s.tariff, timeout)
+	}
 
 	admin := ui.Group("", s.requireSession(roleAdmin))
 	admin.POST("/rooms/resync", s.resync, timeout)

@@ -21,13 +21,14 @@ type view struct {
 	Status  int
 	Message string
 	Notice  string
+	Tariff  bool // the tariff page exists
 	Data    any
 }
 
 func (s *Server) view(c echo.Context, title string) view {
 	w := current(c)
 	tok, _ := c.Get("csrf").(string)
-	return view{Title: title, Site: s.o.Site, User: w.user, Role: w.role, CSRF: tok}
+	return view{Title: title, Site: s.o.Site, User: w.user, Role: w.role, CSRF: tok, Tariff: s.o.Tariff != nil}
 }
 
 // CanAudit drives the navigation.
