@@ -867,3 +867,97 @@ func TestConsoleTariff(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleUsers(t *testing.T) {
+	e := newConsoleEnv(t)
+	ctx := context.Background()
+	for _, u := range []string{"fd", "aud"} {
+		c := e.as(u)
+		if code, _, _ := c.get("/users"); code != 403 {
+			t.Errorf("%s GET /users: %d", u, code)
+		}
+		if code, _, _ := c.post("/users", url.Values{"_csrf": {c.csrf}, "do": {"disable"}, "name": {"adm"}}); code != 403 {
+			t.Errorf("%s disabling: %d", u, code)
+		}
+	}
+	adm := e.as("adm")
+	code, body, _ := adm.get("/users")
+	if code != 200 || !strings.Contains(body, "<td>aud</td><td>auditor</td><td>active</td>") {
+		t.Fatalf("users page: %d", code)
+	}
+	if strings.Contains(body, "$2a$") {
+		t.Error("a password hash on the page")
+	}
+	post := func(f url.Values) (int, string) {
+		t.Helper()
+		f.Set("_csrf", adm.csrf)
+		code, body, _ := adm.post("/users", f)
+		return code, body
+	}
+	for _, f := range []url.Values{
+		{"do": {"add"}, "name": {"new one"}, "role": {"auditor"}, "password": {"long enough pw"}, "again": {"long enough pw"}},
+		{"do": {"add"}, "name": {"n"}, "role": {"king"}, "password": {"long enough pw"}, "again": {"long enough pw"}},
+		{"do": {"add"}, "name": {"n"}, "role": {"auditor"}, "password": {"long enough pw"}, "again": {"other"}},
+		{"do": {"add"}, "name": {"n"}, "role": {"auditor"}, "password": {"short"}, "again": {"short"}},
+		{"do": {"explode"}, "name": {"n"}},
+		{"do": {"disable"}, "name": {"adm"}},
+	} {
+		if code, _ := post(f); code != 400 {
+			t.Errorf("%v: %d, want 400", f, code)
+		}
+	}
+	if code, _ := post(url.Values{"do": {"add"}, "name": {"aud"}, "role": {"auditor"}, "password": {"long enough pw"}, "again": {"long enough pw"}}); code != 409 {
+		t.Errorf("adding an existing user: %d", code)
+	}
+	if code, _ := post(url.Values{"do": {"disable"}, "name": {"ghost"}}); code != 404 {
+		t.Errorf("disabling an unknown user: %d", code)
+	}
+	if code, _ := post(url.Values{"do": {"add"}, "name": {"night2"}, "role": {"auditor"}, "password": {"long enough pw"}, "again": {"long enough pw"}}); code != 200 {
+		t.Fatalf("add: %d", code)
+	}
+	if code := e.client().login("night2", "long enough pw"); code != 303 {
+		t.Errorf("the new user's login: %d", code)
+	}
+	code, body = post(url.Values{"do": {"token"}, "name": {"night2"}})
+	tok := regexp.MustCompile(`id="token">(cg_[^<]+)<`).FindStringSubmatch(body)
+	if code != 200 || tok == nil {
+		t.Fatalf("token: %d", code)
+	}
+	if code, _ := e.api("GET", "/api/v1/status", tok[1], ""); code != 200 {
+		t.Errorf("the issued token: %d", code)
+	}
+	// Disable: the user's session ends and the token stops working.
+	fd := e.as("fd")
+	if code, _ := post(url.Values{"do": {"disable"}, "name": {"fd"}}); code != 200 {
+		t.Fatal("disable")
+	}
+	if code, _, _ := fd.get("/"); code != 303 {
+		t.Errorf("a disabled user's session still works: %d", code)
+	}
+	post(url.Values{"do": {"disable"}, "name": {"night2"}})
+	if code, _ := e.api("GET", "/api/v1/status", tok[1], ""); code != 401 {
+		t.Errorf("a disabled user's token: %d", code)
+	}
+	if code, _ := post(url.Values{"do": {"passwd"}, "name": {"fd"}, "password": {"a new password"}, "again": {"a new password"}}); code != 200 {
+		t.Fatal("passwd")
+	}
+	if code := e.client().login("fd", "a new password"); code != 303 {
+		t.Errorf("login with the new password: %d", code)
+	}
+	evs, _ := e.j.Events(ctx, gateway.EventFilter{Audit: true})
+	var all []string
+	for _, ev := range evs {
+		if ev.Actor == "adm" {
+			all = append(all, string(ev.Data))
+		}
+	}
+	s := strings.Join(all, " ")
+	for _, a := range []string{"user-add", "user-token", "user-disable", "user-passwd"} {
+		if !strings.Contains(s, a) {
+			t.Errorf("no %s audit record", a)
+		}
+	}
+	if strings.Contains(s, "long enough pw") || strings.Contains(s, tok[1]) {
+		t.Error("a secret in the audit log")
+	}
+}

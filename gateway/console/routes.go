@@ -90,6 +90,8 @@ func (s *Server) routes() *echo.Echo {
 
 	admin := ui.Group("", s.requireSession(roleAdmin))
 	admin.POST("/rooms/resync", s.resync, timeout)
+	admin.GET("/users", s.users, timeout)
+	admin.POST("/users", s.userAction, timeout)
 
 	// The JSON API: API tokens, no cookies.
 	api := e.Group("/api/v1", timeout)

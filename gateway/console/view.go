@@ -31,8 +31,10 @@ func (s *Server) view(c echo.Context, title string) view {
 	return view{Title: title, Site: s.o.Site, User: w.user, Role: w.role, CSRF: tok, Tariff: s.o.Tariff != nil}
 }
 
-// CanAudit drives the navigation.
+// CanAudit and IsAdmin drive the navigation.
 func (v view) CanAudit() bool { return rank(v.Role) >= rank(roleAuditor) }
+
+func (v view) IsAdmin() bool { return rank(v.Role) >= rank(roleAdmin) }
 
 var funcs = template.FuncMap{
 	"join": strings.Join,
