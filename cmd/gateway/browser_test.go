@@ -248,6 +248,13 @@ console: {listen: "127.0.0.1:0"}
 		t.Errorf("audit log lacks the confirmation:\n%s", audit)
 	}
 
+	// The room's statement lists both calls and their total.
+	do("open the room statement", chromedp.Navigate(base+"/rooms/415/statement"), chromedp.WaitVisible(chromedp.CSS(`#statement`)))
+	if st := text(`#statement`); strings.Count(st, "USD") < 3 || !strings.Contains(st, "Total (USD)") || strings.Contains(st, "4155550199") {
+		t.Errorf("statement (two calls, a total, numbers masked):\n%s", st)
+	}
+	shot("statement.png")
+
 	// Export: the calls page's link, fetched by the page with its session.
 	do("open the calls", chromedp.Navigate(base+"/calls?sort=old"), chromedp.WaitVisible(chromedp.CSS(`#export`)))
 	body, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector('#export').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
