@@ -625,8 +625,9 @@ func TestConsoleDashboard(t *testing.T) {
 	e.eng.st.Alarms = []gateway.Alarm{{Kind: gateway.AlarmInDoubt, Since: time.Now(), Text: "1 postings in doubt"}}
 	e.eng.mu.Unlock()
 	e.seed(gateway.StateInDoubt, 1)
+	e.seed(gateway.StatePosted, 2)
 	_, body, _ := e.as("fd").get("/")
-	for _, want := range []string{`data-live="records_read">42<`, "1 postings in doubt", `data-live="in_doubt">1<`, `src="/static/live.js"`, "alive"} {
+	for _, want := range []string{`data-live="records_read">42<`, " (OK)</dd>", `data-live="pms_waiting">no<`, "1 postings in doubt", `data-live="in_doubt">1<`, `src="/static/live.js"`, "alive"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard lacks %q", want)
 		}
@@ -959,5 +960,51 @@ func TestConsoleUsers(t *testing.T) {
 	}
 	if strings.Contains(s, "long enough pw") || strings.Contains(s, tok[1]) {
 		t.Error("a secret in the audit log")
+	}
+}
+
+func TestConsoleTLSCookies(t *testing.T) {
+	j, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	con, err := console.New(console.Options{Engine: &fakeEngine{}, Journal: j, Queries: j, Users: j, TLS: true, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(con)
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS under TLS")
+	}
+	for _, ck := range res.Cookies() {
+		if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+			t.Errorf("cookie %s under TLS: %+v", ck.Name, ck)
+		}
+	}
+	if len(res.Cookies()) == 0 {
+		t.Error("no CSRF cookie")
+	}
+}
+
+func TestConsoleConfigKeys(t *testing.T) {
+	base := strings.Replace(goodConfig, "/dev/ttyUSB0", ptyDevice(t), 1)
+	_, err := LoadConfig(writeConfig(t, base+"console: {listen: \"127.0.0.1:0\", tls_cert: cert.pem}\n"))
+	if err == nil || !strings.Contains(err.Error(), "console.tls_cert") {
+		t.Errorf("a cert without a key: %v", err)
+	}
+	_, err = LoadConfig(writeConfig(t, base+"console: {listen: \"127.0.0.1:0\", mask_digits: -1}\n"))
+	if err == nil || !strings.Contains(fmt.Sprint(err), "console.mask_digits") {
+		t.Errorf("negative mask_digits: %v", err)
+	}
+	c, err := LoadConfig(writeConfig(t, base))
+	if err != nil || c.Console.MaskDigits != 4 || c.Console.Listen != "127.0.0.1:8080" {
+		t.Errorf("defaults: %+v %v", c.Console, err)
 	}
 }

@@ -16,9 +16,13 @@ import (
 type snapshot struct {
 	PBXLastRecord string       `json:"pbx_last_record"`
 	RecordsRead   uint64       `json:"records_read"`
+	RecordsToday  int          `json:"records_today"`
 	Replays       uint64       `json:"replays"`
 	ParseErrors   uint64       `json:"parse_errors"`
 	PMSState      string       `json:"pms_state"`
+	PMSSince      string       `json:"pms_since"`
+	PMSWaiting    string       `json:"pms_waiting"`
+	LastAnswer    string       `json:"last_answer"`
 	GuestData     string       `json:"guest_data"`
 	Queued        int64        `json:"queued"`
 	OldestQueued  string       `json:"oldest_queued"`
@@ -61,6 +65,9 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 		Replays:       st.Replays,
 		ParseErrors:   st.ParseErrors,
 		PMSState:      string(st.PMS.State),
+		PMSSince:      s.wall(st.PMS.Since),
+		PMSWaiting:    "no",
+		LastAnswer:    "—",
 		GuestData:     "not yet",
 		Alarms:        []alarmView{},
 		Today:         []classTotal{},
@@ -68,6 +75,12 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 	}
 	if st.GuestData {
 		sn.GuestData = "known"
+	}
+	switch {
+	case st.PMS.Resync:
+		sn.PMSWaiting = "resync running"
+	case st.PMS.NightAudit:
+		sn.PMSWaiting = "night audit running"
 	}
 	for _, a := range st.Alarms {
 		sn.Alarms = append(sn.Alarms, alarmView{string(a.Kind), s.wall(a.Since), a.Text})
@@ -93,6 +106,12 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 	today, err := s.o.Queries.Entries(ctx, gateway.Filter{From: day, To: day.AddDate(0, 0, 1)})
 	if err != nil {
 		return sn, err
+	}
+	sn.RecordsToday = len(today)
+	if last, err := s.o.Queries.Entries(ctx, gateway.Filter{States: []gateway.State{gateway.StatePosted}, Newest: true, Limit: 1}); err != nil {
+		return sn, err
+	} else if len(last) > 0 && last[0].Answer != nil {
+		sn.LastAnswer = s.wall(last[0].Answer.Time) + " (" + last[0].Answer.Code + ")"
 	}
 	type key struct{ class, cur string }
 	calls, rev := map[key]int{}, map[key]int64{}
