@@ -30,14 +30,19 @@ func (s *Server) live(c echo.Context) error {
 	for {
 		sn, err := s.snapshot(ctx, w)
 		if err == nil {
-			sn.Updated = "" // changes every time; the page shows the event's arrival
+			// Sent when anything but the time stamp changed.
+			stamp := sn.Updated
+			sn.Updated = ""
 			b, _ := json.Marshal(sn)
 			if !bytes.Equal(b, last) {
+				last = b
+				sn.Updated = stamp
+				b, _ = json.Marshal(sn)
 				if _, err := fmt.Fprintf(res, "event: status\ndata: %s\n\n", b); err != nil {
 					return nil
 				}
 				res.Flush()
-				last, quiet = b, time.Now()
+				quiet = time.Now()
 			}
 		}
 		if time.Since(quiet) > 15*time.Second {

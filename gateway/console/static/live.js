@@ -48,7 +48,7 @@
       st.className = "state state-" + c.state;
     }, "No calls yet.", 7);
     var u = document.getElementById("live-state");
-    if (u) { text(u, "live · updated " + new Date().toLocaleTimeString()); u.className = "live on"; }
+    if (u) { text(u, "live · last change " + d.updated + " site time"); u.className = "live on"; }
   }
 
   var es = new EventSource("/live");
