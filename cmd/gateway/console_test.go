@@ -1008,3 +1008,15 @@ func TestConsoleConfigKeys(t *testing.T) {
 		t.Errorf("defaults: %+v %v", c.Console, err)
 	}
 }
+
+func TestConsoleUnknownPaths(t *testing.T) {
+	e := newConsoleEnv(t)
+	for _, c := range []*client{e.client(), e.as("fd"), e.as("aud")} {
+		if code, body, _ := c.get("/no-such-page"); code != 404 || !strings.Contains(body, `class="flash error"`) {
+			t.Errorf("unknown page: %d", code)
+		}
+	}
+	if code, _ := e.api("GET", "/api/v1/no-such", e.token("aud"), ""); code != 404 {
+		t.Errorf("unknown API path with a token: %d", code)
+	}
+}

@@ -66,32 +66,47 @@ func (s *Server) routes() *echo.Echo {
 		ContextKey:     "csrf",
 		Skipper:        func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/api/") },
 	})
-	ui := e.Group("", csrf)
-	ui.GET("/login", s.loginForm, timeout)
-	ui.POST("/login", s.login, timeout)
-	ui.POST("/logout", s.logout, timeout)
+	// Middleware per route rather than by group: echo v4 groups with
+	// middleware claim every unknown path under their prefix.
+	open := []echo.MiddlewareFunc{csrf, timeout}
+	for _, r := range []struct {
+		method, path string
+		role         string // "" for no session
+		h            echo.HandlerFunc
+	}{
+		{"GET", "/login", "", s.loginForm},
+		{"POST", "/login", "", s.login},
+		{"POST", "/logout", "", s.logout},
 
-	front := ui.Group("", s.requireSession(roleFrontdesk))
-	front.GET("/", s.dashboard, timeout)
-	front.GET("/live", s.live) // a stream: no timeout; ends with the request or Close
-	front.GET("/calls", s.calls, timeout)
-	front.GET("/calls/:id", s.callDetail, timeout)
-	front.GET("/rooms", s.rooms, timeout)
-	front.GET("/rooms/:room/statement", s.statement, timeout)
+		{"GET", "/", roleFrontdesk, s.dashboard},
+		{"GET", "/live", roleFrontdesk, s.live}, // a stream: no timeout; ends with the request or Close
+		{"GET", "/calls", roleFrontdesk, s.calls},
+		{"GET", "/calls/:id", roleFrontdesk, s.callDetail},
+		{"GET", "/rooms", roleFrontdesk, s.rooms},
+		{"GET", "/rooms/:room/statement", roleFrontdesk, s.statement},
 
-	audit := ui.Group("", s.requireSession(roleAuditor))
-	audit.GET("/calls.csv", s.exportCSV, timeout)
-	audit.GET("/exceptions", s.exceptions, timeout)
-	audit.POST("/exceptions/resolve", s.resolve, timeout)
-	audit.GET("/audit", s.auditLog, timeout)
-	if s.o.Tariff != nil {
-		audit.GET("/tariff", s.tariff, timeout)
+		{"GET", "/calls.csv", roleAuditor, s.exportCSV},
+		{"GET", "/exceptions", roleAuditor, s.exceptions},
+		{"POST", "/exceptions/resolve", roleAuditor, s.resolve},
+		{"GET", "/audit", roleAuditor, s.auditLog},
+		{"GET", "/tariff", roleAuditor, s.tariff},
+
+		{"POST", "/rooms/resync", roleAdmin, s.resync},
+		{"GET", "/users", roleAdmin, s.users},
+		{"POST", "/users", roleAdmin, s.userAction},
+	} {
+		if r.path == "/tariff" && s.o.Tariff == nil {
+			continue
+		}
+		mw := open
+		if r.role != "" {
+			mw = []echo.MiddlewareFunc{csrf, s.requireSession(r.role), timeout}
+			if r.path == "/live" {
+				mw = mw[:2]
+			}
+		}
+		e.Add(r.method, r.path, r.h, mw...)
 	}
-
-	admin := ui.Group("", s.requireSession(roleAdmin))
-	admin.POST("/rooms/resync", s.resync, timeout)
-	admin.GET("/users", s.users, timeout)
-	admin.POST("/users", s.userAction, timeout)
 
 	// The JSON API: API tokens, no cookies.
 	api := e.Group("/api/v1", timeout)
@@ -100,7 +115,7 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/calls/:id", s.apiCall, s.requireToken(roleFrontdesk))
 	api.GET("/queues", s.apiQueues, s.requireToken(roleAuditor))
 	api.POST("/actions", s.apiActions, s.requireToken(roleAuditor))
-	api.Any("/*", func(echo.Context) error { return echo.ErrNotFound }, s.requireToken(roleFrontdesk))
+	api.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound }, s.requireToken(roleFrontdesk))
 	return e
 }
 
