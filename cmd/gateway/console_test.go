@@ -34,6 +34,8 @@ type fakeEngine struct {
 	wakes     atomic.Int32
 	resyncs   atomic.Int32
 	resyncErr error
+	reloads   atomic.Int32
+	reloadOK  atomic.Bool
 	mu        sync.Mutex
 	st        gateway.Status
 }
@@ -71,7 +73,8 @@ func newConsoleEnv(t *testing.T) *consoleEnv {
 	e.eng.st.PMS.State = gateway.LinkAlive
 	e.con, err = console.New(console.Options{
 		Engine: e.eng, Journal: j, Queries: j, Users: j, Tariff: tf, Site: "Test Hotel", Location: loc,
-		MaskDigits: 4, MinorDigits: tariff.MinorDigits, LiveInterval: 50 * time.Millisecond,
+		ReloadTariff: func() bool { e.eng.reloads.Add(1); return e.eng.reloadOK.Load() },
+		MaskDigits:   4, MinorDigits: tariff.MinorDigits, LiveInterval: 50 * time.Millisecond,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)),
 	})
 	if err != nil {
@@ -1018,5 +1021,40 @@ func TestConsoleUnknownPaths(t *testing.T) {
 	}
 	if code, _ := e.api("GET", "/api/v1/no-such", e.token("aud"), ""); code != 404 {
 		t.Errorf("unknown API path with a token: %d", code)
+	}
+}
+
+func TestConsoleTariffReload(t *testing.T) {
+	e := newConsoleEnv(t)
+	aud := e.as("aud")
+	if _, body, _ := aud.get("/tariff"); strings.Contains(body, `id="reload"`) {
+		t.Error("an auditor gets the reload button")
+	}
+	if code, _, _ := aud.post("/tariff/reload", url.Values{"_csrf": {aud.csrf}}); code != 403 {
+		t.Errorf("auditor reload: %d", code)
+	}
+	adm := e.as("adm")
+	if _, body, _ := adm.get("/tariff"); !strings.Contains(body, `id="reload"`) {
+		t.Error("no reload button for an admin")
+	}
+	if code, body, _ := adm.post("/tariff/reload", url.Values{"_csrf": {adm.csrf}}); code != 422 || !strings.Contains(body, "the tariff in force stays") {
+		t.Errorf("refused reload: %d", code)
+	}
+	e.eng.reloadOK.Store(true)
+	if code, _, h := adm.post("/tariff/reload", url.Values{"_csrf": {adm.csrf}}); code != 303 || h.Get("Location") != "/tariff?reloaded=1" {
+		t.Errorf("reload: %d", code)
+	}
+	if e.eng.reloads.Load() != 2 {
+		t.Errorf("%d reloads", e.eng.reloads.Load())
+	}
+	evs, _ := e.j.Events(context.Background(), gateway.EventFilter{Audit: true})
+	n := 0
+	for _, ev := range evs {
+		if ev.Actor == "adm" && strings.Contains(string(ev.Data), "tariff-reload") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d tariff-reload audit records, want 2", n)
 	}
 }

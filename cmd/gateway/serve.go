@@ -153,17 +153,18 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (g *gatewa
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	g.console, err = console.New(console.Options{
-		Engine:      eng,
-		Journal:     g.journal,
-		Queries:     g.journal,
-		Users:       g.journal,
-		Tariff:      g.tariff,
-		Site:        c.Site.Name,
-		Location:    c.Location,
-		MaskDigits:  c.Console.MaskDigits,
-		MinorDigits: tariff.MinorDigits,
-		TLS:         c.Console.TLSCert != "",
-		Logger:      log.With().Str("component", "console").Logger(),
+		Engine:       eng,
+		Journal:      g.journal,
+		Queries:      g.journal,
+		Users:        g.journal,
+		Tariff:       g.tariff,
+		ReloadTariff: g.tariff.Reload,
+		Site:         c.Site.Name,
+		Location:     c.Location,
+		MaskDigits:   c.Console.MaskDigits,
+		MinorDigits:  tariff.MinorDigits,
+		TLS:          c.Console.TLSCert != "",
+		Logger:       log.With().Str("component", "console").Logger(),
 	})
 	if err != nil {
 		g.ln.Close()

@@ -51,6 +51,9 @@ type Options struct {
 	Users   gateway.Users
 	// Tariff, if set, is shown on /tariff.
 	Tariff gateway.TariffView
+	// ReloadTariff, if set, reloads the tariff file (an admin's button on
+	// /tariff) and reports whether the new file took over.
+	ReloadTariff func() bool
 
 	// Site is the hotel's name for the page titles.
 	Site string

@@ -64,7 +64,6 @@ func (s *Server) routes() *echo.Echo {
 		CookieSecure:   s.o.TLS,
 		CookieSameSite: http.SameSiteStrictMode,
 		ContextKey:     "csrf",
-		Skipper:        func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/api/") },
 	})
 	// Middleware per route rather than by group: echo v4 groups with
 	// middleware claim every unknown path under their prefix.
@@ -92,10 +91,11 @@ func (s *Server) routes() *echo.Echo {
 		{"GET", "/tariff", roleAuditor, s.tariff},
 
 		{"POST", "/rooms/resync", roleAdmin, s.resync},
+		{"POST", "/tariff/reload", roleAdmin, s.reloadTariff},
 		{"GET", "/users", roleAdmin, s.users},
 		{"POST", "/users", roleAdmin, s.userAction},
 	} {
-		if r.path == "/tariff" && s.o.Tariff == nil {
+		if (r.path == "/tariff" && s.o.Tariff == nil) || (r.path == "/tariff/reload" && (s.o.Tariff == nil || s.o.ReloadTariff == nil)) {
 			continue
 		}
 		mw := open

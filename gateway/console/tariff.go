@@ -23,13 +23,14 @@ type destRow struct {
 }
 
 type tariffPage struct {
-	Q       tariffQuery
-	Summary []string
-	Rows    []destRow
-	Total   int
-	Shown   int
-	Try     []kvRow
-	TryNote string
+	Q         tariffQuery
+	CanReload bool
+	Summary   []string
+	Rows      []destRow
+	Total     int
+	Shown     int
+	Try       []kvRow
+	TryNote   string
 }
 
 const destsShown = 300
@@ -47,7 +48,7 @@ func (s *Server) tariff(c echo.Context) error {
 	t := s.o.Tariff
 	now := s.o.Now().In(s.o.Location)
 	wall := time.Date(now.Year(), now.Month(), now.Day(), now.Hour(), now.Minute(), now.Second(), 0, time.UTC)
-	p := tariffPage{Q: q, Summary: strings.Split(strings.TrimSpace(t.Summary()), "\n")}
+	p := tariffPage{Q: q, Summary: strings.Split(strings.TrimSpace(t.Summary()), "\n"), CanReload: s.o.ReloadTariff != nil && current(c).can(roleAdmin)}
 	search := strings.ToLower(strings.TrimSpace(q.Search))
 	for _, d := range t.Destinations(wall) {
 		if search != "" && !strings.HasPrefix(d.Prefix, search) && !strings.Contains(strings.ToLower(d.Name), search) && !strings.EqualFold(d.Class, search) {
@@ -117,4 +118,15 @@ func (s *Server) try(p *tariffPage, q tariffQuery, now time.Time) error {
 	}
 	p.TryNote = dialed + ", " + start.Format("2006-01-02 15:04") + " site time, " + strconv.Itoa(dur) + " s"
 	return nil
+}
+
+// reloadTariff loads the tariff file again (admin), audited.
+func (s *Server) reloadTariff(c echo.Context) error {
+	w := current(c)
+	if !s.o.ReloadTariff() {
+		s.audit(c.Request().Context(), w.user, "tariff-reload", "requested from the console: refused, the file has problems", map[string]string{})
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "the tariff file has problems (gateway rate --check lists them): the tariff in force stays")
+	}
+	s.audit(c.Request().Context(), w.user, "tariff-reload", "requested from the console", map[string]string{})
+	return c.Redirect(http.StatusSeeOther, "/tariff?reloaded=1")
 }
