@@ -225,7 +225,9 @@ console: {listen: "127.0.0.1:0"}
 	call(2, "4155550199")
 	waitState(2, gateway.StateInDoubt)
 
-	do("open the in-doubt call", chromedp.Navigate(base+"/calls/2"), chromedp.WaitVisible(chromedp.CSS(`#raw`)))
+	do("open the exceptions", chromedp.Navigate(base+"/exceptions"), chromedp.WaitVisible(chromedp.CSS(`input[name=id][value="2"]`)))
+	shot("exceptions.png")
+	do("open the in-doubt call", chromedp.Click(chromedp.CSS(`a[href="/calls/2"]`)), chromedp.WaitVisible(chromedp.CSS(`#raw`)))
 	if raw, history := text(`#raw`), text(`#history`); !strings.Contains(raw, "4155550199") || !strings.Contains(history, "in-doubt") {
 		t.Errorf("call detail: raw %q, history %q", raw, history)
 	}
