@@ -110,7 +110,7 @@ console: {listen: "127.0.0.1:0"}
 	// US number now.
 	call := func(n int, dialed string) {
 		t.Helper()
-		now := time.Now().In(loc).Add(-time.Duration(3-n) * time.Minute)
+		now := time.Now().In(loc).Add(-time.Duration(3-n) * time.Second)
 		rec := fmt.Sprintf("%s,00:03:%02d,4,415,O,%s,%s,,0,10042%02d,0,E415,Room 415,T9005,Line 5.1,0,0,0,n/a,,,,,,,,,,,,,,,,\r\n",
 			now.Format("2006/01/02 15:04:05"), 10+n, dialed, dialed, n)
 		f, err := os.OpenFile(smdr, os.O_APPEND|os.O_WRONLY, 0)
