@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creack/pty"
 	"golang.org/x/crypto/bcrypt"
 
 	"callgate/gateway"
@@ -90,3 +91,45 @@ func TestUserCommand(t *testing.T) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// TestUserPasswordFromTerminal types the password twice on a terminal (a
+// pseudo-terminal), as a person does.
+func TestUserPasswordFromTerminal(t *testing.T) {
+	cfg := strings.Replace(strings.Replace(goodConfig, "/dev/ttyUSB0", ptyDevice(t), 1), "/var/lib/callgate/journal.db", "journal.db", 1)
+	path := writeConfig(t, cfg)
+	for _, c := range []struct {
+		typed string
+		code  int
+		want  string
+	}{
+		{"first password\nother password\n", 1, "the two passwords differ"},
+		{"typed password\ntyped password\n", 0, "user desk added as frontdesk"},
+	} {
+		master, slave, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminal: %v", err)
+		}
+		if _, err := master.WriteString(c.typed); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut strings.Builder
+		code := Run(context.Background(), []string{"user", "add", "desk", "--role", "frontdesk", "--config", path}, slave, &out, &errOut)
+		master.Close()
+		slave.Close()
+		if code != c.code || !strings.Contains(out.String()+errOut.String(), c.want) {
+			t.Errorf("typed %q: exit %d, %q %q", c.typed, code, out.String(), errOut.String())
+		}
+		if !strings.Contains(errOut.String(), "new password for desk: ") || !strings.Contains(errOut.String(), "again: ") {
+			t.Errorf("no prompts: %q", errOut.String())
+		}
+	}
+	j, err := store.Open(filepath.Join(filepath.Dir(path), "journal.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	u, err := j.User(context.Background(), "desk")
+	if err != nil || bcrypt.CompareHashAndPassword(u.PasswordHash, []byte("typed password")) != nil {
+		t.Errorf("stored user: %v", err)
+	}
+}
