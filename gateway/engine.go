@@ -108,7 +108,8 @@ type Status struct {
 	ParseErrors uint64    // records that could not be read: exceptions
 	Postings    map[PostOutcome]uint64
 	PMS         LinkStatus
-	GuestData   bool // the engine knows who stays where
+	GuestData   bool      // the engine knows who stays where
+	LastResync  time.Time // when the last resync with the PMS ended, zero if none since start
 	Alarms      []Alarm
 }
 
@@ -169,6 +170,16 @@ func (e *Engine) Wake() {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Resync asks the PMS for its whole guest database now (a person's request
+// from the console). Postings wait until it ends.
+func (e *Engine) Resync(ctx context.Context) error {
+	if err := e.PMS.Resync(ctx); err != nil {
+		return err
+	}
+	e.resyncing.Store(true)
+	return nil
 }
 
 // PBXSilent raises or clears the "no PBX data" alarm; the call source's
@@ -628,6 +639,7 @@ func (e *Engine) guestLoop() {
 		case ResyncEnd:
 			e.resyncing.Store(false)
 			e.guestData.Store(true)
+			e.count(func(s *Status) { s.LastResync = e.now() })
 			e.Logger.Info().Msg("guest data resynchronized with the PMS")
 			e.Wake()
 		case NightAuditEnd:

@@ -387,9 +387,12 @@ type User struct {
 	// LockedUntil, when in the future, refuses every login.
 	FailedLogins int
 	LockedUntil  time.Time
-	Tokens       []Token
-	Created      time.Time
-	Updated      time.Time
+	// Disabled refuses every login and API token of the user, for good
+	// (until an admin sets a new password).
+	Disabled bool
+	Tokens   []Token
+	Created  time.Time
+	Updated  time.Time
 }
 
 // Token is an API token of a user, kept as a hash.

@@ -18,6 +18,7 @@ type userJSON struct {
 	PasswordHash []byte      `json:"password_hash,omitempty"`
 	FailedLogins int         `json:"failed_logins,omitempty"`
 	LockedUntil  time.Time   `json:"locked_until,omitzero"`
+	Disabled     bool        `json:"disabled,omitempty"`
 	Tokens       []tokenJSON `json:"tokens,omitempty"`
 	Created      time.Time   `json:"created"`
 	Updated      time.Time   `json:"updated"`
@@ -31,7 +32,7 @@ type tokenJSON struct {
 
 func toUser(u userJSON) gateway.User {
 	out := gateway.User{Name: u.Name, Role: u.Role, PasswordHash: u.PasswordHash, FailedLogins: u.FailedLogins,
-		LockedUntil: u.LockedUntil, Created: u.Created, Updated: u.Updated}
+		LockedUntil: u.LockedUntil, Disabled: u.Disabled, Created: u.Created, Updated: u.Updated}
 	for _, t := range u.Tokens {
 		out.Tokens = append(out.Tokens, gateway.Token{Hash: t.Hash, Label: t.Label, Created: t.Created})
 	}
@@ -40,7 +41,7 @@ func toUser(u userJSON) gateway.User {
 
 func fromUser(u gateway.User) userJSON {
 	out := userJSON{Name: u.Name, Role: u.Role, PasswordHash: u.PasswordHash, FailedLogins: u.FailedLogins,
-		LockedUntil: u.LockedUntil.UTC(), Created: u.Created.UTC(), Updated: u.Updated.UTC()}
+		LockedUntil: u.LockedUntil.UTC(), Disabled: u.Disabled, Created: u.Created.UTC(), Updated: u.Updated.UTC()}
 	if u.LockedUntil.IsZero() {
 		out.LockedUntil = time.Time{}
 	}

@@ -419,3 +419,21 @@ func (t *Tariff) Summary() string {
 	}
 	return b.String()
 }
+
+// Destinations lists the destinations of the edition in force at wall-clock
+// time at, in the order the tariff gives them, for the console.
+func (t *Tariff) Destinations(at time.Time) []gateway.TariffDestination {
+	ed := t.edition(at)
+	out := make([]gateway.TariffDestination, 0, len(ed.dests))
+	for _, d := range ed.dests {
+		td := gateway.TariffDestination{Prefix: d.prefix, Name: d.name, Class: d.class, Edition: ed.name, Currency: t.Currency,
+			FirstS: d.first, NextS: d.next, SetupMinor: d.setup, MinimumMinor: d.minimum}
+		for i, r := range d.rates {
+			if i < len(t.bands) {
+				td.Rates = append(td.Rates, gateway.BandRate{Band: t.bands[i].name, PerMinuteMinor: r})
+			}
+		}
+		out = append(out, td)
+	}
+	return out
+}

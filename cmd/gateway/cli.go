@@ -29,6 +29,7 @@ func commands() []*command {
 	return []*command{
 		demoCommand(),
 		serveCommand(),
+		userCommand(),
 		checkCommand(),
 		parseCommand(),
 		captureCommand(),

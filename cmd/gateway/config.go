@@ -168,9 +168,16 @@ type AlarmsConfig struct {
 	QueueMinutes   int `yaml:"queue_minutes"`    // a posting waiting longer than this
 }
 
-// ConsoleConfig is the web console's listener.
+// ConsoleConfig is the web console's listener and its settings.
 type ConsoleConfig struct {
 	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey, both set, serve the console (and /metrics,
+	// /healthz) over TLS with these PEM files.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// MaskDigits is how many leading digits of a dialed number the front
+	// desk sees on pages (the rest shown as x).
+	MaskDigits int `yaml:"mask_digits"`
 }
 
 // DefaultConfig returns the settings a config file starts from.
@@ -189,7 +196,7 @@ func DefaultConfig() Config {
 			AliveIntervalS:  300,
 		},
 		Rooms:   RoomsConfig{Default: "same"},
-		Console: ConsoleConfig{Listen: "127.0.0.1:8080"},
+		Console: ConsoleConfig{Listen: "127.0.0.1:8080", MaskDigits: 4},
 		Alarms:  AlarmsConfig{PMSDownMinutes: 10, QueueMinutes: 30},
 	}
 }
@@ -360,6 +367,19 @@ func (c *Config) validate() Problems {
 	}
 	if k.required("console.listen", c.Console.Listen, "the console's address, e.g. 127.0.0.1:8080") {
 		k.hostPort("console.listen", c.Console.Listen, false)
+	}
+	if (c.Console.TLSCert == "") != (c.Console.TLSKey == "") {
+		k.add("console.tls_cert", "give both console.tls_cert and console.tls_key, or neither")
+	}
+	for key, f := range map[string]string{"console.tls_cert": c.Console.TLSCert, "console.tls_key": c.Console.TLSKey} {
+		if f != "" {
+			if _, err := os.Stat(c.Resolve(f)); err != nil {
+				k.add(key, "cannot read %s: %v", c.Resolve(f), unwrapPathError(err))
+			}
+		}
+	}
+	if c.Console.MaskDigits < 0 || c.Console.MaskDigits > 20 {
+		k.add("console.mask_digits", "%d: give how many leading digits (0 to 20) of a dialed number the front desk sees", c.Console.MaskDigits)
 	}
 	return k.problems
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/gateway/console"
 	"callgate/pbx"
 	"callgate/pms/fias/sim"
 )
@@ -139,6 +140,17 @@ console: {listen: %q}
 	if err != nil {
 		return err
 	}
+	// A one-time login for the console: a new password every run.
+	password := console.RandomPassword()
+	hash, err := console.HashPassword(password)
+	if err == nil {
+		now := time.Now()
+		err = g.journal.PutUser(ctx, gateway.User{Name: "demo", Role: "admin", PasswordHash: hash, Created: now, Updated: now})
+	}
+	if err != nil {
+		g.closeAll()
+		return fmt.Errorf("the demo's console user: %w", err)
+	}
 	pbxSim, err := pbx.NewSimulator(pbx.SimulatorOptions{
 		Format:    o.format,
 		Writer:    pbx.WriterOptions{Location: c.Location},
@@ -156,11 +168,12 @@ callgate demo — a 60-room hotel (rooms %s-%s, %d of them vacant), %s SMDR at %
   PMS:      an IFC8-like FIAS simulator on %s
   journal:  %s
   config:   %s
+  console:  http://%s/   log in as demo, password %s (this run only)
   metrics:  http://%s/metrics   health: http://%s/healthz
 Each posting is logged as it is booked. Ctrl-C stops the demo.
 
 `, rooms[0], rooms[len(rooms)-1], len(rooms)-len(occupied), o.format, o.rate, slave.Name(), pms.Addr(),
-		filepath.Join(o.dir, "journal.db"), cfgPath, g.ln.Addr(), g.ln.Addr())
+		filepath.Join(o.dir, "journal.db"), cfgPath, g.ln.Addr(), password, g.ln.Addr(), g.ln.Addr())
 
 	simDone := make(chan error, 1)
 	go func() { simDone <- pbxSim.Run(ctx, master) }()

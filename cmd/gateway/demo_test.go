@@ -60,7 +60,7 @@ wait:
 	if n := strings.Count(log, `"message":"posted `); n < 5 {
 		t.Fatalf("%d postings logged in 30 s:\n%s", n, log)
 	}
-	for _, want := range []string{"callgate demo", "PMS link alive", "PBX serial port open", "demo over:", "engine stopped"} {
+	for _, want := range []string{"callgate demo", "log in as demo, password ", "PMS link alive", "PBX serial port open", "demo over:", "engine stopped"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the demo's output lacks %q", want)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ type reloadingTariff struct {
 	path    string
 	log     zerolog.Logger
 	current atomic.Pointer[tariff.Tariff]
+	mu      sync.Mutex // one reload at a time (the watcher, the console); guards stamp
 	stamp   fileStamp
 	// onChange is called after a new tariff took over (for the audit log).
 	onChange func(path string)
@@ -60,6 +62,8 @@ func (r *reloadingTariff) Rate(c gateway.Call) (gateway.Charge, error) {
 // Reload loads the file again and, if it is good, makes it the tariff in
 // force. It reports whether the tariff changed.
 func (r *reloadingTariff) Reload() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	stamp, _ := statStamp(r.path)
 	t, err := tariff.Load(r.path)
 	r.stamp = stamp
@@ -99,9 +103,26 @@ func (r *reloadingTariff) Watch(ctx context.Context, poll time.Duration) {
 			r.log.Info().Str("tariff", r.path).Msg("SIGHUP: reloading the tariff")
 			r.Reload()
 		case <-tick.C:
-			if s, err := statStamp(r.path); err == nil && s != r.stamp {
+			if r.changed() {
 				r.Reload()
 			}
 		}
 	}
+}
+
+// Summary describes the tariff in force.
+func (r *reloadingTariff) Summary() string { return r.current.Load().Summary() }
+
+// Destinations lists the destinations of the tariff in force.
+func (r *reloadingTariff) Destinations(at time.Time) []gateway.TariffDestination {
+	return r.current.Load().Destinations(at)
+}
+
+// changed reports whether the file's time or size differs from the last
+// load's.
+func (r *reloadingTariff) changed() bool {
+	s, err := statStamp(r.path)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return err == nil && s != r.stamp
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/gateway/console"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/store"
@@ -25,7 +27,7 @@ func serveCommand() *command {
 	var path string
 	return &command{
 		name:    "serve",
-		summary: "run the gateway: read the PBX, journal, rate, post to the PMS; metrics and health on the console's address",
+		summary: "run the gateway: read the PBX, journal, rate, post to the PMS; the web console, metrics and health on the console's address",
 		flags: func(fs *flag.FlagSet, _ *app) {
 			fs.StringVar(&path, "config", "", "the config file (required)")
 		},
@@ -64,6 +66,7 @@ type gatewayRun struct {
 	journal *store.Journal
 	tariff  *reloadingTariff
 	engine  *gateway.Engine
+	console *console.Server
 	http    *http.Server
 	ln      net.Listener
 	closers []func() error
@@ -138,10 +141,42 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		link.Close()
 		return nil, fmt.Errorf("console.listen %s: %w", c.Console.Listen, err)
 	}
+	var tlsConf *tls.Config
+	if c.Console.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.Resolve(c.Console.TLSCert), c.Resolve(c.Console.TLSKey))
+		if err != nil {
+			g.ln.Close()
+			src.Close()
+			link.Close()
+			return nil, fmt.Errorf("console.tls_cert, console.tls_key: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	g.console, err = console.New(console.Options{
+		Engine:       eng,
+		Journal:      g.journal,
+		Queries:      g.journal,
+		Users:        g.journal,
+		Tariff:       g.tariff,
+		ReloadTariff: g.tariff.Reload,
+		Site:         c.Site.Name,
+		Location:     c.Location,
+		MaskDigits:   c.Console.MaskDigits,
+		MinorDigits:  tariff.MinorDigits,
+		TLS:          c.Console.TLSCert != "",
+		Logger:       log.With().Str("component", "console").Logger(),
+	})
+	if err != nil {
+		g.ln.Close()
+		src.Close()
+		link.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("GET /healthz", healthz(eng, g.journal))
-	g.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.Handle("/", g.console)
+	g.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf}
 	g.audit("serve-start", map[string]string{"config": c.Path, "config_sha256": fileSum(c.Path), "tariff_sha256": fileSum(c.Resolve(c.Tariff))})
 	return g, nil
 }
@@ -167,12 +202,19 @@ func (g *gatewayRun) audit(action string, detail map[string]string) {
 func (g *gatewayRun) run(ctx context.Context) error {
 	go g.tariff.Watch(ctx, 2*time.Second)
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- g.http.Serve(g.ln) }()
+	go func() {
+		if g.http.TLSConfig != nil {
+			httpDone <- g.http.ServeTLS(g.ln, "", "")
+			return
+		}
+		httpDone <- g.http.Serve(g.ln)
+	}()
 	g.log.Info().Str("site", g.cfg.Site.Name).Str("pbx_format", g.cfg.PBX.Format).Str("pbx_transport", g.cfg.PBX.Transport).
 		Str("listen", g.ln.Addr().String()).Msg("callgate serving")
 	err := g.engine.Run(ctx)
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	g.console.Close() // ends the dashboards' live streams, which Shutdown would wait for
 	g.http.Shutdown(shut)
 	<-httpDone
 	g.closeAll()

@@ -1,0 +1,157 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"callgate/gateway"
+)
+
+// snapshot is the dashboard's facts: rendered into the page, and sent as
+// JSON on the live stream.
+type snapshot struct {
+	PBXLastRecord string       `json:"pbx_last_record"`
+	RecordsRead   uint64       `json:"records_read"`
+	RecordsToday  int          `json:"records_today"`
+	Replays       uint64       `json:"replays"`
+	ParseErrors   uint64       `json:"parse_errors"`
+	PMSState      string       `json:"pms_state"`
+	PMSSince      string       `json:"pms_since"`
+	PMSWaiting    string       `json:"pms_waiting"`
+	LastAnswer    string       `json:"last_answer"`
+	GuestData     string       `json:"guest_data"`
+	Queued        int64        `json:"queued"`
+	OldestQueued  string       `json:"oldest_queued"`
+	InDoubt       int64        `json:"in_doubt"`
+	NeedPerson    int64        `json:"need_person"`
+	Alarms        []alarmView  `json:"alarms"`
+	Today         []classTotal `json:"today"`
+	Recent        []recentCall `json:"recent"`
+	Updated       string       `json:"updated"`
+}
+
+type alarmView struct {
+	Kind  string `json:"kind"`
+	Since string `json:"since"`
+	Text  string `json:"text"`
+}
+
+type classTotal struct {
+	Class   string `json:"class"`
+	Calls   int    `json:"calls"`
+	Revenue string `json:"revenue"`
+}
+
+type recentCall struct {
+	ID     uint64 `json:"id"`
+	Time   string `json:"time"`
+	Ext    string `json:"ext"`
+	Room   string `json:"room"`
+	Dialed string `json:"dialed"`
+	Total  string `json:"total"`
+	State  string `json:"state"`
+}
+
+// snapshot reads the engine's status and the journal's counts.
+func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
+	st := s.o.Engine.Status()
+	sn := snapshot{
+		PBXLastRecord: s.wall(st.LastRecord),
+		RecordsRead:   st.RecordsRead,
+		Replays:       st.Replays,
+		ParseErrors:   st.ParseErrors,
+		PMSState:      string(st.PMS.State),
+		PMSSince:      s.wall(st.PMS.Since),
+		PMSWaiting:    "no",
+		LastAnswer:    "—",
+		GuestData:     "not yet",
+		Alarms:        []alarmView{},
+		Today:         []classTotal{},
+		Recent:        []recentCall{},
+	}
+	if st.GuestData {
+		sn.GuestData = "known"
+	}
+	switch {
+	case st.PMS.Resync:
+		sn.PMSWaiting = "resync running"
+	case st.PMS.NightAudit:
+		sn.PMSWaiting = "night audit running"
+	}
+	for _, a := range st.Alarms {
+		sn.Alarms = append(sn.Alarms, alarmView{string(a.Kind), s.wall(a.Since), a.Text})
+	}
+	sort.Slice(sn.Alarms, func(i, j int) bool { return sn.Alarms[i].Kind < sn.Alarms[j].Kind })
+	counts, err := s.o.Queries.Counts(ctx)
+	if err != nil {
+		return sn, err
+	}
+	sn.Queued, sn.InDoubt = counts.States[gateway.StateQueued], counts.States[gateway.StateInDoubt]
+	sn.NeedPerson = counts.States[gateway.StateException] + counts.States[gateway.StateRefused] + sn.InDoubt
+	sn.OldestQueued = "—"
+	if q, err := s.o.Queries.Entries(ctx, gateway.Filter{States: []gateway.State{gateway.StateQueued}, Limit: 1}); err != nil {
+		return sn, err
+	} else if len(q) > 0 {
+		sn.OldestQueued = s.o.Now().Sub(q[0].Updated).Round(time.Second).String()
+	}
+
+	// Today's chargeable calls (voided ones not counted) and revenue
+	// (posted by the PMS or by hand), by class and currency.
+	now := s.o.Now().In(s.o.Location)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.o.Location)
+	today, err := s.o.Queries.Entries(ctx, gateway.Filter{From: day, To: day.AddDate(0, 0, 1)})
+	if err != nil {
+		return sn, err
+	}
+	sn.RecordsToday = len(today)
+	if last, err := s.o.Queries.Entries(ctx, gateway.Filter{States: []gateway.State{gateway.StatePosted}, Newest: true, Limit: 1}); err != nil {
+		return sn, err
+	} else if len(last) > 0 && last[0].Answer != nil {
+		sn.LastAnswer = s.wall(last[0].Answer.Time) + " (" + last[0].Answer.Code + ")"
+	}
+	type key struct{ class, cur string }
+	calls, rev := map[key]int{}, map[key]int64{}
+	var keys []key
+	for _, e := range today {
+		if e.Charge == nil || !e.Charge.Postable() || e.State == gateway.StateVoided {
+			continue
+		}
+		k := key{e.Charge.Class, e.Charge.Currency}
+		if _, ok := calls[k]; !ok {
+			keys = append(keys, k)
+		}
+		calls[k]++
+		if e.State == gateway.StatePosted || e.State == gateway.StatePostedByHand {
+			rev[k] += e.Charge.TotalMinor
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].class < keys[j].class })
+	for _, k := range keys {
+		sn.Today = append(sn.Today, classTotal{k.class, calls[k], s.money(rev[k], k.cur)})
+	}
+
+	recent, err := s.o.Queries.Entries(ctx, gateway.Filter{Newest: true, Limit: 10})
+	if err != nil {
+		return sn, err
+	}
+	for _, e := range recent {
+		r := s.row(w, e)
+		sn.Recent = append(sn.Recent, recentCall{uint64(r.ID), r.Local, r.Extension, r.Room, r.Dialed, r.Total, string(r.State)})
+	}
+	sn.Updated = s.wall(s.o.Now())
+	return sn, nil
+}
+
+func (s *Server) dashboard(c echo.Context) error {
+	sn, err := s.snapshot(c.Request().Context(), current(c))
+	if err != nil {
+		return err
+	}
+	v := s.view(c, "Dashboard")
+	v.Nav, v.Data = "dashboard", sn
+	return c.Render(http.StatusOK, "dashboard", v)
+}
