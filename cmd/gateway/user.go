@@ -83,7 +83,7 @@ func userCommand() *command {
 			if err != nil {
 				return err
 			}
-			j, err := store.Open(c.Resolve(c.Store.Path), journalOptions(c, a.log))
+			j, err := store.Open(c.Resolve(c.Store.Path), serveStoreOptions(c, a.log))
 			if err != nil {
 				return fmt.Errorf("%w (a running gateway holds the journal: stop it first)", err)
 			}
