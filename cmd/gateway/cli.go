@@ -33,6 +33,7 @@ func commands() []*command {
 		parseCommand(),
 		captureCommand(),
 		rateCommand(),
+		importCommand(),
 		erlangCommand(),
 		formatsCommand(),
 		simCommand(),
