@@ -297,7 +297,9 @@ func (r Report) Run(es []gateway.Entry, o Options) (*Table, error) {
 	return t, nil
 }
 
-func dateOf(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 
 var noCharge gateway.Charge
 
