@@ -99,6 +99,10 @@ type Options struct {
 	MinorDigits func(currency string) (int, bool)
 	// Tariffs are the alternative tariffs of the carriers report.
 	Tariffs []NamedRater
+	// CallerPrefixDigits is how many leading digits of a caller ID make
+	// its area in the caller-areas report (default 3: a North American
+	// area code, or a UK 0xx code).
+	CallerPrefixDigits int
 }
 
 // NamedRater is an alternative tariff for the carriers report.
@@ -212,12 +216,12 @@ var pageSize = 20_000
 
 // Entries reads every entry with a call in the options' dates through q,
 // a page at a time.
-func Entries(ctx context.Context, q gateway.Queries, o Options) ([]gateway.Entry, error) {
+func Entries(ctx context.Context, q gateway.Queries, o Options, history bool) ([]gateway.Entry, error) {
 	from, to := o.Span()
 	// Entry time is the call's start instant; a day's margin either side
 	// catches PBXs whose clocks disagree with the zone, and the wall-clock
 	// filter below decides.
-	f := gateway.Filter{From: from.Add(-26 * time.Hour), To: to.Add(26 * time.Hour), Limit: pageSize}
+	f := gateway.Filter{From: from.Add(-26 * time.Hour), To: to.Add(26 * time.Hour), Limit: pageSize, History: history}
 	wf, wt := o.wall()
 	var out []gateway.Entry
 	for {
@@ -243,24 +247,32 @@ type Report struct {
 	Title   string
 	Columns string // one line saying what each row is, for gateway report --help
 	run     func(es []gateway.Entry, o *Options) (*Table, error)
+	// History is set for a report that reads the entries' histories: pass
+	// it to Entries.
+	History bool
 }
 
 // Reports lists every report, in the order `gateway report --help` shows
 // them.
 func Reports() []Report {
 	return []Report{
-		{"rooms", "Calls and cost by room", "room, calls, minutes, carrier_cost, guest_charge", byKey("room", roomOf)},
-		{"extensions", "Calls and cost by extension", "extension, calls, minutes, carrier_cost, guest_charge", byKey("extension", func(e *gateway.Entry, _ *Options) string { return e.Call.Extension })},
-		{"accounts", "Calls and cost by account code", "account_code, calls, minutes, carrier_cost, guest_charge", byKey("account_code", func(e *gateway.Entry, _ *Options) string { return e.Call.AccountCode })},
-		{"classes", "Calls and cost by call class", "class, calls, minutes, carrier_cost, guest_charge", byKey("class", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Class })},
-		{"destinations", "Calls and cost by destination", "destination, calls, minutes, carrier_cost, guest_charge", byKey("destination", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Destination })},
-		{"busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", busyHour},
-		{"busy-days", "The busiest hour of each day", "day, hour, calls, erlangs, ccs", busyDays},
-		{"trunks", "Trunk use per hour, by trunk group and trunk", "hour, group, trunk, calls, seized_minutes, peak_simultaneous, all_busy_incidents, all_busy_s", trunks},
-		{"all-busy", "All-trunks-busy incidents", "group, start, end, duration_s", allBusy},
-		{"gos", "Grade of service: Erlang B blocking at the busy hour", "group, trunks, busy_hour, erlangs, blocking", gos},
-		{"sizing", "Trunks needed for the target grade of service", "group, busy_hour, erlangs, gos, trunks_needed, blocking, trunks_configured", sizing},
-		{"exceptions", "Calls that need a look", "start, extension, room, direction, dialed, destination, duration_s, guest_charge, reason", exceptions},
+		{"rooms", "Calls and cost by room", "room, calls, minutes, carrier_cost, guest_charge", byKey("room", roomOf), false},
+		{"extensions", "Calls and cost by extension", "extension, calls, minutes, carrier_cost, guest_charge", byKey("extension", func(e *gateway.Entry, _ *Options) string { return e.Call.Extension }), false},
+		{"accounts", "Calls and cost by account code", "account_code, calls, minutes, carrier_cost, guest_charge", byKey("account_code", func(e *gateway.Entry, _ *Options) string { return e.Call.AccountCode }), false},
+		{"classes", "Calls and cost by call class", "class, calls, minutes, carrier_cost, guest_charge", byKey("class", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Class }), false},
+		{"destinations", "Calls and cost by destination", "destination, calls, minutes, carrier_cost, guest_charge", byKey("destination", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Destination }), false},
+		{"busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", busyHour, false},
+		{"busy-days", "The busiest hour of each day", "day, hour, calls, erlangs, ccs", busyDays, false},
+		{"trunks", "Trunk use per hour, by trunk group and trunk", "hour, group, trunk, calls, seized_minutes, peak_simultaneous, all_busy_incidents, all_busy_s", trunks, false},
+		{"all-busy", "All-trunks-busy incidents", "group, start, end, duration_s", allBusy, false},
+		{"gos", "Grade of service: Erlang B blocking at the busy hour", "group, trunks, busy_hour, erlangs, blocking", gos, false},
+		{"sizing", "Trunks needed for the target grade of service", "group, busy_hour, erlangs, gos, trunks_needed, blocking, trunks_configured", sizing, false},
+		{"exceptions", "Calls that need a look", "start, extension, room, direction, dialed, destination, duration_s, guest_charge, reason", exceptions, false},
+		{"callers", "Inbound callers", "caller_id, calls, answered, unanswered, minutes", callers, false},
+		{"caller-areas", "Inbound calls by caller area", "prefix, calls, answered, minutes", callerAreas, false},
+		{"unanswered", "Unanswered inbound calls by hour of day", "hour, inbound, unanswered, unanswered_pct", unanswered, false},
+		{"carriers", "Carrier comparison: the period re-rated under other tariffs", "tariff, class, destination, calls, actual_cost, alternative_cost, difference", carriers, false},
+		{"night-audit", "Night audit: postings reconciled", "room, posting, start, state, amount, answer, resolved_by, reason", nightAudit, true},
 	}
 }
 
@@ -287,6 +299,9 @@ func (r Report) Run(es []gateway.Entry, o Options) (*Table, error) {
 	}
 	if o.Location == nil {
 		o.Location = time.UTC
+	}
+	if o.CallerPrefixDigits <= 0 {
+		o.CallerPrefixDigits = 3
 	}
 	t, err := r.run(es, &o)
 	if err != nil {

@@ -415,7 +415,7 @@ func TestEntriesPages(t *testing.T) {
 	p := &pager{es: es}
 	defer func(n int) { pageSize = n }(pageSize)
 	pageSize = 1000
-	got, err := Entries(context.Background(), p, f.o)
+	got, err := Entries(context.Background(), p, f.o, false)
 	if err != nil || len(got) != 25*len(f.es) || p.calls < 2 {
 		t.Errorf("%d entries in %d pages, want %d: %v", len(got), p.calls, 25*len(f.es), err)
 	}
