@@ -18,11 +18,12 @@ import (
 )
 
 // Formats are the output formats of Write.
-var Formats = []string{"table", "csv", "json", "xlsx"}
+var Formats = []string{"table", "csv", "json", "xlsx", "html"}
 
 // Write writes t to w in format: table (aligned text for a terminal), csv
 // (RFC 4180, UTF-8, a header row), json (an array of row objects keyed by
-// column name) or xlsx (a spreadsheet with typed cells).
+// column name), xlsx (a spreadsheet with typed cells) or html (a
+// standalone page with an SVG chart, for the screen and for print).
 func Write(w io.Writer, t *Table, format string) error {
 	switch format {
 	case "table":
@@ -33,6 +34,8 @@ func Write(w io.Writer, t *Table, format string) error {
 		return writeJSON(w, t)
 	case "xlsx":
 		return writeXLSX(w, t)
+	case "html":
+		return writeHTML(w, t)
 	}
 	return gateway.Errorf(gateway.KindInvalid, "there is no output format %q: use one of %s", format, strings.Join(Formats, ", "))
 }

@@ -420,3 +420,36 @@ func TestEntriesPages(t *testing.T) {
 		t.Errorf("%d entries in %d pages, want %d: %v", len(got), p.calls, 25*len(f.es), err)
 	}
 }
+
+func TestHTML(t *testing.T) {
+	f := month(t)
+	tab := run(t, f, "busy-hour")
+	var b bytes.Buffer
+	if err := Write(&b, tab, "html"); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, w := range []string{"<!DOCTYPE html>", "<svg", "@media print", "<td>2026-11-10T14:00</td>", "Busiest hour of the period"} {
+		if !strings.Contains(page, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+	if n := strings.Count(page, `<rect class="bar"`); n != 30*24 {
+		t.Errorf("%d bars, want one per hour", n)
+	}
+	// The busiest hour's bar is the full height of the scale (1.25 → 2).
+	if !strings.Contains(page, "<title>2026-11-10T14:00: 1.250</title>") {
+		t.Error("no bar for the busy hour")
+	}
+	for _, bad := range []string{"<script", "http://", "https://"} {
+		if strings.Contains(strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
+			t.Errorf("page holds %q: not standalone", bad)
+		}
+	}
+	b.Reset()
+	cls := run(t, f, "classes")
+	Write(&b, cls, "html")
+	if !strings.Contains(b.String(), "Guest charge by class") || strings.Count(b.String(), `<rect class="bar"`) != len(cls.Rows) {
+		t.Errorf("classes chart missing")
+	}
+}
