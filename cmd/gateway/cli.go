@@ -34,6 +34,7 @@ func commands() []*command {
 		captureCommand(),
 		rateCommand(),
 		importCommand(),
+		reportCommand(),
 		erlangCommand(),
 		formatsCommand(),
 		simCommand(),
