@@ -35,6 +35,7 @@ func commands() []*command {
 		rateCommand(),
 		importCommand(),
 		reportCommand(),
+		exportCommand(),
 		erlangCommand(),
 		formatsCommand(),
 		simCommand(),
