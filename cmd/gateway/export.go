@@ -73,4 +73,3 @@ func exportCommand() *command {
 		},
 	}
 }
-
