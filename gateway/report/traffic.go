@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -266,8 +268,11 @@ func (p period) sweep(calls []*gateway.Call, size int) occupancy {
 	}
 	// Ends before starts at the same instant: a call that ends as another
 	// begins does not overlap it.
-	sort.Slice(edges, func(i, j int) bool {
-		return edges[i].t < edges[j].t || edges[i].t == edges[j].t && edges[i].d < edges[j].d
+	slices.SortFunc(edges, func(a, b edge) int {
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return cmp.Compare(a.d, b.d)
 	})
 	level, lastHour := int64(0), 0
 	busyFrom := int64(-1)
@@ -328,14 +333,22 @@ func trunks(es []gateway.Entry, o *Options) (*Table, error) {
 		oc           occupancy
 	}
 	var lines []line
-	for gi, tg := range g.groups {
-		size, _ := g.size(gi)
-		if tg.Size == 0 {
-			size = 0 // no all-trunks-busy without a configured size
+	byTrunk := map[string][]*gateway.Call{}
+	for i := range es {
+		if c := es[i].Call; trunkCall(c) {
+			byTrunk[c.Trunk] = append(byTrunk[c.Trunk], c)
 		}
-		lines = append(lines, line{tg.Name, "", p.sweep(g.calls(es, func(i int, _ string) bool { return i == gi }), size)})
-		for _, tr := range g.trunksSeen(gi) {
-			lines = append(lines, line{tg.Name, tr, p.sweep(g.calls(es, func(_ int, x string) bool { return x == tr }), 0)})
+	}
+	for gi, tg := range g.groups {
+		size := tg.Size // no all-trunks-busy without a configured size
+		var calls []*gateway.Call
+		seen := g.trunksSeen(gi)
+		for _, tr := range seen {
+			calls = append(calls, byTrunk[tr]...)
+		}
+		lines = append(lines, line{tg.Name, "", p.sweep(calls, size)})
+		for _, tr := range seen {
+			lines = append(lines, line{tg.Name, tr, p.sweep(byTrunk[tr], 0)})
 		}
 	}
 	for h := range p.hours {
