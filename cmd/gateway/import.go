@@ -158,6 +158,8 @@ type importer struct {
 	rooms   gateway.RoomMap
 	batch   []gateway.ImportRecord
 	stats   importStats
+	// inflight gets the result of the batch the journal is writing.
+	inflight chan error
 }
 
 // file imports one file. clock dates records that print no year; zero means
@@ -205,12 +207,16 @@ func (im *importer) file(ctx context.Context, name string, clock time.Time, prog
 			break
 		}
 		if err != nil {
+			im.wait()
 			return fmt.Errorf("reading %s: %w", name, err)
 		}
 	}
 	fr.Flush(emit)
 	if ferr == nil {
 		ferr = im.flush(ctx)
+	}
+	if err := im.wait(); ferr == nil {
+		ferr = err
 	}
 	if bar != nil {
 		bar.Finish()
@@ -260,19 +266,39 @@ func (im *importer) record(ctx context.Context, rec gateway.RawRecord) error {
 	return nil
 }
 
+// flush hands the batch to the journal. The journal writes it while the
+// next batch is parsed and rated: at most one batch is in flight, so a
+// failure stops the import within two batches.
 func (im *importer) flush(ctx context.Context) error {
+	if err := im.wait(); err != nil {
+		return err
+	}
 	if len(im.batch) == 0 {
 		return nil
 	}
-	res, err := im.journal.Import(ctx, im.batch)
-	if err != nil {
-		return err
-	}
-	im.stats.Imported += int64(len(im.batch) - res.Duplicates)
-	im.stats.Duplicates += int64(res.Duplicates)
-	clear(im.batch)
-	im.batch = im.batch[:0]
+	batch := im.batch
+	im.batch = make([]gateway.ImportRecord, 0, importBatch)
+	done := make(chan error, 1)
+	im.inflight = done
+	go func() {
+		res, err := im.journal.Import(ctx, batch)
+		if err == nil {
+			im.stats.Imported += int64(len(batch) - res.Duplicates)
+			im.stats.Duplicates += int64(res.Duplicates)
+		}
+		done <- err
+	}()
 	return nil
+}
+
+// wait waits for the batch in flight, if any.
+func (im *importer) wait() error {
+	if im.inflight == nil {
+		return nil
+	}
+	err := <-im.inflight
+	im.inflight = nil
+	return err
 }
 
 // summary prints what the import did, one fact a line.
