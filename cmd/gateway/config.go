@@ -29,6 +29,9 @@ type Config struct {
 	Policy  PolicyConfig  `yaml:"policy"`
 	Alarms  AlarmsConfig  `yaml:"alarms"`
 	Report  ReportConfig  `yaml:"report"`
+	// Reports are the reports sent by e-mail on a schedule, through SMTP.
+	Reports []ScheduleConfig `yaml:"reports"`
+	SMTP    SMTPConfig       `yaml:"smtp"`
 
 	// Path is the file the config was read from ("" for a built-in config).
 	Path string `yaml:"-"`
@@ -184,6 +187,7 @@ func DefaultConfig() Config {
 		Console: ConsoleConfig{Listen: "127.0.0.1:8080"},
 		Alarms:  AlarmsConfig{PMSDownMinutes: 10, QueueMinutes: 30},
 		Report:  defaultReportConfig(),
+		SMTP:    SMTPConfig{Port: 587, TLS: "starttls"},
 	}
 }
 
@@ -343,6 +347,7 @@ func (c *Config) validate() Problems {
 		k.add("alarms.queue_minutes", "%d: give the minutes (1 or more) a posting may wait before the alarm", c.Alarms.QueueMinutes)
 	}
 	c.validateReport(k)
+	c.validateDelivery(k)
 	if k.required("console.listen", c.Console.Listen, "the console's address, e.g. 127.0.0.1:8080") {
 		k.hostPort("console.listen", c.Console.Listen, false)
 	}
