@@ -72,7 +72,10 @@ func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	s.m.from = from
 	return nil
 }
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.m.to = append(s.m.to, to); return nil }
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.m.to = append(s.m.to, to)
+	return nil
+}
 func (s *smtpSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
