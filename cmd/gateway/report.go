@@ -105,11 +105,7 @@ func reportCommand() *command {
 // runReport reads the period's entries through the journal's queries and
 // computes the report.
 func runReport(ctx context.Context, q gateway.Queries, r report.Report, o report.Options) (*report.Table, error) {
-	es, err := report.Entries(ctx, q, o, r.History)
-	if err != nil {
-		return nil, err
-	}
-	return r.Run(es, o)
+	return report.Generate(ctx, q, r.Name, o)
 }
 
 func listReports(w io.Writer) error {

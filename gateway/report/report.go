@@ -241,6 +241,24 @@ func Entries(ctx context.Context, q gateway.Queries, o Options, history bool) ([
 	}
 }
 
+// Generate reads the period's entries through q and computes the report
+// called name: what `gateway report` does, for the console's /reports.
+// Write the table with Write in any of Formats.
+func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*Table, error) {
+	r, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	es, err := Entries(ctx, q, o, r.History)
+	if err != nil {
+		return nil, err
+	}
+	return r.Run(es, o)
+}
+
 // A Report computes one table from the entries of its period.
 type Report struct {
 	Name    string
