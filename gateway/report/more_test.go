@@ -127,3 +127,20 @@ func TestNightAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnsListed: the columns gateway report lists for each report are
+// the ones it writes.
+func TestColumnsListed(t *testing.T) {
+	f := month(t)
+	f.o.Tariffs = []NamedRater{{Name: "x", Rater: perSecond{}}}
+	for _, r := range Reports() {
+		tab := run(t, f, r.Name)
+		var names []string
+		for _, c := range tab.Columns {
+			names = append(names, c.Name)
+		}
+		if got := strings.Join(names, ", "); got != r.Columns {
+			t.Errorf("%s: writes %q, lists %q", r.Name, got, r.Columns)
+		}
+	}
+}
