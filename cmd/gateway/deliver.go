@@ -83,6 +83,9 @@ func (c *Config) validateDelivery(k *checker) {
 			k.add("smtp.from", "%q is not an e-mail address", m.From)
 		}
 	}
+	if m.Username != "" && m.TLS == "none" {
+		k.add("smtp.username", "a password is never sent without encryption: use tls: starttls or tls, or a relay that needs no login")
+	}
 	if m.Username != "" && m.Password == "" {
 		k.add("smtp.password", "missing: smtp.username is set, so the server needs its password")
 	}

@@ -17,6 +17,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -94,7 +95,8 @@ func (s *smtpSession) Data(r io.Reader) error {
 func (s *smtpSession) Reset()        { s.m = sentMail{} }
 func (s *smtpSession) Logout() error { return nil }
 
-func startSMTP(t *testing.T, failData int) *smtpServer {
+// With open set, it is a relay that wants no authentication and no TLS.
+func startSMTP(t *testing.T, failData int, insecure ...bool) *smtpServer {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mail.test"},
@@ -107,7 +109,8 @@ func startSMTP(t *testing.T, failData int) *smtpServer {
 	cert, _ := x509.ParseCertificate(der)
 	srv := &smtpServer{failData: failData, roots: x509.NewCertPool()}
 	srv.roots.AddCert(cert)
-	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: srv}, nil }))
+	open := len(insecure) > 0 && insecure[0]
+	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: srv, auth: open}, nil }))
 	s.Domain = "mail.test"
 	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -261,6 +264,12 @@ smtp: {host: mail.hotel.test, from: callgate@hotel.test}
   - {report: carriers, period: yesterday, schedule: "0 6 * * *"}
 smtp: {port: 0, tls: maybe, username: x}
 `))
+	if ps := problemsOf(t, func() error {
+		_, err := LoadConfig(writeConfig(t, goodConfig+"smtp: {host: m.test, from: a@b.test, tls: none, username: u, password: p}\n"))
+		return err
+	}()); len(ps) != 1 || ps[0].Key != "smtp.username" {
+		t.Errorf("login without TLS: %v", ps)
+	}
 	keys := map[string]bool{}
 	for _, p := range problemsOf(t, err) {
 		keys[p.Key] = true
@@ -270,5 +279,38 @@ smtp: {port: 0, tls: maybe, username: x}
 		if !keys[k] {
 			t.Errorf("no problem for %s (got %v)", k, keys)
 		}
+	}
+}
+
+// TestReportMail: gateway report --mail sends the report once through the
+// config's server (here a hotel's internal relay: no TLS, no login).
+func TestReportMail(t *testing.T) {
+	srv := startSMTP(t, 0, true)
+	cfgPath, _ := importedJournal(t)
+	host, port, _ := net.SplitHostPort(srv.addr)
+	appendFile(t, cfgPath, "smtp: {host: "+host+", port: "+port+", tls: none, from: callgate@hotel.test}\n")
+	code, out, errOut := run(t, "", "report", "rooms", "--config", cfgPath, "--from", "2026-05-01", "--mail", "gm@hotel.test, it@hotel.test", "--format", "csv")
+	if code != 0 || !strings.Contains(out, "sent rooms") {
+		t.Fatalf("exit %d %s %s", code, out, errOut)
+	}
+	got := srv.sent()
+	if len(got) != 1 || len(got[0].to) != 2 || !strings.Contains(string(got[0].data), `filename="rooms_2026-05-01_2026-05-01.csv"`) {
+		t.Fatalf("sent %d messages: %+v", len(got), got)
+	}
+	noSMTP, _ := importedJournal(t)
+	if code, _, errOut := run(t, "", "report", "rooms", "--config", noSMTP, "--from", "2026-05-01", "--mail", "gm@hotel.test"); code != 1 || !strings.Contains(errOut, "smtp") {
+		t.Errorf("no smtp section: exit %d %q", code, errOut)
+	}
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -26,7 +26,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 func reportCommand() *command {
-	var config, from, to, format, out string
+	var config, from, to, format, out, mailTo string
 	var tariffs multiFlag
 	var fs *flag.FlagSet
 	return &command{
@@ -42,6 +42,7 @@ func reportCommand() *command {
 			f.StringVar(&format, "format", "", "the output: "+strings.Join(report.Formats, ", ")+" (default: from --out's extension, else table)")
 			f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
 			f.Var(&tariffs, "tariff", "carriers: an alternative tariff file to re-rate the period with (repeat for several)")
+			f.StringVar(&mailTo, "mail", "", "e-mail the report, attached in --format (default xlsx), to these addresses (comma-separated) through the config's smtp server, instead of printing it")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			if len(args) == 0 {
@@ -62,11 +63,21 @@ func reportCommand() *command {
 			if config == "" {
 				return usageError{"report needs --config FILE"}
 			}
+			if mailTo != "" && format == "" {
+				format = "xlsx"
+			}
 			f, err := outputFormat(format, out, a.stdout)
+			if mailTo != "" && err != nil {
+				f, err = format, nil // the spreadsheet goes to the mail, not the terminal
+			}
 			if err != nil {
 				return err
 			}
-			c, err := loadConfigFor(config, "report", "site", "store", "rooms", "report")
+			sections := []string{"site", "store", "rooms", "report"}
+			if mailTo != "" {
+				sections = append(sections, "smtp")
+			}
+			c, err := loadConfigFor(config, "report", sections...)
 			if err != nil {
 				return err
 			}
@@ -96,6 +107,24 @@ func reportCommand() *command {
 			t, err := runReport(ctx, j, r, o)
 			if err != nil {
 				return err
+			}
+			if mailTo != "" {
+				if c.SMTP.Host == "" {
+					return fmt.Errorf("%s has no smtp: section: give the mail server (host, from) to send reports through", config)
+				}
+				to := strings.Split(mailTo, ",")
+				for i := range to {
+					to[i] = strings.TrimSpace(to[i])
+				}
+				msg, err := reportMessage(c.Site.Name, c.SMTP.From, to, t, f)
+				if err != nil {
+					return err
+				}
+				if err := (mailer{cfg: c.SMTP}).send(ctx, msg); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "sent %s (%d rows) to %s\n", t.Name, len(t.Rows), strings.Join(to, ", "))
+				return nil
 			}
 			return writeOutput(a.stdout, out, func(w io.Writer) error { return report.Write(w, t, f) })
 		},
