@@ -28,6 +28,10 @@ type Config struct {
 	Console ConsoleConfig `yaml:"console"`
 	Policy  PolicyConfig  `yaml:"policy"`
 	Alarms  AlarmsConfig  `yaml:"alarms"`
+	Report  ReportConfig  `yaml:"report"`
+	// Reports are the reports sent by e-mail on a schedule, through SMTP.
+	Reports []ScheduleConfig `yaml:"reports"`
+	SMTP    SMTPConfig       `yaml:"smtp"`
 
 	// Path is the file the config was read from ("" for a built-in config).
 	Path string `yaml:"-"`
@@ -198,6 +202,8 @@ func DefaultConfig() Config {
 		Rooms:   RoomsConfig{Default: "same"},
 		Console: ConsoleConfig{Listen: "127.0.0.1:8080", MaskDigits: 4},
 		Alarms:  AlarmsConfig{PMSDownMinutes: 10, QueueMinutes: 30},
+		Report:  defaultReportConfig(),
+		SMTP:    SMTPConfig{Port: 587, TLS: "starttls"},
 	}
 }
 
@@ -365,6 +371,8 @@ func (c *Config) validate() Problems {
 	if c.Alarms.QueueMinutes < 1 {
 		k.add("alarms.queue_minutes", "%d: give the minutes (1 or more) a posting may wait before the alarm", c.Alarms.QueueMinutes)
 	}
+	c.validateReport(k)
+	c.validateDelivery(k)
 	if k.required("console.listen", c.Console.Listen, "the console's address, e.g. 127.0.0.1:8080") {
 		k.hostPort("console.listen", c.Console.Listen, false)
 	}

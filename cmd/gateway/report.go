@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"callgate/gateway"
+	"callgate/gateway/report"
+	"callgate/store"
+	"callgate/tariff"
+)
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func reportCommand() *command {
+	var config, from, to, format, out, mailTo string
+	var tariffs multiFlag
+	var fs *flag.FlagSet
+	return &command{
+		name: "report",
+		args: "NAME",
+		summary: "a call-accounting report over the journal, for local dates --from to --to (both inclusive): " +
+			"gateway report with no NAME lists them",
+		flags: func(f *flag.FlagSet, _ *app) {
+			fs = f
+			f.StringVar(&config, "config", "", "the config file (required): its store, site, rooms and report sections are used")
+			f.StringVar(&from, "from", "", "the first local date of the report, 2026-11-01")
+			f.StringVar(&to, "to", "", "the last local date of the report, 2026-11-30 (default: --from)")
+			f.StringVar(&format, "format", "", "the output: "+strings.Join(report.Formats, ", ")+" (default: from --out's extension, else table)")
+			f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
+			f.Var(&tariffs, "tariff", "carriers: an alternative tariff file to re-rate the period with (repeat for several)")
+			f.StringVar(&mailTo, "mail", "", "e-mail the report, attached in --format (default xlsx), to these addresses (comma-separated) through the config's smtp server, instead of printing it")
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			if len(args) == 0 {
+				return listReports(a.stdout)
+			}
+			name := args[0]
+			// Flags may follow the report's name.
+			if err := fs.Parse(args[1:]); err != nil {
+				return usageError{fmt.Sprintf("%s (see gateway report --help)", err)}
+			}
+			if fs.NArg() > 0 {
+				return usageError{fmt.Sprintf("report takes one NAME, not also %q", strings.Join(fs.Args(), " "))}
+			}
+			r, err := report.Lookup(name)
+			if err != nil {
+				return usageError{err.Error()}
+			}
+			if config == "" {
+				return usageError{"report needs --config FILE"}
+			}
+			if mailTo != "" && format == "" {
+				format = "xlsx"
+			}
+			f, err := outputFormat(format, out, a.stdout)
+			if mailTo != "" && err != nil {
+				f, err = format, nil // the spreadsheet goes to the mail, not the terminal
+			}
+			if err != nil {
+				return err
+			}
+			sections := []string{"site", "store", "rooms", "report"}
+			if mailTo != "" {
+				sections = append(sections, "smtp")
+			}
+			c, err := loadConfigFor(config, "report", sections...)
+			if err != nil {
+				return err
+			}
+			o := c.reportOptions()
+			if o.From, o.To, err = reportDates(from, to); err != nil {
+				return err
+			}
+			o.MinorDigits = tariff.MinorDigits
+			if len(tariffs) > 0 && name != "carriers" {
+				return usageError{"--tariff is for the carriers report"}
+			}
+			for _, path := range tariffs {
+				tf, err := tariff.Load(path)
+				if err != nil {
+					return fmt.Errorf("tariff %s: %w", path, err)
+				}
+				o.Tariffs = append(o.Tariffs, report.NamedRater{Name: filepath.Base(path), Rater: tf})
+			}
+			if err := o.Check(); err != nil {
+				return usageError{err.Error()}
+			}
+			j, err := store.Open(c.Resolve(c.Store.Path), store.Options{ReadOnly: true, Location: c.Location, Logger: a.log})
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			t, err := runReport(ctx, j, r, o)
+			if err != nil {
+				return err
+			}
+			if mailTo != "" {
+				if c.SMTP.Host == "" {
+					return fmt.Errorf("%s has no smtp: section: give the mail server (host, from) to send reports through", config)
+				}
+				to := strings.Split(mailTo, ",")
+				for i := range to {
+					to[i] = strings.TrimSpace(to[i])
+				}
+				msg, err := reportMessage(c.Site.Name, c.SMTP.From, to, t, f)
+				if err != nil {
+					return err
+				}
+				if err := (mailer{cfg: c.SMTP}).send(ctx, msg); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "sent %s (%d rows) to %s\n", t.Name, len(t.Rows), strings.Join(to, ", "))
+				return nil
+			}
+			return writeOutput(a.stdout, out, func(w io.Writer) error { return report.Write(w, t, f) })
+		},
+	}
+}
+
+// runReport reads the period's entries through the journal's queries and
+// computes the report.
+func runReport(ctx context.Context, q gateway.Queries, r report.Report, o report.Options) (*report.Table, error) {
+	return report.Generate(ctx, q, r.Name, o)
+}
+
+func listReports(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, r := range report.Reports() {
+		fmt.Fprintf(tw, "%s\t%s\t(%s)\n", r.Name, r.Title, r.Columns)
+	}
+	return tw.Flush()
+}
+
+// reportDates reads --from and --to, local dates; --to defaults to --from.
+func reportDates(from, to string) (time.Time, time.Time, error) {
+	if from == "" {
+		return time.Time{}, time.Time{}, usageError{"a report needs --from DATE (and --to DATE), like --from 2026-11-01 --to 2026-11-30"}
+	}
+	if to == "" {
+		to = from
+	}
+	f, err := time.Parse(time.DateOnly, from)
+	if err != nil {
+		return time.Time{}, time.Time{}, usageError{fmt.Sprintf("--from %q is not a date like 2026-11-01", from)}
+	}
+	t, err := time.Parse(time.DateOnly, to)
+	if err != nil {
+		return time.Time{}, time.Time{}, usageError{fmt.Sprintf("--to %q is not a date like 2026-11-30", to)}
+	}
+	return f, t, nil
+}
+
+// outputFormat picks the format from --format or --out's extension, and
+// refuses a spreadsheet on a terminal.
+func outputFormat(format, out string, stdout io.Writer) (string, error) {
+	if format == "" {
+		format = "table"
+		if ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(out)), "."); ext != "" {
+			for _, f := range report.Formats {
+				if f == ext || ext == "htm" && f == "html" {
+					format = f
+				}
+			}
+		}
+	}
+	valid := false
+	for _, f := range report.Formats {
+		valid = valid || f == format
+	}
+	if !valid {
+		return "", usageError{fmt.Sprintf("--format %q is not one of %s", format, strings.Join(report.Formats, ", "))}
+	}
+	if format == "xlsx" && out == "" {
+		if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+			return "", usageError{"an xlsx spreadsheet is not for a terminal: give --out FILE.xlsx"}
+		}
+	}
+	return format, nil
+}
+
+// writeOutput runs write on stdout, or on a new file out that is removed
+// again if write fails.
+func writeOutput(stdout io.Writer, out string, write func(io.Writer) error) error {
+	if out == "" {
+		return write(stdout)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", out, unwrapPathError(err))
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(out)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(out)
+		return fmt.Errorf("cannot write %s: %w", out, unwrapPathError(err))
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

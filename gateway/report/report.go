@@ -1,0 +1,493 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"callgate/gateway"
+)
+
+// Kind says what a column holds, so that every output format can type its
+// cells: a spreadsheet gets numbers and dates, not text.
+type Kind int
+
+// The kinds of column.
+const (
+	Str     Kind = iota // a string
+	Int                 // an int64
+	Float               // a float64, printed with Column.Decimals
+	Money               // an Amount: integer minor units and their decimals
+	Hour                // a time.Time on the hour (local wall clock): "2026-11-02T10:00"
+	Date                // a time.Time at midnight (local date): "2026-11-02"
+	Instant             // a time.Time (local wall clock, seconds): "2026-11-02T10:04:05"
+)
+
+// Column is one column of a table. Name is its snake_case name: the JSON
+// key, the CSV header and the table heading.
+type Column struct {
+	Name     string
+	Kind     Kind
+	Decimals int // Float: digits after the point
+}
+
+// Amount is money in integer minor units with the number of decimals of its
+// currency.
+type Amount struct {
+	Minor  int64
+	Digits int
+}
+
+// String prints the amount exactly, as gateway.FormatMinor does.
+func (a Amount) String() string { return gateway.FormatMinor(a.Minor, a.Digits) }
+
+// Table is a report's result: named columns and rows of cells, one cell per
+// column, of the Go type the column's Kind names (string, int64, float64,
+// Amount, time.Time). Notes are sentences about the whole table (the
+// busiest hour of the period, the settings used).
+type Table struct {
+	Name    string // the report's name: busy-hour
+	Title   string // for people: "Busy hour: trunk traffic per hour"
+	From    time.Time
+	To      time.Time // the dates covered, both inclusive
+	Columns []Column
+	Rows    [][]any
+	Notes   []string
+	// Chart, when set, names the columns an HTML page draws: X (a label
+	// or hour column) against Y (a number column).
+	Chart *Chart
+}
+
+// Chart describes a chart of a table for the HTML format.
+type Chart struct {
+	Kind  string // "bars" or "line"
+	X, Y  string // column names
+	Title string
+}
+
+// Col returns the index of the column called name, or -1.
+func (t *Table) Col(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Options are what every report needs besides the calls.
+type Options struct {
+	// From and To are the local site dates covered, both inclusive (only
+	// their year, month and day count).
+	From, To time.Time
+	// Location is the site's time zone.
+	Location *time.Location
+	// Rooms maps extensions to rooms, for calls journaled without a room.
+	Rooms gateway.RoomMap
+	// TrunkGroups are the trunk groups; none means one group "all" of every
+	// trunk seen, with no size (so no all-trunks-busy incidents).
+	TrunkGroups []TrunkGroup
+	// GoS is the grade of service sizing aims for (default 0.01).
+	GoS float64
+	// Thresholds drive the exceptions report.
+	Thresholds Thresholds
+	// MinorDigits gives a currency's decimals (tariff.MinorDigits); nil
+	// means 2 for every currency.
+	MinorDigits func(currency string) (int, bool)
+	// Tariffs are the alternative tariffs of the carriers report.
+	Tariffs []NamedRater
+	// CallerPrefixDigits is how many leading digits of a caller ID make
+	// its area in the caller-areas report (default 3: a North American
+	// area code, or a UK 0xx code).
+	CallerPrefixDigits int
+}
+
+// NamedRater is an alternative tariff for the carriers report.
+type NamedRater struct {
+	Name  string // shown in the report: the file's name
+	Rater gateway.Rater
+}
+
+// TrunkGroup is a group of trunks that serves the same traffic: the unit of
+// trunk sizing.
+type TrunkGroup struct {
+	Name string
+	// Trunks are the trunk identifiers as the PBX prints them, or numeric
+	// ranges "9001-9008".
+	Trunks []string
+	// Size is the number of trunks in the group (for blocking and
+	// all-trunks-busy); 0 when unknown.
+	Size int
+}
+
+// Contains reports whether the group holds trunk.
+func (g TrunkGroup) Contains(trunk string) bool {
+	for _, t := range g.Trunks {
+		if t == trunk {
+			return true
+		}
+		if r, ok := gateway.ParseExtensionRange(t); ok && strings.Contains(t, "-") && inRange(r, trunk) {
+			return true
+		}
+	}
+	return false
+}
+
+func inRange(r gateway.ExtensionRange, s string) bool {
+	if len(s) != len(r.From) || s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s >= r.From && s <= r.To
+}
+
+// Thresholds are the limits of the exceptions report.
+type Thresholds struct {
+	LongCallMinutes int      // a call longer than this is long (default 60)
+	CostlyMinor     int64    // a guest charge above this many minor units is costly (default 5000)
+	ShortCallS      int      // an answered outgoing call this short or shorter is a likely misdial (default 5)
+	UnusualFrom     int      // calls starting from this hour …
+	UnusualTo       int      // … to before this hour are at unusual hours (default 1 to 5)
+	PremiumClasses  []string // tariff classes that are premium (default premium)
+}
+
+// DefaultThresholds returns the exception thresholds used when the config
+// sets none.
+func DefaultThresholds() Thresholds {
+	return Thresholds{LongCallMinutes: 60, CostlyMinor: 5000, ShortCallS: 5, UnusualFrom: 1, UnusualTo: 5, PremiumClasses: []string{"premium"}}
+}
+
+func (o *Options) digits(currency string) int {
+	if o.MinorDigits != nil {
+		if d, ok := o.MinorDigits(currency); ok {
+			return d
+		}
+	}
+	return 2
+}
+
+// Span returns the instants the options' dates cover: [start of From, start
+// of the day after To) in the site's zone.
+func (o *Options) Span() (time.Time, time.Time) {
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	from := time.Date(o.From.Year(), o.From.Month(), o.From.Day(), 0, 0, 0, 0, loc)
+	to := time.Date(o.To.Year(), o.To.Month(), o.To.Day()+1, 0, 0, 0, 0, loc)
+	return from, to
+}
+
+// wall returns the options' dates as wall-clock times (Location UTC, as
+// Call.Start): [From 00:00, To+1 00:00).
+func (o *Options) wall() (time.Time, time.Time) {
+	from := time.Date(o.From.Year(), o.From.Month(), o.From.Day(), 0, 0, 0, 0, time.UTC)
+	to := time.Date(o.To.Year(), o.To.Month(), o.To.Day()+1, 0, 0, 0, 0, time.UTC)
+	return from, to
+}
+
+// Check says what is wrong with the options, in a sentence.
+func (o *Options) Check() error {
+	if o.From.IsZero() || o.To.IsZero() {
+		return gateway.Errorf(gateway.KindInvalid, "a report needs the dates it covers: --from and --to")
+	}
+	f, t := o.wall()
+	if !f.Before(t) {
+		return gateway.Errorf(gateway.KindInvalid, "the report's --from date %s is after its --to date %s: swap them", o.From.Format(time.DateOnly), o.To.Format(time.DateOnly))
+	}
+	if t.Sub(f) > 367*24*time.Hour {
+		return gateway.Errorf(gateway.KindInvalid, "a report covers at most a year (%s to %s is longer): split it", o.From.Format(time.DateOnly), o.To.Format(time.DateOnly))
+	}
+	if o.GoS < 0 || o.GoS >= 1 || math.IsNaN(o.GoS) {
+		return gateway.Errorf(gateway.KindInvalid, "the grade of service %v is not between 0 and 1 (0.01 for 1 %%)", o.GoS)
+	}
+	return nil
+}
+
+// pageSize is how many entries Entries reads at a time.
+var pageSize = 20_000
+
+// Entries reads every entry with a call in the options' dates through q,
+// a page at a time.
+func Entries(ctx context.Context, q gateway.Queries, o Options, history bool) ([]gateway.Entry, error) {
+	from, to := o.Span()
+	// Entry time is the call's start instant; a day's margin either side
+	// catches PBXs whose clocks disagree with the zone, and the wall-clock
+	// filter below decides.
+	f := gateway.Filter{From: from.Add(-26 * time.Hour), To: to.Add(26 * time.Hour), Limit: pageSize, History: history}
+	wf, wt := o.wall()
+	var out []gateway.Entry
+	for {
+		page, err := q.Entries(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page {
+			if e.Call != nil && !e.Call.Start.Before(wf) && e.Call.Start.Before(wt) {
+				out = append(out, e)
+			}
+		}
+		if len(page) < f.Limit {
+			return out, nil
+		}
+		f.After = page[len(page)-1].ID
+	}
+}
+
+// Generate reads the period's entries through q and computes the report
+// called name: what `gateway report` does, for the console's /reports.
+// Write the table with Write in any of Formats.
+func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*Table, error) {
+	r, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	es, err := Entries(ctx, q, o, r.History)
+	if err != nil {
+		return nil, err
+	}
+	return r.Run(es, o)
+}
+
+// A Report computes one table from the entries of its period.
+type Report struct {
+	Name    string
+	Title   string
+	Columns string // one line saying what each row is, for gateway report --help
+	run     func(es []gateway.Entry, o *Options) (*Table, error)
+	// History is set for a report that reads the entries' histories: pass
+	// it to Entries.
+	History bool
+}
+
+// Reports lists every report, in the order `gateway report --help` shows
+// them.
+func Reports() []Report {
+	return []Report{
+		{"rooms", "Calls and cost by room", "room, calls, minutes, carrier_cost, guest_charge", byKey("room", roomOf), false},
+		{"extensions", "Calls and cost by extension", "extension, calls, minutes, carrier_cost, guest_charge", byKey("extension", func(e *gateway.Entry, _ *Options) string { return e.Call.Extension }), false},
+		{"accounts", "Calls and cost by account code", "account_code, calls, minutes, carrier_cost, guest_charge", byKey("account_code", func(e *gateway.Entry, _ *Options) string { return e.Call.AccountCode }), false},
+		{"classes", "Calls and cost by call class", "class, calls, minutes, carrier_cost, guest_charge", byKey("class", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Class }), false},
+		{"destinations", "Calls and cost by destination", "destination, calls, minutes, carrier_cost, guest_charge", byKey("destination", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Destination }), false},
+		{"busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", busyHour, false},
+		{"busy-days", "The busiest hour of each day", "day, hour, calls, erlangs, ccs", busyDays, false},
+		{"trunks", "Trunk use per hour, by trunk group and trunk", "hour, group, trunk, calls, seized_minutes, peak_simultaneous, all_busy_incidents, all_busy_s", trunks, false},
+		{"all-busy", "All-trunks-busy incidents", "group, start, end, duration_s", allBusy, false},
+		{"gos", "Grade of service: Erlang B blocking at the busy hour", "group, trunks, busy_hour, erlangs, blocking", gos, false},
+		{"sizing", "Trunks needed for the target grade of service", "group, busy_hour, erlangs, gos, trunks_needed, blocking, trunks_configured", sizing, false},
+		{"exceptions", "Calls that need a look", "start, extension, room, direction, dialed, destination, duration_s, guest_charge, reason", exceptions, false},
+		{"callers", "Inbound callers", "caller_id, calls, answered, unanswered, minutes", callers, false},
+		{"caller-areas", "Inbound calls by caller area", "prefix, calls, answered, minutes", callerAreas, false},
+		{"unanswered", "Unanswered inbound calls by hour of day", "hour, inbound, unanswered, unanswered_pct", unanswered, false},
+		{"carriers", "Carrier comparison: the period re-rated under other tariffs", "tariff, class, destination, calls, actual_cost, alternative_cost, difference", carriers, false},
+		{"night-audit", "Night audit: postings reconciled", "room, posting, start, state, amount, answer, resolved_by, reason", nightAudit, true},
+	}
+}
+
+// Lookup returns the report called name.
+func Lookup(name string) (Report, error) {
+	var names []string
+	for _, r := range Reports() {
+		if r.Name == name {
+			return r, nil
+		}
+		names = append(names, r.Name)
+	}
+	return Report{}, gateway.Errorf(gateway.KindInvalid, "there is no report called %q: use one of %s", name, strings.Join(names, ", "))
+}
+
+// Run computes the report over entries (those of the options' period, from
+// Entries).
+func (r Report) Run(es []gateway.Entry, o Options) (*Table, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	if o.GoS == 0 {
+		o.GoS = 0.01
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.CallerPrefixDigits <= 0 {
+		o.CallerPrefixDigits = 3
+	}
+	t, err := r.run(es, &o)
+	if err != nil {
+		return nil, err
+	}
+	t.Name, t.Title = r.Name, r.Title
+	t.From, t.To = dateOf(o.From), dateOf(o.To)
+	return t, nil
+}
+
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+var noCharge gateway.Charge
+
+func chargeOf(e *gateway.Entry) *gateway.Charge {
+	if e.Charge == nil {
+		return &noCharge
+	}
+	return e.Charge
+}
+
+func roomOf(e *gateway.Entry, o *Options) string {
+	if e.Room != "" {
+		return e.Room
+	}
+	room, _ := o.Rooms.Resolve(e.Call.Extension)
+	return room
+}
+
+// minutes turns seconds into minutes with two decimals.
+func minutes(s int64) float64 { return math.Round(float64(s)/60*100) / 100 }
+
+// byKey is the cost report by one key: every rated call counts.
+func byKey(col string, key func(*gateway.Entry, *Options) string) func([]gateway.Entry, *Options) (*Table, error) {
+	return func(es []gateway.Entry, o *Options) (*Table, error) {
+		type acc struct {
+			calls, secs     int64
+			carrier, charge int64
+			currency        string
+		}
+		m := map[string]*acc{}
+		var total acc
+		mixed := false
+		for i := range es {
+			e := &es[i]
+			if e.Charge == nil {
+				continue
+			}
+			k := key(e, o)
+			a := m[k]
+			if a == nil {
+				a = &acc{currency: e.Charge.Currency}
+				m[k] = a
+			}
+			for _, x := range []*acc{a, &total} {
+				x.calls++
+				x.secs += int64(e.Call.DurationS)
+				x.carrier += e.Charge.CarrierMinor
+				x.charge += e.Charge.TotalMinor
+			}
+			if total.currency == "" {
+				total.currency = e.Charge.Currency
+			} else if total.currency != e.Charge.Currency {
+				mixed = true
+			}
+		}
+		if mixed {
+			return nil, gateway.Errorf(gateway.KindInvalid, "the period's calls were rated in more than one currency: report shorter periods, one currency each")
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if m[keys[i]].charge != m[keys[j]].charge {
+				return m[keys[i]].charge > m[keys[j]].charge
+			}
+			return keys[i] < keys[j]
+		})
+		d := o.digits(total.currency)
+		t := &Table{Columns: []Column{{Name: col}, {Name: "calls", Kind: Int}, {Name: "minutes", Kind: Float, Decimals: 2},
+			{Name: "carrier_cost", Kind: Money}, {Name: "guest_charge", Kind: Money}},
+			Chart: &Chart{Kind: "bars", X: col, Y: "guest_charge", Title: "Guest charge by " + strings.ReplaceAll(col, "_", " ")}}
+		for _, k := range keys {
+			a := m[k]
+			name := k
+			if name == "" {
+				name = "(none)"
+			}
+			t.Rows = append(t.Rows, []any{name, a.calls, minutes(a.secs), Amount{a.carrier, d}, Amount{a.charge, d}})
+		}
+		if total.currency != "" {
+			t.Notes = append(t.Notes, fmt.Sprintf("%d rated calls, %.2f minutes, carrier cost %s %s, guest charge %s %s.",
+				total.calls, minutes(total.secs), Amount{total.carrier, d}, total.currency, Amount{total.charge, d}, total.currency))
+		} else {
+			t.Notes = append(t.Notes, "No rated calls in the period.")
+		}
+		return t, nil
+	}
+}
+
+// exceptions lists the calls a manager should look at, one row per call
+// with every reason it has.
+func exceptions(es []gateway.Entry, o *Options) (*Table, error) {
+	th := o.Thresholds
+	t := &Table{Columns: []Column{{Name: "start", Kind: Instant}, {Name: "extension"}, {Name: "room"}, {Name: "direction"},
+		{Name: "dialed"}, {Name: "destination"}, {Name: "duration_s", Kind: Int}, {Name: "guest_charge", Kind: Money}, {Name: "reason"}}}
+	counts := map[string]int{}
+	for i := range es {
+		e := &es[i]
+		c, ch := e.Call, chargeOf(e)
+		var why []string
+		add := func(r string) { why = append(why, r); counts[r]++ }
+		answered := c.Answered == nil || *c.Answered
+		if th.LongCallMinutes > 0 && c.DurationS > th.LongCallMinutes*60 {
+			add(fmt.Sprintf("long (over %d min)", th.LongCallMinutes))
+		}
+		if th.CostlyMinor > 0 && ch.TotalMinor > th.CostlyMinor {
+			add(fmt.Sprintf("costly (over %s)", Amount{th.CostlyMinor, o.digits(ch.Currency)}))
+		}
+		if c.Direction == gateway.Outgoing && answered && c.DurationS > 0 && c.DurationS <= th.ShortCallS {
+			add(fmt.Sprintf("short (%d s or less)", th.ShortCallS))
+		}
+		if c.Direction == gateway.Outgoing && !answered {
+			add("unanswered attempt")
+		}
+		if e.Charge != nil && contains(th.PremiumClasses, ch.Class) {
+			add("premium destination")
+		}
+		if ch.Exception != nil {
+			add(*ch.Exception)
+		}
+		if c.Direction != gateway.Internal && th.UnusualFrom != th.UnusualTo && inHours(c.Start.Hour(), th.UnusualFrom, th.UnusualTo) {
+			add(fmt.Sprintf("unusual hour (%02d:00-%02d:00)", th.UnusualFrom, th.UnusualTo))
+		}
+		if len(why) == 0 {
+			continue
+		}
+		t.Rows = append(t.Rows, []any{c.Start, c.Extension, roomOf(e, o), string(c.Direction), gateway.MaskNumber(c.Dialed),
+			ch.Destination, int64(c.DurationS), Amount{ch.TotalMinor, o.digits(ch.Currency)}, strings.Join(why, "; ")})
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t.Notes = append(t.Notes, fmt.Sprintf("%s: %d", k, counts[k]))
+	}
+	return t, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// inHours reports whether hour h is in [from, to), wrapping past midnight
+// when from > to.
+func inHours(h, from, to int) bool {
+	if from < to {
+		return h >= from && h < to
+	}
+	return h >= from || h < to
+}

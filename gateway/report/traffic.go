@@ -1,0 +1,445 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"callgate/gateway"
+)
+
+// Traffic is measured on the local wall clock of Call.Start: hour h of the
+// period is [From 00:00 + h hours, + 1 hour) as the PBX prints time. (On the
+// day the clocks change, the repeated or missing hour is not split.)
+//
+// A trunk call is an incoming or outgoing call (internal calls use no trunk).
+// Its connected interval, which busy-hour traffic counts, starts after its
+// ring time (where the PBX prints one) and lasts duration_s; its seizure,
+// which trunk occupancy counts, starts at Call.Start and lasts ring time
+// plus duration_s.
+
+// interval is [from, to) in seconds since the period's first wall-clock
+// instant.
+type interval struct{ from, to int64 }
+
+func trunkCall(c *gateway.Call) bool {
+	return c.Direction == gateway.Incoming || c.Direction == gateway.Outgoing
+}
+
+func ringOf(c *gateway.Call) int64 {
+	if c.RingS != nil && *c.RingS > 0 {
+		return int64(*c.RingS)
+	}
+	return 0
+}
+
+// period is the hours of a report.
+type period struct {
+	start time.Time // wall clock of hour 0
+	hours int
+}
+
+func periodOf(o *Options) period {
+	f, t := o.wall()
+	return period{f, int(t.Sub(f) / time.Hour)}
+}
+
+func (p period) sec(t time.Time) int64 { return int64(t.Sub(p.start) / time.Second) }
+
+func (p period) hour(i int) time.Time { return p.start.Add(time.Duration(i) * time.Hour) }
+
+// spread calls fn for every hour that [iv.from, iv.to) touches inside the
+// period, with the seconds that fall in it.
+func (p period) spread(iv interval, fn func(h int, s int64)) {
+	end := int64(p.hours) * 3600
+	from, to := max(iv.from, 0), min(iv.to, end)
+	for from < to {
+		h := from / 3600
+		next := min((h+1)*3600, to)
+		fn(int(h), next-from)
+		from = next
+	}
+}
+
+// hourly is the traffic of each hour of a period.
+type hourly struct {
+	calls []int64   // trunk calls started in the hour
+	secs  []float64 // connected seconds in the hour
+}
+
+func (p period) traffic(es []gateway.Entry, keep func(*gateway.Entry) bool) hourly {
+	hs := hourly{make([]int64, p.hours), make([]float64, p.hours)}
+	for i := range es {
+		e := &es[i]
+		c := e.Call
+		if !trunkCall(c) || keep != nil && !keep(e) {
+			continue
+		}
+		s := p.sec(c.Start)
+		if s >= 0 && s/3600 < int64(p.hours) {
+			hs.calls[s/3600]++
+		}
+		if c.DurationS > 0 {
+			from := s + ringOf(c)
+			p.spread(interval{from, from + int64(c.DurationS)}, func(h int, n int64) { hs.secs[h] += float64(n) })
+		}
+	}
+	return hs
+}
+
+func (hs hourly) erlangs(h int) float64 { return hs.secs[h] / 3600 }
+
+// busiest returns the hour of most traffic in [from, to) (the earliest of
+// equals); -1 when none of them has any.
+func (hs hourly) busiest(from, to int) int {
+	best := -1
+	for h := from; h < to && h < len(hs.secs); h++ {
+		if hs.secs[h] > 0 && (best < 0 || hs.secs[h] > hs.secs[best]) {
+			best = h
+		}
+	}
+	return best
+}
+
+// consistent returns the time-consistent busy hour: the clock hour (0-23)
+// whose mean traffic over the period's days is highest, and that mean in
+// erlangs; -1 when there is no traffic.
+func (p period) consistent(hs hourly) (int, float64) {
+	var sum [24]float64
+	for h := range p.hours {
+		sum[p.hour(h).Hour()] += hs.secs[h]
+	}
+	best := -1
+	for h := range sum {
+		if sum[h] > 0 && (best < 0 || sum[h] > sum[best]) {
+			best = h
+		}
+	}
+	if best < 0 {
+		return -1, 0
+	}
+	days := float64(p.hours) / 24
+	return best, sum[best] / 3600 / days
+}
+
+var trafficCols = []Column{{Name: "calls", Kind: Int}, {Name: "erlangs", Kind: Float, Decimals: 3}, {Name: "ccs", Kind: Float, Decimals: 2}}
+
+func busyHour(es []gateway.Entry, o *Options) (*Table, error) {
+	p := periodOf(o)
+	hs := p.traffic(es, nil)
+	t := &Table{Columns: append([]Column{{Name: "hour", Kind: Hour}}, trafficCols...),
+		Chart: &Chart{Kind: "bars", X: "hour", Y: "erlangs", Title: "Trunk traffic per hour (erlangs)"}}
+	for h := range p.hours {
+		e := hs.erlangs(h)
+		t.Rows = append(t.Rows, []any{p.hour(h), hs.calls[h], e, e * 36})
+	}
+	if b := hs.busiest(0, p.hours); b >= 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("Busiest hour of the period: %s, %d calls, %.3f erlangs (%.2f CCS).",
+			p.hour(b).Format("2006-01-02T15:04"), hs.calls[b], hs.erlangs(b), hs.erlangs(b)*36))
+		ch, mean := p.consistent(hs)
+		t.Notes = append(t.Notes, fmt.Sprintf("Time-consistent busy hour: %02d:00-%02d:00, %.3f erlangs on average over %d days.",
+			ch, (ch+1)%24, mean, p.hours/24))
+	} else {
+		t.Notes = append(t.Notes, "No trunk traffic in the period.")
+	}
+	return t, nil
+}
+
+func busyDays(es []gateway.Entry, o *Options) (*Table, error) {
+	p := periodOf(o)
+	hs := p.traffic(es, nil)
+	t := &Table{Columns: append([]Column{{Name: "day", Kind: Date}, {Name: "hour", Kind: Hour}}, trafficCols...),
+		Chart: &Chart{Kind: "bars", X: "day", Y: "erlangs", Title: "Busy-hour traffic per day (erlangs)"}}
+	for d := 0; d*24 < p.hours; d++ {
+		b := hs.busiest(d*24, d*24+24)
+		if b < 0 {
+			continue
+		}
+		e := hs.erlangs(b)
+		t.Rows = append(t.Rows, []any{p.hour(d * 24), p.hour(b), hs.calls[b], e, e * 36})
+	}
+	if ch, mean := p.consistent(hs); ch >= 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("Time-consistent busy hour: %02d:00-%02d:00, %.3f erlangs on average.", ch, (ch+1)%24, mean))
+	}
+	return t, nil
+}
+
+// groups assigns every trunk call to its trunk group.
+type grouping struct {
+	groups []TrunkGroup
+	of     map[string]int // trunk → index in groups
+}
+
+const otherGroup = "(other)"
+
+func groupsOf(es []gateway.Entry, o *Options) *grouping {
+	g := &grouping{of: map[string]int{}}
+	if len(o.TrunkGroups) == 0 {
+		g.groups = []TrunkGroup{{Name: "all"}}
+	} else {
+		g.groups = append(g.groups, o.TrunkGroups...)
+	}
+	other := -1
+	for i := range es {
+		c := es[i].Call
+		if !trunkCall(c) {
+			continue
+		}
+		if _, ok := g.of[c.Trunk]; ok {
+			continue
+		}
+		idx := -1
+		if len(o.TrunkGroups) == 0 {
+			idx = 0
+		} else {
+			for j, tg := range o.TrunkGroups {
+				if tg.Contains(c.Trunk) {
+					idx = j
+					break
+				}
+			}
+		}
+		if idx < 0 {
+			if other < 0 {
+				g.groups = append(g.groups, TrunkGroup{Name: otherGroup})
+				other = len(g.groups) - 1
+			}
+			idx = other
+		}
+		g.of[c.Trunk] = idx
+	}
+	return g
+}
+
+// trunksSeen returns the trunks of group gi that carried calls, sorted.
+func (g *grouping) trunksSeen(gi int) []string {
+	var out []string
+	for t, i := range g.of {
+		if i == gi {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// size is the group's configured size, or the trunks seen when none is.
+func (g *grouping) size(gi int) (int, bool) {
+	if s := g.groups[gi].Size; s > 0 {
+		return s, true
+	}
+	return len(g.trunksSeen(gi)), false
+}
+
+// occupancy is what a sweep over seizures found.
+type occupancy struct {
+	calls     []int64
+	seized    []int64 // seconds
+	peak      []int64
+	busyCount []int64 // all-trunks-busy incidents starting in the hour
+	busySecs  []int64
+	incidents []interval
+}
+
+// sweep measures the seizures of a set of calls; size > 0 also finds the
+// moments when size or more were in use at once.
+func (p period) sweep(calls []*gateway.Call, size int) occupancy {
+	oc := occupancy{calls: make([]int64, p.hours), seized: make([]int64, p.hours), peak: make([]int64, p.hours),
+		busyCount: make([]int64, p.hours), busySecs: make([]int64, p.hours)}
+	type edge struct {
+		t int64
+		d int
+	}
+	var edges []edge
+	end := int64(p.hours) * 3600
+	for _, c := range calls {
+		s := p.sec(c.Start)
+		if s >= 0 && s < end {
+			oc.calls[s/3600]++
+		}
+		iv := interval{s, s + ringOf(c) + int64(c.DurationS)}
+		p.spread(iv, func(h int, n int64) { oc.seized[h] += n })
+		iv.from, iv.to = max(iv.from, 0), min(iv.to, end)
+		if iv.from < iv.to {
+			edges = append(edges, edge{iv.from, +1}, edge{iv.to, -1})
+		}
+	}
+	// Ends before starts at the same instant: a call that ends as another
+	// begins does not overlap it.
+	slices.SortFunc(edges, func(a, b edge) int {
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return cmp.Compare(a.d, b.d)
+	})
+	level, lastHour := int64(0), 0
+	busyFrom := int64(-1)
+	for i := 0; i < len(edges); {
+		at := edges[i].t
+		h := int(at / 3600)
+		// Hours passed since the last change ran at the level they began with.
+		for hh := lastHour + 1; hh < h && hh < p.hours; hh++ {
+			oc.peak[hh] = max(oc.peak[hh], level)
+		}
+		if h > lastHour && at > int64(h)*3600 && h < p.hours {
+			oc.peak[h] = max(oc.peak[h], level)
+		}
+		lastHour = h
+		// Every change at this instant, then the level that holds after it.
+		for ; i < len(edges) && edges[i].t == at; i++ {
+			level += int64(edges[i].d)
+		}
+		if h < p.hours {
+			oc.peak[h] = max(oc.peak[h], level)
+		}
+		if size <= 0 {
+			continue
+		}
+		switch {
+		case busyFrom < 0 && level >= int64(size):
+			busyFrom = at
+		case busyFrom >= 0 && level < int64(size):
+			iv := interval{busyFrom, at}
+			oc.incidents = append(oc.incidents, iv)
+			oc.busyCount[iv.from/3600]++
+			p.spread(iv, func(h int, n int64) { oc.busySecs[h] += n })
+			busyFrom = -1
+		}
+	}
+	return oc
+}
+
+func (g *grouping) calls(es []gateway.Entry, keep func(gi int, trunk string) bool) []*gateway.Call {
+	var out []*gateway.Call
+	for i := range es {
+		c := es[i].Call
+		if trunkCall(c) && keep(g.of[c.Trunk], c.Trunk) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func trunks(es []gateway.Entry, o *Options) (*Table, error) {
+	p := periodOf(o)
+	g := groupsOf(es, o)
+	t := &Table{Columns: []Column{{Name: "hour", Kind: Hour}, {Name: "group"}, {Name: "trunk"}, {Name: "calls", Kind: Int},
+		{Name: "seized_minutes", Kind: Float, Decimals: 2}, {Name: "peak_simultaneous", Kind: Int},
+		{Name: "all_busy_incidents", Kind: Int}, {Name: "all_busy_s", Kind: Int}}}
+	type line struct {
+		group, trunk string
+		oc           occupancy
+	}
+	var lines []line
+	byTrunk := map[string][]*gateway.Call{}
+	for i := range es {
+		if c := es[i].Call; trunkCall(c) {
+			byTrunk[c.Trunk] = append(byTrunk[c.Trunk], c)
+		}
+	}
+	for gi, tg := range g.groups {
+		size := tg.Size // no all-trunks-busy without a configured size
+		var calls []*gateway.Call
+		seen := g.trunksSeen(gi)
+		for _, tr := range seen {
+			calls = append(calls, byTrunk[tr]...)
+		}
+		lines = append(lines, line{tg.Name, "", p.sweep(calls, size)})
+		for _, tr := range seen {
+			lines = append(lines, line{tg.Name, tr, p.sweep(byTrunk[tr], 0)})
+		}
+	}
+	for h := range p.hours {
+		for _, l := range lines {
+			oc := l.oc
+			if oc.calls[h] == 0 && oc.seized[h] == 0 && oc.peak[h] == 0 {
+				continue
+			}
+			t.Rows = append(t.Rows, []any{p.hour(h), l.group, l.trunk, oc.calls[h], minutes(oc.seized[h]), oc.peak[h], oc.busyCount[h], oc.busySecs[h]})
+		}
+	}
+	for gi, tg := range g.groups {
+		if tg.Size == 0 {
+			n, _ := g.size(gi)
+			t.Notes = append(t.Notes, fmt.Sprintf("Group %s has no configured size (%d trunks seen): no all-trunks-busy incidents are counted for it.", tg.Name, n))
+		}
+	}
+	return t, nil
+}
+
+func allBusy(es []gateway.Entry, o *Options) (*Table, error) {
+	p := periodOf(o)
+	g := groupsOf(es, o)
+	t := &Table{Columns: []Column{{Name: "group"}, {Name: "start", Kind: Instant}, {Name: "end", Kind: Instant}, {Name: "duration_s", Kind: Int}}}
+	for gi, tg := range g.groups {
+		if tg.Size == 0 {
+			continue
+		}
+		oc := p.sweep(g.calls(es, func(i int, _ string) bool { return i == gi }), tg.Size)
+		for _, iv := range oc.incidents {
+			t.Rows = append(t.Rows, []any{tg.Name, p.start.Add(time.Duration(iv.from) * time.Second), p.start.Add(time.Duration(iv.to) * time.Second), iv.to - iv.from})
+		}
+		t.Notes = append(t.Notes, fmt.Sprintf("Group %s (%d trunks): %d all-trunks-busy incidents.", tg.Name, tg.Size, len(oc.incidents)))
+	}
+	if len(t.Notes) == 0 {
+		t.Notes = append(t.Notes, "No trunk group has a configured size (report.trunk_groups): all-trunks-busy cannot be told.")
+	}
+	return t, nil
+}
+
+// groupBusyHour returns each group's busiest hour of the period and its
+// traffic in erlangs (hour -1 when the group carried nothing).
+func groupBusyHour(es []gateway.Entry, o *Options) (*grouping, period, []int, []float64) {
+	p := periodOf(o)
+	g := groupsOf(es, o)
+	hours := make([]int, len(g.groups))
+	erl := make([]float64, len(g.groups))
+	for gi := range g.groups {
+		hs := p.traffic(es, func(e *gateway.Entry) bool { return g.of[e.Call.Trunk] == gi })
+		hours[gi] = hs.busiest(0, p.hours)
+		if hours[gi] >= 0 {
+			erl[gi] = hs.erlangs(hours[gi])
+		}
+	}
+	return g, p, hours, erl
+}
+
+func hourCell(p period, h int) any {
+	if h < 0 {
+		return ""
+	}
+	return p.hour(h).Format("2006-01-02T15:04")
+}
+
+func gos(es []gateway.Entry, o *Options) (*Table, error) {
+	g, p, hours, erl := groupBusyHour(es, o)
+	t := &Table{Columns: []Column{{Name: "group"}, {Name: "trunks", Kind: Int}, {Name: "busy_hour"},
+		{Name: "erlangs", Kind: Float, Decimals: 3}, {Name: "blocking", Kind: Float, Decimals: 4}}}
+	for gi, tg := range g.groups {
+		n, configured := g.size(gi)
+		t.Rows = append(t.Rows, []any{tg.Name, int64(n), hourCell(p, hours[gi]), erl[gi], ErlangB(erl[gi], n)})
+		if !configured {
+			t.Notes = append(t.Notes, fmt.Sprintf("Group %s has no configured size: the %d trunks that carried calls are taken as its size.", tg.Name, n))
+		}
+	}
+	t.Notes = append(t.Notes, "Blocking is Erlang B for the traffic of each group's busiest hour of the period.")
+	return t, nil
+}
+
+func sizing(es []gateway.Entry, o *Options) (*Table, error) {
+	g, p, hours, erl := groupBusyHour(es, o)
+	t := &Table{Columns: []Column{{Name: "group"}, {Name: "busy_hour"}, {Name: "erlangs", Kind: Float, Decimals: 3},
+		{Name: "gos", Kind: Float, Decimals: 4}, {Name: "trunks_needed", Kind: Int}, {Name: "blocking", Kind: Float, Decimals: 4},
+		{Name: "trunks_configured", Kind: Int}}}
+	for gi, tg := range g.groups {
+		need, b, err := TrunksFor(erl[gi], o.GoS)
+		if err != nil {
+			return nil, gateway.Errorf(gateway.KindInvalid, "group %s: %v", tg.Name, err)
+		}
+		t.Rows = append(t.Rows, []any{tg.Name, hourCell(p, hours[gi]), erl[gi], o.GoS, int64(need), b, int64(tg.Size)})
+	}
+	t.Notes = append(t.Notes, fmt.Sprintf("Trunks needed so that at most %.2f %% of busy-hour calls are blocked (Erlang B).", o.GoS*100))
+	return t, nil
+}
