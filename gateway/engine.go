@@ -326,7 +326,9 @@ func (e *Engine) captureLoop(ctx context.Context) {
 	}
 }
 
-// handle journals one raw record and takes it as far as it goes.
+// handle journals one raw record and takes it as far as it goes. Shutting
+// down does not interrupt it half-way: a record that was read is journaled
+// and processed with a context that ctx's end does not cancel.
 func (e *Engine) handle(ctx context.Context, rec RawRecord) {
 	c, err := e.capture(ctx, rec)
 	if err != nil {
@@ -346,15 +348,16 @@ func (e *Engine) handle(ctx context.Context, rec RawRecord) {
 		e.logReplay(rec)
 		return
 	}
-	e.process(ctx, c.ID, rec)
+	e.process(context.WithoutCancel(ctx), c.ID, rec)
 }
 
 // capture journals rec, trying again while the disk fails: a record that was
-// read is never given up while the engine runs.
+// read is never given up while the engine runs (ctx's end stops the retries,
+// not a write under way).
 func (e *Engine) capture(ctx context.Context, rec RawRecord) (Captured, error) {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		c, err := e.Journal.Capture(ctx, rec)
+		c, err := e.Journal.Capture(context.WithoutCancel(ctx), rec)
 		if err == nil {
 			if attempt > 1 {
 				e.setAlarm(AlarmJournalWrite, false, "")
@@ -539,8 +542,11 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 	}
 }
 
-// post sends one queued entry and journals the outcome.
+// post sends one queued entry and journals the outcome. The outcome is
+// journaled even when ctx ended meanwhile: a posting the PMS booked during
+// shutdown is recorded as posted, not left sent.
 func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
+	ctx = context.WithoutCancel(ctx)
 	if en.Call == nil || en.Charge == nil {
 		e.move(ctx, en.ID, Change{To: StateException, Reason: "queued entry without its call or charge"})
 		return PostRefused
