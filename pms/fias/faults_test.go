@@ -111,6 +111,11 @@ func TestFaults(t *testing.T) {
 						if tc.name == "night audit window" {
 							r.s.NightAudit(false)
 						}
+						if tc.faults.CutAfterBooking > 0 {
+							// The link may still show the old connection as
+							// ready for a moment: wait for the new one.
+							waitSim(t, r.s, "reconnection", func() bool { return r.s.AliveCount() >= 2 })
+						}
 						waitReady(t, r.l)
 						if res, err := post(t, r.l, charge(2, "101")); res.Outcome != gateway.PostPosted {
 							t.Fatalf("next posting: %+v %v", res, err)
