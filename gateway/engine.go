@@ -555,6 +555,10 @@ func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
 		Destination: sent.Charge.Destination,
 	}
 	res, err := e.PMS.Post(postCtx, req)
+	// The posting went out: its outcome is journaled even when Run's context
+	// ended meanwhile (a SIGTERM during the answer), or a booked posting
+	// would be left sent and wrongly turn in doubt at the next start.
+	ctx = context.WithoutCancel(ctx)
 	log := e.Logger.With().Uint64("entry", uint64(en.ID)).Uint32("posting", req.Number).Str("room", req.Room).Int64("amount_minor", req.AmountMinor).Logger()
 	answer := &Answer{Code: res.Answer, Text: res.Text}
 	if res.Answer == "" && res.Text == "" {
