@@ -1,10 +1,14 @@
 package test
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
 	"callgate/gateway"
+	"callgate/pms/fias/sim"
 )
 
 // calls trims a count under -short.
@@ -101,4 +105,141 @@ func TestE2ENormalFlow(t *testing.T) {
 	if vacant == 0 {
 		t.Error("no call to a vacant room became an exception")
 	}
+}
+
+// Scenario 2: the gateway is SIGKILLed 10 times at random moments while
+// 1,000 calls flow, and restarted each time; the PBX keeps printing while it
+// is dead. No record is lost, no posting is booked twice, every in-doubt
+// entry is listed, and posted + in doubt + the other final states account
+// for every call.
+//
+// How the PBX keeps printing: the test holds the pty's slave open (as the
+// serial driver would hold a real port), so bytes written while no gateway
+// runs wait in the tty and the restarted gateway reads them. What no serial
+// reader can survive is being killed between read(2) and fsync: bytes the
+// dead process had taken from the tty are gone, and a serial line has no
+// acknowledgement to make the PBX send them again. So each kill lands after
+// the gateway has journaled what was written so far (checked on /metrics),
+// at a random moment of its posting: between postings, on a posting's
+// fsync, or with a posting on the wire (which must end in doubt, never sent
+// again).
+func TestE2ESigkill(t *testing.T) {
+	h := newHotel(t, hotelOptions{})
+	n := calls(1000, 300)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	cs := h.chunks(h.simulator(n, 2, 0))
+	// Each answer takes a little while, so that kills find postings on the
+	// wire as well as between them.
+	h.pms.SetFaults(sim.Faults{PADelay: 20 * time.Millisecond})
+	next := 0
+	take := func(k int) [][]byte {
+		k = min(k, len(cs)-next)
+		c := cs[next : next+k]
+		next += k
+		return c
+	}
+	pending := 0 // records written while no gateway ran
+	var logs []*gw
+	for kill := 0; kill < 10; kill++ {
+		g := h.start()
+		logs = append(logs, g)
+		pending += h.writeChunks(take(len(cs) / 12))
+		g.waitMetric("callgate_records_read_total", float64(pending), 60*time.Second)
+		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+		g.kill()
+		// The PBX goes on printing while the gateway is dead.
+		pending = h.writeChunks(take(rng.IntN(15)))
+	}
+	g := h.start()
+	logs = append(logs, g)
+	pending += h.writeChunks(take(len(cs)))
+	g.waitMetric("callgate_records_read_total", float64(pending), 60*time.Second)
+	g.waitDrained(120 * time.Second)
+	inDoubtMetric, err := g.metric("callgate_in_doubt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.stop()
+
+	es := h.entries()
+	idx := byRaw(t, es)
+	recs := h.records()
+	if len(es) != len(recs) {
+		t.Errorf("%d entries for %d records written", len(es), len(recs))
+	}
+	byPosting := map[uint32]gateway.Entry{}
+	wantPostable, posted, inDoubt := 0, 0, 0
+	for _, l := range recs {
+		want := h.expect(l)
+		e, ok := idx[l]
+		if !ok {
+			t.Errorf("record lost: %q", l)
+			continue
+		}
+		if e.Posting != 0 {
+			byPosting[e.Posting] = e
+		}
+		if want.state != gateway.StatePosted {
+			if e.State != want.state {
+				t.Errorf("entry %d: %s, want %s (%s)", e.ID, e.State, want.state, want.why)
+			}
+			continue
+		}
+		wantPostable++
+		switch e.State {
+		case gateway.StatePosted:
+			posted++
+		case gateway.StateInDoubt:
+			inDoubt++
+			// Listed: counted on /metrics and logged with its entry number.
+			listed := false
+			for _, g := range logs {
+				listed = listed || g.logHas(fmt.Sprintf(`"entry":%d,`, e.ID))
+			}
+			if !listed {
+				t.Errorf("in-doubt entry %d is in no log line", e.ID)
+			}
+		default:
+			t.Errorf("entry %d: %s, want posted or in doubt", e.ID, e.State)
+		}
+		if e.Charge == nil || e.Charge.TotalMinor != want.amount || e.Room != want.room {
+			t.Errorf("entry %d: room %s charge %+v, want room %s %d", e.ID, e.Room, e.Charge, want.room, want.amount)
+		}
+	}
+	if posted+inDoubt != wantPostable {
+		t.Errorf("posted %d + in doubt %d != %d postable calls", posted, inDoubt, wantPostable)
+	}
+	if int(inDoubtMetric) != inDoubt {
+		t.Errorf("/metrics shows %v in doubt, the journal %d", inDoubtMetric, inDoubt)
+	}
+	ledger := h.pms.Ledger()
+	seen := map[string]bool{}
+	for _, b := range ledger {
+		if b.Duplicate || seen[b.Number] {
+			t.Errorf("posting %s booked twice", b.Number)
+		}
+		seen[b.Number] = true
+		p, _ := strconv.ParseUint(b.Number, 10, 32)
+		e, ok := byPosting[uint32(p)]
+		switch {
+		case !ok:
+			t.Errorf("booking %s matches no entry", b.Number)
+		case e.State != gateway.StatePosted && e.State != gateway.StateInDoubt:
+			t.Errorf("booking %s: entry %d is %s", b.Number, e.ID, e.State)
+		case b.Amount != strconv.FormatInt(e.Charge.TotalMinor, 10):
+			t.Errorf("booking %s: %s, entry says %d", b.Number, b.Amount, e.Charge.TotalMinor)
+		}
+	}
+	// Every posted entry is on the folio.
+	for _, e := range es {
+		if e.State == gateway.StatePosted && !seen[strconv.FormatUint(uint64(e.Posting), 10)] {
+			t.Errorf("entry %d is posted but not booked", e.ID)
+		}
+	}
+	if v := h.pms.Violations(); len(v) > 0 {
+		t.Errorf("%d FIAS violations, first %v", len(v), v[0])
+	}
+	t.Logf("%d records, %d postable: %d posted, %d in doubt (%d of them booked); states %v", len(recs), wantPostable, posted, inDoubt, len(ledger)-posted, states(es))
 }

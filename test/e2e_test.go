@@ -512,3 +512,54 @@ func (h *hotel) runPBX(s *pbx.Simulator) func() {
 }
 
 func count(m map[gateway.State]int, s gateway.State) int { return m[s] }
+
+// chunks runs the simulator into memory and returns each call's bytes (the
+// records are noted as written: the test must write every chunk).
+func (h *hotel) chunks(s *pbx.Simulator) [][]byte {
+	h.t.Helper()
+	var c collector
+	if err := s.Run(context.Background(), &c); err != nil {
+		h.t.Fatal(err)
+	}
+	return c.chunks
+}
+
+type collector struct{ chunks [][]byte }
+
+func (c *collector) Write(p []byte) (int, error) {
+	c.chunks = append(c.chunks, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// writeChunks writes chunks to the pty (each a Write, as the PBX prints) and
+// returns how many records they hold.
+func (h *hotel) writeChunks(cs [][]byte) int {
+	h.t.Helper()
+	n := 0
+	for _, c := range cs {
+		if _, err := h.master.Write(c); err != nil {
+			h.t.Fatal(err)
+		}
+		n += strings.Count(string(c), "\r\n")
+	}
+	return n
+}
+
+// waitDrained waits until nothing is queued, twice in a row half a second
+// apart (the posting on the wire, if any, is finished by SIGTERM).
+func (g *gw) waitDrained(within time.Duration) {
+	g.h.t.Helper()
+	deadline := time.Now().Add(within)
+	zero := 0
+	for zero < 2 {
+		if time.Now().After(deadline) {
+			g.h.t.Fatalf("the queue did not drain within %v\n%s", within, g.tail())
+		}
+		if v, err := g.metric("callgate_queue_depth"); err == nil && v == 0 {
+			zero++
+		} else {
+			zero = 0
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
