@@ -451,7 +451,7 @@ func byRaw(t *testing.T, es []gateway.Entry) map[string]gateway.Entry {
 // checkLedger checks the simulator's ledger against the journal: no posting
 // booked twice, each booking's amount the tariff's for its record, the room
 // the record's; it returns the bookings by P#.
-func (h *hotel) checkLedger(es []gateway.Entry) map[uint32]sim.Booking {
+func (h *hotel) checkLedger(es []gateway.Entry, ledger []sim.Booking) map[uint32]sim.Booking {
 	h.t.Helper()
 	byPosting := map[uint32]gateway.Entry{}
 	for _, e := range es {
@@ -460,14 +460,14 @@ func (h *hotel) checkLedger(es []gateway.Entry) map[uint32]sim.Booking {
 		}
 	}
 	booked := map[uint32]sim.Booking{}
-	for _, b := range h.pms.Ledger() {
-		if b.Duplicate {
-			h.t.Errorf("posting %s booked twice at the PMS", b.Number)
-		}
+	for _, b := range ledger {
 		n, err := strconv.ParseUint(b.Number, 10, 32)
 		if err != nil {
 			h.t.Errorf("booking with P# %q", b.Number)
 			continue
+		}
+		if _, dup := booked[uint32(n)]; b.Duplicate || dup {
+			h.t.Errorf("posting %s booked twice at the PMS", b.Number)
 		}
 		booked[uint32(n)] = b
 		e, ok := byPosting[uint32(n)]
