@@ -330,3 +330,111 @@ func TestE2EPMSDown(t *testing.T) {
 	}
 	t.Logf("%d records: %d posted before the outage, %d after; %v", len(h.records()), before, len(second.Ledger()), states(es))
 }
+
+// received returns the answers the simulator gave to postings for room, in
+// order, and their P#s.
+func received(s *sim.Sim, room string) (answers, numbers []string) {
+	for _, p := range s.Received() {
+		if p.Room == room {
+			answers = append(answers, p.Answer)
+			numbers = append(numbers, p.Number)
+		}
+	}
+	return answers, numbers
+}
+
+// Scenario 4: the PMS answers RY (busy), NA (night audit), NG (refused),
+// holds a night audit (NS … NE), and drops the link after booking: busy and
+// night audit are sent again and posted, NG is refused, the posting whose
+// answer the cut lost is in doubt and never sent again, and the link comes
+// back for the next one.
+func TestE2EPMSAnswers(t *testing.T) {
+	h := newHotel(t, hotelOptions{rooms: sim.Range(101, 110), occupied: sim.Range(101, 110)})
+	g := h.start()
+	within := 60 * time.Second
+	call := func(id int, room string) {
+		h.write([]byte(ipo(id, fmt.Sprintf("2026/11/25 10:%02d:00", id), 95, room, "96175550134", false)))
+	}
+	booked := func(room string, n int) {
+		t.Helper()
+		h.waitPMS(within, fmt.Sprintf("%d bookings to room %s", n, room), func() bool {
+			k := 0
+			for _, b := range h.pms.Ledger() {
+				if b.Room == room {
+					k++
+				}
+			}
+			return k >= n
+		})
+	}
+	// Warm-up: the link is alive and the gateway has its guest data.
+	call(1, "110")
+	booked("110", 1)
+
+	h.pms.SetFaults(sim.Faults{Answers: []string{"RY"}})
+	call(2, "101")
+	booked("101", 1)
+
+	h.pms.SetFaults(sim.Faults{Answers: []string{"NA"}})
+	call(3, "102")
+	booked("102", 1)
+
+	h.pms.SetFaults(sim.Faults{})
+	if err := h.pms.NightAudit(true); err != nil {
+		t.Fatal(err)
+	}
+	call(4, "103")
+	time.Sleep(2 * time.Second) // long enough for a posting to go out if it wrongly did
+	if a, _ := received(h.pms, "103"); len(a) != 0 {
+		t.Errorf("postings sent during the night audit: %v", a)
+	}
+	if err := h.pms.NightAudit(false); err != nil {
+		t.Fatal(err)
+	}
+	booked("103", 1)
+
+	h.pms.SetFaults(sim.Faults{Answers: []string{"NG"}})
+	call(5, "104")
+	g.waitMetric(`callgate_postings_total{outcome="refused"}`, 1, within)
+
+	h.pms.SetFaults(sim.Faults{CutAfterBooking: 1})
+	call(6, "105")
+	g.waitMetric(`callgate_postings_total{outcome="in-doubt"}`, 1, within)
+	call(7, "106")
+	booked("106", 1)
+	g.waitDrained(within)
+	g.stop()
+
+	for room, want := range map[string][]string{"101": {"RY", "OK"}, "102": {"NA", "OK"}, "103": {"OK"}, "104": {"NG"}, "105": {"OK"}, "106": {"OK"}} {
+		a, ns := received(h.pms, room)
+		if fmt.Sprint(a) != fmt.Sprint(want) {
+			t.Errorf("room %s: answers %v, want %v", room, a, want)
+		}
+		for _, n := range ns[1:] {
+			if n != ns[0] {
+				t.Errorf("room %s: sent again under another number %s (first %s)", room, n, ns[0])
+			}
+		}
+	}
+	wantState := map[string]gateway.State{"110": gateway.StatePosted, "101": gateway.StatePosted, "102": gateway.StatePosted,
+		"103": gateway.StatePosted, "104": gateway.StateRefused, "105": gateway.StateInDoubt, "106": gateway.StatePosted}
+	es := h.entries()
+	if len(es) != len(wantState) {
+		t.Errorf("%d entries, want %d", len(es), len(wantState))
+	}
+	for _, e := range es {
+		if want := wantState[e.Room]; e.State != want {
+			t.Errorf("room %s: entry %d is %s, want %s", e.Room, e.ID, e.State, want)
+		}
+		if e.State == gateway.StateRefused && (e.Answer == nil || e.Answer.Code != "NG") {
+			t.Errorf("the refused entry keeps no NG answer: %+v", e.Answer)
+		}
+	}
+	h.checkLedger(es, h.pms.Ledger())
+	if len(h.pms.Ledger()) != 6 {
+		t.Errorf("%d bookings, want 6", len(h.pms.Ledger()))
+	}
+	if a, _ := h.pms.Connections(); a < 2 {
+		t.Errorf("the link did not come back after the cut (%d connections)", a)
+	}
+}
