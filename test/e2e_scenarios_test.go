@@ -3,6 +3,8 @@ package test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
@@ -437,4 +439,84 @@ func TestE2EPMSAnswers(t *testing.T) {
 	if a, _ := h.pms.Connections(); a < 2 {
 		t.Errorf("the link did not come back after the cut (%d connections)", a)
 	}
+}
+
+// Scenario 5: line noise (NUL and control bytes, lines of junk), cut lines,
+// lines far too long and bytes of the wrong code page between valid records:
+// every valid record is posted as in the normal flow, every piece of garbage
+// is journaled as an exception (quarantined, never posted), and the gateway
+// stays up and healthy.
+func TestE2EGarbage(t *testing.T) {
+	h := newHotel(t, hotelOptions{})
+	g := h.start()
+	cs := h.chunks(h.simulator(calls(600, 200), 5, 0.25))
+	// The simulator's noise is in cs but was never noted as a record.
+	junk := 0
+	for i, c := range cs {
+		if i%20 == 10 {
+			junk++
+			var b []byte
+			switch junk % 5 {
+			case 0: // NULs and XON/XOFF right before a record: dropped by the framer
+				b = []byte("\x00\x00\x11\x00\x13")
+			case 1: // a record cut short (the PBX restarted mid-line) after 8 of its 30 fields
+				fields := strings.SplitAfterN(string(c), ",", 9)
+				if len(fields) < 9 { // c is the simulator's noise
+					fields = strings.SplitAfterN("2026/11/20 08:51:41,00:01:26,15,101,O,96175550134,96175550134,,0,", ",", 9)
+				}
+				b = []byte(fmt.Sprintf("%s%d\r\n", strings.Join(fields[:8], ""), junk))
+			case 2: // a line end lost: far longer than any record
+				b = []byte(strings.Repeat(fmt.Sprintf("garbage %d ", junk), 600) + "\r\n")
+			case 3: // bytes of another code page, with digits
+				b = []byte(fmt.Sprintf("\xff\xfe%d,\xe9\xe8,12:00:00\r\n", junk))
+			case 4: // a blank run and a form feed: nothing
+				b = []byte("\r\n\r\n\f\r\n")
+			}
+			if _, err := h.master.Write(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := h.master.Write(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := h.records()
+	want := h.expectedPosted()
+	h.waitPMS(120*time.Second, "all postings booked", func() bool { return len(h.pms.Ledger()) >= want })
+	g.waitDrained(60 * time.Second)
+	resp, err := http.Get("http://" + g.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %s", resp.Status)
+	}
+	g.stop()
+
+	es := h.entries()
+	posted := h.checkAll(es)
+	if booked := h.checkLedger(es, h.pms.Ledger()); len(booked) != posted {
+		t.Errorf("%d bookings, want %d", len(booked), posted)
+	}
+	known := map[string]bool{}
+	for _, l := range recs {
+		known[l] = true
+	}
+	garbage := 0
+	for _, e := range es {
+		if known[rawLine(e)] {
+			continue
+		}
+		garbage++
+		if e.State != gateway.StateException {
+			t.Errorf("garbage entry %d is %s, want an exception: %q", e.ID, e.State, rawLine(e))
+		}
+	}
+	// The simulator's noise (a quarter of 600 calls) and 4 of each 5 junk
+	// writes are journaled; NUL runs and blank lines are not records.
+	if garbage < junk/2 {
+		t.Errorf("only %d garbage entries for %d junk writes and the noise", garbage, junk)
+	}
+	t.Logf("%d records, %d junk writes, %d garbage entries quarantined; %v", len(recs), junk, garbage, states(es))
 }
