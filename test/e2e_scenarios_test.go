@@ -520,3 +520,56 @@ func TestE2EGarbage(t *testing.T) {
 	}
 	t.Logf("%d records, %d junk writes, %d garbage entries quarantined; %v", len(recs), junk, garbage, states(es))
 }
+
+// Scenario 6: after a reconnect the PBX prints its last 500 records again
+// (an IP Office replays its SMDR buffer; here the gateway restarts, as on a
+// link reset, and the buffer comes down the serial line again between new
+// calls): every replayed record is dropped and counted, none is posted
+// twice, and the new calls go through.
+func TestE2EReplay(t *testing.T) {
+	h := newHotel(t, hotelOptions{})
+	g := h.start()
+	cs := h.chunks(h.simulator(calls(800, 700), 6, 0))
+	n := h.writeChunks(cs[:600])
+	g.waitMetric("callgate_records_read_total", float64(n), 60*time.Second)
+	g.waitDrained(60 * time.Second)
+	g.stop()
+
+	recs := h.records()
+	buffer := recs[:n][n-500:]
+	g = h.start()
+	var b strings.Builder
+	for _, l := range buffer {
+		b.WriteString(l + "\r\n")
+	}
+	if _, err := h.master.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	g.waitMetric("callgate_replays_dropped_total", 500, 60*time.Second)
+	m := h.writeChunks(cs[600:])
+	g.waitMetric("callgate_records_read_total", float64(m), 60*time.Second)
+	want := h.expectedPosted()
+	h.waitPMS(120*time.Second, "all postings booked", func() bool { return len(h.pms.Ledger()) >= want })
+	g.waitDrained(60 * time.Second)
+	if v, _ := g.metric("callgate_replays_dropped_total"); v != 500 {
+		t.Errorf("%v replays dropped, want 500", v)
+	}
+	g.stop()
+
+	es := h.entries()
+	posted := h.checkAll(es) // each record once (byRaw), each in its right state
+	booked := h.checkLedger(es, h.pms.Ledger())
+	if len(booked) != posted || len(h.pms.Ledger()) != posted {
+		t.Errorf("%d bookings (%d distinct), want %d", len(h.pms.Ledger()), len(booked), posted)
+	}
+	if len(es) != len(h.records()) {
+		t.Errorf("%d entries for %d distinct records", len(es), len(h.records()))
+	}
+	replays := 0
+	for _, e := range es {
+		replays += e.Replays
+	}
+	if replays != 500 {
+		t.Errorf("the journal counts %d replays, want 500", replays)
+	}
+}
