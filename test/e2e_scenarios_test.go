@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 	"callgate/pms/fias/sim"
 )
 
@@ -572,4 +573,130 @@ func TestE2EReplay(t *testing.T) {
 	if replays != 500 {
 		t.Errorf("the journal counts %d replays, want 500", replays)
 	}
+}
+
+// Scenario 7: guests move and leave while calls flow. The gateway starts
+// with no guest data and resyncs (DR, DS … DE, paced so that calls arrive
+// during it: they are held, not judged vacant); then, between stretches of
+// calls, a guest moves (GC with RO), another checks out (GO), a third checks
+// in (GI): each call is posted to the folio of the guest in its room when it
+// was made, and calls from rooms left empty are exceptions.
+func TestE2EGuestsMove(t *testing.T) {
+	rooms := sim.Range(101, 110)
+	h := newHotel(t, hotelOptions{rooms: rooms, occupied: sim.Range(101, 108)})
+	h.pms.SetFaults(sim.Faults{ResyncDelay: 150 * time.Millisecond})
+	small := pbx.DefaultHotel()
+	small.Rooms = rooms
+	cs := h.chunks(h.simulatorFor(small, calls(600, 300), 7, 0))
+	per := len(cs) / 4
+
+	type want struct {
+		expectation
+		reservation string
+	}
+	wants := map[string]want{}
+	note := func(chunks [][]byte) {
+		for _, c := range chunks {
+			for _, l := range strings.Split(string(c), "\r\n") {
+				if l == "" {
+					continue
+				}
+				w := want{expectation: h.expect(l)}
+				if gs := h.pms.Guests(w.room); w.state == gateway.StatePosted && len(gs) > 0 {
+					w.reservation = gs[0].Reservation
+				}
+				wants[l] = w
+			}
+		}
+	}
+	g := h.start()
+	read := 0
+	stretch := func(chunks [][]byte) {
+		t.Helper()
+		note(chunks)
+		read += h.writeChunks(chunks)
+		g.waitMetric("callgate_records_read_total", float64(read), 60*time.Second)
+		g.waitDrained(60 * time.Second)
+	}
+	stretch(cs[:per]) // during the resync
+
+	moved := h.pms.Guests("101")[0].Reservation
+	if err := h.pms.Move(moved, "109"); err != nil {
+		t.Fatal(err)
+	}
+	delete(h.occupied, "101")
+	h.occupied["109"] = true
+	g.waitLog(`"event":"change","room":"109","old_room":"101"`, 30*time.Second)
+	stretch(cs[per : 2*per])
+
+	left := h.pms.Guests("102")[0].Reservation
+	if err := h.pms.CheckOut(left); err != nil {
+		t.Fatal(err)
+	}
+	delete(h.occupied, "102")
+	g.waitLog(`"event":"check-out","room":"102"`, 30*time.Second)
+	stretch(cs[2*per : 3*per])
+
+	arrived, err := h.pms.CheckIn(gateway.Guest{Room: "110", LastName: "Novak", Language: "EA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.occupied["110"] = true
+	g.waitLog(`"event":"check-in","room":"110"`, 30*time.Second)
+	stretch(cs[3*per:])
+	g.stop()
+
+	es := h.entries()
+	idx := byRaw(t, es)
+	held, followed := 0, map[string]int{}
+	for l, w := range wants {
+		e, ok := idx[l]
+		if !ok {
+			t.Errorf("record lost: %q", l)
+			continue
+		}
+		if e.State != w.state {
+			t.Errorf("entry %d (room %s): %s, want %s (%s)", e.ID, e.Room, e.State, w.state, w.why)
+			continue
+		}
+		if w.state == gateway.StatePosted && (e.Reservation != w.reservation || e.Room != w.room) {
+			t.Errorf("entry %d: posted to room %s reservation %s, want room %s reservation %s", e.ID, e.Room, e.Reservation, w.room, w.reservation)
+		}
+		if w.state == gateway.StateException && w.room != "" {
+			for _, hc := range e.History {
+				if hc.To == gateway.StateQueued {
+					held++ // queued before the resync ended, judged vacant after it
+				}
+			}
+		}
+		switch {
+		case e.Reservation == moved && e.Room == "109":
+			followed["moved guest in 109"]++
+		case e.Reservation == moved:
+			followed["moved guest in 101"]++
+		case e.Reservation == arrived:
+			followed["new guest in 110"]++
+		}
+	}
+	booked := h.checkLedger(es, h.pms.Ledger())
+	for _, b := range booked {
+		e := idx[""]
+		for _, x := range es {
+			if strconv.FormatUint(uint64(x.Posting), 10) == b.Number {
+				e = x
+			}
+		}
+		if b.Reservation != e.Reservation {
+			t.Errorf("posting %s: the PMS booked it to folio %s, the gateway meant %s", b.Number, b.Reservation, e.Reservation)
+		}
+	}
+	for _, k := range []string{"moved guest in 101", "moved guest in 109", "new guest in 110"} {
+		if followed[k] == 0 {
+			t.Errorf("no posting for the %s: the stretch proves nothing", k)
+		}
+	}
+	if held == 0 {
+		t.Error("no call was held while the resync ran")
+	}
+	t.Logf("%d records; postings %v; %d held during the resync; %v", len(wants), followed, held, states(es))
 }
