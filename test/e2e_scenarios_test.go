@@ -248,22 +248,27 @@ func TestE2ESigkill(t *testing.T) {
 }
 
 // restartPMS brings the PMS back on the same address with the same guests.
-func (h *hotel) restartPMS(rooms, occupied []string) *sim.Sim {
+func (h *hotel) restartPMS(rooms, occupied []string, faults sim.Faults) *sim.Sim {
 	h.t.Helper()
 	addr := h.pms.Addr()
 	var s *sim.Sim
 	var err error
 	for i := 0; i < 50; i++ { // the port may take a moment to be free again
-		if s, err = sim.Start(addr, sim.Options{Rooms: rooms, AnswerWindow: 30 * time.Second}); err == nil {
+		if s, err = sim.New(sim.Options{Rooms: rooms, AnswerWindow: 30 * time.Second}); err != nil {
+			h.t.Fatal(err)
+		}
+		s.SetFaults(faults)
+		s.Occupy(occupied)
+		if err = s.Listen(addr); err == nil {
 			break
 		}
+		s.Close()
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(func() { s.Close() })
-	s.Occupy(occupied)
 	h.pms = s
 	return s
 }
@@ -311,7 +316,7 @@ func TestE2EPMSDown(t *testing.T) {
 	if v, _ := g.metric("callgate_queue_depth"); v < 100 {
 		t.Fatalf("only %v postings queued during the outage", v)
 	}
-	second := h.restartPMS(rooms, occupied)
+	second := h.restartPMS(rooms, occupied, sim.Faults{})
 	want := h.expectedPosted()
 	h.waitPMS(180*time.Second, "every posting booked after the outage", func() bool { return before+len(second.Ledger()) >= want })
 	g.waitDrained(60 * time.Second)

@@ -69,7 +69,7 @@ const (
 // config and journal in a temp dir, and the expectations of the calls
 // written.
 type hotel struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	cfg      string
 	journal  string
@@ -90,7 +90,7 @@ type hotelOptions struct {
 	extraConfig     string // appended to the config
 }
 
-func newHotel(t *testing.T, o hotelOptions) *hotel {
+func newHotel(t testing.TB, o hotelOptions) *hotel {
 	t.Helper()
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -468,7 +468,7 @@ func (h *hotel) entries() []gateway.Entry {
 func rawLine(e gateway.Entry) string { return strings.TrimRight(string(e.Raw.Data), "\r\n") }
 
 // byRaw indexes entries by their record.
-func byRaw(t *testing.T, es []gateway.Entry) map[string]gateway.Entry {
+func byRaw(t testing.TB, es []gateway.Entry) map[string]gateway.Entry {
 	t.Helper()
 	m := make(map[string]gateway.Entry, len(es))
 	for _, e := range es {

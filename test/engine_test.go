@@ -105,7 +105,7 @@ func (r *rig) stop() {
 	}
 }
 
-func ny(t *testing.T) *time.Location {
+func ny(t testing.TB) *time.Location {
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
