@@ -49,7 +49,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin := filepath.Join(dir, "gateway")
-	cmd := exec.Command("go", "build", "-o", bin, "callgate/cmd/gateway")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "callgate/cmd/gateway")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		buildErr = fmt.Errorf("go build cmd/gateway: %v\n%s", err, out)
 	} else {
