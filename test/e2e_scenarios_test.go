@@ -589,7 +589,7 @@ func TestE2EReplay(t *testing.T) {
 func TestE2EGuestsMove(t *testing.T) {
 	rooms := sim.Range(101, 110)
 	h := newHotel(t, hotelOptions{rooms: rooms, occupied: sim.Range(101, 108)})
-	h.pms.SetFaults(sim.Faults{ResyncDelay: 150 * time.Millisecond})
+	h.pms.SetFaults(sim.Faults{ResyncDelay: 300 * time.Millisecond})
 	small := pbx.DefaultHotel()
 	small.Rooms = rooms
 	cs := h.chunks(h.simulatorFor(small, calls(600, 300), 7, 0))
