@@ -551,11 +551,18 @@ func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
 		e.move(ctx, en.ID, Change{To: StateException, Reason: "queued entry without its call or charge"})
 		return PostRefused
 	}
-	if e.vacant(ctx, en) {
+	vacant, guest := e.occupant(ctx, en)
+	if vacant {
 		e.move(ctx, en.ID, Change{To: StateException, Reason: "room " + en.Room + " is vacant: a late charge for the night auditor"})
 		return PostRefused
 	}
-	sent, ok := e.move(ctx, en.ID, Change{To: StateSent})
+	// A posting queued before the engine knew who stays where is charged
+	// to the guest in the room now: the journal names that folio.
+	toSent := Change{To: StateSent}
+	if en.Reservation == "" {
+		toSent.Reservation = guest
+	}
+	sent, ok := e.move(ctx, en.ID, toSent)
 	if !ok {
 		return PostTransient
 	}
@@ -621,14 +628,21 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// vacant reports whether en's room is known to be empty (and such postings
-// are held).
-func (e *Engine) vacant(ctx context.Context, en Entry) bool {
-	if e.PostToVacant || !e.guestData.Load() {
-		return false
+// occupant reports whether en's room is known to be empty (and such
+// postings are held), and the reservation of the room's first guest ("" if
+// unknown).
+func (e *Engine) occupant(ctx context.Context, en Entry) (vacant bool, reservation string) {
+	if !e.guestData.Load() {
+		return false, ""
 	}
 	gs, err := e.Queries.Guests(ctx, en.Room)
-	return err == nil && len(gs) == 0
+	if err != nil {
+		return false, ""
+	}
+	if len(gs) == 0 {
+		return !e.PostToVacant, ""
+	}
+	return false, gs[0].Reservation
 }
 
 // guestLoop journals the PMS's guest events until the link closes.
@@ -640,6 +654,13 @@ func (e *Engine) guestLoop() {
 			continue
 		}
 		switch ev.Kind {
+		case GuestCheckIn, GuestChange, GuestCheckOut:
+			// One line per guest movement (no names: room and reservation),
+			// so that a posting's room can be traced to what the PMS said.
+			if !ev.Resync {
+				e.Logger.Info().Str("event", string(ev.Kind)).Str("room", ev.Guest.Room).Str("old_room", ev.OldRoom).
+					Str("reservation", ev.Guest.Reservation).Msg("guest event journaled")
+			}
 		case ResyncStart:
 			e.resyncing.Store(true)
 		case ResyncEnd:

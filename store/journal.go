@@ -140,7 +140,10 @@ func (w *txw) checkMove(r *rec, c gateway.Change) error {
 	if c.Charge != nil && from != gateway.StateCaptured && !person {
 		return bad("a charge comes only with the rating, or with a person's decision")
 	}
-	if (c.Room != "" || c.Reservation != "") && from != gateway.StateCaptured && from != gateway.StateRated && !person {
+	// The guest's reservation, unknown when the posting was queued (before
+	// the PMS's guest data came), may be filled in when it is sent.
+	fillReservation := c.Room == "" && from == gateway.StateQueued && to == gateway.StateSent && r.reservation == ""
+	if (c.Room != "" || c.Reservation != "") && from != gateway.StateCaptured && from != gateway.StateRated && !person && !fillReservation {
 		return bad("its room can only change when it is resolved, or by a person")
 	}
 	if strings.ContainsRune(c.Room, 0) || strings.ContainsRune(c.Reservation, 0) {

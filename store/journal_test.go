@@ -503,3 +503,23 @@ func TestQueries(t *testing.T) {
 		t.Errorf("counts %+v", c)
 	}
 }
+
+// TestFillReservationWhenSent: a posting queued before the guest data came
+// has no reservation; the move to sent may fill it in, once, and never
+// change the room or a known reservation.
+func TestFillReservationWhenSent(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	id := e.capture(1)
+	e.move(id, gateway.Change{To: gateway.StateRated, Call: call(1), Charge: charge(136)})
+	e.move(id, gateway.Change{To: gateway.StateQueued, Room: "415"})
+	if _, err := e.j.Move(ctx, id, gateway.Change{To: gateway.StateSent, Room: "416", Reservation: "G1"}); err == nil {
+		t.Error("the room changed on the move to sent")
+	}
+	if en := e.move(id, gateway.Change{To: gateway.StateSent, Reservation: "G77"}); en.Reservation != "G77" || en.Room != "415" {
+		t.Errorf("sent entry: room %s reservation %s", en.Room, en.Reservation)
+	}
+	e.move(id, gateway.Change{To: gateway.StateQueued, Reason: "busy"})
+	if _, err := e.j.Move(ctx, id, gateway.Change{To: gateway.StateSent, Reservation: "G78"}); err == nil {
+		t.Error("a known reservation changed on the move to sent")
+	}
+}

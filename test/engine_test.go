@@ -105,7 +105,7 @@ func (r *rig) stop() {
 	}
 }
 
-func ny(t *testing.T) *time.Location {
+func ny(t testing.TB) *time.Location {
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
@@ -335,4 +335,26 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// TestEngineStopJournalsAnswer: the engine is stopped while a posting waits
+// for its answer; the answer comes within the grace and the posting is
+// journaled posted, not left sent (which the next start would turn in doubt).
+func TestEngineStopJournalsAnswer(t *testing.T) {
+	r := startRig(t, sim.Range(101, 110), sim.Range(101, 110), nil)
+	r.pms.SetFaults(sim.Faults{PADelay: 300 * time.Millisecond})
+	r.send(ipo(1, "2026/11/25 10:00:00", 95, "101", "96175550134", false))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.pms.WaitFor(ctx, func() bool { return len(r.pms.Received()) == 1 }); err != nil {
+		t.Fatal("the posting never reached the PMS")
+	}
+	r.stop()
+	if len(r.pms.Ledger()) != 1 {
+		t.Fatalf("ledger %+v", r.pms.Ledger())
+	}
+	if es := r.entries(gateway.StatePosted); len(es) != 1 {
+		c, _ := r.journal.Counts(context.Background())
+		t.Errorf("the answered posting is not journaled posted: %v", c.States)
+	}
 }
