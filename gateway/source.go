@@ -14,6 +14,11 @@ type RawRecord struct {
 	// Truncated is set when the record was longer than the framer allows and
 	// was cut: such a record is quarantined, never parsed as a call.
 	Truncated bool
+	// Cut is set when a serial or TCP connection ended before the record's
+	// line end: it may be cut short, so it is quarantined, never charged (a
+	// PBX that re-sends it whole after reconnecting gets that copy charged;
+	// charging both would bill the call twice).
+	Cut bool
 }
 
 // CallSource delivers raw records from a PBX, in the order the PBX sent them.

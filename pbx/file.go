@@ -123,7 +123,7 @@ func (s *FileSource) readOnce(f *os.File) {
 	defer s.wg.Done()
 	s.opened(false)
 	s.log.Debug().Msg("reading PBX file")
-	_, err := s.pump(onceConn{f}, "file "+s.opts.Path)
+	_, err := s.pump(onceConn{f}, "file "+s.opts.Path, false)
 	s.setFile(nil)
 	f.Close()
 	s.closed()
@@ -220,7 +220,7 @@ func (s *FileSource) follow() {
 		}
 		s.opened(reconnect)
 		s.log.Info().Int64("offset", off).Bool("reopened", reconnect).Msg("following the PBX file")
-		_, err = s.pump(&followConn{s: s, f: f, pos: off, poll: s.opts.Poll}, source)
+		_, err = s.pump(&followConn{s: s, f: f, pos: off, poll: s.opts.Poll}, source, false)
 		s.setFile(nil)
 		f.Close()
 		s.closed()

@@ -127,6 +127,9 @@ func (p *Parser) Parse(rec gateway.RawRecord) (c gateway.Call, err error) {
 	if rec.Truncated {
 		return gateway.Call{}, gateway.Errorf(gateway.KindInvalid, "record longer than %d bytes was cut: not parsed", DefaultMaxRecord)
 	}
+	if rec.Cut {
+		return gateway.Call{}, gateway.Errorf(gateway.KindInvalid, "the PBX link was lost before this record's line end, so it may be cut short: not charged (a copy the PBX sends again whole is)")
+	}
 	clock := rec.Received
 	if clock.IsZero() {
 		clock = time.Now()

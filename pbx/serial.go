@@ -263,7 +263,7 @@ func (s *SerialSource) run(p serial.Port, openErr error) {
 		s.opened(reconnect)
 		s.log.Info().Str("settings", s.opts.describe(s.mode)).Bool("reopened", reconnect).Msg("PBX serial port open")
 		start := time.Now()
-		got, err := s.pump(p, source)
+		got, err := s.pump(p, source, true)
 		s.setPort(nil)
 		p.Close()
 		p = nil

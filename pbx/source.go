@@ -229,17 +229,21 @@ type conn interface {
 // pump reads c until it fails, framing its bytes into records for Read. A
 // partial record is flushed when the line has been idle for IdleFlush and
 // when the connection ends: a record cut by a lost connection is delivered as
-// it is, flagged by nothing but its shortness (the parser quarantines it). It
-// returns the connection's error and whether any byte arrived.
-func (b *base) pump(c conn, source string) (gotData bool, err error) {
+// it is, flagged Cut when the connection is a link (lossCuts: serial, TCP) so
+// the parser quarantines it; a file's last line without a line end is a
+// whole record. It returns the connection's error and whether any byte
+// arrived.
+func (b *base) pump(c conn, source string, lossCuts bool) (gotData bool, err error) {
 	fr := &Framer{MaxRecord: b.opts.MaxRecord, LengthPrefixed: b.opts.LengthPrefixed}
 	idle := false // set while an idle flush runs
+	cut := false  // set while the flush at the connection's end runs
 	emit := func(data []byte, truncated bool) {
 		rec := gateway.RawRecord{
 			Data:      bytes.Clone(data),
 			Received:  b.opts.Now().UTC(),
 			Source:    source,
 			Truncated: truncated,
+			Cut:       cut,
 		}
 		b.records.Add(1)
 		if truncated {
@@ -262,6 +266,10 @@ func (b *base) pump(c conn, source string) (gotData bool, err error) {
 		prev = st
 	}
 	defer func() {
+		cut = lossCuts && fr.Pending()
+		if cut {
+			b.log.Warn().Str("from", source).Msg("the connection ended in the middle of a record: it is kept, not charged")
+		}
 		fr.Flush(emit)
 		account()
 	}()

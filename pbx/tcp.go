@@ -239,7 +239,7 @@ func (l *ListenSource) serve(c net.Conn, peer string, ip netip.Addr) {
 
 	l.opened(again)
 	l.log.Info().Str("peer", peer).Bool("reconnect", again).Msg("PBX connected")
-	_, err := l.pump(tcpConn{c}, "tcp "+peer)
+	_, err := l.pump(tcpConn{c}, "tcp "+peer, true)
 	c.Close()
 	l.mu.Lock()
 	delete(l.conns, c)
@@ -397,7 +397,7 @@ func (d *DialSource) run() {
 		d.opened(reconnect)
 		d.log.Info().Str("peer", peer).Bool("reconnect", reconnect).Bool("mitel5000_login", d.opts.Mitel5000Login).Msg("connected to the PBX")
 		start := time.Now()
-		got, err := d.pump(tcpConn{c}, "tcp "+peer)
+		got, err := d.pump(tcpConn{c}, "tcp "+peer, true)
 		d.setConn(nil)
 		c.Close()
 		d.closed()

@@ -102,7 +102,33 @@ func TestListenDisconnect(t *testing.T) {
 	if !sameStrings(datas(got), []string{"FIRST", "CUT OFF"}) {
 		t.Fatalf("got %q", datas(got))
 	}
+	// The record cut by the lost connection is flagged, so it is never
+	// charged; the whole one before it is not.
+	for _, r := range got {
+		if r.Cut != (string(r.Data) == "CUT OFF") {
+			t.Errorf("%q: Cut = %v", r.Data, r.Cut)
+		}
+	}
 	waitFor(t, 3*time.Second, "no connection", func() bool { return l.Stats().Connected == 0 })
+}
+
+// TestCutRecordNotParsed: a record flagged Cut is refused by every parser,
+// even when its bytes happen to read as a call (an IP Office record cut
+// after its 19th field does).
+func TestCutRecordNotParsed(t *testing.T) {
+	p, err := NewParser("avaya-ipo", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := "2024/11/05 18:40:02,00:01:35,4,415,O,6175550134,6175550134,,0,1004211,0,E415,Room 415,T9005,Line 5.1,0,0,0,n/a,,,,,,,,,,,,,,,,"
+	cut := whole[:strings.Index(whole, "n/a")+3]
+	if _, err := p.Parse(gateway.RawRecord{Data: []byte(cut)}); err != nil {
+		t.Fatalf("the cut bytes do not read as a call (%v): the test shows nothing", err)
+	}
+	_, err = p.Parse(gateway.RawRecord{Data: []byte(cut), Cut: true})
+	if err == nil || gateway.KindOf(err) != gateway.KindInvalid || !strings.Contains(err.Error(), "not charged") {
+		t.Errorf("a cut record parsed: %v", err)
+	}
 }
 
 // TestListenAllow: a peer outside the allow-list is disconnected unread.

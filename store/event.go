@@ -29,6 +29,7 @@ type event struct {
 	received  time.Time
 	source    string
 	truncated bool
+	cut       bool
 	// moved, imported
 	call              *gateway.Call
 	charge            *gateway.Charge
@@ -49,6 +50,7 @@ type dataJSON struct {
 	Received    string          `json:"received,omitempty"`
 	Source      string          `json:"source,omitempty"`
 	Truncated   bool            `json:"truncated,omitempty"`
+	Cut         bool            `json:"cut,omitempty"`
 	Call        *gateway.Call   `json:"call,omitempty"`
 	Charge      *gateway.Charge `json:"charge,omitempty"`
 	Room        string          `json:"room,omitempty"`
@@ -171,6 +173,10 @@ func (ev *event) encodeData() ([]byte, error) {
 			key("truncated")
 			b = append(b, "true"...)
 		}
+		if ev.cut {
+			key("cut")
+			b = append(b, "true"...)
+		}
 	}
 	if !ev.received.IsZero() {
 		key("received")
@@ -277,7 +283,7 @@ func decodeEvent(body []byte) (*event, error) {
 		}
 		ev.received = ev.received.UTC()
 	}
-	ev.source, ev.truncated = d.Source, d.Truncated
+	ev.source, ev.truncated, ev.cut = d.Source, d.Truncated, d.Cut
 	ev.call, ev.charge = d.Call, d.Charge
 	ev.room, ev.reservation, ev.posting = d.Room, d.Reservation, d.Posting
 	if d.Answer != nil {

@@ -29,7 +29,7 @@ func (j *Journal) Capture(ctx context.Context, r gateway.RawRecord) (gateway.Cap
 		id := w.entryN + 1
 		out = gateway.Captured{ID: gateway.EntryID(id)}
 		return w.append(&event{kind: gateway.EventCaptured, entry: id, at: now, to: gateway.StateCaptured,
-			raw: r.Data, received: received, source: r.Source, truncated: r.Truncated})
+			raw: r.Data, received: received, source: r.Source, truncated: r.Truncated, cut: r.Cut})
 	})
 	if err != nil {
 		return gateway.Captured{}, err
@@ -246,7 +246,7 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 			id := w.entryN + 1
 			out.IDs[i] = gateway.EntryID(id)
 			err = w.append(&event{kind: gateway.EventImported, entry: id, at: now, to: gateway.StateImported,
-				raw: r.Raw.Data, received: received, source: r.Raw.Source, truncated: r.Raw.Truncated,
+				raw: r.Raw.Data, received: received, source: r.Raw.Source, truncated: r.Raw.Truncated, cut: r.Raw.Cut,
 				call: r.Call, charge: r.Charge, room: r.Room})
 			if err != nil {
 				return err

@@ -87,7 +87,7 @@ func TestLifecycle(t *testing.T) {
 func TestRawBytesKept(t *testing.T) {
 	e := newEnv(t, store.Options{})
 	raw := []byte("Zimmer 4\x81\x94 \xff\x00end")
-	c, err := e.j.Capture(ctx, gateway.RawRecord{Data: raw, Truncated: true})
+	c, err := e.j.Capture(ctx, gateway.RawRecord{Data: raw, Truncated: true, Cut: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +96,8 @@ func TestRawBytesKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(en.Raw.Data) != string(raw) || !en.Raw.Truncated || en.Raw.Received.IsZero() {
-		t.Errorf("raw %q truncated %v", en.Raw.Data, en.Raw.Truncated)
+	if string(en.Raw.Data) != string(raw) || !en.Raw.Truncated || !en.Raw.Cut || en.Raw.Received.IsZero() {
+		t.Errorf("raw %q truncated %v cut %v", en.Raw.Data, en.Raw.Truncated, en.Raw.Cut)
 	}
 	b, _ := json.Marshal(en)
 	if !strings.Contains(string(b), `"raw_base64":`) {

@@ -72,7 +72,7 @@ func (r *rec) entry(tx *bolt.Tx, history bool) (gateway.Entry, error) {
 	if err != nil {
 		return e, err
 	}
-	e.Raw = gateway.RawRecord{Data: ev.raw, Received: ev.received, Source: ev.source, Truncated: ev.truncated}
+	e.Raw = gateway.RawRecord{Data: ev.raw, Received: ev.received, Source: ev.source, Truncated: ev.truncated, Cut: ev.cut}
 	if r.callSeq != 0 {
 		ev, err := get(r.callSeq)
 		if err != nil {
