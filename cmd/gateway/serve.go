@@ -216,10 +216,12 @@ func (g *gatewayRun) audit(action string, detail map[string]string) {
 func (g *gatewayRun) run(ctx context.Context) error {
 	go g.tariff.Watch(ctx, 2*time.Second)
 	reportsDone := make(chan struct{})
+	rctx, stopReports := context.WithCancel(ctx) // ends with ctx, or when the engine stops on an error
+	defer stopReports()
 	if g.reports != nil {
 		go func() {
 			defer close(reportsDone)
-			g.reports.Run(ctx) // logs its failures; ends with ctx
+			g.reports.Run(rctx) // logs its failures
 		}()
 		g.log.Info().Int("reports", len(g.cfg.Reports)).Msg("scheduled reports: e-mail delivery running")
 	} else {
@@ -241,6 +243,7 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	g.console.Close() // ends the dashboards' live streams, which Shutdown would wait for
 	g.http.Shutdown(shut)
 	<-httpDone
+	stopReports()
 	<-reportsDone // a report being read or sent ends before the journal closes
 	g.closeAll()
 	return err
