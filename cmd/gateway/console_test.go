@@ -199,7 +199,7 @@ func (e *consoleEnv) as(user string) *client {
 	return c
 }
 
-var getRoutes = []string{"/", "/calls", "/calls/1", "/calls.csv", "/exceptions", "/audit", "/live", "/rooms", "/rooms/101/statement", "/tariff"}
+var getRoutes = []string{"/", "/calls", "/calls/1", "/calls.csv", "/exceptions", "/audit", "/live", "/rooms", "/rooms/101/statement", "/tariff", "/reports", "/reports/download"}
 
 func TestConsoleNeedsLogin(t *testing.T) {
 	e := newConsoleEnv(t)
