@@ -58,7 +58,9 @@ func TestConsoleReports(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET /reports: %d\n%s", code, body)
 	}
-	for _, want := range []string{`href="/reports" class="on"`, `id="report-list"`, "busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", "night-audit", "gateway report carriers --tariff FILE", `type="date" name="from" value="2026-`} {
+	ny, _ := time.LoadLocation("America/New_York")
+	yesterday := time.Now().In(ny).AddDate(0, 0, -1).Format(time.DateOnly)
+	for _, want := range []string{`href="/reports" class="on"`, `id="report-list"`, "busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", "night-audit", "gateway report carriers --tariff FILE", `type="date" name="from" value="` + yesterday + `"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/reports lacks %q", want)
 		}
