@@ -37,7 +37,8 @@ func chromiumPath() string {
 // writes, the FIAS PMS simulator. A night auditor logs in, watches a call
 // arrive on the dashboard without a reload, opens a call whose posting
 // went unanswered (in doubt), confirms it on the folio with a reason, finds
-// that in the audit log, and exports the calls as CSV.
+// that in the audit log, runs the busy-hour report with its chart, and
+// exports the calls as CSV.
 func TestBrowserConsole(t *testing.T) {
 	bin := chromiumPath()
 	if bin == "" {
@@ -256,6 +257,27 @@ console: {listen: "127.0.0.1:0"}
 		t.Errorf("statement (two calls, a total, numbers masked):\n%s", st)
 	}
 	shot("statement.png")
+
+	// Reports: the busy-hour report over yesterday and today, its chart
+	// drawn in the page, and the HTML download with the same chart.
+	today := time.Now().In(loc)
+	do("run the busy-hour report",
+		chromedp.Navigate(base+"/reports"), chromedp.WaitVisible(chromedp.CSS(`#report-list`)),
+		chromedp.SetValue(chromedp.CSS(`#report`), "busy-hour"),
+		chromedp.SetValue(chromedp.CSS(`input[name=from]`), today.AddDate(0, 0, -1).Format(time.DateOnly)),
+		chromedp.SetValue(chromedp.CSS(`input[name=to]`), today.Format(time.DateOnly)),
+		chromedp.Click(chromedp.CSS(`#run`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chart svg`)),
+	)
+	poll("the chart has a bar for the calls", `[...document.querySelectorAll('#chart rect.bar')].some(r => parseFloat(r.getAttribute('height')) > 0)`)
+	if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#report-table tbody tr').length`)); err != nil || n < 47 || n > 49 { // 48 clock hours, one more or less across a DST change
+		t.Errorf("busy-hour table: %d rows, want 47 to 49 hours (%v)", n, err)
+	}
+	shot("reports.png")
+	page, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector('a.download[href*="format=html"]').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(page, `<figure id="chart"><svg`) {
+		t.Errorf("the busy-hour HTML download (%v) lacks its chart", err)
+	}
 
 	// Export: the calls page's link, fetched by the page with its session.
 	do("open the calls", chromedp.Navigate(base+"/calls?sort=old"), chromedp.WaitVisible(chromedp.CSS(`#export`)))

@@ -57,7 +57,7 @@ type consoleEnv struct {
 
 const testPassword = "correct horse battery"
 
-func newConsoleEnv(t *testing.T) *consoleEnv {
+func newConsoleEnv(t *testing.T, more ...func(*console.Options)) *consoleEnv {
 	t.Helper()
 	loc, _ := time.LoadLocation("America/New_York")
 	j, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{Location: loc})
@@ -71,12 +71,16 @@ func newConsoleEnv(t *testing.T) *consoleEnv {
 		t.Fatal(err)
 	}
 	e.eng.st.PMS.State = gateway.LinkAlive
-	e.con, err = console.New(console.Options{
+	o := console.Options{
 		Engine: e.eng, Journal: j, Queries: j, Users: j, Tariff: tf, Site: "Test Hotel", Location: loc,
 		ReloadTariff: func() bool { e.eng.reloads.Add(1); return e.eng.reloadOK.Load() },
 		MaskDigits:   4, MinorDigits: tariff.MinorDigits, LiveInterval: 50 * time.Millisecond,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)),
-	})
+	}
+	for _, f := range more {
+		f(&o)
+	}
+	e.con, err = console.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +199,7 @@ func (e *consoleEnv) as(user string) *client {
 	return c
 }
 
-var getRoutes = []string{"/", "/calls", "/calls/1", "/calls.csv", "/exceptions", "/audit", "/live", "/rooms", "/rooms/101/statement", "/tariff"}
+var getRoutes = []string{"/", "/calls", "/calls/1", "/calls.csv", "/exceptions", "/audit", "/live", "/rooms", "/rooms/101/statement", "/tariff", "/reports", "/reports/download"}
 
 func TestConsoleNeedsLogin(t *testing.T) {
 	e := newConsoleEnv(t)

@@ -176,18 +176,9 @@ func reportMessage(site, from string, to []string, t *report.Table, format strin
 	return msg, nil
 }
 
-// DeliveryStatus is the state of one scheduled report, for the dashboard.
-type DeliveryStatus struct {
-	Report    string
-	Period    string
-	To        []string
-	Schedule  string
-	Next      time.Time // the next run
-	LastRun   time.Time // the last attempt, zero if none
-	LastOK    time.Time // the last report sent
-	LastError string    // the last attempt's error, "" after a success
-	Failures  int       // attempts failed in a row
-}
+// DeliveryStatus is the state of one scheduled report, for the dashboard:
+// the report package's type, so that the console can show it.
+type DeliveryStatus = report.Delivery
 
 // Scheduler sends the config's reports: each at its schedule's times, for
 // the period before, retrying a failed sending after each of Retry's waits.

@@ -17,6 +17,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/console"
+	"callgate/gateway/report"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/store"
@@ -67,6 +68,8 @@ type gatewayRun struct {
 	tariff  *reloadingTariff
 	engine  *gateway.Engine
 	console *console.Server
+	// reports sends the config's scheduled reports (nil without any).
+	reports *Scheduler
 	http    *http.Server
 	ln      net.Listener
 	closers []func() error
@@ -86,6 +89,11 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		return nil, err
 	}
 	g.closers = append(g.closers, g.journal.Close)
+	if len(c.Reports) > 0 {
+		if g.reports, err = NewScheduler(c, g.journal, log); err != nil {
+			return nil, err
+		}
+	}
 	g.tariff, err = loadTariff(c.Resolve(c.Tariff), log.With().Str("component", "tariff").Logger())
 	if err != nil {
 		return nil, fmt.Errorf("tariff %s: %w", c.Resolve(c.Tariff), err)
@@ -163,8 +171,14 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		Location:     c.Location,
 		MaskDigits:   c.Console.MaskDigits,
 		MinorDigits:  tariff.MinorDigits,
-		TLS:          c.Console.TLSCert != "",
-		Logger:       log.With().Str("component", "console").Logger(),
+		ReportOptions: func() report.Options {
+			o := c.reportOptions()
+			o.MinorDigits = tariff.MinorDigits
+			return o
+		},
+		Deliveries: g.deliveries,
+		TLS:        c.Console.TLSCert != "",
+		Logger:     log.With().Str("component", "console").Logger(),
 	})
 	if err != nil {
 		g.ln.Close()
@@ -201,6 +215,18 @@ func (g *gatewayRun) audit(action string, detail map[string]string) {
 // order: the engine (PBX, posting in flight, PMS link), HTTP, the journal.
 func (g *gatewayRun) run(ctx context.Context) error {
 	go g.tariff.Watch(ctx, 2*time.Second)
+	reportsDone := make(chan struct{})
+	rctx, stopReports := context.WithCancel(ctx) // ends with ctx, or when the engine stops on an error
+	defer stopReports()
+	if g.reports != nil {
+		go func() {
+			defer close(reportsDone)
+			g.reports.Run(rctx) // logs its failures
+		}()
+		g.log.Info().Int("reports", len(g.cfg.Reports)).Msg("scheduled reports: e-mail delivery running")
+	} else {
+		close(reportsDone)
+	}
 	httpDone := make(chan error, 1)
 	go func() {
 		if g.http.TLSConfig != nil {
@@ -217,8 +243,19 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	g.console.Close() // ends the dashboards' live streams, which Shutdown would wait for
 	g.http.Shutdown(shut)
 	<-httpDone
+	stopReports()
+	<-reportsDone // a report being read or sent ends before the journal closes
 	g.closeAll()
 	return err
+}
+
+// deliveries is the scheduled reports' state for the dashboard (nil without
+// a scheduler).
+func (g *gatewayRun) deliveries() []report.Delivery {
+	if g.reports == nil {
+		return nil
+	}
+	return g.reports.Status()
 }
 
 func (g *gatewayRun) closeAll() {

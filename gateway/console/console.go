@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/gateway/report"
 )
 
 //go:embed templates/*.html
@@ -54,6 +55,14 @@ type Options struct {
 	// ReloadTariff, if set, reloads the tariff file (an admin's button on
 	// /tariff) and reports whether the new file took over.
 	ReloadTariff func() bool
+	// ReportOptions, if set, returns the configured report options (trunk
+	// groups, grade of service, exception thresholds, MinorDigits) for
+	// /reports, which sets the dates. Unset, /reports uses the defaults
+	// with Location and MinorDigits.
+	ReportOptions func() report.Options
+	// Deliveries, if set, returns the state of the reports e-mailed on a
+	// schedule, shown on the dashboard to auditors and admins.
+	Deliveries func() []report.Delivery
 
 	// Site is the hotel's name for the page titles.
 	Site string

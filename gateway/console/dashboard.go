@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,6 +33,16 @@ type snapshot struct {
 	Today         []classTotal `json:"today"`
 	Recent        []recentCall `json:"recent"`
 	Updated       string       `json:"updated"`
+	// Deliveries are the scheduled e-mailed reports (auditors and admins
+	// only; not refreshed by the live stream).
+	Deliveries []deliveryView `json:"-"`
+}
+
+type deliveryView struct {
+	Report, Period, Schedule, To string
+	Next, LastRun, LastOK        string
+	LastError                    string
+	Failures                     int
 }
 
 type alarmView struct {
@@ -141,6 +152,13 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 	for _, e := range recent {
 		r := s.row(w, e)
 		sn.Recent = append(sn.Recent, recentCall{uint64(r.ID), r.Local, r.Extension, r.Room, r.Dialed, r.Total, string(r.State)})
+	}
+	if s.o.Deliveries != nil && w.can(roleAuditor) {
+		for _, d := range s.o.Deliveries() {
+			sn.Deliveries = append(sn.Deliveries, deliveryView{Report: d.Report, Period: d.Period, Schedule: d.Schedule,
+				To: strings.Join(d.To, ", "), Next: s.wall(d.Next), LastRun: s.wall(d.LastRun), LastOK: s.wall(d.LastOK),
+				LastError: d.LastError, Failures: d.Failures})
+		}
 	}
 	sn.Updated = s.wall(s.o.Now())
 	return sn, nil

@@ -89,6 +89,8 @@ func (s *Server) routes() *echo.Echo {
 		{"POST", "/exceptions/resolve", roleAuditor, s.resolve},
 		{"GET", "/audit", roleAuditor, s.auditLog},
 		{"GET", "/tariff", roleAuditor, s.tariff},
+		{"GET", "/reports", roleAuditor, s.reports},
+		{"GET", "/reports/download", roleAuditor, s.reportDownload},
 
 		{"POST", "/rooms/resync", roleAdmin, s.resync},
 		{"POST", "/tariff/reload", roleAdmin, s.reloadTariff},

@@ -164,3 +164,7 @@ func niceCeil(v float64) float64 {
 	}
 	return 10 * p
 }
+
+// ChartSVG returns the inline SVG chart the HTML format draws for t ("" if
+// the report has none), for a page that shows the table itself.
+func ChartSVG(t *Table) template.HTML { return chartSVG(t) }

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
+
+	"callgate/gateway"
+	"callgate/pms/fias/sim"
+)
+
+// TestServeRunsScheduledReports: serve with a reports: section starts the
+// scheduler with the journal, the report goes out through the in-process
+// SMTP server, and the dashboard shows its state. The scheduler's clock
+// starts two minutes behind, so that its first run is already due.
+func TestServeRunsScheduledReports(t *testing.T) {
+	dir := t.TempDir()
+	pmsSim, err := sim.Start("127.0.0.1:0", sim.Options{Rooms: []string{"101"}, AnswerWindow: time.Second,
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pmsSim.Close()
+	if err := os.WriteFile(filepath.Join(dir, "smdr.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tariff.yaml"), demoTariff, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startSMTP(t, 0)
+	host, port, _ := net.SplitHostPort(srv.addr)
+	cfgPath := filepath.Join(dir, "callgate.yaml")
+	cfg := fmt.Sprintf(`site: {name: Harbour Hotel, timezone: America/New_York}
+store: {path: journal.db}
+pbx: {format: avaya-ipo, transport: file, file: smdr.txt}
+pms: {protocol: fias, address: %q}
+tariff: tariff.yaml
+console: {listen: "127.0.0.1:0"}
+smtp: {host: %q, port: %s, tls: starttls, username: callgate, password: s3cret, from: callgate@hotel.test}
+report: {trunk_groups: [{name: pstn, trunks: ["9001-9008"], size: 8}]}
+reports:
+  - {report: busy-hour, period: yesterday, format: csv, schedule: "* * * * *", to: [it@hotel.test]}
+`, pmsSim.Addr(), host, port)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := startGateway(ctx, c, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.reports == nil {
+		t.Fatal("serve made no scheduler for the config's reports")
+	}
+	g.reports.mail.tls = &tls.Config{RootCAs: srv.roots, ServerName: "127.0.0.1"}
+	var first atomic.Bool
+	g.reports.nowFunc = func() time.Time {
+		if first.CompareAndSwap(false, true) {
+			return time.Now().Add(-2 * time.Minute)
+		}
+		return time.Now()
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err := g.journal.PutUser(ctx, gateway.User{Name: "night", Role: "auditor", PasswordHash: hash, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	runDone := make(chan error, 1)
+	go func() { runDone <- g.run(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case <-runDone:
+		case <-time.After(20 * time.Second):
+			t.Error("the gateway did not stop")
+		}
+	}()
+
+	deadline := time.Now().Add(15 * time.Second)
+	for len(srv.sent()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no report mailed; status %+v", g.reports.Status())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m := srv.sent()[0]
+	if strings.Join(m.to, " ") != "it@hotel.test" || !strings.Contains(string(m.data), "Harbour Hotel: Busy hour") || !strings.Contains(string(m.data), ".csv") {
+		t.Errorf("mail to %v:\n%s", m.to, m.data)
+	}
+	for st := g.reports.Status()[0]; st.LastOK.IsZero(); st = g.reports.Status()[0] {
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	cl := &client{t: t, base: "http://" + g.ln.Addr().String(), hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if code := cl.login("night", testPassword); code != http.StatusSeeOther {
+		t.Fatalf("login: %d", code)
+	}
+	_, body, _ := cl.get("/")
+	if !strings.Contains(body, `id="deliveries"`) || !strings.Contains(body, "<td>it@hotel.test</td>") {
+		t.Errorf("the dashboard lacks the scheduled report\n%s", body)
+	}
+	// The console's reports take the config's options: its trunk group.
+	if code, body, _ := cl.get("/reports?report=sizing&from=2026-11-01&to=2026-11-02"); code != http.StatusOK || !strings.Contains(body, "Trunks needed") || !strings.Contains(body, "<td>pstn</td>") {
+		t.Errorf("/reports sizing: %d\n%s", code, body)
+	}
+}

@@ -1,0 +1,45 @@
+package console
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/gateway/report"
+)
+
+// The console offers every report but carriers, and downloads every file
+// format of report.Write (table is for terminals).
+func TestReportLists(t *testing.T) {
+	if len(consoleReports()) != len(report.Reports())-1 || slices.ContainsFunc(consoleReports(), func(r report.Report) bool { return r.Name == "carriers" }) {
+		t.Errorf("console reports %v", consoleReports())
+	}
+	for _, f := range report.Formats {
+		if f != "table" && !slices.ContainsFunc(downloadFormats, func(d struct{ Name, Type string }) bool { return d.Name == f }) {
+			t.Errorf("no download of %s", f)
+		}
+	}
+}
+
+// The form's dates and the configured options make the report's options.
+func TestReportOptions(t *testing.T) {
+	loc, _ := time.LoadLocation("Europe/London")
+	s := &Server{o: Options{Location: loc, ReportOptions: func() report.Options {
+		return report.Options{GoS: 0.02, TrunkGroups: []report.TrunkGroup{{Name: "pstn", Size: 8}}}
+	}}}
+	f := reportFilter{Report: "sizing", From: "2026-11-01"}
+	o, err := s.reportOptions(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.GoS != 0.02 || len(o.TrunkGroups) != 1 || o.Location != loc || f.To != "2026-11-01" || !o.To.Equal(o.From) || o.From.Day() != 1 {
+		t.Errorf("options %+v, filter %+v", o, f)
+	}
+	for _, bad := range []reportFilter{{Report: "carriers", From: "2026-11-01"}, {Report: "x", From: "2026-11-01"}, {Report: "rooms"},
+		{Report: "rooms", From: "2026-11-02", To: "2026-11-01"}, {Report: "rooms", From: "2026-13-01"}} {
+		if _, err := s.reportOptions(&bad); err == nil || !strings.Contains(err.Error(), "code=400") {
+			t.Errorf("%+v: %v, want a 400", bad, err)
+		}
+	}
+}
