@@ -293,19 +293,7 @@ func (k *checker) add(key, format string, args ...any) {
 	k.problems = append(k.problems, Problem{Key: key, Line: k.c.line(key), Msg: fmt.Sprintf(format, args...)})
 }
 
-func (c *Config) line(key string) int {
-	for key != "" {
-		if l, ok := c.lines[key]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(key, ".[")
-		if i < 0 {
-			break
-		}
-		key = key[:i]
-	}
-	return 0
-}
+func (c *Config) line(key string) int { return keyLine(c.lines, key) }
 
 func (k *checker) oneOf(key, value string, valid []string) {
 	if !slices.Contains(valid, value) {

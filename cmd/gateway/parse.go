@@ -70,15 +70,11 @@ func parseCommand() *command {
 			if err != nil {
 				return err
 			}
-			in, name := a.stdin, "stdin"
-			if len(args) == 1 {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("cannot read %s: %w", args[0], unwrapPathError(err))
-				}
-				defer f.Close()
-				in, name = f, args[0]
+			in, name, closeIn, err := a.input(args)
+			if err != nil {
+				return err
 			}
+			defer closeIn()
 			st, err := pbx.ParseStream(in, a.stdout, p, clock)
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", name, err)
@@ -131,4 +127,17 @@ func writeFormats(w io.Writer, verbose bool) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// input returns the command's input: the file named by args[0], or stdin
+// when args is empty; its name for messages; and what closes it.
+func (a *app) input(args []string) (io.Reader, string, func() error, error) {
+	if len(args) == 0 {
+		return a.stdin, "stdin", func() error { return nil }, nil
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("cannot read %s: %w", args[0], unwrapPathError(err))
+	}
+	return f, args[0], f.Close, nil
 }

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"callgate/gateway"
@@ -51,15 +50,11 @@ func rateCommand() *command {
 				fmt.Fprint(a.stdout, tf.Summary())
 				return nil
 			}
-			in, name := a.stdin, "stdin"
-			if len(args) == 1 {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("cannot read %s: %w", args[0], unwrapPathError(err))
-				}
-				defer f.Close()
-				in, name = f, args[0]
+			in, name, closeIn, err := a.input(args)
+			if err != nil {
+				return err
 			}
+			defer closeIn()
 			n, bad, err := rateStream(in, a.stdout, tf)
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", name, err)

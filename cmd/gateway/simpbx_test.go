@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,44 +18,12 @@ import (
 	"callgate/tariff"
 )
 
-// runSimPBX runs `gateway sim pbx args` as Run runs a command, and returns
-// its exit status and output.
+// runSimPBX runs `gateway sim pbx args` through Run, and returns its exit
+// status and output.
 func runSimPBX(ctx context.Context, args ...string) (code int, stdout, stderr string) {
-	var out, errb syncBuf
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
-	cmd := simPBXCommand()
-	fs := flag.NewFlagSet("gateway sim pbx", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	a.logFlags(fs)
-	cmd.flags(fs, a)
-	if err := fs.Parse(args); err != nil {
-		return a.fail(usageError{err.Error()}), "", ""
-	}
-	log, err := newLogger(&errb, "json", "warn")
-	if err != nil {
-		panic(err)
-	}
-	a.log = log
-	code = a.fail(cmd.run(ctx, a, fs.Args()))
+	var out, errb syncBuffer
+	code = Run(ctx, append([]string{"--log-format", "json", "--log-level", "warn", "sim", "pbx"}, args...), strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
-}
-
-// syncBuf is a bytes.Buffer safe for the command's goroutines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // parseAll parses a whole stream of format name, read on the evening of

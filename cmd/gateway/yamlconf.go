@@ -53,10 +53,12 @@ func (d *yamlDecoder) add(key string, line int, format string, args ...any) {
 	d.problems = append(d.problems, Problem{Key: key, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
-// line returns the line of key, or of its nearest parent that is in the file.
-func (d *yamlDecoder) line(key string) int {
+// keyLine returns the line of key in lines, or of its nearest parent that
+// is in the file (a missing key is reported on its section's line); 0 when
+// none is.
+func keyLine(lines map[string]int, key string) int {
 	for key != "" {
-		if l, ok := d.lines[key]; ok {
+		if l, ok := lines[key]; ok {
 			return l
 		}
 		i := strings.LastIndexAny(key, ".[")
