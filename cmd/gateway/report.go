@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,6 +52,10 @@ func reportCommand() *command {
 			name := args[0]
 			// Flags may follow the report's name.
 			if err := fs.Parse(args[1:]); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					a.commandUsage(a.stdout, lookup("report"))
+					return nil
+				}
 				return usageError{fmt.Sprintf("%s (see gateway report --help)", err)}
 			}
 			if fs.NArg() > 0 {

@@ -87,7 +87,7 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("list: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "", "report", "carriers", "--config", cfg, "--from", "2026-05-01", "--tariff", "../../configs/tariffs/usa.yaml", "--format", "csv")
-	if code != 0 || !strings.HasPrefix(out, "tariff,class,destination,calls,actual_cost,alternative_cost,difference\n") || !strings.Contains(out, "usa.yaml,(all),") {
+	if code != 0 || !strings.HasPrefix(out, "tariff,class,destination,calls,actual_cost,alternative_cost,difference\r\n") || !strings.Contains(out, "usa.yaml,(all),") {
 		t.Errorf("carriers: exit %d\n%s", code, out)
 	}
 }

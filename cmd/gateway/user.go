@@ -47,6 +47,10 @@ func userCommand() *command {
 			rest := args[1:]
 			for {
 				if err := fs.Parse(rest); err != nil {
+					if errors.Is(err, flag.ErrHelp) {
+						a.commandUsage(a.stdout, lookup("user"))
+						return nil
+					}
 					return usageError{fmt.Sprintf("%s (see gateway user --help)", err)}
 				}
 				rest = fs.Args()

@@ -100,6 +100,7 @@ func writeTable(w io.Writer, t *Table) error {
 
 func writeCSV(w io.Writer, t *Table) error {
 	cw := csv.NewWriter(w)
+	cw.UseCRLF = true // RFC 4180
 	head := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		head[i] = c.Name
