@@ -161,10 +161,16 @@ func (c Call) MarshalJSON() ([]byte, error) {
 		s := c.StartUTC.UTC().Format(time.RFC3339)
 		w.StartUTC = &s
 	}
+	return MarshalPlain(w)
+}
+
+// MarshalPlain is json.Marshal without the escaping of <, > and & that is
+// meant for HTML: a PBX record such as `a<b&c` reads in the JSON as printed.
+func MarshalPlain(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(w); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil

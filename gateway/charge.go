@@ -1,10 +1,6 @@
 package gateway
 
-import (
-	"bytes"
-	"encoding/json"
-	"strconv"
-)
+import "strconv"
 
 // Charge is the result of rating one call against the tariff: what the carrier
 // costs and what the guest pays, in integer minor units of Currency. The JSON
@@ -64,13 +60,7 @@ func (c Charge) MarshalJSON() ([]byte, error) {
 	w := wire{c.Class, optional(c.Destination), optional(c.Prefix), optional(c.E164), optional(c.Band),
 		c.BillableS, c.Chargeable, c.CarrierMinor, c.MarkupMinor, c.SurchargeMinor, c.TaxMinor, c.TotalMinor,
 		c.Currency, c.TariffVersion, c.Exception}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(w); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return MarshalPlain(w)
 }
 
 // FormatMinor writes an amount of minor units with digits decimals: 1279

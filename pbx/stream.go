@@ -2,8 +2,6 @@ package pbx
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"time"
@@ -94,12 +92,10 @@ type parseError struct {
 }
 
 func writeJSONLine(w io.Writer, v any) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := gateway.MarshalPlain(v)
+	if err != nil {
 		return err
 	}
-	_, err := w.Write(b.Bytes())
+	_, err = w.Write(append(b, '\n'))
 	return err
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/rs/zerolog"
-	"golang.org/x/crypto/bcrypt"
 
 	"callgate/gateway"
 	"callgate/pms/fias/sim"
@@ -59,13 +58,6 @@ func TestBrowserConsole(t *testing.T) {
 	pmsSim.Occupy([]string{"101", "102", "415"})
 
 	smdr := filepath.Join(dir, "smdr.txt")
-	if err := os.WriteFile(smdr, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tariff.yaml"), demoTariff, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "callgate.yaml")
 	cfg := fmt.Sprintf(`site: {name: Harbour Hotel, timezone: America/New_York}
 store: {path: journal.db}
 pbx:
@@ -78,33 +70,9 @@ pms:
 tariff: tariff.yaml
 console: {listen: "127.0.0.1:0"}
 `, pmsSim.Addr())
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	g, err := startGateway(ctx, c, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, _ := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
-	if err := g.journal.PutUser(ctx, gateway.User{Name: "night", Role: "auditor", PasswordHash: hash, Created: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	runDone := make(chan error, 1)
-	go func() { runDone <- g.run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-runDone:
-		case <-time.After(20 * time.Second):
-			t.Error("the gateway did not stop")
-		}
-	}()
+	g := startTestGateway(t, dir, cfg)
+	ctx := g.ctx
+	g.run(t)
 	base := "http://" + g.ln.Addr().String()
 
 	// call appends one Avaya IP Office SMDR record: room 415 calling a

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/crypto/bcrypt"
 
-	"callgate/gateway"
 	"callgate/pms/fias/sim"
 )
 
@@ -33,15 +28,8 @@ func TestServeRunsScheduledReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pmsSim.Close()
-	if err := os.WriteFile(filepath.Join(dir, "smdr.txt"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tariff.yaml"), demoTariff, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	srv := startSMTP(t, 0)
 	host, port, _ := net.SplitHostPort(srv.addr)
-	cfgPath := filepath.Join(dir, "callgate.yaml")
 	cfg := fmt.Sprintf(`site: {name: Harbour Hotel, timezone: America/New_York}
 store: {path: journal.db}
 pbx: {format: avaya-ipo, transport: file, file: smdr.txt}
@@ -53,19 +41,7 @@ report: {trunk_groups: [{name: pstn, trunks: ["9001-9008"], size: 8}]}
 reports:
   - {report: busy-hour, period: yesterday, format: csv, schedule: "* * * * *", to: [it@hotel.test]}
 `, pmsSim.Addr(), host, port)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	g, err := startGateway(ctx, c, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := startTestGateway(t, dir, cfg)
 	if g.reports == nil {
 		t.Fatal("serve made no scheduler for the config's reports")
 	}
@@ -77,20 +53,7 @@ reports:
 		}
 		return time.Now()
 	}
-	hash, _ := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
-	if err := g.journal.PutUser(ctx, gateway.User{Name: "night", Role: "auditor", PasswordHash: hash, Created: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	runDone := make(chan error, 1)
-	go func() { runDone <- g.run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-runDone:
-		case <-time.After(20 * time.Second):
-			t.Error("the gateway did not stop")
-		}
-	}()
+	g.run(t)
 
 	deadline := time.Now().Add(15 * time.Second)
 	for len(srv.sent()) == 0 {

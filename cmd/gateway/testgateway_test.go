@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
+
+	"callgate/gateway"
+)
+
+// testGateway is a gateway started as serve starts it, for the tests that
+// drive the whole wiring (browser, scheduled reports).
+type testGateway struct {
+	*gatewayRun
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// startTestGateway writes a site into dir — an empty smdr.txt for the file
+// PBX, the demo tariff as tariff.yaml and cfg as callgate.yaml — starts the
+// gateway and adds the auditor "night" with testPassword. Call run to start
+// serving; the test's cleanup stops it.
+func startTestGateway(t *testing.T, dir, cfg string) *testGateway {
+	t.Helper()
+	for name, data := range map[string][]byte{"smdr.txt": nil, "tariff.yaml": demoTariff, "callgate.yaml": []byte(cfg)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := LoadConfig(filepath.Join(dir, "callgate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	g, err := startGateway(ctx, c, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err := g.journal.PutUser(ctx, gateway.User{Name: "night", Role: "auditor", PasswordHash: hash, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return &testGateway{gatewayRun: g, ctx: ctx, cancel: cancel}
+}
+
+// run serves until the test ends, then stops the gateway in order.
+func (tg *testGateway) run(t *testing.T) {
+	done := make(chan error, 1)
+	go func() { done <- tg.gatewayRun.run(tg.ctx) }()
+	t.Cleanup(func() {
+		tg.cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("the gateway did not stop")
+		}
+	})
+}
