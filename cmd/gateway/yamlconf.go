@@ -140,20 +140,12 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
-		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			key := join(path, k.Value)
-			if first, dup := seen[k.Value]; dup {
-				d.add(key, k.Line, "given twice (first on line %d): keep one", first)
-				continue
-			}
-			seen[k.Value] = k.Line
+		d.pairs(n, path, func(k, val *yaml.Node, key string) {
 			d.lines[key] = k.Line
 			elem := reflect.New(v.Type().Elem()).Elem()
 			d.decode(val, elem, key)
 			v.SetMapIndex(reflect.ValueOf(k.Value), elem)
-		}
+		})
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			d.add(path, n.Line, "is %s, want a list such as [a, b]", kindName(n))
@@ -218,15 +210,7 @@ func (d *yamlDecoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		key := join(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.add(key, k.Line, "given twice (first on line %d): keep one", first)
-			continue
-		}
-		seen[k.Value] = k.Line
+	d.pairs(n, path, func(k, val *yaml.Node, key string) {
 		idx, ok := fields[k.Value]
 		if !ok {
 			where := "at the top level"
@@ -238,10 +222,26 @@ func (d *yamlDecoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 			}
 			d.add(key, k.Line, "%s; the keys allowed %s are %s", msg, where, strings.Join(names, ", "))
-			continue
+			return
 		}
 		d.lines[key] = k.Line
 		d.decode(val, v.Field(idx), key)
+	})
+}
+
+// pairs calls fn for each key of mapping node n with its value and dotted
+// path, reporting a key given twice instead (fn sees its first value only).
+func (d *yamlDecoder) pairs(n *yaml.Node, path string, fn func(k, val *yaml.Node, key string)) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := join(path, k.Value)
+		if first, dup := seen[k.Value]; dup {
+			d.add(key, k.Line, "given twice (first on line %d): keep one", first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		fn(k, val, key)
 	}
 }
 
