@@ -237,7 +237,17 @@ func (b *base) pump(c conn, source string, lossCuts bool) (gotData bool, err err
 	fr := &Framer{MaxRecord: b.opts.MaxRecord, LengthPrefixed: b.opts.LengthPrefixed}
 	idle := false // set while an idle flush runs
 	cut := false  // set while the flush at the connection's end runs
+	var prev FramerStats
+	account := func() {
+		st := fr.Stats()
+		b.control.Add(st.ControlBytes - prev.ControlBytes)
+		b.frames.Add(st.Frames - prev.Frames)
+		prev = st
+	}
 	emit := func(data []byte, truncated bool) {
+		// The counters are up to date with every record a reader can have
+		// (a dropped NUL before it is counted by then).
+		account()
 		rec := gateway.RawRecord{
 			Data:      bytes.Clone(data),
 			Received:  b.opts.Now().UTC(),
@@ -257,13 +267,6 @@ func (b *base) pump(c conn, source string, lossCuts bool) (gotData bool, err err
 			e.Str("from", source).Bytes("data", data).Bool("truncated", truncated).Msg("PBX record")
 		}
 		b.q.push(rec, b.stop)
-	}
-	var prev FramerStats
-	account := func() {
-		st := fr.Stats()
-		b.control.Add(st.ControlBytes - prev.ControlBytes)
-		b.frames.Add(st.Frames - prev.Frames)
-		prev = st
 	}
 	defer func() {
 		cut = lossCuts && fr.Pending()
