@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +62,43 @@ func BenchmarkCapture(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkCaptureConcurrent is BenchmarkCapture with several writers at
+// once (PBX sources, the poster, the console), each waiting for its own
+// record's commit: the committer runs the writes that arrive during a
+// commit's fsync in the next transaction together (group commit).
+func BenchmarkCaptureConcurrent(b *testing.B) {
+	for _, writers := range []int{2, 4, 8, 16} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			j := benchJournal(b)
+			recs := make([]gateway.RawRecord, b.N)
+			for i := range recs {
+				recs[i] = record(i)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range writers {
+				wg.Go(func() {
+					for {
+						i := next.Add(1) - 1
+						if i >= int64(b.N) {
+							return
+						}
+						if _, err := j.Capture(ctx, recs[i]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			commits, writes := store.Grouped(j)
+			b.ReportMetric(float64(writes)/float64(max(commits, 1)), "records/commit")
+		})
+	}
 }
 
 // BenchmarkBoltUpdate is the disk's floor for BenchmarkCapture and

@@ -69,7 +69,13 @@
 //
 // # Durability and concurrency
 //
-// Every write is one bbolt Update (two fsyncs); nothing uses Batch or NoSync.
+// Every write returns once its transaction is committed (two fsyncs); nothing
+// uses NoSync. The journal's writes go through one committer, which runs the
+// writes that arrive while a commit is syncing in the next transaction
+// together (group commit, see commit.go): a lone write commits at once, and
+// writers that come together share fsyncs instead of queueing for them. The
+// free-page list is not written at commits (bbolt's NoFreelistSync); Open
+// finds the free pages again.
 // Reads are short View transactions and copy what they return. bbolt lets
 // any number of readers run beside the one writer. Open takes the file's
 // lock with a timeout, so a second gateway (or a `gateway journal` command

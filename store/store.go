@@ -115,6 +115,9 @@ type Journal struct {
 	epoch string
 	// genesis is the "hash of event 0": SHA-256("callgate journal " + epoch).
 	genesis [32]byte
+	// commits runs the writes of Journal.write, grouped (see commit.go);
+	// nil for a read-only journal.
+	commits *committer
 }
 
 var (
@@ -193,6 +196,9 @@ func Open(path string, o Options) (*Journal, error) {
 		ReadOnly:        o.ReadOnly,
 		PreLoadFreelist: o.ReadOnly, // so that Verify can check pages
 		FreelistType:    bolt.FreelistMapType,
+		// The free pages are found again by a walk of the file at Open, not
+		// written at every commit: one page fewer per fsync'd commit.
+		NoFreelistSync: !o.ReadOnly,
 	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
@@ -207,6 +213,9 @@ func Open(path string, o Options) (*Journal, error) {
 	if err := j.init(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !o.ReadOnly {
+		j.commits = newCommitter(db)
 	}
 	return j, nil
 }
@@ -306,8 +315,14 @@ func (j *Journal) migrate(schema int) error {
 	return nil
 }
 
-// Close closes the journal file. Methods called afterwards fail.
-func (j *Journal) Close() error { return j.db.Close() }
+// Close closes the journal file once the writes being committed are done.
+// Methods called afterwards fail.
+func (j *Journal) Close() error {
+	if j.commits != nil {
+		j.commits.stop()
+	}
+	return j.db.Close()
+}
 
 // Path returns the journal's file name.
 func (j *Journal) Path() string { return j.path }

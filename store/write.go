@@ -106,9 +106,19 @@ func (w *txw) flush() error {
 	return nil
 }
 
-// write runs fn in one write transaction with a txw.
+// write runs fn with a txw in a write transaction, which it may share with
+// other writes (group commit, see commit.go): fn may run more than once and
+// must set its results, not accumulate them. It fails at once when ctx is
+// done.
 func (j *Journal) write(ctx context.Context, what string, fn func(w *txw) error) error {
-	return j.update(ctx, what, func(tx *bolt.Tx) error {
+	if err := ctx.Err(); err != nil {
+		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
+	}
+	run := j.db.Update
+	if j.commits != nil {
+		run = j.commits.do
+	}
+	return classify(run(func(tx *bolt.Tx) error {
 		w, err := j.newTxw(tx)
 		if err != nil {
 			return err
@@ -117,7 +127,7 @@ func (j *Journal) write(ctx context.Context, what string, fn func(w *txw) error)
 			return err
 		}
 		return w.flush()
-	})
+	}), what)
 }
 
 // now is the journal's clock, in UTC microseconds.
