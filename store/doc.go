@@ -74,8 +74,9 @@
 // writes that arrive while a commit is syncing in the next transaction
 // together (group commit, see commit.go): a lone write commits at once, and
 // writers that come together share fsyncs instead of queueing for them. The
-// free-page list is not written at commits (bbolt's NoFreelistSync); Open
-// finds the free pages again.
+// free-page list is written at every commit (no NoFreelistSync): without it
+// Open would walk every page of the file, slow and memory-hungry on a journal
+// of years.
 // Reads are short View transactions and copy what they return. bbolt lets
 // any number of readers run beside the one writer. Open takes the file's
 // lock with a timeout, so a second gateway (or a `gateway journal` command

@@ -196,9 +196,6 @@ func Open(path string, o Options) (*Journal, error) {
 		ReadOnly:        o.ReadOnly,
 		PreLoadFreelist: o.ReadOnly, // so that Verify can check pages
 		FreelistType:    bolt.FreelistMapType,
-		// The free pages are found again by a walk of the file at Open, not
-		// written at every commit: one page fewer per fsync'd commit.
-		NoFreelistSync: !o.ReadOnly,
 	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
