@@ -382,16 +382,20 @@ func (c *Config) validate() Problems {
 
 // tariff loads the tariff the config names, reporting its problems under the
 // config's tariff key.
-func (k *checker) tariff(path string) {
+func (k *checker) tariff(path string) { k.tariffAt("tariff", path) }
+
+// tariffAt loads a tariff file named by the config's key, reporting its
+// problems under that key.
+func (k *checker) tariffAt(key, path string) {
 	_, err := tariff.Load(path)
 	var problems tariff.Problems
 	switch {
 	case errors.As(err, &problems):
 		for _, p := range problems {
-			k.add("tariff", "%s: %s", path, p)
+			k.add(key, "%s: %s", path, p)
 		}
 	case err != nil:
-		k.add("tariff", "cannot read %s: %v", path, unwrapPathError(errors.Unwrap(err)))
+		k.add(key, "cannot read %s: %v", path, unwrapPathError(errors.Unwrap(err)))
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,5 +193,34 @@ func TestConsoleDeliveries(t *testing.T) {
 	}
 	if _, body, _ := e.as("fd").get("/"); strings.Contains(body, "deliveries") {
 		t.Error("the front desk sees the scheduled reports")
+	}
+}
+
+// TestConsoleCarriers: with alternative tariffs in the config, /reports
+// offers carriers and compares the journal's cost with theirs; a tariff file
+// that no longer loads is an error that names it.
+func TestConsoleCarriers(t *testing.T) {
+	var broken atomic.Bool
+	e := newConsoleEnv(t, func(o *console.Options) {
+		o.CarrierTariffs = func() ([]report.NamedRater, error) {
+			if broken.Load() {
+				return nil, errors.New("alternative tariff carrier-b.yaml: line 3: bad")
+			}
+			return loadCarriers(func(p string) string { return p }, []string{"../../configs/tariffs/usa.yaml"})
+		}
+	})
+	e.seed(gateway.StatePosted, 1)
+	aud := e.as("aud")
+	code, body, _ := aud.get(reportQuery("carriers", "2026-11-27", "", ""))
+	if code != http.StatusOK || !strings.Contains(body, `<option value="carriers" selected>`) || !strings.Contains(body, "<td>usa.yaml</td>") {
+		t.Errorf("carriers page: %d\n%s", code, body)
+	}
+	code, body, _ = aud.get(reportQuery("carriers", "2026-11-27", "", "csv"))
+	if code != http.StatusOK || !strings.HasPrefix(body, "tariff,class,destination,calls,actual_cost,alternative_cost,difference") {
+		t.Errorf("carriers csv: %d\n%s", code, body)
+	}
+	broken.Store(true)
+	if code, body, _ = aud.get(reportQuery("carriers", "2026-11-27", "", "")); code != http.StatusInternalServerError || !strings.Contains(body, "carrier-b.yaml: line 3") {
+		t.Errorf("broken tariff: %d\n%s", code, body)
 	}
 }

@@ -50,8 +50,8 @@ func (c *Config) validateDelivery(k *checker) {
 		key := fmt.Sprintf("reports[%d]", i)
 		if _, err := report.Lookup(s.Report); err != nil {
 			k.add(key+".report", "%v", err)
-		} else if s.Report == "carriers" {
-			k.add(key+".report", "carriers needs alternative tariffs: it cannot be scheduled yet")
+		} else if s.Report == "carriers" && len(c.Report.Carriers) == 0 {
+			k.add(key+".report", "carriers needs alternative tariffs: list their files under report.carriers")
 		}
 		k.oneOf(key+".period", s.Period, periods)
 		if s.Format != "" {
@@ -298,6 +298,12 @@ func (s *Scheduler) sendOnce(ctx context.Context, r ScheduleConfig, at time.Time
 	o := s.cfg.reportOptions()
 	o.MinorDigits = tariff.MinorDigits
 	o.From, o.To = periodDates(r.Period, at.In(s.cfg.Location))
+	if r.Report == "carriers" {
+		// Read at each sending, so that a carrier's new prices count.
+		if o.Tariffs, err = s.cfg.carrierTariffs(); err != nil {
+			return err
+		}
+	}
 	t, err := runReport(ctx, s.q, rep, o)
 	if err != nil {
 		return err

@@ -217,6 +217,29 @@ func TestScheduledReportMailed(t *testing.T) {
 	}
 }
 
+// TestScheduledCarriers: the carriers report goes out on a schedule with
+// the config's alternative tariffs, read at each sending.
+func TestScheduledCarriers(t *testing.T) {
+	srv := startSMTP(t, 0)
+	s := testScheduler(t, srv)
+	s.cfg.Report.Carriers = []string{mustAbs(t, "../../configs/tariffs/usa.yaml")}
+	s.cfg.Reports[0].Report, s.cfg.Reports[0].Format = "carriers", "csv"
+	at := time.Date(2026, 5, 2, 6, 0, 0, 0, s.cfg.Location)
+	if err := s.deliver(context.Background(), 0, at); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.sent()
+	if len(got) != 1 || !bytes.Contains(got[0].data, []byte(`filename="carriers_2026-05-01_2026-05-01.csv"`)) {
+		t.Fatalf("sent %d messages: %.2000s", len(got), got)
+	}
+	s.cfg.Report.Carriers = []string{"/nonexistent/carrier-b.yaml"}
+	s.Retry = nil
+	if err := s.deliver(context.Background(), 0, at); err == nil || !strings.Contains(err.Error(), "carrier-b.yaml") ||
+		!strings.Contains(s.Status()[0].LastError, "carrier-b.yaml") {
+		t.Errorf("a missing tariff file: %v, status %+v", err, s.Status()[0])
+	}
+}
+
 func TestScheduledReportFails(t *testing.T) {
 	srv := startSMTP(t, 100)
 	s := testScheduler(t, srv)
@@ -258,6 +281,20 @@ smtp: {host: mail.hotel.test, from: callgate@hotel.test}
 `))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// carriers is scheduled with the tariffs of report.carriers, each loaded.
+	if _, err := LoadConfig(writeConfig(t, goodConfig+`report: {carriers: [`+mustAbs(t, "../../configs/tariffs/usa.yaml")+`]}
+reports:
+  - {report: carriers, period: last-month, format: csv, schedule: "0 6 1 * *", to: [it@hotel.test]}
+smtp: {host: mail.hotel.test, from: callgate@hotel.test}
+`)); err != nil {
+		t.Error(err)
+	}
+	if ps := problemsOf(t, func() error {
+		_, err := LoadConfig(writeConfig(t, goodConfig+"report: {carriers: [missing.yaml, \"\"]}\n"))
+		return err
+	}()); len(ps) != 2 || ps[0].Key != "report.carriers[0]" || !strings.Contains(ps[0].Msg, "missing.yaml") || ps[1].Key != "report.carriers[1]" {
+		t.Errorf("bad report.carriers: %v", ps)
 	}
 	_, err = LoadConfig(writeConfig(t, goodConfig+`reports:
   - {report: nonsense, period: fortnight, format: pdf, schedule: "6 am", to: [not-an-address]}

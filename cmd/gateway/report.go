@@ -42,7 +42,7 @@ func reportCommand() *command {
 			f.StringVar(&to, "to", "", "the last local date of the report, 2026-11-30 (default: --from)")
 			f.StringVar(&format, "format", "", "the output: "+strings.Join(report.Formats, ", ")+" (default: from --out's extension, else table)")
 			f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
-			f.Var(&tariffs, "tariff", "carriers: an alternative tariff file to re-rate the period with (repeat for several)")
+			f.Var(&tariffs, "tariff", "carriers: an alternative tariff file to re-rate the period with (repeat for several; default: the config's report.carriers)")
 			f.StringVar(&mailTo, "mail", "", "e-mail the report, attached in --format (default xlsx), to these addresses (comma-separated) through the config's smtp server, instead of printing it")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -94,12 +94,17 @@ func reportCommand() *command {
 			if len(tariffs) > 0 && name != "carriers" {
 				return usageError{"--tariff is for the carriers report"}
 			}
-			for _, path := range tariffs {
-				tf, err := tariff.Load(path)
-				if err != nil {
-					return fmt.Errorf("tariff %s: %w", path, err)
+			if name == "carriers" {
+				// --tariff names files from here; without it, the config's
+				// report.carriers.
+				if len(tariffs) > 0 {
+					o.Tariffs, err = loadCarriers(func(p string) string { return p }, tariffs)
+				} else {
+					o.Tariffs, err = c.carrierTariffs()
 				}
-				o.Tariffs = append(o.Tariffs, report.NamedRater{Name: filepath.Base(path), Rater: tf})
+				if err != nil {
+					return err
+				}
 			}
 			if err := o.Check(); err != nil {
 				return usageError{err.Error()}

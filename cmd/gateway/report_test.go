@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,6 +90,13 @@ func TestReportCommand(t *testing.T) {
 	code, out, _ = run(t, "", "report", "carriers", "--config", cfg, "--from", "2026-05-01", "--tariff", "../../configs/tariffs/usa.yaml", "--format", "csv")
 	if code != 0 || !strings.HasPrefix(out, "tariff,class,destination,calls,actual_cost,alternative_cost,difference\r\n") || !strings.Contains(out, "usa.yaml,(all),") {
 		t.Errorf("carriers: exit %d\n%s", code, out)
+	}
+	// Without --tariff, the config's report.carriers.
+	body, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(body, "report: {carriers: ["+mustAbs(t, "../../configs/tariffs/usa.yaml")+"]}\n"...), 0o644)
+	code, out, errOut = run(t, "", "report", "carriers", "--config", cfg, "--from", "2026-05-01", "--format", "csv")
+	if code != 0 || !strings.Contains(out, "usa.yaml,(all),") {
+		t.Errorf("carriers from the config: exit %d\n%s%s", code, out, errOut)
 	}
 }
 

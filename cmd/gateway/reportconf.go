@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"callgate/gateway/report"
+	"callgate/tariff"
 )
 
 // ReportConfig holds the settings of gateway report and gateway export:
@@ -17,11 +19,17 @@ import (
 //	  caller_prefix_digits: 3        # caller-areas: the digits of a caller ID that make its area
 //	  exceptions: {long_call_minutes: 60, costly_minor: 5000, short_call_s: 5,
 //	               unusual_hours: "01-05", premium_classes: [premium]}
+//	  carriers: [tariffs/carrier-b.yaml]  # alternative tariffs for the carriers report
 type ReportConfig struct {
 	TrunkGroups        []TrunkGroupConfig `yaml:"trunk_groups"`
 	GoS                string             `yaml:"gos"`
 	CallerPrefixDigits int                `yaml:"caller_prefix_digits"`
 	Exceptions         ExceptionsConfig   `yaml:"exceptions"`
+	// Carriers are the tariff files (relative to the config file) the
+	// carriers report compares the actual cost with, when --tariff names
+	// none: what gateway report carriers, its schedules and the console's
+	// /reports use.
+	Carriers []string `yaml:"carriers"`
 }
 
 // TrunkGroupConfig is one trunk group: the trunks as the PBX prints them
@@ -90,6 +98,34 @@ func (c *Config) validateReport(k *checker) {
 	if _, _, err := parseHours(e.UnusualHours); err != nil {
 		k.add("report.exceptions.unusual_hours", "%v", err)
 	}
+	for i, path := range r.Carriers {
+		key := fmt.Sprintf("report.carriers[%d]", i)
+		if strings.TrimSpace(path) == "" {
+			k.add(key, "is empty: give the path of a tariff file")
+			continue
+		}
+		k.tariffAt(key, c.Resolve(path))
+	}
+}
+
+// carrierTariffs loads the tariff files of report.carriers, each named by
+// its file name, for the carriers report.
+func (c *Config) carrierTariffs() ([]report.NamedRater, error) {
+	return loadCarriers(c.Resolve, c.Report.Carriers)
+}
+
+// loadCarriers loads alternative tariff files for the carriers report; a
+// file that does not load is an error naming it.
+func loadCarriers(resolve func(string) string, paths []string) ([]report.NamedRater, error) {
+	var out []report.NamedRater
+	for _, path := range paths {
+		tf, err := tariff.Load(resolve(path))
+		if err != nil {
+			return nil, fmt.Errorf("alternative tariff %s: %w", path, err)
+		}
+		out = append(out, report.NamedRater{Name: filepath.Base(path), Rater: tf})
+	}
+	return out, nil
 }
 
 // parseHours reads "01-05": from 01:00 to before 05:00 (wrapping past

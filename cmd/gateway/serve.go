@@ -160,6 +160,10 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	var carriers func() ([]report.NamedRater, error)
+	if len(c.Report.Carriers) > 0 {
+		carriers = c.carrierTariffs
+	}
 	g.console, err = console.New(console.Options{
 		Engine:       eng,
 		Journal:      g.journal,
@@ -176,9 +180,10 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 			o.MinorDigits = tariff.MinorDigits
 			return o
 		},
-		Deliveries: g.deliveries,
-		TLS:        c.Console.TLSCert != "",
-		Logger:     log.With().Str("component", "console").Logger(),
+		CarrierTariffs: carriers,
+		Deliveries:     g.deliveries,
+		TLS:            c.Console.TLSCert != "",
+		Logger:         log.With().Str("component", "console").Logger(),
 	})
 	if err != nil {
 		g.ln.Close()

@@ -60,6 +60,10 @@ type Options struct {
 	// /reports, which sets the dates. Unset, /reports uses the defaults
 	// with Location and MinorDigits.
 	ReportOptions func() report.Options
+	// CarrierTariffs, if set, loads the alternative tariffs of the
+	// carriers report (the config's report.carriers); unset, /reports does
+	// not offer carriers.
+	CarrierTariffs func() ([]report.NamedRater, error)
 	// Deliveries, if set, returns the state of the reports e-mailed on a
 	// schedule, shown on the dashboard to auditors and admins.
 	Deliveries func() []report.Delivery

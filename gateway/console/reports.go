@@ -21,13 +21,12 @@ type reportFilter struct {
 	Format string `query:"format"`
 }
 
-// consoleReports are the reports the console runs: all of them but
-// carriers, which needs alternative tariff files (gateway report carriers
-// --tariff FILE).
-func consoleReports() []report.Report {
+// offered are the reports the console runs: all of them, but carriers only
+// when the config lists alternative tariffs for it.
+func (s *Server) offered() []report.Report {
 	var out []report.Report
 	for _, r := range report.Reports() {
-		if r.Name != "carriers" {
+		if r.Name != "carriers" || s.o.CarrierTariffs != nil {
 			out = append(out, r)
 		}
 	}
@@ -77,11 +76,17 @@ func (s *Server) reportOptions(f *reportFilter) (report.Options, error) {
 	if len(f.Report) > 40 || len(f.From) > 10 || len(f.To) > 10 || len(f.Format) > 10 {
 		return o, echo.NewHTTPError(http.StatusBadRequest, "the report's filter is too long")
 	}
-	if f.Report == "carriers" {
-		return o, echo.NewHTTPError(http.StatusBadRequest, "the carriers report needs alternative tariff files: run gateway report carriers --tariff FILE")
-	}
 	if _, err := report.Lookup(f.Report); err != nil {
 		return o, echo.NewHTTPError(http.StatusBadRequest, "there is no report called "+quote(f.Report))
+	}
+	if f.Report == "carriers" {
+		if s.o.CarrierTariffs == nil {
+			return o, echo.NewHTTPError(http.StatusBadRequest, "the carriers report needs alternative tariff files: list them under report.carriers in the config, or run gateway report carriers --tariff FILE")
+		}
+		var err error
+		if o.Tariffs, err = s.o.CarrierTariffs(); err != nil {
+			return o, echo.NewHTTPError(http.StatusInternalServerError, err.Error()+": correct the file, or report.carriers in the config")
+		}
 	}
 	if f.From == "" {
 		return o, echo.NewHTTPError(http.StatusBadRequest, "a report needs the first date it covers (from)")
@@ -111,7 +116,7 @@ func (s *Server) reports(c echo.Context) error {
 	if err := c.Bind(&f); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "the report's filter could not be read")
 	}
-	p := reportsPage{F: f, Reports: consoleReports()}
+	p := reportsPage{F: f, Reports: s.offered()}
 	if f.Report != "" {
 		o, err := s.reportOptions(&f)
 		if err != nil {

@@ -9,11 +9,20 @@ import (
 	"callgate/gateway/report"
 )
 
-// The console offers every report but carriers, and downloads every file
-// format of report.Write (table is for terminals).
+// The console offers every report, carriers only when the config lists
+// alternative tariffs, and downloads every file format of report.Write
+// (table is for terminals).
 func TestReportLists(t *testing.T) {
-	if len(consoleReports()) != len(report.Reports())-1 || slices.ContainsFunc(consoleReports(), func(r report.Report) bool { return r.Name == "carriers" }) {
-		t.Errorf("console reports %v", consoleReports())
+	carriers := func(rs []report.Report) bool {
+		return slices.ContainsFunc(rs, func(r report.Report) bool { return r.Name == "carriers" })
+	}
+	s := &Server{}
+	if got := s.offered(); len(got) != len(report.Reports())-1 || carriers(got) {
+		t.Errorf("console reports without alternative tariffs %v", got)
+	}
+	s.o.CarrierTariffs = func() ([]report.NamedRater, error) { return nil, nil }
+	if got := s.offered(); len(got) != len(report.Reports()) || !carriers(got) {
+		t.Errorf("console reports with alternative tariffs %v", got)
 	}
 	for _, f := range report.Formats {
 		if f != "table" && !slices.ContainsFunc(downloadFormats, func(d struct{ Name, Type string }) bool { return d.Name == f }) {

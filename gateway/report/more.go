@@ -151,7 +151,7 @@ func unanswered(es []gateway.Entry, o *Options) (*Table, error) {
 // alternative tariff and compares the carrier cost with the actual one.
 func carriers(es []gateway.Entry, o *Options) (*Table, error) {
 	if len(o.Tariffs) == 0 {
-		return nil, gateway.Errorf(gateway.KindInvalid, "the carriers report needs at least one alternative tariff: --tariff FILE")
+		return nil, gateway.Errorf(gateway.KindInvalid, "the carriers report needs at least one alternative tariff: --tariff FILE, or report.carriers in the config")
 	}
 	type key struct{ tariff, class, dest string }
 	type acc struct{ calls, actual, alt int64 }
