@@ -171,12 +171,8 @@ func (w *txw) checkMove(r *rec, c gateway.Change) error {
 		}
 	}
 	charge := c.Charge
-	if charge == nil && r.chargeSeq != 0 {
-		ev, err := readEvent(w.events, r.chargeSeq)
-		if err != nil {
-			return err
-		}
-		charge = ev.charge
+	if charge == nil {
+		charge = r.charge
 	}
 	if to == gateway.StateQueued || to == gateway.StateReposted || to == gateway.StateTransferred {
 		room := c.Room
@@ -265,20 +261,18 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 // replay index: a random-keyed index would make every batch rewrite most of
 // its pages, and history has no replay window.
 func (w *txw) imported(raw []byte, c *gateway.Call, received time.Time) (bool, error) {
-	r := rec{time: micros(received)}
-	w.setCall(&r, &event{call: c})
+	t := micros(received)
+	if !c.StartUTC.IsZero() {
+		t = c.StartUTC.UTC().Truncate(time.Second).UnixMicro() // as setCall indexes it
+	}
 	cur := w.byTime.Cursor()
-	prefix := timeKey(r.time)
+	prefix := timeKey(t)
 	for k, _ := cur.Seek(prefix); k != nil && string(k[:8]) == string(prefix); k, _ = cur.Next() {
 		other, err := w.getRec(u64(k[8:]))
 		if err != nil {
 			return false, err
 		}
-		ev, err := readEvent(w.events, other.rawSeq)
-		if err != nil {
-			return false, err
-		}
-		if string(ev.raw) == string(raw) {
+		if string(other.raw) == string(raw) {
 			return true, nil
 		}
 	}

@@ -89,7 +89,7 @@ func (o *Options) fill() error {
 
 // currentSchema is the layout this code reads and writes (see doc.go). A var,
 // not a const, so the migration tests can pretend to be a later version.
-var currentSchema = 1
+var currentSchema = 2
 
 // migration moves a journal from schema to schema+1, inside the one
 // transaction that also records the new schema. Events are never migrated
@@ -103,7 +103,9 @@ type migration struct {
 }
 
 // migrations lists every step, in order. Schema 1 is the first layout.
-var migrations []migration
+var migrations = []migration{
+	{from: 1, what: "entry records carry their raw record, call and charge", run: migrateRecords},
+}
 
 // Journal is the bbolt journal. It implements gateway.Journal,
 // gateway.Queries and gateway.Users, and is safe for concurrent use.

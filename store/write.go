@@ -166,8 +166,9 @@ func (w *txw) apply(ev *event) error {
 	}
 	switch ev.kind {
 	case gateway.EventCaptured, gateway.EventImported:
-		r := &rec{id: ev.entry, state: gateway.StateCaptured, time: micros(ev.received), rawSeq: ev.seq,
-			updated: micros(ev.at), lastSeq: ev.seq}
+		r := &rec{id: ev.entry, state: gateway.StateCaptured, time: micros(ev.received),
+			updated: micros(ev.at), lastSeq: ev.seq,
+			raw: ev.raw, received: micros(ev.received), source: canonStr(ev.source), truncated: ev.truncated, cut: ev.cut}
 		if ev.kind == gateway.EventImported {
 			r.state, r.room = gateway.StateImported, ev.room
 			w.setCall(r, ev)
@@ -242,18 +243,18 @@ func (w *txw) apply(ev *event) error {
 	return nil
 }
 
-// setCall takes the call and charge an event brings.
+// setCall takes the call and charge an event brings, as a rebuild reads
+// them from the log.
 func (w *txw) setCall(r *rec, ev *event) {
 	if ev.call != nil {
-		r.callSeq = ev.seq
-		r.ext = ev.call.Extension
-		if t := ev.call.StartUTC; !t.IsZero() {
-			// The call's JSON keeps whole seconds: index what a rebuild reads.
-			r.time = t.Truncate(time.Second).UnixMicro()
+		r.call = canonCall(ev.call)
+		r.ext = r.call.Extension
+		if t := r.call.StartUTC; !t.IsZero() {
+			r.time = t.UnixMicro()
 		}
 	}
 	if ev.charge != nil {
-		r.chargeSeq = ev.seq
+		r.charge = canonCharge(ev.charge)
 	}
 }
 

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+)
+
+// oddCall is a call with everything a record can hold, and what the log's
+// JSON loses: a zone on the wall clock, a fraction of a second, bytes that
+// are not UTF-8.
+func oddCall() *gateway.Call {
+	ny, _ := time.LoadLocation("America/New_York")
+	return &gateway.Call{Format: "mitel\xff", Extension: "415", Dialed: "0044\xfe20", Start: time.Date(2026, 11, 1, 1, 30, 5, 700, ny),
+		StartUTC: time.Date(2026, 11, 1, 5, 30, 5, 900_000_000, time.UTC), TimeNote: gateway.TimeNoteDSTOverlap, DurationS: 61,
+		Direction: gateway.Incoming, Trunk: "T1", AccountCode: "a\"b", Answered: gateway.Bool(false), CallerID: "+1617",
+		RingS: gateway.Int(0), CallID: "c-1", Continuation: true, Raw: []byte("dropped")}
+}
+
+func oddCharge() *gateway.Charge {
+	ex := "unknown-destination\xff"
+	return &gateway.Charge{Class: "premium", Destination: "UK", Prefix: "44", E164: "4420", Band: "night", BillableS: -1,
+		Chargeable: true, CarrierMinor: -5, MarkupMinor: 1 << 40, SurchargeMinor: 3, TaxMinor: 4, TotalMinor: 1<<63 - 1,
+		Currency: "GBP", TariffVersion: "2026-11-01", Exception: &ex}
+}
+
+func testRecs() []*rec {
+	return []*rec{
+		{id: 1, state: gateway.StateCaptured, time: 1, raw: []byte("r"), received: 1},
+		{id: 2, state: gateway.StateQueued, time: -5, ext: "415", room: "415", reservation: "R1", posting: 1<<32 - 1, sent: 7,
+			answerCode: "RY", answerText: "busy", answerAt: 9, replays: 3, updated: 10, lastSeq: 1 << 62,
+			raw: []byte{0, 0xff, '\n'}, received: -1, source: "tcp 10.0.0.1", truncated: true, cut: true,
+			call: canonCall(oddCall()), charge: canonCharge(oddCharge())},
+		{id: 3, state: gateway.StateImported, raw: []byte("x"),
+			call: &gateway.Call{Start: time.Unix(0, 0).UTC(), Direction: gateway.Outgoing}, charge: &gateway.Charge{}},
+	}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	for _, r := range testRecs() {
+		got, err := decodeRec(r.id, r.encode())
+		if err != nil {
+			t.Fatalf("entry %d: %v", r.id, err)
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Errorf("entry %d:\n got %+v\nwant %+v", r.id, got, r)
+		}
+	}
+}
+
+// TestRecordDamaged: a damaged record is an error, never a panic or a wrong
+// entry.
+func TestRecordDamaged(t *testing.T) {
+	good := testRecs()[1].encode()
+	for n := range len(good) {
+		if _, err := decodeRec(2, good[:n]); err == nil {
+			t.Errorf("record cut to %d of %d bytes decodes", n, len(good))
+		}
+	}
+	for _, b := range [][]byte{
+		nil,
+		{1},             // schema 1
+		{3},             // unknown
+		append(good, 0), // a byte too many
+		{2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // varint overflow
+	} {
+		if _, err := decodeRec(2, b); err == nil {
+			t.Errorf("%x decodes", b)
+		}
+	}
+}
+
+// TestCanon: the compact call and charge are what a rebuild reads from the
+// log's JSON.
+func TestCanon(t *testing.T) {
+	for _, c := range []*gateway.Call{oddCall(), {Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Direction: gateway.Internal}} {
+		b, err := c.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want gateway.Call
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		want.Raw = nil
+		if got := canonCall(c); !reflect.DeepEqual(*got, want) {
+			t.Errorf("call:\n got %+v\nwant %+v", *got, want)
+		}
+	}
+	b, err := oddCharge().MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want gateway.Charge
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got := canonCharge(oddCharge()); !reflect.DeepEqual(*got, want) {
+		t.Errorf("charge:\n got %+v\nwant %+v", *got, want)
+	}
+}
+
+// TestCanonJournal: an odd call written live is stored as a rebuild stores
+// it, and read back as the log has it.
+func TestCanonJournal(t *testing.T) {
+	ctx := context.Background()
+	j, err := Open(filepath.Join(t.TempDir(), "journal.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	c, err := j.Capture(ctx, gateway.RawRecord{Data: []byte{0xff, 1}, Source: "serial \xff", Truncated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := j.Move(ctx, c.ID, gateway.Change{To: gateway.StateRated, Call: oddCall(), Charge: oddCharge()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Call.Dialed != "0044\uFFFD20" || e.Call.Start.Location() != time.UTC || e.Call.Start.Hour() != 1 || e.Call.StartUTC.Nanosecond() != 0 ||
+		string(e.Call.Raw) != "\xff\x01" || e.Raw.Source != "serial \uFFFD" || !e.Raw.Truncated {
+		t.Errorf("entry as moved: %+v %+v", e.Raw, e.Call)
+	}
+	if _, err := j.Import(ctx, []gateway.ImportRecord{{Raw: gateway.RawRecord{Data: []byte("h")}, Call: oddCall(), Charge: oddCharge(), Room: "9"}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := j.Verify(ctx, t.TempDir())
+	if err != nil || !rep.OK() {
+		t.Errorf("verify: %v %v", rep.Problems, err)
+	}
+}
+
+// FuzzDecodeRec: any bytes decode to a record or an error, never a panic;
+// a record that decodes encodes to bytes that decode to it again.
+func FuzzDecodeRec(f *testing.F) {
+	for _, r := range testRecs() {
+		f.Add(r.encode())
+	}
+	f.Add([]byte{2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRec(7, b)
+		if err != nil {
+			return
+		}
+		again, err := decodeRec(7, r.encode())
+		if err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(again, r) {
+			t.Fatalf("re-encoded record differs:\n%+v\n%+v", again, r)
+		}
+	})
+}
