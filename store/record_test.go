@@ -156,3 +156,53 @@ func FuzzDecodeRec(f *testing.F) {
 		}
 	})
 }
+
+// TestCallJSON: the hand-written JSON of calls and charges in events is
+// gateway's MarshalJSON (byte for byte where the text needs no escaping
+// beyond quotes and newlines), and reads back to the same values.
+func TestCallJSON(t *testing.T) {
+	plain := &gateway.Call{Format: "avaya-ipo", Extension: "415", Dialed: "6175550134", Start: time.Date(2026, 11, 27, 9, 1, 2, 0, time.UTC),
+		StartUTC: time.Date(2026, 11, 27, 14, 1, 2, 0, time.UTC), DurationS: 95, Direction: gateway.Outgoing, Trunk: "9005",
+		Answered: gateway.Bool(true), AccountCode: `a"b\c`, CallerID: "a<b&c\n"}
+	bare := &gateway.Call{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Direction: gateway.Internal, RingS: gateway.Int(3)}
+	odd := oddCall()
+	odd.Raw = nil
+	odd.Trunk = "\b\f\u2028\x01"
+	for i, c := range []*gateway.Call{plain, bare, odd} {
+		want, err := c.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendCallJSON(nil, c)
+		if c != odd && string(got) != string(want) {
+			t.Errorf("call %d:\n got %s\nwant %s", i, got, want)
+		}
+		var a, b gateway.Call
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatalf("call %d: %v: %s", i, err, got)
+		}
+		json.Unmarshal(want, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("call %d reads back as\n%+v\nwant\n%+v", i, a, b)
+		}
+	}
+	for i, c := range []*gateway.Charge{{}, oddCharge(), {Class: "local", Destination: "Boston", Prefix: "1617", E164: "16175550134", Band: "day",
+		BillableS: 96, Chargeable: true, CarrierMinor: 16, TotalMinor: 136, Currency: "USD", TariffVersion: "base"}} {
+		want, err := c.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendChargeJSON(nil, c)
+		if i != 1 && string(got) != string(want) {
+			t.Errorf("charge %d:\n got %s\nwant %s", i, got, want)
+		}
+		var a, b gateway.Charge
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatalf("charge %d: %v: %s", i, err, got)
+		}
+		json.Unmarshal(want, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("charge %d reads back as\n%+v\nwant\n%+v", i, a, b)
+		}
+	}
+}

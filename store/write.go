@@ -29,7 +29,8 @@ type txw struct {
 	replays int64
 	deltas  map[gateway.State]int64
 	// gone is the stays the last guest event ended, for their names.
-	gone []stayRef
+	gone  []stayRef
+	times timeCache
 }
 
 func (j *Journal) newTxw(tx *bolt.Tx) (*txw, error) {
@@ -133,14 +134,15 @@ func (w *txw) append(ev *event) error {
 		return fmt.Errorf("the log's sequence (%d) does not follow its head (%d): run gateway journal verify", seq, w.headSeq)
 	}
 	ev.seq = seq
-	body, err := ev.encode(w.j.opt.Location)
+	// The stored value is hash ‖ JSON: the JSON is written after room for
+	// the hash.
+	val := make([]byte, 32, 32+256+len(ev.raw)*4/3)
+	val, err = ev.appendJSON(val, w.j.opt.Location, &w.times)
 	if err != nil {
 		return err
 	}
-	h := chainHash(w.head, body)
-	val := make([]byte, 32+len(body))
+	h := chainHash(w.head, val[32:])
 	copy(val, h[:])
-	copy(val[32:], body)
 	if err := w.events.Put(be64(seq), val); err != nil {
 		return err
 	}
