@@ -268,11 +268,12 @@ func (w *txw) imported(raw []byte, c *gateway.Call, received time.Time) (bool, e
 	cur := w.byTime.Cursor()
 	prefix := timeKey(t)
 	for k, _ := cur.Seek(prefix); k != nil && string(k[:8]) == string(prefix); k, _ = cur.Next() {
-		other, err := w.getRec(u64(k[8:]))
-		if err != nil {
-			return false, err
+		id := u64(k[8:])
+		other, ok := rawOf(w.entries.Get(be64(id)))
+		if !ok {
+			return false, fmt.Errorf("entry %d: %w", id, errRecord)
 		}
-		if string(other.raw) == string(raw) {
+		if string(other) == string(raw) {
 			return true, nil
 		}
 	}

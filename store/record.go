@@ -173,10 +173,40 @@ var errRecord = errors.New("entry record is damaged")
 // Nothing it returns shares memory with b.
 func decodeRec(id uint64, b []byte) (*rec, error) {
 	r := &rec{}
-	if err := r.decode(id, string(b), nil); err != nil {
+	if err := r.decode(id, string(b), &arena{chunk: 1}); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// rawOf returns the raw record of an entry record without decoding the
+// rest; false when the record is damaged.
+func rawOf(b []byte) ([]byte, bool) {
+	if len(b) == 0 || b[0] != recVersion {
+		return nil, false
+	}
+	b = b[1:]
+	// state, time, ext, room, reservation, posting, sent, answer code and
+	// text, answer time, replays, updated, last seq: strings are a length
+	// and bytes, numbers a varint.
+	for _, str := range [...]bool{true, false, true, true, true, false, false, true, true, false, false, false, false} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, false
+		}
+		b = b[k:]
+		if str {
+			if n > uint64(len(b)) {
+				return nil, false
+			}
+			b = b[n:]
+		}
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, false
+	}
+	return b[k : k+int(n)], true
 }
 
 // arena hands out the memory of many decoded records at once: a listing of

@@ -143,9 +143,13 @@ func FuzzDecodeRec(f *testing.F) {
 	}
 	f.Add([]byte{2})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		raw, rawOK := rawOf(b)
 		r, err := decodeRec(7, b)
 		if err != nil {
 			return
+		}
+		if !rawOK || string(raw) != string(r.raw) {
+			t.Fatalf("rawOf gives %q %v, the record %q", raw, rawOK, r.raw)
 		}
 		again, err := decodeRec(7, r.encode())
 		if err != nil {
@@ -204,5 +208,23 @@ func TestCallJSON(t *testing.T) {
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("charge %d reads back as\n%+v\nwant\n%+v", i, a, b)
 		}
+	}
+}
+
+func TestRawOf(t *testing.T) {
+	for _, r := range testRecs() {
+		b := r.encode()
+		if raw, ok := rawOf(b); !ok || string(raw) != string(r.raw) {
+			t.Errorf("entry %d: raw %q %v, want %q", r.id, raw, ok, r.raw)
+		}
+		// A cut record gives its raw bytes whole, or nothing.
+		for n := range len(b) {
+			if raw, ok := rawOf(b[:n]); ok && string(raw) != string(r.raw) {
+				t.Errorf("entry %d cut to %d: raw %q", r.id, n, raw)
+			}
+		}
+	}
+	if _, ok := rawOf([]byte{1, 0}); ok {
+		t.Error("a schema-1 record gives a raw record")
 	}
 }
