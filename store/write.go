@@ -136,7 +136,14 @@ func (w *txw) append(ev *event) error {
 	ev.seq = seq
 	// The stored value is hash ‖ JSON: the JSON is written after room for
 	// the hash.
-	val := make([]byte, 32, 32+256+len(ev.raw)*4/3)
+	size := 32 + 256 + len(ev.raw)*4/3
+	if ev.call != nil {
+		size += 512
+	}
+	if ev.charge != nil {
+		size += 384
+	}
+	val := make([]byte, 32, size)
 	val, err = ev.appendJSON(val, w.j.opt.Location, &w.times)
 	if err != nil {
 		return err
