@@ -84,19 +84,33 @@ func migrateRecords(tx *bolt.Tx, _ *Journal) error {
 				return fmt.Errorf("entry %d: %w", id, err)
 			}
 			r := old.rec
-			ev, err := readEvent(events, old.rawSeq)
+			// An imported entry's raw record, call and charge are in one
+			// event: read each event once.
+			var last *event
+			read := func(seq uint64) (*event, error) {
+				if last != nil && last.seq == seq {
+					return last, nil
+				}
+				ev, err := readEvent(events, seq)
+				if err == nil && ev.seq != seq {
+					err = fmt.Errorf("event %d says it is event %d", seq, ev.seq)
+				}
+				last = ev
+				return ev, err
+			}
+			ev, err := read(old.rawSeq)
 			if err != nil {
 				return fmt.Errorf("entry %d: %w", id, err)
 			}
 			r.raw, r.received, r.source, r.truncated, r.cut = ev.raw, micros(ev.received), canonStr(ev.source), ev.truncated, ev.cut
 			if old.callSeq != 0 {
-				if ev, err = readEvent(events, old.callSeq); err != nil || ev.call == nil {
+				if ev, err = read(old.callSeq); err != nil || ev.call == nil {
 					return fmt.Errorf("entry %d: the call of event %d: %v", id, old.callSeq, err)
 				}
 				r.call = canonCall(ev.call)
 			}
 			if old.chargeSeq != 0 {
-				if ev, err = readEvent(events, old.chargeSeq); err != nil || ev.charge == nil {
+				if ev, err = read(old.chargeSeq); err != nil || ev.charge == nil {
 					return fmt.Errorf("entry %d: the charge of event %d: %v", id, old.chargeSeq, err)
 				}
 				r.charge = canonCharge(ev.charge)

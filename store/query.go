@@ -128,8 +128,8 @@ func (j *Journal) Entries(ctx context.Context, f gateway.Filter) ([]gateway.Entr
 	return out, nil
 }
 
-// DefaultPage is the page of EachPage when the filter sets no Limit.
-const DefaultPage = 20_000
+// defaultPage is the page of EachPage when the filter sets no Limit.
+const defaultPage = 20_000
 
 // EachPage calls fn with the entries matching f a page at a time; see
 // gateway.Queries. The pages' memory is reused: a listing of a million
@@ -139,7 +139,7 @@ func (j *Journal) EachPage(ctx context.Context, f gateway.Filter, fn func([]gate
 		return err
 	}
 	if f.Limit <= 0 {
-		f.Limit = DefaultPage
+		f.Limit = defaultPage
 	}
 	a := &arena{chunk: f.Limit}
 	var page []gateway.Entry

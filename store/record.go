@@ -212,7 +212,7 @@ func rawOf(b []byte) ([]byte, bool) {
 // arena hands out the memory of many decoded records at once: a listing of
 // thousands of entries costs a few allocations, not several per entry.
 type arena struct {
-	chunk   int // calls and charges per allocation (default 1024)
+	chunk   int // calls and charges per allocation (0: see size)
 	raw     []byte
 	calls   []gateway.Call
 	charges []gateway.Charge
@@ -231,23 +231,29 @@ func (a *arena) bytes(s string) []byte {
 		return nil
 	}
 	if len(a.raw)+len(s) > cap(a.raw) {
-		a.raw = make([]byte, 0, max(64<<10, 2*cap(a.raw), len(s)))
+		grow := 2 * cap(a.raw)
+		if a.chunk == 0 {
+			grow = min(grow, 64<<10) // one listing: no slab too large
+		}
+		a.raw = make([]byte, 0, max(grow, 1024, len(s)))
 	}
 	n := len(a.raw)
 	a.raw = append(a.raw, s...)
 	return a.raw[n:len(a.raw):len(a.raw)]
 }
 
-func (a *arena) size() int {
+// size is the length of a new slab after one of last: chunk, or from 16
+// doubling up to 1,024, so that a short listing allocates little.
+func (a *arena) size(last int) int {
 	if a.chunk > 0 {
 		return a.chunk
 	}
-	return 1024
+	return min(max(16, 2*last), 1024)
 }
 
 func (a *arena) call() *gateway.Call {
 	if len(a.calls) == cap(a.calls) {
-		a.calls = make([]gateway.Call, 0, a.size())
+		a.calls = make([]gateway.Call, 0, a.size(cap(a.calls)))
 	}
 	a.calls = a.calls[:len(a.calls)+1]
 	return &a.calls[len(a.calls)-1]
@@ -255,7 +261,7 @@ func (a *arena) call() *gateway.Call {
 
 func (a *arena) charge() *gateway.Charge {
 	if len(a.charges) == cap(a.charges) {
-		a.charges = make([]gateway.Charge, 0, a.size())
+		a.charges = make([]gateway.Charge, 0, a.size(cap(a.charges)))
 	}
 	a.charges = a.charges[:len(a.charges)+1]
 	return &a.charges[len(a.charges)-1]

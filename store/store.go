@@ -284,6 +284,7 @@ func (j *Journal) create() error {
 // transaction: all of them or none.
 func (j *Journal) migrate(schema int) error {
 	from := schema
+	j.log.Info().Str("path", j.path).Int("from", from).Int("to", currentSchema).Msg("journal upgrading (a large journal takes a while: about 20 s a million entries)")
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		for ; schema < currentSchema; schema++ {
 			var step *migration
