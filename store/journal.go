@@ -225,6 +225,9 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 	err := j.write(ctx, "import records", func(w *txw) error {
 		out.Duplicates = 0
 		now := j.now()
+		// Only by_time is read while importing (duplicates): the other
+		// indices are put at the end, in key order.
+		w.sorted = &[4][][]byte{}
 		for i, r := range recs {
 			received := r.Raw.Received.UTC().Truncate(time.Microsecond)
 			if r.Raw.Received.IsZero() {
@@ -248,7 +251,7 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 				return err
 			}
 		}
-		return nil
+		return w.putSorted()
 	})
 	if err != nil {
 		return gateway.Imported{}, err

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -31,6 +33,12 @@ type txw struct {
 	// gone is the stays the last guest event ended, for their names.
 	gone  []stayRef
 	times timeCache
+	// sorted, when set, holds the keys new entries add to by_state,
+	// by_room and by_ext until putSorted puts them, in key order: an import
+	// puts thousands of keys scattered over each index, and puts in key
+	// order find their pages in the cache. Only for a transaction that adds
+	// entries, moves none and reads none of these indices (Import).
+	sorted *[4][][]byte
 }
 
 func (j *Journal) newTxw(tx *bolt.Tx) (*txw, error) {
@@ -320,6 +328,12 @@ func (w *txw) putRec(old, r *rec) error {
 		if ok[i] != nil && string(ok[i]) == string(nk[i]) {
 			continue
 		}
+		if old == nil && i > 0 && w.sorted != nil {
+			if nk[i] != nil {
+				w.sorted[i] = append(w.sorted[i], nk[i])
+			}
+			continue
+		}
 		if ok[i] != nil {
 			if err := w.bucket(i).Delete(ok[i]); err != nil {
 				return err
@@ -333,6 +347,23 @@ func (w *txw) putRec(old, r *rec) error {
 	}
 	w.deltas[r.state]++
 	return w.entries.Put(be64(r.id), r.encode())
+}
+
+// putSorted puts the index keys kept in w.sorted, in key order.
+func (w *txw) putSorted() error {
+	if w.sorted == nil {
+		return nil
+	}
+	for i, keys := range w.sorted {
+		slices.SortFunc(keys, bytes.Compare)
+		for _, k := range keys {
+			if err := w.bucket(i).Put(k, nil); err != nil {
+				return err
+			}
+		}
+	}
+	w.sorted = nil
+	return nil
 }
 
 func (w *txw) bucket(i int) *bolt.Bucket {
