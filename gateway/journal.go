@@ -140,6 +140,21 @@ type Queries interface {
 	// unknown state or a To before From.
 	Entries(ctx context.Context, f Filter) ([]Entry, error)
 
+	// EachPage calls fn with every entry that matches f, in the order of
+	// Entries, a page of f.Limit entries at a time (20,000 when Limit is
+	// 0), each page read in one short read transaction: for listings too
+	// long to hold at once, like a month's calls for a report. Pages are
+	// read after one another, as Entries with After would read them.
+	//
+	// fn runs between transactions and may call the journal. The page and
+	// what its entries point to (Raw.Data, Call, Charge, History) are
+	// reused for the next page: fn copies what it keeps beyond its call
+	// (strings may be kept), and may change the page. An error from fn
+	// ends the listing and is returned.
+	//
+	// Outcomes: as Entries; fn's error.
+	EachPage(ctx context.Context, f Filter, fn func([]Entry) error) error
+
 	// Counts returns how many entries are in each state, from one snapshot.
 	Counts(ctx context.Context) (Counts, error)
 

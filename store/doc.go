@@ -40,14 +40,16 @@
 // shipping each property's log (epoch, seq, hash) to a central server will
 // give.
 //
-// # Buckets (schema 1)
+// # Buckets (schema 2)
 //
 //	meta          schema, epoch, created, head (last seq ‖ its hash),
 //	              and projected counters: entries (last id), posting
 //	              (last P#), replays, resync, night_audit
 //	events        seq(8) → hash(32) ‖ JSON                  the log
 //	pruned        first seq(8) → last seq(8) ‖ hash(32)     holes left by retention
-//	entries       id(8) → entry record (binary, see entry.go)
+//	entries       id(8) → entry record (binary, see record.go): state,
+//	              index keys, raw record, and a compact copy of the
+//	              current call and charge
 //	entry_events  id(8) ‖ seq(8) → ∅                        an entry's events
 //	by_time       time(8) ‖ id(8) → ∅                       time = call start (UTC µs), or read time
 //	by_state      state ‖ 0 ‖ time(8) ‖ id(8) → ∅
@@ -66,6 +68,15 @@
 //
 // Integers in keys are big-endian, so cursors walk them in order; times in
 // keys are Unix microseconds with the sign bit flipped.
+//
+// An entry record holds everything Queries.Entries returns except the
+// history, so a listing decodes no event: the raw record is copied from the
+// captured or imported event, and the call and charge from the event that
+// last set them, as the log's JSON keeps them (whole seconds, text that is
+// not UTF-8 replaced), so that a live write and a rebuild store the same
+// bytes. Schema 1 kept the sequence numbers of those events instead; opening
+// a schema-1 journal rewrites its entry records (migrate.go), in the one
+// transaction that records schema 2.
 //
 // # Durability and concurrency
 //

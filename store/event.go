@@ -105,11 +105,19 @@ type prunedData struct {
 
 // encode returns the event's stored JSON.
 func (ev *event) encode(loc *time.Location) ([]byte, error) {
-	data, err := ev.encodeData()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, 160+len(data))
+	return ev.appendJSON(nil, loc, nil)
+}
+
+// timeCache keeps the last time an event was written with, as JSON: the
+// events of one transaction mostly share it.
+type timeCache struct {
+	at   time.Time
+	loc  *time.Location
+	json []byte // ,"time":"…","time_utc":"…"
+}
+
+// appendJSON appends the event's stored JSON to b.
+func (ev *event) appendJSON(b []byte, loc *time.Location, tc *timeCache) ([]byte, error) {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, ev.seq, 10)
 	if ev.entry != 0 {
@@ -118,10 +126,17 @@ func (ev *event) encode(loc *time.Location) ([]byte, error) {
 	}
 	b = append(b, `,"kind":`...)
 	b = appendString(b, string(ev.kind))
-	b = append(b, `,"time":`...)
-	b = appendString(b, ev.at.In(loc).Format(gateway.WallClockLayout))
-	b = append(b, `,"time_utc":`...)
-	b = appendString(b, ev.at.UTC().Format(time.RFC3339Nano))
+	if tc == nil {
+		tc = &timeCache{}
+	}
+	if tc.json == nil || !tc.at.Equal(ev.at) || tc.loc != loc {
+		t := append(tc.json[:0], `,"time":`...)
+		t = appendString(t, ev.at.In(loc).Format(gateway.WallClockLayout))
+		t = append(t, `,"time_utc":`...)
+		t = appendString(t, ev.at.UTC().Format(time.RFC3339Nano))
+		tc.at, tc.loc, tc.json = ev.at, loc, t
+	}
+	b = append(b, tc.json...)
 	for _, f := range [...]struct{ k, v string }{{"actor", ev.actor}, {"reason", ev.reason}, {"from", string(ev.from)}, {"to", string(ev.to)}} {
 		if f.v != "" {
 			b = append(b, ',')
@@ -130,29 +145,40 @@ func (ev *event) encode(loc *time.Location) ([]byte, error) {
 			b = appendString(b, f.v)
 		}
 	}
-	if string(data) != "{}" {
-		b = append(b, `,"data":`...)
-		b = append(b, data...)
+	n := len(b)
+	b = append(b, `,"data":`...)
+	m := len(b)
+	b, err := ev.appendData(b)
+	if err != nil {
+		return nil, err
+	}
+	if string(b[m:]) == "{}" {
+		b = b[:n]
 	}
 	return append(b, '}'), nil
 }
 
-// encodeData returns the event's "data" object. The kinds written for every
+// appendData appends the event's "data" object. The kinds written for every
 // record are written by hand (they are the journal's hot path); the rare
 // ones through encoding/json. Both read back through dataJSON.
-func (ev *event) encodeData() ([]byte, error) {
+func (ev *event) appendData(out []byte) ([]byte, error) {
+	var data any
 	switch ev.kind {
 	case gateway.EventGuest:
-		return json.Marshal(dataJSON{Room: ev.room, Reservation: ev.reservation, guestData: *ev.guest})
+		data = dataJSON{Room: ev.room, Reservation: ev.reservation, guestData: *ev.guest}
 	case gateway.EventAudit:
-		return json.Marshal(dataJSON{Action: ev.audit.Action, Detail: ev.audit.Detail})
+		data = dataJSON{Action: ev.audit.Action, Detail: ev.audit.Detail}
 	case gateway.EventPruned:
-		return json.Marshal(dataJSON{prunedData: *ev.pruned})
+		data = dataJSON{prunedData: *ev.pruned}
 	}
-	b := make([]byte, 1, 512)
-	b[0] = '{'
+	if data != nil {
+		j, err := json.Marshal(data)
+		return append(out, j...), err
+	}
+	b := append(out, '{')
+	first := len(b)
 	key := func(k string) {
-		if len(b) > 1 {
+		if len(b) > first {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
@@ -189,22 +215,12 @@ func (ev *event) encodeData() ([]byte, error) {
 		}
 	}
 	if ev.call != nil {
-		c := *ev.call
-		c.Raw = nil // the raw record is in the entry's first event
-		cj, err := c.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
 		key("call")
-		b = append(b, cj...)
+		b = appendCallJSON(b, ev.call) // without the raw record: it is in the entry's first event
 	}
 	if ev.charge != nil {
-		cj, err := ev.charge.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
 		key("charge")
-		b = append(b, cj...)
+		b = appendChargeJSON(b, ev.charge)
 	}
 	if ev.posting != 0 {
 		key("posting")
@@ -349,4 +365,100 @@ func appendString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// appendCallJSON appends c as gateway.Call's MarshalJSON writes it, with
+// "raw" empty: the journal's hot path, written by hand.
+func appendCallJSON(b []byte, c *gateway.Call) []byte {
+	b = append(b, `{"format":`...)
+	b = appendString(b, c.Format)
+	b = appendOptional(b, `,"extension":`, c.Extension)
+	b = appendOptional(b, `,"dialed":`, c.Dialed)
+	b = append(b, `,"start":"`...)
+	if !c.Start.IsZero() {
+		b = c.Start.AppendFormat(b, gateway.WallClockLayout)
+	}
+	b = append(b, `","duration_s":`...)
+	b = strconv.AppendInt(b, int64(c.DurationS), 10)
+	b = append(b, `,"direction":`...)
+	b = appendString(b, string(c.Direction))
+	b = appendOptional(b, `,"trunk":`, c.Trunk)
+	b = appendOptional(b, `,"account_code":`, c.AccountCode)
+	b = append(b, `,"answered":`...)
+	switch {
+	case c.Answered == nil:
+		b = append(b, "null"...)
+	case *c.Answered:
+		b = append(b, "true"...)
+	default:
+		b = append(b, "false"...)
+	}
+	b = appendOptional(b, `,"caller_id":`, c.CallerID)
+	b = append(b, `,"ring_s":`...)
+	if c.RingS == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, int64(*c.RingS), 10)
+	}
+	b = append(b, `,"start_utc":`...)
+	if c.StartUTC.IsZero() {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = c.StartUTC.UTC().AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	}
+	b = appendOptional(b, `,"time_note":`, c.TimeNote)
+	b = appendOptional(b, `,"call_id":`, c.CallID)
+	if c.Continuation {
+		b = append(b, `,"continuation":true`...)
+	} else {
+		b = append(b, `,"continuation":false`...)
+	}
+	return append(b, `,"raw":""}`...)
+}
+
+// appendChargeJSON appends c as gateway.Charge's MarshalJSON writes it.
+func appendChargeJSON(b []byte, c *gateway.Charge) []byte {
+	b = append(b, `{"class":`...)
+	b = appendString(b, c.Class)
+	b = appendOptional(b, `,"destination":`, c.Destination)
+	b = appendOptional(b, `,"prefix":`, c.Prefix)
+	b = appendOptional(b, `,"e164":`, c.E164)
+	b = appendOptional(b, `,"band":`, c.Band)
+	b = append(b, `,"billable_s":`...)
+	b = strconv.AppendInt(b, int64(c.BillableS), 10)
+	if c.Chargeable {
+		b = append(b, `,"chargeable":true`...)
+	} else {
+		b = append(b, `,"chargeable":false`...)
+	}
+	for _, f := range [...]struct {
+		k string
+		v int64
+	}{{`,"carrier_minor":`, c.CarrierMinor}, {`,"markup_minor":`, c.MarkupMinor}, {`,"surcharge_minor":`, c.SurchargeMinor},
+		{`,"tax_minor":`, c.TaxMinor}, {`,"total_minor":`, c.TotalMinor}} {
+		b = append(b, f.k...)
+		b = strconv.AppendInt(b, f.v, 10)
+	}
+	b = append(b, `,"currency":`...)
+	b = appendString(b, c.Currency)
+	b = append(b, `,"tariff_version":`...)
+	b = appendString(b, c.TariffVersion)
+	b = append(b, `,"exception":`...)
+	if c.Exception == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, *c.Exception)
+	}
+	return append(b, '}')
+}
+
+// appendOptional appends key and s as a JSON string, or null for "".
+func appendOptional(b []byte, key, s string) []byte {
+	b = append(b, key...)
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, s)
 }

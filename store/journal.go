@@ -171,12 +171,8 @@ func (w *txw) checkMove(r *rec, c gateway.Change) error {
 		}
 	}
 	charge := c.Charge
-	if charge == nil && r.chargeSeq != 0 {
-		ev, err := readEvent(w.events, r.chargeSeq)
-		if err != nil {
-			return err
-		}
-		charge = ev.charge
+	if charge == nil {
+		charge = r.charge
 	}
 	if to == gateway.StateQueued || to == gateway.StateReposted || to == gateway.StateTransferred {
 		room := c.Room
@@ -229,6 +225,9 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 	err := j.write(ctx, "import records", func(w *txw) error {
 		out.Duplicates = 0
 		now := j.now()
+		// Only by_time is read while importing (duplicates): the other
+		// indices are put at the end, in key order.
+		w.sorted = &[4][][]byte{}
 		for i, r := range recs {
 			received := r.Raw.Received.UTC().Truncate(time.Microsecond)
 			if r.Raw.Received.IsZero() {
@@ -252,7 +251,7 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 				return err
 			}
 		}
-		return nil
+		return w.putSorted()
 	})
 	if err != nil {
 		return gateway.Imported{}, err
@@ -265,20 +264,19 @@ func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gate
 // replay index: a random-keyed index would make every batch rewrite most of
 // its pages, and history has no replay window.
 func (w *txw) imported(raw []byte, c *gateway.Call, received time.Time) (bool, error) {
-	r := rec{time: micros(received)}
-	w.setCall(&r, &event{call: c})
+	t := micros(received)
+	if !c.StartUTC.IsZero() {
+		t = c.StartUTC.UTC().Truncate(time.Second).UnixMicro() // as setCall indexes it
+	}
 	cur := w.byTime.Cursor()
-	prefix := timeKey(r.time)
+	prefix := timeKey(t)
 	for k, _ := cur.Seek(prefix); k != nil && string(k[:8]) == string(prefix); k, _ = cur.Next() {
-		other, err := w.getRec(u64(k[8:]))
-		if err != nil {
-			return false, err
+		id := u64(k[8:])
+		other, ok := rawOf(w.entries.Get(be64(id)))
+		if !ok {
+			return false, fmt.Errorf("entry %d: %w", id, errRecord)
 		}
-		ev, err := readEvent(w.events, other.rawSeq)
-		if err != nil {
-			return false, err
-		}
-		if string(ev.raw) == string(raw) {
+		if string(other) == string(raw) {
 			return true, nil
 		}
 	}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -111,7 +113,7 @@ func TestRawBytesKept(t *testing.T) {
 func TestSequenceAcrossReopen(t *testing.T) {
 	e := newEnv(t, store.Options{})
 	info, _ := e.j.Info(ctx)
-	if len(info.Epoch) != 36 || info.Schema != 1 || info.LastSeq != 0 {
+	if len(info.Epoch) != 36 || info.Schema != 2 || info.LastSeq != 0 {
 		t.Fatalf("new journal: %+v", info)
 	}
 	var ids []gateway.EntryID
@@ -501,6 +503,53 @@ func TestQueries(t *testing.T) {
 	c, _ := e.j.Counts(ctx)
 	if c.Entries != 60 || c.States[gateway.StateException] != 19 || c.States[gateway.StatePosted] != 1 {
 		t.Errorf("counts %+v", c)
+	}
+	// EachPage lists what Entries lists, page by page, in every order and
+	// through every index; the entries are those Entries returns.
+	for _, f := range []gateway.Filter{{Limit: 7}, {Limit: 9, Newest: true, History: true}, {Extension: "402", Limit: 1},
+		{States: []gateway.State{gateway.StateException, gateway.StatePosted}, Limit: 4}, {From: t0.Add(10 * time.Minute), Limit: 5}, {}} {
+		want, err := e.j.Entries(ctx, gateway.Filter{Extension: f.Extension, States: f.States, From: f.From, Newest: f.Newest, History: f.History})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []gateway.Entry
+		pages := 0
+		err = e.j.EachPage(ctx, f, func(page []gateway.Entry) error {
+			pages++
+			if f.Limit > 0 && len(page) > f.Limit {
+				t.Errorf("%+v: page of %d", f, len(page))
+			}
+			for _, en := range page {
+				// A copy, as the page's memory is reused.
+				en.Raw.Data = slices.Clone(en.Raw.Data)
+				if en.Call != nil {
+					c := *en.Call
+					c.Raw, en.Call = en.Raw.Data, &c
+				}
+				if en.Charge != nil {
+					ch := *en.Charge
+					en.Charge = &ch
+				}
+				got = append(got, en)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v: EachPage differs from Entries (%d, %d entries)", f, len(got), len(want))
+		}
+		if f.Limit > 0 && pages < (len(want)+f.Limit-1)/f.Limit {
+			t.Errorf("%+v: %d pages for %d entries", f, pages, len(want))
+		}
+	}
+	stop := errors.New("enough")
+	if err := e.j.EachPage(ctx, gateway.Filter{Limit: 2}, func([]gateway.Entry) error { return stop }); err != stop {
+		t.Errorf("EachPage returned %v, want fn's error", err)
+	}
+	if err := e.j.EachPage(ctx, gateway.Filter{States: []gateway.State{"lost"}}, func([]gateway.Entry) error { return nil }); !gateway.IsKind(err, gateway.KindInvalid) {
+		t.Errorf("EachPage with a bad filter: %v", err)
 	}
 }
 

@@ -1,9 +1,15 @@
 package store
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,16 +18,18 @@ import (
 	"callgate/gateway"
 )
 
-// pretend makes this code schema 2 with the given migration from 1, for one
-// test.
+// pretend makes this code one schema newer, with the given migration from
+// the current one, for one test.
 func pretend(t *testing.T, m migration) {
 	oldSchema, oldMigrations := currentSchema, migrations
-	currentSchema, migrations = 2, []migration{m}
+	m.from = currentSchema
+	currentSchema, migrations = currentSchema+1, append(slices.Clip(migrations), m)
 	t.Cleanup(func() { currentSchema, migrations = oldSchema, oldMigrations })
 }
 
-// schema1 writes a schema-1 journal with a few entries and returns its path.
-func schema1(t *testing.T) string {
+// older writes a journal of the current schema with a few entries and
+// returns its path.
+func older(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	j, err := Open(path, Options{})
@@ -58,8 +66,8 @@ func schemaOf(t *testing.T, path string) uint64 {
 // the usual migration (a projection's layout changed) is a rebuild from the
 // events, which keeps everything.
 func TestMigration(t *testing.T) {
-	path := schema1(t)
-	pretend(t, migration{from: 1, what: "index entries by extension again", run: func(tx *bolt.Tx, j *Journal) error {
+	path := older(t)
+	pretend(t, migration{what: "index entries by extension again", run: func(tx *bolt.Tx, j *Journal) error {
 		if err := tx.DeleteBucket(bByExt); err != nil { // the old layout
 			return err
 		}
@@ -67,7 +75,7 @@ func TestMigration(t *testing.T) {
 		return err
 	}})
 	// A reader does not upgrade: it says what to do.
-	if _, err := Open(path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "has schema 1 and this callgate uses 2: start the gateway once to upgrade it") {
+	if _, err := Open(path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "has schema 2 and this callgate uses 3: start the gateway once to upgrade it") {
 		t.Errorf("read-only open of an old journal: %v", err)
 	}
 	j, err := Open(path, Options{})
@@ -76,7 +84,7 @@ func TestMigration(t *testing.T) {
 	}
 	defer j.Close()
 	ctx := context.Background()
-	if in, _ := j.Info(ctx); in.Schema != 2 || in.Entries != 5 {
+	if in, _ := j.Info(ctx); in.Schema != 3 || in.Entries != 5 {
 		t.Errorf("after the upgrade: %+v", in)
 	}
 	if c, _ := j.Counts(ctx); c.States[gateway.StateException] != 5 {
@@ -90,19 +98,19 @@ func TestMigration(t *testing.T) {
 
 // TestMigrationFails: a migration that fails leaves the journal as it was.
 func TestMigrationFails(t *testing.T) {
-	path := schema1(t)
-	pretend(t, migration{from: 1, what: "a broken step", run: func(tx *bolt.Tx, j *Journal) error {
+	path := older(t)
+	pretend(t, migration{what: "a broken step", run: func(tx *bolt.Tx, j *Journal) error {
 		tx.DeleteBucket(bEntries)
 		return errors.New("disk full")
 	}})
 	_, err := Open(path, Options{})
-	if err == nil || !strings.Contains(err.Error(), "cannot upgrade the journal") || !strings.Contains(err.Error(), "(it is unchanged): migration from schema 1 (a broken step): disk full") {
+	if err == nil || !strings.Contains(err.Error(), "cannot upgrade the journal") || !strings.Contains(err.Error(), "(it is unchanged): migration from schema 2 (a broken step): disk full") {
 		t.Errorf("failed migration: %v", err)
 	}
-	if s := schemaOf(t, path); s != 1 {
+	if s := schemaOf(t, path); s != 2 {
 		t.Errorf("schema %d after a failed migration", s)
 	}
-	currentSchema, migrations = 1, nil
+	currentSchema, migrations = 2, migrations[:1]
 	j, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,5 +118,76 @@ func TestMigrationFails(t *testing.T) {
 	defer j.Close()
 	if c, _ := j.Counts(context.Background()); c.Entries != 5 {
 		t.Errorf("entries after a failed migration: %+v", c)
+	}
+}
+
+// TestMigrateSchema1: a journal written by the schema-1 code (testdata,
+// with its entries as that code listed them) is upgraded to entry records
+// that carry their raw record, call and charge; its entries read the same,
+// and it verifies (stored projections = a rebuild from the events).
+func TestMigrateSchema1(t *testing.T) {
+	gz, err := os.ReadFile("testdata/schema1.db.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "journal.db")
+	if err := os.WriteFile(path, db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s := schemaOf(t, path); s != 1 {
+		t.Fatalf("testdata has schema %d", s)
+	}
+	j, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	if in, _ := j.Info(ctx); in.Schema != 2 {
+		t.Errorf("schema %d after the upgrade", in.Schema)
+	}
+	es, err := j.Entries(ctx, gateway.Filter{History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.MarshalIndent(es, "", " ")
+	want, err := os.ReadFile("testdata/schema1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("entries after the upgrade:\n%s\nwant\n%s", got, want)
+	}
+	rep, err := j.Verify(ctx, t.TempDir())
+	if err != nil || !rep.OK() {
+		t.Errorf("verify after the upgrade: %v %v", rep.Problems, err)
+	}
+	// Old records are gone: every one is of the current layout.
+	j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bEntries).ForEach(func(k, v []byte) error {
+			if _, err := decodeRec(u64(k), v); err != nil {
+				t.Errorf("entry %d: %v", u64(k), err)
+			}
+			return nil
+		})
+	})
+}
+
+// TestMigrateDamaged: a schema-1 record that cannot be read stops the
+// upgrade, which changes nothing.
+func TestMigrateDamaged(t *testing.T) {
+	if _, err := decodeRecV1(1, []byte{1, 3, 'a'}); err == nil {
+		t.Error("a cut schema-1 record decodes")
+	}
+	if _, err := decodeRecV1(1, []byte{2}); err == nil {
+		t.Error("a schema-2 record decodes as schema 1")
 	}
 }

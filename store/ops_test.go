@@ -414,7 +414,7 @@ func TestOpenRefuses(t *testing.T) {
 	edit(t, e.path, func(tx *bolt.Tx) { tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 7}) })
 	for _, ro := range []bool{false, true} {
 		_, err := store.Open(e.path, store.Options{ReadOnly: ro})
-		if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "was written by a newer callgate (schema 7; this one knows schema 1): upgrade callgate") {
+		if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "was written by a newer callgate (schema 7; this one knows schema 2): upgrade callgate") {
 			t.Errorf("newer schema, read-only %v: %v", ro, err)
 		}
 	}

@@ -26,8 +26,8 @@ func readEvent(events *bolt.Bucket, seq uint64) (*event, error) {
 	return decodeEvent(v[32:])
 }
 
-// loadEntry builds an entry from its record and events. Everything it
-// returns is copied out of the transaction.
+// loadEntry builds an entry from its record. Everything it returns is
+// copied out of the transaction.
 func loadEntry(tx *bolt.Tx, id uint64, history bool) (gateway.Entry, error) {
 	v := tx.Bucket(bEntries).Get(be64(id))
 	if v == nil {
@@ -40,11 +40,16 @@ func loadEntry(tx *bolt.Tx, id uint64, history bool) (gateway.Entry, error) {
 	return r.entry(tx, history)
 }
 
+// entry returns the entry r describes; it reads the log only for the
+// history. The entry takes over r's call and charge.
 func (r *rec) entry(tx *bolt.Tx, history bool) (gateway.Entry, error) {
 	e := gateway.Entry{
 		ID:          gateway.EntryID(r.id),
 		State:       r.state,
 		Time:        fromMicros(r.time),
+		Raw:         gateway.RawRecord{Data: r.raw, Received: fromMicros(r.received), Source: r.source, Truncated: r.truncated, Cut: r.cut},
+		Call:        r.call,
+		Charge:      r.charge,
 		Room:        r.room,
 		Reservation: r.reservation,
 		Posting:     r.posting,
@@ -52,45 +57,14 @@ func (r *rec) entry(tx *bolt.Tx, history bool) (gateway.Entry, error) {
 		Replays:     int(r.replays),
 		Updated:     fromMicros(r.updated),
 	}
+	if e.Call != nil {
+		e.Call.Raw = e.Raw.Data
+	}
 	if r.answerCode != "" || r.answerAt != 0 {
 		e.Answer = &gateway.Answer{Code: r.answerCode, Text: r.answerText, Time: fromMicros(r.answerAt)}
 	}
-	events := tx.Bucket(bEvents)
-	cache := map[uint64]*event{}
-	get := func(seq uint64) (*event, error) {
-		if ev, ok := cache[seq]; ok {
-			return ev, nil
-		}
-		ev, err := readEvent(events, seq)
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: %w", r.id, err)
-		}
-		cache[seq] = ev
-		return ev, nil
-	}
-	ev, err := get(r.rawSeq)
-	if err != nil {
-		return e, err
-	}
-	e.Raw = gateway.RawRecord{Data: ev.raw, Received: ev.received, Source: ev.source, Truncated: ev.truncated, Cut: ev.cut}
-	if r.callSeq != 0 {
-		ev, err := get(r.callSeq)
-		if err != nil {
-			return e, err
-		}
-		c := *ev.call
-		c.Raw = e.Raw.Data
-		e.Call = &c
-	}
-	if r.chargeSeq != 0 {
-		ev, err := get(r.chargeSeq)
-		if err != nil {
-			return e, err
-		}
-		c := *ev.charge
-		e.Charge = &c
-	}
 	if history {
+		events := tx.Bucket(bEvents)
 		c := tx.Bucket(bEntryEvents).Cursor()
 		prefix := be64(r.id)
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -139,64 +113,14 @@ func hitOf(k []byte) hit {
 // Entries returns the entries matching f, through an index; see
 // gateway.Queries.
 func (j *Journal) Entries(ctx context.Context, f gateway.Filter) ([]gateway.Entry, error) {
-	for _, s := range f.States {
-		if !s.Valid() {
-			return nil, gateway.Errorf(gateway.KindInvalid, "%q is not a journal state", s)
-		}
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
-		return nil, gateway.Errorf(gateway.KindInvalid, "the end of the time range (%s) is before its start (%s)", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
+	if err := checkFilter(f); err != nil {
+		return nil, err
 	}
 	var out []gateway.Entry
 	err := j.view(ctx, "list entries", func(tx *bolt.Tx) error {
-		q := query{f: f, entries: tx.Bucket(bEntries), from: micros(f.From), to: micros(f.To)}
-		if f.After != 0 {
-			v := q.entries.Get(be64(uint64(f.After)))
-			if v == nil {
-				return gateway.Errorf(gateway.KindInvalid, "entry %d, to list after, does not exist", f.After)
-			}
-			r, err := decodeRec(uint64(f.After), v)
-			if err != nil {
-				return err
-			}
-			q.after = &hit{r.time, r.id}
-		}
-		var recs []*rec
 		var err error
-		switch {
-		case f.Posting != 0:
-			recs, err = q.byPosting(tx.Bucket(bByPosting))
-		case f.Room != "":
-			recs, err = q.scan(tx.Bucket(bByRoom), []byte(f.Room+"\x00"))
-		case f.Extension != "":
-			recs, err = q.scan(tx.Bucket(bByExt), []byte(f.Extension+"\x00"))
-		case len(f.States) > 0:
-			for _, s := range slices.Compact(slices.Sorted(slices.Values(f.States))) {
-				rs, err := q.scan(tx.Bucket(bByState), []byte(string(s)+"\x00"))
-				if err != nil {
-					return err
-				}
-				recs = append(recs, rs...)
-			}
-			q.sort(recs)
-			if f.Limit > 0 && len(recs) > f.Limit {
-				recs = recs[:f.Limit]
-			}
-		default:
-			recs, err = q.scan(tx.Bucket(bByTime), nil)
-		}
-		if err != nil {
-			return err
-		}
-		out = make([]gateway.Entry, 0, len(recs))
-		for _, r := range recs {
-			e, err := r.entry(tx, f.History)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return nil
+		out, err = list(tx, f, &arena{}, nil)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -204,37 +128,171 @@ func (j *Journal) Entries(ctx context.Context, f gateway.Filter) ([]gateway.Entr
 	return out, nil
 }
 
+// defaultPage is the page of EachPage when the filter sets no Limit.
+const defaultPage = 20_000
+
+// EachPage calls fn with the entries matching f a page at a time; see
+// gateway.Queries. The pages' memory is reused: a listing of a million
+// entries costs about a page's allocations.
+func (j *Journal) EachPage(ctx context.Context, f gateway.Filter, fn func([]gateway.Entry) error) error {
+	if err := checkFilter(f); err != nil {
+		return err
+	}
+	if f.Limit <= 0 {
+		f.Limit = defaultPage
+	}
+	a := &arena{chunk: f.Limit}
+	var page []gateway.Entry
+	for {
+		a.reset()
+		clear(page)
+		err := j.view(ctx, "list entries", func(tx *bolt.Tx) error {
+			var err error
+			page, err = list(tx, f, a, page[:0])
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		n, last := len(page), page[len(page)-1].ID // fn may change the page
+		if err := fn(page); err != nil {
+			return err
+		}
+		if n < f.Limit {
+			return nil
+		}
+		f.After = last
+	}
+}
+
+func checkFilter(f gateway.Filter) error {
+	for _, s := range f.States {
+		if !s.Valid() {
+			return gateway.Errorf(gateway.KindInvalid, "%q is not a journal state", s)
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		return gateway.Errorf(gateway.KindInvalid, "the end of the time range (%s) is before its start (%s)", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// list appends the entries matching f to dst, through an index, taking
+// their memory from a.
+func list(tx *bolt.Tx, f gateway.Filter, a *arena, dst []gateway.Entry) ([]gateway.Entry, error) {
+	q := query{f: f, tx: tx, entries: tx.Bucket(bEntries), from: micros(f.From), to: micros(f.To), arena: a, out: dst}
+	q.cursor = q.entries.Cursor()
+	if f.After != 0 {
+		v := q.entries.Get(be64(uint64(f.After)))
+		if v == nil {
+			return nil, gateway.Errorf(gateway.KindInvalid, "entry %d, to list after, does not exist", f.After)
+		}
+		r, err := decodeRec(uint64(f.After), v)
+		if err != nil {
+			return nil, err
+		}
+		q.after = &hit{r.time, r.id}
+	}
+	if f.Limit > 0 && cap(q.out) == 0 {
+		q.out = make([]gateway.Entry, 0, min(f.Limit, 50_000)) // a page of a listing: no growing
+	}
+	var err error
+	switch {
+	case f.Posting != 0:
+		err = q.byPosting(tx.Bucket(bByPosting))
+	case f.Room != "":
+		err = q.scan(tx.Bucket(bByRoom), []byte(f.Room+"\x00"))
+	case f.Extension != "":
+		err = q.scan(tx.Bucket(bByExt), []byte(f.Extension+"\x00"))
+	case len(f.States) > 0:
+		for _, s := range slices.Compact(slices.Sorted(slices.Values(f.States))) {
+			if err := q.scan(tx.Bucket(bByState), []byte(string(s)+"\x00")); err != nil {
+				return nil, err
+			}
+		}
+		q.sort(q.out[len(dst):])
+		if f.Limit > 0 && len(q.out)-len(dst) > f.Limit {
+			q.out = q.out[:len(dst)+f.Limit]
+		}
+	default:
+		err = q.scan(tx.Bucket(bByTime), nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return q.out, nil
+}
+
 type query struct {
 	f        gateway.Filter
+	tx       *bolt.Tx
 	entries  *bolt.Bucket
 	from, to int64 // µs, 0 for open
 	after    *hit
+	arena    *arena
+	out      []gateway.Entry
+	// cursor is on the last record read: a listing in time order mostly
+	// reads entries in id order, and a step of the cursor is cheaper than a
+	// search from the root.
+	cursor *bolt.Cursor
+	last   uint64 // the id under cursor, 0 for none
 }
 
-// match reads an entry's record and checks the filter's fields.
-func (q *query) match(h hit) (*rec, bool, error) {
+// get returns entry id's record, nil if there is none.
+func (q *query) get(id uint64) []byte {
+	var k, v []byte
+	switch {
+	case q.last != 0 && id == q.last+1:
+		k, v = q.cursor.Next()
+	case q.last != 0 && id == q.last-1:
+		k, v = q.cursor.Prev()
+	}
+	if k == nil || u64(k) != id {
+		k, v = q.cursor.Seek(be64(id))
+	}
+	if k == nil || u64(k) != id {
+		q.last = 0
+		return nil
+	}
+	q.last = id
+	return v
+}
+
+// match reads an entry's record, checks the filter's fields, and appends
+// the entry to q.out if it matches.
+func (q *query) match(h hit) (bool, error) {
 	if q.from != 0 && h.t < q.from || q.to != 0 && h.t >= q.to {
-		return nil, false, nil
+		return false, nil
 	}
-	v := q.entries.Get(be64(h.id))
+	v := q.get(h.id)
 	if v == nil {
-		return nil, false, fmt.Errorf("index names entry %d, which does not exist: run gateway journal verify", h.id)
+		return false, fmt.Errorf("index names entry %d, which does not exist: run gateway journal verify", h.id)
 	}
-	r, err := decodeRec(h.id, v)
-	if err != nil {
-		return nil, false, fmt.Errorf("entry %d: %w", h.id, err)
+	var r rec
+	if err := r.decode(h.id, string(v), q.arena); err != nil {
+		return false, fmt.Errorf("entry %d: %w", h.id, err)
 	}
 	f := q.f
-	ok := (len(f.States) == 0 || slices.Contains(f.States, r.state)) &&
-		(f.Room == "" || r.room == f.Room) &&
-		(f.Extension == "" || r.ext == f.Extension)
-	return r, ok, nil
+	if !(len(f.States) == 0 || slices.Contains(f.States, r.state)) ||
+		!(f.Room == "" || r.room == f.Room) ||
+		!(f.Extension == "" || r.ext == f.Extension) {
+		return false, nil
+	}
+	e, err := r.entry(q.tx, f.History)
+	if err != nil {
+		return false, err
+	}
+	q.out = append(q.out, e)
+	return true, nil
 }
 
 // scan walks one index's keys under prefix in the filter's order and time
-// range, after q.after, and returns up to Limit matching records.
-func (q *query) scan(b *bolt.Bucket, prefix []byte) ([]*rec, error) {
-	var out []*rec
+// range, after q.after, and appends up to Limit matching entries to q.out.
+func (q *query) scan(b *bolt.Bucket, prefix []byte) error {
+	n := 0
 	c := b.Cursor()
 	full := func(h hit) []byte {
 		k := append(slices.Clip(prefix), timeKey(h.t)...)
@@ -277,18 +335,18 @@ func (q *query) scan(b *bolt.Bucket, prefix []byte) ([]*rec, error) {
 		if !q.f.Newest && q.to != 0 && h.t >= q.to || q.f.Newest && q.from != 0 && h.t < q.from {
 			break
 		}
-		r, ok, err := q.match(h)
+		ok, err := q.match(h)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if ok {
-			out = append(out, r)
-			if q.f.Limit > 0 && len(out) >= q.f.Limit {
+			n++
+			if q.f.Limit > 0 && n >= q.f.Limit {
 				break
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func (q *query) step(c *bolt.Cursor) []byte {
@@ -301,9 +359,12 @@ func (q *query) step(c *bolt.Cursor) []byte {
 	return k
 }
 
-func (q *query) sort(recs []*rec) {
-	slices.SortFunc(recs, func(a, b *rec) int {
-		ha, hb := hit{a.time, a.id}, hit{b.time, b.id}
+func hitOfEntry(e *gateway.Entry) hit { return hit{micros(e.Time), uint64(e.ID)} }
+
+// sort orders es as the filter asks.
+func (q *query) sort(es []gateway.Entry) {
+	slices.SortFunc(es, func(a, b gateway.Entry) int {
+		ha, hb := hitOfEntry(&a), hitOfEntry(&b)
 		switch {
 		case ha == hb:
 			return 0
@@ -315,8 +376,8 @@ func (q *query) sort(recs []*rec) {
 }
 
 // byPosting reads every entry that held posting number f.Posting.
-func (q *query) byPosting(b *bolt.Bucket) ([]*rec, error) {
-	var recs []*rec
+func (q *query) byPosting(b *bolt.Bucket) error {
+	first := len(q.out)
 	c := b.Cursor()
 	prefix := be32(q.f.Posting)
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -327,21 +388,23 @@ func (q *query) byPosting(b *bolt.Bucket) ([]*rec, error) {
 		}
 		r, err := decodeRec(id, v)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, ok, _ := q.match(hit{r.time, r.id}); ok {
-			recs = append(recs, r)
+		if _, err := q.match(hit{r.time, r.id}); err != nil {
+			return err
 		}
 	}
-	q.sort(recs)
+	es := q.out[first:]
+	q.sort(es)
 	if q.after != nil {
-		i := slices.IndexFunc(recs, func(r *rec) bool { return r.id == q.after.id })
-		recs = recs[i+1:]
+		i := slices.IndexFunc(es, func(e gateway.Entry) bool { return uint64(e.ID) == q.after.id })
+		es = es[i+1:]
 	}
-	if q.f.Limit > 0 && len(recs) > q.f.Limit {
-		recs = recs[:q.f.Limit]
+	if q.f.Limit > 0 && len(es) > q.f.Limit {
+		es = es[:q.f.Limit]
 	}
-	return recs, nil
+	q.out = append(q.out[:first], es...)
+	return nil
 }
 
 // Counts returns how many entries are in each state; see gateway.Queries.

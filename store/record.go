@@ -3,13 +3,20 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"time"
+	"unicode/utf8"
 
 	"callgate/gateway"
 )
 
-// rec is an entry's projection as bucket "entries" keeps it: its state and
-// the keys of its indices, and the sequence numbers of the events that hold
-// its raw record, call and charge (which are not copied).
+// rec is an entry's projection as bucket "entries" keeps it: its state, the
+// keys of its indices, its raw record, and a compact copy of its current call
+// and charge, so that reading an entry decodes no event (schema 2; schema 1
+// kept the sequence numbers of the events holding these instead).
+//
+// The call and charge are kept as a rebuild reads them from the events'
+// JSON (canonCall, canonCharge), so that a live write and a rebuild store
+// the same bytes.
 type rec struct {
 	id          uint64
 	state       gateway.State
@@ -22,18 +29,39 @@ type rec struct {
 	answerCode  string
 	answerText  string
 	answerAt    int64
-	rawSeq      uint64 // the captured or imported event
-	callSeq     uint64 // the event with the current call, 0 for none
-	chargeSeq   uint64 // the event with the current charge, 0 for none
 	replays     uint64
 	updated     int64 // µs of the last event
 	lastSeq     uint64
+
+	// The raw record, from the captured or imported event.
+	raw       []byte
+	received  int64 // µs
+	source    string
+	truncated bool
+	cut       bool
+
+	call   *gateway.Call // the current call without Raw, nil for none
+	charge *gateway.Charge
 }
 
-const recVersion = 1
+const recVersion = 2
+
+// Flags of a record and of its call.
+const (
+	flagTruncated = 1 << iota
+	flagCut
+)
+
+const (
+	callContinuation = 1 << iota
+	callAnsweredKnown
+	callAnswered
+	callRingS
+	callStartUTC
+)
 
 func (r *rec) encode() []byte {
-	b := make([]byte, 0, 64+len(r.state)+len(r.ext)+len(r.room)+len(r.reservation)+len(r.answerCode)+len(r.answerText))
+	b := make([]byte, 0, 160+len(r.state)+len(r.ext)+len(r.room)+len(r.reservation)+len(r.answerCode)+len(r.answerText)+len(r.raw)+len(r.source))
 	b = append(b, recVersion)
 	b = appendStr(b, string(r.state))
 	b = binary.AppendVarint(b, r.time)
@@ -45,12 +73,92 @@ func (r *rec) encode() []byte {
 	b = appendStr(b, r.answerCode)
 	b = appendStr(b, r.answerText)
 	b = binary.AppendVarint(b, r.answerAt)
-	b = binary.AppendUvarint(b, r.rawSeq)
-	b = binary.AppendUvarint(b, r.callSeq)
-	b = binary.AppendUvarint(b, r.chargeSeq)
 	b = binary.AppendUvarint(b, r.replays)
 	b = binary.AppendVarint(b, r.updated)
 	b = binary.AppendUvarint(b, r.lastSeq)
+	b = binary.AppendUvarint(b, uint64(len(r.raw)))
+	b = append(b, r.raw...)
+	b = binary.AppendVarint(b, r.received)
+	b = appendStr(b, r.source)
+	var flags byte
+	if r.truncated {
+		flags |= flagTruncated
+	}
+	if r.cut {
+		flags |= flagCut
+	}
+	b = append(b, flags)
+	b = appendCall(b, r.call)
+	return appendCharge(b, r.charge)
+}
+
+// appendCall appends the compact form of c: 0 for none, or 1 and its fields.
+func appendCall(b []byte, c *gateway.Call) []byte {
+	if c == nil {
+		return append(b, 0)
+	}
+	var flags byte
+	if c.Continuation {
+		flags |= callContinuation
+	}
+	if c.Answered != nil {
+		flags |= callAnsweredKnown
+		if *c.Answered {
+			flags |= callAnswered
+		}
+	}
+	if c.RingS != nil {
+		flags |= callRingS
+	}
+	if !c.StartUTC.IsZero() {
+		flags |= callStartUTC
+	}
+	b = append(b, 1, flags)
+	b = appendStr(b, c.Format)
+	b = appendStr(b, c.Extension)
+	b = appendStr(b, c.Dialed)
+	b = binary.AppendVarint(b, c.Start.Unix())
+	if flags&callStartUTC != 0 {
+		b = binary.AppendVarint(b, c.StartUTC.Unix())
+	}
+	b = appendStr(b, c.TimeNote)
+	b = binary.AppendVarint(b, int64(c.DurationS))
+	b = appendStr(b, string(c.Direction))
+	b = appendStr(b, c.Trunk)
+	b = appendStr(b, c.AccountCode)
+	b = appendStr(b, c.CallerID)
+	if c.RingS != nil {
+		b = binary.AppendVarint(b, int64(*c.RingS))
+	}
+	return appendStr(b, c.CallID)
+}
+
+// appendCharge appends the compact form of c: 0 for none, or 1 and its
+// fields.
+func appendCharge(b []byte, c *gateway.Charge) []byte {
+	if c == nil {
+		return append(b, 0)
+	}
+	var flags byte
+	if c.Chargeable {
+		flags |= 1
+	}
+	if c.Exception != nil {
+		flags |= 2
+	}
+	b = append(b, 1, flags)
+	for _, s := range [...]string{c.Class, c.Destination, c.Prefix, c.E164, c.Band} {
+		b = appendStr(b, s)
+	}
+	b = binary.AppendVarint(b, int64(c.BillableS))
+	for _, n := range [...]int64{c.CarrierMinor, c.MarkupMinor, c.SurchargeMinor, c.TaxMinor, c.TotalMinor} {
+		b = binary.AppendVarint(b, n)
+	}
+	b = appendStr(b, c.Currency)
+	b = appendStr(b, c.TariffVersion)
+	if c.Exception != nil {
+		b = appendStr(b, *c.Exception)
+	}
 	return b
 }
 
@@ -62,68 +170,337 @@ func appendStr(b []byte, s string) []byte {
 var errRecord = errors.New("entry record is damaged")
 
 // decodeRec reads an entry record; a damaged one is an error, never a panic.
+// Nothing it returns shares memory with b.
 func decodeRec(id uint64, b []byte) (*rec, error) {
-	if len(b) == 0 || b[0] != recVersion {
-		return nil, errRecord
+	r := &rec{}
+	if err := r.decode(id, string(b), &arena{chunk: 1}); err != nil {
+		return nil, err
 	}
-	d := recDecoder{b: b[1:]}
-	r := &rec{id: id}
+	return r, nil
+}
+
+// rawOf returns the raw record of an entry record without decoding the
+// rest; false when the record is damaged.
+func rawOf(b []byte) ([]byte, bool) {
+	if len(b) == 0 || b[0] != recVersion {
+		return nil, false
+	}
+	b = b[1:]
+	// state, time, ext, room, reservation, posting, sent, answer code and
+	// text, answer time, replays, updated, last seq: strings are a length
+	// and bytes, numbers a varint.
+	for _, str := range [...]bool{true, false, true, true, true, false, false, true, true, false, false, false, false} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, false
+		}
+		b = b[k:]
+		if str {
+			if n > uint64(len(b)) {
+				return nil, false
+			}
+			b = b[n:]
+		}
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, false
+	}
+	return b[k : k+int(n)], true
+}
+
+// arena hands out the memory of many decoded records at once: a listing of
+// thousands of entries costs a few allocations, not several per entry.
+type arena struct {
+	chunk   int // calls and charges per allocation (0: see size)
+	raw     []byte
+	calls   []gateway.Call
+	charges []gateway.Charge
+}
+
+// reset lets the arena hand out its last allocations again: what it handed
+// out before must no longer be used.
+func (a *arena) reset() {
+	clear(a.calls)
+	clear(a.charges)
+	a.raw, a.calls, a.charges = a.raw[:0], a.calls[:0], a.charges[:0]
+}
+
+func (a *arena) bytes(s string) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	if len(a.raw)+len(s) > cap(a.raw) {
+		grow := 2 * cap(a.raw)
+		if a.chunk == 0 {
+			grow = min(grow, 64<<10) // one listing: no slab too large
+		}
+		a.raw = make([]byte, 0, max(grow, 1024, len(s)))
+	}
+	n := len(a.raw)
+	a.raw = append(a.raw, s...)
+	return a.raw[n:len(a.raw):len(a.raw)]
+}
+
+// size is the length of a new slab after one of last: chunk, or from 16
+// doubling up to 1,024, so that a short listing allocates little.
+func (a *arena) size(last int) int {
+	if a.chunk > 0 {
+		return a.chunk
+	}
+	return min(max(16, 2*last), 1024)
+}
+
+func (a *arena) call() *gateway.Call {
+	if len(a.calls) == cap(a.calls) {
+		a.calls = make([]gateway.Call, 0, a.size(cap(a.calls)))
+	}
+	a.calls = a.calls[:len(a.calls)+1]
+	return &a.calls[len(a.calls)-1]
+}
+
+func (a *arena) charge() *gateway.Charge {
+	if len(a.charges) == cap(a.charges) {
+		a.charges = make([]gateway.Charge, 0, a.size(cap(a.charges)))
+	}
+	a.charges = a.charges[:len(a.charges)+1]
+	return &a.charges[len(a.charges)-1]
+}
+
+// decode reads an entry record from s (its bytes, as one string the record's
+// strings share) into r, taking memory from a (nil: allocate).
+func (r *rec) decode(id uint64, s string, a *arena) error {
+	if len(s) == 0 || s[0] != recVersion {
+		return errRecord
+	}
+	if a == nil {
+		a = &arena{}
+	}
+	d := recDecoder{s: s[1:]}
+	*r = rec{id: id}
 	r.state = gateway.State(d.str())
 	r.time = d.varint()
 	r.ext = d.str()
 	r.room = d.str()
 	r.reservation = d.str()
-	r.posting = uint32(d.uvarint())
+	posting := d.uvarint()
+	r.posting = uint32(posting)
 	r.sent = d.varint()
 	r.answerCode = d.str()
 	r.answerText = d.str()
 	r.answerAt = d.varint()
-	r.rawSeq = d.uvarint()
-	r.callSeq = d.uvarint()
-	r.chargeSeq = d.uvarint()
 	r.replays = d.uvarint()
 	r.updated = d.varint()
 	r.lastSeq = d.uvarint()
-	if d.bad {
-		return nil, errRecord
+	r.raw = a.bytes(d.str())
+	r.received = d.varint()
+	r.source = d.str()
+	flags := d.byte()
+	r.truncated, r.cut = flags&flagTruncated != 0, flags&flagCut != 0
+	if d.byte() == 1 {
+		r.call = d.call(a.call())
+	} else if d.last != 0 {
+		d.bad = true
 	}
-	return r, nil
+	if d.byte() == 1 {
+		r.charge = d.charge(a.charge())
+	} else if d.last != 0 {
+		d.bad = true
+	}
+	if d.bad || len(d.s) != 0 || posting > 1<<32-1 || flags&^(flagTruncated|flagCut) != 0 {
+		*r = rec{}
+		return errRecord
+	}
+	return nil
 }
 
+// recDecoder reads the fields of a record; after the first bad one every
+// read returns zero and bad is set.
 type recDecoder struct {
-	b   []byte
-	bad bool
+	s    string
+	last byte
+	bad  bool
+}
+
+func (d *recDecoder) fail() {
+	d.bad, d.s = true, ""
+}
+
+func (d *recDecoder) byte() byte {
+	if len(d.s) == 0 {
+		d.fail()
+		d.last = 0
+		return 0
+	}
+	d.last = d.s[0]
+	d.s = d.s[1:]
+	return d.last
 }
 
 func (d *recDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.bad, d.b = true, nil
-		return 0
+	var v uint64
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break // overflow
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			d.s = d.s[i+1:]
+			return v
+		}
 	}
-	d.b = d.b[n:]
-	return v
+	d.fail()
+	return 0
 }
 
 func (d *recDecoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.bad, d.b = true, nil
+	u := d.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
+}
+
+// int reads a varint that must fit an int and not be negative.
+func (d *recDecoder) count() int {
+	v := d.varint()
+	if v < 0 || int64(int(v)) != v {
+		d.fail()
 		return 0
 	}
-	d.b = d.b[n:]
-	return v
+	return int(v)
 }
 
 func (d *recDecoder) str() string {
 	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.bad, d.b = true, nil
+	if n > uint64(len(d.s)) {
+		d.fail()
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[:n]
+	d.s = d.s[n:]
 	return s
+}
+
+func (d *recDecoder) call(c *gateway.Call) *gateway.Call {
+	flags := d.byte()
+	if flags >= callStartUTC<<1 {
+		d.fail()
+	}
+	*c = gateway.Call{Format: d.str(), Extension: d.str(), Dialed: d.str()}
+	c.Start = time.Unix(d.varint(), 0).UTC()
+	if flags&callStartUTC != 0 {
+		c.StartUTC = time.Unix(d.varint(), 0).UTC()
+	}
+	c.TimeNote = d.str()
+	c.DurationS = d.count()
+	c.Direction = gateway.Direction(d.str())
+	c.Trunk = d.str()
+	c.AccountCode = d.str()
+	c.CallerID = d.str()
+	if flags&callRingS != 0 {
+		n := d.count()
+		c.RingS = &n
+	}
+	c.CallID = d.str()
+	c.Continuation = flags&callContinuation != 0
+	if flags&callAnsweredKnown != 0 {
+		c.Answered = gateway.Bool(flags&callAnswered != 0)
+	} else if flags&callAnswered != 0 {
+		d.fail()
+	}
+	if !c.Direction.Valid() {
+		d.fail()
+	}
+	return c
+}
+
+func (d *recDecoder) charge(c *gateway.Charge) *gateway.Charge {
+	flags := d.byte()
+	if flags > 3 {
+		d.fail()
+	}
+	*c = gateway.Charge{Class: d.str(), Destination: d.str(), Prefix: d.str(), E164: d.str(), Band: d.str()}
+	c.BillableS = int(d.varint())
+	c.Chargeable = flags&1 != 0
+	c.CarrierMinor = d.varint()
+	c.MarkupMinor = d.varint()
+	c.SurchargeMinor = d.varint()
+	c.TaxMinor = d.varint()
+	c.TotalMinor = d.varint()
+	c.Currency = d.str()
+	c.TariffVersion = d.str()
+	if flags&2 != 0 {
+		e := d.str()
+		c.Exception = &e
+	}
+	return c
+}
+
+// canonCall returns c as the log's JSON keeps it and a rebuild reads it back
+// (gateway.Call's MarshalJSON and UnmarshalJSON): the wall-clock start and
+// the instant in whole seconds, text with each byte that is not UTF-8
+// replaced by U+FFFD, no raw bytes (they are the entry's). nil for nil.
+func canonCall(c *gateway.Call) *gateway.Call {
+	if c == nil {
+		return nil
+	}
+	s := c.Start
+	out := &gateway.Call{
+		Format: canonStr(c.Format), Extension: canonStr(c.Extension), Dialed: canonStr(c.Dialed),
+		Start:    time.Date(s.Year(), s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, time.UTC),
+		TimeNote: canonStr(c.TimeNote), DurationS: c.DurationS, Direction: gateway.Direction(canonStr(string(c.Direction))),
+		Trunk: canonStr(c.Trunk), AccountCode: canonStr(c.AccountCode), CallerID: canonStr(c.CallerID),
+		CallID: canonStr(c.CallID), Continuation: c.Continuation,
+	}
+	if !c.StartUTC.IsZero() {
+		out.StartUTC = c.StartUTC.UTC().Truncate(time.Second)
+	}
+	if c.Answered != nil {
+		out.Answered = gateway.Bool(*c.Answered)
+	}
+	if c.RingS != nil {
+		n := *c.RingS
+		out.RingS = &n
+	}
+	return out
+}
+
+// canonCharge is canonCall for a charge.
+func canonCharge(c *gateway.Charge) *gateway.Charge {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	for _, s := range []*string{&out.Class, &out.Destination, &out.Prefix, &out.E164, &out.Band, &out.Currency, &out.TariffVersion} {
+		*s = canonStr(*s)
+	}
+	if c.Exception != nil {
+		e := canonStr(*c.Exception)
+		out.Exception = &e
+	}
+	return &out
+}
+
+// canonStr replaces each byte of s that is not UTF-8 with U+FFFD, as the
+// log's JSON writes it.
+func canonStr(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return string(b)
 }
 
 // indexKeys returns the entry's keys in by_time, by_state, by_room and

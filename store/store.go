@@ -89,7 +89,7 @@ func (o *Options) fill() error {
 
 // currentSchema is the layout this code reads and writes (see doc.go). A var,
 // not a const, so the migration tests can pretend to be a later version.
-var currentSchema = 1
+var currentSchema = 2
 
 // migration moves a journal from schema to schema+1, inside the one
 // transaction that also records the new schema. Events are never migrated
@@ -103,7 +103,9 @@ type migration struct {
 }
 
 // migrations lists every step, in order. Schema 1 is the first layout.
-var migrations []migration
+var migrations = []migration{
+	{from: 1, what: "entry records carry their raw record, call and charge", run: migrateRecords},
+}
 
 // Journal is the bbolt journal. It implements gateway.Journal,
 // gateway.Queries and gateway.Users, and is safe for concurrent use.
@@ -288,6 +290,7 @@ func (j *Journal) create() error {
 // transaction: all of them or none.
 func (j *Journal) migrate(schema int) error {
 	from := schema
+	j.log.Info().Str("path", j.path).Int("from", from).Int("to", currentSchema).Msg("journal upgrading (a large journal takes a while: about 20 s a million entries)")
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		for ; schema < currentSchema; schema++ {
 			var step *migration

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -29,7 +31,14 @@ type txw struct {
 	replays int64
 	deltas  map[gateway.State]int64
 	// gone is the stays the last guest event ended, for their names.
-	gone []stayRef
+	gone  []stayRef
+	times timeCache
+	// sorted, when set, holds the keys new entries add to by_state,
+	// by_room and by_ext until putSorted puts them, in key order: an import
+	// puts thousands of keys scattered over each index, and puts in key
+	// order find their pages in the cache. Only for a transaction that adds
+	// entries, moves none and reads none of these indices (Import).
+	sorted *[4][][]byte
 }
 
 func (j *Journal) newTxw(tx *bolt.Tx) (*txw, error) {
@@ -143,14 +152,22 @@ func (w *txw) append(ev *event) error {
 		return fmt.Errorf("the log's sequence (%d) does not follow its head (%d): run gateway journal verify", seq, w.headSeq)
 	}
 	ev.seq = seq
-	body, err := ev.encode(w.j.opt.Location)
+	// The stored value is hash ‖ JSON: the JSON is written after room for
+	// the hash.
+	size := 32 + 256 + len(ev.raw)*4/3
+	if ev.call != nil {
+		size += 512
+	}
+	if ev.charge != nil {
+		size += 384
+	}
+	val := make([]byte, 32, size)
+	val, err = ev.appendJSON(val, w.j.opt.Location, &w.times)
 	if err != nil {
 		return err
 	}
-	h := chainHash(w.head, body)
-	val := make([]byte, 32+len(body))
+	h := chainHash(w.head, val[32:])
 	copy(val, h[:])
-	copy(val[32:], body)
 	if err := w.events.Put(be64(seq), val); err != nil {
 		return err
 	}
@@ -176,8 +193,9 @@ func (w *txw) apply(ev *event) error {
 	}
 	switch ev.kind {
 	case gateway.EventCaptured, gateway.EventImported:
-		r := &rec{id: ev.entry, state: gateway.StateCaptured, time: micros(ev.received), rawSeq: ev.seq,
-			updated: micros(ev.at), lastSeq: ev.seq}
+		r := &rec{id: ev.entry, state: gateway.StateCaptured, time: micros(ev.received),
+			updated: micros(ev.at), lastSeq: ev.seq,
+			raw: ev.raw, received: micros(ev.received), source: canonStr(ev.source), truncated: ev.truncated, cut: ev.cut}
 		if ev.kind == gateway.EventImported {
 			r.state, r.room = gateway.StateImported, ev.room
 			w.setCall(r, ev)
@@ -252,18 +270,18 @@ func (w *txw) apply(ev *event) error {
 	return nil
 }
 
-// setCall takes the call and charge an event brings.
+// setCall takes the call and charge an event brings, as a rebuild reads
+// them from the log.
 func (w *txw) setCall(r *rec, ev *event) {
 	if ev.call != nil {
-		r.callSeq = ev.seq
-		r.ext = ev.call.Extension
-		if t := ev.call.StartUTC; !t.IsZero() {
-			// The call's JSON keeps whole seconds: index what a rebuild reads.
-			r.time = t.Truncate(time.Second).UnixMicro()
+		r.call = canonCall(ev.call)
+		r.ext = r.call.Extension
+		if t := r.call.StartUTC; !t.IsZero() {
+			r.time = t.UnixMicro()
 		}
 	}
 	if ev.charge != nil {
-		r.chargeSeq = ev.seq
+		r.charge = canonCharge(ev.charge)
 	}
 }
 
@@ -320,6 +338,12 @@ func (w *txw) putRec(old, r *rec) error {
 		if ok[i] != nil && string(ok[i]) == string(nk[i]) {
 			continue
 		}
+		if old == nil && i > 0 && w.sorted != nil {
+			if nk[i] != nil {
+				w.sorted[i] = append(w.sorted[i], nk[i])
+			}
+			continue
+		}
 		if ok[i] != nil {
 			if err := w.bucket(i).Delete(ok[i]); err != nil {
 				return err
@@ -333,6 +357,23 @@ func (w *txw) putRec(old, r *rec) error {
 	}
 	w.deltas[r.state]++
 	return w.entries.Put(be64(r.id), r.encode())
+}
+
+// putSorted puts the index keys kept in w.sorted, in key order.
+func (w *txw) putSorted() error {
+	if w.sorted == nil {
+		return nil
+	}
+	for i, keys := range w.sorted {
+		slices.SortFunc(keys, bytes.Compare)
+		for _, k := range keys {
+			if err := w.bucket(i).Put(k, nil); err != nil {
+				return err
+			}
+		}
+	}
+	w.sorted = nil
+	return nil
 }
 
 func (w *txw) bucket(i int) *bolt.Bucket {

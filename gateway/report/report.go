@@ -217,33 +217,73 @@ var pageSize = 20_000
 // Entries reads every entry with a call in the options' dates through q,
 // a page at a time.
 func Entries(ctx context.Context, q gateway.Queries, o Options, history bool) ([]gateway.Entry, error) {
-	from, to := o.Span()
-	// Entry time is the call's start instant; a day's margin either side
-	// catches PBXs whose clocks disagree with the zone, and the wall-clock
-	// filter below decides.
-	f := gateway.Filter{From: from.Add(-26 * time.Hour), To: to.Add(26 * time.Hour), Limit: pageSize, History: history}
-	wf, wt := o.wall()
-	var out []gateway.Entry
+	f, in := periodFilter(o, history)
+	// The pages' entries of the period, each page filtered in place, are
+	// copied once into a list of the right size: a month's million entries
+	// are not copied again at every growth of one list.
+	var pages [][]gateway.Entry
+	n := 0
 	for {
 		page, err := q.Entries(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range page {
-			if e.Call != nil && !e.Call.Start.Before(wf) && e.Call.Start.Before(wt) {
-				out = append(out, e)
-			}
+		full := len(page) == f.Limit
+		if full {
+			f.After = page[len(page)-1].ID
 		}
-		if len(page) < f.Limit {
-			return out, nil
+		kept := keep(page, in)
+		clear(page[len(kept):])
+		if len(kept) > 0 {
+			pages = append(pages, kept)
+			n += len(kept)
 		}
-		f.After = page[len(page)-1].ID
+		if !full {
+			break
+		}
 	}
+	if len(pages) == 1 {
+		return pages[0], nil
+	}
+	out := make([]gateway.Entry, 0, n)
+	for i, p := range pages {
+		out = append(out, p...)
+		pages[i] = nil // let the page go while the rest is copied
+	}
+	return out, nil
+}
+
+// periodFilter returns the filter that reads the options' period, and the
+// test of an entry in it.
+func periodFilter(o Options, history bool) (gateway.Filter, func(*gateway.Entry) bool) {
+	from, to := o.Span()
+	// Entry time is the call's start instant; a day's margin either side
+	// catches PBXs whose clocks disagree with the zone, and the wall-clock
+	// test decides.
+	f := gateway.Filter{From: from.Add(-26 * time.Hour), To: to.Add(26 * time.Hour), Limit: pageSize, History: history}
+	wf, wt := o.wall()
+	return f, func(e *gateway.Entry) bool {
+		return e.Call != nil && !e.Call.Start.Before(wf) && e.Call.Start.Before(wt)
+	}
+}
+
+// keep moves the entries of page that in accepts to its front, and returns
+// them.
+func keep(page []gateway.Entry, in func(*gateway.Entry) bool) []gateway.Entry {
+	kept := page[:0]
+	for i := range page {
+		if in(&page[i]) {
+			kept = append(kept, page[i])
+		}
+	}
+	return kept
 }
 
 // Generate reads the period's entries through q and computes the report
 // called name: what `gateway report` does, for the console's /reports.
-// Write the table with Write in any of Formats.
+// Write the table with Write in any of Formats. A report that folds its
+// entries page by page (busy-hour, busy-days) never holds the period's
+// entries at once.
 func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*Table, error) {
 	r, err := Lookup(name)
 	if err != nil {
@@ -252,11 +292,35 @@ func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	es, err := Entries(ctx, q, o, r.History)
+	if r.fold == nil {
+		es, err := Entries(ctx, q, o, r.History)
+		if err != nil {
+			return nil, err
+		}
+		return r.Run(es, o)
+	}
+	o.defaults()
+	fo := r.fold(&o)
+	f, in := periodFilter(o, r.History)
+	err = q.EachPage(ctx, f, func(page []gateway.Entry) error {
+		fo.add(keep(page, in))
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return r.Run(es, o)
+	t, err := fo.table()
+	if err != nil {
+		return nil, err
+	}
+	return r.finish(t, &o), nil
+}
+
+// A fold computes a report a page of entries at a time: add takes each page
+// of the period's entries (and keeps none of them), table makes the table.
+type fold interface {
+	add(es []gateway.Entry)
+	table() (*Table, error)
 }
 
 // A Report computes one table from the entries of its period.
@@ -268,29 +332,31 @@ type Report struct {
 	// History is set for a report that reads the entries' histories: pass
 	// it to Entries.
 	History bool
+	// fold, when set, computes the same table as run page by page.
+	fold func(o *Options) fold
 }
 
 // Reports lists every report, in the order `gateway report --help` shows
 // them.
 func Reports() []Report {
 	return []Report{
-		{"rooms", "Calls and cost by room", "room, calls, minutes, carrier_cost, guest_charge", byKey("room", roomOf), false},
-		{"extensions", "Calls and cost by extension", "extension, calls, minutes, carrier_cost, guest_charge", byKey("extension", func(e *gateway.Entry, _ *Options) string { return e.Call.Extension }), false},
-		{"accounts", "Calls and cost by account code", "account_code, calls, minutes, carrier_cost, guest_charge", byKey("account_code", func(e *gateway.Entry, _ *Options) string { return e.Call.AccountCode }), false},
-		{"classes", "Calls and cost by call class", "class, calls, minutes, carrier_cost, guest_charge", byKey("class", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Class }), false},
-		{"destinations", "Calls and cost by destination", "destination, calls, minutes, carrier_cost, guest_charge", byKey("destination", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Destination }), false},
-		{"busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", busyHour, false},
-		{"busy-days", "The busiest hour of each day", "day, hour, calls, erlangs, ccs", busyDays, false},
-		{"trunks", "Trunk use per hour, by trunk group and trunk", "hour, group, trunk, calls, seized_minutes, peak_simultaneous, all_busy_incidents, all_busy_s", trunks, false},
-		{"all-busy", "All-trunks-busy incidents", "group, start, end, duration_s", allBusy, false},
-		{"gos", "Grade of service: Erlang B blocking at the busy hour", "group, trunks, busy_hour, erlangs, blocking", gos, false},
-		{"sizing", "Trunks needed for the target grade of service", "group, busy_hour, erlangs, gos, trunks_needed, blocking, trunks_configured", sizing, false},
-		{"exceptions", "Calls that need a look", "start, extension, room, direction, dialed, destination, duration_s, guest_charge, reason", exceptions, false},
-		{"callers", "Inbound callers", "caller_id, calls, answered, unanswered, minutes", callers, false},
-		{"caller-areas", "Inbound calls by caller area", "prefix, calls, answered, minutes", callerAreas, false},
-		{"unanswered", "Unanswered inbound calls by hour of day", "hour, inbound, unanswered, unanswered_pct", unanswered, false},
-		{"carriers", "Carrier comparison: the period re-rated under other tariffs", "tariff, class, destination, calls, actual_cost, alternative_cost, difference", carriers, false},
-		{"night-audit", "Night audit: postings reconciled", "room, posting, start, state, amount, answer, resolved_by, reason", nightAudit, true},
+		{"rooms", "Calls and cost by room", "room, calls, minutes, carrier_cost, guest_charge", byKey("room", roomOf), false, nil},
+		{"extensions", "Calls and cost by extension", "extension, calls, minutes, carrier_cost, guest_charge", byKey("extension", func(e *gateway.Entry, _ *Options) string { return e.Call.Extension }), false, nil},
+		{"accounts", "Calls and cost by account code", "account_code, calls, minutes, carrier_cost, guest_charge", byKey("account_code", func(e *gateway.Entry, _ *Options) string { return e.Call.AccountCode }), false, nil},
+		{"classes", "Calls and cost by call class", "class, calls, minutes, carrier_cost, guest_charge", byKey("class", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Class }), false, nil},
+		{"destinations", "Calls and cost by destination", "destination, calls, minutes, carrier_cost, guest_charge", byKey("destination", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Destination }), false, nil},
+		{"busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", busyHour, false, trafficFold(busyHourTable)},
+		{"busy-days", "The busiest hour of each day", "day, hour, calls, erlangs, ccs", busyDays, false, trafficFold(busyDaysTable)},
+		{"trunks", "Trunk use per hour, by trunk group and trunk", "hour, group, trunk, calls, seized_minutes, peak_simultaneous, all_busy_incidents, all_busy_s", trunks, false, nil},
+		{"all-busy", "All-trunks-busy incidents", "group, start, end, duration_s", allBusy, false, nil},
+		{"gos", "Grade of service: Erlang B blocking at the busy hour", "group, trunks, busy_hour, erlangs, blocking", gos, false, nil},
+		{"sizing", "Trunks needed for the target grade of service", "group, busy_hour, erlangs, gos, trunks_needed, blocking, trunks_configured", sizing, false, nil},
+		{"exceptions", "Calls that need a look", "start, extension, room, direction, dialed, destination, duration_s, guest_charge, reason", exceptions, false, nil},
+		{"callers", "Inbound callers", "caller_id, calls, answered, unanswered, minutes", callers, false, nil},
+		{"caller-areas", "Inbound calls by caller area", "prefix, calls, answered, minutes", callerAreas, false, nil},
+		{"unanswered", "Unanswered inbound calls by hour of day", "hour, inbound, unanswered, unanswered_pct", unanswered, false, nil},
+		{"carriers", "Carrier comparison: the period re-rated under other tariffs", "tariff, class, destination, calls, actual_cost, alternative_cost, difference", carriers, false, nil},
+		{"night-audit", "Night audit: postings reconciled", "room, posting, start, state, amount, answer, resolved_by, reason", nightAudit, true, nil},
 	}
 }
 
@@ -312,6 +378,16 @@ func (r Report) Run(es []gateway.Entry, o Options) (*Table, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
+	o.defaults()
+	t, err := r.run(es, &o)
+	if err != nil {
+		return nil, err
+	}
+	return r.finish(t, &o), nil
+}
+
+// defaults fills the options a report may leave zero.
+func (o *Options) defaults() {
 	if o.GoS == 0 {
 		o.GoS = 0.01
 	}
@@ -321,13 +397,13 @@ func (r Report) Run(es []gateway.Entry, o Options) (*Table, error) {
 	if o.CallerPrefixDigits <= 0 {
 		o.CallerPrefixDigits = 3
 	}
-	t, err := r.run(es, &o)
-	if err != nil {
-		return nil, err
-	}
+}
+
+// finish names the table and its dates.
+func (r Report) finish(t *Table, o *Options) *Table {
 	t.Name, t.Title = r.Name, r.Title
 	t.From, t.To = dateOf(o.From), dateOf(o.To)
-	return t, nil
+	return t
 }
 
 func dateOf(t time.Time) time.Time {

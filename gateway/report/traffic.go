@@ -70,7 +70,15 @@ type hourly struct {
 }
 
 func (p period) traffic(es []gateway.Entry, keep func(*gateway.Entry) bool) hourly {
-	hs := hourly{make([]int64, p.hours), make([]float64, p.hours)}
+	hs := p.hourly()
+	p.add(hs, es, keep)
+	return hs
+}
+
+func (p period) hourly() hourly { return hourly{make([]int64, p.hours), make([]float64, p.hours)} }
+
+// add adds the trunk calls of es that keep accepts (nil: all) to hs.
+func (p period) add(hs hourly, es []gateway.Entry, keep func(*gateway.Entry) bool) {
 	for i := range es {
 		e := &es[i]
 		c := e.Call
@@ -86,8 +94,26 @@ func (p period) traffic(es []gateway.Entry, keep func(*gateway.Entry) bool) hour
 			p.spread(interval{from, from + int64(c.DurationS)}, func(h int, n int64) { hs.secs[h] += float64(n) })
 		}
 	}
-	return hs
 }
+
+// trafficFold returns the fold of a report made from the period's hourly
+// traffic: the calls are added page by page, then table makes the table.
+func trafficFold(table func(period, hourly) *Table) func(*Options) fold {
+	return func(o *Options) fold {
+		p := periodOf(o)
+		return &hourlyFold{p: p, hs: p.hourly(), make: table}
+	}
+}
+
+type hourlyFold struct {
+	p    period
+	hs   hourly
+	make func(period, hourly) *Table
+}
+
+func (f *hourlyFold) add(es []gateway.Entry) { f.p.add(f.hs, es, nil) }
+
+func (f *hourlyFold) table() (*Table, error) { return f.make(f.p, f.hs), nil }
 
 func (hs hourly) erlangs(h int) float64 { return hs.secs[h] / 3600 }
 
@@ -128,7 +154,10 @@ var trafficCols = []Column{{Name: "calls", Kind: Int}, {Name: "erlangs", Kind: F
 
 func busyHour(es []gateway.Entry, o *Options) (*Table, error) {
 	p := periodOf(o)
-	hs := p.traffic(es, nil)
+	return busyHourTable(p, p.traffic(es, nil)), nil
+}
+
+func busyHourTable(p period, hs hourly) *Table {
 	t := &Table{Columns: append([]Column{{Name: "hour", Kind: Hour}}, trafficCols...),
 		Chart: &Chart{Kind: "bars", X: "hour", Y: "erlangs", Title: "Trunk traffic per hour (erlangs)"}}
 	for h := range p.hours {
@@ -144,12 +173,15 @@ func busyHour(es []gateway.Entry, o *Options) (*Table, error) {
 	} else {
 		t.Notes = append(t.Notes, "No trunk traffic in the period.")
 	}
-	return t, nil
+	return t
 }
 
 func busyDays(es []gateway.Entry, o *Options) (*Table, error) {
 	p := periodOf(o)
-	hs := p.traffic(es, nil)
+	return busyDaysTable(p, p.traffic(es, nil)), nil
+}
+
+func busyDaysTable(p period, hs hourly) *Table {
 	t := &Table{Columns: append([]Column{{Name: "day", Kind: Date}, {Name: "hour", Kind: Hour}}, trafficCols...),
 		Chart: &Chart{Kind: "bars", X: "day", Y: "erlangs", Title: "Busy-hour traffic per day (erlangs)"}}
 	for d := 0; d*24 < p.hours; d++ {
@@ -163,7 +195,7 @@ func busyDays(es []gateway.Entry, o *Options) (*Table, error) {
 	if ch, mean := p.consistent(hs); ch >= 0 {
 		t.Notes = append(t.Notes, fmt.Sprintf("Time-consistent busy hour: %02d:00-%02d:00, %.3f erlangs on average.", ch, (ch+1)%24, mean))
 	}
-	return t, nil
+	return t
 }
 
 // groups assigns every trunk call to its trunk group.
