@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,26 @@ type commits struct {
 	// idleAt is len(got) when the queue's head was last read and found
 	// empty, -1 before.
 	idleAt int
+	hook   func() // called once, after the next capture
+}
+
+func (c *commits) Capture(ctx context.Context, rec gateway.RawRecord) (gateway.Captured, error) {
+	cp, err := c.Journal.Capture(ctx, rec)
+	c.mu.Lock()
+	hook := c.hook
+	c.hook = nil
+	c.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return cp, err
+}
+
+// onCapture has f called after the next capture, once.
+func (c *commits) onCapture(f func()) {
+	c.mu.Lock()
+	c.hook = f
+	c.mu.Unlock()
 }
 
 func (c *commits) Entries(ctx context.Context, f gateway.Filter) ([]gateway.Entry, error) {
@@ -140,6 +161,14 @@ type fakePMS struct {
 
 	mu    sync.Mutex
 	posts []uint32
+	hook  func() // called once, at the next Status
+}
+
+// onStatus has f called at the next Status, once.
+func (p *fakePMS) onStatus(f func()) {
+	p.mu.Lock()
+	p.hook = f
+	p.mu.Unlock()
 }
 
 func newFakePMS(ready bool) *fakePMS {
@@ -179,6 +208,13 @@ func (p *fakePMS) WaitReady(ctx context.Context) error {
 }
 
 func (p *fakePMS) Status() gateway.LinkStatus {
+	p.mu.Lock()
+	hook := p.hook
+	p.hook = nil
+	p.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if p.isReady() {
 		return gateway.LinkStatus{State: gateway.LinkAlive}
 	}
@@ -203,7 +239,8 @@ type engineRig struct {
 	src     *fakeSource
 	pms     *fakePMS
 	e       *gateway.Engine
-	stop    func()
+	cancel  context.CancelFunc // ends Run's context
+	stop    func()             // ends it and waits for Run
 }
 
 // startEngine runs an engine over a new journal in which rooms 415 to 419
@@ -229,6 +266,7 @@ func startEngine(t *testing.T, ready, failBatches bool) *engineRig {
 		Rooms: gateway.RoomMap{Same: true}, Poll: time.Hour, RetryMin: time.Millisecond, RetryMax: time.Millisecond,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
 	runCtx, cancel := context.WithCancel(ctx)
+	r.cancel = cancel
 	done := make(chan error, 1)
 	go func() { done <- r.e.Run(runCtx) }()
 	var once sync.Once
@@ -356,5 +394,32 @@ func TestEngineMovesOneAtATimeWhenABatchFails(t *testing.T) {
 	want := []string{"1>rated", "1>queued", "1>sent", "1>posted"}
 	if got := r.commits.list(); !slices.Equal(got, want) {
 		t.Errorf("commits %q, want %q", got, want)
+	}
+}
+
+// TestEngineStopLeavesNothingSent: a record processed as the engine stops
+// is handed to the poster as sent just as the poster stops; the poster posts
+// it before it returns, so it is not left sent (which the next start would
+// take for a posting in doubt). The link's Status, which the handing over
+// asks after the record's capture, stops the engine at that very moment.
+func TestEngineStopLeavesNothingSent(t *testing.T) {
+	r := startEngine(t, true, false)
+	r.waitFor("the poster to wait", r.commits.posterWaits)
+	r.call("415", 1) // the poster has been woken by now, whatever woke it at the start
+	r.waitFor("the first posting", func() bool { return r.count(gateway.StatePosted) == 1 })
+	r.waitFor("the poster to wait", r.commits.posterWaits)
+	var stopped atomic.Bool
+	r.commits.onCapture(func() {
+		r.pms.onStatus(func() { r.cancel(); stopped.Store(true) })
+	})
+	r.call("416", 2)
+	r.waitFor("the engine stopped by the link's Status", stopped.Load)
+	r.stop()
+	if n := r.count(gateway.StateSent); n != 0 {
+		t.Fatalf("%d entries left sent; commits %q", n, r.commits.list())
+	}
+	want := []string{"2>rated 2>queued 2>sent", "2>posted"}
+	if got := r.commits.list(); len(got) < 2 || !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("commits %q, want them to end with %q", got, want)
 	}
 }
