@@ -488,7 +488,7 @@ func (e *Engine) settle(ctx context.Context, moves ...Move) {
 	if e.sendNow(ctx, moves) {
 		return
 	}
-	if _, ok := e.moveAll(ctx, moves); ok {
+	if e.moveAll(ctx, moves) {
 		e.Wake()
 	}
 }
@@ -514,13 +514,13 @@ func (e *Engine) sendNow(ctx context.Context, moves []Move) bool {
 		return false
 	}
 	q := moves[len(moves)-1]
-	es, err := e.Journal.MoveAll(ctx, append(moves[:len(moves):len(moves)], Move{ID: q.ID, Change: Change{To: StateSent}}))
+	sent, err := e.Journal.MoveAll(ctx, append(moves[:len(moves):len(moves)], Move{ID: q.ID, Change: Change{To: StateSent}}))
 	if err != nil {
 		e.Logger.Warn().Err(err).Uint64("entry", uint64(q.ID)).Msg("journaling a posting as queued and sent at once failed: queuing it alone")
 		return false
 	}
 	e.postIdle = false
-	e.handoff <- es[len(es)-1]
+	e.handoff <- sent
 	return true
 }
 
@@ -540,25 +540,22 @@ func notChargeableReason(c Call, ch Charge) string {
 // moveAll journals moves in one commit. If that fails it makes them one at
 // a time, as far as they go, so that the entry goes as far as it can (rated,
 // when only the queueing fails); it reports whether every move was made.
-func (e *Engine) moveAll(ctx context.Context, moves []Move) ([]Entry, bool) {
+func (e *Engine) moveAll(ctx context.Context, moves []Move) bool {
 	if len(moves) == 1 {
-		en, ok := e.move(ctx, moves[0].ID, moves[0].Change)
-		return []Entry{en}, ok
+		_, ok := e.move(ctx, moves[0].ID, moves[0].Change)
+		return ok
 	}
-	es, err := e.Journal.MoveAll(ctx, moves)
+	_, err := e.Journal.MoveAll(ctx, moves)
 	if err == nil {
-		return es, true
+		return true
 	}
 	e.Logger.Warn().Err(err).Uint64("entry", uint64(moves[0].ID)).Int("moves", len(moves)).Msg("journaling moves together failed: making them one at a time")
-	es = es[:0]
 	for _, m := range moves {
-		en, ok := e.move(ctx, m.ID, m.Change)
-		if !ok {
-			return es, false
+		if _, ok := e.move(ctx, m.ID, m.Change); !ok {
+			return false
 		}
-		es = append(es, en)
 	}
-	return es, true
+	return true
 }
 
 // move journals a change; on failure it logs and reports false (the entry
@@ -751,10 +748,10 @@ func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome 
 			posted := Change{To: StatePosted, Answer: answer}
 			next, chained := e.nextSent(ctx)
 			if chained {
-				es, err := e.Journal.MoveAll(jctx, []Move{{ID: sent.ID, Change: posted}, next})
+				nextSent, err := e.Journal.MoveAll(jctx, []Move{{ID: sent.ID, Change: posted}, next})
 				if err == nil {
 					e.posted(log, req, res, sent)
-					sent = es[1]
+					sent = nextSent
 					continue
 				}
 				log.Warn().Err(err).Uint64("next", uint64(next.ID)).Msg("journaling the answer with the next posting's sending failed: journaling the answer alone")

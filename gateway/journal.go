@@ -91,13 +91,14 @@ type Journal interface {
 	// log, exactly as if Move had made them one after the other — only the
 	// commit (and its fsync) is shared. The moves may be of one entry (rated
 	// → queued → sent) or of several (the PMS's answer to one posting and the
-	// sending of the next). It returns the entries as each move left them,
-	// one per move, in order.
+	// sending of the next). It returns the entry as the last move left it,
+	// without its History: the one the caller goes on with (Queries.Entry
+	// has the others).
 	//
-	// Outcomes: the moved entries; for the first move that fails, Move's
+	// Outcomes: the last moved entry; for the first move that fails, Move's
 	// error for it (KindNotFound, KindInvalid, KindTransient), and then
 	// nothing of the batch is journaled; no moves, nothing and no error.
-	MoveAll(ctx context.Context, moves []Move) ([]Entry, error)
+	MoveAll(ctx context.Context, moves []Move) (Entry, error)
 
 	// Import journals history read from files (`gateway import`), many
 	// records in one transaction: each becomes an entry in state imported,

@@ -73,8 +73,11 @@ func (j *Journal) Move(ctx context.Context, id gateway.EntryID, c gateway.Change
 	}
 	var out gateway.Entry
 	err := j.write(ctx, fmt.Sprintf("move entry %d", id), func(w *txw) error {
+		if err := w.move(id, c); err != nil {
+			return err
+		}
 		var err error
-		out, err = w.move(id, c)
+		out, err = loadEntry(w.tx, uint64(id), false)
 		return err
 	})
 	if err != nil {
@@ -85,28 +88,30 @@ func (j *Journal) Move(ctx context.Context, id gateway.EntryID, c gateway.Change
 
 // MoveAll makes several moves in one transaction, all or nothing; see
 // gateway.Journal.
-func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) ([]gateway.Entry, error) {
+func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) (gateway.Entry, error) {
 	if len(moves) == 0 {
-		return nil, nil
+		return gateway.Entry{}, nil
 	}
 	for _, m := range moves {
 		if !m.To.Valid() {
-			return nil, gateway.Errorf(gateway.KindInvalid, "entry %d: %q is not a journal state", m.ID, m.To)
+			return gateway.Entry{}, gateway.Errorf(gateway.KindInvalid, "entry %d: %q is not a journal state", m.ID, m.To)
 		}
 	}
-	out := make([]gateway.Entry, len(moves))
+	var out gateway.Entry
 	err := j.write(ctx, movesText(moves), func(w *txw) error {
-		for i, m := range moves {
-			e, err := w.move(m.ID, m.Change)
-			if err != nil {
+		for _, m := range moves {
+			if err := w.move(m.ID, m.Change); err != nil {
 				return err
 			}
-			out[i] = e
 		}
-		return nil
+		// Only the last entry is read back: an entry costs tens of
+		// microseconds to decode, inside the write.
+		var err error
+		out, err = loadEntry(w.tx, uint64(moves[len(moves)-1].ID), false)
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return gateway.Entry{}, err
 	}
 	return out, nil
 }
@@ -130,15 +135,15 @@ func movesText(moves []gateway.Move) string {
 	return b.String()
 }
 
-// move makes one move in the transaction: it checks it, appends its event
-// (two for a person's repost or transfer) and returns the entry as it now is.
-func (w *txw) move(id gateway.EntryID, c gateway.Change) (gateway.Entry, error) {
+// move makes one move in the transaction: it checks it and appends its event
+// (two for a person's repost or transfer).
+func (w *txw) move(id gateway.EntryID, c gateway.Change) error {
 	r, err := w.getRec(uint64(id))
 	if err != nil {
-		return gateway.Entry{}, err
+		return err
 	}
 	if err := w.checkMove(r, c); err != nil {
-		return gateway.Entry{}, err
+		return err
 	}
 	now := w.j.now()
 	ev := &event{kind: gateway.EventMoved, entry: r.id, at: now, actor: c.Actor, reason: c.Reason,
@@ -148,25 +153,25 @@ func (w *txw) move(id gateway.EntryID, c gateway.Change) (gateway.Entry, error) 
 	}
 	if c.To == gateway.StateQueued && r.state != gateway.StateSent {
 		if ev.posting, err = w.nextPosting(); err != nil {
-			return gateway.Entry{}, err
+			return err
 		}
 	}
 	if err := w.append(ev); err != nil {
-		return gateway.Entry{}, err
+		return err
 	}
 	if c.To == gateway.StateReposted || c.To == gateway.StateTransferred {
 		// A person's repost or transfer goes back to the queue at once,
 		// under a new posting number.
 		p, err := w.nextPosting()
 		if err != nil {
-			return gateway.Entry{}, err
+			return err
 		}
 		if err := w.append(&event{kind: gateway.EventMoved, entry: r.id, at: now, from: c.To, to: gateway.StateQueued,
 			reason: fmt.Sprintf("%s by %s: queued again as posting %d", c.To, c.Actor, p), posting: p}); err != nil {
-			return gateway.Entry{}, err
+			return err
 		}
 	}
-	return loadEntry(w.tx, r.id, false)
+	return nil
 }
 
 // checkMove enforces the rules of gateway.Journal.Move.

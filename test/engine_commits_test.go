@@ -94,15 +94,15 @@ func (c *commits) Move(ctx context.Context, id gateway.EntryID, ch gateway.Chang
 	return en, err
 }
 
-func (c *commits) MoveAll(ctx context.Context, ms []gateway.Move) ([]gateway.Entry, error) {
+func (c *commits) MoveAll(ctx context.Context, ms []gateway.Move) (gateway.Entry, error) {
 	if c.failBatches {
-		return nil, gateway.Errorf(gateway.KindInternal, "the disk failed")
+		return gateway.Entry{}, gateway.Errorf(gateway.KindInternal, "the disk failed")
 	}
-	es, err := c.Journal.MoveAll(ctx, ms)
+	en, err := c.Journal.MoveAll(ctx, ms)
 	if err == nil {
 		c.note(ms)
 	}
-	return es, err
+	return en, err
 }
 
 func (c *commits) list() []string {
