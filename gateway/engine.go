@@ -20,6 +20,13 @@ import (
 // resyncing or in the night audit. A posting whose answer never came is in
 // doubt and is never sent again automatically.
 //
+// Moves that follow one another with nothing to wait for between them share
+// one journal commit (Journal.MoveAll), each still its own event: a record's
+// rating with what is decided for it (and with its sending, when the poster
+// is idle and the link ready); during a drain, a posting's answer with the
+// sending of the next. The raw record's capture is always a commit of its own,
+// and sent is always committed before the posting is written.
+//
 // Set the fields, then call Run. The engine owns the source and the PMS link
 // from then on: Run closes both before it returns. The journal stays open;
 // the caller closes it after Run.
@@ -63,6 +70,14 @@ type Engine struct {
 	wake      chan struct{}
 	guestData atomic.Bool // the journal holds guest data (or the PMS sent some)
 	resyncing atomic.Bool // a resync was asked for and has not ended
+
+	// postMu guards postIdle. The poster sets postIdle while it waits with
+	// an empty queue; a record's processing that finds it set may journal
+	// its entry on to sent in the commit that queues it, clear postIdle and
+	// hand the entry to the poster through handoff (see sendNow).
+	postMu   sync.Mutex
+	postIdle bool
+	handoff  chan Entry
 
 	mu     sync.Mutex
 	status Status
@@ -140,6 +155,7 @@ func (e *Engine) defaults() {
 		e.Alarms.QueueOlderThan = 30 * time.Minute
 	}
 	e.wake = make(chan struct{}, 1)
+	e.handoff = make(chan Entry, 1)
 	e.alarms = map[AlarmKind]Alarm{}
 	e.status = Status{Started: e.now(), Postings: map[PostOutcome]uint64{}}
 }
@@ -406,55 +422,106 @@ func (e *Engine) process(ctx context.Context, id EntryID, rec RawRecord) {
 		e.move(ctx, id, Change{To: StateException, Call: &call, Reason: "cannot be rated: " + err.Error()})
 		return
 	}
-	en, ok := e.move(ctx, id, Change{To: StateRated, Call: &call, Charge: &charge})
+	rated := Move{ID: id, Change: Change{To: StateRated, Call: &call, Charge: &charge}}
+	next, ok := e.decision(ctx, id, &call, &charge)
 	if !ok {
+		e.move(ctx, id, rated.Change) // stays rated; the next start goes on with it
 		return
 	}
-	e.decide(ctx, en)
+	// The rating and the decision share one commit: two events, one fsync.
+	e.settle(ctx, rated, next)
 }
 
 // decide moves a rated entry on: not chargeable, an exception, or queued.
 func (e *Engine) decide(ctx context.Context, en Entry) {
-	if en.Call == nil || en.Charge == nil {
-		e.move(ctx, en.ID, Change{To: StateException, Reason: "rated entry without its call or charge"})
-		return
+	if next, ok := e.decision(ctx, en.ID, en.Call, en.Charge); ok {
+		e.settle(ctx, next)
 	}
-	ch, call := en.Charge, en.Call
+}
+
+// decision returns the move that takes a rated entry on: not chargeable, an
+// exception, or queued. It reports false when the room's guests cannot be
+// read: the entry then stays rated (and the next start goes on with it).
+func (e *Engine) decision(ctx context.Context, id EntryID, call *Call, ch *Charge) (Move, bool) {
+	to := func(c Change) (Move, bool) { return Move{ID: id, Change: c}, true }
+	if call == nil || ch == nil {
+		return to(Change{To: StateException, Reason: "rated entry without its call or charge"})
+	}
 	if ch.Exception != nil {
-		e.move(ctx, en.ID, Change{To: StateException, Reason: "tariff: " + *ch.Exception + " (" + MaskNumber(call.Dialed) + ")"})
-		return
+		return to(Change{To: StateException, Reason: "tariff: " + *ch.Exception + " (" + MaskNumber(call.Dialed) + ")"})
 	}
 	if !ch.Postable() {
-		e.move(ctx, en.ID, Change{To: StateNotChargeable, Reason: notChargeableReason(*call, *ch)})
-		return
+		return to(Change{To: StateNotChargeable, Reason: notChargeableReason(*call, *ch)})
 	}
 	room, why := e.Rooms.Resolve(call.Extension)
 	switch why {
 	case RoomNotARoom:
-		e.move(ctx, en.ID, Change{To: StateNotChargeable, Reason: "extension " + call.Extension + " is not a room: accounted, never posted"})
-		return
+		return to(Change{To: StateNotChargeable, Reason: "extension " + call.Extension + " is not a room: accounted, never posted"})
 	case RoomUnknown, RoomNoExtension:
-		e.move(ctx, en.ID, Change{To: StateException, Reason: fmt.Sprintf("extension %q maps to no room: add it to rooms in the config, or transfer the charge", call.Extension)})
-		return
+		return to(Change{To: StateException, Reason: fmt.Sprintf("extension %q maps to no room: add it to rooms in the config, or transfer the charge", call.Extension)})
 	}
 	var reservation string
 	if e.guestData.Load() {
 		gs, err := e.Queries.Guests(ctx, room)
 		if err != nil {
 			e.Logger.Error().Err(err).Msg("reading the guests of a room")
-			return // stays rated; the next start goes on with it
+			return Move{}, false
 		}
 		if len(gs) == 0 && !e.PostToVacant {
-			e.move(ctx, en.ID, Change{To: StateException, Room: room, Reason: "room " + room + " is vacant: a late charge for the night auditor"})
-			return
+			return to(Change{To: StateException, Room: room, Reason: "room " + room + " is vacant: a late charge for the night auditor"})
 		}
 		if len(gs) > 0 {
 			reservation = gs[0].Reservation
 		}
 	}
-	if _, ok := e.move(ctx, en.ID, Change{To: StateQueued, Room: room, Reservation: reservation}); ok {
+	return to(Change{To: StateQueued, Room: room, Reservation: reservation})
+}
+
+// settle journals the moves that end a record's processing in one commit.
+// A posting that is queued goes on to sent in that commit when the poster
+// can take it at once (sendNow); otherwise the poster is woken.
+func (e *Engine) settle(ctx context.Context, moves ...Move) {
+	if moves[len(moves)-1].To != StateQueued {
+		e.moveAll(ctx, moves)
+		return
+	}
+	if e.sendNow(ctx, moves) {
+		return
+	}
+	if e.moveAll(ctx, moves) {
 		e.Wake()
 	}
+}
+
+// sendNow journals moves, the last of which queues a posting, together with
+// that posting's move to sent, and hands it to the poster — when the poster
+// waits with nothing queued or sent and the link is ready, so that the
+// posting is the next in call order and FIAS's one posting outstanding
+// holds. It reports whether it did; if not, nothing was journaled.
+//
+// The invariant is kept: sent is committed before the PS is written, by the
+// poster, which got the entry from this commit. An entry handed over but
+// never written (the engine stopped) is still posted by the poster before
+// it stops (see postLoop), so it is never left sent for nothing.
+func (e *Engine) sendNow(ctx context.Context, moves []Move) bool {
+	e.postMu.Lock()
+	defer e.postMu.Unlock()
+	if !e.postIdle || !e.guestData.Load() || !e.PMS.Status().Ready() {
+		return false
+	}
+	counts, err := e.Queries.Counts(ctx)
+	if err != nil || counts.States[StateQueued] > 0 || counts.States[StateSent] > 0 {
+		return false
+	}
+	q := moves[len(moves)-1]
+	sent, err := e.Journal.MoveAll(ctx, append(moves[:len(moves):len(moves)], Move{ID: q.ID, Change: Change{To: StateSent}}))
+	if err != nil {
+		e.Logger.Warn().Err(err).Uint64("entry", uint64(q.ID)).Msg("journaling a posting as queued and sent at once failed: queuing it alone")
+		return false
+	}
+	e.postIdle = false
+	e.handoff <- sent
+	return true
 }
 
 func notChargeableReason(c Call, ch Charge) string {
@@ -468,6 +535,27 @@ func notChargeableReason(c Call, ch Charge) string {
 	default:
 		return "nothing to charge (total 0)"
 	}
+}
+
+// moveAll journals moves in one commit. If that fails it makes them one at
+// a time, as far as they go, so that the entry goes as far as it can (rated,
+// when only the queueing fails); it reports whether every move was made.
+func (e *Engine) moveAll(ctx context.Context, moves []Move) bool {
+	if len(moves) == 1 {
+		_, ok := e.move(ctx, moves[0].ID, moves[0].Change)
+		return ok
+	}
+	_, err := e.Journal.MoveAll(ctx, moves)
+	if err == nil {
+		return true
+	}
+	e.Logger.Warn().Err(err).Uint64("entry", uint64(moves[0].ID)).Int("moves", len(moves)).Msg("journaling moves together failed: making them one at a time")
+	for _, m := range moves {
+		if _, ok := e.move(ctx, m.ID, m.Change); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // move journals a change; on failure it logs and reports false (the entry
@@ -488,25 +576,76 @@ func (e *Engine) count(f func(*Status)) {
 }
 
 // postLoop sends queued postings one at a time, oldest call first, while the
-// link is ready and the engine knows who stays where.
+// link is ready and the engine knows who stays where; and the postings a
+// record's processing journaled as sent and handed over (sendNow). Before it
+// returns it posts a posting handed over and not yet written, so that none
+// is left sent for nothing.
 func (e *Engine) postLoop(ctx, postCtx context.Context) {
 	backoff := time.Duration(0)
 	tick := time.NewTicker(e.Poll)
 	defer tick.Stop()
-	idle := func() bool {
+	var handed *Entry
+	// idle waits for a reason to look at the queue again; empty says the
+	// queue was found empty, so a record's processing may hand over its
+	// posting meanwhile.
+	idle := func(empty bool) bool {
+		e.setPostIdle(empty)
+		defer e.setPostIdle(false)
 		select {
 		case <-ctx.Done():
 			return false
 		case <-e.wake:
 		case <-tick.C:
+		case en := <-e.handoff:
+			handed = &en
 		}
 		return true
 	}
-	for ctx.Err() == nil {
+	// pause backs off after a transient outcome; false when ctx ended.
+	pause := func(o PostOutcome) bool {
+		if o != PostTransient {
+			backoff = 0
+			return true
+		}
+		backoff = min(max(2*backoff, e.RetryMin), e.RetryMax)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+			return true
+		}
+	}
+	defer func() {
+		e.setPostIdle(false)
+		select {
+		case en := <-e.handoff:
+			e.postSent(ctx, postCtx, en)
+		default:
+		}
+	}()
+	for {
+		if handed == nil {
+			select {
+			case en := <-e.handoff:
+				handed = &en
+			default:
+			}
+		}
+		if handed != nil {
+			en := *handed
+			handed = nil
+			if !pause(e.postSent(ctx, postCtx, en)) {
+				return
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
 		if !e.guestData.Load() {
 			// Until the PMS said who stays where, rooms are not judged
 			// vacant and nothing is posted: the postings wait.
-			if !idle() {
+			if !idle(false) {
 				return
 			}
 			continue
@@ -517,44 +656,53 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 		es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
 		if err != nil {
 			e.Logger.Error().Err(err).Msg("reading the queue")
-			if !idle() {
+			if !idle(false) {
 				return
 			}
 			continue
 		}
 		if len(es) == 0 {
-			if !idle() {
+			if !idle(true) {
 				return
 			}
 			continue
 		}
-		switch e.post(ctx, postCtx, es[0]) {
-		case PostTransient:
-			backoff = min(max(2*backoff, e.RetryMin), e.RetryMax)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-		default:
-			backoff = 0
+		if !pause(e.post(ctx, postCtx, es[0])) {
+			return
 		}
 	}
 }
 
-// post sends one queued entry and journals the outcome. The outcome is
-// journaled even when ctx ended meanwhile: a posting the PMS booked during
-// shutdown is recorded as posted, not left sent.
+func (e *Engine) setPostIdle(idle bool) {
+	e.postMu.Lock()
+	e.postIdle = idle
+	e.postMu.Unlock()
+}
+
+// post sends one queued entry and journals the outcome (see postSent).
 func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
-	ctx = context.WithoutCancel(ctx)
-	if en.Call == nil || en.Charge == nil {
-		e.move(ctx, en.ID, Change{To: StateException, Reason: "queued entry without its call or charge"})
+	jctx := context.WithoutCancel(ctx)
+	toSent, why := e.sendable(jctx, en)
+	if why != "" {
+		e.move(jctx, en.ID, Change{To: StateException, Reason: why})
 		return PostRefused
+	}
+	sent, ok := e.move(jctx, en.ID, toSent)
+	if !ok {
+		return PostTransient
+	}
+	return e.postSent(ctx, postCtx, sent)
+}
+
+// sendable returns the move of a queued entry to sent or, when it cannot be
+// posted, why (it then belongs in the exceptions).
+func (e *Engine) sendable(ctx context.Context, en Entry) (Change, string) {
+	if en.Call == nil || en.Charge == nil {
+		return Change{}, "queued entry without its call or charge"
 	}
 	vacant, guest := e.occupant(ctx, en)
 	if vacant {
-		e.move(ctx, en.ID, Change{To: StateException, Reason: "room " + en.Room + " is vacant: a late charge for the night auditor"})
-		return PostRefused
+		return Change{}, "room " + en.Room + " is vacant: a late charge for the night auditor"
 	}
 	// A posting queued before the engine knew who stays where is charged
 	// to the guest in the room now: the journal names that folio.
@@ -562,52 +710,101 @@ func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
 	if en.Reservation == "" {
 		toSent.Reservation = guest
 	}
-	sent, ok := e.move(ctx, en.ID, toSent)
-	if !ok {
-		return PostTransient
-	}
-	req := PostRequest{
-		Number:      sent.Posting,
-		Room:        sent.Room,
-		AmountMinor: sent.Charge.TotalMinor,
-		Currency:    sent.Charge.Currency,
-		Start:       sent.Call.Start,
-		DurationS:   sent.Call.DurationS,
-		Dialed:      sent.Call.Dialed,
-		Class:       sent.Charge.Class,
-		Trunk:       sent.Call.Trunk,
-		Destination: sent.Charge.Destination,
-	}
-	res, err := e.PMS.Post(postCtx, req)
-	log := e.Logger.With().Uint64("entry", uint64(en.ID)).Uint32("posting", req.Number).Str("room", req.Room).Int64("amount_minor", req.AmountMinor).Logger()
-	answer := &Answer{Code: res.Answer, Text: res.Text}
-	if res.Answer == "" && res.Text == "" {
-		answer = nil
-	}
-	switch res.Outcome {
-	case PostPosted:
-		e.move(ctx, en.ID, Change{To: StatePosted, Answer: answer})
-		log.Info().Str("dialed", MaskNumber(req.Dialed)).Int("duration_s", req.DurationS).
-			Msgf("posted %s to room %s (posting %d)", e.amount(req.AmountMinor, req.Currency), req.Room, req.Number)
-		if e.Latency != nil && !sent.Raw.Received.IsZero() {
-			e.Latency(res.At.Sub(sent.Raw.Received))
+	return toSent, ""
+}
+
+// postSent writes an entry journaled as sent to the PMS and journals the
+// outcome. The outcome is journaled even when ctx ended meanwhile: a posting
+// the PMS booked during shutdown is recorded as posted, not left sent.
+//
+// During a drain the PMS's OK and the sending of the next queued posting
+// share one commit (posted, then sent: two events), and postSent goes on
+// with that posting; it returns the last outcome. It stops going on when ctx
+// ends, when the link is not ready, or when the next posting cannot be sent
+// as it is (the poster's loop deals with it).
+func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome {
+	jctx := context.WithoutCancel(ctx)
+	for {
+		req := PostRequest{
+			Number:      sent.Posting,
+			Room:        sent.Room,
+			AmountMinor: sent.Charge.TotalMinor,
+			Currency:    sent.Charge.Currency,
+			Start:       sent.Call.Start,
+			DurationS:   sent.Call.DurationS,
+			Dialed:      sent.Call.Dialed,
+			Class:       sent.Charge.Class,
+			Trunk:       sent.Call.Trunk,
+			Destination: sent.Charge.Destination,
 		}
-	case PostRefused:
-		e.move(ctx, en.ID, Change{To: StateRefused, Answer: answer, Reason: Message(err)})
-		log.Warn().Str("answer", res.Answer).Str("text", res.Text).Msg("the PMS refused the posting: it waits for the night auditor")
-	case PostTransient:
-		e.move(ctx, en.ID, Change{To: StateQueued, Answer: answer, Reason: Message(err)})
-		log.Info().Str("answer", res.Answer).Msg("the PMS cannot take the posting now: it will be sent again")
-	case PostInDoubt:
-		e.move(ctx, en.ID, Change{To: StateInDoubt, Reason: errorText(err)})
-		log.Error().Err(err).Msg("posting in doubt: the night auditor must check the folio")
-	default: // PostInvalid, or an outcome this engine does not know
-		e.move(ctx, en.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
-		log.Error().Err(err).Msg("the posting cannot be sent")
-		res.Outcome = PostInvalid
+		res, err := e.PMS.Post(postCtx, req)
+		log := e.Logger.With().Uint64("entry", uint64(sent.ID)).Uint32("posting", req.Number).Str("room", req.Room).Int64("amount_minor", req.AmountMinor).Logger()
+		answer := &Answer{Code: res.Answer, Text: res.Text}
+		if res.Answer == "" && res.Text == "" {
+			answer = nil
+		}
+		switch res.Outcome {
+		case PostPosted:
+			posted := Change{To: StatePosted, Answer: answer}
+			next, chained := e.nextSent(ctx)
+			if chained {
+				nextSent, err := e.Journal.MoveAll(jctx, []Move{{ID: sent.ID, Change: posted}, next})
+				if err == nil {
+					e.posted(log, req, res, sent)
+					sent = nextSent
+					continue
+				}
+				log.Warn().Err(err).Uint64("next", uint64(next.ID)).Msg("journaling the answer with the next posting's sending failed: journaling the answer alone")
+			}
+			e.move(jctx, sent.ID, posted)
+			e.posted(log, req, res, sent)
+		case PostRefused:
+			e.move(jctx, sent.ID, Change{To: StateRefused, Answer: answer, Reason: Message(err)})
+			log.Warn().Str("answer", res.Answer).Str("text", res.Text).Msg("the PMS refused the posting: it waits for the night auditor")
+		case PostTransient:
+			e.move(jctx, sent.ID, Change{To: StateQueued, Answer: answer, Reason: Message(err)})
+			log.Info().Str("answer", res.Answer).Msg("the PMS cannot take the posting now: it will be sent again")
+		case PostInDoubt:
+			e.move(jctx, sent.ID, Change{To: StateInDoubt, Reason: errorText(err)})
+			log.Error().Err(err).Msg("posting in doubt: the night auditor must check the folio")
+		default: // PostInvalid, or an outcome this engine does not know
+			e.move(jctx, sent.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
+			log.Error().Err(err).Msg("the posting cannot be sent")
+			res.Outcome = PostInvalid
+		}
+		if res.Outcome != PostPosted {
+			e.count(func(s *Status) { s.Postings[res.Outcome]++ })
+		}
+		return res.Outcome
 	}
-	e.count(func(s *Status) { s.Postings[res.Outcome]++ })
-	return res.Outcome
+}
+
+// posted logs and counts a posting the PMS booked.
+func (e *Engine) posted(log zerolog.Logger, req PostRequest, res PostResult, sent Entry) {
+	log.Info().Str("dialed", MaskNumber(req.Dialed)).Int("duration_s", req.DurationS).
+		Msgf("posted %s to room %s (posting %d)", e.amount(req.AmountMinor, req.Currency), req.Room, req.Number)
+	if e.Latency != nil && !sent.Raw.Received.IsZero() {
+		e.Latency(res.At.Sub(sent.Raw.Received))
+	}
+	e.count(func(s *Status) { s.Postings[PostPosted]++ })
+}
+
+// nextSent returns the move to sent of the oldest queued posting, when the
+// poster may go on to it at once: the engine runs, the link is ready, and
+// the posting can be sent as it is.
+func (e *Engine) nextSent(ctx context.Context) (Move, bool) {
+	if ctx.Err() != nil || !e.guestData.Load() || !e.PMS.Status().Ready() {
+		return Move{}, false
+	}
+	es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
+	if err != nil || len(es) == 0 {
+		return Move{}, false
+	}
+	c, why := e.sendable(ctx, es[0])
+	if why != "" {
+		return Move{}, false
+	}
+	return Move{ID: es[0].ID, Change: c}, true
 }
 
 // amount writes minor units in the currency's major unit when its decimals

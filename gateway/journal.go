@@ -52,8 +52,9 @@ type Journal interface {
 
 	// Move moves an entry to another state and records the facts that come
 	// with the move (the parse, the rating, the room, the PMS's answer), as
-	// one event in one transaction. It returns the entry as it now is,
-	// without its History (Queries.Entry has it).
+	// one event in one transaction (MoveAll puts several moves in one). It
+	// returns the entry as it now is, without its History (Queries.Entry has
+	// it).
 	//
 	// The move must be one CanMove allows; what else it needs:
 	//
@@ -83,6 +84,21 @@ type Journal interface {
 	// entry is unchanged); KindTransient when every posting number up to the
 	// configured maximum is held (resolving entries frees numbers).
 	Move(ctx context.Context, id EntryID, c Change) (Entry, error)
+
+	// MoveAll makes several moves in one transaction, in order, all or
+	// nothing: each is checked as Move checks it, against the entry as the
+	// moves before it in the batch left it, and each is its own event in the
+	// log, exactly as if Move had made them one after the other — only the
+	// commit (and its fsync) is shared. The moves may be of one entry (rated
+	// → queued → sent) or of several (the PMS's answer to one posting and the
+	// sending of the next). It returns the entry as the last move left it,
+	// without its History: the one the caller goes on with (Queries.Entry
+	// has the others).
+	//
+	// Outcomes: the last moved entry; for the first move that fails, Move's
+	// error for it (KindNotFound, KindInvalid, KindTransient), and then
+	// nothing of the batch is journaled; no moves, nothing and no error.
+	MoveAll(ctx context.Context, moves []Move) (Entry, error)
 
 	// Import journals history read from files (`gateway import`), many
 	// records in one transaction: each becomes an entry in state imported,
@@ -224,6 +240,13 @@ type Change struct {
 	// charged, when known.
 	Reservation string
 	Answer      *Answer // the PMS's answer, on a move out of sent
+}
+
+// Move is one move of a batch for Journal.MoveAll: entry ID, moved as the
+// Change says.
+type Move struct {
+	ID EntryID
+	Change
 }
 
 // Answer is the PMS's answer to a posting (FIAS PA).

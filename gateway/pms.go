@@ -127,10 +127,11 @@ func (s LinkStatus) Ready() bool {
 // PMS says, and delivers guest events; the engine decides retries and
 // journal states. All methods are safe for concurrent use.
 //
-// The engine's posting loop is: WaitReady; journal the entry as sent; Post;
-// journal the outcome. Journaling before Post means a gateway killed while
-// a posting is on the wire leaves it sent, which the engine resolves as in
-// doubt at start-up.
+// The engine's posting loop is: WaitReady; journal the entry as sent (alone,
+// or in one commit with the entry's queueing or the previous posting's
+// outcome); Post; journal the outcome. Journaling before Post means a
+// gateway killed while a posting is on the wire leaves it sent, which the
+// engine resolves as in doubt at start-up.
 type PMSLink interface {
 	// Post sends one posting and waits for the PMS's answer, and returns
 	// its outcome. The result's Outcome is authoritative; the error is nil
