@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -52,6 +53,10 @@ func importCommand() *command {
 			if err != nil {
 				return err
 			}
+			// An import allocates much and keeps little (two batches at
+			// most, a few MB): collecting when the heap has grown fivefold
+			// rather than twofold saves about an eighth of its time.
+			defer debug.SetGCPercent(debug.SetGCPercent(400))
 			if format == "" {
 				format = c.PBX.Format
 			}
