@@ -42,7 +42,7 @@ func captureCommand() *command {
 				return err
 			}
 			log := a.log.With().Str("component", "capture").Logger()
-			src, err := openSource(c, a.log.With().Str("component", "pbx").Logger(), nil)
+			src, err := openSource(c, a.log, nil)
 			if err != nil {
 				return err
 			}

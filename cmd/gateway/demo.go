@@ -89,7 +89,7 @@ func runDemo(ctx context.Context, a *app, o demoOptions) error {
 	// The PMS: an IFC8-like simulator with rooms 101-160, 150-160 vacant.
 	hotel := pbx.DefaultHotel()
 	rooms := hotel.Rooms
-	pms, err := sim.Start("127.0.0.1:0", sim.Options{Rooms: rooms, Logger: log.With().Str("component", "pms-sim").Logger().Level(zerolog.WarnLevel)})
+	pms, err := sim.Start("127.0.0.1:0", sim.Options{Rooms: rooms, Logger: log.Level(zerolog.WarnLevel)})
 	if err != nil {
 		return err
 	}

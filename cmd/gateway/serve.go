@@ -121,7 +121,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	g.engine = eng
 	o := c.PMS.FIASOptions()
 	o.MinorDigits = tariff.MinorDigits
-	o.Logger = log.With().Str("component", "pms").Logger()
+	o.Logger = log // the adapter names itself: component pms
 	if c.PMS.Transcript != "" {
 		f, err := os.OpenFile(c.Resolve(c.PMS.Transcript), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
 		if err != nil {
@@ -135,7 +135,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		return nil, err
 	}
 	eng.PMS = link
-	src, err := openSource(c, log.With().Str("component", "pbx").Logger(), func(silent bool) { eng.PBXSilent(silent, silence) })
+	src, err := openSource(c, log, func(silent bool) { eng.PBXSilent(silent, silence) })
 	if err != nil {
 		link.Close()
 		return nil, err
@@ -204,7 +204,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 // the journal's logger.
 func serveStoreOptions(c *Config, log zerolog.Logger) store.Options {
 	o := storeOptions(c)
-	o.Logger = log.With().Str("component", "journal").Logger()
+	o.Logger = log // the store names itself: component store
 	return o
 }
 

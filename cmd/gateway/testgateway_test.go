@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,8 +25,9 @@ type testGateway struct {
 // startTestGateway writes a site into dir — an empty smdr.txt for the file
 // PBX, the demo tariff as tariff.yaml and cfg as callgate.yaml — starts the
 // gateway and adds the auditor "night" with testPassword. Call run to start
-// serving; the test's cleanup stops it.
-func startTestGateway(t *testing.T, dir, cfg string) *testGateway {
+// serving; the test's cleanup stops it. The gateway logs at info level to
+// the test's log, and to logs if given.
+func startTestGateway(t *testing.T, dir, cfg string, logs ...io.Writer) *testGateway {
 	t.Helper()
 	for name, data := range map[string][]byte{"smdr.txt": nil, "tariff.yaml": demoTariff, "callgate.yaml": []byte(cfg)} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
@@ -38,7 +40,11 @@ func startTestGateway(t *testing.T, dir, cfg string) *testGateway {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	g, err := startGateway(ctx, c, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
+	out := io.Writer(zerolog.NewTestWriter(t))
+	if len(logs) > 0 {
+		out = io.MultiWriter(append([]io.Writer{out}, logs...)...)
+	}
+	g, err := startGateway(ctx, c, zerolog.New(out).Level(zerolog.InfoLevel))
 	if err != nil {
 		t.Fatal(err)
 	}
