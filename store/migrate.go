@@ -50,75 +50,132 @@ func decodeRecV1(id uint64, b []byte) (*recV1, error) {
 	return r, nil
 }
 
-// migrateRecords rewrites every entry record in the schema-2 layout, filling
-// in the raw record, call and charge from the events schema 1 pointed to.
-// The indices do not change.
+// migrateRecords rewrites every entry record still in the schema-1 layout
+// in the schema-2 one, filling in the raw record, call and charge from the
+// events schema 1 pointed to. The indices do not change. prepareRecords has
+// normally done the work already, in steps; this finishes what is left in
+// the transaction that records schema 2.
 func migrateRecords(tx *bolt.Tx, _ *Journal) error {
-	entries, events := tx.Bucket(bEntries), tx.Bucket(bEvents)
-	if entries == nil || events == nil {
-		return fmt.Errorf("bucket entries or events is missing")
-	}
-	// bbolt forbids changing a bucket under a cursor: read a batch, write
-	// it, go on after it.
-	type kv struct{ k, v []byte }
 	var after []byte
 	for {
-		var batch []kv
-		c := entries.Cursor()
-		k, v := c.First()
-		if after != nil {
-			if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
+		last, _, err := convertRecords(tx, after, 10_000)
+		if err != nil || last == nil {
+			return err
 		}
-		for ; k != nil && len(batch) < 10000; k, v = c.Next() {
-			batch = append(batch, kv{clone(k), clone(v)})
-		}
-		if len(batch) == 0 {
-			return nil
-		}
-		for _, p := range batch {
-			id := u64(p.k)
-			old, err := decodeRecV1(id, p.v)
-			if err != nil {
-				return fmt.Errorf("entry %d: %w", id, err)
-			}
-			r := old.rec
-			// An imported entry's raw record, call and charge are in one
-			// event: read each event once.
-			var last *event
-			read := func(seq uint64) (*event, error) {
-				if last != nil && last.seq == seq {
-					return last, nil
-				}
-				ev, err := readEvent(events, seq)
-				if err == nil && ev.seq != seq {
-					err = fmt.Errorf("event %d says it is event %d", seq, ev.seq)
-				}
-				last = ev
-				return ev, err
-			}
-			ev, err := read(old.rawSeq)
-			if err != nil {
-				return fmt.Errorf("entry %d: %w", id, err)
-			}
-			r.raw, r.received, r.source, r.truncated, r.cut = ev.raw, micros(ev.received), canonStr(ev.source), ev.truncated, ev.cut
-			if old.callSeq != 0 {
-				if ev, err = read(old.callSeq); err != nil || ev.call == nil {
-					return fmt.Errorf("entry %d: the call of event %d: %v", id, old.callSeq, err)
-				}
-				r.call = canonCall(ev.call)
-			}
-			if old.chargeSeq != 0 {
-				if ev, err = read(old.chargeSeq); err != nil || ev.charge == nil {
-					return fmt.Errorf("entry %d: the charge of event %d: %v", id, old.chargeSeq, err)
-				}
-				r.charge = canonCharge(ev.charge)
-			}
-			if err := entries.Put(p.k, r.encode()); err != nil {
-				return err
-			}
-		}
-		after = batch[len(batch)-1].k
+		after = last
 	}
+}
+
+// recordsPerStep is how many entry records prepareRecords converts in one
+// transaction: a bounded amount of memory, whatever the journal's size.
+var recordsPerStep = 20_000
+
+// prepareRecords converts the schema-1 entry records in transactions of
+// recordsPerStep each, so that upgrading a journal of millions of entries
+// never holds them all in memory. Until the last step records schema 2 the
+// journal stays schema 1, with some records converted: an upgrade cut short
+// (the machine stopped) goes on where it was at the next start, skipping
+// the records converted already.
+func prepareRecords(j *Journal) error {
+	var after []byte
+	for {
+		var last []byte
+		err := j.db.Update(func(tx *bolt.Tx) error {
+			var err error
+			last, _, err = convertRecords(tx, after, recordsPerStep)
+			return err
+		})
+		if err != nil || last == nil {
+			return err
+		}
+		after = last
+		j.log.Debug().Uint64("entry", u64(last)).Msg("journal upgrade: entry records converted up to here")
+	}
+}
+
+// convertRecords converts up to max schema-1 entry records after the key
+// after (from the first when nil), and returns the last key it looked at
+// (nil when there were none left) and how many it converted.
+func convertRecords(tx *bolt.Tx, after []byte, max int) ([]byte, int, error) {
+	entries, events := tx.Bucket(bEntries), tx.Bucket(bEvents)
+	if entries == nil || events == nil {
+		return nil, 0, fmt.Errorf("bucket entries or events is missing")
+	}
+	// Rewritten records only grow and keys do not change: fill pages.
+	entries.FillPercent = 0.95
+	// bbolt forbids changing a bucket under a cursor: read a batch, write
+	// it.
+	type kv struct{ k, v []byte }
+	var batch []kv
+	var last []byte
+	c := entries.Cursor()
+	k, v := c.First()
+	if after != nil {
+		if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+	}
+	for ; k != nil && len(batch) < max; k, v = c.Next() {
+		last = clone(k)
+		if len(v) > 0 && v[0] == recVersion {
+			continue // converted by an earlier step
+		}
+		batch = append(batch, kv{last, clone(v)})
+	}
+	for _, p := range batch {
+		id := u64(p.k)
+		r, err := convertRecord(events, id, p.v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("entry %d: %w: restore the journal from a backup, or repair it with the callgate that wrote it (gateway journal rebuild) and start this one again", id, err)
+		}
+		if err := entries.Put(p.k, r.encode()); err != nil {
+			return nil, 0, err
+		}
+	}
+	return last, len(batch), nil
+}
+
+// convertRecord reads a schema-1 entry record and the events it points to.
+func convertRecord(events *bolt.Bucket, id uint64, v []byte) (*rec, error) {
+	old, err := decodeRecV1(id, v)
+	if err != nil {
+		return nil, err
+	}
+	r := old.rec
+	// An imported entry's raw record, call and charge are in one event:
+	// read each event once.
+	var last *event
+	read := func(seq uint64) (*event, error) {
+		if last != nil && last.seq == seq {
+			return last, nil
+		}
+		ev, err := readEvent(events, seq)
+		if err == nil && ev.seq != seq {
+			err = fmt.Errorf("event %d says it is event %d", seq, ev.seq)
+		}
+		last = ev
+		return ev, err
+	}
+	ev, err := read(old.rawSeq)
+	if err != nil {
+		return nil, fmt.Errorf("its raw record (event %d): %w", old.rawSeq, err)
+	}
+	r.raw, r.received, r.source, r.truncated, r.cut = ev.raw, micros(ev.received), canonStr(ev.source), ev.truncated, ev.cut
+	if old.callSeq != 0 {
+		if ev, err = read(old.callSeq); err != nil {
+			return nil, fmt.Errorf("its call (event %d): %w", old.callSeq, err)
+		} else if ev.call == nil {
+			return nil, fmt.Errorf("its call (event %d) is missing from the event", old.callSeq)
+		}
+		r.call = canonCall(ev.call)
+	}
+	if old.chargeSeq != 0 {
+		if ev, err = read(old.chargeSeq); err != nil {
+			return nil, fmt.Errorf("its charge (event %d): %w", old.chargeSeq, err)
+		} else if ev.charge == nil {
+			return nil, fmt.Errorf("its charge (event %d) is missing from the event", old.chargeSeq)
+		}
+		r.charge = canonCharge(ev.charge)
+	}
+	return &r, nil
 }

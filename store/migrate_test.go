@@ -126,6 +126,39 @@ func TestMigrationFails(t *testing.T) {
 // that carry their raw record, call and charge; its entries read the same,
 // and it verifies (stored projections = a rebuild from the events).
 func TestMigrateSchema1(t *testing.T) {
+	t.Run("one step", func(t *testing.T) { checkMigrated(t, schema1(t)) })
+	// In steps of 3 records, as a large journal is upgraded.
+	t.Run("in steps", func(t *testing.T) {
+		defer func(n int) { recordsPerStep = n }(recordsPerStep)
+		recordsPerStep = 3
+		checkMigrated(t, schema1(t))
+	})
+	// An upgrade cut short after its first step (the machine stopped):
+	// the file is still schema 1 with some records converted, and the next
+	// start goes on with it.
+	t.Run("resumed", func(t *testing.T) {
+		path := schema1(t)
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = db.Update(func(tx *bolt.Tx) error {
+			var err error
+			_, n, err = convertRecords(tx, nil, 3)
+			return err
+		})
+		db.Close()
+		if err != nil || n != 3 || schemaOf(t, path) != 1 {
+			t.Fatalf("first step: %d records, %v, schema %d", n, err, schemaOf(t, path))
+		}
+		checkMigrated(t, path)
+	})
+}
+
+// schema1 returns a copy of the journal written by the schema-1 code.
+func schema1(t *testing.T) string {
+	t.Helper()
 	gz, err := os.ReadFile("testdata/schema1.db.gz")
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +178,14 @@ func TestMigrateSchema1(t *testing.T) {
 	if s := schemaOf(t, path); s != 1 {
 		t.Fatalf("testdata has schema %d", s)
 	}
+	return path
+}
+
+// checkMigrated opens the schema-1 journal at path and checks the upgrade:
+// the entries list as the schema-1 code listed them, and the journal
+// verifies.
+func checkMigrated(t *testing.T, path string) {
+	t.Helper()
 	j, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -189,5 +230,21 @@ func TestMigrateDamaged(t *testing.T) {
 	}
 	if _, err := decodeRecV1(1, []byte{2}); err == nil {
 		t.Error("a schema-2 record decodes as schema 1")
+	}
+	// A damaged record in a schema-1 journal: the upgrade stops naming the
+	// entry and what to do, and the file stays schema 1.
+	path := schema1(t)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bEntries).Put(be64(2), []byte{1, 3, 'a'}) })
+	db.Close()
+	_, err = Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "entry 2: entry record is damaged: restore the journal from a backup") || !strings.Contains(err.Error(), "it is still schema 1") {
+		t.Errorf("damaged record: %v", err)
+	}
+	if s := schemaOf(t, path); s != 1 {
+		t.Errorf("schema %d after a failed upgrade", s)
 	}
 }

@@ -100,11 +100,17 @@ type migration struct {
 	from int
 	what string
 	run  func(tx *bolt.Tx, j *Journal) error
+	// prepare, if set, does most of run's work beforehand in transactions
+	// of bounded size, leaving the schema as it is, so that upgrading a
+	// large journal needs bounded memory; it must be resumable, and run
+	// must finish whatever it left. Only the step from the file's schema
+	// is prepared.
+	prepare func(j *Journal) error
 }
 
 // migrations lists every step, in order. Schema 1 is the first layout.
 var migrations = []migration{
-	{from: 1, what: "entry records carry their raw record, call and charge", run: migrateRecords},
+	{from: 1, what: "entry records carry their raw record, call and charge", run: migrateRecords, prepare: prepareRecords},
 }
 
 // Journal is the bbolt journal. It implements gateway.Journal,
@@ -287,10 +293,18 @@ func (j *Journal) create() error {
 }
 
 // migrate runs the migrations from schema to currentSchema in one
-// transaction: all of them or none.
+// transaction: all of them or none (after the first step's prepare, which
+// leaves the schema as it was).
 func (j *Journal) migrate(schema int) error {
 	from := schema
 	j.log.Info().Str("path", j.path).Int("from", from).Int("to", currentSchema).Msg("journal upgrading (a large journal takes a while: about 20 s a million entries)")
+	for i := range migrations {
+		if m := migrations[i]; m.from == schema && m.prepare != nil {
+			if err := m.prepare(j); err != nil {
+				return gateway.Errorf(gateway.KindInternal, "cannot upgrade the journal %s from schema %d to %d (it is still schema %d; the next start goes on with the upgrade): migration from schema %d (%s): %w", j.path, from, currentSchema, from, schema, m.what, err)
+			}
+		}
+	}
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		for ; schema < currentSchema; schema++ {
 			var step *migration
