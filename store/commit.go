@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -32,6 +33,27 @@ const maxBatch = 256
 type commitReq struct {
 	fn   func(tx *bolt.Tx) error
 	done chan error
+	// panicked holds what fn panicked with, for do to panic with again on
+	// the writer's goroutine.
+	panicked any
+}
+
+// writePanic is the error of a write whose function panicked.
+type writePanic struct{ v any }
+
+func (p writePanic) Error() string { return fmt.Sprint("a journal write panicked: ", p.v) }
+
+// call runs r's function, turning a panic into that write's error, so that
+// a bug in one write fails that write (and its caller, as bbolt's Update
+// would), never the committer and every other writer.
+func (r *commitReq) call(tx *bolt.Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicked = v
+			err = writePanic{v}
+		}
+	}()
+	return r.fn(tx)
 }
 
 // committer runs the journal's grouped writes.
@@ -58,7 +80,11 @@ func (c *committer) do(fn func(tx *bolt.Tx) error) error {
 	r := &commitReq{fn: fn, done: make(chan error, 1)}
 	select {
 	case c.reqs <- r:
-		return <-r.done
+		err := <-r.done
+		if r.panicked != nil {
+			panic(r.panicked)
+		}
+		return err
 	case <-c.quit:
 		return berrors.ErrDatabaseNotOpen
 	}
@@ -100,7 +126,7 @@ func (c *committer) commit(batch []*commitReq) {
 		failed := -1
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			for i, r := range batch {
-				if err := r.fn(tx); err != nil {
+				if err := r.call(tx); err != nil {
 					failed = i
 					return err
 				}

@@ -100,3 +100,53 @@ func TestCommitterStop(t *testing.T) {
 		t.Errorf("a write after stop: %v", err)
 	}
 }
+
+// TestCommitterPanic: a write whose function panics fails alone, on its
+// own goroutine, as with bbolt's Update; the others commit and the
+// committer goes on.
+func TestCommitterPanic(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "c.db"), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := newCommitter(db)
+	defer c.stop()
+	put := func(k string) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte("b"))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte(k), []byte(k))
+		}
+	}
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		c.do(func(tx *bolt.Tx) error {
+			put("lost")(tx)
+			panic("a bug")
+		})
+	}()
+	if got != "a bug" {
+		t.Errorf("the writer got %v, want its panic", got)
+	}
+	if err := c.do(put("kept")); err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("b"))
+		if b.Get([]byte("kept")) == nil || b.Get([]byte("lost")) != nil {
+			t.Error("the panicking write left something, or the next one did not land")
+		}
+		return nil
+	})
+	// In a batch: the panicking write is dropped, the others commit.
+	batch := []*commitReq{{fn: put("a"), done: make(chan error, 1)}, {fn: func(*bolt.Tx) error { panic("b") }, done: make(chan error, 1)},
+		{fn: put("c"), done: make(chan error, 1)}}
+	c.commit(batch)
+	if err := <-batch[1].done; err == nil || batch[1].panicked != "b" || <-batch[0].done != nil || <-batch[2].done != nil {
+		t.Errorf("batch with a panic: %v %v", err, batch[1].panicked)
+	}
+}
