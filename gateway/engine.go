@@ -514,9 +514,24 @@ func (e *Engine) sendNow(ctx context.Context, moves []Move) bool {
 		return false
 	}
 	q := moves[len(moves)-1]
-	sent, err := e.Journal.MoveAll(ctx, append(moves[:len(moves):len(moves)], Move{ID: q.ID, Change: Change{To: StateSent}}))
+	// The decision may have been made before the PMS's guest data came:
+	// judge the room now, as the poster would (a vacant room's charge
+	// waits in the queue, where the poster makes it the exception).
+	vacant, guest := e.occupant(ctx, Entry{Room: q.Room})
+	if vacant {
+		return false
+	}
+	toSent := Change{To: StateSent, Alone: true} // the journal checks again that nothing older waits
+	if q.Reservation == "" {
+		toSent.Reservation = guest
+	}
+	sent, err := e.Journal.MoveAll(ctx, append(moves[:len(moves):len(moves)], Move{ID: q.ID, Change: toSent}))
 	if err != nil {
-		e.Logger.Warn().Err(err).Uint64("entry", uint64(q.ID)).Msg("journaling a posting as queued and sent at once failed: queuing it alone")
+		lvl := zerolog.WarnLevel
+		if IsTransient(err) {
+			lvl = zerolog.DebugLevel // an older posting came first: this one queues behind it
+		}
+		e.Logger.WithLevel(lvl).Err(err).Uint64("entry", uint64(q.ID)).Msg("journaling a posting as queued and sent at once failed: queuing it alone")
 		return false
 	}
 	e.postIdle = false

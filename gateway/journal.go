@@ -240,6 +240,12 @@ type Change struct {
 	// charged, when known.
 	Reservation string
 	Answer      *Answer // the PMS's answer, on a move out of sent
+	// Alone, on a move to sent, makes the move fail with KindTransient,
+	// changing nothing, when another entry is queued or sent, judged in the
+	// same transaction: the engine's direct send of a posting it has just
+	// queued, which must not overtake an older posting (a person may queue
+	// one again at any moment) nor make a second one outstanding.
+	Alone bool
 }
 
 // Move is one move of a batch for Journal.MoveAll: entry ID, moved as the

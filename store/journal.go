@@ -210,6 +210,15 @@ func (w *txw) checkMove(r *rec, c gateway.Change) error {
 	if c.Answer != nil && from != gateway.StateSent {
 		return bad("an answer from the PMS comes only with a move out of sent")
 	}
+	if c.Alone {
+		if to != gateway.StateSent {
+			return bad("only a move to sent can be made alone")
+		}
+		// This entry is queued itself (counted), about to be sent.
+		if q, sent := w.count(gateway.StateQueued), w.count(gateway.StateSent); q > 1 || sent > 0 {
+			return gateway.Errorf(gateway.KindTransient, "entry %d waits its turn: %d other postings are queued and %d sent", r.id, q-1, sent)
+		}
+	}
 	switch to {
 	case gateway.StateRated:
 		if c.Call == nil || c.Charge == nil {

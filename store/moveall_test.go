@@ -159,3 +159,39 @@ func mapsEqual(a, b map[gateway.State]int64) bool {
 	}
 	return true
 }
+
+// TestMoveAlone: a move to sent made alone fails, changing nothing, while
+// another entry is queued or sent, judged in its own transaction; with
+// nothing else waiting it is made.
+func TestMoveAlone(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	chain := func(id gateway.EntryID, n int) []gateway.Move {
+		return []gateway.Move{
+			{ID: id, Change: gateway.Change{To: gateway.StateRated, Call: call(n), Charge: charge(136)}},
+			{ID: id, Change: gateway.Change{To: gateway.StateQueued, Room: "415"}},
+			{ID: id, Change: gateway.Change{To: gateway.StateSent, Alone: true}},
+		}
+	}
+	older := e.to(1, gateway.StateQueued)
+	a := e.capture(2)
+	before, _ := e.j.Info(ctx)
+	if _, err := e.j.MoveAll(ctx, chain(a, 2)); !gateway.IsKind(err, gateway.KindTransient) || !strings.Contains(err.Error(), "1 other postings are queued and 0 sent") {
+		t.Errorf("sent alone past a queued posting: %v", err)
+	}
+	if after, _ := e.j.Info(ctx); after.LastSeq != before.LastSeq {
+		t.Error("the failed batch left events")
+	}
+	e.move(older, gateway.Change{To: gateway.StateSent})
+	if _, err := e.j.MoveAll(ctx, chain(a, 2)); !gateway.IsKind(err, gateway.KindTransient) {
+		t.Errorf("sent alone beside a sent posting: %v", err)
+	}
+	e.move(older, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}})
+	if s, err := e.j.MoveAll(ctx, chain(a, 2)); err != nil || s.State != gateway.StateSent {
+		t.Errorf("sent alone with nothing waiting: %+v %v", s, err)
+	}
+	b := e.capture(3)
+	if _, err := e.j.Move(ctx, b, gateway.Change{To: gateway.StateNotChargeable, Reason: "x", Alone: true}); !gateway.IsKind(err, gateway.KindInvalid) {
+		t.Errorf("alone on a move that is not to sent: %v", err)
+	}
+	e.verify()
+}

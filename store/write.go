@@ -72,6 +72,12 @@ func (j *Journal) newTxw(tx *bolt.Tx) (*txw, error) {
 	return w, nil
 }
 
+// count returns how many entries are in state s, as the transaction has
+// left them so far.
+func (w *txw) count(s gateway.State) int64 {
+	return int64(u64(w.counts.Get([]byte(s)))) + w.deltas[s]
+}
+
 // flush writes back what the transaction kept in memory.
 func (w *txw) flush() error {
 	head := make([]byte, 40)
