@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error by what the caller should do about it. Adapters
@@ -101,4 +102,34 @@ func Message(err error) string {
 		return e.Error()
 	}
 	return "internal error: see the gateway log"
+}
+
+// Problem is one thing wrong with a file a person writes (the config, a
+// tariff): the key, as a dotted path such as pbx.serial.parity or
+// destinations[3].rate; the line it is on (0 when the key is missing from
+// the file); and a plain sentence saying what is wrong and what would be
+// valid.
+type Problem struct {
+	Key  string
+	Line int
+	Msg  string
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s: line %d: %s", p.Key, p.Line, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", p.Key, p.Msg)
+}
+
+// Problems is every problem found in one file, reported in one run; a file
+// with any is refused as a whole. It is an error, one problem a line.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
 }

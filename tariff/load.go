@@ -11,34 +11,16 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"callgate/gateway"
 )
 
-// Problem is one thing wrong with a tariff file: the key (a dotted path such
-// as destinations[3].rate), its line, and a plain sentence.
-type Problem struct {
-	Key  string
-	Line int
-	Msg  string
-}
-
-func (p Problem) String() string {
-	if p.Line > 0 {
-		return fmt.Sprintf("%s: line %d: %s", p.Key, p.Line, p.Msg)
-	}
-	return fmt.Sprintf("%s: %s", p.Key, p.Msg)
-}
-
-// Problems is every problem found in a tariff file; a file with any is
-// refused as a whole.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, "\n")
-}
+// Problem is one thing wrong with a tariff file; Problems all of them (a
+// file with any is refused as a whole).
+type (
+	Problem  = gateway.Problem
+	Problems = gateway.Problems
+)
 
 // Limits that keep every amount far from integer overflow: no real tariff
 // comes near them.

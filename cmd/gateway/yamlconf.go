@@ -8,34 +8,15 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"callgate/gateway"
 )
 
-// Problem is one thing wrong with a config file: the key (a dotted path such
-// as pbx.serial.parity), the line it is on (0 when the key is missing from
-// the file) and a plain sentence saying what is wrong and what would be valid.
-type Problem struct {
-	Key  string
-	Line int
-	Msg  string
-}
-
-func (p Problem) String() string {
-	if p.Line > 0 {
-		return fmt.Sprintf("%s: line %d: %s", p.Key, p.Line, p.Msg)
-	}
-	return fmt.Sprintf("%s: %s", p.Key, p.Msg)
-}
-
-// Problems is every problem found in one file.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
+// Problem is one thing wrong with a config file; Problems all of them.
+type (
+	Problem  = gateway.Problem
+	Problems = gateway.Problems
+)
 
 // yamlDecoder fills a Go value from a YAML node tree by the fields' yaml tags,
 // strictly: unknown keys, duplicate keys and values of the wrong type are all
