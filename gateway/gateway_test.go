@@ -186,7 +186,7 @@ func TestFormatMinor(t *testing.T) {
 }
 
 func TestProblems(t *testing.T) {
-	ps := Problems{{Key: "pbx.serial.parity", Line: 6, Msg: `"noen" is not one of none, odd, even, mark, space`}, {Key: "tariff", Msg: "missing"}}
+	ps := gateway.Problems{{Key: "pbx.serial.parity", Line: 6, Msg: `"noen" is not one of none, odd, even, mark, space`}, {Key: "tariff", Msg: "missing"}}
 	want := "pbx.serial.parity: line 6: \"noen\" is not one of none, odd, even, mark, space\ntariff: missing"
 	var err error = ps
 	if err.Error() != want {
