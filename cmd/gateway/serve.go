@@ -78,7 +78,7 @@ type gatewayRun struct {
 // startGateway opens everything serve needs, in an order that fails early
 // and cleanly: journal, tariff, parser, PMS link, PBX source, HTTP listener.
 func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewayRun, err error) {
-	g := &gatewayRun{cfg: c, log: log}
+	g := &gatewayRun{cfg: c, log: log.With().Str("component", "serve").Logger()}
 	defer func() {
 		if err != nil {
 			g.closeAll()

@@ -72,7 +72,7 @@ console: {listen: "127.0.0.1:0"}
 		if err != nil || k != "" {
 			t.Errorf("log line %s: key %q twice (%v)", l, k, err)
 		}
-		if !strings.Contains(l, `"component":`) && !strings.Contains(l, "callgate serving") {
+		if !strings.Contains(l, `"component":`) {
 			t.Errorf("log line without its component: %s", l)
 		}
 	}
