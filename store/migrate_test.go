@@ -126,7 +126,15 @@ func TestMigrationFails(t *testing.T) {
 // that carry their raw record, call and charge; its entries read the same,
 // and it verifies (stored projections = a rebuild from the events).
 func TestMigrateSchema1(t *testing.T) {
-	t.Run("one step", func(t *testing.T) { checkMigrated(t, schema1(t)) })
+	t.Run("one step", func(t *testing.T) {
+		path := schema1(t)
+		orig, _ := os.ReadFile(path)
+		checkMigrated(t, path)
+		// The file as it was is kept beside it, for an older callgate.
+		if bak, err := os.ReadFile(path + ".schema1.bak"); err != nil || schemaOf(t, path+".schema1.bak") != 1 || len(bak) == 0 || len(orig) == 0 {
+			t.Errorf("no schema-1 copy beside the upgraded journal: %v", err)
+		}
+	})
 	// In steps of 3 records, as a large journal is upgraded.
 	t.Run("in steps", func(t *testing.T) {
 		defer func(n int) { recordsPerStep = n }(recordsPerStep)

@@ -297,6 +297,16 @@ func (j *Journal) create() error {
 // leaves the schema as it was).
 func (j *Journal) migrate(schema int) error {
 	from := schema
+	// A copy of the file as it was, kept beside it: an older callgate
+	// cannot read the upgraded journal, and this is what it can go back to.
+	// An earlier attempt's copy is the file before any step, and is kept.
+	bak := fmt.Sprintf("%s.schema%d.bak", j.path, schema)
+	if _, err := os.Stat(bak); errors.Is(err, os.ErrNotExist) {
+		if _, err := j.BackupFile(context.Background(), bak); err != nil {
+			return gateway.Errorf(gateway.KindInternal, "cannot upgrade the journal %s from schema %d to %d (it is unchanged): the copy kept before an upgrade, %s, could not be written (%v): free disk space beside the journal, then start again", j.path, from, currentSchema, bak, err)
+		}
+		j.log.Info().Str("path", j.path).Str("copy", bak).Msg("journal copied before its upgrade: remove the copy once this callgate runs well")
+	}
 	j.log.Info().Str("path", j.path).Int("from", from).Int("to", currentSchema).Msg("journal upgrading (a large journal takes a while: about 20 s a million entries)")
 	for i := range migrations {
 		if m := migrations[i]; m.from == schema && m.prepare != nil {
