@@ -193,3 +193,11 @@ func TestProblems(t *testing.T) {
 		t.Errorf("got %q", err.Error())
 	}
 }
+
+func TestIsDigits(t *testing.T) {
+	for s, want := range map[string]bool{"0": true, "0044": true, "": false, "12a": false, " 1": false, "+1": false, "١": false} {
+		if gateway.IsDigits(s) != want {
+			t.Errorf("IsDigits(%q) = %v", s, !want)
+		}
+	}
+}

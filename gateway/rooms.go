@@ -39,13 +39,15 @@ func ParseExtensionRange(s string) (ExtensionRange, bool) {
 	if !isRange {
 		hi = lo
 	}
-	if !allDigits(lo) || !allDigits(hi) || extLess(hi, lo) {
+	if !IsDigits(lo) || !IsDigits(hi) || extLess(hi, lo) {
 		return ExtensionRange{}, false
 	}
 	return ExtensionRange{From: lo, To: hi}, true
 }
 
-func allDigits(s string) bool {
+// IsDigits reports whether s is one or more decimal digits (0-9 only): an
+// extension, a prefix, a PBX's numeric field.
+func IsDigits(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -71,7 +73,7 @@ func extLess(a, b string) bool {
 }
 
 func (r ExtensionRange) contains(ext string) bool {
-	return allDigits(ext) && !extLess(ext, r.From) && !extLess(r.To, ext)
+	return IsDigits(ext) && !extLess(ext, r.From) && !extLess(r.To, ext)
 }
 
 // RoomReason says why an extension has no room.

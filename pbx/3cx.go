@@ -95,7 +95,7 @@ func (p *cx3Parser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	if strings.HasPrefix(hist, "Call ") {
 		hist = strings.TrimSpace(hist[5:])
 	}
-	if !cx3Digits(hist) && hist != "" {
+	if !gateway.IsDigits(hist) && hist != "" {
 		return gateway.Call{}, errorf("3cx: historyid %q is not a number (is the CDR field order the default one?)", f[cx3HistoryID])
 	}
 	start, ok := cx3Time(f[cx3TimeStart])
@@ -168,16 +168,6 @@ func (p *cx3Parser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 		}
 	}
 	return c, nil
-}
-
-// cx3Digits reports whether s is a decimal number (of any length).
-func cx3Digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // cx3Field returns field i, or "" when the record is shorter.

@@ -220,17 +220,7 @@ func asteriskLooksUniqueID(s string) bool {
 	if i := strings.LastIndexByte(secs, '-'); i >= 0 {
 		secs = secs[i+1:]
 	}
-	return asteriskDigits(s[dot+1:]) && asteriskDigits(secs) && len(secs) >= 9
-}
-
-// asteriskDigits reports whether s is one or more decimal digits.
-func asteriskDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
+	return gateway.IsDigits(s[dot+1:]) && gateway.IsDigits(secs) && len(secs) >= 9
 }
 
 // asteriskStamp parses "YYYY-MM-DD HH:MM:SS" (a fraction of a second after it
@@ -238,7 +228,7 @@ func asteriskDigits(s string) bool {
 func asteriskStamp(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) > 19 && s[19] == '.' {
-		if asteriskDigits(s[20:]) {
+		if gateway.IsDigits(s[20:]) {
 			s = s[:19]
 		}
 	}
@@ -291,7 +281,7 @@ func asteriskEndpoint(ch string) (peer string, trunk bool) {
 	if rest == "" {
 		return "", false
 	}
-	return rest, !asteriskDigits(rest)
+	return rest, !gateway.IsDigits(rest)
 }
 
 func asteriskIsDAHDI(ch string) bool {
@@ -321,7 +311,7 @@ func asteriskDialTrunk(lastdata string) string {
 	if peer == "" {
 		return ""
 	}
-	if asteriskDigits(peer) {
+	if gateway.IsDigits(peer) {
 		return ""
 	}
 	return peer

@@ -174,7 +174,7 @@ func (p *cucmParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 		return gateway.Call{}, errorf("cisco-cucm: a quoted field is not closed")
 	}
 	first := strings.TrimSpace(f[0])
-	if !cx3Digits(first) && cucmIsHeader(f) {
+	if !gateway.IsDigits(first) && cucmIsHeader(f) {
 		cols := make([]string, len(f))
 		for i := range f {
 			cols[i] = strings.TrimSpace(f[i])

@@ -160,7 +160,7 @@ func (p *panasonicParser) parse(line []byte, clock time.Time) (gateway.Call, err
 	case strings.HasPrefix(dial, "<incoming>") || strings.HasPrefix(dial, "<DISA incoming>"):
 		// Older KX-TA/TD print the word instead of the caller's number.
 		c.Direction = gateway.Incoming
-	case len(dial) > 3 && strings.HasPrefix(dial, "EXT") && panasonicIsDigits(dial[3:]):
+	case len(dial) > 3 && strings.HasPrefix(dial, "EXT") && gateway.IsDigits(dial[3:]):
 		c.Direction = gateway.Internal
 		c.Dialed = dial[3:]
 	case dial == "" && ring >= 0:
@@ -442,17 +442,4 @@ func panasonicAt(s string, n int) byte {
 		return 0
 	}
 	return s[n-1]
-}
-
-// panasonicIsDigits reports whether s is a non-empty run of decimal digits.
-func panasonicIsDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -78,7 +78,7 @@ func (w *cx3Writer) write(dst []byte, r *Record) ([]byte, error) {
 		return "Ext." + n
 	}
 	disp := func(n string) string {
-		if n == "" || !cx3Digits(n) {
+		if n == "" || !gateway.IsDigits(n) {
 			return n
 		}
 		return "Ext " + n

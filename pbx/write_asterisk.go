@@ -94,8 +94,8 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 	}
 	// A trunk is a PJSIP endpoint named with a letter, or (outgoing, to a
 	// number of more than 5 digits) a numbered DAHDI line.
-	dahdi := r.Direction == gateway.Outgoing && asteriskDigits(r.Trunk) && len(r.Dialed) > 5
-	if r.Trunk != "" && ((asteriskDigits(r.Trunk) && !dahdi) || strings.ContainsAny(r.Trunk, `/@,;&|" `)) {
+	dahdi := r.Direction == gateway.Outgoing && gateway.IsDigits(r.Trunk) && len(r.Dialed) > 5
+	if r.Trunk != "" && ((gateway.IsDigits(r.Trunk) && !dahdi) || strings.ContainsAny(r.Trunk, `/@,;&|" `)) {
 		return dst, fmt.Errorf("the trunk %q cannot be a PJSIP endpoint name with a letter", r.Trunk)
 	}
 
@@ -110,7 +110,7 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 			return dst, fmt.Errorf("an outgoing Asterisk record needs its trunk")
 		}
 		src, dst2, dcontext = r.Extension, r.Dialed, "from-internal"
-		if asteriskDigits(r.Extension) {
+		if gateway.IsDigits(r.Extension) {
 			channel = chanOf(r.Extension, 2*seq)
 		} else if cleanDigits(r.Extension) != r.Extension {
 			return dst, fmt.Errorf("the extension %q is not a number", r.Extension)
@@ -129,7 +129,7 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 		}
 		switch {
 		case r.Extension == "":
-		case asteriskDigits(r.Extension):
+		case gateway.IsDigits(r.Extension):
 			dstchannel = chanOf(r.Extension, 2*seq+1)
 		default:
 			return dst, fmt.Errorf("the extension %q is not a number", r.Extension)
@@ -154,12 +154,12 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 			return dst, fmt.Errorf("an internal call has no trunk")
 		}
 		src, dst2, dcontext = r.Extension, r.Dialed, "from-internal"
-		if asteriskDigits(r.Extension) {
+		if gateway.IsDigits(r.Extension) {
 			channel = chanOf(r.Extension, 2*seq)
 		} else if cleanDigits(r.Extension) != r.Extension {
 			return dst, fmt.Errorf("the extension %q is not a number", r.Extension)
 		}
-		if asteriskDigits(r.Dialed) {
+		if gateway.IsDigits(r.Dialed) {
 			dstchannel = chanOf(r.Dialed, 2*seq+1)
 		}
 		clid = fmt.Sprintf(`"Ext %s" <%s>`, r.Extension, r.Extension)

@@ -215,7 +215,7 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		if _, ok := cucmTypes[cucmDefaultColumns[i]]; ok {
 			return true
 		}
-		return !cx3Digits(v[i]) && v[i] != "" && v[i][0] != '-'
+		return !gateway.IsDigits(v[i]) && v[i] != "" && v[i][0] != '-'
 	}
 	var line []byte
 	for i, s := range v {

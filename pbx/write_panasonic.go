@@ -101,7 +101,7 @@ func (w *panasonicWriter) write(dst []byte, r *Record) ([]byte, error) {
 			dial = "<D>" + r.Dialed + dial
 		}
 	case gateway.Internal:
-		if !panasonicIsDigits(r.Dialed) {
+		if !gateway.IsDigits(r.Dialed) {
 			return dst, fmt.Errorf("an intercom record names the called extension in digits (EXTnnn), not %q", r.Dialed)
 		}
 		dial = "EXT" + r.Dialed
@@ -171,4 +171,4 @@ func (w *panasonicWriter) write(dst []byte, r *Record) ([]byte, error) {
 	return append(dst, nl...), nil
 }
 
-func panasonicDigitsOrEmpty(s string) bool { return s == "" || panasonicIsDigits(s) }
+func panasonicDigitsOrEmpty(s string) bool { return s == "" || gateway.IsDigits(s) }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"callgate/gateway"
 )
 
 // A destination list may be given as the name of a CSV file instead of a
@@ -113,7 +115,7 @@ func (l *loader) deckFile(name, key string, line int, t *Tariff) ([]destination,
 			return n
 		}
 		d := destination{prefix: field(cols["prefix"]), name: field(cols["name"]), class: field(cols["class"])}
-		if !isDigits(d.prefix) {
+		if !gateway.IsDigits(d.prefix) {
 			l.add(key, line, "%s %q is not a string of digits", where(row, "prefix"), d.prefix)
 			continue
 		}

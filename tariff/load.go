@@ -169,7 +169,7 @@ func parsePercent(s string) (int64, string) {
 	if len(frac) > 3 {
 		return 0, "has more than three decimals: round it to three (e.g. 8.875)"
 	}
-	if whole == "" || !isDigits(whole) || (frac != "" && !isDigits(frac)) || len(whole) > 6 {
+	if whole == "" || !gateway.IsDigits(whole) || (frac != "" && !gateway.IsDigits(frac)) || len(whole) > 6 {
 		return 0, `is not a percentage like "12.5"`
 	}
 	w, _ := strconv.ParseInt(whole, 10, 64)
@@ -181,25 +181,13 @@ func parsePercent(s string) (int64, string) {
 	return p, ""
 }
 
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // digits reads a string of digits: a prefix or a dialing code.
 func (l *loader) digits(e entry, path string, allowEmpty bool) (string, bool) {
 	s, ok := l.scalar(e, path)
 	if !ok {
 		return "", false
 	}
-	if (s == "" && !allowEmpty) || (s != "" && !isDigits(s)) {
+	if (s == "" && !allowEmpty) || (s != "" && !gateway.IsDigits(s)) {
 		l.add(path, e.val.Line, "%q is not a string of digits", s)
 		return "", false
 	}
@@ -414,7 +402,7 @@ func (l *loader) bands(top map[string]entry, root *yaml.Node, t *Tariff) {
 
 func clockMinutes(s string) (int, bool) {
 	h, m, ok := strings.Cut(s, ":")
-	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 || !isDigits(h) || !isDigits(m) {
+	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 || !gateway.IsDigits(h) || !gateway.IsDigits(m) {
 		return -1, false
 	}
 	hh, _ := strconv.Atoi(h)

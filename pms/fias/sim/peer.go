@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"callgate/pms/fias"
+
+	"callgate/gateway"
 )
 
 // peer is one client connection and its link state.
@@ -418,16 +420,16 @@ func checkPS(r fias.Record) []string {
 	if du, ok := r.Get("DU"); ok && !isClock(du, 99) {
 		bad = append(bad, "DU is not HHMMSS")
 	}
-	if dd, ok := r.Get("DD"); ok && (dd == "" || len(dd) > 20 || !isDigits(dd)) {
+	if dd, ok := r.Get("DD"); ok && (dd == "" || len(dd) > 20 || !gateway.IsDigits(dd)) {
 		bad = append(bad, "DD is not 1 to 20 digits")
 	}
-	if n, ok := need("P#"); ok && (!isDigits(n) || len(n) > 8 || n[0] == '0') {
+	if n, ok := need("P#"); ok && (!gateway.IsDigits(n) || len(n) > 8 || n[0] == '0') {
 		bad = append(bad, "P# is not a number from 1 to 99999999 without leading zeros")
 	}
-	if so, ok := r.Get("SO"); ok && (so == "" || len(so) > 5 || !isDigits(so)) {
+	if so, ok := r.Get("SO"); ok && (so == "" || len(so) > 5 || !gateway.IsDigits(so)) {
 		bad = append(bad, "SO is not 1 to 5 digits")
 	}
-	if px, ok := r.Get("PX"); ok && (px == "" || len(px) > 6 || !isDigits(px)) {
+	if px, ok := r.Get("PX"); ok && (px == "" || len(px) > 6 || !gateway.IsDigits(px)) {
 		bad = append(bad, "PX is not 1 to 6 digits")
 	}
 	if pc, ok := r.Get("PC"); ok && (len(pc) != 1 || !isAlnum(pc)) {
@@ -447,15 +449,6 @@ func checkPS(r fias.Record) []string {
 	return bad
 }
 
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
 func isAlnum(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -470,11 +463,11 @@ func isAmount(s string) bool {
 	if len(s) > 15 {
 		return false
 	}
-	return isDigits(strings.TrimPrefix(s, "-"))
+	return gateway.IsDigits(strings.TrimPrefix(s, "-"))
 }
 
 func isClock(s string, maxHour int) bool {
-	if len(s) != 6 || !isDigits(s) {
+	if len(s) != 6 || !gateway.IsDigits(s) {
 		return false
 	}
 	h, m, sec := atoi(s[0:2]), atoi(s[2:4]), atoi(s[4:6])
