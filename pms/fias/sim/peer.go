@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"callgate/pms/fias"
-
 	"callgate/gateway"
+	"callgate/pms/fias"
 )
 
 // peer is one client connection and its link state.
