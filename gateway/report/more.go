@@ -17,22 +17,24 @@ func answeredCall(c *gateway.Call) bool {
 	return c.DurationS > 0
 }
 
-// callers lists inbound callers by caller ID, most calls first.
-func callers(es []gateway.Entry, o *Options) (*Table, error) {
-	type acc struct{ calls, answered, secs int64 }
-	m := map[string]*acc{}
+// inboundAcc is the inbound calls of one key: how many, answered, and their
+// connected seconds.
+type inboundAcc struct{ calls, answered, secs int64 }
+
+func (a *inboundAcc) more(b *inboundAcc) bool { return a.calls > b.calls }
+
+// inboundBy adds up the inbound calls by the key of each.
+func inboundBy(es []gateway.Entry, key func(*gateway.Call) string) map[string]*inboundAcc {
+	m := map[string]*inboundAcc{}
 	for i := range es {
 		e := &es[i]
 		if !inbound(e) {
 			continue
 		}
-		k := e.Call.CallerID
-		if k == "" {
-			k = "(withheld)"
-		}
+		k := key(e.Call)
 		a := m[k]
 		if a == nil {
-			a = &acc{}
+			a = &inboundAcc{}
 			m[k] = a
 		}
 		a.calls++
@@ -41,7 +43,18 @@ func callers(es []gateway.Entry, o *Options) (*Table, error) {
 		}
 		a.secs += int64(e.Call.DurationS)
 	}
-	keys := sortedKeys(m, func(a, b *acc) bool { return a.calls > b.calls })
+	return m
+}
+
+// callers lists inbound callers by caller ID, most calls first.
+func callers(es []gateway.Entry, o *Options) (*Table, error) {
+	m := inboundBy(es, func(c *gateway.Call) string {
+		if c.CallerID == "" {
+			return "(withheld)"
+		}
+		return c.CallerID
+	})
+	keys := sortedKeys(m, (*inboundAcc).more)
 	t := &Table{Columns: []Column{{Name: "caller_id"}, {Name: "calls", Kind: Int}, {Name: "answered", Kind: Int},
 		{Name: "unanswered", Kind: Int}, {Name: "minutes", Kind: Float, Decimals: 2}}}
 	for _, k := range keys {
@@ -93,28 +106,10 @@ func callerArea(id string, n int) string {
 }
 
 func callerAreas(es []gateway.Entry, o *Options) (*Table, error) {
-	type acc struct{ calls, answered, secs int64 }
-	m := map[string]*acc{}
-	for i := range es {
-		e := &es[i]
-		if !inbound(e) {
-			continue
-		}
-		k := callerArea(e.Call.CallerID, o.CallerPrefixDigits)
-		a := m[k]
-		if a == nil {
-			a = &acc{}
-			m[k] = a
-		}
-		a.calls++
-		if answeredCall(e.Call) {
-			a.answered++
-		}
-		a.secs += int64(e.Call.DurationS)
-	}
+	m := inboundBy(es, func(c *gateway.Call) string { return callerArea(c.CallerID, o.CallerPrefixDigits) })
 	t := &Table{Columns: []Column{{Name: "prefix"}, {Name: "calls", Kind: Int}, {Name: "answered", Kind: Int}, {Name: "minutes", Kind: Float, Decimals: 2}},
 		Chart: &Chart{Kind: "bars", X: "prefix", Y: "calls", Title: "Inbound calls by caller area"}}
-	for _, k := range sortedKeys(m, func(a, b *acc) bool { return a.calls > b.calls }) {
+	for _, k := range sortedKeys(m, (*inboundAcc).more) {
 		a := m[k]
 		t.Rows = append(t.Rows, []any{k, a.calls, a.answered, minutes(a.secs)})
 	}
