@@ -73,7 +73,7 @@ func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	if s == "" {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := asteriskSplitCSV(p.fields, s, ',')
+	f, ok := splitCSV(p.fields, s, ',')
 	p.fields = f
 	if !ok {
 		return gateway.Call{}, errorf("asterisk: a quoted field is not closed: want the cdr_csv form \"accountcode\",\"src\",…")
@@ -367,58 +367,6 @@ func asteriskCaller(peer string, trunk bool, src string) string {
 		return peer
 	}
 	return cleanDigits(src)
-}
-
-// asteriskSplitCSV is splitCSV (same result, same rules) without an allocation
-// per quoted field: a quoted field without doubled quotes is a substring of
-// line. Asterisk, FreeSWITCH and template records use it.
-func asteriskSplitCSV(dst []string, line string, sep byte) ([]string, bool) {
-	dst = dst[:0]
-	for {
-		if len(line) == 0 || line[0] != '"' {
-			i := strings.IndexByte(line, sep)
-			if i < 0 {
-				return append(dst, line), true
-			}
-			dst = append(dst, line[:i])
-			line = line[i+1:]
-			continue
-		}
-		// Quoted field: find the closing quote, noting doubled quotes.
-		i, doubled := 1, false
-		for {
-			j := strings.IndexByte(line[i:], '"')
-			if j < 0 {
-				return dst, false
-			}
-			i += j + 1
-			if i < len(line) && line[i] == '"' {
-				doubled = true
-				i++
-				continue
-			}
-			break
-		}
-		field := line[1 : i-1]
-		if doubled {
-			field = strings.ReplaceAll(field, `""`, `"`)
-		}
-		line = line[i:]
-		if line == "" {
-			return append(dst, field), true
-		}
-		if line[0] != sep {
-			// Text after a closing quote: keep it, as spreadsheets do.
-			k := strings.IndexByte(line, sep)
-			if k < 0 {
-				return append(dst, field+line), true
-			}
-			field += line[:k]
-			line = line[k:]
-		}
-		dst = append(dst, field)
-		line = line[1:]
-	}
 }
 
 // cdrTimes are the time columns Asterisk's cdr_csv and FreeSWITCH's

@@ -75,60 +75,54 @@ func cleanDigits(s string) string {
 
 // splitCSV splits one CSV record into fields, into dst (reused to save
 // allocations). Fields in double quotes may hold the separator, and "" inside
-// them is one quote. It reports false for an unterminated quote.
+// them is one quote; text after a closing quote is kept, as spreadsheets do.
+// A quoted field without doubled quotes is a substring of line, not a copy.
+// It reports false for an unterminated quote.
 func splitCSV(dst []string, line string, sep byte) ([]string, bool) {
 	dst = dst[:0]
-	if strings.IndexByte(line, '"') < 0 {
-		for {
+	for {
+		if len(line) == 0 || line[0] != '"' {
 			i := strings.IndexByte(line, sep)
 			if i < 0 {
 				return append(dst, line), true
 			}
 			dst = append(dst, line[:i])
 			line = line[i+1:]
-		}
-	}
-	for {
-		if len(line) > 0 && line[0] == '"' {
-			var b strings.Builder
-			i := 1
-			for {
-				j := strings.IndexByte(line[i:], '"')
-				if j < 0 {
-					return dst, false
-				}
-				b.WriteString(line[i : i+j])
-				i += j + 1
-				if i < len(line) && line[i] == '"' {
-					b.WriteByte('"')
-					i++
-					continue
-				}
-				break
-			}
-			dst = append(dst, b.String())
-			line = line[i:]
-			if line == "" {
-				return dst, true
-			}
-			if line[0] != sep {
-				// Text after a closing quote: keep it, as spreadsheets do.
-				k := strings.IndexByte(line, sep)
-				if k < 0 {
-					dst[len(dst)-1] += line
-					return dst, true
-				}
-				dst[len(dst)-1] += line[:k]
-				line = line[k:]
-			}
-			line = line[1:]
 			continue
 		}
-		i := strings.IndexByte(line, sep)
-		if i < 0 {
-			return append(dst, line), true
+		// Quoted field: find the closing quote, noting doubled quotes.
+		i, doubled := 1, false
+		for {
+			j := strings.IndexByte(line[i:], '"')
+			if j < 0 {
+				return dst, false
+			}
+			i += j + 1
+			if i < len(line) && line[i] == '"' {
+				doubled = true
+				i++
+				continue
+			}
+			break
 		}
-		dst = append(dst, line[:i])
-		line = line[i+1:]
+		field := line[1 : i-1]
+		if doubled {
+			field = strings.ReplaceAll(field, `""`, `"`)
+		}
+		line = line[i:]
+		if line == "" {
+			return append(dst, field), true
+		}
+		if line[0] != sep {
+			// Text after a closing quote: keep it, as spreadsheets do.
+			k := strings.IndexByte(line, sep)
+			if k < 0 {
+				return append(dst, field+line), true
+			}
+			field += line[:k]
+			line = line[k:]
+		}
+		dst = append(dst, field)
+		line = line[1:]
 	}
 }

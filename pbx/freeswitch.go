@@ -49,7 +49,7 @@ func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error)
 	if s == "" {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := asteriskSplitCSV(p.fields, s, ',')
+	f, ok := splitCSV(p.fields, s, ',')
 	p.fields = f
 	if !ok {
 		return gateway.Call{}, errorf("freeswitch: a quoted field is not closed: want the example template's \"caller_id_name\",\"caller_id_number\",…")

@@ -723,7 +723,7 @@ func (p *templateParser) parse(line []byte, clock time.Time) (gateway.Call, erro
 	}
 	v := &p.vals
 	if p.csv {
-		f, ok := asteriskSplitCSV(p.fields, strings.TrimSpace(s), p.sep)
+		f, ok := splitCSV(p.fields, strings.TrimSpace(s), p.sep)
 		p.fields = f
 		if !ok {
 			return gateway.Call{}, errorf("template: a quoted field is not closed")
