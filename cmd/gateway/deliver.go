@@ -16,7 +16,6 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/report"
-	"callgate/tariff"
 )
 
 // SMTPConfig is the mail server scheduled reports are sent through.
@@ -296,7 +295,6 @@ func (s *Scheduler) sendOnce(ctx context.Context, r ScheduleConfig, at time.Time
 		return err
 	}
 	o := s.cfg.reportOptions()
-	o.MinorDigits = tariff.MinorDigits
 	o.From, o.To = periodDates(r.Period, at.In(s.cfg.Location))
 	if r.Report == "carriers" {
 		// Read at each sending, so that a carrier's new prices count.

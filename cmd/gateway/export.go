@@ -8,7 +8,6 @@ import (
 
 	"callgate/gateway/report"
 	"callgate/store"
-	"callgate/tariff"
 )
 
 func exportCommand() *command {
@@ -52,7 +51,6 @@ func exportCommand() *command {
 			if o.From, o.To, err = reportDates(from, to); err != nil {
 				return err
 			}
-			o.MinorDigits = tariff.MinorDigits
 			if err := o.Check(); err != nil {
 				return usageError{err.Error()}
 			}

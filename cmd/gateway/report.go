@@ -17,7 +17,6 @@ import (
 	"callgate/gateway"
 	"callgate/gateway/report"
 	"callgate/store"
-	"callgate/tariff"
 )
 
 // multiFlag is a repeatable string flag.
@@ -90,7 +89,6 @@ func reportCommand() *command {
 			if o.From, o.To, err = reportDates(from, to); err != nil {
 				return err
 			}
-			o.MinorDigits = tariff.MinorDigits
 			if len(tariffs) > 0 && name != "carriers" {
 				return usageError{"--tariff is for the carriers report"}
 			}

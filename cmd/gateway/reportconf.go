@@ -142,13 +142,13 @@ func parseHours(s string) (int, int, error) {
 	return from, to % 24, nil
 }
 
-// reportOptions maps the config onto the report options (dates and
-// tariffs are the caller's).
+// reportOptions maps the config onto the report options, with the
+// tariff's amount digits (dates and alternative tariffs are the caller's).
 func (c *Config) reportOptions() report.Options {
 	r := c.Report
 	gos, _ := parseGoS(r.GoS)
 	from, to, _ := parseHours(r.Exceptions.UnusualHours)
-	o := report.Options{Location: c.Location, Rooms: c.Rooms.RoomMap(), GoS: gos, CallerPrefixDigits: r.CallerPrefixDigits,
+	o := report.Options{Location: c.Location, MinorDigits: tariff.MinorDigits, Rooms: c.Rooms.RoomMap(), GoS: gos, CallerPrefixDigits: r.CallerPrefixDigits,
 		Thresholds: report.Thresholds{LongCallMinutes: r.Exceptions.LongCallMinutes, CostlyMinor: r.Exceptions.CostlyMinor,
 			ShortCallS: r.Exceptions.ShortCallS, UnusualFrom: from, UnusualTo: to, PremiumClasses: r.Exceptions.PremiumClasses}}
 	for _, g := range r.TrunkGroups {

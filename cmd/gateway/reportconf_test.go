@@ -12,7 +12,7 @@ func TestReportConfigDefaults(t *testing.T) {
 	}
 	o := c.reportOptions()
 	th := o.Thresholds
-	if o.GoS != 0.01 || o.CallerPrefixDigits != 3 || len(o.TrunkGroups) != 0 || th.LongCallMinutes != 60 || th.CostlyMinor != 5000 ||
+	if o.GoS != 0.01 || o.CallerPrefixDigits != 3 || len(o.TrunkGroups) != 0 || o.MinorDigits == nil || th.LongCallMinutes != 60 || th.CostlyMinor != 5000 ||
 		th.ShortCallS != 5 || th.UnusualFrom != 1 || th.UnusualTo != 5 || strings.Join(th.PremiumClasses, ",") != "premium" {
 		t.Errorf("defaults: %+v", o)
 	}

@@ -165,21 +165,17 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		carriers = c.carrierTariffs
 	}
 	g.console, err = console.New(console.Options{
-		Engine:       eng,
-		Journal:      g.journal,
-		Queries:      g.journal,
-		Users:        g.journal,
-		Tariff:       g.tariff,
-		ReloadTariff: g.tariff.Reload,
-		Site:         c.Site.Name,
-		Location:     c.Location,
-		MaskDigits:   c.Console.MaskDigits,
-		MinorDigits:  tariff.MinorDigits,
-		ReportOptions: func() report.Options {
-			o := c.reportOptions()
-			o.MinorDigits = tariff.MinorDigits
-			return o
-		},
+		Engine:         eng,
+		Journal:        g.journal,
+		Queries:        g.journal,
+		Users:          g.journal,
+		Tariff:         g.tariff,
+		ReloadTariff:   g.tariff.Reload,
+		Site:           c.Site.Name,
+		Location:       c.Location,
+		MaskDigits:     c.Console.MaskDigits,
+		MinorDigits:    tariff.MinorDigits,
+		ReportOptions:  c.reportOptions,
 		CarrierTariffs: carriers,
 		Deliveries:     g.deliveries,
 		TLS:            c.Console.TLSCert != "",
