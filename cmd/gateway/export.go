@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"callgate/gateway/report"
-	"callgate/store"
 )
 
 func exportCommand() *command {
@@ -54,7 +53,7 @@ func exportCommand() *command {
 			if err := o.Check(); err != nil {
 				return usageError{err.Error()}
 			}
-			j, err := store.Open(c.Resolve(c.Store.Path), store.Options{ReadOnly: true, Location: c.Location, Logger: a.log})
+			j, err := c.readJournal(a.log)
 			if err != nil {
 				return err
 			}

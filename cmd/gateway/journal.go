@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"callgate/gateway"
 	"callgate/store"
 )
@@ -373,6 +375,15 @@ func journalOptions(jf *journalFlags) (string, store.Options, error) {
 }
 
 // storeOptions are the journal's options from a config.
+// readJournal opens the config's journal for reading, as gateway report and
+// export do. A running gateway holds the file: then it fails at once,
+// saying so.
+func (c *Config) readJournal(log zerolog.Logger) (*store.Journal, error) {
+	o := storeOptions(c)
+	o.ReadOnly, o.Logger = true, log
+	return store.Open(c.Resolve(c.Store.Path), o)
+}
+
 func storeOptions(c *Config) store.Options {
 	o := store.Options{
 		Location:        c.Location,

@@ -16,7 +16,6 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/report"
-	"callgate/store"
 )
 
 // multiFlag is a repeatable string flag.
@@ -107,7 +106,7 @@ func reportCommand() *command {
 			if err := o.Check(); err != nil {
 				return usageError{err.Error()}
 			}
-			j, err := store.Open(c.Resolve(c.Store.Path), store.Options{ReadOnly: true, Location: c.Location, Logger: a.log})
+			j, err := c.readJournal(a.log)
 			if err != nil {
 				return err
 			}
