@@ -517,7 +517,7 @@ func (e *Engine) sendNow(ctx context.Context, moves []Move) bool {
 	// The decision may have been made before the PMS's guest data came:
 	// judge the room now, as the poster would (a vacant room's charge
 	// waits in the queue, where the poster makes it the exception).
-	vacant, guest := e.occupant(ctx, Entry{Room: q.Room})
+	vacant, guest := e.occupant(ctx, q.Room)
 	if vacant {
 		return false
 	}
@@ -715,7 +715,7 @@ func (e *Engine) sendable(ctx context.Context, en Entry) (Change, string) {
 	if en.Call == nil || en.Charge == nil {
 		return Change{}, "queued entry without its call or charge"
 	}
-	vacant, guest := e.occupant(ctx, en)
+	vacant, guest := e.occupant(ctx, en.Room)
 	if vacant {
 		return Change{}, "room " + en.Room + " is vacant: a late charge for the night auditor"
 	}
@@ -840,14 +840,13 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// occupant reports whether en's room is known to be empty (and such
-// postings are held), and the reservation of the room's first guest ("" if
-// unknown).
-func (e *Engine) occupant(ctx context.Context, en Entry) (vacant bool, reservation string) {
+// occupant reports whether room is known to be empty (and such postings are
+// held), and the reservation of the room's first guest ("" if unknown).
+func (e *Engine) occupant(ctx context.Context, room string) (vacant bool, reservation string) {
 	if !e.guestData.Load() {
 		return false, ""
 	}
-	gs, err := e.Queries.Guests(ctx, en.Room)
+	gs, err := e.Queries.Guests(ctx, room)
 	if err != nil {
 		return false, ""
 	}
