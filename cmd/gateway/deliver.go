@@ -16,6 +16,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/report"
+	"callgate/gateway/report/render"
 )
 
 // SMTPConfig is the mail server scheduled reports are sent through.
@@ -54,7 +55,7 @@ func (c *Config) validateDelivery(k *checker) {
 		}
 		k.oneOf(key+".period", s.Period, periods)
 		if s.Format != "" {
-			k.oneOf(key+".format", s.Format, report.Formats)
+			k.oneOf(key+".format", s.Format, render.Formats)
 		}
 		if _, err := parseCron(s.Schedule); err != nil {
 			k.add(key+".schedule", "%v", err)
@@ -143,7 +144,7 @@ func (m mailer) send(ctx context.Context, msg *gomail.Msg) error {
 // period, notes) and the report attached in its format.
 func reportMessage(site, from string, to []string, t *report.Table, format string) (*gomail.Msg, error) {
 	var att bytes.Buffer
-	if err := report.Write(&att, t, format); err != nil {
+	if err := render.Write(&att, t, format); err != nil {
 		return nil, err
 	}
 	period := t.From.Format(time.DateOnly) + " to " + t.To.Format(time.DateOnly)

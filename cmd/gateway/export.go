@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"callgate/gateway/report"
+	"callgate/gateway/report/render"
 )
 
 func exportCommand() *command {
@@ -66,7 +67,7 @@ func exportCommand() *command {
 			if err != nil {
 				return err
 			}
-			return writeOutput(a.stdout, out, func(w io.Writer) error { return report.Write(w, t, f) })
+			return writeOutput(a.stdout, out, func(w io.Writer) error { return render.Write(w, t, f) })
 		},
 	}
 }

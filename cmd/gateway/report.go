@@ -16,6 +16,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/report"
+	"callgate/gateway/report/render"
 )
 
 // multiFlag is a repeatable string flag.
@@ -38,7 +39,7 @@ func reportCommand() *command {
 			f.StringVar(&config, "config", "", "the config file (required): its store, site, rooms and report sections are used")
 			f.StringVar(&from, "from", "", "the first local date of the report, 2026-11-01")
 			f.StringVar(&to, "to", "", "the last local date of the report, 2026-11-30 (default: --from)")
-			f.StringVar(&format, "format", "", "the output: "+strings.Join(report.Formats, ", ")+" (default: from --out's extension, else table)")
+			f.StringVar(&format, "format", "", "the output: "+strings.Join(render.Formats, ", ")+" (default: from --out's extension, else table)")
 			f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
 			f.Var(&tariffs, "tariff", "carriers: an alternative tariff file to re-rate the period with (repeat for several; default: the config's report.carriers)")
 			f.StringVar(&mailTo, "mail", "", "e-mail the report, attached in --format (default xlsx), to these addresses (comma-separated) through the config's smtp server, instead of printing it")
@@ -133,7 +134,7 @@ func reportCommand() *command {
 				fmt.Fprintf(a.stdout, "sent %s (%d rows) to %s\n", t.Name, len(t.Rows), strings.Join(to, ", "))
 				return nil
 			}
-			return writeOutput(a.stdout, out, func(w io.Writer) error { return report.Write(w, t, f) })
+			return writeOutput(a.stdout, out, func(w io.Writer) error { return render.Write(w, t, f) })
 		},
 	}
 }
@@ -177,7 +178,7 @@ func outputFormat(format, out string, stdout io.Writer) (string, error) {
 	if format == "" {
 		format = "table"
 		if ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(out)), "."); ext != "" {
-			for _, f := range report.Formats {
+			for _, f := range render.Formats {
 				if f == ext || ext == "htm" && f == "html" {
 					format = f
 				}
@@ -185,11 +186,11 @@ func outputFormat(format, out string, stdout io.Writer) (string, error) {
 		}
 	}
 	valid := false
-	for _, f := range report.Formats {
+	for _, f := range render.Formats {
 		valid = valid || f == format
 	}
 	if !valid {
-		return "", usageError{fmt.Sprintf("--format %q is not one of %s", format, strings.Join(report.Formats, ", "))}
+		return "", usageError{fmt.Sprintf("--format %q is not one of %s", format, strings.Join(render.Formats, ", "))}
 	}
 	if format == "xlsx" && out == "" {
 		if f, ok := stdout.(*os.File); ok && isTerminal(f) {

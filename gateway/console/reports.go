@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"callgate/gateway/report"
+	"callgate/gateway/report/render"
 )
 
 // reportFilter is the /reports form: GET query parameters, so that a
@@ -127,14 +128,14 @@ func (s *Server) reports(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		p.Table, p.Chart = t, report.ChartSVG(t)
+		p.Table, p.Chart = t, render.ChartSVG(t)
 		for _, col := range t.Columns {
 			p.Head = append(p.Head, col.Name)
 		}
 		for _, r := range t.Rows {
 			row := make([]reportCell, len(t.Columns))
 			for j, col := range t.Columns {
-				row[j] = reportCell{report.Text(col, r[j]), col.Kind == report.Int || col.Kind == report.Float || col.Kind == report.Money}
+				row[j] = reportCell{render.Text(col, r[j]), col.Kind == report.Int || col.Kind == report.Float || col.Kind == report.Money}
 			}
 			p.Rows = append(p.Rows, row)
 		}
@@ -175,7 +176,7 @@ func (s *Server) reportDownload(c echo.Context) error {
 		return err
 	}
 	var b bytes.Buffer
-	if err := report.Write(&b, t, f.Format); err != nil {
+	if err := render.Write(&b, t, f.Format); err != nil {
 		return err
 	}
 	name := t.Name + "_" + t.From.Format(time.DateOnly) + "_" + t.To.Format(time.DateOnly) + "." + f.Format

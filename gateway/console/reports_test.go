@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"callgate/gateway/report"
+	"callgate/gateway/report/render"
 )
 
 // The console offers every report, carriers only when the config lists
-// alternative tariffs, and downloads every file format of report.Write
+// alternative tariffs, and downloads every file format of render.Write
 // (table is for terminals).
 func TestReportLists(t *testing.T) {
 	carriers := func(rs []report.Report) bool {
@@ -24,7 +25,7 @@ func TestReportLists(t *testing.T) {
 	if got := s.offered(); len(got) != len(report.Reports()) || !carriers(got) {
 		t.Errorf("console reports with alternative tariffs %v", got)
 	}
-	for _, f := range report.Formats {
+	for _, f := range render.Formats {
 		if f != "table" && !slices.ContainsFunc(downloadFormats, func(d struct{ Name, Type string }) bool { return d.Name == f }) {
 			t.Errorf("no download of %s", f)
 		}

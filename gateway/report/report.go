@@ -281,9 +281,9 @@ func keep(page []gateway.Entry, in func(*gateway.Entry) bool) []gateway.Entry {
 
 // Generate reads the period's entries through q and computes the report
 // called name: what `gateway report` does, for the console's /reports.
-// Write the table with Write in any of Formats. A report that folds its
-// entries page by page (busy-hour, busy-days) never holds the period's
-// entries at once.
+// Package render writes the table in any of its Formats. A report that
+// folds its entries page by page (busy-hour, busy-days) never holds the
+// period's entries at once.
 func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*Table, error) {
 	r, err := Lookup(name)
 	if err != nil {

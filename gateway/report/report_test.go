@@ -1,17 +1,12 @@
 package report
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"callgate/gateway"
 )
@@ -300,83 +295,6 @@ func TestOptionsChecked(t *testing.T) {
 	}
 }
 
-// TestFormats writes one report in every format and reads each back.
-func TestFormats(t *testing.T) {
-	f := month(t)
-	tab := run(t, f, "rooms")
-	var b bytes.Buffer
-	if err := Write(&b, tab, "csv"); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&b).ReadAll()
-	if err != nil || strings.Join(recs[0], ",") != "room,calls,minutes,carrier_cost,guest_charge" || strings.Join(recs[1], ",") != "(none),4,135.00,16.00,90.00" {
-		t.Errorf("csv: %v %v", recs, err)
-	}
-	b.Reset()
-	if err := Write(&b, tab, "json"); err != nil {
-		t.Fatal(err)
-	}
-	var rows []map[string]any
-	if err := json.Unmarshal(b.Bytes(), &rows); err != nil || len(rows) != 4 || rows[0]["room"] != "(none)" || rows[0]["guest_charge"] != 90.0 || rows[0]["calls"] != 4.0 {
-		t.Errorf("json: %v %v\n%s", rows, err, b.String())
-	}
-	bh := run(t, f, "busy-hour")
-	b.Reset()
-	Write(&b, bh, "json")
-	if !strings.Contains(b.String(), `{"hour":"2026-11-10T14:00","calls":4,"erlangs":1.250,"ccs":45.00}`) {
-		t.Errorf("busy-hour json row not as the spec shows it")
-	}
-	b.Reset()
-	if err := Write(&b, tab, "table"); err != nil || !strings.Contains(b.String(), "guest_charge") || !strings.Contains(b.String(), "90.00") {
-		t.Errorf("table: %v\n%s", err, b.String())
-	}
-	if err := Write(&b, tab, "pdf"); err == nil {
-		t.Error("pdf accepted")
-	}
-}
-
-func TestXLSXReadBack(t *testing.T) {
-	f := month(t)
-	tab := run(t, f, "busy-days")
-	var b bytes.Buffer
-	if err := Write(&b, tab, "xlsx"); err != nil {
-		t.Fatal(err)
-	}
-	x, err := excelize.OpenReader(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	if got := x.GetSheetName(0); got != "busy-days" {
-		t.Errorf("sheet %q", got)
-	}
-	head, _ := x.GetCellValue("busy-days", "A1")
-	typ, _ := x.GetCellType("busy-days", "D11")
-	v, _ := x.GetCellValue("busy-days", "D11", excelize.Options{RawCellValue: true})
-	if head != "day" || (typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset) || v != "1.25" {
-		t.Errorf("A1 %q, D11 %v %q (want the 10th's 1.25 erlangs as a number)", head, typ, v)
-	}
-	// Dates are date cells: a serial number shown with a date format.
-	raw, _ := x.GetCellValue("busy-days", "A11", excelize.Options{RawCellValue: true})
-	shown, _ := x.GetCellValue("busy-days", "A11")
-	if raw != "46336" || shown != "2026-11-10" {
-		t.Errorf("A11 raw %q shown %q", raw, shown)
-	}
-	rt := run(t, f, "rooms")
-	b.Reset()
-	Write(&b, rt, "xlsx")
-	x2, err := excelize.OpenReader(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x2.Close()
-	money, _ := x2.GetCellValue("rooms", "E2", excelize.Options{RawCellValue: true})
-	shown, _ = x2.GetCellValue("rooms", "E2")
-	if money != "90" || shown != "90.00" {
-		t.Errorf("money raw %q shown %q", money, shown)
-	}
-}
-
 // pager is Queries over a slice: Entries pages as the store does.
 type pager struct {
 	gateway.Queries
@@ -465,38 +383,5 @@ func TestEntriesPages(t *testing.T) {
 	got, err := Entries(context.Background(), p, f.o, false)
 	if err != nil || len(got) != 25*len(f.es) || p.calls < 2 {
 		t.Errorf("%d entries in %d pages, want %d: %v", len(got), p.calls, 25*len(f.es), err)
-	}
-}
-
-func TestHTML(t *testing.T) {
-	f := month(t)
-	tab := run(t, f, "busy-hour")
-	var b bytes.Buffer
-	if err := Write(&b, tab, "html"); err != nil {
-		t.Fatal(err)
-	}
-	page := b.String()
-	for _, w := range []string{"<!DOCTYPE html>", "<svg", "@media print", "<td>2026-11-10T14:00</td>", "Busiest hour of the period"} {
-		if !strings.Contains(page, w) {
-			t.Errorf("page lacks %q", w)
-		}
-	}
-	if n := strings.Count(page, `<rect class="bar"`); n != 30*24 {
-		t.Errorf("%d bars, want one per hour", n)
-	}
-	// The busiest hour's bar is the full height of the scale (1.25 → 2).
-	if !strings.Contains(page, "<title>2026-11-10T14:00: 1.250</title>") {
-		t.Error("no bar for the busy hour")
-	}
-	for _, bad := range []string{"<script", "http://", "https://"} {
-		if strings.Contains(strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
-			t.Errorf("page holds %q: not standalone", bad)
-		}
-	}
-	b.Reset()
-	cls := run(t, f, "classes")
-	Write(&b, cls, "html")
-	if !strings.Contains(b.String(), "Guest charge by class") || strings.Count(b.String(), `<rect class="bar"`) != len(cls.Rows) {
-		t.Errorf("classes chart missing")
 	}
 }

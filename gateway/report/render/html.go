@@ -1,4 +1,4 @@
-package report
+package render
 
 import (
 	"bytes"
@@ -8,12 +8,14 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"callgate/gateway/report"
 )
 
 // writeHTML writes a standalone page: title, period, an inline SVG chart
 // where the report has one, the table and the notes. No script, no outside
 // file; a print style sheet fits it to A4 paper.
-func writeHTML(w io.Writer, t *Table) error {
+func writeHTML(w io.Writer, t *report.Table) error {
 	type cell struct {
 		Text  string
 		Right bool
@@ -26,11 +28,11 @@ func writeHTML(w io.Writer, t *Table) error {
 	for i, r := range t.Rows {
 		rows[i] = make([]cell, len(t.Columns))
 		for j, c := range t.Columns {
-			rows[i][j] = cell{Text(c, r[j]), c.Kind == Int || c.Kind == Float || c.Kind == Money}
+			rows[i][j] = cell{Text(c, r[j]), c.Kind == report.Int || c.Kind == report.Float || c.Kind == report.Money}
 		}
 	}
 	data := struct {
-		T     *Table
+		T     *report.Table
 		From  string
 		To    string
 		Head  []string
@@ -80,7 +82,7 @@ func number(v any) (float64, bool) {
 		return float64(x), true
 	case float64:
 		return x, true
-	case Amount:
+	case report.Amount:
 		f, err := strconv.ParseFloat(x.String(), 64)
 		return f, err == nil
 	}
@@ -90,7 +92,7 @@ func number(v any) (float64, bool) {
 // chartSVG draws the table's chart as a bar chart: one bar per row (at
 // most the first 60 rows of a ranking; every row of a time series), with a
 // scale on the left and some labels below.
-func chartSVG(t *Table) template.HTML {
+func chartSVG(t *report.Table) template.HTML {
 	if t.Chart == nil || len(t.Rows) == 0 {
 		return ""
 	}
@@ -99,7 +101,7 @@ func chartSVG(t *Table) template.HTML {
 		return ""
 	}
 	rows := t.Rows
-	series := t.Columns[xi].Kind == Hour || t.Columns[xi].Kind == Date
+	series := t.Columns[xi].Kind == report.Hour || t.Columns[xi].Kind == report.Date
 	if !series && len(rows) > 60 {
 		rows = rows[:60]
 	}
@@ -143,8 +145,8 @@ func chartSVG(t *Table) template.HTML {
 	return template.HTML(b.String())
 }
 
-func shortLabel(c Column, v any) string {
-	if tm, ok := v.(time.Time); ok && c.Kind == Hour {
+func shortLabel(c report.Column, v any) string {
+	if tm, ok := v.(time.Time); ok && c.Kind == report.Hour {
 		return tm.Format("01-02 15h")
 	}
 	s := Text(c, v)
@@ -167,4 +169,4 @@ func niceCeil(v float64) float64 {
 
 // ChartSVG returns the inline SVG chart the HTML format draws for t ("" if
 // the report has none), for a page that shows the table itself.
-func ChartSVG(t *Table) template.HTML { return chartSVG(t) }
+func ChartSVG(t *report.Table) template.HTML { return chartSVG(t) }
