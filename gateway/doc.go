@@ -1,8 +1,26 @@
 // Package gateway is the centre of callgate: the vocabulary every other package
-// speaks, the small interfaces the engine consumes, and (as later work lands) the
-// engine itself. It imports no other package of this module; the adapters (pbx,
-// pms, store, tariff) import it and never each other, and cmd/gateway wires them
-// together.
+// speaks, the small interfaces the engine consumes, and the [Engine] that moves
+// each call from the PBX to the guest's folio. It imports no other package of
+// this module; the adapters (pbx, pms, store, tariff) import it and never each
+// other, and cmd/gateway wires them together.
+//
+// # The engine
+//
+// [Engine] runs concurrent loops over the interfaces of this package. The
+// capture loop reads the [CallSource] and commits each raw record to the
+// [Journal] before anything else, dropping records the PBX replays. The
+// decide step parses the record ([RecordParser]), prices it ([Rater]),
+// resolves the extension to a room ([RoomMap]), looks up who stays there
+// ([Queries]) and decides once: not chargeable, exception, or queued for
+// posting — the rating and the decision in one journal commit. The post loop
+// sends queued postings through the [PMSLink] one at a time, oldest call
+// first, journaling each as sent before it is written and journaling the
+// PMS's answer: posted, refused, back to the queue with back-off (the PMS said
+// "not now"), or in doubt (no answer came). A watch loop follows the link
+// (asking the PMS for a resync when the journal has no guest data), raises
+// alarms and tidies the journal daily; a guest loop journals the PMS's guest
+// events. On start the engine resolves what a previous run left: a posting
+// left sent is in doubt, records left captured or rated go on.
 //
 // # The flow of one call
 //
@@ -25,7 +43,7 @@
 //  5. Room. The extension is mapped to a room and the room to the guest staying
 //     in it, as the PMS reported through its guest events.
 //  6. FIAS posting. The charge is sent to the PMS (Oracle OPERA and others) as a
-//     FIAS posting record with a posting number ([Posting]); the PMS's answer
+//     FIAS posting record with a posting number ([PostRequest]); the PMS's answer
 //     decides the posting's final state.
 //  7. Night audit. The night auditor reconciles the day in the console: every
 //     call charged once, every exception and every posting in doubt resolved by
@@ -55,5 +73,7 @@
 // Nothing read is lost; nothing is charged twice; postings for one room reach the
 // PMS in call order, one at a time; bad input is quarantined, never fatal; money
 // is integer minor units; every manual action is audited; guest names expire.
-// See DESIGN.md.
+// docs/design.md in the repository explains the flow, the packages and these
+// invariants; docs/journal.md the journal's events and states;
+// docs/posting-safety.md what happens to a posting whose answer never came.
 package gateway
