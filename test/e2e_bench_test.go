@@ -47,7 +47,7 @@ func (h *hotel) warmUp(id int) {
 // the pty until its PS reaches the FIAS simulator, through the real serve
 // with the journal's fsync on (each record: captured, then rated, queued and
 // sent in one commit when the poster waits — two commits — before the PS
-// leaves). One call at a time, 20 ms apart.
+// leaves). One call at a time, each once the last one's answer is journaled.
 // Reports p50 and p99 in milliseconds. Run with -benchtime=500x or so.
 func BenchmarkE2ELatency(b *testing.B) {
 	h := newHotel(b, hotelOptions{})
@@ -66,7 +66,10 @@ func BenchmarkE2ELatency(b *testing.B) {
 		lat = append(lat, h.pms.Received()[before].At.Sub(t0))
 		b.StopTimer()
 		h.waitPMS(30*time.Second, "the booking", func() bool { return len(h.pms.Ledger()) >= before+1 })
-		time.Sleep(20 * time.Millisecond) // the engine journals the answer; the next call comes later
+		// The next call comes once the engine has journaled this answer
+		// (the warm-up's posting and this one: i+2), so that the poster
+		// waits idle for it.
+		g.waitMetric(`callgate_postings_total{outcome="posted"}`, float64(i+2), 30*time.Second)
 		b.StartTimer()
 	}
 	b.StopTimer()
