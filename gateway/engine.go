@@ -65,7 +65,12 @@ type Engine struct {
 	Latency func(time.Duration)
 
 	Logger zerolog.Logger
-	Now    func() time.Time
+	// Clock is the engine's time, its waits and tickers (default the real
+	// clock; tests set gatewaytest.Clock).
+	Clock Clock
+	// Now, if set and Clock is not, tells the time (Clock's waits stay
+	// real).
+	Now func() time.Time
 
 	wake      chan struct{}
 	guestData atomic.Bool // the journal holds guest data (or the PMS sent some)
@@ -129,10 +134,17 @@ type Status struct {
 }
 
 func (e *Engine) now() time.Time {
-	if e.Now != nil {
+	if e.Clock == nil && e.Now != nil {
 		return e.Now()
 	}
-	return time.Now()
+	return e.clock().Now()
+}
+
+func (e *Engine) clock() Clock {
+	if e.Clock == nil {
+		return RealClock{}
+	}
+	return e.Clock
 }
 
 func (e *Engine) defaults() {
@@ -248,10 +260,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer cancelPost()
 	go func() {
 		<-ctx.Done()
-		t := time.NewTimer(e.ShutdownGrace)
-		defer t.Stop()
 		select {
-		case <-t.C:
+		case <-e.clock().After(e.ShutdownGrace):
 			cancelPost()
 		case <-postCtx.Done():
 		}
@@ -322,7 +332,7 @@ func (e *Engine) captureLoop(ctx context.Context) {
 			e.Logger.Error().Err(err).Msg("reading the PBX")
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-e.clock().After(time.Second):
 			}
 			continue
 		}
@@ -387,7 +397,7 @@ func (e *Engine) capture(ctx context.Context, rec RawRecord) (Captured, error) {
 		select {
 		case <-ctx.Done():
 			return c, err
-		case <-time.After(wait):
+		case <-e.clock().After(wait):
 		}
 		wait = min(2*wait, 10*time.Second)
 	}
@@ -597,7 +607,7 @@ func (e *Engine) count(f func(*Status)) {
 // is left sent for nothing.
 func (e *Engine) postLoop(ctx, postCtx context.Context) {
 	backoff := time.Duration(0)
-	tick := time.NewTicker(e.Poll)
+	tick := e.clock().NewTicker(e.Poll)
 	defer tick.Stop()
 	var handed *Entry
 	// idle waits for a reason to look at the queue again; empty says the
@@ -610,7 +620,7 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 		case <-ctx.Done():
 			return false
 		case <-e.wake:
-		case <-tick.C:
+		case <-tick.C():
 		case en := <-e.handoff:
 			handed = &en
 		}
@@ -626,7 +636,7 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(backoff):
+		case <-e.clock().After(backoff):
 			return true
 		}
 	}
@@ -889,9 +899,9 @@ func (e *Engine) guestLoop() {
 // watchLoop follows the link's state (asking for a resync when the engine
 // has no guest data), keeps the alarms and runs the journal's daily tidy.
 func (e *Engine) watchLoop(ctx context.Context) {
-	check := time.NewTicker(10 * time.Second)
+	check := e.clock().NewTicker(10 * time.Second)
 	defer check.Stop()
-	tidy := time.NewTicker(24 * time.Hour)
+	tidy := e.clock().NewTicker(24 * time.Hour)
 	defer tidy.Stop()
 	e.tidy(ctx)
 	var downSince time.Time
@@ -937,10 +947,10 @@ func (e *Engine) watchLoop(ctx context.Context) {
 				continue
 			}
 			evaluate(st)
-		case <-check.C:
+		case <-check.C():
 			evaluate(e.PMS.Status())
 			e.checkQueues(ctx)
-		case <-tidy.C:
+		case <-tidy.C():
 			e.tidy(ctx)
 		}
 	}

@@ -1,0 +1,790 @@
+// Package gatewaytest has in-memory fakes of the interfaces package gateway
+// defines — CallSource, Journal with Queries and Users, PMSLink — and a
+// clock that moves only when a test says so, for testing the engine and
+// the console without a disk or a PMS. Contract suites (contract.go) hold
+// the fakes to the same rules as the real adapters (package store,
+// pms/fias), so that a fake cannot drift from what it stands for.
+package gatewaytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"callgate/gateway"
+)
+
+// JournalOptions tunes a fake journal; zero fields take store's defaults.
+type JournalOptions struct {
+	// Location is the site's time zone, for the wall-clock times of
+	// history lines and events (default UTC).
+	Location *time.Location
+	// Now is the journal's clock (default time.Now).
+	Now func() time.Time
+	// ReplayWindow is how long a raw record is remembered to recognise a
+	// replay of it (default 45 days).
+	ReplayWindow time.Duration
+	// PostingMax is the highest posting number before the counter wraps to
+	// 1 (default 99,999,999).
+	PostingMax uint32
+}
+
+// Journal is an in-memory gateway.Journal, gateway.Queries and
+// gateway.Users, keeping the rules of package store (the contract suite
+// JournalContract checks both): the same moves, posting numbers, replay
+// detection, guest projection and errors. It keeps no file: Backup writes
+// the events as JSON lines, which nothing opens again.
+//
+// A guest event is applied as if it carried every field (a FIAS GC that
+// changes only some fields is not modelled).
+type Journal struct {
+	// Fail, if set, is asked before every write with the operation's name
+	// ("capture", "move", "import", "guest", "audit", "tidy", "user"): an
+	// error it returns fails the write, changing nothing — a failing disk.
+	Fail func(op string) error
+
+	mu      sync.Mutex
+	o       JournalOptions
+	epoch   string
+	created time.Time
+	changed chan struct{} // closed and replaced after every write
+
+	entries map[gateway.EntryID]*fakeEntry
+	lastID  gateway.EntryID
+	events  []gateway.Event
+	head    [32]byte
+	posting uint32
+	held    map[uint32]gateway.EntryID
+	replay  map[[32]byte]replayMark
+	replays int64
+
+	rooms      map[string][]stay
+	stays      map[string]string // reservation → room
+	resyncSeq  uint64            // the resync's start event, 0 when none runs
+	nightAudit bool
+
+	users map[string]gateway.User
+}
+
+type fakeEntry struct {
+	e        gateway.Entry // without History
+	history  []gateway.StateChange
+	postings []uint32 // every posting number it held, for Filter.Posting
+}
+
+type replayMark struct {
+	id       gateway.EntryID
+	received time.Time
+}
+
+type stay struct {
+	g    gateway.Guest
+	seen uint64
+}
+
+var (
+	_ gateway.Journal = (*Journal)(nil)
+	_ gateway.Queries = (*Journal)(nil)
+	_ gateway.Users   = (*Journal)(nil)
+)
+
+// NewJournal returns an empty journal.
+func NewJournal(o JournalOptions) *Journal {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ReplayWindow <= 0 {
+		o.ReplayWindow = 45 * 24 * time.Hour
+	}
+	if o.PostingMax == 0 {
+		o.PostingMax = 99_999_999
+	}
+	j := &Journal{o: o, changed: make(chan struct{}),
+		entries: map[gateway.EntryID]*fakeEntry{}, held: map[uint32]gateway.EntryID{}, replay: map[[32]byte]replayMark{},
+		rooms: map[string][]stay{}, stays: map[string]string{}, users: map[string]gateway.User{}}
+	j.created = j.now()
+	j.epoch = fmt.Sprintf("fake-%x", sha256.Sum256([]byte(j.created.String())))[:41]
+	j.head = sha256.Sum256([]byte("callgate journal " + j.epoch))
+	return j
+}
+
+func (j *Journal) now() time.Time { return j.o.Now().UTC().Truncate(time.Microsecond) }
+
+func (j *Journal) local(t time.Time) time.Time {
+	l := t.In(j.o.Location)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+}
+
+// Changed returns a channel that is closed at the journal's next write:
+// for tests that wait for the code under test to journal something.
+func (j *Journal) Changed() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.changed
+}
+
+// Await calls cond after every write until it returns true (then Await
+// does), or ctx ends (then false). cond may read the journal.
+func (j *Journal) Await(ctx context.Context, cond func() bool) bool {
+	for {
+		ch := j.Changed()
+		if cond() {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return cond()
+		}
+	}
+}
+
+// write runs fn under the lock, after the Fail hook, and wakes Changed.
+func (j *Journal) write(ctx context.Context, op string, fn func() error) error {
+	if err := ctx.Err(); err != nil {
+		return gateway.Wrap(gateway.KindTransient, err, "the journal write ("+op+") was given up")
+	}
+	if j.Fail != nil {
+		if err := j.Fail(op); err != nil {
+			return err
+		}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := fn(); err != nil {
+		return err
+	}
+	close(j.changed)
+	j.changed = make(chan struct{})
+	return nil
+}
+
+// event appends an event to the log and returns it.
+func (j *Journal) event(ev gateway.Event, data map[string]any) *gateway.Event {
+	ev.Seq = uint64(len(j.events)) + 1
+	ev.Time = j.now()
+	ev.Local = j.local(ev.Time)
+	ev.Data, _ = gateway.MarshalPlain(data)
+	h := sha256.New()
+	h.Write(j.head[:])
+	fmt.Fprintf(h, "%d %s %d %s %s %s ", ev.Seq, ev.Kind, ev.Entry, ev.From, ev.To, ev.Actor)
+	h.Write(ev.Data)
+	copy(ev.Hash[:], h.Sum(nil))
+	j.head = ev.Hash
+	j.events = append(j.events, ev)
+	return &j.events[len(j.events)-1]
+}
+
+// Capture journals a raw record or counts a replay; see gateway.Journal.
+func (j *Journal) Capture(ctx context.Context, r gateway.RawRecord) (gateway.Captured, error) {
+	if len(r.Data) == 0 {
+		return gateway.Captured{}, gateway.Errorf(gateway.KindInvalid, "a raw record with no bytes cannot be journaled")
+	}
+	var out gateway.Captured
+	err := j.write(ctx, "capture", func() error {
+		received := r.Received.UTC().Truncate(time.Microsecond)
+		if r.Received.IsZero() {
+			received = j.now()
+		}
+		d := sha256.Sum256(r.Data)
+		if m, ok := j.replay[d]; ok && j.entries[m.id] != nil && absDur(received.Sub(m.received)) <= j.o.ReplayWindow {
+			fe := j.entries[m.id]
+			j.event(gateway.Event{Kind: gateway.EventReplayed, Entry: m.id}, map[string]any{"received": received, "source": r.Source})
+			fe.e.Replays++
+			fe.e.Updated = j.now()
+			j.replays++
+			out = gateway.Captured{ID: m.id, Replay: true}
+			return nil
+		}
+		j.lastID++
+		id := j.lastID
+		raw := slices.Clone(r.Data)
+		ev := j.event(gateway.Event{Kind: gateway.EventCaptured, Entry: id, To: gateway.StateCaptured},
+			map[string]any{"raw": string(raw), "received": received, "source": r.Source, "truncated": r.Truncated, "cut": r.Cut})
+		j.entries[id] = &fakeEntry{
+			e: gateway.Entry{ID: id, State: gateway.StateCaptured, Time: received, Updated: ev.Time,
+				Raw: gateway.RawRecord{Data: raw, Received: received, Source: r.Source, Truncated: r.Truncated, Cut: r.Cut}},
+			history: []gateway.StateChange{{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, To: gateway.StateCaptured}},
+		}
+		j.replay[d] = replayMark{id, received}
+		out = gateway.Captured{ID: id}
+		return nil
+	})
+	return out, err
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// Move moves an entry; see gateway.Journal.
+func (j *Journal) Move(ctx context.Context, id gateway.EntryID, c gateway.Change) (gateway.Entry, error) {
+	return j.MoveAll(ctx, []gateway.Move{{ID: id, Change: c}})
+}
+
+// MoveAll makes several moves, all or nothing; see gateway.Journal.
+func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) (gateway.Entry, error) {
+	if len(moves) == 0 {
+		return gateway.Entry{}, nil
+	}
+	for _, m := range moves {
+		if !m.To.Valid() {
+			return gateway.Entry{}, gateway.Errorf(gateway.KindInvalid, "entry %d: %q is not a journal state", m.ID, m.To)
+		}
+	}
+	var out gateway.Entry
+	err := j.write(ctx, "move", func() error {
+		undo := j.begin()
+		for _, m := range moves {
+			if err := j.move(m.ID, m.Change, undo); err != nil {
+				undo.rollback()
+				return err
+			}
+		}
+		out = j.entries[moves[len(moves)-1].ID].copy(false)
+		return nil
+	})
+	if err != nil {
+		return gateway.Entry{}, err
+	}
+	return out, nil
+}
+
+// undo restores what a failed batch of moves changed.
+type undo struct {
+	j       *Journal
+	events  int
+	head    [32]byte
+	posting uint32
+	held    map[uint32]gateway.EntryID
+	saved   map[gateway.EntryID]fakeEntry
+}
+
+func (j *Journal) begin() *undo {
+	return &undo{j: j, events: len(j.events), head: j.head, posting: j.posting, held: clonemap(j.held), saved: map[gateway.EntryID]fakeEntry{}}
+}
+
+func (u *undo) save(fe *fakeEntry) {
+	if _, ok := u.saved[fe.e.ID]; !ok {
+		u.saved[fe.e.ID] = fakeEntry{e: fe.e, history: slices.Clone(fe.history), postings: slices.Clone(fe.postings)}
+	}
+}
+
+func (u *undo) rollback() {
+	j := u.j
+	j.events, j.head, j.posting, j.held = j.events[:u.events], u.head, u.posting, u.held
+	for id, fe := range u.saved {
+		*j.entries[id] = fe
+	}
+}
+
+func clonemap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// personal reports whether a move is a person's decision.
+func personal(from, to gateway.State) bool {
+	switch to {
+	case gateway.StatePostedByHand, gateway.StateReposted, gateway.StateTransferred, gateway.StateVoided:
+		return true
+	}
+	return from.NeedsPerson()
+}
+
+func (j *Journal) move(id gateway.EntryID, c gateway.Change, u *undo) error {
+	fe := j.entries[id]
+	if fe == nil {
+		return gateway.Errorf(gateway.KindNotFound, "entry %d does not exist", id)
+	}
+	if err := j.check(fe, c); err != nil {
+		return err
+	}
+	u.save(fe)
+	e := &fe.e
+	from := e.State
+	data := map[string]any{"call": c.Call, "charge": c.Charge, "room": c.Room, "reservation": c.Reservation}
+	var posting uint32
+	if c.To == gateway.StateQueued && from != gateway.StateSent {
+		var err error
+		if posting, err = j.nextPosting(); err != nil {
+			return err
+		}
+		data["posting"] = posting
+	}
+	ev := j.event(gateway.Event{Kind: gateway.EventMoved, Entry: id, Actor: c.Actor, Reason: c.Reason, From: from, To: c.To}, data)
+	e.State, e.Updated = c.To, ev.Time
+	if c.Call != nil {
+		e.Call = canonCall(c.Call)
+		if !e.Call.StartUTC.IsZero() {
+			e.Time = e.Call.StartUTC
+		}
+	}
+	if c.Charge != nil {
+		ch := *c.Charge
+		e.Charge = &ch
+	}
+	if c.Room != "" {
+		e.Room = c.Room
+	}
+	if c.Reservation != "" {
+		e.Reservation = c.Reservation
+	}
+	switch {
+	case posting != 0:
+		j.take(fe, posting)
+	case c.To == gateway.StatePosted || c.To == gateway.StatePostedByHand || c.To == gateway.StateVoided:
+		j.release(fe)
+	}
+	if c.To == gateway.StateSent {
+		e.Sent = ev.Time
+	}
+	if c.Answer != nil {
+		e.Answer = &gateway.Answer{Code: c.Answer.Code, Text: c.Answer.Text, Time: ev.Time}
+	}
+	fe.history = append(fe.history, gateway.StateChange{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, From: from, To: c.To, Actor: c.Actor, Reason: c.Reason})
+	if c.To == gateway.StateReposted || c.To == gateway.StateTransferred {
+		p, err := j.nextPosting()
+		if err != nil {
+			return err
+		}
+		reason := fmt.Sprintf("%s by %s: queued again as posting %d", c.To, c.Actor, p)
+		ev := j.event(gateway.Event{Kind: gateway.EventMoved, Entry: id, From: c.To, To: gateway.StateQueued, Reason: reason}, map[string]any{"posting": p})
+		e.State, e.Updated = gateway.StateQueued, ev.Time
+		j.take(fe, p)
+		fe.history = append(fe.history, gateway.StateChange{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, From: c.To, To: gateway.StateQueued, Reason: reason})
+	}
+	return nil
+}
+
+func (j *Journal) take(fe *fakeEntry, n uint32) {
+	j.release(fe)
+	fe.e.Posting, j.posting = n, n
+	j.held[n] = fe.e.ID
+	fe.postings = append(fe.postings, n)
+}
+
+func (j *Journal) release(fe *fakeEntry) {
+	if n := fe.e.Posting; n != 0 && j.held[n] == fe.e.ID {
+		delete(j.held, n)
+	}
+}
+
+func (j *Journal) nextPosting() (uint32, error) {
+	n := j.posting
+	for range j.o.PostingMax {
+		n++
+		if n > j.o.PostingMax || n == 0 {
+			n = 1
+		}
+		if _, ok := j.held[n]; !ok {
+			return n, nil
+		}
+	}
+	return 0, gateway.Errorf(gateway.KindTransient, "every posting number from 1 to %d is held by an unresolved entry: resolve the in-doubt and refused postings, or raise store.posting_number_max", j.o.PostingMax)
+}
+
+// check enforces the rules of gateway.Journal.Move, as store does.
+func (j *Journal) check(fe *fakeEntry, c gateway.Change) error {
+	e := &fe.e
+	from, to := e.State, c.To
+	bad := func(format string, args ...any) error {
+		return gateway.Errorf(gateway.KindInvalid, "entry %d: "+format, append([]any{e.ID}, args...)...)
+	}
+	if !gateway.CanMove(from, to) {
+		return bad("it is %s and cannot move to %s", from, to)
+	}
+	person := personal(from, to)
+	if person && (strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "") {
+		return bad("moving it from %s to %s is a person's decision: say who (actor) and why (reason)", from, to)
+	}
+	if c.Call != nil {
+		if from != gateway.StateCaptured {
+			return bad("it was parsed before: a call comes only with the move out of captured")
+		}
+		if c.Call.Start.IsZero() || !c.Call.Direction.Valid() || c.Call.DurationS < 0 {
+			return bad("the call has no start, no valid direction or a negative duration")
+		}
+	}
+	if c.Charge != nil && from != gateway.StateCaptured && !person {
+		return bad("a charge comes only with the rating, or with a person's decision")
+	}
+	fillReservation := c.Room == "" && from == gateway.StateQueued && to == gateway.StateSent && e.Reservation == ""
+	if (c.Room != "" || c.Reservation != "") && from != gateway.StateCaptured && from != gateway.StateRated && !person && !fillReservation {
+		return bad("its room can only change when it is resolved, or by a person")
+	}
+	if strings.ContainsRune(c.Room, 0) || strings.ContainsRune(c.Reservation, 0) {
+		return bad("the room or reservation holds a NUL byte")
+	}
+	if c.Answer != nil && from != gateway.StateSent {
+		return bad("an answer from the PMS comes only with a move out of sent")
+	}
+	if c.Alone {
+		if to != gateway.StateSent {
+			return bad("only a move to sent can be made alone")
+		}
+		q, sent := j.count(gateway.StateQueued), j.count(gateway.StateSent)
+		if q > 1 || sent > 0 {
+			return gateway.Errorf(gateway.KindTransient, "entry %d waits its turn: %d other postings are queued and %d sent", e.ID, q-1, sent)
+		}
+	}
+	switch to {
+	case gateway.StateRated:
+		if c.Call == nil || c.Charge == nil {
+			return bad("rating it needs the call and its charge")
+		}
+	case gateway.StateException, gateway.StateInDoubt:
+		if strings.TrimSpace(c.Reason) == "" {
+			return bad("moving it to %s needs the reason", to)
+		}
+	case gateway.StateRefused:
+		if c.Answer == nil && strings.TrimSpace(c.Reason) == "" {
+			return bad("a refusal needs the PMS's answer or a reason")
+		}
+	case gateway.StateTransferred:
+		if strings.TrimSpace(c.Room) == "" {
+			return bad("a transfer needs the room to charge instead")
+		}
+	}
+	if to == gateway.StateQueued || to == gateway.StateReposted || to == gateway.StateTransferred {
+		charge := c.Charge
+		if charge == nil {
+			charge = e.Charge
+		}
+		room := c.Room
+		if room == "" {
+			room = e.Room
+		}
+		if strings.TrimSpace(room) == "" {
+			return bad("it has no room to post to: transfer it to a room, or void it")
+		}
+		if charge == nil || charge.TotalMinor <= 0 {
+			return bad("it has no charge above zero to post")
+		}
+	}
+	return nil
+}
+
+func (j *Journal) count(s gateway.State) int {
+	n := 0
+	for _, fe := range j.entries {
+		if fe.e.State == s {
+			n++
+		}
+	}
+	return n
+}
+
+// canonCall copies a call as the journal keeps it: times to the second,
+// the raw bytes with the entry's.
+func canonCall(c *gateway.Call) *gateway.Call {
+	out := *c
+	s := c.Start
+	out.Start = time.Date(s.Year(), s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, time.UTC)
+	if !c.StartUTC.IsZero() {
+		out.StartUTC = c.StartUTC.UTC().Truncate(time.Second)
+	}
+	if c.Answered != nil {
+		out.Answered = gateway.Bool(*c.Answered)
+	}
+	if c.RingS != nil {
+		out.RingS = gateway.Int(*c.RingS)
+	}
+	out.Raw = nil
+	return &out
+}
+
+// copy returns the entry for a caller, sharing nothing with the journal.
+func (fe *fakeEntry) copy(history bool) gateway.Entry {
+	e := fe.e
+	e.Raw.Data = slices.Clone(e.Raw.Data)
+	if e.Call != nil {
+		c := *e.Call
+		c.Raw = e.Raw.Data
+		e.Call = &c
+	}
+	if e.Charge != nil {
+		ch := *e.Charge
+		e.Charge = &ch
+	}
+	if e.Answer != nil {
+		a := *e.Answer
+		e.Answer = &a
+	}
+	if history {
+		e.History = slices.Clone(fe.history)
+	}
+	return e
+}
+
+// Import journals history; see gateway.Journal.
+func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gateway.Imported, error) {
+	for i, r := range recs {
+		switch {
+		case len(r.Raw.Data) == 0:
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no raw bytes", i+1)
+		case r.Call == nil:
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no call", i+1)
+		case r.Call.Start.IsZero() || !r.Call.Direction.Valid() || r.Call.DurationS < 0:
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the call has no start, no valid direction or a negative duration", i+1)
+		case strings.ContainsRune(r.Room, 0):
+			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the room holds a NUL byte", i+1)
+		}
+	}
+	out := gateway.Imported{IDs: make([]gateway.EntryID, len(recs))}
+	err := j.write(ctx, "import", func() error {
+		for i, r := range recs {
+			received := r.Raw.Received.UTC().Truncate(time.Microsecond)
+			if r.Raw.Received.IsZero() {
+				received = j.now()
+			}
+			call := canonCall(r.Call)
+			t := received
+			if !call.StartUTC.IsZero() {
+				t = call.StartUTC
+			}
+			if j.imported(r.Raw.Data, t) {
+				out.Duplicates++
+				continue
+			}
+			j.lastID++
+			id := j.lastID
+			raw := slices.Clone(r.Raw.Data)
+			ev := j.event(gateway.Event{Kind: gateway.EventImported, Entry: id, To: gateway.StateImported},
+				map[string]any{"raw": string(raw), "received": received, "source": r.Raw.Source, "call": r.Call, "charge": r.Charge, "room": r.Room})
+			fe := &fakeEntry{
+				e: gateway.Entry{ID: id, State: gateway.StateImported, Time: t, Updated: ev.Time, Call: call, Room: r.Room,
+					Raw: gateway.RawRecord{Data: raw, Received: received, Source: r.Raw.Source, Truncated: r.Raw.Truncated, Cut: r.Raw.Cut}},
+				history: []gateway.StateChange{{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, To: gateway.StateImported}},
+			}
+			if r.Charge != nil {
+				ch := *r.Charge
+				fe.e.Charge = &ch
+			}
+			j.entries[id] = fe
+			out.IDs[i] = id
+		}
+		return nil
+	})
+	if err != nil {
+		return gateway.Imported{}, err
+	}
+	return out, nil
+}
+
+func (j *Journal) imported(raw []byte, t time.Time) bool {
+	for _, fe := range j.entries {
+		if fe.e.Time.Equal(t) && bytes.Equal(fe.e.Raw.Data, raw) {
+			return true
+		}
+	}
+	return false
+}
+
+// Audit appends an audit record; see gateway.Journal.
+func (j *Journal) Audit(ctx context.Context, a gateway.AuditRecord) error {
+	if strings.TrimSpace(a.Actor) == "" || strings.TrimSpace(a.Action) == "" {
+		return gateway.Errorf(gateway.KindInvalid, "an audit record needs who (actor) and what (action)")
+	}
+	return j.write(ctx, "audit", func() error {
+		j.event(gateway.Event{Kind: gateway.EventAudit, Actor: a.Actor, Reason: a.Reason}, map[string]any{"action": a.Action, "detail": a.Detail})
+		return nil
+	})
+}
+
+// Tidy forgets replay digests older than the replay window; the fake keeps
+// no names apart from the rooms and prunes nothing.
+func (j *Journal) Tidy(ctx context.Context) (gateway.Tidied, error) {
+	var t gateway.Tidied
+	err := j.write(ctx, "tidy", func() error {
+		cut := j.now().Add(-j.o.ReplayWindow)
+		for d, m := range j.replay {
+			if m.received.Before(cut) {
+				delete(j.replay, d)
+				t.DigestsExpired++
+			}
+		}
+		return nil
+	})
+	return t, err
+}
+
+// Entry returns one entry with its history; see gateway.Queries.
+func (j *Journal) Entry(ctx context.Context, id gateway.EntryID) (gateway.Entry, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	fe := j.entries[id]
+	if fe == nil {
+		return gateway.Entry{}, gateway.Errorf(gateway.KindNotFound, "entry %d does not exist", id)
+	}
+	return fe.copy(true), nil
+}
+
+// Entries lists entries; see gateway.Queries.
+func (j *Journal) Entries(ctx context.Context, f gateway.Filter) ([]gateway.Entry, error) {
+	for _, s := range f.States {
+		if !s.Valid() {
+			return nil, gateway.Errorf(gateway.KindInvalid, "%q is not a journal state", s)
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the end of the time range (%s) is before its start (%s)", f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var all []*fakeEntry
+	for _, fe := range j.entries {
+		e := &fe.e
+		switch {
+		case !f.From.IsZero() && e.Time.Before(f.From), !f.To.IsZero() && !e.Time.Before(f.To):
+		case len(f.States) > 0 && !slices.Contains(f.States, e.State):
+		case f.Room != "" && e.Room != f.Room:
+		case f.Extension != "" && (e.Call == nil || e.Call.Extension != f.Extension):
+		case f.Posting != 0 && !slices.Contains(fe.postings, f.Posting):
+		default:
+			all = append(all, fe)
+		}
+	}
+	sort.Slice(all, func(a, b int) bool {
+		x, y := all[a].e, all[b].e
+		if !x.Time.Equal(y.Time) {
+			return x.Time.Before(y.Time) != f.Newest
+		}
+		return (x.ID < y.ID) != f.Newest
+	})
+	if f.After != 0 {
+		after := j.entries[f.After]
+		if after == nil {
+			return nil, gateway.Errorf(gateway.KindInvalid, "entry %d, to list after, does not exist", f.After)
+		}
+		ahead := func(fe *fakeEntry) bool {
+			x, y := fe.e, after.e
+			switch {
+			case x.ID == y.ID:
+				return false
+			case !x.Time.Equal(y.Time):
+				return x.Time.After(y.Time) != f.Newest
+			}
+			return (x.ID > y.ID) != f.Newest
+		}
+		all = slices.DeleteFunc(all, func(fe *fakeEntry) bool { return !ahead(fe) })
+	}
+	if f.Limit > 0 && len(all) > f.Limit {
+		all = all[:f.Limit]
+	}
+	out := make([]gateway.Entry, len(all))
+	for i, fe := range all {
+		out[i] = fe.copy(f.History)
+	}
+	return out, nil
+}
+
+// EachPage lists entries a page at a time; see gateway.Queries.
+func (j *Journal) EachPage(ctx context.Context, f gateway.Filter, fn func([]gateway.Entry) error) error {
+	if f.Limit <= 0 {
+		f.Limit = 20_000
+	}
+	for {
+		page, err := j.Entries(ctx, f)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if len(page) < f.Limit {
+			return nil
+		}
+		f.After = page[len(page)-1].ID
+	}
+}
+
+// Counts counts entries by state; see gateway.Queries.
+func (j *Journal) Counts(ctx context.Context) (gateway.Counts, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	c := gateway.Counts{States: map[gateway.State]int64{}, Replays: j.replays}
+	for _, fe := range j.entries {
+		c.States[fe.e.State]++
+		c.Entries++
+	}
+	return c, nil
+}
+
+// Events returns events in sequence order; see gateway.Queries.
+func (j *Journal) Events(ctx context.Context, f gateway.EventFilter) ([]gateway.Event, error) {
+	if f.Limit < 0 {
+		return nil, gateway.Errorf(gateway.KindInvalid, "event limit %d is negative", f.Limit)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []gateway.Event
+	for _, ev := range j.events {
+		audit := ev.Kind == gateway.EventAudit || ev.Kind == gateway.EventPruned || ev.Kind == gateway.EventMoved && ev.Actor != ""
+		if ev.Seq <= f.Since || f.Entry != 0 && ev.Entry != f.Entry || f.Audit && !audit {
+			continue
+		}
+		ev.Data = slices.Clone(ev.Data)
+		out = append(out, ev)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Info describes the journal; see gateway.Queries.
+func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return gateway.JournalInfo{Epoch: j.epoch, Created: j.created, LastSeq: uint64(len(j.events)),
+		Entries: uint64(j.lastID), Posting: j.posting}, nil
+}
+
+// Backup writes the events as JSON lines.
+func (j *Journal) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	evs, err := j.Events(ctx, gateway.EventFilter{})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, ev := range evs {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return n, err
+		}
+		m, err := w.Write(append(b, '\n'))
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// EntryCount returns how many entries are in state s: a shortcut for tests.
+func (j *Journal) EntryCount(s gateway.State) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.count(s)
+}
