@@ -8,8 +8,10 @@ import (
 	"callgate/gateway"
 )
 
-// The handler tests, which need a journal, are in cmd/gateway
-// (console_test.go, browser_test.go): this package may not import store.
+// The handler tests, which need a journal, are in handlers_test.go and
+// handlers_reports_test.go, on gatewaytest's in-memory journal (this package
+// may not import store); the headless-browser test of a whole gateway stays
+// in cmd/gateway (browser_test.go).
 
 func TestMask(t *testing.T) {
 	for _, c := range []struct {

@@ -1,4 +1,4 @@
-package main
+package console_test
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ func TestConsoleReports(t *testing.T) {
 		if code, _, _ := e.as("fd").get(p); code != http.StatusForbidden {
 			t.Errorf("front desk GET %s: %d, want 403", p, code)
 		}
-		if code, _, h := e.client().get(p); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
+		if code, _, h := e.browser().get(p); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
 			t.Errorf("no session GET %s: %d %s, want a redirect to /login", p, code, h.Get("Location"))
 		}
 	}
@@ -198,7 +198,8 @@ func TestConsoleDeliveries(t *testing.T) {
 
 // TestConsoleCarriers: with alternative tariffs in the config, /reports
 // offers carriers and compares the journal's cost with theirs; a tariff file
-// that no longer loads is an error that names it.
+// that no longer loads is an error that names it. (That the config's files
+// are named by their base name is cmd/gateway's TestLoadCarriers.)
 func TestConsoleCarriers(t *testing.T) {
 	var broken atomic.Bool
 	e := newConsoleEnv(t, func(o *console.Options) {
@@ -206,7 +207,9 @@ func TestConsoleCarriers(t *testing.T) {
 			if broken.Load() {
 				return nil, errors.New("alternative tariff carrier-b.yaml: line 3: bad")
 			}
-			return loadCarriers(func(p string) string { return p }, []string{"../../configs/tariffs/usa.yaml"})
+			// An alternative tariff as cmd/gateway's loadCarriers names it:
+			// by its file's name.
+			return []report.NamedRater{{Name: "usa.yaml", Rater: &fakeTariff{}}}, nil
 		}
 	})
 	e.seed(gateway.StatePosted, 1)
