@@ -8,89 +8,164 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// process parses and rates a captured record and decides what becomes of it.
-func (e *Engine) process(ctx context.Context, id EntryID, rec RawRecord) {
-	call, err := e.Parser.Parse(rec)
+// Rating is what a record's parse and rating made of it: the first half of
+// the decision, shared by the engine and the history import. Exactly one
+// of NotCall, ParseErr, RateErr and Charge says where it ended.
+type Rating struct {
+	Call     Call
+	Charge   *Charge // nil unless rated
+	NotCall  bool    // a header, summary or information line
+	ParseErr error   // a record that should be a call and cannot be read
+	RateErr  error   // a call the tariff cannot price at all
+}
+
+// Rate parses rec with p and rates the call with r.
+func Rate(p RecordParser, r Rater, rec RawRecord) Rating {
+	call, err := p.Parse(rec)
 	switch {
 	case errors.Is(err, ErrNotCall):
+		return Rating{NotCall: true}
+	case err != nil:
+		return Rating{ParseErr: err}
+	}
+	charge, err := r.Rate(call)
+	if err != nil {
+		return Rating{Call: call, RateErr: err}
+	}
+	return Rating{Call: call, Charge: &charge}
+}
+
+// Verdict is what a rated call's charge and extension make of it, before
+// the room's guests are asked: not chargeable, an exception, or a posting
+// for Room (StateQueued).
+type Verdict struct {
+	To     State
+	Reason string // why, for not chargeable and exception
+	// Room is the room the call's extension maps to, "" if none: set
+	// whatever To is (history is imported with its room).
+	Room string
+}
+
+// Judge gives the verdict on a rated call: the rules of what is posted,
+// for the engine's decision and the history import.
+func Judge(call *Call, ch *Charge, rooms RoomMap) Verdict {
+	if call == nil || ch == nil {
+		return Verdict{To: StateException, Reason: "rated entry without its call or charge"}
+	}
+	room, why := rooms.Resolve(call.Extension)
+	v := Verdict{To: StateQueued, Room: room}
+	switch {
+	case ch.Exception != nil:
+		v.To, v.Reason = StateException, "tariff: "+*ch.Exception+" ("+MaskNumber(call.Dialed)+")"
+	case !ch.Postable():
+		v.To, v.Reason = StateNotChargeable, notChargeableReason(*call, *ch)
+	case why == RoomNotARoom:
+		v.To, v.Reason = StateNotChargeable, "extension "+call.Extension+" is not a room: accounted, never posted"
+	case why == RoomUnknown, why == RoomNoExtension:
+		v.To, v.Reason = StateException, fmt.Sprintf("extension %q maps to no room: add it to rooms in the config, or transfer the charge", call.Extension)
+	}
+	return v
+}
+
+// process parses and rates a captured record and decides what becomes of it.
+func (e *Engine) process(ctx context.Context, id EntryID, rec RawRecord) {
+	r := Rate(e.Parser, e.Rater, rec)
+	switch {
+	case r.NotCall:
 		e.count(func(s *Status) { s.NotCalls++ })
 		e.move(ctx, id, Change{To: StateNotChargeable, Reason: "not a call record (a header, summary or information line)"})
 		return
-	case err != nil:
+	case r.ParseErr != nil:
 		e.count(func(s *Status) { s.ParseErrors++ })
-		e.move(ctx, id, Change{To: StateException, Reason: "unreadable record: " + err.Error()})
-		e.Logger.Warn().Uint64("entry", uint64(id)).Err(err).Msg("a PBX record could not be read: it waits in the exceptions")
+		e.move(ctx, id, Change{To: StateException, Reason: "unreadable record: " + r.ParseErr.Error()})
+		e.Logger.Warn().Uint64("entry", uint64(id)).Err(r.ParseErr).Msg("a PBX record could not be read: it waits in the exceptions")
+		return
+	case r.RateErr != nil:
+		e.move(ctx, id, Change{To: StateException, Call: &r.Call, Reason: "cannot be rated: " + r.RateErr.Error()})
 		return
 	}
-	charge, err := e.Rater.Rate(call)
-	if err != nil {
-		e.move(ctx, id, Change{To: StateException, Call: &call, Reason: "cannot be rated: " + err.Error()})
-		return
-	}
-	rated := Move{ID: id, Change: Change{To: StateRated, Call: &call, Charge: &charge}}
-	next, ok := e.decision(ctx, id, &call, &charge)
+	rated := Move{ID: id, Change: Change{To: StateRated, Call: &r.Call, Charge: r.Charge}}
+	d, ok := e.decision(ctx, id, &r.Call, r.Charge)
 	if !ok {
 		e.move(ctx, id, rated.Change) // stays rated; the next start goes on with it
 		return
 	}
 	// The rating and the decision share one commit: two events, one fsync.
-	e.settle(ctx, rated, next)
+	e.settle(ctx, d, rated, d.Move)
 }
 
 // decide moves a rated entry on: not chargeable, an exception, or queued.
 func (e *Engine) decide(ctx context.Context, en Entry) {
-	if next, ok := e.decision(ctx, en.ID, en.Call, en.Charge); ok {
-		e.settle(ctx, next)
+	if d, ok := e.decision(ctx, en.ID, en.Call, en.Charge); ok {
+		e.settle(ctx, d, d.Move)
 	}
+}
+
+// decided is the engine's decision on a rated entry: the move that takes
+// it on, and what was judged of its room's occupancy on the way.
+type decided struct {
+	Move
+	occ occupancy
 }
 
 // decision returns the move that takes a rated entry on: not chargeable, an
 // exception, or queued. It reports false when the room's guests cannot be
 // read: the entry then stays rated (and the next start goes on with it).
-func (e *Engine) decision(ctx context.Context, id EntryID, call *Call, ch *Charge) (Move, bool) {
-	to := func(c Change) (Move, bool) { return Move{ID: id, Change: c}, true }
-	if call == nil || ch == nil {
-		return to(Change{To: StateException, Reason: "rated entry without its call or charge"})
+func (e *Engine) decision(ctx context.Context, id EntryID, call *Call, ch *Charge) (decided, bool) {
+	v := Judge(call, ch, e.Rooms)
+	if v.To != StateQueued {
+		return decided{Move: Move{ID: id, Change: Change{To: v.To, Reason: v.Reason}}}, true
 	}
-	if ch.Exception != nil {
-		return to(Change{To: StateException, Reason: "tariff: " + *ch.Exception + " (" + MaskNumber(call.Dialed) + ")"})
+	occ, err := e.occupancy(ctx, v.Room)
+	if err != nil {
+		e.Logger.Error().Err(err).Msg("reading the guests of a room")
+		return decided{}, false
 	}
-	if !ch.Postable() {
-		return to(Change{To: StateNotChargeable, Reason: notChargeableReason(*call, *ch)})
+	if occ.vacant {
+		return decided{Move{ID: id, Change: Change{To: StateException, Room: v.Room, Reason: vacantReason(v.Room)}}, occ}, true
 	}
-	room, why := e.Rooms.Resolve(call.Extension)
-	switch why {
-	case RoomNotARoom:
-		return to(Change{To: StateNotChargeable, Reason: "extension " + call.Extension + " is not a room: accounted, never posted"})
-	case RoomUnknown, RoomNoExtension:
-		return to(Change{To: StateException, Reason: fmt.Sprintf("extension %q maps to no room: add it to rooms in the config, or transfer the charge", call.Extension)})
+	return decided{Move{ID: id, Change: Change{To: StateQueued, Room: v.Room, Reservation: occ.reservation}}, occ}, true
+}
+
+// occupancy is what the engine knows of a room's guests when it decides.
+type occupancy struct {
+	// known is set when the engine has the PMS's guest data: until then
+	// rooms are not judged vacant.
+	known bool
+	// vacant: nobody stays in the room and PostToVacant is off, so its
+	// charges are held as exceptions.
+	vacant      bool
+	reservation string // the reservation of the room's first guest, "" if none or unknown
+}
+
+// occupancy judges room: the one place the vacant-room rule lives.
+func (e *Engine) occupancy(ctx context.Context, room string) (occupancy, error) {
+	if !e.guestData.Load() {
+		return occupancy{}, nil
 	}
-	var reservation string
-	if e.guestData.Load() {
-		gs, err := e.Queries.Guests(ctx, room)
-		if err != nil {
-			e.Logger.Error().Err(err).Msg("reading the guests of a room")
-			return Move{}, false
-		}
-		if len(gs) == 0 && !e.PostToVacant {
-			return to(Change{To: StateException, Room: room, Reason: "room " + room + " is vacant: a late charge for the night auditor"})
-		}
-		if len(gs) > 0 {
-			reservation = gs[0].Reservation
-		}
+	gs, err := e.Queries.Guests(ctx, room)
+	if err != nil {
+		return occupancy{}, err
 	}
-	return to(Change{To: StateQueued, Room: room, Reservation: reservation})
+	if len(gs) == 0 {
+		return occupancy{known: true, vacant: !e.PostToVacant}, nil
+	}
+	return occupancy{known: true, reservation: gs[0].Reservation}, nil
+}
+
+func vacantReason(room string) string {
+	return "room " + room + " is vacant: a late charge for the night auditor"
 }
 
 // settle journals the moves that end a record's processing in one commit.
 // A posting that is queued goes on to sent in that commit when the poster
 // can take it at once (sendNow); otherwise the poster is woken.
-func (e *Engine) settle(ctx context.Context, moves ...Move) {
-	if moves[len(moves)-1].To != StateQueued {
+func (e *Engine) settle(ctx context.Context, d decided, moves ...Move) {
+	if d.To != StateQueued {
 		e.moveAll(ctx, moves)
 		return
 	}
-	if e.sendNow(ctx, moves) {
+	if e.sendNow(ctx, d, moves) {
 		return
 	}
 	if e.moveAll(ctx, moves) {
@@ -108,10 +183,12 @@ func (e *Engine) settle(ctx context.Context, moves ...Move) {
 // poster, which got the entry from this commit. An entry handed over but
 // never written (the engine stopped) is still posted by the poster before
 // it stops (see postLoop), so it is never left sent for nothing.
-func (e *Engine) sendNow(ctx context.Context, moves []Move) bool {
+func (e *Engine) sendNow(ctx context.Context, d decided, moves []Move) bool {
 	e.postMu.Lock()
 	defer e.postMu.Unlock()
-	if !e.postIdle || !e.guestData.Load() || !e.PMS.Status().Ready() {
+	// A decision made before the PMS's guest data came did not judge the
+	// room: the posting waits in the queue, where the poster judges it.
+	if !d.occ.known || !e.postIdle || !e.PMS.Status().Ready() {
 		return false
 	}
 	counts, err := e.Queries.Counts(ctx)
@@ -119,17 +196,7 @@ func (e *Engine) sendNow(ctx context.Context, moves []Move) bool {
 		return false
 	}
 	q := moves[len(moves)-1]
-	// The decision may have been made before the PMS's guest data came:
-	// judge the room now, as the poster would (a vacant room's charge
-	// waits in the queue, where the poster makes it the exception).
-	vacant, guest := e.occupant(ctx, q.Room)
-	if vacant {
-		return false
-	}
 	toSent := Change{To: StateSent, Alone: true} // the journal checks again that nothing older waits
-	if q.Reservation == "" {
-		toSent.Reservation = guest
-	}
 	sent, err := e.Journal.MoveAll(ctx, append(moves[:len(moves):len(moves)], Move{ID: q.ID, Change: toSent}))
 	if err != nil {
 		lvl := zerolog.WarnLevel
@@ -155,20 +222,4 @@ func notChargeableReason(c Call, ch Charge) string {
 	default:
 		return "nothing to charge (total 0)"
 	}
-}
-
-// occupant reports whether room is known to be empty (and such postings are
-// held), and the reservation of the room's first guest ("" if unknown).
-func (e *Engine) occupant(ctx context.Context, room string) (vacant bool, reservation string) {
-	if !e.guestData.Load() {
-		return false, ""
-	}
-	gs, err := e.Queries.Guests(ctx, room)
-	if err != nil {
-		return false, ""
-	}
-	if len(gs) == 0 {
-		return !e.PostToVacant, ""
-	}
-	return false, gs[0].Reservation
 }

@@ -132,15 +132,19 @@ func (e *Engine) sendable(ctx context.Context, en Entry) (Change, string) {
 	if en.Call == nil || en.Charge == nil {
 		return Change{}, "queued entry without its call or charge"
 	}
-	vacant, guest := e.occupant(ctx, en.Room)
-	if vacant {
-		return Change{}, "room " + en.Room + " is vacant: a late charge for the night auditor"
+	occ, err := e.occupancy(ctx, en.Room)
+	if err != nil {
+		// Unread guests do not hold the posting: it goes to the room's folio.
+		e.Logger.Warn().Err(err).Str("room", en.Room).Msg("reading the guests of a room")
+	}
+	if occ.vacant {
+		return Change{}, vacantReason(en.Room)
 	}
 	// A posting queued before the engine knew who stays where is charged
 	// to the guest in the room now: the journal names that folio.
 	toSent := Change{To: StateSent}
 	if en.Reservation == "" {
-		toSent.Reservation = guest
+		toSent.Reservation = occ.reservation
 	}
 	return toSent, ""
 }
