@@ -58,6 +58,9 @@ type Engine struct {
 	// MinorDigits, if set, gives a currency's decimals, so that log lines
 	// show amounts as 12.79 USD rather than 1279 minor units.
 	MinorDigits func(currency string) (int, bool)
+	// OnAlarm, if set, is called each time an alarm is raised or cleared,
+	// after the engine's status shows it; it must not block.
+	OnAlarm func(a Alarm, raised bool)
 	// Latency, if set, observes each posting's end-to-end time: from the
 	// record's arrival to the PMS's OK.
 	Latency func(time.Duration)
@@ -216,12 +219,12 @@ func (e *Engine) PBXSilent(silent bool, after time.Duration) {
 
 func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
 	e.mu.Lock()
-	_, was := e.alarms[k]
+	a, was := e.alarms[k]
 	switch {
 	case on && !was:
-		e.alarms[k] = Alarm{Kind: k, Since: e.now(), Text: text}
+		a = Alarm{Kind: k, Since: e.now(), Text: text}
+		e.alarms[k] = a
 	case on:
-		a := e.alarms[k]
 		a.Text = text
 		e.alarms[k] = a
 	case was:
@@ -233,6 +236,9 @@ func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
 		e.Logger.Error().Str("alarm", string(k)).Msg(text)
 	case !on && was:
 		e.Logger.Info().Str("alarm", string(k)).Msg("alarm cleared")
+	}
+	if on != was && e.OnAlarm != nil {
+		e.OnAlarm(a, on)
 	}
 }
 
@@ -265,11 +271,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}()
 
+	w := e.startWatch(ctx)
 	var loops sync.WaitGroup
 	loops.Add(3)
 	go func() { defer loops.Done(); e.captureLoop(ctx) }()
 	go func() { defer loops.Done(); e.postLoop(ctx, postCtx) }()
-	go func() { defer loops.Done(); e.watchLoop(ctx) }()
+	go func() { defer loops.Done(); e.watchLoop(ctx, w) }()
 	guestsDone := make(chan struct{})
 	go func() { defer close(guestsDone); e.guestLoop() }()
 

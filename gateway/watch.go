@@ -36,47 +36,64 @@ func (e *Engine) guestLoop() {
 	}
 }
 
+// watch follows the link's state for the engine: since when it is down,
+// and when the engine last asked the PMS for a resync.
+type watch struct {
+	e           *Engine
+	downSince   time.Time
+	resyncAsked time.Time
+}
+
+// startWatch runs the journal's tidy and judges the link's state once, before
+// the engine's loops start (so that a record read was read with the link
+// judged), and returns the watch for watchLoop.
+func (e *Engine) startWatch(ctx context.Context) *watch {
+	e.tidy(ctx)
+	w := &watch{e: e}
+	w.evaluate(ctx, e.PMS.Status())
+	return w
+}
+
+// evaluate judges the link's state: a resync to ask for, the down alarm.
+func (w *watch) evaluate(ctx context.Context, st LinkStatus) {
+	e := w.e
+	if !e.guestData.Load() && !w.resyncAsked.IsZero() && e.now().Sub(w.resyncAsked) > 10*time.Minute {
+		// A PMS that never answers a resync must not hold the postings
+		// for ever: from now on rooms are judged by the guest events
+		// received so far.
+		e.guestData.Store(true)
+		e.resyncing.Store(false)
+		e.Logger.Warn().Msg("the PMS did not answer the resync within 10 minutes: rooms are judged by the guest events received since")
+	}
+	if st.State == LinkAlive {
+		w.downSince = time.Time{}
+		e.setAlarm(AlarmPMSDown, false, "")
+		if !e.guestData.Load() && !e.resyncing.Load() && e.now().Sub(w.resyncAsked) > 5*time.Minute {
+			if err := e.PMS.Resync(ctx); err != nil {
+				e.Logger.Warn().Err(err).Msg("cannot ask the PMS for its guest data yet")
+			} else {
+				w.resyncAsked = e.now()
+				e.resyncing.Store(true)
+				e.Logger.Info().Msg("no guest data in the journal: asked the PMS for a resync")
+			}
+		}
+	} else if w.downSince.IsZero() {
+		w.downSince = e.now()
+	}
+	if !w.downSince.IsZero() && e.now().Sub(w.downSince) > e.Alarms.PMSDown {
+		e.setAlarm(AlarmPMSDown, true, fmt.Sprintf("the PMS link has been %s since %s: postings wait", st.State, w.downSince.Format(time.Kitchen)))
+	}
+	e.Wake()
+}
+
 // watchLoop follows the link's state (asking for a resync when the engine
 // has no guest data), keeps the alarms and runs the journal's daily tidy.
-func (e *Engine) watchLoop(ctx context.Context) {
+func (e *Engine) watchLoop(ctx context.Context, w *watch) {
 	check := e.clock().NewTicker(10 * time.Second)
 	defer check.Stop()
 	tidy := e.clock().NewTicker(24 * time.Hour)
 	defer tidy.Stop()
-	e.tidy(ctx)
-	var downSince time.Time
-	resyncAsked := time.Time{}
 	changes := e.PMS.StatusChanges()
-	evaluate := func(st LinkStatus) {
-		if !e.guestData.Load() && !resyncAsked.IsZero() && e.now().Sub(resyncAsked) > 10*time.Minute {
-			// A PMS that never answers a resync must not hold the postings
-			// for ever: from now on rooms are judged by the guest events
-			// received so far.
-			e.guestData.Store(true)
-			e.resyncing.Store(false)
-			e.Logger.Warn().Msg("the PMS did not answer the resync within 10 minutes: rooms are judged by the guest events received since")
-		}
-		if st.State == LinkAlive {
-			downSince = time.Time{}
-			e.setAlarm(AlarmPMSDown, false, "")
-			if !e.guestData.Load() && !e.resyncing.Load() && e.now().Sub(resyncAsked) > 5*time.Minute {
-				if err := e.PMS.Resync(ctx); err != nil {
-					e.Logger.Warn().Err(err).Msg("cannot ask the PMS for its guest data yet")
-				} else {
-					resyncAsked = e.now()
-					e.resyncing.Store(true)
-					e.Logger.Info().Msg("no guest data in the journal: asked the PMS for a resync")
-				}
-			}
-		} else if downSince.IsZero() {
-			downSince = e.now()
-		}
-		if !downSince.IsZero() && e.now().Sub(downSince) > e.Alarms.PMSDown {
-			e.setAlarm(AlarmPMSDown, true, fmt.Sprintf("the PMS link has been %s since %s: postings wait", st.State, downSince.Format(time.Kitchen)))
-		}
-		e.Wake()
-	}
-	evaluate(e.PMS.Status())
 	for {
 		select {
 		case <-ctx.Done():
@@ -86,9 +103,9 @@ func (e *Engine) watchLoop(ctx context.Context) {
 				changes = nil
 				continue
 			}
-			evaluate(st)
+			w.evaluate(ctx, st)
 		case <-check.C():
-			evaluate(e.PMS.Status())
+			w.evaluate(ctx, e.PMS.Status())
 			e.checkQueues(ctx)
 		case <-tidy.C():
 			e.tidy(ctx)
