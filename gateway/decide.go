@@ -49,12 +49,15 @@ type Verdict struct {
 // Judge gives the verdict on a rated call: the rules of what is posted,
 // for the engine's decision and the history import.
 func Judge(call *Call, ch *Charge, rooms RoomMap) Verdict {
-	if call == nil || ch == nil {
-		return Verdict{To: StateException, Reason: "rated entry without its call or charge"}
+	const incomplete = "rated entry without its call or charge"
+	if call == nil {
+		return Verdict{To: StateException, Reason: incomplete}
 	}
 	room, why := rooms.Resolve(call.Extension)
 	v := Verdict{To: StateQueued, Room: room}
 	switch {
+	case ch == nil:
+		v.To, v.Reason = StateException, incomplete
 	case ch.Exception != nil:
 		v.To, v.Reason = StateException, "tariff: "+*ch.Exception+" ("+MaskNumber(call.Dialed)+")"
 	case !ch.Postable():
