@@ -300,15 +300,6 @@ func clonemap[K comparable, V any](m map[K]V) map[K]V {
 	return out
 }
 
-// personal reports whether a move is a person's decision.
-func personal(from, to gateway.State) bool {
-	switch to {
-	case gateway.StatePostedByHand, gateway.StateReposted, gateway.StateTransferred, gateway.StateVoided:
-		return true
-	}
-	return from.NeedsPerson()
-}
-
 func (j *Journal) move(id gateway.EntryID, c gateway.Change, u *undo) error {
 	fe := j.entries[id]
 	if fe == nil {
@@ -401,89 +392,13 @@ func (j *Journal) nextPosting() (uint32, error) {
 	return 0, gateway.Errorf(gateway.KindTransient, "every posting number from 1 to %d is held by an unresolved entry: resolve the in-doubt and refused postings, or raise store.posting_number_max", j.o.PostingMax)
 }
 
-// check enforces the rules of gateway.Journal.Move, as store does.
+// check enforces the rules of gateway.Journal.Move.
 func (j *Journal) check(fe *fakeEntry, c gateway.Change) error {
-	e := &fe.e
-	from, to := e.State, c.To
-	bad := func(format string, args ...any) error {
-		return gateway.Errorf(gateway.KindInvalid, "entry %d: "+format, append([]any{e.ID}, args...)...)
-	}
-	if !gateway.CanMove(from, to) {
-		return bad("it is %s and cannot move to %s", from, to)
-	}
-	person := personal(from, to)
-	if person && (strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "") {
-		return bad("moving it from %s to %s is a person's decision: say who (actor) and why (reason)", from, to)
-	}
-	if c.Call != nil {
-		if from != gateway.StateCaptured {
-			return bad("it was parsed before: a call comes only with the move out of captured")
-		}
-		if c.Call.Start.IsZero() || !c.Call.Direction.Valid() || c.Call.DurationS < 0 {
-			return bad("the call has no start, no valid direction or a negative duration")
-		}
-	}
-	if c.Charge != nil && from != gateway.StateCaptured && !person {
-		return bad("a charge comes only with the rating, or with a person's decision")
-	}
-	fillReservation := c.Room == "" && from == gateway.StateQueued && to == gateway.StateSent && e.Reservation == ""
-	if (c.Room != "" || c.Reservation != "") && from != gateway.StateCaptured && from != gateway.StateRated && !person && !fillReservation {
-		return bad("its room can only change when it is resolved, or by a person")
-	}
-	if strings.ContainsRune(c.Room, 0) || strings.ContainsRune(c.Reservation, 0) {
-		return bad("the room or reservation holds a NUL byte")
-	}
-	if c.Answer != nil && from != gateway.StateSent {
-		return bad("an answer from the PMS comes only with a move out of sent")
-	}
-	if c.Alone {
-		if to != gateway.StateSent {
-			return bad("only a move to sent can be made alone")
-		}
-		q, sent := j.count(gateway.StateQueued), j.count(gateway.StateSent)
-		if q > 1 || sent > 0 {
-			return gateway.Errorf(gateway.KindTransient, "entry %d waits its turn: %d other postings are queued and %d sent", e.ID, q-1, sent)
-		}
-	}
-	switch to {
-	case gateway.StateRated:
-		if c.Call == nil || c.Charge == nil {
-			return bad("rating it needs the call and its charge")
-		}
-	case gateway.StateException, gateway.StateInDoubt:
-		if strings.TrimSpace(c.Reason) == "" {
-			return bad("moving it to %s needs the reason", to)
-		}
-	case gateway.StateRefused:
-		if c.Answer == nil && strings.TrimSpace(c.Reason) == "" {
-			return bad("a refusal needs the PMS's answer or a reason")
-		}
-	case gateway.StateTransferred:
-		if strings.TrimSpace(c.Room) == "" {
-			return bad("a transfer needs the room to charge instead")
-		}
-	}
-	if to == gateway.StateQueued || to == gateway.StateReposted || to == gateway.StateTransferred {
-		charge := c.Charge
-		if charge == nil {
-			charge = e.Charge
-		}
-		room := c.Room
-		if room == "" {
-			room = e.Room
-		}
-		if strings.TrimSpace(room) == "" {
-			return bad("it has no room to post to: transfer it to a room, or void it")
-		}
-		if charge == nil || charge.TotalMinor <= 0 {
-			return bad("it has no charge above zero to post")
-		}
-	}
-	return nil
+	return gateway.CheckMove(fe.e, c, j.count)
 }
 
-func (j *Journal) count(s gateway.State) int {
-	n := 0
+func (j *Journal) count(s gateway.State) int64 {
+	var n int64
 	for _, fe := range j.entries {
 		if fe.e.State == s {
 			n++
@@ -786,5 +701,5 @@ func (j *Journal) Backup(ctx context.Context, w io.Writer) (int64, error) {
 func (j *Journal) EntryCount(s gateway.State) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.count(s)
+	return int(j.count(s))
 }
