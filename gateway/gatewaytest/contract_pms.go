@@ -174,36 +174,27 @@ func PMSLinkContract(t *testing.T, open OpenPMS) {
 		if res.Outcome != gateway.PostTransient || res.Sent || !gateway.IsKind(err, gateway.KindTransient) {
 			t.Errorf("a posting after close: %+v %v", res, err)
 		}
-		drained := func(name string, closed func(context.Context) bool) {
-			if !closed(ctx) {
-				t.Errorf("%s not closed after Close", name)
-			}
+		if !drains(ctx, p.Link.GuestEvents()) {
+			t.Error("GuestEvents not closed after Close")
 		}
-		drained("GuestEvents", func(ctx context.Context) bool {
-			for {
-				select {
-				case _, ok := <-p.Link.GuestEvents():
-					if !ok {
-						return true
-					}
-				case <-ctx.Done():
-					return false
-				}
-			}
-		})
-		drained("StatusChanges", func(ctx context.Context) bool {
-			for {
-				select {
-				case _, ok := <-p.Link.StatusChanges():
-					if !ok {
-						return true
-					}
-				case <-ctx.Done():
-					return false
-				}
-			}
-		})
+		if !drains(ctx, p.Link.StatusChanges()) {
+			t.Error("StatusChanges not closed after Close")
+		}
 	})
+}
+
+// drains reads ch until it is closed (true) or ctx ends (false).
+func drains[T any](ctx context.Context, ch <-chan T) bool {
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return true
+			}
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 func openPMS(t *testing.T, open OpenPMS) (PMSUnderTest, context.Context) {

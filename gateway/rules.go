@@ -98,3 +98,51 @@ func CheckMove(e Entry, c Change, count func(State) int64) error {
 	}
 	return nil
 }
+
+// NextPosting gives the posting number after last: one above it, wrapping
+// to 1 after max, skipping numbers held by unresolved entries (held). It
+// fails with KindTransient when every number is held.
+func NextPosting(last, max uint32, held func(uint32) bool) (uint32, error) {
+	n := last
+	for range max {
+		n++
+		if n > max || n == 0 {
+			n = 1
+		}
+		if !held(n) {
+			return n, nil
+		}
+	}
+	return 0, Errorf(KindTransient, "every posting number from 1 to %d is held by an unresolved entry: resolve the in-doubt and refused postings, or raise store.posting_number_max", max)
+}
+
+// CheckImport enforces the rules of Journal.Import on a batch: every
+// record has raw bytes and a call with a start, a valid direction and a
+// duration not below zero, and no room with a NUL byte. It names the first
+// record that breaks one (kind invalid).
+func CheckImport(recs []ImportRecord) error {
+	for i, r := range recs {
+		switch {
+		case len(r.Raw.Data) == 0:
+			return Errorf(KindInvalid, "import record %d has no raw bytes", i+1)
+		case r.Call == nil:
+			return Errorf(KindInvalid, "import record %d has no call", i+1)
+		case r.Call.Start.IsZero() || !r.Call.Direction.Valid() || r.Call.DurationS < 0:
+			return Errorf(KindInvalid, "import record %d: the call has no start, no valid direction or a negative duration", i+1)
+		case strings.ContainsRune(r.Room, 0):
+			return Errorf(KindInvalid, "import record %d: the room holds a NUL byte", i+1)
+		}
+	}
+	return nil
+}
+
+// CheckStates refuses a batch of moves (Journal.MoveAll) naming a state
+// that does not exist, before anything of it is tried.
+func CheckStates(moves []Move) error {
+	for _, m := range moves {
+		if !m.To.Valid() {
+			return Errorf(KindInvalid, "entry %d: %q is not a journal state", m.ID, m.To)
+		}
+	}
+	return nil
+}
