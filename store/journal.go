@@ -82,10 +82,8 @@ func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) (gateway.En
 	if len(moves) == 0 {
 		return gateway.Entry{}, nil
 	}
-	for _, m := range moves {
-		if !m.To.Valid() {
-			return gateway.Entry{}, gateway.Errorf(gateway.KindInvalid, "entry %d: %q is not a journal state", m.ID, m.To)
-		}
+	if err := gateway.CheckStates(moves); err != nil {
+		return gateway.Entry{}, err
 	}
 	var out gateway.Entry
 	err := j.write(ctx, movesText(moves), func(w *txw) error {
@@ -173,34 +171,14 @@ func (w *txw) checkMove(r *rec, c gateway.Change) error {
 // nextPosting gives the next posting number: one above the last, wrapping to
 // 1 after the maximum, skipping numbers held by unresolved entries.
 func (w *txw) nextPosting() (uint32, error) {
-	max := w.j.opt.PostingMax
-	n := w.posting
-	for range max {
-		n++
-		if n > max || n == 0 {
-			n = 1
-		}
-		if w.held.Get(be32(n)) == nil {
-			return n, nil
-		}
-	}
-	return 0, gateway.Errorf(gateway.KindTransient, "every posting number from 1 to %d is held by an unresolved entry: resolve the in-doubt and refused postings, or raise store.posting_number_max", max)
+	return gateway.NextPosting(w.posting, w.j.opt.PostingMax, func(n uint32) bool { return w.held.Get(be32(n)) != nil })
 }
 
 // Import journals historical records in one transaction; see
 // gateway.Journal.
 func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gateway.Imported, error) {
-	for i, r := range recs {
-		switch {
-		case len(r.Raw.Data) == 0:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no raw bytes", i+1)
-		case r.Call == nil:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no call", i+1)
-		case r.Call.Start.IsZero() || !r.Call.Direction.Valid() || r.Call.DurationS < 0:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the call has no start, no valid direction or a negative duration", i+1)
-		case strings.ContainsRune(r.Room, 0):
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the room holds a NUL byte", i+1)
-		}
+	if err := gateway.CheckImport(recs); err != nil {
+		return gateway.Imported{}, err
 	}
 	out := gateway.Imported{IDs: make([]gateway.EntryID, len(recs))}
 	err := j.write(ctx, "import records", func(w *txw) error {
