@@ -40,3 +40,15 @@ func TestPMSLinkContract(t *testing.T) {
 		}
 	})
 }
+
+func TestCallSourceContract(t *testing.T) {
+	gatewaytest.CallSourceContract(t, func(t *testing.T, lines []string) gateway.CallSource {
+		s := gatewaytest.NewCallSource(nil)
+		for _, l := range lines {
+			s.Line(l)
+		}
+		s.End()
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
