@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +58,9 @@ type Engine struct {
 	// MinorDigits, if set, gives a currency's decimals, so that log lines
 	// show amounts as 12.79 USD rather than 1279 minor units.
 	MinorDigits func(currency string) (int, bool)
+	// OnAlarm, if set, is called each time an alarm is raised or cleared,
+	// after the engine's status shows it; it must not block.
+	OnAlarm func(a Alarm, raised bool)
 	// Latency, if set, observes each posting's end-to-end time: from the
 	// record's arrival to the PMS's OK.
 	Latency func(time.Duration)
@@ -218,12 +219,12 @@ func (e *Engine) PBXSilent(silent bool, after time.Duration) {
 
 func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
 	e.mu.Lock()
-	_, was := e.alarms[k]
+	a, was := e.alarms[k]
 	switch {
 	case on && !was:
-		e.alarms[k] = Alarm{Kind: k, Since: e.now(), Text: text}
+		a = Alarm{Kind: k, Since: e.now(), Text: text}
+		e.alarms[k] = a
 	case on:
-		a := e.alarms[k]
 		a.Text = text
 		e.alarms[k] = a
 	case was:
@@ -235,6 +236,9 @@ func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
 		e.Logger.Error().Str("alarm", string(k)).Msg(text)
 	case !on && was:
 		e.Logger.Info().Str("alarm", string(k)).Msg("alarm cleared")
+	}
+	if on != was && e.OnAlarm != nil {
+		e.OnAlarm(a, on)
 	}
 }
 
@@ -267,11 +271,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}()
 
+	w := e.startWatch(ctx)
 	var loops sync.WaitGroup
 	loops.Add(3)
 	go func() { defer loops.Done(); e.captureLoop(ctx) }()
 	go func() { defer loops.Done(); e.postLoop(ctx, postCtx) }()
-	go func() { defer loops.Done(); e.watchLoop(ctx) }()
+	go func() { defer loops.Done(); e.watchLoop(ctx, w) }()
 	guestsDone := make(chan struct{})
 	go func() { defer close(guestsDone); e.guestLoop() }()
 
@@ -315,253 +320,6 @@ func (e *Engine) recoverEntries(ctx context.Context) error {
 	return nil
 }
 
-// captureLoop reads the PBX until ctx ends, then journals what the source
-// had already read.
-func (e *Engine) captureLoop(ctx context.Context) {
-	for {
-		rec, err := e.Source.Read(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			if errors.Is(err, io.EOF) {
-				e.Logger.Info().Msg("the call source has ended")
-				<-ctx.Done()
-				break
-			}
-			e.Logger.Error().Err(err).Msg("reading the PBX")
-			select {
-			case <-ctx.Done():
-			case <-e.clock().After(time.Second):
-			}
-			continue
-		}
-		e.handle(ctx, rec)
-	}
-	// Nothing read is lost: records the source framed before it closed are
-	// journaled too.
-	e.Source.Close()
-	drain, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		rec, err := e.Source.Read(drain)
-		if err != nil {
-			return
-		}
-		e.handle(drain, rec)
-	}
-}
-
-// handle journals one raw record and takes it as far as it goes. Shutting
-// down does not interrupt it half-way: a record that was read is journaled
-// and processed with a context that ctx's end does not cancel.
-func (e *Engine) handle(ctx context.Context, rec RawRecord) {
-	c, err := e.capture(ctx, rec)
-	if err != nil {
-		e.Logger.Error().Err(err).Int("bytes", len(rec.Data)).Str("source", rec.Source).
-			Msg("a record could not be journaled and is lost: the journal's disk is failing")
-		return
-	}
-	e.mu.Lock()
-	if c.Replay {
-		e.status.Replays++
-	} else {
-		e.status.RecordsRead++
-		e.status.LastRecord = rec.Received
-	}
-	e.mu.Unlock()
-	if c.Replay {
-		e.logReplay(rec)
-		return
-	}
-	e.process(context.WithoutCancel(ctx), c.ID, rec)
-}
-
-// capture journals rec, trying again while the disk fails: a record that was
-// read is never given up while the engine runs (ctx's end stops the retries,
-// not a write under way).
-func (e *Engine) capture(ctx context.Context, rec RawRecord) (Captured, error) {
-	wait := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		c, err := e.Journal.Capture(context.WithoutCancel(ctx), rec)
-		if err == nil {
-			if attempt > 1 {
-				e.setAlarm(AlarmJournalWrite, false, "")
-			}
-			return c, nil
-		}
-		if IsKind(err, KindInvalid) {
-			return c, err
-		}
-		e.setAlarm(AlarmJournalWrite, true, "the journal cannot be written: "+err.Error())
-		select {
-		case <-ctx.Done():
-			return c, err
-		case <-e.clock().After(wait):
-		}
-		wait = min(2*wait, 10*time.Second)
-	}
-}
-
-// logReplay logs PBX buffer replays once per burst, not once per record.
-func (e *Engine) logReplay(rec RawRecord) {
-	e.replayBurst++
-	if now := e.now(); now.Sub(e.replayLogged) > time.Minute {
-		e.Logger.Warn().Int("replayed", e.replayBurst).Str("source", rec.Source).
-			Msg("the PBX sent records already journaled (a buffer replay after a reconnect): dropped")
-		e.replayLogged, e.replayBurst = now, 0
-	}
-}
-
-// process parses and rates a captured record and decides what becomes of it.
-func (e *Engine) process(ctx context.Context, id EntryID, rec RawRecord) {
-	call, err := e.Parser.Parse(rec)
-	switch {
-	case errors.Is(err, ErrNotCall):
-		e.count(func(s *Status) { s.NotCalls++ })
-		e.move(ctx, id, Change{To: StateNotChargeable, Reason: "not a call record (a header, summary or information line)"})
-		return
-	case err != nil:
-		e.count(func(s *Status) { s.ParseErrors++ })
-		e.move(ctx, id, Change{To: StateException, Reason: "unreadable record: " + err.Error()})
-		e.Logger.Warn().Uint64("entry", uint64(id)).Err(err).Msg("a PBX record could not be read: it waits in the exceptions")
-		return
-	}
-	charge, err := e.Rater.Rate(call)
-	if err != nil {
-		e.move(ctx, id, Change{To: StateException, Call: &call, Reason: "cannot be rated: " + err.Error()})
-		return
-	}
-	rated := Move{ID: id, Change: Change{To: StateRated, Call: &call, Charge: &charge}}
-	next, ok := e.decision(ctx, id, &call, &charge)
-	if !ok {
-		e.move(ctx, id, rated.Change) // stays rated; the next start goes on with it
-		return
-	}
-	// The rating and the decision share one commit: two events, one fsync.
-	e.settle(ctx, rated, next)
-}
-
-// decide moves a rated entry on: not chargeable, an exception, or queued.
-func (e *Engine) decide(ctx context.Context, en Entry) {
-	if next, ok := e.decision(ctx, en.ID, en.Call, en.Charge); ok {
-		e.settle(ctx, next)
-	}
-}
-
-// decision returns the move that takes a rated entry on: not chargeable, an
-// exception, or queued. It reports false when the room's guests cannot be
-// read: the entry then stays rated (and the next start goes on with it).
-func (e *Engine) decision(ctx context.Context, id EntryID, call *Call, ch *Charge) (Move, bool) {
-	to := func(c Change) (Move, bool) { return Move{ID: id, Change: c}, true }
-	if call == nil || ch == nil {
-		return to(Change{To: StateException, Reason: "rated entry without its call or charge"})
-	}
-	if ch.Exception != nil {
-		return to(Change{To: StateException, Reason: "tariff: " + *ch.Exception + " (" + MaskNumber(call.Dialed) + ")"})
-	}
-	if !ch.Postable() {
-		return to(Change{To: StateNotChargeable, Reason: notChargeableReason(*call, *ch)})
-	}
-	room, why := e.Rooms.Resolve(call.Extension)
-	switch why {
-	case RoomNotARoom:
-		return to(Change{To: StateNotChargeable, Reason: "extension " + call.Extension + " is not a room: accounted, never posted"})
-	case RoomUnknown, RoomNoExtension:
-		return to(Change{To: StateException, Reason: fmt.Sprintf("extension %q maps to no room: add it to rooms in the config, or transfer the charge", call.Extension)})
-	}
-	var reservation string
-	if e.guestData.Load() {
-		gs, err := e.Queries.Guests(ctx, room)
-		if err != nil {
-			e.Logger.Error().Err(err).Msg("reading the guests of a room")
-			return Move{}, false
-		}
-		if len(gs) == 0 && !e.PostToVacant {
-			return to(Change{To: StateException, Room: room, Reason: "room " + room + " is vacant: a late charge for the night auditor"})
-		}
-		if len(gs) > 0 {
-			reservation = gs[0].Reservation
-		}
-	}
-	return to(Change{To: StateQueued, Room: room, Reservation: reservation})
-}
-
-// settle journals the moves that end a record's processing in one commit.
-// A posting that is queued goes on to sent in that commit when the poster
-// can take it at once (sendNow); otherwise the poster is woken.
-func (e *Engine) settle(ctx context.Context, moves ...Move) {
-	if moves[len(moves)-1].To != StateQueued {
-		e.moveAll(ctx, moves)
-		return
-	}
-	if e.sendNow(ctx, moves) {
-		return
-	}
-	if e.moveAll(ctx, moves) {
-		e.Wake()
-	}
-}
-
-// sendNow journals moves, the last of which queues a posting, together with
-// that posting's move to sent, and hands it to the poster — when the poster
-// waits with nothing queued or sent and the link is ready, so that the
-// posting is the next in call order and FIAS's one posting outstanding
-// holds. It reports whether it did; if not, nothing was journaled.
-//
-// The invariant is kept: sent is committed before the PS is written, by the
-// poster, which got the entry from this commit. An entry handed over but
-// never written (the engine stopped) is still posted by the poster before
-// it stops (see postLoop), so it is never left sent for nothing.
-func (e *Engine) sendNow(ctx context.Context, moves []Move) bool {
-	e.postMu.Lock()
-	defer e.postMu.Unlock()
-	if !e.postIdle || !e.guestData.Load() || !e.PMS.Status().Ready() {
-		return false
-	}
-	counts, err := e.Queries.Counts(ctx)
-	if err != nil || counts.States[StateQueued] > 0 || counts.States[StateSent] > 0 {
-		return false
-	}
-	q := moves[len(moves)-1]
-	// The decision may have been made before the PMS's guest data came:
-	// judge the room now, as the poster would (a vacant room's charge
-	// waits in the queue, where the poster makes it the exception).
-	vacant, guest := e.occupant(ctx, q.Room)
-	if vacant {
-		return false
-	}
-	toSent := Change{To: StateSent, Alone: true} // the journal checks again that nothing older waits
-	if q.Reservation == "" {
-		toSent.Reservation = guest
-	}
-	sent, err := e.Journal.MoveAll(ctx, append(moves[:len(moves):len(moves)], Move{ID: q.ID, Change: toSent}))
-	if err != nil {
-		lvl := zerolog.WarnLevel
-		if IsTransient(err) {
-			lvl = zerolog.DebugLevel // an older posting came first: this one queues behind it
-		}
-		e.Logger.WithLevel(lvl).Err(err).Uint64("entry", uint64(q.ID)).Msg("journaling a posting as queued and sent at once failed: queuing it alone")
-		return false
-	}
-	e.postIdle = false
-	e.handoff <- sent
-	return true
-}
-
-func notChargeableReason(c Call, ch Charge) string {
-	switch {
-	case c.Direction != Outgoing:
-		return string(c.Direction) + " call"
-	case c.Answered != nil && !*c.Answered, c.DurationS == 0:
-		return "not answered"
-	case !ch.Chargeable:
-		return "under the grace time"
-	default:
-		return "nothing to charge (total 0)"
-	}
-}
-
 // moveAll journals moves in one commit. If that fails it makes them one at
 // a time, as far as they go, so that the entry goes as far as it can (rated,
 // when only the queueing fails); it reports whether every move was made.
@@ -600,238 +358,6 @@ func (e *Engine) count(f func(*Status)) {
 	e.mu.Unlock()
 }
 
-// postLoop sends queued postings one at a time, oldest call first, while the
-// link is ready and the engine knows who stays where; and the postings a
-// record's processing journaled as sent and handed over (sendNow). Before it
-// returns it posts a posting handed over and not yet written, so that none
-// is left sent for nothing.
-func (e *Engine) postLoop(ctx, postCtx context.Context) {
-	backoff := time.Duration(0)
-	tick := e.clock().NewTicker(e.Poll)
-	defer tick.Stop()
-	var handed *Entry
-	// idle waits for a reason to look at the queue again; empty says the
-	// queue was found empty, so a record's processing may hand over its
-	// posting meanwhile.
-	idle := func(empty bool) bool {
-		e.setPostIdle(empty)
-		defer e.setPostIdle(false)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-e.wake:
-		case <-tick.C():
-		case en := <-e.handoff:
-			handed = &en
-		}
-		return true
-	}
-	// pause backs off after a transient outcome; false when ctx ended.
-	pause := func(o PostOutcome) bool {
-		if o != PostTransient {
-			backoff = 0
-			return true
-		}
-		backoff = min(max(2*backoff, e.RetryMin), e.RetryMax)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-e.clock().After(backoff):
-			return true
-		}
-	}
-	defer func() {
-		e.setPostIdle(false)
-		select {
-		case en := <-e.handoff:
-			e.postSent(ctx, postCtx, en)
-		default:
-		}
-	}()
-	for {
-		if handed == nil {
-			select {
-			case en := <-e.handoff:
-				handed = &en
-			default:
-			}
-		}
-		if handed != nil {
-			en := *handed
-			handed = nil
-			if !pause(e.postSent(ctx, postCtx, en)) {
-				return
-			}
-			continue
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if !e.guestData.Load() {
-			// Until the PMS said who stays where, rooms are not judged
-			// vacant and nothing is posted: the postings wait.
-			if !idle(false) {
-				return
-			}
-			continue
-		}
-		if err := e.PMS.WaitReady(ctx); err != nil {
-			return
-		}
-		es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
-		if err != nil {
-			e.Logger.Error().Err(err).Msg("reading the queue")
-			if !idle(false) {
-				return
-			}
-			continue
-		}
-		if len(es) == 0 {
-			if !idle(true) {
-				return
-			}
-			continue
-		}
-		if !pause(e.post(ctx, postCtx, es[0])) {
-			return
-		}
-	}
-}
-
-func (e *Engine) setPostIdle(idle bool) {
-	e.postMu.Lock()
-	e.postIdle = idle
-	e.postMu.Unlock()
-}
-
-// post sends one queued entry and journals the outcome (see postSent).
-func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
-	jctx := context.WithoutCancel(ctx)
-	toSent, why := e.sendable(jctx, en)
-	if why != "" {
-		e.move(jctx, en.ID, Change{To: StateException, Reason: why})
-		return PostRefused
-	}
-	sent, ok := e.move(jctx, en.ID, toSent)
-	if !ok {
-		return PostTransient
-	}
-	return e.postSent(ctx, postCtx, sent)
-}
-
-// sendable returns the move of a queued entry to sent or, when it cannot be
-// posted, why (it then belongs in the exceptions).
-func (e *Engine) sendable(ctx context.Context, en Entry) (Change, string) {
-	if en.Call == nil || en.Charge == nil {
-		return Change{}, "queued entry without its call or charge"
-	}
-	vacant, guest := e.occupant(ctx, en.Room)
-	if vacant {
-		return Change{}, "room " + en.Room + " is vacant: a late charge for the night auditor"
-	}
-	// A posting queued before the engine knew who stays where is charged
-	// to the guest in the room now: the journal names that folio.
-	toSent := Change{To: StateSent}
-	if en.Reservation == "" {
-		toSent.Reservation = guest
-	}
-	return toSent, ""
-}
-
-// postSent writes an entry journaled as sent to the PMS and journals the
-// outcome. The outcome is journaled even when ctx ended meanwhile: a posting
-// the PMS booked during shutdown is recorded as posted, not left sent.
-//
-// During a drain the PMS's OK and the sending of the next queued posting
-// share one commit (posted, then sent: two events), and postSent goes on
-// with that posting; it returns the last outcome. It stops going on when ctx
-// ends, when the link is not ready, or when the next posting cannot be sent
-// as it is (the poster's loop deals with it).
-func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome {
-	jctx := context.WithoutCancel(ctx)
-	for {
-		req := PostRequest{
-			Number:      sent.Posting,
-			Room:        sent.Room,
-			AmountMinor: sent.Charge.TotalMinor,
-			Currency:    sent.Charge.Currency,
-			Start:       sent.Call.Start,
-			DurationS:   sent.Call.DurationS,
-			Dialed:      sent.Call.Dialed,
-			Class:       sent.Charge.Class,
-			Trunk:       sent.Call.Trunk,
-			Destination: sent.Charge.Destination,
-		}
-		res, err := e.PMS.Post(postCtx, req)
-		log := e.Logger.With().Uint64("entry", uint64(sent.ID)).Uint32("posting", req.Number).Str("room", req.Room).Int64("amount_minor", req.AmountMinor).Logger()
-		answer := &Answer{Code: res.Answer, Text: res.Text}
-		if res.Answer == "" && res.Text == "" {
-			answer = nil
-		}
-		switch res.Outcome {
-		case PostPosted:
-			posted := Change{To: StatePosted, Answer: answer}
-			next, chained := e.nextSent(ctx)
-			if chained {
-				nextSent, err := e.Journal.MoveAll(jctx, []Move{{ID: sent.ID, Change: posted}, next})
-				if err == nil {
-					e.posted(log, req, res, sent)
-					sent = nextSent
-					continue
-				}
-				log.Warn().Err(err).Uint64("next", uint64(next.ID)).Msg("journaling the answer with the next posting's sending failed: journaling the answer alone")
-			}
-			e.move(jctx, sent.ID, posted)
-			e.posted(log, req, res, sent)
-		case PostRefused:
-			e.move(jctx, sent.ID, Change{To: StateRefused, Answer: answer, Reason: Message(err)})
-			log.Warn().Str("answer", res.Answer).Str("text", res.Text).Msg("the PMS refused the posting: it waits for the night auditor")
-		case PostTransient:
-			e.move(jctx, sent.ID, Change{To: StateQueued, Answer: answer, Reason: Message(err)})
-			log.Info().Str("answer", res.Answer).Msg("the PMS cannot take the posting now: it will be sent again")
-		case PostInDoubt:
-			e.move(jctx, sent.ID, Change{To: StateInDoubt, Reason: errorText(err)})
-			log.Error().Err(err).Msg("posting in doubt: the night auditor must check the folio")
-		default: // PostInvalid, or an outcome this engine does not know
-			e.move(jctx, sent.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
-			log.Error().Err(err).Msg("the posting cannot be sent")
-			res.Outcome = PostInvalid
-		}
-		if res.Outcome != PostPosted {
-			e.count(func(s *Status) { s.Postings[res.Outcome]++ })
-		}
-		return res.Outcome
-	}
-}
-
-// posted logs and counts a posting the PMS booked.
-func (e *Engine) posted(log zerolog.Logger, req PostRequest, res PostResult, sent Entry) {
-	log.Info().Str("dialed", MaskNumber(req.Dialed)).Int("duration_s", req.DurationS).
-		Msgf("posted %s to room %s (posting %d)", e.amount(req.AmountMinor, req.Currency), req.Room, req.Number)
-	if e.Latency != nil && !sent.Raw.Received.IsZero() {
-		e.Latency(res.At.Sub(sent.Raw.Received))
-	}
-	e.count(func(s *Status) { s.Postings[PostPosted]++ })
-}
-
-// nextSent returns the move to sent of the oldest queued posting, when the
-// poster may go on to it at once: the engine runs, the link is ready, and
-// the posting can be sent as it is.
-func (e *Engine) nextSent(ctx context.Context) (Move, bool) {
-	if ctx.Err() != nil || !e.guestData.Load() || !e.PMS.Status().Ready() {
-		return Move{}, false
-	}
-	es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
-	if err != nil || len(es) == 0 {
-		return Move{}, false
-	}
-	c, why := e.sendable(ctx, es[0])
-	if why != "" {
-		return Move{}, false
-	}
-	return Move{ID: es[0].ID, Change: c}, true
-}
-
 // amount writes minor units in the currency's major unit when its decimals
 // are known.
 func (e *Engine) amount(minor int64, currency string) string {
@@ -848,141 +374,4 @@ func errorText(err error) string {
 		return "no reason given"
 	}
 	return err.Error()
-}
-
-// occupant reports whether room is known to be empty (and such postings are
-// held), and the reservation of the room's first guest ("" if unknown).
-func (e *Engine) occupant(ctx context.Context, room string) (vacant bool, reservation string) {
-	if !e.guestData.Load() {
-		return false, ""
-	}
-	gs, err := e.Queries.Guests(ctx, room)
-	if err != nil {
-		return false, ""
-	}
-	if len(gs) == 0 {
-		return !e.PostToVacant, ""
-	}
-	return false, gs[0].Reservation
-}
-
-// guestLoop journals the PMS's guest events until the link closes.
-func (e *Engine) guestLoop() {
-	ctx := context.Background()
-	for ev := range e.PMS.GuestEvents() {
-		if _, err := e.Journal.ApplyGuest(ctx, ev); err != nil {
-			e.Logger.Error().Err(err).Str("event", string(ev.Kind)).Str("room", ev.Guest.Room).Msg("a guest event could not be journaled")
-			continue
-		}
-		switch ev.Kind {
-		case GuestCheckIn, GuestChange, GuestCheckOut:
-			// One line per guest movement (no names: room and reservation),
-			// so that a posting's room can be traced to what the PMS said.
-			if !ev.Resync {
-				e.Logger.Info().Str("event", string(ev.Kind)).Str("room", ev.Guest.Room).Str("old_room", ev.OldRoom).
-					Str("reservation", ev.Guest.Reservation).Msg("guest event journaled")
-			}
-		case ResyncStart:
-			e.resyncing.Store(true)
-		case ResyncEnd:
-			e.resyncing.Store(false)
-			e.guestData.Store(true)
-			e.count(func(s *Status) { s.LastResync = e.now() })
-			e.Logger.Info().Msg("guest data resynchronized with the PMS")
-			e.Wake()
-		case NightAuditEnd:
-			e.Wake()
-		}
-	}
-}
-
-// watchLoop follows the link's state (asking for a resync when the engine
-// has no guest data), keeps the alarms and runs the journal's daily tidy.
-func (e *Engine) watchLoop(ctx context.Context) {
-	check := e.clock().NewTicker(10 * time.Second)
-	defer check.Stop()
-	tidy := e.clock().NewTicker(24 * time.Hour)
-	defer tidy.Stop()
-	e.tidy(ctx)
-	var downSince time.Time
-	resyncAsked := time.Time{}
-	changes := e.PMS.StatusChanges()
-	evaluate := func(st LinkStatus) {
-		if !e.guestData.Load() && !resyncAsked.IsZero() && e.now().Sub(resyncAsked) > 10*time.Minute {
-			// A PMS that never answers a resync must not hold the postings
-			// for ever: from now on rooms are judged by the guest events
-			// received so far.
-			e.guestData.Store(true)
-			e.resyncing.Store(false)
-			e.Logger.Warn().Msg("the PMS did not answer the resync within 10 minutes: rooms are judged by the guest events received since")
-		}
-		if st.State == LinkAlive {
-			downSince = time.Time{}
-			e.setAlarm(AlarmPMSDown, false, "")
-			if !e.guestData.Load() && !e.resyncing.Load() && e.now().Sub(resyncAsked) > 5*time.Minute {
-				if err := e.PMS.Resync(ctx); err != nil {
-					e.Logger.Warn().Err(err).Msg("cannot ask the PMS for its guest data yet")
-				} else {
-					resyncAsked = e.now()
-					e.resyncing.Store(true)
-					e.Logger.Info().Msg("no guest data in the journal: asked the PMS for a resync")
-				}
-			}
-		} else if downSince.IsZero() {
-			downSince = e.now()
-		}
-		if !downSince.IsZero() && e.now().Sub(downSince) > e.Alarms.PMSDown {
-			e.setAlarm(AlarmPMSDown, true, fmt.Sprintf("the PMS link has been %s since %s: postings wait", st.State, downSince.Format(time.Kitchen)))
-		}
-		e.Wake()
-	}
-	evaluate(e.PMS.Status())
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case st, ok := <-changes:
-			if !ok {
-				changes = nil
-				continue
-			}
-			evaluate(st)
-		case <-check.C():
-			evaluate(e.PMS.Status())
-			e.checkQueues(ctx)
-		case <-tidy.C():
-			e.tidy(ctx)
-		}
-	}
-}
-
-// checkQueues raises the queue and in-doubt alarms.
-func (e *Engine) checkQueues(ctx context.Context) {
-	counts, err := e.Queries.Counts(ctx)
-	if err != nil {
-		return
-	}
-	n := counts.States[StateInDoubt]
-	e.setAlarm(AlarmInDoubt, n > 0, fmt.Sprintf("%d postings in doubt: check them on the folios and resolve them in the console", n))
-	es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
-	if err != nil {
-		return
-	}
-	old := len(es) > 0 && e.now().Sub(es[0].Updated) > e.Alarms.QueueOlderThan
-	text := ""
-	if old {
-		text = fmt.Sprintf("%d postings queued, the oldest since %s", counts.States[StateQueued], es[0].Updated.Local().Format("15:04"))
-	}
-	e.setAlarm(AlarmQueueOld, old, text)
-}
-
-func (e *Engine) tidy(ctx context.Context) {
-	t, err := e.Journal.Tidy(ctx)
-	if err != nil {
-		e.Logger.Warn().Err(err).Msg("journal tidy failed")
-		return
-	}
-	if t.NamesErased+t.DigestsExpired+t.Pruned.Entries > 0 {
-		e.Logger.Info().Int("names_erased", t.NamesErased).Int("digests_expired", t.DigestsExpired).Int("entries_pruned", t.Pruned.Entries).Msg("journal tidied")
-	}
 }

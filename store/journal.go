@@ -55,16 +55,6 @@ func (w *txw) replayOf(raw []byte, received time.Time) (uint64, bool) {
 	return id, true
 }
 
-// personal reports whether moving from one state to another is a person's
-// decision, which needs an actor and a reason.
-func personal(from, to gateway.State) bool {
-	switch to {
-	case gateway.StatePostedByHand, gateway.StateReposted, gateway.StateTransferred, gateway.StateVoided:
-		return true
-	}
-	return from.NeedsPerson()
-}
-
 // Move moves an entry to another state with the facts that come with the
 // move; see gateway.Journal.
 func (j *Journal) Move(ctx context.Context, id gateway.EntryID, c gateway.Change) (gateway.Entry, error) {
@@ -92,10 +82,8 @@ func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) (gateway.En
 	if len(moves) == 0 {
 		return gateway.Entry{}, nil
 	}
-	for _, m := range moves {
-		if !m.To.Valid() {
-			return gateway.Entry{}, gateway.Errorf(gateway.KindInvalid, "entry %d: %q is not a journal state", m.ID, m.To)
-		}
+	if err := gateway.CheckStates(moves); err != nil {
+		return gateway.Entry{}, err
 	}
 	var out gateway.Entry
 	err := j.write(ctx, movesText(moves), func(w *txw) error {
@@ -176,117 +164,21 @@ func (w *txw) move(id gateway.EntryID, c gateway.Change) error {
 
 // checkMove enforces the rules of gateway.Journal.Move.
 func (w *txw) checkMove(r *rec, c gateway.Change) error {
-	from, to := r.state, c.To
-	bad := func(format string, args ...any) error {
-		return gateway.Errorf(gateway.KindInvalid, "entry %d: "+format, append([]any{r.id}, args...)...)
-	}
-	if !gateway.CanMove(from, to) {
-		return bad("it is %s and cannot move to %s", from, to)
-	}
-	person := personal(from, to)
-	if person && (strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "") {
-		return bad("moving it from %s to %s is a person's decision: say who (actor) and why (reason)", from, to)
-	}
-	if c.Call != nil {
-		if from != gateway.StateCaptured {
-			return bad("it was parsed before: a call comes only with the move out of captured")
-		}
-		if c.Call.Start.IsZero() || !c.Call.Direction.Valid() || c.Call.DurationS < 0 {
-			return bad("the call has no start, no valid direction or a negative duration")
-		}
-	}
-	if c.Charge != nil && from != gateway.StateCaptured && !person {
-		return bad("a charge comes only with the rating, or with a person's decision")
-	}
-	// The guest's reservation, unknown when the posting was queued (before
-	// the PMS's guest data came), may be filled in when it is sent.
-	fillReservation := c.Room == "" && from == gateway.StateQueued && to == gateway.StateSent && r.reservation == ""
-	if (c.Room != "" || c.Reservation != "") && from != gateway.StateCaptured && from != gateway.StateRated && !person && !fillReservation {
-		return bad("its room can only change when it is resolved, or by a person")
-	}
-	if strings.ContainsRune(c.Room, 0) || strings.ContainsRune(c.Reservation, 0) {
-		return bad("the room or reservation holds a NUL byte")
-	}
-	if c.Answer != nil && from != gateway.StateSent {
-		return bad("an answer from the PMS comes only with a move out of sent")
-	}
-	if c.Alone {
-		if to != gateway.StateSent {
-			return bad("only a move to sent can be made alone")
-		}
-		// This entry is queued itself (counted), about to be sent.
-		if q, sent := w.count(gateway.StateQueued), w.count(gateway.StateSent); q > 1 || sent > 0 {
-			return gateway.Errorf(gateway.KindTransient, "entry %d waits its turn: %d other postings are queued and %d sent", r.id, q-1, sent)
-		}
-	}
-	switch to {
-	case gateway.StateRated:
-		if c.Call == nil || c.Charge == nil {
-			return bad("rating it needs the call and its charge")
-		}
-	case gateway.StateException, gateway.StateInDoubt:
-		if strings.TrimSpace(c.Reason) == "" {
-			return bad("moving it to %s needs the reason", to)
-		}
-	case gateway.StateRefused:
-		if c.Answer == nil && strings.TrimSpace(c.Reason) == "" {
-			return bad("a refusal needs the PMS's answer or a reason")
-		}
-	case gateway.StateTransferred:
-		if strings.TrimSpace(c.Room) == "" {
-			return bad("a transfer needs the room to charge instead")
-		}
-	}
-	charge := c.Charge
-	if charge == nil {
-		charge = r.charge
-	}
-	if to == gateway.StateQueued || to == gateway.StateReposted || to == gateway.StateTransferred {
-		room := c.Room
-		if room == "" {
-			room = r.room
-		}
-		if strings.TrimSpace(room) == "" {
-			return bad("it has no room to post to: transfer it to a room, or void it")
-		}
-		if charge == nil || charge.TotalMinor <= 0 {
-			return bad("it has no charge above zero to post")
-		}
-	}
-	return nil
+	e := gateway.Entry{ID: gateway.EntryID(r.id), State: r.state, Room: r.room, Reservation: r.reservation, Charge: r.charge}
+	return gateway.CheckMove(e, c, w.count)
 }
 
 // nextPosting gives the next posting number: one above the last, wrapping to
 // 1 after the maximum, skipping numbers held by unresolved entries.
 func (w *txw) nextPosting() (uint32, error) {
-	max := w.j.opt.PostingMax
-	n := w.posting
-	for range max {
-		n++
-		if n > max || n == 0 {
-			n = 1
-		}
-		if w.held.Get(be32(n)) == nil {
-			return n, nil
-		}
-	}
-	return 0, gateway.Errorf(gateway.KindTransient, "every posting number from 1 to %d is held by an unresolved entry: resolve the in-doubt and refused postings, or raise store.posting_number_max", max)
+	return gateway.NextPosting(w.posting, w.j.opt.PostingMax, func(n uint32) bool { return w.held.Get(be32(n)) != nil })
 }
 
 // Import journals historical records in one transaction; see
 // gateway.Journal.
 func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gateway.Imported, error) {
-	for i, r := range recs {
-		switch {
-		case len(r.Raw.Data) == 0:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no raw bytes", i+1)
-		case r.Call == nil:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no call", i+1)
-		case r.Call.Start.IsZero() || !r.Call.Direction.Valid() || r.Call.DurationS < 0:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the call has no start, no valid direction or a negative duration", i+1)
-		case strings.ContainsRune(r.Room, 0):
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the room holds a NUL byte", i+1)
-		}
+	if err := gateway.CheckImport(recs); err != nil {
+		return gateway.Imported{}, err
 	}
 	out := gateway.Imported{IDs: make([]gateway.EntryID, len(recs))}
 	err := j.write(ctx, "import records", func(w *txw) error {

@@ -36,6 +36,17 @@ type commits struct {
 	// empty, -1 before.
 	idleAt int
 	hook   func() // called once, after the next capture
+	// changed gets a token after each commit and each empty read of the
+	// queue: waitFor's wake-up.
+	changed chan struct{}
+}
+
+// poke wakes waitFor.
+func (c *commits) poke() {
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
 }
 
 func (c *commits) Capture(ctx context.Context, rec gateway.RawRecord) (gateway.Captured, error) {
@@ -63,6 +74,7 @@ func (c *commits) Entries(ctx context.Context, f gateway.Filter) ([]gateway.Entr
 		c.mu.Lock()
 		c.idleAt = len(c.got)
 		c.mu.Unlock()
+		c.poke()
 	}
 	return es, err
 }
@@ -84,6 +96,7 @@ func (c *commits) note(ms []gateway.Move) {
 	c.mu.Lock()
 	c.got = append(c.got, strings.Join(b, " "))
 	c.mu.Unlock()
+	c.poke()
 }
 
 func (c *commits) Move(ctx context.Context, id gateway.EntryID, ch gateway.Change) (gateway.Entry, error) {
@@ -260,7 +273,7 @@ func startEngine(t *testing.T, ready, failBatches bool) *engineRig {
 			t.Fatal(err)
 		}
 	}
-	r := &engineRig{t: t, j: j, commits: &commits{Journal: j, Queries: j, failBatches: failBatches, idleAt: -1},
+	r := &engineRig{t: t, j: j, commits: &commits{Journal: j, Queries: j, failBatches: failBatches, idleAt: -1, changed: make(chan struct{}, 1)},
 		src: &fakeSource{recs: make(chan gateway.RawRecord), done: make(chan struct{})}, pms: newFakePMS(ready)}
 	r.e = &gateway.Engine{Source: r.src, Parser: fakeParser{}, Rater: fakeRater{}, Journal: r.commits, Queries: r.commits, PMS: r.pms,
 		Rooms: gateway.RoomMap{Same: true}, Poll: time.Hour, RetryMin: time.Millisecond, RetryMax: time.Millisecond,
@@ -282,12 +295,17 @@ func startEngine(t *testing.T, ready, failBatches bool) *engineRig {
 	return r
 }
 
-// waitFor waits until ok holds; the bound is there only so that a broken
-// engine fails the test instead of hanging it.
+// waitFor waits until ok holds, looking again after each commit and each
+// empty read of the queue (what ok depends on); the bound is there only so
+// that a broken engine fails the test instead of hanging it.
 func (r *engineRig) waitFor(what string, ok func() bool) {
 	r.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
+	bound := time.NewTimer(30 * time.Second)
+	defer bound.Stop()
+	for !ok() {
+		select {
+		case <-r.commits.changed:
+		case <-bound.C:
 			r.t.Fatalf("waited in vain for %s; commits so far: %q", what, r.commits.list())
 		}
 	}
@@ -410,7 +428,7 @@ func TestEngineStopLeavesNothingSent(t *testing.T) {
 	r.waitFor("the poster to wait", r.commits.posterWaits)
 	var stopped atomic.Bool
 	r.commits.onCapture(func() {
-		r.pms.onStatus(func() { r.cancel(); stopped.Store(true) })
+		r.pms.onStatus(func() { r.cancel(); stopped.Store(true); r.commits.poke() })
 	})
 	r.call("416", 2)
 	r.waitFor("the engine stopped by the link's Status", stopped.Load)

@@ -227,9 +227,12 @@ func TestEngineReplayAndTransient(t *testing.T) {
 	r.send(a, b)
 	r.waitState(gateway.StatePosted, 2)
 	r.send(a, b) // the PBX replays its buffer
-	time.Sleep(300 * time.Millisecond)
-	if n := len(r.pms.Ledger()); n != 2 {
-		t.Errorf("%d bookings, want 2", n)
+	// A call after the replays is read after them: once it is posted, the
+	// replays were dealt with (the engine reads the PBX in order).
+	r.send(ipo(3, "2026/11/25 10:02:00", 95, "101", "96175550136", false))
+	r.waitState(gateway.StatePosted, 3)
+	if n := len(r.pms.Ledger()); n != 3 {
+		t.Errorf("%d bookings, want 3: the replays were booked", n)
 	}
 	if st := r.engine.Status(); st.Replays != 2 || st.Postings[gateway.PostTransient] != 2 {
 		t.Errorf("status: replays %d, transient %d", st.Replays, st.Postings[gateway.PostTransient])
@@ -250,9 +253,13 @@ func TestEngineInDoubtNeverResent(t *testing.T) {
 	r.waitState(gateway.StateInDoubt, 1)
 	r.send(ipo(2, "2026/11/25 10:01:00", 95, "102", "96175550135", false))
 	r.waitState(gateway.StatePosted, 1)
-	time.Sleep(300 * time.Millisecond)
+	// The poster sends in call order: had the posting in doubt been queued
+	// again, it would go before a later call's. So once a later call is
+	// posted, the one in doubt was not sent again.
+	r.send(ipo(3, "2026/11/25 10:02:00", 95, "103", "96175550136", false))
+	r.waitState(gateway.StatePosted, 2)
 	l := r.pms.Ledger()
-	if len(l) != 2 {
+	if len(l) != 3 {
 		t.Fatalf("ledger %+v", l)
 	}
 	for _, b := range l {

@@ -83,7 +83,8 @@ func importCommand() *command {
 				return err
 			}
 			defer j.Close()
-			im := &importer{journal: j, parser: parser, rater: tf, rooms: c.Rooms.RoomMap()}
+			im := &importer{im: gateway.Importer{Journal: j, Parser: parser, Rater: tf, Rooms: c.Rooms.RoomMap(), Batch: importBatch},
+				format: parser.Format()}
 			for _, name := range args {
 				if err := im.file(ctx, name, clock, a.stderr, showBar); err != nil {
 					im.summary(a.stdout)
@@ -141,48 +142,32 @@ func loadConfigFor(path, cmd string, sections ...string) (*Config, error) {
 	return c, nil
 }
 
-// importStats counts what an import did.
-type importStats struct {
-	Files        int
-	Bytes        int64
-	Records      int64 // records framed
-	Calls        int64 // calls parsed
-	Imported     int64 // new entries journaled
-	Duplicates   int64 // calls already in the journal, skipped
-	NotCalls     int64 // headers, summaries, page breaks
-	Unreadable   int64 // records that should be calls but cannot be read (or were cut): not imported
-	Unrated      int64 // calls the tariff could not price: imported without a charge
-	RatingIssues int64 // calls rated with a rating exception (unknown destination, …)
-}
-
-// importer streams SMDR files into the journal in batches.
+// importer streams SMDR files into the journal through gateway.Importer,
+// framing each with pbx's file source.
 type importer struct {
-	journal gateway.Journal
-	parser  *pbx.Parser
-	rater   gateway.Rater
-	rooms   gateway.RoomMap
-	batch   []gateway.ImportRecord
-	stats   importStats
-	// inflight gets the result of the batch the journal is writing.
-	inflight chan error
+	im     gateway.Importer
+	format pbx.Format
+	files  int
+	bytes  int64
 }
 
 // file imports one file. clock dates records that print no year; zero means
 // the file's modification time.
 func (im *importer) file(ctx context.Context, name string, clock time.Time, progress io.Writer, showBar bool) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	st, err := os.Stat(name)
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err))
 	}
 	if clock.IsZero() {
 		clock = st.ModTime()
 	}
-	var r io.Reader = f
+	received := clock.UTC()
+	src, err := pbx.ReadFile(name, pbx.SourceOptions{LengthPrefixed: im.format.LengthPrefixed, IdleFlush: -1, Silence: -1,
+		Now: func() time.Time { return received }})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
 	var bar *progressbar.ProgressBar
 	if showBar {
 		bar = progressbar.NewOptions64(st.Size(),
@@ -193,123 +178,37 @@ func (im *importer) file(ctx context.Context, name string, clock time.Time, prog
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
 		)
-		r = io.TeeReader(f, bar)
 	}
 	source := "import " + name
-	fr := pbx.Framer{LengthPrefixed: im.parser.Format().LengthPrefixed}
-	var ferr error
-	emit := func(data []byte, truncated bool) {
-		if ferr != nil {
-			return
+	err = im.im.ReadAll(ctx, sourceFunc(func(ctx context.Context) (gateway.RawRecord, error) {
+		rec, err := src.Read(ctx)
+		rec.Source = source
+		if bar != nil && err == nil {
+			bar.Set64(src.Stats().Bytes)
 		}
-		ferr = im.record(ctx, gateway.RawRecord{Data: data, Received: clock.UTC(), Source: source, Truncated: truncated})
-	}
-	buf := make([]byte, 256<<10)
-	for ferr == nil {
-		n, err := r.Read(buf)
-		fr.Feed(buf[:n], emit)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			im.wait()
-			return fmt.Errorf("reading %s: %w", name, err)
-		}
-	}
-	fr.Flush(emit)
-	if ferr == nil {
-		ferr = im.flush(ctx)
-	}
-	if err := im.wait(); ferr == nil {
-		ferr = err
-	}
+		return rec, err
+	}))
 	if bar != nil {
 		bar.Finish()
 	}
-	im.stats.Files++
-	im.stats.Bytes += st.Size()
-	if ferr != nil {
-		return fmt.Errorf("importing %s: %w", name, ferr)
+	im.files++
+	im.bytes += st.Size()
+	if err != nil {
+		return fmt.Errorf("importing %s: %w", name, err)
 	}
 	return nil
 }
 
-// record parses, rates and queues one framed record; data is copied.
-func (im *importer) record(ctx context.Context, rec gateway.RawRecord) error {
-	im.stats.Records++
-	if rec.Truncated {
-		im.stats.Unreadable++
-		return nil
-	}
-	rec.Data = append([]byte(nil), rec.Data...)
-	call, err := im.parser.Parse(rec)
-	switch {
-	case errors.Is(err, gateway.ErrNotCall):
-		im.stats.NotCalls++
-		return nil
-	case err != nil:
-		im.stats.Unreadable++
-		return nil
-	}
-	im.stats.Calls++
-	ir := gateway.ImportRecord{Raw: rec, Call: &call}
-	if ch, err := im.rater.Rate(call); err == nil {
-		ir.Charge = &ch
-		if ch.Exception != nil {
-			im.stats.RatingIssues++
-		}
-	} else {
-		im.stats.Unrated++
-	}
-	if room, why := im.rooms.Resolve(call.Extension); why == gateway.RoomOK {
-		ir.Room = room
-	}
-	im.batch = append(im.batch, ir)
-	if len(im.batch) >= importBatch {
-		return im.flush(ctx)
-	}
-	return nil
-}
+// sourceFunc is a gateway.CallSource reading through a function.
+type sourceFunc func(ctx context.Context) (gateway.RawRecord, error)
 
-// flush hands the batch to the journal. The journal writes it while the
-// next batch is parsed and rated: at most one batch is in flight, so a
-// failure stops the import within two batches.
-func (im *importer) flush(ctx context.Context) error {
-	if err := im.wait(); err != nil {
-		return err
-	}
-	if len(im.batch) == 0 {
-		return nil
-	}
-	batch := im.batch
-	im.batch = make([]gateway.ImportRecord, 0, importBatch)
-	done := make(chan error, 1)
-	im.inflight = done
-	go func() {
-		res, err := im.journal.Import(ctx, batch)
-		if err == nil {
-			im.stats.Imported += int64(len(batch) - res.Duplicates)
-			im.stats.Duplicates += int64(res.Duplicates)
-		}
-		done <- err
-	}()
-	return nil
-}
-
-// wait waits for the batch in flight, if any.
-func (im *importer) wait() error {
-	if im.inflight == nil {
-		return nil
-	}
-	err := <-im.inflight
-	im.inflight = nil
-	return err
-}
+func (f sourceFunc) Read(ctx context.Context) (gateway.RawRecord, error) { return f(ctx) }
+func (f sourceFunc) Close() error                                        { return nil }
 
 // summary prints what the import did, one fact a line.
 func (im *importer) summary(w io.Writer) {
-	s := im.stats
-	fmt.Fprintf(w, "files read:          %d (%d bytes)\n", s.Files, s.Bytes)
+	s := im.im.Stats()
+	fmt.Fprintf(w, "files read:          %d (%d bytes)\n", im.files, im.bytes)
 	fmt.Fprintf(w, "records read:        %d\n", s.Records)
 	fmt.Fprintf(w, "calls imported:      %d\n", s.Imported)
 	fmt.Fprintf(w, "already in journal:  %d (skipped)\n", s.Duplicates)

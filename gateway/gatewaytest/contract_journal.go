@@ -28,18 +28,18 @@ type OpenJournal func(t *testing.T, o JournalOptions) JournalUnderTest
 // listings, imports, guest events, the audit log and users. It runs against
 // the fake (NewJournal) and against package store.
 func JournalContract(t *testing.T, open OpenJournal) {
-	t.Run("capture", func(t *testing.T) { contractCapture(t, open) })
-	t.Run("replay", func(t *testing.T) { contractReplay(t, open) })
-	t.Run("moves", func(t *testing.T) { contractMoves(t, open) })
-	t.Run("posting numbers", func(t *testing.T) { contractPostings(t, open) })
-	t.Run("posting numbers wrap", func(t *testing.T) { contractPostingWrap(t, open) })
-	t.Run("person's moves", func(t *testing.T) { contractPersonMoves(t, open) })
-	t.Run("batches", func(t *testing.T) { contractBatches(t, open) })
-	t.Run("queues and listings", func(t *testing.T) { contractListings(t, open) })
-	t.Run("import", func(t *testing.T) { contractImport(t, open) })
-	t.Run("guest events", func(t *testing.T) { contractGuests(t, open) })
-	t.Run("audit", func(t *testing.T) { contractAudit(t, open) })
-	t.Run("users", func(t *testing.T) { contractUsers(t, open) })
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T, OpenJournal)
+	}{
+		{"capture", contractCapture}, {"replay", contractReplay}, {"moves", contractMoves},
+		{"posting numbers", contractPostings}, {"posting numbers wrap", contractPostingWrap},
+		{"person's moves", contractPersonMoves}, {"batches", contractBatches},
+		{"queues and listings", contractListings}, {"import", contractImport},
+		{"guest events", contractGuests}, {"audit", contractAudit}, {"users", contractUsers},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
+	}
 }
 
 // contractEnv is a journal on a clock that ticks a millisecond per reading.

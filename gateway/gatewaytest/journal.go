@@ -55,7 +55,7 @@ type Journal struct {
 	o       JournalOptions
 	epoch   string
 	created time.Time
-	changed chan struct{} // closed and replaced after every write
+	changes notifier // after every write
 
 	entries map[gateway.EntryID]*fakeEntry
 	lastID  gateway.EntryID
@@ -110,7 +110,7 @@ func NewJournal(o JournalOptions) *Journal {
 	if o.PostingMax == 0 {
 		o.PostingMax = 99_999_999
 	}
-	j := &Journal{o: o, changed: make(chan struct{}),
+	j := &Journal{o: o,
 		entries: map[gateway.EntryID]*fakeEntry{}, held: map[uint32]gateway.EntryID{}, replay: map[[32]byte]replayMark{},
 		rooms: map[string][]stay{}, stays: map[string]string{}, users: map[string]gateway.User{}}
 	j.created = j.now()
@@ -128,26 +128,12 @@ func (j *Journal) local(t time.Time) time.Time {
 
 // Changed returns a channel that is closed at the journal's next write:
 // for tests that wait for the code under test to journal something.
-func (j *Journal) Changed() <-chan struct{} {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.changed
-}
+func (j *Journal) Changed() <-chan struct{} { return j.changes.next() }
 
 // Await calls cond after every write until it returns true (then Await
 // does), or ctx ends (then false). cond may read the journal.
 func (j *Journal) Await(ctx context.Context, cond func() bool) bool {
-	for {
-		ch := j.Changed()
-		if cond() {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return cond()
-		}
-	}
+	return j.changes.await(ctx, cond)
 }
 
 // write runs fn under the lock, after the Fail hook, and wakes Changed.
@@ -161,13 +147,12 @@ func (j *Journal) write(ctx context.Context, op string, fn func() error) error {
 		}
 	}
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := fn(); err != nil {
-		return err
+	err := fn()
+	j.mu.Unlock()
+	if err == nil {
+		j.changes.notify()
 	}
-	close(j.changed)
-	j.changed = make(chan struct{})
-	return nil
+	return err
 }
 
 // event appends an event to the log and returns it.
@@ -241,10 +226,8 @@ func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) (gateway.En
 	if len(moves) == 0 {
 		return gateway.Entry{}, nil
 	}
-	for _, m := range moves {
-		if !m.To.Valid() {
-			return gateway.Entry{}, gateway.Errorf(gateway.KindInvalid, "entry %d: %q is not a journal state", m.ID, m.To)
-		}
+	if err := gateway.CheckStates(moves); err != nil {
+		return gateway.Entry{}, err
 	}
 	var out gateway.Entry
 	err := j.write(ctx, "move", func() error {
@@ -298,15 +281,6 @@ func clonemap[K comparable, V any](m map[K]V) map[K]V {
 		out[k] = v
 	}
 	return out
-}
-
-// personal reports whether a move is a person's decision.
-func personal(from, to gateway.State) bool {
-	switch to {
-	case gateway.StatePostedByHand, gateway.StateReposted, gateway.StateTransferred, gateway.StateVoided:
-		return true
-	}
-	return from.NeedsPerson()
 }
 
 func (j *Journal) move(id gateway.EntryID, c gateway.Change, u *undo) error {
@@ -388,102 +362,16 @@ func (j *Journal) release(fe *fakeEntry) {
 }
 
 func (j *Journal) nextPosting() (uint32, error) {
-	n := j.posting
-	for range j.o.PostingMax {
-		n++
-		if n > j.o.PostingMax || n == 0 {
-			n = 1
-		}
-		if _, ok := j.held[n]; !ok {
-			return n, nil
-		}
-	}
-	return 0, gateway.Errorf(gateway.KindTransient, "every posting number from 1 to %d is held by an unresolved entry: resolve the in-doubt and refused postings, or raise store.posting_number_max", j.o.PostingMax)
+	return gateway.NextPosting(j.posting, j.o.PostingMax, func(n uint32) bool { _, ok := j.held[n]; return ok })
 }
 
-// check enforces the rules of gateway.Journal.Move, as store does.
+// check enforces the rules of gateway.Journal.Move.
 func (j *Journal) check(fe *fakeEntry, c gateway.Change) error {
-	e := &fe.e
-	from, to := e.State, c.To
-	bad := func(format string, args ...any) error {
-		return gateway.Errorf(gateway.KindInvalid, "entry %d: "+format, append([]any{e.ID}, args...)...)
-	}
-	if !gateway.CanMove(from, to) {
-		return bad("it is %s and cannot move to %s", from, to)
-	}
-	person := personal(from, to)
-	if person && (strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "") {
-		return bad("moving it from %s to %s is a person's decision: say who (actor) and why (reason)", from, to)
-	}
-	if c.Call != nil {
-		if from != gateway.StateCaptured {
-			return bad("it was parsed before: a call comes only with the move out of captured")
-		}
-		if c.Call.Start.IsZero() || !c.Call.Direction.Valid() || c.Call.DurationS < 0 {
-			return bad("the call has no start, no valid direction or a negative duration")
-		}
-	}
-	if c.Charge != nil && from != gateway.StateCaptured && !person {
-		return bad("a charge comes only with the rating, or with a person's decision")
-	}
-	fillReservation := c.Room == "" && from == gateway.StateQueued && to == gateway.StateSent && e.Reservation == ""
-	if (c.Room != "" || c.Reservation != "") && from != gateway.StateCaptured && from != gateway.StateRated && !person && !fillReservation {
-		return bad("its room can only change when it is resolved, or by a person")
-	}
-	if strings.ContainsRune(c.Room, 0) || strings.ContainsRune(c.Reservation, 0) {
-		return bad("the room or reservation holds a NUL byte")
-	}
-	if c.Answer != nil && from != gateway.StateSent {
-		return bad("an answer from the PMS comes only with a move out of sent")
-	}
-	if c.Alone {
-		if to != gateway.StateSent {
-			return bad("only a move to sent can be made alone")
-		}
-		q, sent := j.count(gateway.StateQueued), j.count(gateway.StateSent)
-		if q > 1 || sent > 0 {
-			return gateway.Errorf(gateway.KindTransient, "entry %d waits its turn: %d other postings are queued and %d sent", e.ID, q-1, sent)
-		}
-	}
-	switch to {
-	case gateway.StateRated:
-		if c.Call == nil || c.Charge == nil {
-			return bad("rating it needs the call and its charge")
-		}
-	case gateway.StateException, gateway.StateInDoubt:
-		if strings.TrimSpace(c.Reason) == "" {
-			return bad("moving it to %s needs the reason", to)
-		}
-	case gateway.StateRefused:
-		if c.Answer == nil && strings.TrimSpace(c.Reason) == "" {
-			return bad("a refusal needs the PMS's answer or a reason")
-		}
-	case gateway.StateTransferred:
-		if strings.TrimSpace(c.Room) == "" {
-			return bad("a transfer needs the room to charge instead")
-		}
-	}
-	if to == gateway.StateQueued || to == gateway.StateReposted || to == gateway.StateTransferred {
-		charge := c.Charge
-		if charge == nil {
-			charge = e.Charge
-		}
-		room := c.Room
-		if room == "" {
-			room = e.Room
-		}
-		if strings.TrimSpace(room) == "" {
-			return bad("it has no room to post to: transfer it to a room, or void it")
-		}
-		if charge == nil || charge.TotalMinor <= 0 {
-			return bad("it has no charge above zero to post")
-		}
-	}
-	return nil
+	return gateway.CheckMove(fe.e, c, j.count)
 }
 
-func (j *Journal) count(s gateway.State) int {
-	n := 0
+func (j *Journal) count(s gateway.State) int64 {
+	var n int64
 	for _, fe := range j.entries {
 		if fe.e.State == s {
 			n++
@@ -536,17 +424,8 @@ func (fe *fakeEntry) copy(history bool) gateway.Entry {
 
 // Import journals history; see gateway.Journal.
 func (j *Journal) Import(ctx context.Context, recs []gateway.ImportRecord) (gateway.Imported, error) {
-	for i, r := range recs {
-		switch {
-		case len(r.Raw.Data) == 0:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no raw bytes", i+1)
-		case r.Call == nil:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d has no call", i+1)
-		case r.Call.Start.IsZero() || !r.Call.Direction.Valid() || r.Call.DurationS < 0:
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the call has no start, no valid direction or a negative duration", i+1)
-		case strings.ContainsRune(r.Room, 0):
-			return gateway.Imported{}, gateway.Errorf(gateway.KindInvalid, "import record %d: the room holds a NUL byte", i+1)
-		}
+	if err := gateway.CheckImport(recs); err != nil {
+		return gateway.Imported{}, err
 	}
 	out := gateway.Imported{IDs: make([]gateway.EntryID, len(recs))}
 	err := j.write(ctx, "import", func() error {
@@ -786,5 +665,5 @@ func (j *Journal) Backup(ctx context.Context, w io.Writer) (int64, error) {
 func (j *Journal) EntryCount(s gateway.State) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.count(s)
+	return int(j.count(s))
 }

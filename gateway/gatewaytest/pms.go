@@ -42,7 +42,7 @@ type PMSLink struct {
 	replies  []Reply
 	posted   []gateway.PostRequest
 	resyncs  int
-	notify   chan struct{} // closed and replaced at every change
+	watch    notifier // at every change
 	isClosed bool
 
 	// ResyncErr, if set, is what Resync returns.
@@ -57,7 +57,7 @@ func NewPMSLink(clock gateway.Clock) *PMSLink {
 		clock = gateway.RealClock{}
 	}
 	return &PMSLink{clock: clock, slot: make(chan struct{}, 1), guests: make(chan gateway.GuestEvent, 256),
-		closed: make(chan struct{}), changes: make(chan gateway.LinkStatus, 1), notify: make(chan struct{}),
+		closed: make(chan struct{}), changes: make(chan gateway.LinkStatus, 1),
 		status: gateway.LinkStatus{State: gateway.LinkAlive, Since: clock.Now(), Peer: "fake PMS"}}
 }
 
@@ -70,8 +70,7 @@ func (l *PMSLink) changed() {
 		}
 		l.changes <- l.status
 	}
-	close(l.notify)
-	l.notify = make(chan struct{})
+	l.watch.notify()
 }
 
 // SetStatus changes the link's status (its Since is set when the state
@@ -147,19 +146,7 @@ func (l *PMSLink) Resyncs() int {
 // a status change, a resync asked) until it returns true (then Await
 // does), or ctx ends (then false).
 func (l *PMSLink) Await(ctx context.Context, cond func() bool) bool {
-	for {
-		l.mu.Lock()
-		ch := l.notify
-		l.mu.Unlock()
-		if cond() {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return cond()
-		}
-	}
+	return l.watch.await(ctx, cond)
 }
 
 // Post sends one posting and returns the scripted answer; see
@@ -270,22 +257,18 @@ func notReady(st gateway.LinkStatus) string {
 // WaitReady blocks until the link is ready or ctx ends; see
 // gateway.PMSLink.
 func (l *PMSLink) WaitReady(ctx context.Context) error {
-	for {
-		l.mu.Lock()
-		st, ch := l.status, l.notify
-		l.mu.Unlock()
-		if st.Ready() {
-			return nil
-		}
-		if st.State == gateway.LinkClosed {
-			return gateway.Errorf(gateway.KindTransient, "the PMS link is closed")
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	var st gateway.LinkStatus
+	l.Await(ctx, func() bool {
+		st = l.Status()
+		return st.Ready() || st.State == gateway.LinkClosed
+	})
+	switch {
+	case st.Ready():
+		return nil
+	case st.State == gateway.LinkClosed:
+		return gateway.Errorf(gateway.KindTransient, "the PMS link is closed")
 	}
+	return ctx.Err()
 }
 
 // Status returns the link's status.

@@ -17,9 +17,9 @@ type CallSource struct {
 	done  chan struct{}
 	once  sync.Once
 
-	mu     sync.Mutex
-	reads  int
-	notify chan struct{}
+	mu    sync.Mutex
+	reads int
+	watch notifier // after every Read
 }
 
 type item struct {
@@ -35,7 +35,7 @@ func NewCallSource(clock gateway.Clock) *CallSource {
 	if clock == nil {
 		clock = gateway.RealClock{}
 	}
-	return &CallSource{clock: clock, recs: make(chan item, 4096), done: make(chan struct{}), notify: make(chan struct{})}
+	return &CallSource{clock: clock, recs: make(chan item, 4096), done: make(chan struct{})}
 }
 
 // Send queues a record for Read.
@@ -84,28 +84,15 @@ func (s *CallSource) Read(ctx context.Context) (gateway.RawRecord, error) {
 	}
 	s.mu.Lock()
 	s.reads++
-	close(s.notify)
-	s.notify = make(chan struct{})
 	s.mu.Unlock()
+	s.watch.notify()
 	return it.rec, it.err
 }
 
 // Await calls cond after every Read until it returns true (then Await
 // does), or ctx ends (then false).
 func (s *CallSource) Await(ctx context.Context, cond func() bool) bool {
-	for {
-		s.mu.Lock()
-		ch := s.notify
-		s.mu.Unlock()
-		if cond() {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return cond()
-		}
-	}
+	return s.watch.await(ctx, cond)
 }
 
 // Close ends the source; it is idempotent.
