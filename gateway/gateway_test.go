@@ -103,6 +103,48 @@ func TestErrorKinds(t *testing.T) {
 	}
 }
 
+// TestErrorTexts: an error's text names the thing once and its cause once,
+// however it was made.
+func TestErrorTexts(t *testing.T) {
+	disk := errors.New("disk gone")
+	a, b := errors.New("first"), errors.New("second")
+	for _, tc := range []struct {
+		name   string
+		err    error
+		want   string
+		causes []error
+	}{
+		{"Errorf without cause", gateway.Errorf(gateway.KindInvalid, "room %q is not known", "101"), `room "101" is not known`, nil},
+		{"Errorf wrapping at the end", gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk), "reading x: disk gone", []error{disk}},
+		{"Errorf wrapping in the middle", gateway.Errorf(gateway.KindInternal, "reading x (%w): restore it from a backup", disk),
+			"reading x (disk gone): restore it from a backup", []error{disk}},
+		{"Errorf wrapping two causes", gateway.Errorf(gateway.KindInternal, "%w, then %w", a, b), "first, then second", []error{a, b}},
+		{"Errorf wrapping an Errorf", gateway.Errorf(gateway.KindTransient, "posting 7: %w", gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk)),
+			"posting 7: reading x: disk gone", []error{disk}},
+		{"Wrap", gateway.Wrap(gateway.KindRejected, disk, "PMS refused posting 7"), "PMS refused posting 7: disk gone", []error{disk}},
+		{"Wrap of an Errorf", gateway.Wrap(gateway.KindTransient, gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk), "backup"),
+			"backup: reading x: disk gone", []error{disk}},
+		{"Error without message", &gateway.Error{Kind: gateway.KindInvalid, Err: disk}, "disk gone", []error{disk}},
+		{"Error without cause", &gateway.Error{Kind: gateway.KindInvalid, Msg: "bad"}, "bad", nil},
+		{"fmt.Errorf around an Errorf", fmt.Errorf("entry 4: %w", gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk)),
+			"entry 4: reading x: disk gone", []error{disk}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			for _, c := range tc.causes {
+				if !errors.Is(tc.err, c) {
+					t.Errorf("does not unwrap to %v", c)
+				}
+			}
+		})
+	}
+	if got := gateway.Message(gateway.Errorf(gateway.KindInvalid, "cannot read %s: %w", "t.yaml", disk)); got != "cannot read t.yaml: disk gone" {
+		t.Errorf("Message = %q", got)
+	}
+}
+
 func TestStates(t *testing.T) {
 	if len(gateway.States) != 14 {
 		t.Errorf("%d states, DESIGN.md lists 14", len(gateway.States))
