@@ -52,8 +52,9 @@ func TestLifecycle(t *testing.T) {
 	if !slices.Equal(path, want) || en.History[0].From != "" || en.History[4].From != gateway.StateSent {
 		t.Errorf("history %v, want %v", path, want)
 	}
-	if p := en.AsPosting(); p.Number != 1 || p.AmountMinor != 136 || p.Currency != "USD" || p.Room != "415" || p.Answer != "OK" {
-		t.Errorf("posting %+v", p)
+	// What the engine posts from (its PostRequest) and what it answered.
+	if en.Posting != 1 || en.Charge.TotalMinor != 136 || en.Charge.Currency != "USD" || en.Room != "415" || en.Answer.Code != "OK" {
+		t.Errorf("posted entry %+v", en)
 	}
 	// The JSON form `gateway journal` prints.
 	b, err := json.Marshal(en)
