@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -84,11 +85,73 @@ type guestData struct {
 	Departure      string                 `json:"departure,omitempty"`
 	NoPost         bool                   `json:"no_post,omitempty"`
 	ClassOfService string                 `json:"class_of_service,omitempty"`
-	Fields         []string               `json:"fields,omitempty"`
-	OldRoom        string                 `json:"old_room,omitempty"`
-	OldRoomShared  bool                   `json:"old_room_shared,omitempty"`
-	Resync         bool                   `json:"resync,omitempty"`
-	PMSTime        string                 `json:"pms_time,omitempty"`
+	// Fields is the fields the PMS sent, by their stored names (see
+	// storedFields); none for an event carrying every field.
+	Fields        []string `json:"fields,omitempty"`
+	OldRoom       string   `json:"old_room,omitempty"`
+	OldRoomShared bool     `json:"old_room_shared,omitempty"`
+	Resync        bool     `json:"resync,omitempty"`
+	PMSTime       string   `json:"pms_time,omitempty"`
+
+	// carried is the guest fields the event carries, read from Fields.
+	carried gateway.GuestFields
+}
+
+// storedFields names the guest fields in a stored guest event's "fields":
+// FIAS's field ids, as the journal has written them from the start. The
+// journal keeps these names so that events written before guest events had
+// typed fields, and after, read alike with any version.
+var storedFields = [...]struct {
+	field gateway.GuestFields
+	name  string
+}{
+	{gateway.FieldShared, "GS"}, {gateway.FieldLastName, "GN"}, {gateway.FieldFirstName, "GF"}, {gateway.FieldTitle, "GT"},
+	{gateway.FieldLanguage, "GL"}, {gateway.FieldVIP, "GV"}, {gateway.FieldGroup, "GG"}, {gateway.FieldArrival, "GA"},
+	{gateway.FieldDeparture, "GD"}, {gateway.FieldNoPost, "NP"}, {gateway.FieldClassOfService, "CS"},
+}
+
+// Stored names of the room and reservation number: a list with only these
+// says the event carries none of the guest fields (an empty list would mean
+// every one).
+const storedRoom, storedReservation = "RN", "G#"
+
+// carriedFields reads a stored "fields": every guest field when it is
+// empty, else those it names (other names, such as FIAS's RN, G#, RO, SF,
+// DA, TI in older events, are no guest field).
+func carriedFields(names []string) gateway.GuestFields {
+	if len(names) == 0 {
+		return gateway.AllGuestFields
+	}
+	var c gateway.GuestFields
+	for _, f := range storedFields {
+		if slices.Contains(names, f.name) {
+			c |= f.field
+		}
+	}
+	return c
+}
+
+// storedFieldNames is the stored "fields" of an event for room and
+// reservation that carries the guest fields c: none when c is every field;
+// else the room's and the reservation's names (so that the list is never
+// empty) and those of c.
+func storedFieldNames(room, reservation string, c gateway.GuestFields) []string {
+	if c == gateway.AllGuestFields {
+		return nil
+	}
+	var names []string
+	if room != "" {
+		names = append(names, storedRoom)
+	}
+	if reservation != "" || room == "" {
+		names = append(names, storedReservation)
+	}
+	for _, f := range storedFields {
+		if c.Has(f.field) {
+			names = append(names, f.name)
+		}
+	}
+	return names
 }
 
 // prunedData is what a retention run removed, and the counters at that point
@@ -311,6 +374,7 @@ func decodeEvent(body []byte) (*event, error) {
 			return nil, fmt.Errorf("event %d: guest event without data", ev.seq)
 		}
 		g := d.guestData
+		g.carried = carriedFields(g.Fields)
 		ev.guest = &g
 	case gateway.EventAudit:
 		ev.audit = &gateway.AuditRecord{Actor: ev.actor, Action: d.Action, Reason: ev.reason, Detail: d.Detail}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,44 +42,44 @@ func guestScenario(e *env) {
 		// GI with some fields.
 		{Kind: gateway.GuestCheckIn, Time: at(9, 0), Guest: gateway.Guest{Room: "101", Reservation: "R1", LastName: "Smith", FirstName: "Ann",
 			Title: "Ms", Language: "E", Shared: false, Arrival: day(27), Departure: day(30)},
-			Fields: []string{"RN", "G#", "GS", "GN", "GF", "GT", "GL", "GA", "GD", "DA", "TI"}},
+			Omitted: (gateway.FieldShared | gateway.FieldLastName | gateway.FieldFirstName | gateway.FieldTitle | gateway.FieldLanguage | gateway.FieldArrival | gateway.FieldDeparture).Others()},
 		// A sharer arrives in the same room.
 		{Kind: gateway.GuestCheckIn, Time: at(9, 5), Guest: gateway.Guest{Room: "101", Reservation: "R2", LastName: "Jones", Shared: true,
 			VIP: "2", Group: "ACME", ClassOfService: "2"},
-			Fields: []string{"RN", "G#", "GN", "GS", "GV", "GG", "CS", "DA", "TI"}},
+			Omitted: (gateway.FieldLastName | gateway.FieldShared | gateway.FieldVIP | gateway.FieldGroup | gateway.FieldClassOfService).Others()},
 		// A GI without reservation number (a room-based PMS) and without the list: every field.
 		{Kind: gateway.GuestCheckIn, Time: at(9, 10), Guest: gateway.Guest{Room: "400", LastName: "Brown", Language: "F", ClassOfService: "3"}},
 		// A GI with no guest data at all.
-		{Kind: gateway.GuestCheckIn, Time: at(9, 15), Guest: gateway.Guest{Room: "402", Reservation: "R4"}, Fields: []string{"RN", "G#", "DA", "TI"}},
+		{Kind: gateway.GuestCheckIn, Time: at(9, 15), Guest: gateway.Guest{Room: "402", Reservation: "R4"}, Omitted: gateway.AllGuestFields},
 		// GC with a subset: the last name and No-Post change, nothing else.
 		{Kind: gateway.GuestChange, Time: at(10, 0), Guest: gateway.Guest{Room: "101", Reservation: "R2", LastName: "Jones-Lee", NoPost: true},
-			Fields: []string{"RN", "G#", "GN", "NP", "DA", "TI"}},
+			Omitted: (gateway.FieldLastName | gateway.FieldNoPost).Others()},
 		// GC with other fields: VIP, group, class of service, title, departure.
 		{Kind: gateway.GuestChange, Time: at(10, 5), Guest: gateway.Guest{Room: "101", Reservation: "R1", VIP: "1", Group: "", ClassOfService: "1",
 			Title: "Dr", Departure: day(29)},
-			Fields: []string{"RN", "G#", "GV", "GG", "CS", "GT", "GD"}},
+			Omitted: (gateway.FieldVIP | gateway.FieldGroup | gateway.FieldClassOfService | gateway.FieldTitle | gateway.FieldDeparture).Others()},
 		// GC room move with two GS: R2 moves to 205, unshared, and 101 is no longer shared.
 		{Kind: gateway.GuestChange, Time: at(11, 0), Guest: gateway.Guest{Room: "205", Reservation: "R2", Shared: false},
-			OldRoom: "101", OldRoomShared: false, Fields: []string{"RN", "G#", "GS", "RO", "DA", "TI"}},
+			OldRoom: "101", OldRoomShared: false, Omitted: gateway.FieldShared.Others()},
 		// A GI for a sharer of 205, then a room move with one GS after RO
 		// (the old room's share state only).
 		{Kind: gateway.GuestCheckIn, Time: at(11, 5), Guest: gateway.Guest{Room: "205", Reservation: "R5", LastName: "Green", Shared: true},
-			Fields: []string{"RN", "G#", "GN", "GS"}},
+			Omitted: (gateway.FieldLastName | gateway.FieldShared).Others()},
 		{Kind: gateway.GuestChange, Time: at(11, 10), Guest: gateway.Guest{Room: "210", Reservation: "R5"},
-			OldRoom: "205", OldRoomShared: false, Fields: []string{"RN", "G#", "RO"}},
+			OldRoom: "205", OldRoomShared: false, Omitted: gateway.AllGuestFields},
 		// Room move without a reservation number: the names follow.
-		{Kind: gateway.GuestChange, Time: at(11, 15), Guest: gateway.Guest{Room: "401"}, OldRoom: "400", Fields: []string{"RN", "RO"}},
+		{Kind: gateway.GuestChange, Time: at(11, 15), Guest: gateway.Guest{Room: "401"}, OldRoom: "400", Omitted: gateway.AllGuestFields},
 		// A sharer checks in to 210 and the first checks out: GO with GS.
 		{Kind: gateway.GuestCheckIn, Time: at(12, 0), Guest: gateway.Guest{Room: "210", Reservation: "R6", LastName: "Black", Shared: true, Language: "D"},
-			Fields: []string{"RN", "G#", "GN", "GS", "GL"}},
+			Omitted: (gateway.FieldLastName | gateway.FieldShared | gateway.FieldLanguage).Others()},
 		{Kind: gateway.GuestCheckOut, Time: at(12, 5), Guest: gateway.Guest{Room: "210", Reservation: "R5", Shared: false},
-			Fields: []string{"RN", "G#", "GS", "DA", "TI"}},
+			Omitted: gateway.FieldShared.Others()},
 		// GO of a whole room (no reservation number), GO by reservation only.
-		{Kind: gateway.GuestCheckOut, Time: at(12, 10), Guest: gateway.Guest{Room: "401"}, Fields: []string{"RN"}},
-		{Kind: gateway.GuestCheckOut, Time: at(12, 15), Guest: gateway.Guest{Reservation: "R4"}, Fields: []string{"G#"}},
+		{Kind: gateway.GuestCheckOut, Time: at(12, 10), Guest: gateway.Guest{Room: "401"}, Omitted: gateway.AllGuestFields},
+		{Kind: gateway.GuestCheckOut, Time: at(12, 15), Guest: gateway.Guest{Reservation: "R4"}, Omitted: gateway.AllGuestFields},
 		// A guest the resync will not mention.
 		{Kind: gateway.GuestCheckIn, Time: at(12, 20), Guest: gateway.Guest{Room: "300", Reservation: "R7", LastName: "White"},
-			Fields: []string{"RN", "G#", "GN"}},
+			Omitted: gateway.FieldLastName.Others()},
 		// A night audit.
 		{Kind: gateway.NightAuditStart, Time: at(23, 0)},
 		{Kind: gateway.NightAuditEnd, Time: at(23, 30)},
@@ -86,11 +87,11 @@ func guestScenario(e *env) {
 		// and R2 without data); R7 is not mentioned and leaves.
 		{Kind: gateway.ResyncStart, Time: at(23, 40)},
 		{Kind: gateway.GuestCheckIn, Resync: true, Time: at(23, 41), Guest: gateway.Guest{Room: "101", Reservation: "R1", Language: "S"},
-			Fields: []string{"RN", "G#", "GL", "SF"}},
+			Omitted: gateway.FieldLanguage.Others()},
 		{Kind: gateway.GuestCheckIn, Resync: true, Time: at(23, 42), Guest: gateway.Guest{Room: "210", Reservation: "R6"},
-			Fields: []string{"RN", "G#", "SF"}},
+			Omitted: gateway.AllGuestFields},
 		{Kind: gateway.GuestCheckIn, Resync: true, Time: at(23, 43), Guest: gateway.Guest{Room: "205", Reservation: "R2"},
-			Fields: []string{"RN", "G#", "SF"}},
+			Omitted: gateway.AllGuestFields},
 		{Kind: gateway.ResyncEnd, Time: at(23, 45)},
 	} {
 		e.guest(ev)
@@ -152,12 +153,63 @@ func TestGuestFixture(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Errorf("verify (a rebuild from the old events against the old projection): %v %v", rep.Problems, err)
 	}
+	oldEvents, err := j.Events(ctx, gateway.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := j.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := guestsJSON(t, j); !bytes.Equal(got, want) {
 		t.Errorf("guests after a rebuild from the old events:\n%s\nwant\n%s", got, want)
 	}
+
+	// Today's code, given the same events, ends with the same guests, and
+	// stores events that read as the old ones under the old rule (an older
+	// callgate reads them alike).
+	e := newEnv(t, store.Options{})
+	guestScenario(e)
+	if got := guestsJSON(t, e.j); !bytes.Equal(got, want) {
+		t.Errorf("guests after the same events today:\n%s\nwant\n%s", got, want)
+	}
+	newEvents, err := e.j.Events(ctx, gateway.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(newEvents) != len(oldEvents) {
+		t.Fatalf("%d events today, %d stored", len(newEvents), len(oldEvents))
+	}
+	for i := range oldEvents {
+		o, n := oldMeaning(t, oldEvents[i].Data), oldMeaning(t, newEvents[i].Data)
+		if o != n {
+			t.Errorf("event %d reads differently:\nstored %s\ntoday  %s", i+1, oldEvents[i].Data, newEvents[i].Data)
+		}
+	}
+}
+
+// oldMeaning is what the code before typed guest fields read from a stored
+// guest event: its data with "fields" replaced by the guest fields it
+// carries under the rule of that code (none listed: every one; else those
+// listed).
+func oldMeaning(t *testing.T, data []byte) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	if l, ok := m["fields"].([]any); ok {
+		for _, f := range l {
+			listed = append(listed, f.(string))
+		}
+	}
+	carried := map[string]bool{}
+	for _, f := range []string{"GS", "GN", "GF", "GT", "GL", "GV", "GG", "GA", "GD", "NP", "CS"} {
+		carried[f] = len(listed) == 0 || slices.Contains(listed, f)
+	}
+	m["fields"] = carried
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 // openFixture opens a copy of a gzipped journal from testdata.

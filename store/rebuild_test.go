@@ -37,9 +37,9 @@ func (e *env) fill() {
 	e.move(id, gateway.Change{To: gateway.StateTransferred, Actor: "night", Reason: "wrong room", Room: "512", Charge: charge(99)})
 	e.guest(checkIn("101", "G1", "Smith", false))
 	e.guest(checkIn("101", "G2", "Jones", true))
-	e.guest(gateway.GuestEvent{Kind: gateway.GuestChange, Guest: gateway.Guest{Room: "205", Reservation: "G2"}, Fields: []string{"GS"}, OldRoom: "101"})
+	e.guest(gateway.GuestEvent{Kind: gateway.GuestChange, Guest: gateway.Guest{Room: "205", Reservation: "G2"}, Omitted: gateway.FieldShared.Others(), OldRoom: "101"})
 	e.guest(gateway.GuestEvent{Kind: gateway.ResyncStart})
-	e.guest(gateway.GuestEvent{Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "205", Reservation: "G2"}, Fields: []string{"RN", "G#"}})
+	e.guest(gateway.GuestEvent{Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "205", Reservation: "G2"}, Omitted: gateway.AllGuestFields})
 	e.guest(gateway.GuestEvent{Kind: gateway.ResyncEnd})
 	e.guest(checkIn("300", "", "Brown", false))
 	if err := e.j.Audit(ctx, gateway.AuditRecord{Actor: "admin", Action: "config-change", Detail: map[string]string{"key": "rooms.map"}}); err != nil {
