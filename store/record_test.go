@@ -35,7 +35,7 @@ func testRecs() []*rec {
 		{id: 2, state: gateway.StateQueued, time: -5, ext: "415", room: "415", reservation: "R1", posting: 1<<32 - 1, sent: 7,
 			answerCode: "RY", answerText: "busy", answerAt: 9, replays: 3, updated: 10, lastSeq: 1 << 62,
 			raw: []byte{0, 0xff, '\n'}, received: -1, source: "tcp 10.0.0.1", truncated: true, cut: true,
-			call: canonCall(oddCall()), charge: canonCharge(oddCharge())},
+			call: gateway.CanonicalCall(oddCall()), charge: canonCharge(oddCharge())},
 		{id: 3, state: gateway.StateImported, raw: []byte("x"),
 			call: &gateway.Call{Start: time.Unix(0, 0).UTC(), Direction: gateway.Outgoing}, charge: &gateway.Charge{}},
 	}
@@ -88,7 +88,7 @@ func TestCanon(t *testing.T) {
 			t.Fatal(err)
 		}
 		want.Raw = nil
-		if got := canonCall(c); !reflect.DeepEqual(*got, want) {
+		if got := gateway.CanonicalCall(c); !reflect.DeepEqual(*got, want) {
 			t.Errorf("call:\n got %+v\nwant %+v", *got, want)
 		}
 	}
@@ -180,7 +180,7 @@ func TestCallJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := appendCallJSON(nil, c)
+		got := gateway.AppendCallJSON(nil, c, false)
 		if c != odd && string(got) != string(want) {
 			t.Errorf("call %d:\n got %s\nwant %s", i, got, want)
 		}
