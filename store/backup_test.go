@@ -16,11 +16,14 @@ func TestBackupWhileWriting(t *testing.T) {
 	e.fill()
 	var wg sync.WaitGroup
 	wg.Add(1)
+	const writes = 150
+	wrote := make(chan struct{}, writes) // a token per write, never blocking the writer
 	go func() {
 		defer wg.Done()
-		for n := range 150 {
+		for n := range writes {
 			id := e.capture(1000 + n)
 			e.move(id, gateway.Change{To: gateway.StateRated, Call: call(n), Charge: charge(50)})
+			wrote <- struct{}{}
 		}
 	}()
 	dir := t.TempDir()
@@ -31,7 +34,9 @@ func TestBackupWhileWriting(t *testing.T) {
 			t.Fatal(err)
 		}
 		files = append(files, path)
-		time.Sleep(10 * time.Millisecond)
+		for range 20 { // writes between one backup and the next
+			<-wrote
+		}
 	}
 	wg.Wait()
 	if _, err := e.j.BackupFile(ctx, files[0]); !gateway.IsKind(err, gateway.KindInvalid) {

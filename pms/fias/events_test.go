@@ -340,11 +340,8 @@ func TestAliveCheck(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	var tr syncBuffer
 	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AliveInterval = 100 * time.Millisecond })
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(tr.String(), "→ LS|") < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if strings.Count(tr.String(), "→ LS|") < 2 || l.Status().State != gateway.LinkAlive {
+	tr.wait(t, "two alive checks", func(s string) bool { return strings.Count(s, "→ LS|") >= 2 })
+	if l.Status().State != gateway.LinkAlive {
 		t.Fatalf("alive checks: status %+v\n%s", l.Status(), tr.String())
 	}
 	if a, _ := s.Connections(); a != 1 {
@@ -395,9 +392,21 @@ func TestLogOncePerState(t *testing.T) {
 	o.Address = addr
 	o.Logger = o.Logger.Output(&logs)
 	o.MaxBackoff = 20 * time.Millisecond
+	attempts := make(chan error, 3)
+	fias.OnAttempt(&o, func(err error) {
+		select {
+		case attempts <- err:
+		default:
+		}
+	})
 	l := openLink(t, o)
-	waitStatus(t, l, "down", func(st gateway.LinkStatus) bool { return st.State == gateway.LinkDown })
-	time.Sleep(200 * time.Millisecond) // several attempts
+	for range cap(attempts) {
+		select {
+		case <-attempts:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fewer than %d attempts to connect: status %+v", cap(attempts), l.Status())
+		}
+	}
 	l.Close()
 	if n := strings.Count(logs.String(), "PMS link down"); n != 1 {
 		t.Errorf("link down logged %d times:\n%s", n, logs.String())

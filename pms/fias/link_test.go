@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,14 +32,42 @@ func testLog(t *testing.T) zerolog.Logger {
 
 // syncBuffer is a bytes.Buffer safe for the transcript's writers.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // gets a token after each write, for wait
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written == nil {
+		b.written = make(chan struct{}, 1)
+	}
+	select {
+	case b.written <- struct{}{}:
+	default:
+	}
 	return b.b.Write(p)
+}
+
+// wait returns once cond holds for what has been written, checking after
+// each write; it fails the test after 10 s.
+func (b *syncBuffer) wait(t *testing.T, what string, cond func(string) bool) {
+	t.Helper()
+	b.mu.Lock()
+	if b.written == nil {
+		b.written = make(chan struct{}, 1)
+	}
+	written := b.written
+	b.mu.Unlock()
+	deadline := time.After(10 * time.Second)
+	for !cond(b.String()) {
+		select {
+		case <-written:
+		case <-deadline:
+			t.Fatalf("waiting for %s:\n%s", what, b.String())
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {
@@ -338,7 +367,8 @@ func TestInDoubtTimeout(t *testing.T) {
 		t.Run(fault, func(t *testing.T) {
 			s := startSim(t, sim.Options{})
 			s.CheckIn(gateway.Guest{Room: "101"})
-			l := connect(t, s, nil)
+			var tr syncBuffer
+			l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
 			if fault == "no PA" {
 				s.SetFaults(sim.Faults{NoPA: 1})
 			} else {
@@ -351,7 +381,11 @@ func TestInDoubtTimeout(t *testing.T) {
 			if fault == "delayed PA" {
 				// The late answer arrives and is ignored.
 				waitSim(t, s, "the late PA", func() bool { return len(s.Ledger()) == 1 })
-				time.Sleep(3 * answerTimeout)
+				tr.wait(t, "the late PA read by the link", func(s string) bool {
+					return slices.ContainsFunc(strings.Split(s, "\n"), func(l string) bool {
+						return strings.Contains(l, "← PA|") && strings.Contains(l, "|P#10|")
+					})
+				})
 			}
 			s.SetFaults(sim.Faults{})
 			r, err = post(t, l, charge(11, "101"))
