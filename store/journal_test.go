@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -261,12 +262,14 @@ func TestMoveRules(t *testing.T) {
 		{"unknown state", gateway.StateRated, gateway.Change{To: "lost"}, "not a journal state"},
 		{"bad call", gateway.StateCaptured, gateway.Change{To: gateway.StateRated, Call: &gateway.Call{}, Charge: charge(1)}, "no start"},
 	} {
-		n++
-		id := e.to(n, tc.from)
-		_, err := e.j.Move(ctx, id, tc.c)
-		if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want invalid %q", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			n++
+			id := e.to(n, tc.from)
+			_, err := e.j.Move(ctx, id, tc.c)
+			if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %v, want invalid %q", tc.name, err, tc.want)
+			}
+		})
 	}
 	// Posting nothing: a free call cannot be queued.
 	id := e.capture(300)
@@ -497,9 +500,11 @@ func TestQueries(t *testing.T) {
 		t.Errorf("history with the list: %+v", list)
 	}
 	for _, f := range []gateway.Filter{{States: []gateway.State{"lost"}}, {From: t0, To: t0.Add(-time.Hour)}, {After: 999}} {
-		if _, err := e.j.Entries(ctx, f); !gateway.IsKind(err, gateway.KindInvalid) {
-			t.Errorf("filter %+v: %v", f, err)
-		}
+		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
+			if _, err := e.j.Entries(ctx, f); !gateway.IsKind(err, gateway.KindInvalid) {
+				t.Errorf("filter %+v: %v", f, err)
+			}
+		})
 	}
 	c, _ := e.j.Counts(ctx)
 	if c.Entries != 60 || c.States[gateway.StateException] != 19 || c.States[gateway.StatePosted] != 1 {

@@ -21,15 +21,17 @@ import (
 func TestInUse(t *testing.T) {
 	e := newEnv(t, store.Options{})
 	for _, ro := range []bool{false, true} {
-		start := time.Now()
-		_, err := store.Open(e.path, store.Options{ReadOnly: ro, Timeout: 100 * time.Millisecond})
-		want := fmt.Sprintf("the journal %s is in use by a running gateway (pid %d): stop it first", e.path, os.Getpid())
-		if err == nil || !strings.Contains(err.Error(), want) || !gateway.IsTransient(err) {
-			t.Errorf("read-only %v: %v\nwant %q", ro, err, want)
-		}
-		if d := time.Since(start); d > 10*time.Second {
-			t.Errorf("Open took %v", d)
-		}
+		t.Run(fmt.Sprintf("read-only=%v", ro), func(t *testing.T) {
+			start := time.Now()
+			_, err := store.Open(e.path, store.Options{ReadOnly: ro, Timeout: 100 * time.Millisecond})
+			want := fmt.Sprintf("the journal %s is in use by a running gateway (pid %d): stop it first", e.path, os.Getpid())
+			if err == nil || !strings.Contains(err.Error(), want) || !gateway.IsTransient(err) {
+				t.Errorf("read-only %v: %v\nwant %q", ro, err, want)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("Open took %v", d)
+			}
+		})
 	}
 }
 
@@ -65,10 +67,12 @@ func TestOpenRefuses(t *testing.T) {
 	e.j = nil
 	edit(t, e.path, func(tx *bolt.Tx) { tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 7}) })
 	for _, ro := range []bool{false, true} {
-		_, err := store.Open(e.path, store.Options{ReadOnly: ro})
-		if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "was written by a newer callgate (schema 7; this one knows schema 2): upgrade callgate") {
-			t.Errorf("newer schema, read-only %v: %v", ro, err)
-		}
+		t.Run(fmt.Sprintf("read-only=%v", ro), func(t *testing.T) {
+			_, err := store.Open(e.path, store.Options{ReadOnly: ro})
+			if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "was written by a newer callgate (schema 7; this one knows schema 2): upgrade callgate") {
+				t.Errorf("newer schema, read-only %v: %v", ro, err)
+			}
+		})
 	}
 }
 
