@@ -296,20 +296,89 @@ func AppendCallCompact(b []byte, c *Call) []byte {
 	return b
 }
 
-// CompactReader reads the values of a compact form in order. After a value
-// that cannot be read it returns zeros, and the caller takes the record as
-// damaged; Fail makes it so.
-type CompactReader interface {
-	Byte() byte
-	Varint() int64
-	Count() int // a varint that fits an int and is not negative
-	Str() string
-	Fail()
+// CompactReader reads the values of a compact form in order (the
+// journal's entry records and the calls in them). After a value that cannot
+// be read every read returns zero and OK reports false.
+type CompactReader struct {
+	s   string
+	bad bool
+}
+
+// NewCompactReader reads s; strings it returns share s's memory.
+func NewCompactReader(s string) CompactReader { return CompactReader{s: s} }
+
+// OK reports whether every value so far was read; Done whether, besides,
+// nothing is left.
+func (d *CompactReader) OK() bool   { return !d.bad }
+func (d *CompactReader) Done() bool { return !d.bad && len(d.s) == 0 }
+
+// Fail makes the form one that cannot be read.
+func (d *CompactReader) Fail() { d.bad, d.s = true, "" }
+
+// Byte reads one byte.
+func (d *CompactReader) Byte() byte {
+	if len(d.s) == 0 {
+		d.Fail()
+		return 0
+	}
+	b := d.s[0]
+	d.s = d.s[1:]
+	return b
+}
+
+// Uvarint reads an unsigned varint.
+func (d *CompactReader) Uvarint() uint64 {
+	var v uint64
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break // overflow
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			d.s = d.s[i+1:]
+			return v
+		}
+	}
+	d.Fail()
+	return 0
+}
+
+// Varint reads a signed (zig-zag) varint.
+func (d *CompactReader) Varint() int64 {
+	u := d.Uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
+}
+
+// Count reads a varint that must fit an int and not be negative.
+func (d *CompactReader) Count() int {
+	v := d.Varint()
+	if v < 0 || int64(int(v)) != v {
+		d.Fail()
+		return 0
+	}
+	return int(v)
+}
+
+// Str reads a string: its length (uvarint) and bytes.
+func (d *CompactReader) Str() string {
+	n := d.Uvarint()
+	if n > uint64(len(d.s)) {
+		d.Fail()
+		return ""
+	}
+	s := d.s[:n]
+	d.s = d.s[n:]
+	return s
 }
 
 // DecodeCallCompact reads a call's compact form from r into c. A form that
 // is not one (unknown flags, a bad direction) fails r.
-func DecodeCallCompact(r CompactReader, c *Call) {
+func DecodeCallCompact(r *CompactReader, c *Call) {
 	flags := r.Byte()
 	if flags&^compactFlags != 0 {
 		r.Fail()

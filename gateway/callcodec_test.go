@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -122,61 +121,17 @@ func TestCallJSONIsPlain(t *testing.T) {
 	}
 }
 
-// byteReader is a CompactReader over bytes.
-type byteReader struct {
-	b   []byte
-	bad bool
-}
-
-func (r *byteReader) Fail() { r.bad, r.b = true, nil }
-func (r *byteReader) Byte() byte {
-	if len(r.b) == 0 {
-		r.Fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-func (r *byteReader) Varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.Fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-func (r *byteReader) Count() int {
-	v := r.Varint()
-	if v < 0 {
-		r.Fail()
-		return 0
-	}
-	return int(v)
-}
-func (r *byteReader) Str() string {
-	n, k := binary.Uvarint(r.b)
-	if k <= 0 || n > uint64(len(r.b)-k) {
-		r.Fail()
-		return ""
-	}
-	s := string(r.b[k : k+int(n)])
-	r.b = r.b[k+int(n):]
-	return s
-}
-
 // TestCallCompact: the compact form reads back as the canonical call, and
 // a form with unknown flags or a bad direction is refused.
 func TestCallCompact(t *testing.T) {
 	for name, c := range codecCalls() {
 		t.Run(name, func(t *testing.T) {
 			want := CanonicalCall(c)
-			r := &byteReader{b: AppendCallCompact(nil, want)}
+			r := NewCompactReader(string(AppendCallCompact(nil, want)))
 			var got Call
-			DecodeCallCompact(r, &got)
-			if r.bad || len(r.b) != 0 || !reflect.DeepEqual(&got, want) {
-				t.Errorf("got %+v (bad %v, %d left)\nwant %+v", got, r.bad, len(r.b), want)
+			DecodeCallCompact(&r, &got)
+			if !r.Done() || !reflect.DeepEqual(&got, want) {
+				t.Errorf("got %+v (read %v, all %v)\nwant %+v", got, r.OK(), r.Done(), want)
 			}
 		})
 	}
@@ -192,10 +147,10 @@ func TestCallCompact(t *testing.T) {
 		"flags without the field": {1 << 4},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := &byteReader{b: b}
+			r := NewCompactReader(string(b))
 			var c Call
-			DecodeCallCompact(r, &c)
-			if !r.bad {
+			DecodeCallCompact(&r, &c)
+			if r.OK() {
 				t.Errorf("read as %+v", c)
 			}
 		})

@@ -29,9 +29,9 @@ func BenchmarkCallCodecs(b *testing.B) {
 		s := string(appendCall(nil, c)[1:])
 		var out gateway.Call
 		for range b.N {
-			d := recDecoder{s: s}
-			d.call(&out)
-			if d.bad {
+			d := gateway.NewCompactReader(s)
+			gateway.DecodeCallCompact(&d, &out)
+			if !d.OK() {
 				b.Fatal("bad")
 			}
 		}

@@ -25,26 +25,26 @@ func decodeRecV1(id uint64, b []byte) (*recV1, error) {
 	if len(b) == 0 || b[0] != 1 {
 		return nil, errRecord
 	}
-	d := recDecoder{s: string(b[1:])}
+	d := gateway.NewCompactReader(string(b[1:]))
 	r := &recV1{rec: rec{id: id}}
 	r.state = gateway.State(d.Str())
 	r.time = d.Varint()
 	r.ext = d.Str()
 	r.room = d.Str()
 	r.reservation = d.Str()
-	posting := d.uvarint()
+	posting := d.Uvarint()
 	r.posting = uint32(posting)
 	r.sent = d.Varint()
 	r.answerCode = d.Str()
 	r.answerText = d.Str()
 	r.answerAt = d.Varint()
-	r.rawSeq = d.uvarint()
-	r.callSeq = d.uvarint()
-	r.chargeSeq = d.uvarint()
-	r.replays = d.uvarint()
+	r.rawSeq = d.Uvarint()
+	r.callSeq = d.Uvarint()
+	r.chargeSeq = d.Uvarint()
+	r.replays = d.Uvarint()
 	r.updated = d.Varint()
-	r.lastSeq = d.uvarint()
-	if d.bad || len(d.s) != 0 || posting > 1<<32-1 {
+	r.lastSeq = d.Uvarint()
+	if !d.Done() || posting > 1<<32-1 {
 		return nil, errRecord
 	}
 	return r, nil

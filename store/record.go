@@ -234,120 +234,51 @@ func (r *rec) decode(id uint64, s string, a *arena) error {
 	if a == nil {
 		a = &arena{}
 	}
-	d := recDecoder{s: s[1:]}
+	d := gateway.NewCompactReader(s[1:])
 	*r = rec{id: id}
 	r.state = gateway.State(d.Str())
 	r.time = d.Varint()
 	r.ext = d.Str()
 	r.room = d.Str()
 	r.reservation = d.Str()
-	posting := d.uvarint()
+	posting := d.Uvarint()
 	r.posting = uint32(posting)
 	r.sent = d.Varint()
 	r.answerCode = d.Str()
 	r.answerText = d.Str()
 	r.answerAt = d.Varint()
-	r.replays = d.uvarint()
+	r.replays = d.Uvarint()
 	r.updated = d.Varint()
-	r.lastSeq = d.uvarint()
+	r.lastSeq = d.Uvarint()
 	r.raw = a.bytes(d.Str())
 	r.received = d.Varint()
 	r.source = d.Str()
 	flags := d.Byte()
 	r.truncated, r.cut = flags&flagTruncated != 0, flags&flagCut != 0
-	if d.Byte() == 1 {
-		r.call = d.call(a.call())
-	} else if d.last != 0 {
-		d.bad = true
+	switch d.Byte() {
+	case 0:
+	case 1:
+		r.call = a.call()
+		gateway.DecodeCallCompact(&d, r.call)
+	default:
+		d.Fail()
 	}
-	if d.Byte() == 1 {
-		r.charge = d.charge(a.charge())
-	} else if d.last != 0 {
-		d.bad = true
+	switch d.Byte() {
+	case 0:
+	case 1:
+		r.charge = decodeCharge(&d, a.charge())
+	default:
+		d.Fail()
 	}
-	if d.bad || len(d.s) != 0 || posting > 1<<32-1 || flags&^(flagTruncated|flagCut) != 0 {
+	if !d.Done() || posting > 1<<32-1 || flags&^(flagTruncated|flagCut) != 0 {
 		*r = rec{}
 		return errRecord
 	}
 	return nil
 }
 
-// recDecoder reads the fields of a record; after the first bad one every
-// read returns zero and bad is set.
-type recDecoder struct {
-	s    string
-	last byte
-	bad  bool
-}
-
-func (d *recDecoder) Fail() {
-	d.bad, d.s = true, ""
-}
-
-func (d *recDecoder) Byte() byte {
-	if len(d.s) == 0 {
-		d.Fail()
-		d.last = 0
-		return 0
-	}
-	d.last = d.s[0]
-	d.s = d.s[1:]
-	return d.last
-}
-
-func (d *recDecoder) uvarint() uint64 {
-	var v uint64
-	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
-		c := d.s[i]
-		if i == binary.MaxVarintLen64-1 && c > 1 {
-			break // overflow
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if c < 0x80 {
-			d.s = d.s[i+1:]
-			return v
-		}
-	}
-	d.Fail()
-	return 0
-}
-
-func (d *recDecoder) Varint() int64 {
-	u := d.uvarint()
-	v := int64(u >> 1)
-	if u&1 != 0 {
-		v = ^v
-	}
-	return v
-}
-
-// Count reads a varint that must fit an int and not be negative.
-func (d *recDecoder) Count() int {
-	v := d.Varint()
-	if v < 0 || int64(int(v)) != v {
-		d.Fail()
-		return 0
-	}
-	return int(v)
-}
-
-func (d *recDecoder) Str() string {
-	n := d.uvarint()
-	if n > uint64(len(d.s)) {
-		d.Fail()
-		return ""
-	}
-	s := d.s[:n]
-	d.s = d.s[n:]
-	return s
-}
-
-func (d *recDecoder) call(c *gateway.Call) *gateway.Call {
-	gateway.DecodeCallCompact(d, c)
-	return c
-}
-
-func (d *recDecoder) charge(c *gateway.Charge) *gateway.Charge {
+// decodeCharge reads a charge's compact form from d into c.
+func decodeCharge(d *gateway.CompactReader, c *gateway.Charge) *gateway.Charge {
 	flags := d.Byte()
 	if flags > 3 {
 		d.Fail()
