@@ -251,16 +251,25 @@ func decodeCallJSON(data []byte, c *Call) error {
 // fields in slot order, a string as its length (uvarint) and bytes, a number
 // as a varint. Raw is not in it.
 func AppendCallCompact(b []byte, c *Call) []byte {
+	b = append(b, 0)
+	at := len(b) - 1
 	var flags byte
 	for _, f := range compactOrder {
 		switch p := f.at(c).(type) {
+		case *string:
+			b = binary.AppendUvarint(b, uint64(len(*p)))
+			b = append(b, *p...)
 		case *time.Time:
-			if f.kind == kindInstant && !p.IsZero() {
+			if f.kind == kindWallClock || !p.IsZero() {
 				flags |= f.present
+				b = binary.AppendVarint(b, p.Unix())
 			}
+		case *int:
+			b = binary.AppendVarint(b, int64(*p))
 		case **int:
 			if *p != nil {
 				flags |= f.present
+				b = binary.AppendVarint(b, int64(**p))
 			}
 		case *bool:
 			if *p {
@@ -275,24 +284,7 @@ func AppendCallCompact(b []byte, c *Call) []byte {
 			}
 		}
 	}
-	b = append(b, flags)
-	for _, f := range compactOrder {
-		switch p := f.at(c).(type) {
-		case *string:
-			b = binary.AppendUvarint(b, uint64(len(*p)))
-			b = append(b, *p...)
-		case *time.Time:
-			if f.kind == kindWallClock || flags&f.present != 0 {
-				b = binary.AppendVarint(b, p.Unix())
-			}
-		case *int:
-			b = binary.AppendVarint(b, int64(*p))
-		case **int:
-			if *p != nil {
-				b = binary.AppendVarint(b, int64(**p))
-			}
-		}
-	}
+	b[at] = flags
 	return b
 }
 
