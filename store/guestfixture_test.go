@@ -5,9 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"flag"
-	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -215,23 +213,7 @@ func oldMeaning(t *testing.T, data []byte) string {
 // openFixture opens a copy of a gzipped journal from testdata.
 func openFixture(t *testing.T, name string) *store.Journal {
 	t.Helper()
-	gz, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "journal.db")
-	if err := os.WriteFile(path, db, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	j, err := store.Open(path, store.Options{Location: time.UTC})
+	j, err := store.Open(store.GunzipJournal(t, name), store.Options{Location: time.UTC})
 	if err != nil {
 		t.Fatal(err)
 	}

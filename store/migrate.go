@@ -27,23 +27,11 @@ func decodeRecV1(id uint64, b []byte) (*recV1, error) {
 	}
 	d := gateway.NewCompactReader(string(b[1:]))
 	r := &recV1{rec: rec{id: id}}
-	r.state = gateway.State(d.Str())
-	r.time = d.Varint()
-	r.ext = d.Str()
-	r.room = d.Str()
-	r.reservation = d.Str()
-	posting := d.Uvarint()
-	r.posting = uint32(posting)
-	r.sent = d.Varint()
-	r.answerCode = d.Str()
-	r.answerText = d.Str()
-	r.answerAt = d.Varint()
+	posting := r.readHead(&d)
 	r.rawSeq = d.Uvarint()
 	r.callSeq = d.Uvarint()
 	r.chargeSeq = d.Uvarint()
-	r.replays = d.Uvarint()
-	r.updated = d.Varint()
-	r.lastSeq = d.Uvarint()
+	r.readCounters(&d)
 	if !d.Done() || posting > 1<<32-1 {
 		return nil, errRecord
 	}

@@ -236,20 +236,8 @@ func (r *rec) decode(id uint64, s string, a *arena) error {
 	}
 	d := gateway.NewCompactReader(s[1:])
 	*r = rec{id: id}
-	r.state = gateway.State(d.Str())
-	r.time = d.Varint()
-	r.ext = d.Str()
-	r.room = d.Str()
-	r.reservation = d.Str()
-	posting := d.Uvarint()
-	r.posting = uint32(posting)
-	r.sent = d.Varint()
-	r.answerCode = d.Str()
-	r.answerText = d.Str()
-	r.answerAt = d.Varint()
-	r.replays = d.Uvarint()
-	r.updated = d.Varint()
-	r.lastSeq = d.Uvarint()
+	posting := r.readHead(&d)
+	r.readCounters(&d)
 	r.raw = a.bytes(d.Str())
 	r.received = d.Varint()
 	r.source = d.Str()
@@ -275,6 +263,31 @@ func (r *rec) decode(id uint64, s string, a *arena) error {
 		return errRecord
 	}
 	return nil
+}
+
+// readHead reads the fields every schema's record starts with, state to
+// answer time, and returns the posting number as stored (a record whose
+// number does not fit 32 bits is damaged).
+func (r *rec) readHead(d *gateway.CompactReader) (posting uint64) {
+	r.state = gateway.State(d.Str())
+	r.time = d.Varint()
+	r.ext = d.Str()
+	r.room = d.Str()
+	r.reservation = d.Str()
+	posting = d.Uvarint()
+	r.posting = uint32(posting)
+	r.sent = d.Varint()
+	r.answerCode = d.Str()
+	r.answerText = d.Str()
+	r.answerAt = d.Varint()
+	return posting
+}
+
+// readCounters reads replays, the last update and the last sequence number.
+func (r *rec) readCounters(d *gateway.CompactReader) {
+	r.replays = d.Uvarint()
+	r.updated = d.Varint()
+	r.lastSeq = d.Uvarint()
 }
 
 // decodeCharge reads a charge's compact form from d into c.

@@ -181,45 +181,40 @@ func TestCallJSON(t *testing.T) {
 	escaped := *plain // every escape encoding/json makes, byte for byte
 	escaped.Trunk, escaped.CallerID = "\b\f\u2028\u2029\x01\x1f\t", "\xff<>&"
 	for i, c := range []*gateway.Call{plain, bare, odd, &escaped} {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
+		t.Run(fmt.Sprint("call ", i), func(t *testing.T) {
 			want, err := c.MarshalJSON()
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := gateway.AppendCallJSON(nil, c, false)
-			if c != odd && string(got) != string(want) {
-				t.Errorf("call %d:\n got %s\nwant %s", i, got, want)
-			}
-			var a, b gateway.Call
-			if err := json.Unmarshal(got, &a); err != nil {
-				t.Fatalf("call %d: %v: %s", i, err, got)
-			}
-			json.Unmarshal(want, &b)
-			if !reflect.DeepEqual(a, b) {
-				t.Errorf("call %d reads back as\n%+v\nwant\n%+v", i, a, b)
-			}
+			sameJSON[gateway.Call](t, gateway.AppendCallJSON(nil, c, false), want, c != odd)
 		})
 	}
 	for i, c := range []*gateway.Charge{{}, oddCharge(), {Class: "local", Destination: "Boston", Prefix: "1617", E164: "16175550134", Band: "day",
 		BillableS: 96, Chargeable: true, CarrierMinor: 16, TotalMinor: 136, Currency: "USD", TariffVersion: "base"}} {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
+		t.Run(fmt.Sprint("charge ", i), func(t *testing.T) {
 			want, err := c.MarshalJSON()
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := appendChargeJSON(nil, c)
-			if i != 1 && string(got) != string(want) {
-				t.Errorf("charge %d:\n got %s\nwant %s", i, got, want)
-			}
-			var a, b gateway.Charge
-			if err := json.Unmarshal(got, &a); err != nil {
-				t.Fatalf("charge %d: %v: %s", i, err, got)
-			}
-			json.Unmarshal(want, &b)
-			if !reflect.DeepEqual(a, b) {
-				t.Errorf("charge %d reads back as\n%+v\nwant\n%+v", i, a, b)
-			}
+			sameJSON[gateway.Charge](t, appendChargeJSON(nil, c), want, i != 1)
 		})
+	}
+}
+
+// sameJSON checks the hand-written JSON got against want, what MarshalJSON
+// writes: the same bytes when exact, and the same value read back.
+func sameJSON[T any](t *testing.T, got, want []byte, exact bool) {
+	t.Helper()
+	if exact && string(got) != string(want) {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	var a, b T
+	if err := json.Unmarshal(got, &a); err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	json.Unmarshal(want, &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("reads back as\n%+v\nwant\n%+v", a, b)
 	}
 }
 
