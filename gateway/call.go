@@ -102,24 +102,9 @@ func Bool(b bool) *bool {
 // Int returns a pointer to n, for Call.RingS.
 func Int(n int) *int { return &n }
 
-// callJSON is the wire form of Call; pointer fields are JSON null when absent.
-type callJSON struct {
-	Format       string    `json:"format"`
-	Extension    *string   `json:"extension"`
-	Dialed       *string   `json:"dialed"`
-	Start        string    `json:"start"`
-	DurationS    int       `json:"duration_s"`
-	Direction    Direction `json:"direction"`
-	Trunk        *string   `json:"trunk"`
-	AccountCode  *string   `json:"account_code"`
-	Answered     *bool     `json:"answered"`
-	CallerID     *string   `json:"caller_id"`
-	RingS        *int      `json:"ring_s"`
-	StartUTC     *string   `json:"start_utc"`
-	TimeNote     *string   `json:"time_note"`
-	CallID       *string   `json:"call_id"`
-	Continuation bool      `json:"continuation"`
-	Raw          string    `json:"raw"`
+// MarshalJSON writes the call as DESIGN.md's normalized call.
+func (c Call) MarshalJSON() ([]byte, error) {
+	return AppendCallJSON(nil, &c, true), nil
 }
 
 func optional(s string) *string {
@@ -127,41 +112,6 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-// MarshalJSON writes the call as DESIGN.md's normalized call.
-func (c Call) MarshalJSON() ([]byte, error) {
-	w := callJSON{
-		Format:       c.Format,
-		Extension:    optional(c.Extension),
-		Dialed:       optional(c.Dialed),
-		DurationS:    c.DurationS,
-		Direction:    c.Direction,
-		Trunk:        optional(c.Trunk),
-		AccountCode:  optional(c.AccountCode),
-		Answered:     c.Answered,
-		CallerID:     optional(c.CallerID),
-		RingS:        c.RingS,
-		TimeNote:     optional(c.TimeNote),
-		CallID:       optional(c.CallID),
-		Continuation: c.Continuation,
-		Raw:          string(c.Raw),
-	}
-	if !c.Start.IsZero() {
-		w.Start = c.Start.Format(WallClockLayout)
-	}
-	if !c.StartUTC.IsZero() {
-		s := c.StartUTC.UTC().Format(time.RFC3339)
-		w.StartUTC = &s
-	}
-	return MarshalPlain(w)
 }
 
 // MarshalPlain is json.Marshal without the escaping of <, > and & that is
@@ -178,50 +128,7 @@ func MarshalPlain(v any) ([]byte, error) {
 
 // UnmarshalJSON reads a normalized call. It checks what a rater relies on: a
 // valid direction, a wall-clock start and a non-negative duration.
-func (c *Call) UnmarshalJSON(b []byte) error {
-	var w callJSON
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	start, err := time.Parse(WallClockLayout, w.Start)
-	if err != nil {
-		return Errorf(KindInvalid, "call: start %q is not a wall-clock time like 2026-11-27T14:03:05", w.Start)
-	}
-	if !w.Direction.Valid() {
-		return Errorf(KindInvalid, "call: direction %q is not one of out, in, internal", w.Direction)
-	}
-	if w.DurationS < 0 {
-		return Errorf(KindInvalid, "call: duration_s %d is negative", w.DurationS)
-	}
-	if w.RingS != nil && *w.RingS < 0 {
-		return Errorf(KindInvalid, "call: ring_s %d is negative", *w.RingS)
-	}
-	*c = Call{
-		Format:       w.Format,
-		Extension:    deref(w.Extension),
-		Dialed:       deref(w.Dialed),
-		Start:        start,
-		DurationS:    w.DurationS,
-		Direction:    w.Direction,
-		Trunk:        deref(w.Trunk),
-		AccountCode:  deref(w.AccountCode),
-		Answered:     w.Answered,
-		CallerID:     deref(w.CallerID),
-		RingS:        w.RingS,
-		TimeNote:     deref(w.TimeNote),
-		CallID:       deref(w.CallID),
-		Continuation: w.Continuation,
-		Raw:          []byte(w.Raw),
-	}
-	if w.StartUTC != nil {
-		t, err := time.Parse(time.RFC3339, *w.StartUTC)
-		if err != nil {
-			return Errorf(KindInvalid, "call: start_utc %q is not an RFC 3339 time", *w.StartUTC)
-		}
-		c.StartUTC = t.UTC()
-	}
-	return nil
-}
+func (c *Call) UnmarshalJSON(b []byte) error { return decodeCallJSON(b, c) }
 
 // String gives a short description for logs, with the dialed number masked.
 func (c Call) String() string {

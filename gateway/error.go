@@ -42,10 +42,15 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error // the underlying cause, if any
+	// causeInMsg is set by Errorf, whose Msg already holds the text of the
+	// cause it wraps (%w): Error prints Msg alone, not the cause twice.
+	causeInMsg bool
 }
 
 func (e *Error) Error() string {
 	switch {
+	case e.causeInMsg:
+		return e.Msg
 	case e.Msg == "" && e.Err != nil:
 		return e.Err.Error()
 	case e.Err != nil:
@@ -58,10 +63,14 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error of kind k with a formatted message. A %w verb wraps
-// its argument as the cause.
+// its argument as the cause; its text stands where the verb is, once.
 func Errorf(k Kind, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Kind: k, Msg: err.Error(), Err: errors.Unwrap(err)}
+	cause := errors.Unwrap(err)
+	if _, many := err.(interface{ Unwrap() []error }); many {
+		cause = err // several %w: errors.Is and As look through each
+	}
+	return &Error{Kind: k, Msg: err.Error(), Err: cause, causeInMsg: cause != nil}
 }
 
 // Wrap returns err classified as kind k, with msg before its text. It returns

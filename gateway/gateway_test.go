@@ -61,11 +61,13 @@ func TestCallJSONRefusesBadCalls(t *testing.T) {
 		{`{"start":"2026-11-27T14:03:05","direction":"out","start_utc":"yesterday"}`, "start_utc"},
 		{`[1]`, "cannot unmarshal"},
 	} {
-		var c gateway.Call
-		err := json.Unmarshal([]byte(tc.in), &c)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err %v, want %q", tc.in, err, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			var c gateway.Call
+			err := json.Unmarshal([]byte(tc.in), &c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: err %v, want %q", tc.in, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -97,9 +99,53 @@ func TestErrorKinds(t *testing.T) {
 	}
 	for k, name := range map[gateway.Kind]string{gateway.KindInternal: "internal", gateway.KindInvalid: "invalid",
 		gateway.KindNotFound: "not found", gateway.KindRejected: "rejected", gateway.KindTransient: "transient", gateway.Kind(9): "kind(9)"} {
-		if k.String() != name {
-			t.Errorf("Kind(%d).String() = %q", int(k), k.String())
-		}
+		t.Run(name, func(t *testing.T) {
+			if k.String() != name {
+				t.Errorf("Kind(%d).String() = %q", int(k), k.String())
+			}
+		})
+	}
+}
+
+// TestErrorTexts: an error's text names the thing once and its cause once,
+// however it was made.
+func TestErrorTexts(t *testing.T) {
+	disk := errors.New("disk gone")
+	a, b := errors.New("first"), errors.New("second")
+	for _, tc := range []struct {
+		name   string
+		err    error
+		want   string
+		causes []error
+	}{
+		{"Errorf without cause", gateway.Errorf(gateway.KindInvalid, "room %q is not known", "101"), `room "101" is not known`, nil},
+		{"Errorf wrapping at the end", gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk), "reading x: disk gone", []error{disk}},
+		{"Errorf wrapping in the middle", gateway.Errorf(gateway.KindInternal, "reading x (%w): restore it from a backup", disk),
+			"reading x (disk gone): restore it from a backup", []error{disk}},
+		{"Errorf wrapping two causes", gateway.Errorf(gateway.KindInternal, "%w, then %w", a, b), "first, then second", []error{a, b}},
+		{"Errorf wrapping an Errorf", gateway.Errorf(gateway.KindTransient, "posting 7: %w", gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk)),
+			"posting 7: reading x: disk gone", []error{disk}},
+		{"Wrap", gateway.Wrap(gateway.KindRejected, disk, "PMS refused posting 7"), "PMS refused posting 7: disk gone", []error{disk}},
+		{"Wrap of an Errorf", gateway.Wrap(gateway.KindTransient, gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk), "backup"),
+			"backup: reading x: disk gone", []error{disk}},
+		{"Error without message", &gateway.Error{Kind: gateway.KindInvalid, Err: disk}, "disk gone", []error{disk}},
+		{"Error without cause", &gateway.Error{Kind: gateway.KindInvalid, Msg: "bad"}, "bad", nil},
+		{"fmt.Errorf around an Errorf", fmt.Errorf("entry 4: %w", gateway.Errorf(gateway.KindInternal, "reading %s: %w", "x", disk)),
+			"entry 4: reading x: disk gone", []error{disk}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			for _, c := range tc.causes {
+				if !errors.Is(tc.err, c) {
+					t.Errorf("does not unwrap to %v", c)
+				}
+			}
+		})
+	}
+	if got := gateway.Message(gateway.Errorf(gateway.KindInvalid, "cannot read %s: %w", "t.yaml", disk)); got != "cannot read t.yaml: disk gone" {
+		t.Errorf("Message = %q", got)
 	}
 }
 
@@ -130,9 +176,11 @@ func TestStates(t *testing.T) {
 		{gateway.StateCaptured, gateway.StatePosted, false},
 		{gateway.StateImported, gateway.StateQueued, false},
 	} {
-		if got := gateway.CanMove(tc.from, tc.to); got != tc.ok {
-			t.Errorf("CanMove(%s, %s) = %v", tc.from, tc.to, got)
-		}
+		t.Run(string(tc.from)+"→"+string(tc.to), func(t *testing.T) {
+			if got := gateway.CanMove(tc.from, tc.to); got != tc.ok {
+				t.Errorf("CanMove(%s, %s) = %v", tc.from, tc.to, got)
+			}
+		})
 	}
 	for _, s := range []gateway.State{gateway.StateException, gateway.StateRefused, gateway.StateInDoubt} {
 		if !s.NeedsPerson() || !s.Final() {
@@ -146,7 +194,7 @@ func TestStates(t *testing.T) {
 
 func TestChargePostable(t *testing.T) {
 	exc := gateway.ExceptionUnknownDestination
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		c    gateway.Charge
 		want bool
 	}{
@@ -155,17 +203,21 @@ func TestChargePostable(t *testing.T) {
 		{gateway.Charge{Chargeable: false, TotalMinor: 308}, false},
 		{gateway.Charge{Chargeable: true, TotalMinor: 308, Exception: &exc}, false},
 	} {
-		if got := tc.c.Postable(); got != tc.want {
-			t.Errorf("%+v: Postable = %v", tc.c, got)
-		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if got := tc.c.Postable(); got != tc.want {
+				t.Errorf("%+v: Postable = %v", tc.c, got)
+			}
+		})
 	}
 }
 
 func TestMaskNumber(t *testing.T) {
 	for in, want := range map[string]string{"": "", "415": "415", "0442079460000": "0442xxxxxxxxx"} {
-		if got := gateway.MaskNumber(in); got != want {
-			t.Errorf("MaskNumber(%q) = %q", in, got)
-		}
+		t.Run(in, func(t *testing.T) {
+			if got := gateway.MaskNumber(in); got != want {
+				t.Errorf("MaskNumber(%q) = %q", in, got)
+			}
+		})
 	}
 	c := gateway.Call{Direction: gateway.Outgoing, Extension: "415", Dialed: "6175550134", Start: time.Date(2024, 11, 5, 18, 40, 2, 0, time.UTC), DurationS: 95}
 	if s := c.String(); strings.Contains(s, "6175550134") || !strings.Contains(s, "6175xxxxxx") {
@@ -179,9 +231,11 @@ func TestFormatMinor(t *testing.T) {
 		digits int
 		want   string
 	}{{1279, 2, "12.79"}, {5, 2, "0.05"}, {-5, 2, "-0.05"}, {100, 2, "1.00"}, {300, 0, "300"}, {1234, 3, "1.234"}, {0, 2, "0.00"}} {
-		if got := gateway.FormatMinor(tc.minor, tc.digits); got != tc.want {
-			t.Errorf("FormatMinor(%d, %d) = %q, want %q", tc.minor, tc.digits, got, tc.want)
-		}
+		t.Run(fmt.Sprintf("%d/%d", tc.minor, tc.digits), func(t *testing.T) {
+			if got := gateway.FormatMinor(tc.minor, tc.digits); got != tc.want {
+				t.Errorf("FormatMinor(%d, %d) = %q, want %q", tc.minor, tc.digits, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -196,8 +250,10 @@ func TestProblems(t *testing.T) {
 
 func TestIsDigits(t *testing.T) {
 	for s, want := range map[string]bool{"0": true, "0044": true, "": false, "12a": false, " 1": false, "+1": false, "١": false} {
-		if gateway.IsDigits(s) != want {
-			t.Errorf("IsDigits(%q) = %v", s, !want)
-		}
+		t.Run(s, func(t *testing.T) {
+			if gateway.IsDigits(s) != want {
+				t.Errorf("IsDigits(%q) = %v", s, !want)
+			}
+		})
 	}
 }

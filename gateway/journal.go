@@ -284,18 +284,6 @@ type Entry struct {
 	History []StateChange
 }
 
-// AsPosting returns the entry as a posting for the PMS link.
-func (e Entry) AsPosting() Posting {
-	p := Posting{Number: e.Posting, Room: e.Room, State: e.State, Sent: e.Sent}
-	if e.Charge != nil {
-		p.AmountMinor, p.Currency = e.Charge.TotalMinor, e.Charge.Currency
-	}
-	if e.Answer != nil {
-		p.Answer, p.AnswerText = e.Answer.Code, e.Answer.Text
-	}
-	return p
-}
-
 // StateChange is one line of an entry's history.
 type StateChange struct {
 	Seq    uint64    // the event that made it

@@ -1,7 +1,5 @@
 package gateway
 
-import "time"
-
 // State is where a journal entry stands. Every record read gets one entry that
 // moves through these states; see DESIGN.md "Journal states".
 type State string
@@ -87,16 +85,4 @@ func CanMove(from, to State) bool {
 		}
 	}
 	return false
-}
-
-// Posting is one charge sent, or to be sent, to a guest's folio.
-type Posting struct {
-	Number      uint32    // FIAS P#, from a persisted counter; never reused while unresolved
-	Room        string    // the room (folio) charged
-	AmountMinor int64     // total in minor units
-	Currency    string    // ISO 4217
-	State       State     // queued, sent, posted, refused, in-doubt, …
-	Sent        time.Time // when it was sent, zero if never
-	Answer      string    // the PMS's answer code (FIAS AS: OK, NG, RY, …), "" if none
-	AnswerText  string    // the PMS's clear text (FIAS CT), "" if none
 }

@@ -79,6 +79,7 @@ func TestCommitterStop(t *testing.T) {
 	defer db.Close()
 	c := newCommitter(db)
 	var wg sync.WaitGroup
+	committed := make(chan struct{}, 8*20)
 	for range 8 {
 		wg.Go(func() {
 			for range 20 {
@@ -89,10 +90,13 @@ func TestCommitterStop(t *testing.T) {
 				if err != nil && !errors.Is(err, berrors.ErrDatabaseNotOpen) {
 					t.Error(err)
 				}
+				if err == nil {
+					committed <- struct{}{}
+				}
 			}
 		})
 	}
-	time.Sleep(time.Millisecond)
+	<-committed // stop while the writers are at it
 	c.stop()
 	wg.Wait()
 	c.stop() // twice is harmless

@@ -89,9 +89,9 @@ type reported struct {
 	posting uint32
 }
 
-// TestCrash kills a writing process with SIGKILL at random moments, at least
-// 20 times (more with -crash.n), and checks after each kill that the journal
-// opens, that every entry the writer reported committed is there with its
+// TestCrash kills a writing process with SIGKILL after a random number of
+// its commits (while it goes on writing), at least 20 times (more with
+// -crash.n), and checks after each kill that the journal opens, that every entry the writer reported committed is there with its
 // raw record intact and in the state reported or a later one, and that
 // Verify finds nothing wrong.
 func TestCrash(t *testing.T) {
@@ -106,7 +106,7 @@ func TestCrash(t *testing.T) {
 	seen := map[gateway.EntryID]reported{}
 	kills := 0
 	for round := range n {
-		lines := runAndKill(t, path, time.Duration(rng.IntN(60_000))*time.Microsecond)
+		lines := runAndKill(t, path, rng.IntN(120))
 		kills++
 		for _, l := range lines {
 			f := strings.Fields(l)
@@ -129,9 +129,11 @@ func TestCrash(t *testing.T) {
 	t.Logf("%d kills, %d entries reported committed, all present", kills, len(seen))
 }
 
-// runAndKill starts the writer, lets it run for d after it is ready, kills
-// it with SIGKILL and returns what it printed.
-func runAndKill(t *testing.T, path string, d time.Duration) []string {
+// runAndKill starts the writer, lets it report k commits after it is
+// ready, kills it with SIGKILL and returns what it printed. The writer goes
+// on writing while the kill is on its way: it dies at some moment of a
+// commit.
+func runAndKill(t *testing.T, path string, k int) []string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashEnv+"="+path)
@@ -145,27 +147,34 @@ func runAndKill(t *testing.T, path string, d time.Duration) []string {
 	}
 	sc := bufio.NewScanner(out)
 	var lines []string
-	ready := make(chan struct{})
+	reached := make(chan struct{}) // ready, and k commits reported
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		ready, commits := false, 0
 		for sc.Scan() {
-			if sc.Text() == "ready" {
-				close(ready)
+			switch {
+			case sc.Text() == "ready":
+				ready = true
+			case ready && strings.HasPrefix(sc.Text(), "entry "):
+				commits++
+			}
+			if ready && commits == k {
+				close(reached)
+				ready = false // closed once
 			}
 			lines = append(lines, sc.Text())
 		}
 	}()
 	select {
-	case <-ready:
+	case <-reached:
 	case <-done:
 		cmd.Wait()
-		t.Fatalf("the writer ended before it was ready: %q", lines)
+		t.Fatalf("the writer ended before it reported %d commits: %q", k, lines)
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("the writer never got ready")
+		t.Fatalf("the writer did not report %d commits", k)
 	}
-	time.Sleep(d)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

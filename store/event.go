@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -84,11 +85,73 @@ type guestData struct {
 	Departure      string                 `json:"departure,omitempty"`
 	NoPost         bool                   `json:"no_post,omitempty"`
 	ClassOfService string                 `json:"class_of_service,omitempty"`
-	Fields         []string               `json:"fields,omitempty"`
-	OldRoom        string                 `json:"old_room,omitempty"`
-	OldRoomShared  bool                   `json:"old_room_shared,omitempty"`
-	Resync         bool                   `json:"resync,omitempty"`
-	PMSTime        string                 `json:"pms_time,omitempty"`
+	// Fields is the fields the PMS sent, by their stored names (see
+	// storedFields); none for an event carrying every field.
+	Fields        []string `json:"fields,omitempty"`
+	OldRoom       string   `json:"old_room,omitempty"`
+	OldRoomShared bool     `json:"old_room_shared,omitempty"`
+	Resync        bool     `json:"resync,omitempty"`
+	PMSTime       string   `json:"pms_time,omitempty"`
+
+	// carried is the guest fields the event carries, read from Fields.
+	carried gateway.GuestFields
+}
+
+// storedFields names the guest fields in a stored guest event's "fields":
+// FIAS's field ids, as the journal has written them from the start. The
+// journal keeps these names so that events written before guest events had
+// typed fields, and after, read alike with any version.
+var storedFields = [...]struct {
+	field gateway.GuestFields
+	name  string
+}{
+	{gateway.FieldShared, "GS"}, {gateway.FieldLastName, "GN"}, {gateway.FieldFirstName, "GF"}, {gateway.FieldTitle, "GT"},
+	{gateway.FieldLanguage, "GL"}, {gateway.FieldVIP, "GV"}, {gateway.FieldGroup, "GG"}, {gateway.FieldArrival, "GA"},
+	{gateway.FieldDeparture, "GD"}, {gateway.FieldNoPost, "NP"}, {gateway.FieldClassOfService, "CS"},
+}
+
+// Stored names of the room and reservation number: a list with only these
+// says the event carries none of the guest fields (an empty list would mean
+// every one).
+const storedRoom, storedReservation = "RN", "G#"
+
+// carriedFields reads a stored "fields": every guest field when it is
+// empty, else those it names (other names, such as FIAS's RN, G#, RO, SF,
+// DA, TI in older events, are no guest field).
+func carriedFields(names []string) gateway.GuestFields {
+	if len(names) == 0 {
+		return gateway.AllGuestFields
+	}
+	var c gateway.GuestFields
+	for _, f := range storedFields {
+		if slices.Contains(names, f.name) {
+			c |= f.field
+		}
+	}
+	return c
+}
+
+// storedFieldNames is the stored "fields" of an event for room and
+// reservation that carries the guest fields c: none when c is every field;
+// else the room's and the reservation's names (so that the list is never
+// empty) and those of c.
+func storedFieldNames(room, reservation string, c gateway.GuestFields) []string {
+	if c == gateway.AllGuestFields {
+		return nil
+	}
+	var names []string
+	if room != "" {
+		names = append(names, storedRoom)
+	}
+	if reservation != "" || room == "" {
+		names = append(names, storedReservation)
+	}
+	for _, f := range storedFields {
+		if c.Has(f.field) {
+			names = append(names, f.name)
+		}
+	}
+	return names
 }
 
 // prunedData is what a retention run removed, and the counters at that point
@@ -125,24 +188,24 @@ func (ev *event) appendJSON(b []byte, loc *time.Location, tc *timeCache) ([]byte
 		b = strconv.AppendUint(b, ev.entry, 10)
 	}
 	b = append(b, `,"kind":`...)
-	b = appendString(b, string(ev.kind))
+	b = gateway.AppendJSONString(b, string(ev.kind))
 	if tc == nil {
 		tc = &timeCache{}
 	}
 	if tc.json == nil || !tc.at.Equal(ev.at) || tc.loc != loc {
 		t := append(tc.json[:0], `,"time":`...)
-		t = appendString(t, ev.at.In(loc).Format(gateway.WallClockLayout))
+		t = gateway.AppendJSONString(t, ev.at.In(loc).Format(gateway.WallClockLayout))
 		t = append(t, `,"time_utc":`...)
-		t = appendString(t, ev.at.UTC().Format(time.RFC3339Nano))
+		t = gateway.AppendJSONString(t, ev.at.UTC().Format(time.RFC3339Nano))
 		tc.at, tc.loc, tc.json = ev.at, loc, t
 	}
 	b = append(b, tc.json...)
 	for _, f := range [...]struct{ k, v string }{{"actor", ev.actor}, {"reason", ev.reason}, {"from", string(ev.from)}, {"to", string(ev.to)}} {
 		if f.v != "" {
 			b = append(b, ',')
-			b = appendString(b, f.k)
+			b = gateway.AppendJSONString(b, f.k)
 			b = append(b, ':')
-			b = appendString(b, f.v)
+			b = gateway.AppendJSONString(b, f.v)
 		}
 	}
 	n := len(b)
@@ -188,7 +251,7 @@ func (ev *event) appendData(out []byte) ([]byte, error) {
 	if ev.kind == gateway.EventCaptured || ev.kind == gateway.EventImported {
 		if utf8.Valid(ev.raw) {
 			key("raw")
-			b = appendString(b, string(ev.raw))
+			b = gateway.AppendJSONString(b, string(ev.raw))
 		} else {
 			key("raw_base64")
 			b = append(b, '"')
@@ -206,17 +269,17 @@ func (ev *event) appendData(out []byte) ([]byte, error) {
 	}
 	if !ev.received.IsZero() {
 		key("received")
-		b = appendString(b, ev.received.UTC().Format(time.RFC3339Nano))
+		b = gateway.AppendJSONString(b, ev.received.UTC().Format(time.RFC3339Nano))
 	}
 	for _, f := range [...]struct{ k, v string }{{"source", ev.source}, {"room", ev.room}, {"reservation", ev.reservation}} {
 		if f.v != "" {
 			key(f.k)
-			b = appendString(b, f.v)
+			b = gateway.AppendJSONString(b, f.v)
 		}
 	}
 	if ev.call != nil {
 		key("call")
-		b = appendCallJSON(b, ev.call) // without the raw record: it is in the entry's first event
+		b = gateway.AppendCallJSON(b, ev.call, false) // without the raw record: it is in the entry's first event
 	}
 	if ev.charge != nil {
 		key("charge")
@@ -229,10 +292,10 @@ func (ev *event) appendData(out []byte) ([]byte, error) {
 	if ev.answer != nil {
 		key("answer")
 		b = append(b, `{"code":`...)
-		b = appendString(b, ev.answer.Code)
+		b = gateway.AppendJSONString(b, ev.answer.Code)
 		if ev.answer.Text != "" {
 			b = append(b, `,"text":`...)
-			b = appendString(b, ev.answer.Text)
+			b = gateway.AppendJSONString(b, ev.answer.Text)
 		}
 		b = append(b, '}')
 	}
@@ -311,6 +374,7 @@ func decodeEvent(body []byte) (*event, error) {
 			return nil, fmt.Errorf("event %d: guest event without data", ev.seq)
 		}
 		g := d.guestData
+		g.carried = carriedFields(g.Fields)
 		ev.guest = &g
 	case gateway.EventAudit:
 		ev.audit = &gateway.AuditRecord{Actor: ev.actor, Action: d.Action, Reason: ev.reason, Detail: d.Detail}
@@ -331,104 +395,10 @@ func chainHash(prev [32]byte, body []byte) [32]byte {
 	return out
 }
 
-// appendString appends s as a JSON string. Bytes that are not UTF-8 become
-// U+FFFD (raw records, which must keep every byte, are base64 instead).
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c == '\b':
-				b = append(b, '\\', 'b')
-			case c == '\f':
-				b = append(b, '\\', 'f')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029': // as encoding/json writes them
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
-
-// appendCallJSON appends c as gateway.Call's MarshalJSON writes it, with
-// "raw" empty: the journal's hot path, written by hand.
-func appendCallJSON(b []byte, c *gateway.Call) []byte {
-	b = append(b, `{"format":`...)
-	b = appendString(b, c.Format)
-	b = appendOptional(b, `,"extension":`, c.Extension)
-	b = appendOptional(b, `,"dialed":`, c.Dialed)
-	b = append(b, `,"start":"`...)
-	if !c.Start.IsZero() {
-		b = c.Start.AppendFormat(b, gateway.WallClockLayout)
-	}
-	b = append(b, `","duration_s":`...)
-	b = strconv.AppendInt(b, int64(c.DurationS), 10)
-	b = append(b, `,"direction":`...)
-	b = appendString(b, string(c.Direction))
-	b = appendOptional(b, `,"trunk":`, c.Trunk)
-	b = appendOptional(b, `,"account_code":`, c.AccountCode)
-	b = append(b, `,"answered":`...)
-	switch {
-	case c.Answered == nil:
-		b = append(b, "null"...)
-	case *c.Answered:
-		b = append(b, "true"...)
-	default:
-		b = append(b, "false"...)
-	}
-	b = appendOptional(b, `,"caller_id":`, c.CallerID)
-	b = append(b, `,"ring_s":`...)
-	if c.RingS == nil {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, int64(*c.RingS), 10)
-	}
-	b = append(b, `,"start_utc":`...)
-	if c.StartUTC.IsZero() {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '"')
-		b = c.StartUTC.UTC().AppendFormat(b, time.RFC3339)
-		b = append(b, '"')
-	}
-	b = appendOptional(b, `,"time_note":`, c.TimeNote)
-	b = appendOptional(b, `,"call_id":`, c.CallID)
-	if c.Continuation {
-		b = append(b, `,"continuation":true`...)
-	} else {
-		b = append(b, `,"continuation":false`...)
-	}
-	return append(b, `,"raw":""}`...)
-}
-
 // appendChargeJSON appends c as gateway.Charge's MarshalJSON writes it.
 func appendChargeJSON(b []byte, c *gateway.Charge) []byte {
 	b = append(b, `{"class":`...)
-	b = appendString(b, c.Class)
+	b = gateway.AppendJSONString(b, c.Class)
 	b = appendOptional(b, `,"destination":`, c.Destination)
 	b = appendOptional(b, `,"prefix":`, c.Prefix)
 	b = appendOptional(b, `,"e164":`, c.E164)
@@ -449,14 +419,14 @@ func appendChargeJSON(b []byte, c *gateway.Charge) []byte {
 		b = strconv.AppendInt(b, f.v, 10)
 	}
 	b = append(b, `,"currency":`...)
-	b = appendString(b, c.Currency)
+	b = gateway.AppendJSONString(b, c.Currency)
 	b = append(b, `,"tariff_version":`...)
-	b = appendString(b, c.TariffVersion)
+	b = gateway.AppendJSONString(b, c.TariffVersion)
 	b = append(b, `,"exception":`...)
 	if c.Exception == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, *c.Exception)
+		b = gateway.AppendJSONString(b, *c.Exception)
 	}
 	return append(b, '}')
 }
@@ -467,5 +437,5 @@ func appendOptional(b []byte, key, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendString(b, s)
+	return gateway.AppendJSONString(b, s)
 }

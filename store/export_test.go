@@ -1,5 +1,14 @@
 package store
 
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
 // ChainHash is chainHash, for the tamper test.
 var ChainHash = chainHash
 
@@ -7,4 +16,27 @@ var ChainHash = chainHash
 // held.
 func Grouped(j *Journal) (commits, writes int64) {
 	return j.commits.commits.Load(), j.commits.writes.Load()
+}
+
+// GunzipJournal writes the gzipped journal file name (in testdata) to a
+// temporary folder and returns its path: a fixture to open and change.
+func GunzipJournal(t testing.TB, name string) string {
+	t.Helper()
+	gz, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "journal.db")
+	if err := os.WriteFile(path, db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

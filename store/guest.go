@@ -62,35 +62,28 @@ func dateString(t time.Time) string {
 	return t.Format(dateLayout)
 }
 
-// has reports whether the PMS sent field f; an event without a field list
-// carries every field.
-func has(g *guestData, f string) bool { return len(g.Fields) == 0 || slices.Contains(g.Fields, f) }
-
+// set copies the fields g carries into s.
 func (s *stay) set(g *guestData) {
-	if has(g, "GS") {
-		s.Shared = g.Shared
+	for _, f := range stayFields {
+		if g.carried.Has(f.field) {
+			f.copy(s, g)
+		}
 	}
-	if has(g, "GL") {
-		s.Language = g.Language
-	}
-	if has(g, "GV") {
-		s.VIP = g.VIP
-	}
-	if has(g, "GG") {
-		s.Group = g.Group
-	}
-	if has(g, "GA") {
-		s.Arrival = g.Arrival
-	}
-	if has(g, "GD") {
-		s.Departure = g.Departure
-	}
-	if has(g, "NP") {
-		s.NoPost = g.NoPost
-	}
-	if has(g, "CS") {
-		s.ClassOfService = g.ClassOfService
-	}
+}
+
+// stayFields is how each guest field a stay keeps is copied from an event.
+var stayFields = [...]struct {
+	field gateway.GuestFields
+	copy  func(s *stay, g *guestData)
+}{
+	{gateway.FieldShared, func(s *stay, g *guestData) { s.Shared = g.Shared }},
+	{gateway.FieldLanguage, func(s *stay, g *guestData) { s.Language = g.Language }},
+	{gateway.FieldVIP, func(s *stay, g *guestData) { s.VIP = g.VIP }},
+	{gateway.FieldGroup, func(s *stay, g *guestData) { s.Group = g.Group }},
+	{gateway.FieldArrival, func(s *stay, g *guestData) { s.Arrival = g.Arrival }},
+	{gateway.FieldDeparture, func(s *stay, g *guestData) { s.Departure = g.Departure }},
+	{gateway.FieldNoPost, func(s *stay, g *guestData) { s.NoPost = g.NoPost }},
+	{gateway.FieldClassOfService, func(s *stay, g *guestData) { s.ClassOfService = g.ClassOfService }},
 }
 
 func (w *txw) loadRoom(room string) ([]stay, error) {
@@ -149,7 +142,7 @@ func (w *txw) applyGuest(ev *event) ([]stayRef, error) {
 			if carried, err = w.leave(g.OldRoom, ev.reservation); err != nil {
 				return nil, err
 			}
-			if has(g, "GS") {
+			if g.carried.Has(gateway.FieldShared) {
 				rest, err := w.loadRoom(g.OldRoom)
 				if err != nil {
 					return nil, err
@@ -189,7 +182,7 @@ func (w *txw) applyGuest(ev *event) ([]stayRef, error) {
 			}
 			keep = append(keep, s)
 		}
-		if has(g, "GS") {
+		if g.carried.Has(gateway.FieldShared) {
 			for i := range keep {
 				keep[i].Shared = g.Shared
 			}
@@ -282,7 +275,7 @@ func (w *txw) arrive(room, reservation string, g *guestData, seq uint64, resync 
 	}
 	list[idx].set(g)
 	var gone []stayRef
-	if has(g, "GS") {
+	if g.carried.Has(gateway.FieldShared) {
 		// A room the PMS calls unshared holds only this reservation: the
 		// others left without a check-out reaching us.
 		keep := list[:0:0]
@@ -324,7 +317,8 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 		Departure:      dateString(ge.Guest.Departure),
 		NoPost:         ge.Guest.NoPost,
 		ClassOfService: ge.Guest.ClassOfService,
-		Fields:         ge.Fields,
+		Fields:         storedFieldNames(ge.Guest.Room, ge.Guest.Reservation, ge.Carried()),
+		carried:        ge.Carried(),
 		OldRoom:        ge.OldRoom,
 		OldRoomShared:  ge.OldRoomShared,
 		Resync:         ge.Resync,
@@ -351,7 +345,7 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 		return false, gateway.Errorf(gateway.KindInvalid, "a room or reservation number holds a NUL byte")
 	}
 	wantNames := (ge.Kind == gateway.GuestCheckIn || ge.Kind == gateway.GuestChange) &&
-		(has(g, "GN") || has(g, "GF") || has(g, "GT"))
+		g.carried.Has(gateway.FieldNames)
 	err := j.write(ctx, "record a guest event", func(w *txw) error {
 		var keys [][]byte
 		if ge.Kind == gateway.GuestCheckIn || ge.Kind == gateway.GuestChange || ge.Kind == gateway.GuestCheckOut {
@@ -398,13 +392,13 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 				json.Unmarshal(v, &n)
 			}
 			nn := n
-			if has(g, "GN") {
+			if g.carried.Has(gateway.FieldLastName) {
 				nn.Last = ge.Guest.LastName
 			}
-			if has(g, "GF") {
+			if g.carried.Has(gateway.FieldFirstName) {
 				nn.First = ge.Guest.FirstName
 			}
-			if has(g, "GT") {
+			if g.carried.Has(gateway.FieldTitle) {
 				nn.Title = ge.Guest.Title
 			}
 			nn.CheckedOut = ""

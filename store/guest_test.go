@@ -66,13 +66,13 @@ func TestGuests(t *testing.T) {
 	}
 	// Jones moves to 205 (GC with RO): 101 is no longer shared.
 	e.guest(gateway.GuestEvent{Kind: gateway.GuestChange, Guest: gateway.Guest{Room: "205", Reservation: "G2", Shared: false},
-		Fields: []string{"RN", "G#", "GS"}, OldRoom: "101", OldRoomShared: false})
+		Omitted: gateway.FieldShared.Others(), OldRoom: "101", OldRoomShared: false})
 	if got := e.rooms(); got != "101:G1:Smith 205:G2:Jones" {
 		t.Errorf("after the move: %s", got)
 	}
 	// A GC changes only the fields it carries.
 	e.guest(gateway.GuestEvent{Kind: gateway.GuestChange, Guest: gateway.Guest{Room: "205", Reservation: "G2", LastName: "Jones-Lee", NoPost: true},
-		Fields: []string{"RN", "G#", "GN", "NP"}})
+		Omitted: (gateway.FieldLastName | gateway.FieldNoPost).Others()})
 	gs, _ = e.j.Guests(ctx, "205")
 	if len(gs) != 1 || gs[0].LastName != "Jones-Lee" || gs[0].FirstName != "Ann" || !gs[0].NoPost || gs[0].Language != "E" {
 		t.Errorf("GC fields: %+v", gs)
@@ -89,7 +89,7 @@ func TestGuests(t *testing.T) {
 		t.Errorf("unshared GI: %s", got)
 	}
 	// Room move without a reservation number: the names follow.
-	e.guest(gateway.GuestEvent{Kind: gateway.GuestChange, Guest: gateway.Guest{Room: "401"}, Fields: []string{"RN"}, OldRoom: "400"})
+	e.guest(gateway.GuestEvent{Kind: gateway.GuestChange, Guest: gateway.Guest{Room: "401"}, Omitted: gateway.AllGuestFields, OldRoom: "400"})
 	if got := e.rooms(); got != "205:G3:Green 310:G1:Smith 401::Brown" {
 		t.Errorf("room-based move: %s", got)
 	}
@@ -128,7 +128,7 @@ func TestGuests(t *testing.T) {
 	// A resync: the PMS resends who is in house; the rest are gone.
 	e.guest(checkIn("500", "G5", "White", false))
 	e.guest(gateway.GuestEvent{Kind: gateway.ResyncStart})
-	e.guest(gateway.GuestEvent{Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "500", Reservation: "G5"}, Fields: []string{"RN", "G#"}})
+	e.guest(gateway.GuestEvent{Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "500", Reservation: "G5"}, Omitted: gateway.AllGuestFields})
 	e.guest(gateway.GuestEvent{Kind: gateway.ResyncEnd})
 	if got := e.rooms(); got != "500:G5:White" {
 		t.Errorf("after the resync: %s", got)
@@ -136,9 +136,11 @@ func TestGuests(t *testing.T) {
 	e.guest(gateway.GuestEvent{Kind: gateway.NightAuditStart})
 	e.guest(gateway.GuestEvent{Kind: gateway.NightAuditEnd})
 	for _, bad := range []gateway.GuestEvent{{Kind: "dance"}, {Kind: gateway.GuestCheckIn}, {Kind: gateway.GuestCheckOut}} {
-		if _, err := e.j.ApplyGuest(ctx, bad); !gateway.IsKind(err, gateway.KindInvalid) {
-			t.Errorf("%+v: %v", bad, err)
-		}
+		t.Run(string(bad.Kind), func(t *testing.T) {
+			if _, err := e.j.ApplyGuest(ctx, bad); !gateway.IsKind(err, gateway.KindInvalid) {
+				t.Errorf("%+v: %v", bad, err)
+			}
+		})
 	}
 	e.verify()
 	e.reopen()

@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -52,8 +53,9 @@ func TestLifecycle(t *testing.T) {
 	if !slices.Equal(path, want) || en.History[0].From != "" || en.History[4].From != gateway.StateSent {
 		t.Errorf("history %v, want %v", path, want)
 	}
-	if p := en.AsPosting(); p.Number != 1 || p.AmountMinor != 136 || p.Currency != "USD" || p.Room != "415" || p.Answer != "OK" {
-		t.Errorf("posting %+v", p)
+	// What the engine posts from (its PostRequest) and what it answered.
+	if en.Posting != 1 || en.Charge.TotalMinor != 136 || en.Charge.Currency != "USD" || en.Room != "415" || en.Answer.Code != "OK" {
+		t.Errorf("posted entry %+v", en)
 	}
 	// The JSON form `gateway journal` prints.
 	b, err := json.Marshal(en)
@@ -260,12 +262,14 @@ func TestMoveRules(t *testing.T) {
 		{"unknown state", gateway.StateRated, gateway.Change{To: "lost"}, "not a journal state"},
 		{"bad call", gateway.StateCaptured, gateway.Change{To: gateway.StateRated, Call: &gateway.Call{}, Charge: charge(1)}, "no start"},
 	} {
-		n++
-		id := e.to(n, tc.from)
-		_, err := e.j.Move(ctx, id, tc.c)
-		if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want invalid %q", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			n++
+			id := e.to(n, tc.from)
+			_, err := e.j.Move(ctx, id, tc.c)
+			if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %v, want invalid %q", tc.name, err, tc.want)
+			}
+		})
 	}
 	// Posting nothing: a free call cannot be queued.
 	id := e.capture(300)
@@ -496,9 +500,11 @@ func TestQueries(t *testing.T) {
 		t.Errorf("history with the list: %+v", list)
 	}
 	for _, f := range []gateway.Filter{{States: []gateway.State{"lost"}}, {From: t0, To: t0.Add(-time.Hour)}, {After: 999}} {
-		if _, err := e.j.Entries(ctx, f); !gateway.IsKind(err, gateway.KindInvalid) {
-			t.Errorf("filter %+v: %v", f, err)
-		}
+		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
+			if _, err := e.j.Entries(ctx, f); !gateway.IsKind(err, gateway.KindInvalid) {
+				t.Errorf("filter %+v: %v", f, err)
+			}
+		})
 	}
 	c, _ := e.j.Counts(ctx)
 	if c.Entries != 60 || c.States[gateway.StateException] != 19 || c.States[gateway.StatePosted] != 1 {

@@ -25,26 +25,14 @@ func decodeRecV1(id uint64, b []byte) (*recV1, error) {
 	if len(b) == 0 || b[0] != 1 {
 		return nil, errRecord
 	}
-	d := recDecoder{s: string(b[1:])}
+	d := gateway.NewCompactReader(string(b[1:]))
 	r := &recV1{rec: rec{id: id}}
-	r.state = gateway.State(d.str())
-	r.time = d.varint()
-	r.ext = d.str()
-	r.room = d.str()
-	r.reservation = d.str()
-	posting := d.uvarint()
-	r.posting = uint32(posting)
-	r.sent = d.varint()
-	r.answerCode = d.str()
-	r.answerText = d.str()
-	r.answerAt = d.varint()
-	r.rawSeq = d.uvarint()
-	r.callSeq = d.uvarint()
-	r.chargeSeq = d.uvarint()
-	r.replays = d.uvarint()
-	r.updated = d.varint()
-	r.lastSeq = d.uvarint()
-	if d.bad || len(d.s) != 0 || posting > 1<<32-1 {
+	posting := r.readHead(&d)
+	r.rawSeq = d.Uvarint()
+	r.callSeq = d.Uvarint()
+	r.chargeSeq = d.Uvarint()
+	r.readCounters(&d)
+	if !d.Done() || posting > 1<<32-1 {
 		return nil, errRecord
 	}
 	return r, nil
@@ -160,14 +148,14 @@ func convertRecord(events *bolt.Bucket, id uint64, v []byte) (*rec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("its raw record (event %d): %w", old.rawSeq, err)
 	}
-	r.raw, r.received, r.source, r.truncated, r.cut = ev.raw, micros(ev.received), canonStr(ev.source), ev.truncated, ev.cut
+	r.raw, r.received, r.source, r.truncated, r.cut = ev.raw, micros(ev.received), gateway.CanonicalText(ev.source), ev.truncated, ev.cut
 	if old.callSeq != 0 {
 		if ev, err = read(old.callSeq); err != nil {
 			return nil, fmt.Errorf("its call (event %d): %w", old.callSeq, err)
 		} else if ev.call == nil {
 			return nil, fmt.Errorf("its call (event %d) is missing from the event", old.callSeq)
 		}
-		r.call = canonCall(ev.call)
+		r.call = gateway.CanonicalCall(ev.call)
 	}
 	if old.chargeSeq != 0 {
 		if ev, err = read(old.chargeSeq); err != nil {

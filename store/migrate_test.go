@@ -2,11 +2,9 @@ package store
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,22 +165,7 @@ func TestMigrateSchema1(t *testing.T) {
 // schema1 returns a copy of the journal written by the schema-1 code.
 func schema1(t *testing.T) string {
 	t.Helper()
-	gz, err := os.ReadFile("testdata/schema1.db.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "journal.db")
-	if err := os.WriteFile(path, db, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := GunzipJournal(t, "testdata/schema1.db.gz")
 	if s := schemaOf(t, path); s != 1 {
 		t.Fatalf("testdata has schema %d", s)
 	}

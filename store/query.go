@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -527,52 +525,4 @@ func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
 		return nil
 	})
 	return in, err
-}
-
-// Backup writes a consistent copy of the journal to w without stopping
-// writers; see gateway.Queries.
-func (j *Journal) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	var n int64
-	err := j.view(ctx, "back itself up", func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
-	return n, err
-}
-
-// BackupFile writes a consistent copy of the journal to a new file at path
-// (written beside it under a temporary name, synced, then renamed). It
-// refuses to replace an existing file.
-func (j *Journal) BackupFile(ctx context.Context, path string) (int64, error) {
-	if _, err := os.Stat(path); err == nil {
-		return 0, gateway.Errorf(gateway.KindInvalid, "%s exists already: give the backup a new name", path)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return 0, gateway.Errorf(gateway.KindInvalid, "cannot write the backup beside %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	n, err := j.Backup(ctx, tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return 0, gateway.Errorf(gateway.KindInternal, "cannot write the backup %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
-	return n, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

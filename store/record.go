@@ -3,8 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"errors"
-	"time"
-	"unicode/utf8"
 
 	"callgate/gateway"
 )
@@ -52,14 +50,6 @@ const (
 	flagCut
 )
 
-const (
-	callContinuation = 1 << iota
-	callAnsweredKnown
-	callAnswered
-	callRingS
-	callStartUTC
-)
-
 func (r *rec) encode() []byte {
 	b := make([]byte, 0, 160+len(r.state)+len(r.ext)+len(r.room)+len(r.reservation)+len(r.answerCode)+len(r.answerText)+len(r.raw)+len(r.source))
 	b = append(b, recVersion)
@@ -92,45 +82,13 @@ func (r *rec) encode() []byte {
 	return appendCharge(b, r.charge)
 }
 
-// appendCall appends the compact form of c: 0 for none, or 1 and its fields.
+// appendCall appends the compact form of c: 0 for none, or 1 and the
+// call's compact form (gateway.AppendCallCompact).
 func appendCall(b []byte, c *gateway.Call) []byte {
 	if c == nil {
 		return append(b, 0)
 	}
-	var flags byte
-	if c.Continuation {
-		flags |= callContinuation
-	}
-	if c.Answered != nil {
-		flags |= callAnsweredKnown
-		if *c.Answered {
-			flags |= callAnswered
-		}
-	}
-	if c.RingS != nil {
-		flags |= callRingS
-	}
-	if !c.StartUTC.IsZero() {
-		flags |= callStartUTC
-	}
-	b = append(b, 1, flags)
-	b = appendStr(b, c.Format)
-	b = appendStr(b, c.Extension)
-	b = appendStr(b, c.Dialed)
-	b = binary.AppendVarint(b, c.Start.Unix())
-	if flags&callStartUTC != 0 {
-		b = binary.AppendVarint(b, c.StartUTC.Unix())
-	}
-	b = appendStr(b, c.TimeNote)
-	b = binary.AppendVarint(b, int64(c.DurationS))
-	b = appendStr(b, string(c.Direction))
-	b = appendStr(b, c.Trunk)
-	b = appendStr(b, c.AccountCode)
-	b = appendStr(b, c.CallerID)
-	if c.RingS != nil {
-		b = binary.AppendVarint(b, int64(*c.RingS))
-	}
-	return appendStr(b, c.CallID)
+	return gateway.AppendCallCompact(append(b, 1), c)
 }
 
 // appendCharge appends the compact form of c: 0 for none, or 1 and its
@@ -276,231 +234,99 @@ func (r *rec) decode(id uint64, s string, a *arena) error {
 	if a == nil {
 		a = &arena{}
 	}
-	d := recDecoder{s: s[1:]}
+	d := gateway.NewCompactReader(s[1:])
 	*r = rec{id: id}
-	r.state = gateway.State(d.str())
-	r.time = d.varint()
-	r.ext = d.str()
-	r.room = d.str()
-	r.reservation = d.str()
-	posting := d.uvarint()
-	r.posting = uint32(posting)
-	r.sent = d.varint()
-	r.answerCode = d.str()
-	r.answerText = d.str()
-	r.answerAt = d.varint()
-	r.replays = d.uvarint()
-	r.updated = d.varint()
-	r.lastSeq = d.uvarint()
-	r.raw = a.bytes(d.str())
-	r.received = d.varint()
-	r.source = d.str()
-	flags := d.byte()
+	posting := r.readHead(&d)
+	r.readCounters(&d)
+	r.raw = a.bytes(d.Str())
+	r.received = d.Varint()
+	r.source = d.Str()
+	flags := d.Byte()
 	r.truncated, r.cut = flags&flagTruncated != 0, flags&flagCut != 0
-	if d.byte() == 1 {
-		r.call = d.call(a.call())
-	} else if d.last != 0 {
-		d.bad = true
+	switch d.Byte() {
+	case 0:
+	case 1:
+		r.call = a.call()
+		gateway.DecodeCallCompact(&d, r.call)
+	default:
+		d.Fail()
 	}
-	if d.byte() == 1 {
-		r.charge = d.charge(a.charge())
-	} else if d.last != 0 {
-		d.bad = true
+	switch d.Byte() {
+	case 0:
+	case 1:
+		r.charge = decodeCharge(&d, a.charge())
+	default:
+		d.Fail()
 	}
-	if d.bad || len(d.s) != 0 || posting > 1<<32-1 || flags&^(flagTruncated|flagCut) != 0 {
+	if !d.Done() || posting > 1<<32-1 || flags&^(flagTruncated|flagCut) != 0 {
 		*r = rec{}
 		return errRecord
 	}
 	return nil
 }
 
-// recDecoder reads the fields of a record; after the first bad one every
-// read returns zero and bad is set.
-type recDecoder struct {
-	s    string
-	last byte
-	bad  bool
+// readHead reads the fields every schema's record starts with, state to
+// answer time, and returns the posting number as stored (a record whose
+// number does not fit 32 bits is damaged).
+func (r *rec) readHead(d *gateway.CompactReader) (posting uint64) {
+	r.state = gateway.State(d.Str())
+	r.time = d.Varint()
+	r.ext = d.Str()
+	r.room = d.Str()
+	r.reservation = d.Str()
+	posting = d.Uvarint()
+	r.posting = uint32(posting)
+	r.sent = d.Varint()
+	r.answerCode = d.Str()
+	r.answerText = d.Str()
+	r.answerAt = d.Varint()
+	return posting
 }
 
-func (d *recDecoder) fail() {
-	d.bad, d.s = true, ""
+// readCounters reads replays, the last update and the last sequence number.
+func (r *rec) readCounters(d *gateway.CompactReader) {
+	r.replays = d.Uvarint()
+	r.updated = d.Varint()
+	r.lastSeq = d.Uvarint()
 }
 
-func (d *recDecoder) byte() byte {
-	if len(d.s) == 0 {
-		d.fail()
-		d.last = 0
-		return 0
-	}
-	d.last = d.s[0]
-	d.s = d.s[1:]
-	return d.last
-}
-
-func (d *recDecoder) uvarint() uint64 {
-	var v uint64
-	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
-		c := d.s[i]
-		if i == binary.MaxVarintLen64-1 && c > 1 {
-			break // overflow
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if c < 0x80 {
-			d.s = d.s[i+1:]
-			return v
-		}
-	}
-	d.fail()
-	return 0
-}
-
-func (d *recDecoder) varint() int64 {
-	u := d.uvarint()
-	v := int64(u >> 1)
-	if u&1 != 0 {
-		v = ^v
-	}
-	return v
-}
-
-// int reads a varint that must fit an int and not be negative.
-func (d *recDecoder) count() int {
-	v := d.varint()
-	if v < 0 || int64(int(v)) != v {
-		d.fail()
-		return 0
-	}
-	return int(v)
-}
-
-func (d *recDecoder) str() string {
-	n := d.uvarint()
-	if n > uint64(len(d.s)) {
-		d.fail()
-		return ""
-	}
-	s := d.s[:n]
-	d.s = d.s[n:]
-	return s
-}
-
-func (d *recDecoder) call(c *gateway.Call) *gateway.Call {
-	flags := d.byte()
-	if flags >= callStartUTC<<1 {
-		d.fail()
-	}
-	*c = gateway.Call{Format: d.str(), Extension: d.str(), Dialed: d.str()}
-	c.Start = time.Unix(d.varint(), 0).UTC()
-	if flags&callStartUTC != 0 {
-		c.StartUTC = time.Unix(d.varint(), 0).UTC()
-	}
-	c.TimeNote = d.str()
-	c.DurationS = d.count()
-	c.Direction = gateway.Direction(d.str())
-	c.Trunk = d.str()
-	c.AccountCode = d.str()
-	c.CallerID = d.str()
-	if flags&callRingS != 0 {
-		n := d.count()
-		c.RingS = &n
-	}
-	c.CallID = d.str()
-	c.Continuation = flags&callContinuation != 0
-	if flags&callAnsweredKnown != 0 {
-		c.Answered = gateway.Bool(flags&callAnswered != 0)
-	} else if flags&callAnswered != 0 {
-		d.fail()
-	}
-	if !c.Direction.Valid() {
-		d.fail()
-	}
-	return c
-}
-
-func (d *recDecoder) charge(c *gateway.Charge) *gateway.Charge {
-	flags := d.byte()
+// decodeCharge reads a charge's compact form from d into c.
+func decodeCharge(d *gateway.CompactReader, c *gateway.Charge) *gateway.Charge {
+	flags := d.Byte()
 	if flags > 3 {
-		d.fail()
+		d.Fail()
 	}
-	*c = gateway.Charge{Class: d.str(), Destination: d.str(), Prefix: d.str(), E164: d.str(), Band: d.str()}
-	c.BillableS = int(d.varint())
+	*c = gateway.Charge{Class: d.Str(), Destination: d.Str(), Prefix: d.Str(), E164: d.Str(), Band: d.Str()}
+	c.BillableS = int(d.Varint())
 	c.Chargeable = flags&1 != 0
-	c.CarrierMinor = d.varint()
-	c.MarkupMinor = d.varint()
-	c.SurchargeMinor = d.varint()
-	c.TaxMinor = d.varint()
-	c.TotalMinor = d.varint()
-	c.Currency = d.str()
-	c.TariffVersion = d.str()
+	c.CarrierMinor = d.Varint()
+	c.MarkupMinor = d.Varint()
+	c.SurchargeMinor = d.Varint()
+	c.TaxMinor = d.Varint()
+	c.TotalMinor = d.Varint()
+	c.Currency = d.Str()
+	c.TariffVersion = d.Str()
 	if flags&2 != 0 {
-		e := d.str()
+		e := d.Str()
 		c.Exception = &e
 	}
 	return c
 }
 
-// canonCall returns c as the log's JSON keeps it and a rebuild reads it back
-// (gateway.Call's MarshalJSON and UnmarshalJSON): the wall-clock start and
-// the instant in whole seconds, text with each byte that is not UTF-8
-// replaced by U+FFFD, no raw bytes (they are the entry's). nil for nil.
-func canonCall(c *gateway.Call) *gateway.Call {
-	if c == nil {
-		return nil
-	}
-	s := c.Start
-	out := &gateway.Call{
-		Format: canonStr(c.Format), Extension: canonStr(c.Extension), Dialed: canonStr(c.Dialed),
-		Start:    time.Date(s.Year(), s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, time.UTC),
-		TimeNote: canonStr(c.TimeNote), DurationS: c.DurationS, Direction: gateway.Direction(canonStr(string(c.Direction))),
-		Trunk: canonStr(c.Trunk), AccountCode: canonStr(c.AccountCode), CallerID: canonStr(c.CallerID),
-		CallID: canonStr(c.CallID), Continuation: c.Continuation,
-	}
-	if !c.StartUTC.IsZero() {
-		out.StartUTC = c.StartUTC.UTC().Truncate(time.Second)
-	}
-	if c.Answered != nil {
-		out.Answered = gateway.Bool(*c.Answered)
-	}
-	if c.RingS != nil {
-		n := *c.RingS
-		out.RingS = &n
-	}
-	return out
-}
-
-// canonCharge is canonCall for a charge.
+// canonCharge is gateway.CanonicalCall for a charge.
 func canonCharge(c *gateway.Charge) *gateway.Charge {
 	if c == nil {
 		return nil
 	}
 	out := *c
 	for _, s := range []*string{&out.Class, &out.Destination, &out.Prefix, &out.E164, &out.Band, &out.Currency, &out.TariffVersion} {
-		*s = canonStr(*s)
+		*s = gateway.CanonicalText(*s)
 	}
 	if c.Exception != nil {
-		e := canonStr(*c.Exception)
+		e := gateway.CanonicalText(*c.Exception)
 		out.Exception = &e
 	}
 	return &out
-}
-
-// canonStr replaces each byte of s that is not UTF-8 with U+FFFD, as the
-// log's JSON writes it.
-func canonStr(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	b := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return string(b)
 }
 
 // indexKeys returns the entry's keys in by_time, by_state, by_room and

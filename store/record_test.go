@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -35,7 +36,7 @@ func testRecs() []*rec {
 		{id: 2, state: gateway.StateQueued, time: -5, ext: "415", room: "415", reservation: "R1", posting: 1<<32 - 1, sent: 7,
 			answerCode: "RY", answerText: "busy", answerAt: 9, replays: 3, updated: 10, lastSeq: 1 << 62,
 			raw: []byte{0, 0xff, '\n'}, received: -1, source: "tcp 10.0.0.1", truncated: true, cut: true,
-			call: canonCall(oddCall()), charge: canonCharge(oddCharge())},
+			call: gateway.CanonicalCall(oddCall()), charge: canonCharge(oddCharge())},
 		{id: 3, state: gateway.StateImported, raw: []byte("x"),
 			call: &gateway.Call{Start: time.Unix(0, 0).UTC(), Direction: gateway.Outgoing}, charge: &gateway.Charge{}},
 	}
@@ -69,28 +70,32 @@ func TestRecordDamaged(t *testing.T) {
 		append(good, 0), // a byte too many
 		{2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // varint overflow
 	} {
-		if _, err := decodeRec(2, b); err == nil {
-			t.Errorf("%x decodes", b)
-		}
+		t.Run(fmt.Sprintf("%x", b), func(t *testing.T) {
+			if _, err := decodeRec(2, b); err == nil {
+				t.Errorf("%x decodes", b)
+			}
+		})
 	}
 }
 
 // TestCanon: the compact call and charge are what a rebuild reads from the
 // log's JSON.
 func TestCanon(t *testing.T) {
-	for _, c := range []*gateway.Call{oddCall(), {Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Direction: gateway.Internal}} {
-		b, err := c.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want gateway.Call
-		if err := json.Unmarshal(b, &want); err != nil {
-			t.Fatal(err)
-		}
-		want.Raw = nil
-		if got := canonCall(c); !reflect.DeepEqual(*got, want) {
-			t.Errorf("call:\n got %+v\nwant %+v", *got, want)
-		}
+	for i, c := range []*gateway.Call{oddCall(), {Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Direction: gateway.Internal}} {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			b, err := c.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want gateway.Call
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			want.Raw = nil
+			if got := gateway.CanonicalCall(c); !reflect.DeepEqual(*got, want) {
+				t.Errorf("call:\n got %+v\nwant %+v", *got, want)
+			}
+		})
 	}
 	b, err := oddCharge().MarshalJSON()
 	if err != nil {
@@ -176,41 +181,40 @@ func TestCallJSON(t *testing.T) {
 	escaped := *plain // every escape encoding/json makes, byte for byte
 	escaped.Trunk, escaped.CallerID = "\b\f\u2028\u2029\x01\x1f\t", "\xff<>&"
 	for i, c := range []*gateway.Call{plain, bare, odd, &escaped} {
-		want, err := c.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := appendCallJSON(nil, c)
-		if c != odd && string(got) != string(want) {
-			t.Errorf("call %d:\n got %s\nwant %s", i, got, want)
-		}
-		var a, b gateway.Call
-		if err := json.Unmarshal(got, &a); err != nil {
-			t.Fatalf("call %d: %v: %s", i, err, got)
-		}
-		json.Unmarshal(want, &b)
-		if !reflect.DeepEqual(a, b) {
-			t.Errorf("call %d reads back as\n%+v\nwant\n%+v", i, a, b)
-		}
+		t.Run(fmt.Sprint("call ", i), func(t *testing.T) {
+			want, err := c.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameJSON[gateway.Call](t, gateway.AppendCallJSON(nil, c, false), want, c != odd)
+		})
 	}
 	for i, c := range []*gateway.Charge{{}, oddCharge(), {Class: "local", Destination: "Boston", Prefix: "1617", E164: "16175550134", Band: "day",
 		BillableS: 96, Chargeable: true, CarrierMinor: 16, TotalMinor: 136, Currency: "USD", TariffVersion: "base"}} {
-		want, err := c.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := appendChargeJSON(nil, c)
-		if i != 1 && string(got) != string(want) {
-			t.Errorf("charge %d:\n got %s\nwant %s", i, got, want)
-		}
-		var a, b gateway.Charge
-		if err := json.Unmarshal(got, &a); err != nil {
-			t.Fatalf("charge %d: %v: %s", i, err, got)
-		}
-		json.Unmarshal(want, &b)
-		if !reflect.DeepEqual(a, b) {
-			t.Errorf("charge %d reads back as\n%+v\nwant\n%+v", i, a, b)
-		}
+		t.Run(fmt.Sprint("charge ", i), func(t *testing.T) {
+			want, err := c.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameJSON[gateway.Charge](t, appendChargeJSON(nil, c), want, i != 1)
+		})
+	}
+}
+
+// sameJSON checks the hand-written JSON got against want, what MarshalJSON
+// writes: the same bytes when exact, and the same value read back.
+func sameJSON[T any](t *testing.T, got, want []byte, exact bool) {
+	t.Helper()
+	if exact && string(got) != string(want) {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	var a, b T
+	if err := json.Unmarshal(got, &a); err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	json.Unmarshal(want, &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("reads back as\n%+v\nwant\n%+v", a, b)
 	}
 }
 

@@ -201,7 +201,7 @@ func (w *txw) apply(ev *event) error {
 	case gateway.EventCaptured, gateway.EventImported:
 		r := &rec{id: ev.entry, state: gateway.StateCaptured, time: micros(ev.received),
 			updated: micros(ev.at), lastSeq: ev.seq,
-			raw: ev.raw, received: micros(ev.received), source: canonStr(ev.source), truncated: ev.truncated, cut: ev.cut}
+			raw: ev.raw, received: micros(ev.received), source: gateway.CanonicalText(ev.source), truncated: ev.truncated, cut: ev.cut}
 		if ev.kind == gateway.EventImported {
 			r.state, r.room = gateway.StateImported, ev.room
 			w.setCall(r, ev)
@@ -280,7 +280,7 @@ func (w *txw) apply(ev *event) error {
 // them from the log.
 func (w *txw) setCall(r *rec, ev *event) {
 	if ev.call != nil {
-		r.call = canonCall(ev.call)
+		r.call = gateway.CanonicalCall(ev.call)
 		r.ext = r.call.Extension
 		if t := r.call.StartUTC; !t.IsZero() {
 			r.time = t.UnixMicro()

@@ -3,7 +3,6 @@ package fias_test
 import (
 	"context"
 	"net"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -35,29 +34,20 @@ func TestGuestEvents(t *testing.T) {
 		t.Errorf("sharer: %+v", ev)
 	}
 	ev = nextEvent(t, l)
-	if ev.Kind != gateway.GuestChange || ev.Guest.LastName != "Hartley-Lee" || !reflect.DeepEqual(ev.Fields, []string{"RN", "G#", "GN", "DA", "TI"}) {
+	if ev.Kind != gateway.GuestChange || ev.Guest.LastName != "Hartley-Lee" || ev.Carried() != gateway.FieldLastName {
 		t.Errorf("change: %+v", ev)
 	}
-	if ev = nextEvent(t, l); ev.Kind != gateway.GuestChange || !ev.Guest.NoPost || !contains(ev.Fields, "NP") {
+	if ev = nextEvent(t, l); ev.Kind != gateway.GuestChange || !ev.Guest.NoPost || ev.Carried() != gateway.FieldNoPost {
 		t.Errorf("no-post: %+v", ev)
 	}
 	ev = nextEvent(t, l)
-	if ev.Kind != gateway.GuestChange || ev.Guest.Room != "110" || ev.OldRoom != "101" || ev.Guest.Shared || ev.OldRoomShared || !contains(ev.Fields, "RO") {
+	if ev.Kind != gateway.GuestChange || ev.Guest.Room != "110" || ev.OldRoom != "101" || ev.Guest.Shared || ev.OldRoomShared || !ev.Carried().Has(gateway.FieldShared) {
 		t.Errorf("move: %+v", ev)
 	}
 	if ev = nextEvent(t, l); ev.Kind != gateway.GuestCheckOut || ev.Guest.Reservation != b || ev.Guest.Room != "101" {
 		t.Errorf("check-out: %+v", ev)
 	}
 	noViolations(t, s)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestGuestEventParse: the two GS of a move are told apart by order, and
@@ -73,11 +63,13 @@ func TestGuestEventParse(t *testing.T) {
 		{"GC|RN310|G#1|RO214|GSY|", false, true, false},
 		{"GC|RN310|GSY|G#1|RO214|", true, false, true},
 	} {
-		r, _ := fias.ParseRecord(tc.text)
-		ev, ok := fias.GuestEvent(r)
-		if !ok || ev.Guest.Shared != tc.shared || ev.OldRoomShared != tc.oldShared || contains(ev.Fields, "GS") != tc.hasGS || ev.OldRoom != "214" {
-			t.Errorf("%s: %+v", tc.text, ev)
-		}
+		t.Run(tc.text, func(t *testing.T) {
+			r, _ := fias.ParseRecord(tc.text)
+			ev, ok := fias.GuestEvent(r)
+			if !ok || ev.Guest.Shared != tc.shared || ev.OldRoomShared != tc.oldShared || ev.Carried().Has(gateway.FieldShared) != tc.hasGS || ev.OldRoom != "214" {
+				t.Errorf("%+v", ev)
+			}
+		})
 	}
 	r, _ := fias.ParseRecord("GO|RN215|SF|")
 	if ev, _ := fias.GuestEvent(r); ev.Kind != gateway.GuestCheckOut || !ev.Resync || ev.Guest.Reservation != "" {
@@ -86,6 +78,49 @@ func TestGuestEventParse(t *testing.T) {
 	r, _ = fias.ParseRecord("XL|RN1|")
 	if _, ok := fias.GuestEvent(r); ok {
 		t.Error("XL taken as a guest event")
+	}
+}
+
+// TestGuestEventFields: each FIAS guest field fills its typed field and
+// says it is carried; the fields a record lacks are omitted.
+func TestGuestEventFields(t *testing.T) {
+	all := gateway.Guest{Room: "101", Reservation: "7", Shared: true, LastName: "Smith", FirstName: "Ann", Title: "Ms",
+		Language: "EA", VIP: "2", Group: "ACME", Arrival: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC),
+		Departure: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), NoPost: true, ClassOfService: "3"}
+	for _, tc := range []struct {
+		text    string
+		guest   gateway.Guest
+		carried gateway.GuestFields
+	}{
+		{"GI|RN101|G#7|GSY|GNSmith|GFAnn|GTMs|GLEA|GV2|GGACME|GA261127|GD261130|NPY|CS3|DA261127|TI090000|", all, gateway.AllGuestFields},
+		{"GI|RN101|G#7|DA261127|TI090000|", gateway.Guest{Room: "101", Reservation: "7"}, 0},
+		{"GC|RN101|G#7|GNSmith|NPY|", gateway.Guest{Room: "101", Reservation: "7", LastName: "Smith", NoPost: true},
+			gateway.FieldLastName | gateway.FieldNoPost},
+		{"GC|RN101|G#7|GA|GLEA|", gateway.Guest{Room: "101", Reservation: "7", Language: "EA"}, gateway.FieldArrival | gateway.FieldLanguage},
+		{"GO|RN101|G#7|GSN|", gateway.Guest{Room: "101", Reservation: "7"}, gateway.FieldShared},
+		{"GI|RN101|GXfoo|", gateway.Guest{Room: "101"}, 0},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			r, err := fias.ParseRecord(tc.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, ok := fias.GuestEvent(r)
+			if !ok || ev.Guest != tc.guest || ev.Carried() != tc.carried || ev.Omitted != gateway.AllGuestFields&^tc.carried {
+				t.Errorf("got %+v, carried %b, want %+v, carried %b", ev.Guest, ev.Carried(), tc.guest, tc.carried)
+			}
+		})
+	}
+	// A simulator's check-in writes the fields a GI carries, and they read
+	// back as they were.
+	var rec fias.Record
+	rec.Add("RN", all.Room)
+	rec.Add("G#", all.Reservation)
+	rec.Add("GS", "Y")
+	fias.AppendGuest(&rec, all)
+	rec.Type = "GI"
+	if ev, _ := fias.GuestEvent(rec); ev.Guest != all || ev.Omitted != 0 {
+		t.Errorf("AppendGuest read back: %+v, omitted %b", ev.Guest, ev.Omitted)
 	}
 }
 
@@ -305,11 +340,8 @@ func TestAliveCheck(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	var tr syncBuffer
 	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AliveInterval = 100 * time.Millisecond })
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(tr.String(), "→ LS|") < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if strings.Count(tr.String(), "→ LS|") < 2 || l.Status().State != gateway.LinkAlive {
+	tr.wait(t, "two alive checks", func(s string) bool { return strings.Count(s, "→ LS|") >= 2 })
+	if l.Status().State != gateway.LinkAlive {
 		t.Fatalf("alive checks: status %+v\n%s", l.Status(), tr.String())
 	}
 	if a, _ := s.Connections(); a != 1 {
@@ -360,9 +392,21 @@ func TestLogOncePerState(t *testing.T) {
 	o.Address = addr
 	o.Logger = o.Logger.Output(&logs)
 	o.MaxBackoff = 20 * time.Millisecond
+	attempts := make(chan error, 3)
+	fias.OnAttempt(&o, func(err error) {
+		select {
+		case attempts <- err:
+		default:
+		}
+	})
 	l := openLink(t, o)
-	waitStatus(t, l, "down", func(st gateway.LinkStatus) bool { return st.State == gateway.LinkDown })
-	time.Sleep(200 * time.Millisecond) // several attempts
+	for range cap(attempts) {
+		select {
+		case <-attempts:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fewer than %d attempts to connect: status %+v", cap(attempts), l.Status())
+		}
+	}
 	l.Close()
 	if n := strings.Count(logs.String(), "PMS link down"); n != 1 {
 		t.Errorf("link down logged %d times:\n%s", n, logs.String())

@@ -1,6 +1,7 @@
 package fias
 
 import (
+	"slices"
 	"time"
 
 	"callgate/gateway"
@@ -34,6 +35,54 @@ func ParseDateTime(da, ti string) (time.Time, bool) {
 	return d.Add(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second), true
 }
 
+type guestField struct {
+	id    string
+	field gateway.GuestFields
+	set   func(g *gateway.Guest, v string)
+	get   func(g *gateway.Guest) string
+}
+
+// guestFields is every guest data field of a FIAS record but GS (whose
+// meaning depends on its place, see GuestEvent): its id, the typed field it
+// is, and how its value reads into a Guest and writes from one.
+var guestFields = [...]guestField{
+	{"GN", gateway.FieldLastName, func(g *gateway.Guest, v string) { g.LastName = v }, func(g *gateway.Guest) string { return g.LastName }},
+	{"GF", gateway.FieldFirstName, func(g *gateway.Guest, v string) { g.FirstName = v }, func(g *gateway.Guest) string { return g.FirstName }},
+	{"GT", gateway.FieldTitle, func(g *gateway.Guest, v string) { g.Title = v }, func(g *gateway.Guest) string { return g.Title }},
+	{"GL", gateway.FieldLanguage, func(g *gateway.Guest, v string) { g.Language = v }, func(g *gateway.Guest) string { return g.Language }},
+	{"GV", gateway.FieldVIP, func(g *gateway.Guest, v string) { g.VIP = v }, func(g *gateway.Guest) string { return g.VIP }},
+	{"GG", gateway.FieldGroup, func(g *gateway.Guest, v string) { g.Group = v }, func(g *gateway.Guest) string { return g.Group }},
+	{"GA", gateway.FieldArrival, func(g *gateway.Guest, v string) { g.Arrival, _ = ParseDate(v) }, func(g *gateway.Guest) string { return FormatDate(g.Arrival) }},
+	{"GD", gateway.FieldDeparture, func(g *gateway.Guest, v string) { g.Departure, _ = ParseDate(v) }, func(g *gateway.Guest) string { return FormatDate(g.Departure) }},
+	{"NP", gateway.FieldNoPost, func(g *gateway.Guest, v string) { g.NoPost = v == "Y" }, func(g *gateway.Guest) string { return yesNo(g.NoPost) }},
+	{"CS", gateway.FieldClassOfService, func(g *gateway.Guest, v string) { g.ClassOfService = v }, func(g *gateway.Guest) string { return g.ClassOfService }},
+}
+
+// FormatDate writes t as a FIAS date (YYMMDD), "" for the zero time.
+func FormatDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("060102")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Y"
+	}
+	return "N"
+}
+
+// AppendGuest adds g's data fields to r, as a PMS sends them in a GI or GC:
+// every field but RN, G# and GS, empty ones left out, NP always (Y or N).
+func AppendGuest(r *Record, g gateway.Guest) {
+	for _, f := range guestFields {
+		if v := f.get(&g); v != "" {
+			r.Add(f.id, v)
+		}
+	}
+}
+
 // GuestEvent turns a PMS record into the event the engine consumes: GI,
 // GC, GO, and the brackets DS/DE (resync) and NS/NE (night audit). ok is
 // false for any other record type.
@@ -65,12 +114,12 @@ func GuestEvent(r Record) (ev gateway.GuestEvent, ok bool) {
 		return ev, true
 	}
 	g := &ev.Guest
+	var carried gateway.GuestFields
 	afterRO := false
 	// Two GS in a move: the first is the new room's, the second the old
 	// room's, wherever RO stands. One GS: its place says which room.
 	gsTotal, gsSeen := len(r.All("GS")), 0
 	for _, f := range r.Fields {
-		id := f.ID
 		switch f.ID {
 		case "RN":
 			g.Room = f.Value
@@ -78,51 +127,24 @@ func GuestEvent(r Record) (ev gateway.GuestEvent, ok bool) {
 			g.Reservation = f.Value
 		case "GS":
 			gsSeen++
-			old := r.Type == "GC" && r.Has("RO") && (gsTotal >= 2 && gsSeen >= 2 || gsTotal == 1 && afterRO)
-			if old {
-				ev.OldRoomShared = f.Value == "Y"
-				id = "" // the old room's share state is not a field of the guest
+			if r.Type == "GC" && r.Has("RO") && (gsTotal >= 2 && gsSeen >= 2 || gsTotal == 1 && afterRO) {
+				ev.OldRoomShared = f.Value == "Y" // not a field of the guest
 			} else {
 				g.Shared = f.Value == "Y"
+				carried |= gateway.FieldShared
 			}
 		case "RO":
 			ev.OldRoom = f.Value
 			afterRO = true
-		case "GN":
-			g.LastName = f.Value
-		case "GF":
-			g.FirstName = f.Value
-		case "GT":
-			g.Title = f.Value
-		case "GL":
-			g.Language = f.Value
-		case "GV":
-			g.VIP = f.Value
-		case "GG":
-			g.Group = f.Value
-		case "GA":
-			g.Arrival, _ = ParseDate(f.Value)
-		case "GD":
-			g.Departure, _ = ParseDate(f.Value)
-		case "NP":
-			g.NoPost = f.Value == "Y"
-		case "CS":
-			g.ClassOfService = f.Value
 		case "SF":
 			ev.Resync = true
-		}
-		if id != "" && !contains(ev.Fields, id) {
-			ev.Fields = append(ev.Fields, id)
+		default:
+			if i := slices.IndexFunc(guestFields[:], func(gf guestField) bool { return gf.id == f.ID }); i >= 0 {
+				guestFields[i].set(g, f.Value)
+				carried |= guestFields[i].field
+			}
 		}
 	}
+	ev.Omitted = carried.Others()
 	return ev, true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -350,6 +350,9 @@ func (l *Link) run() {
 		l.setStatus(func(s *gateway.LinkStatus) {
 			s.State, s.Err, s.Resync = gateway.LinkDown, msg, false
 		})
+		if l.o.attempted != nil {
+			l.o.attempted(err)
+		}
 		if !l.idle(bo.next()) {
 			return
 		}

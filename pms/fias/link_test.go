@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,14 +33,42 @@ func testLog(t *testing.T) zerolog.Logger {
 
 // syncBuffer is a bytes.Buffer safe for the transcript's writers.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // gets a token after each write, for wait
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written == nil {
+		b.written = make(chan struct{}, 1)
+	}
+	select {
+	case b.written <- struct{}{}:
+	default:
+	}
 	return b.b.Write(p)
+}
+
+// wait returns once cond holds for what has been written, checking after
+// each write; it fails the test after 10 s.
+func (b *syncBuffer) wait(t *testing.T, what string, cond func(string) bool) {
+	t.Helper()
+	b.mu.Lock()
+	if b.written == nil {
+		b.written = make(chan struct{}, 1)
+	}
+	written := b.written
+	b.mu.Unlock()
+	deadline := time.After(10 * time.Second)
+	for !cond(b.String()) {
+		select {
+		case <-written:
+		case <-deadline:
+			t.Fatalf("waiting for %s:\n%s", what, b.String())
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {
@@ -244,26 +274,28 @@ func TestAnswers(t *testing.T) {
 		{"101", "DN", gateway.PostRefused, "DN", gateway.KindRejected},
 		{"101", "ZZ", gateway.PostRefused, "ZZ", gateway.KindRejected},
 	} {
-		if tc.script != "" {
-			s.SetFaults(sim.Faults{Answers: []string{tc.script}})
-		}
-		r, err := post(t, l, charge(uint32(2000+i), tc.room))
-		if r.Outcome != tc.outcome || r.Answer != tc.as || !r.Sent {
-			t.Errorf("%s/%s: %+v %v", tc.room, tc.script, r, err)
-			continue
-		}
-		if tc.outcome == gateway.PostPosted {
-			if err != nil {
-				t.Errorf("posted with error %v", err)
+		t.Run(tc.room+"/"+tc.script, func(t *testing.T) {
+			if tc.script != "" {
+				s.SetFaults(sim.Faults{Answers: []string{tc.script}})
 			}
-			continue
-		}
-		if gateway.KindOf(err) != tc.kind {
-			t.Errorf("%s/%s: error kind %v (%v)", tc.room, tc.script, gateway.KindOf(err), err)
-		}
-		if tc.outcome == gateway.PostRefused && (r.Text == "" || !strings.Contains(err.Error(), r.Text)) {
-			t.Errorf("%s/%s: refusal without the PMS's text: %+v %v", tc.room, tc.script, r, err)
-		}
+			r, err := post(t, l, charge(uint32(2000+i), tc.room))
+			if r.Outcome != tc.outcome || r.Answer != tc.as || !r.Sent {
+				t.Errorf("%s/%s: %+v %v", tc.room, tc.script, r, err)
+				return
+			}
+			if tc.outcome == gateway.PostPosted {
+				if err != nil {
+					t.Errorf("posted with error %v", err)
+				}
+				return
+			}
+			if gateway.KindOf(err) != tc.kind {
+				t.Errorf("%s/%s: error kind %v (%v)", tc.room, tc.script, gateway.KindOf(err), err)
+			}
+			if tc.outcome == gateway.PostRefused && (r.Text == "" || !strings.Contains(err.Error(), r.Text)) {
+				t.Errorf("%s/%s: refusal without the PMS's text: %+v %v", tc.room, tc.script, r, err)
+			}
+		})
 	}
 	if n := len(s.Ledger()); n != 1 {
 		t.Errorf("ledger has %d bookings, want 1", n)
@@ -287,12 +319,14 @@ func TestInvalidRequests(t *testing.T) {
 		"huge":           func(p *gateway.PostRequest) { p.AmountMinor = 1 << 62 },
 		"duration":       func(p *gateway.PostRequest) { p.DurationS = 100 * 3600 },
 	} {
-		p := charge(7, "101")
-		mod(&p)
-		r, err := post(t, l, p)
-		if r.Outcome != gateway.PostInvalid || r.Sent || gateway.KindOf(err) != gateway.KindInvalid {
-			t.Errorf("%s: %+v %v", name, r, err)
-		}
+		t.Run(name, func(t *testing.T) {
+			p := charge(7, "101")
+			mod(&p)
+			r, err := post(t, l, p)
+			if r.Outcome != gateway.PostInvalid || r.Sent || gateway.KindOf(err) != gateway.KindInvalid {
+				t.Errorf("%s: %+v %v", name, r, err)
+			}
+		})
 	}
 	if n := len(s.Received()); n != 0 {
 		t.Errorf("%d postings reached the PMS", n)
@@ -317,17 +351,19 @@ func TestAmountExponent(t *testing.T) {
 		{0, "JPY", 1000, "1000"},
 		{2, "KWD", 1250, "125"},
 	} {
-		l := connect(t, s, func(o *fias.Options) { o.AmountExponent = tc.exp })
-		p := charge(uint32(len(s.Received())+1), "101")
-		p.Currency, p.AmountMinor = tc.currency, tc.amount
-		if r, err := post(t, l, p); r.Outcome != gateway.PostPosted {
-			t.Fatalf("%+v: %+v %v", tc, r, err)
-		}
-		ledger := s.Ledger()
-		if got := ledger[len(ledger)-1].Amount; got != tc.ta {
-			t.Errorf("%d %s %d: TA %s, want %s", tc.exp, tc.currency, tc.amount, got, tc.ta)
-		}
-		l.Close()
+		t.Run(fmt.Sprintf("%d %s %d", tc.exp, tc.currency, tc.amount), func(t *testing.T) {
+			l := connect(t, s, func(o *fias.Options) { o.AmountExponent = tc.exp })
+			p := charge(uint32(len(s.Received())+1), "101")
+			p.Currency, p.AmountMinor = tc.currency, tc.amount
+			if r, err := post(t, l, p); r.Outcome != gateway.PostPosted {
+				t.Fatalf("%+v: %+v %v", tc, r, err)
+			}
+			ledger := s.Ledger()
+			if got := ledger[len(ledger)-1].Amount; got != tc.ta {
+				t.Errorf("%d %s %d: TA %s, want %s", tc.exp, tc.currency, tc.amount, got, tc.ta)
+			}
+			l.Close()
+		})
 	}
 }
 
@@ -338,7 +374,8 @@ func TestInDoubtTimeout(t *testing.T) {
 		t.Run(fault, func(t *testing.T) {
 			s := startSim(t, sim.Options{})
 			s.CheckIn(gateway.Guest{Room: "101"})
-			l := connect(t, s, nil)
+			var tr syncBuffer
+			l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
 			if fault == "no PA" {
 				s.SetFaults(sim.Faults{NoPA: 1})
 			} else {
@@ -351,7 +388,11 @@ func TestInDoubtTimeout(t *testing.T) {
 			if fault == "delayed PA" {
 				// The late answer arrives and is ignored.
 				waitSim(t, s, "the late PA", func() bool { return len(s.Ledger()) == 1 })
-				time.Sleep(3 * answerTimeout)
+				tr.wait(t, "the late PA read by the link", func(s string) bool {
+					return slices.ContainsFunc(strings.Split(s, "\n"), func(l string) bool {
+						return strings.Contains(l, "← PA|") && strings.Contains(l, "|P#10|")
+					})
+				})
 			}
 			s.SetFaults(sim.Faults{})
 			r, err = post(t, l, charge(11, "101"))
@@ -498,19 +539,21 @@ func TestWireFaults(t *testing.T) {
 		{Coalesce: true, Garbage: true},
 		{Coalesce: true, Split: true},
 	} {
-		s.SetFaults(f)
-		for j := 0; j < 5; j++ {
-			n := uint32(40 + i*10 + j)
-			if _, err := s.CheckIn(gateway.Guest{Room: "102", LastName: "Share"}); err != nil {
-				t.Fatal(err)
+		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
+			s.SetFaults(f)
+			for j := 0; j < 5; j++ {
+				n := uint32(40 + i*10 + j)
+				if _, err := s.CheckIn(gateway.Guest{Room: "102", LastName: "Share"}); err != nil {
+					t.Fatal(err)
+				}
+				if r, err := post(t, l, charge(n, "101")); r.Outcome != gateway.PostPosted {
+					t.Fatalf("%+v: %+v %v", f, r, err)
+				}
+				if ev := nextEvent(t, l); ev.Kind != gateway.GuestCheckIn || ev.Guest.Room != "102" {
+					t.Errorf("event %+v", ev)
+				}
 			}
-			if r, err := post(t, l, charge(n, "101")); r.Outcome != gateway.PostPosted {
-				t.Fatalf("%+v: %+v %v", f, r, err)
-			}
-			if ev := nextEvent(t, l); ev.Kind != gateway.GuestCheckIn || ev.Guest.Room != "102" {
-				t.Errorf("event %+v", ev)
-			}
-		}
+		})
 	}
 	noViolations(t, s)
 }

@@ -75,6 +75,10 @@ type Options struct {
 	Logger zerolog.Logger
 	// Now is the clock for DA/TI; nil means time.Now.
 	Now func() time.Time
+
+	// attempted, if set, is told how each attempt to connect ended (tests:
+	// OnAttempt in export_test.go).
+	attempted func(err error)
 }
 
 // SerialOptions is a FIAS serial port (FIPS full duplex). IFC8 uses 8 data

@@ -22,30 +22,6 @@ func yn(b bool) string {
 	return "N"
 }
 
-func date(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format("060102")
-}
-
-// guestFields appends a guest's data fields (not RN, G#, GS) to r; empty
-// values are left out.
-func guestFields(r *fias.Record, g gateway.Guest) {
-	for _, f := range [][2]string{
-		{"GN", g.LastName}, {"GF", g.FirstName}, {"GT", g.Title}, {"GL", g.Language},
-		{"GV", g.VIP}, {"GG", g.Group}, {"GA", date(g.Arrival)}, {"GD", date(g.Departure)},
-	} {
-		if f[1] != "" {
-			r.Add(f[0], f[1])
-		}
-	}
-	r.Add("NP", yn(g.NoPost))
-	if g.ClassOfService != "" {
-		r.Add("CS", g.ClassOfService)
-	}
-}
-
 func (s *Sim) stampInto(r *fias.Record) {
 	now := s.o.Now()
 	r.Add("DA", now.Format("060102"))
@@ -88,7 +64,7 @@ func (s *Sim) CheckIn(g gateway.Guest) (string, error) {
 	s.guests[g.Room] = append(s.guests[g.Room], g)
 	g.Shared = len(s.guests[g.Room]) > 1
 	r := fias.NewRecord("GI", "RN", g.Room, "G#", g.Reservation, "GS", yn(g.Shared))
-	guestFields(&r, g)
+	fias.AppendGuest(&r, g)
 	s.stampInto(&r)
 	s.mu.Unlock()
 	return g.Reservation, s.push(r)
@@ -136,7 +112,7 @@ func (s *Sim) Move(res, to string) error {
 	g.Room = to
 	s.guests[to] = append(s.guests[to], g)
 	r := fias.NewRecord("GC", "RN", to, "GS", yn(len(s.guests[to]) > 1), "G#", res)
-	guestFields(&r, g)
+	fias.AppendGuest(&r, g)
 	r.Add("RO", from)
 	r.Add("GS", yn(len(s.guests[from]) > 1))
 	s.stampInto(&r)
@@ -159,8 +135,8 @@ func (s *Sim) Update(res string, change func(g *gateway.Guest)) error {
 	g.Room, g.Reservation, g.Shared = old.Room, old.Reservation, old.Shared
 	s.guests[room][i] = g
 	var before, after fias.Record
-	guestFields(&before, old)
-	guestFields(&after, g)
+	fias.AppendGuest(&before, old)
+	fias.AppendGuest(&after, g)
 	r := fias.NewRecord("GC", "RN", room, "G#", res)
 	for _, f := range after.Fields {
 		if v, had := before.Get(f.ID); !had || v != f.Value {
@@ -221,7 +197,7 @@ func (s *Sim) databaseLocked() []fias.Record {
 		}
 		for _, g := range gs {
 			r := fias.NewRecord("GI", "RN", room, "G#", g.Reservation, "GS", yn(len(gs) > 1))
-			guestFields(&r, g)
+			fias.AppendGuest(&r, g)
 			r.Add("SF", "")
 			recs = append(recs, r)
 		}
@@ -237,7 +213,7 @@ func (s *Sim) inHouseLocked() []fias.Record {
 		gs := s.guests[room]
 		for _, g := range gs {
 			r := fias.NewRecord("GI", "RN", room, "G#", g.Reservation, "GS", yn(len(gs) > 1))
-			guestFields(&r, g)
+			fias.AppendGuest(&r, g)
 			s.stampInto(&r)
 			recs = append(recs, r)
 		}
