@@ -345,8 +345,8 @@ func TestAvayaCMTAC(t *testing.T) {
 		{"111", "", false, true}, // no in-trk-code in the layout: 4 digits or fewer is a TAC
 		{"12345", "", false, false},
 	} {
-		if got := cmIsTAC(tc.calling, tc.inTrk, tc.have); got != tc.tac {
-			t.Errorf("cmIsTAC(%q, %q, %v) = %v", tc.calling, tc.inTrk, tc.have, got)
+		if got := CMIsTAC(tc.calling, tc.inTrk, tc.have); got != tc.tac {
+			t.Errorf("CMIsTAC(%q, %q, %v) = %v", tc.calling, tc.inTrk, tc.have, got)
 		}
 	}
 }

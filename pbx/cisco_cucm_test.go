@@ -106,7 +106,7 @@ func TestCiscoCUCMRecords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(cucmRecord(cucmDefaultColumns, tc.v)), Received: clock})
+			c, err := p.Parse(gateway.RawRecord{Data: []byte(cucmRecord(CUCMDefaultColumns, tc.v)), Received: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,8 +177,8 @@ func TestCiscoCUCMHeader(t *testing.T) {
 }
 
 func TestCiscoCUCMDefaultOrder(t *testing.T) {
-	if len(cucmDefaultColumns) != 129 {
-		t.Fatalf("%d default columns, want 129 (CUCM 10.0-11.0)", len(cucmDefaultColumns))
+	if len(CUCMDefaultColumns) != 129 {
+		t.Fatalf("%d default columns, want 129 (CUCM 10.0-11.0)", len(CUCMDefaultColumns))
 	}
 	x := cucmDefaultIndex
 	// 0-based positions of the CUCM 10/11 numbering in smdr.md (1-based).
@@ -210,8 +210,8 @@ func TestCiscoCUCMDevices(t *testing.T) {
 		"PSTN-SIP-TRUNK": true, "S0/SU1/DS1-0@vg.example.com": true, "10.1.1.1": true, "SEPARATE-TRUNK": true,
 		"ANNEX-GW": true, "CSF": true,
 	} {
-		if got := cucmIsTrunk(name); got != trunk {
-			t.Errorf("cucmIsTrunk(%q) = %v, want %v", name, got, trunk)
+		if got := CUCMIsTrunk(name); got != trunk {
+			t.Errorf("CUCMIsTrunk(%q) = %v, want %v", name, got, trunk)
 		}
 	}
 }

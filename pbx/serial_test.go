@@ -11,24 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 )
-
-// openPTY returns a pseudo-terminal pair: the master is the PBX's end, the
-// slave a stand-in for /dev/ttyUSB0. The master is closed when the test
-// ends.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, s
-}
 
 // pbxSerial is 9600 8N1, the commonest PBX printer-port setting.
 func pbxSerial(dev string) SerialOptions {
@@ -42,14 +29,14 @@ func pbxSerial(dev string) SerialOptions {
 // NUL, XON/XOFF, DEL and other control bytes and assorted line ends between
 // them, come out of go.bug.st/serial intact and in order.
 func TestSerialPTY(t *testing.T) {
-	m, s := openPTY(t)
+	m, s := testutil.OpenPTY(t)
 	src, err := OpenSerial(pbxSerial(s.Name()), SourceOptions{Logger: testLog(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
 	// The port is open (raw mode) before anything is written into the master.
-	waitFor(t, 3*time.Second, "the port open", func() bool { return src.Stats().Connected == 1 })
+	testutil.WaitFor(t, 3*time.Second, "the port open", func() bool { return src.Stats().Connected == 1 })
 	s.Close()
 
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -116,23 +103,23 @@ func TestSerialReopen(t *testing.T) {
 		t.Fatalf("stats %+v with no device", st)
 	}
 
-	m1, s1 := openPTY(t)
+	m1, s1 := testutil.OpenPTY(t)
 	repoint(t, s1.Name(), link)
-	waitFor(t, 3*time.Second, "the port open", func() bool { return src.Stats().Connected == 1 })
+	testutil.WaitFor(t, 3*time.Second, "the port open", func() bool { return src.Stats().Connected == 1 })
 	s1.Close()
 	first := "REC-A 415 92005\r\nREC-B 416 92005\r\nPARTIAL-C 41"
 	io.WriteString(m1, first)
 	got := readN(t, src, 2, 3*time.Second)
-	waitFor(t, 3*time.Second, "the partial record read", func() bool { return src.Stats().Bytes == int64(len(first)) })
+	testutil.WaitFor(t, 3*time.Second, "the partial record read", func() bool { return src.Stats().Bytes == int64(len(first)) })
 
-	m2, s2 := openPTY(t) // opened before m1 closes, so it is another /dev/pts/N
-	m1.Close()           // the adapter is pulled mid-record
+	m2, s2 := testutil.OpenPTY(t) // opened before m1 closes, so it is another /dev/pts/N
+	m1.Close()                    // the adapter is pulled mid-record
 	got = append(got, readN(t, src, 1, 3*time.Second)...)
-	waitFor(t, 3*time.Second, "the loss noticed", func() bool { return src.Stats().Connected == 0 })
+	testutil.WaitFor(t, 3*time.Second, "the loss noticed", func() bool { return src.Stats().Connected == 0 })
 	time.Sleep(150 * time.Millisecond) // reopening fails a few times: the old tty is gone
 
 	repoint(t, s2.Name(), link)
-	waitFor(t, 5*time.Second, "the port reopened", func() bool { return src.Stats().Connected == 1 })
+	testutil.WaitFor(t, 5*time.Second, "the port reopened", func() bool { return src.Stats().Connected == 1 })
 	s2.Close()
 	io.WriteString(m2, "REC-D 417 92005\r\n")
 	got = append(got, readN(t, src, 1, 3*time.Second)...)
@@ -145,14 +132,14 @@ func TestSerialReopen(t *testing.T) {
 	if st.Connections != 2 || st.Reconnects != 1 || st.IdleFlushes != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	if n := logs.count("PBX serial port lost"); n != 1 {
+	if n := logs.Count("PBX serial port lost"); n != 1 {
 		t.Errorf("%d 'port lost' lines, want 1", n)
 	}
 	// One warning per outage (at start, after the loss), not one per attempt.
-	if n := logs.count("cannot open the PBX serial port"); n != 2 {
+	if n := logs.Count("cannot open the PBX serial port"); n != 2 {
 		t.Errorf("%d 'cannot open' lines, want 2", n)
 	}
-	if n := logs.count("PBX serial port open"); n != 2 {
+	if n := logs.Count("PBX serial port open"); n != 2 {
 		t.Errorf("%d 'port open' lines, want 2", n)
 	}
 }
@@ -162,7 +149,7 @@ func TestSerialReopen(t *testing.T) {
 // CMSPAR) but forces 8 data bits and clears PARENB, so those two are not
 // checked here.
 func TestSerialSettings(t *testing.T) {
-	_, s := openPTY(t)
+	_, s := testutil.OpenPTY(t)
 	cflag := func(o SerialOptions) uint32 {
 		t.Helper()
 		o.Device = s.Name()
@@ -171,7 +158,7 @@ func TestSerialSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer src.Close()
-		waitFor(t, 3*time.Second, "the port open", func() bool { return src.Stats().Connected == 1 })
+		testutil.WaitFor(t, 3*time.Second, "the port open", func() bool { return src.Stats().Connected == 1 })
 		tio, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/internal/backoff"
 )
 
 // ErrClosed is what Read returns once the source has been closed and every
@@ -317,26 +318,6 @@ func (b *base) pump(c conn, source string, lossCuts bool) (gotData bool, err err
 	}
 }
 
-// backoff is a capped exponential back-off.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (bo *backoff) next() time.Duration {
-	switch {
-	case bo.cur == 0:
-		bo.cur = bo.min
-	case bo.cur < bo.max:
-		bo.cur *= 2
-	}
-	if bo.cur > bo.max {
-		bo.cur = bo.max
-	}
-	return bo.cur
-}
-
-func (bo *backoff) reset() { bo.cur = 0 }
-
 // Back-off defaults for reconnecting live sources.
 const (
 	DefaultMinBackoff = time.Second
@@ -346,17 +327,16 @@ const (
 	stableAfter = 10 * time.Second
 )
 
-func newBackoff(min, max time.Duration) backoff {
+// newBackoff returns the back-off of a live source, with the defaults for
+// bounds left at 0.
+func newBackoff(min, max time.Duration) backoff.Backoff {
 	if min <= 0 {
 		min = DefaultMinBackoff
 	}
 	if max <= 0 {
 		max = DefaultMaxBackoff
 	}
-	if max < min {
-		max = min
-	}
-	return backoff{min: min, max: max}
+	return backoff.New(min, max)
 }
 
 // queue is the bounded FIFO between the framers and Read. push blocks while

@@ -15,35 +15,20 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 )
 
 // testLog returns a logger that writes to the test's log (shown when the test
 // fails) and, if buf is not nil, to buf as well.
 func testLog(t *testing.T, buf *syncBuffer) zerolog.Logger {
-	var w io.Writer = zerolog.NewTestWriter(t)
-	if buf != nil {
-		w = io.MultiWriter(w, buf)
+	if buf == nil {
+		return testutil.Logger(t, nil)
 	}
-	return zerolog.New(w).Level(zerolog.InfoLevel)
+	return testutil.Logger(t, buf)
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) count(substr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), substr)
-}
+type syncBuffer = testutil.Buffer
 
 // readN reads n records from src, failing the test if they do not all come
 // within timeout.
@@ -69,18 +54,6 @@ func noMore(t *testing.T, src Source, d time.Duration) {
 	defer cancel()
 	if r, err := src.Read(ctx); err == nil {
 		t.Fatalf("unexpected record %q from %s", r.Data, r.Source)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -225,7 +198,7 @@ func TestReadCancelAndClose(t *testing.T) {
 	l2 := listen(t, ListenOptions{}, SourceOptions{})
 	c := dialTo(t, l2)
 	io.WriteString(c, "ONE\r\nTWO\r\nTHREE")
-	waitFor(t, 3*time.Second, "3 records framed", func() bool { return l2.Stats().Queued == 2 })
+	testutil.WaitFor(t, 3*time.Second, "3 records framed", func() bool { return l2.Stats().Queued == 2 })
 	l2.Close() // flushes THREE
 	got, err := readAll(l2)
 	if !errors.Is(err, ErrClosed) || !sameStrings(datas(got), []string{"ONE", "TWO", "THREE"}) {
@@ -291,11 +264,11 @@ func TestSourceWatchdog(t *testing.T) {
 		Silence:   100 * time.Millisecond,
 		OnSilence: func(s bool) { mu.Lock(); calls = append(calls, s); mu.Unlock() },
 	})
-	waitFor(t, 3*time.Second, "silence", func() bool { return l.Stats().Silent })
+	testutil.WaitFor(t, 3*time.Second, "silence", func() bool { return l.Stats().Silent })
 	c := dialTo(t, l)
 	io.WriteString(c, "REC\r\n")
 	readN(t, l, 1, 3*time.Second)
-	waitFor(t, 3*time.Second, "data resumed", func() bool {
+	testutil.WaitFor(t, 3*time.Second, "data resumed", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(calls) == 2

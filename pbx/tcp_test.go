@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 )
 
 // writeSplit writes s to w in random pieces of 1 to 40 bytes with short
@@ -50,7 +51,7 @@ func TestListenConcurrent(t *testing.T) {
 			errs <- writeSplit(c, stream, rand.New(rand.NewPCG(seed, 1)))
 		}(c, uint64(i))
 	}
-	waitFor(t, 3*time.Second, "3 connections", func() bool { return l.Stats().Connected == conns })
+	testutil.WaitFor(t, 3*time.Second, "3 connections", func() bool { return l.Stats().Connected == conns })
 	got := readN(t, l, conns*per, 10*time.Second)
 	wg.Wait()
 	close(errs)
@@ -96,7 +97,7 @@ func TestListenDisconnect(t *testing.T) {
 	l := listen(t, ListenOptions{}, SourceOptions{})
 	c := dialTo(t, l)
 	io.WriteString(c, "FIRST\r\nCUT OFF")
-	waitFor(t, 3*time.Second, "the bytes read", func() bool { return l.Stats().Bytes == 14 })
+	testutil.WaitFor(t, 3*time.Second, "the bytes read", func() bool { return l.Stats().Bytes == 14 })
 	c.Close()
 	got := readN(t, l, 2, 3*time.Second)
 	if !sameStrings(datas(got), []string{"FIRST", "CUT OFF"}) {
@@ -109,7 +110,7 @@ func TestListenDisconnect(t *testing.T) {
 			t.Errorf("%q: Cut = %v", r.Data, r.Cut)
 		}
 	}
-	waitFor(t, 3*time.Second, "no connection", func() bool { return l.Stats().Connected == 0 })
+	testutil.WaitFor(t, 3*time.Second, "no connection", func() bool { return l.Stats().Connected == 0 })
 }
 
 // TestCutRecordNotParsed: a record flagged Cut is refused by every parser,
@@ -271,7 +272,7 @@ func TestDialMitel5000(t *testing.T) {
 	// The PBX goes away: connection and listening socket.
 	c.Close()
 	pbx.ln.Close()
-	waitFor(t, 3*time.Second, "the loss noticed", func() bool { return d.Stats().Connected == 0 })
+	testutil.WaitFor(t, 3*time.Second, "the loss noticed", func() bool { return d.Stats().Connected == 0 })
 	time.Sleep(150 * time.Millisecond) // a few refused attempts
 	pbx.listen()
 	defer pbx.ln.Close()
@@ -292,7 +293,7 @@ func TestDialMitel5000(t *testing.T) {
 	if st.Connections != 2 || st.Reconnects != 1 || st.Frames != 4 || st.Connected != 1 {
 		t.Errorf("stats %+v", st)
 	}
-	if n := logs.count("cannot connect to the PBX"); n != 1 {
+	if n := logs.Count("cannot connect to the PBX"); n != 1 {
 		t.Errorf("%d connection failures logged above debug, want 1 (one line per state change)", n)
 	}
 }

@@ -73,13 +73,13 @@ func TestWatchdog(t *testing.T) {
 	default:
 	}
 
-	if n := logs.count("no PBX data for 100ms"); n != 2 {
+	if n := logs.Count("no PBX data for 100ms"); n != 2 {
 		t.Errorf("%d silence warnings in the log, want 2", n)
 	}
-	if n := logs.count("PBX data resumed"); n != 2 {
+	if n := logs.Count("PBX data resumed"); n != 2 {
 		t.Errorf("%d resumed lines in the log, want 2", n)
 	}
-	if n := logs.count(`"level":"warn"`); n != 2 {
+	if n := logs.Count(`"level":"warn"`); n != 2 {
 		t.Errorf("%d warnings in the log, want 2", n)
 	}
 }

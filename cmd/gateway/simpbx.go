@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"callgate/pbx"
+	pbxsim "callgate/pbx/sim"
 )
 
 // simPBXCommand is `gateway sim pbx`: a simulated PBX printing the calls of a
@@ -37,7 +38,7 @@ func simPBXCommand() *command {
 			"transfers, unanswered attempts, staff calls with account codes) as records of any format the gateway reads, " +
 			"for testing a site's link before the real PBX is connected",
 		flags: func(fs *flag.FlagSet, _ *app) {
-			fs.StringVar(&format, "format", "", "the PBX format to print (required): one of "+strings.Join(pbx.WritableFormats(), ", "))
+			fs.StringVar(&format, "format", "", "the PBX format to print (required): one of "+strings.Join(pbxsim.WritableFormats(), ", "))
 			fs.StringVar(&serialDev, "serial", "", "print on this serial port (e.g. /dev/ttyUSB0, a null-modem cable to the gateway's port)")
 			fs.StringVar(&tcpAddr, "tcp", "", "connect to the gateway's tcp-listen port, host:port, and print there, reconnecting when the link drops (Avaya CM, IP Office, 3CX active socket, HiPath LAN)")
 			fs.StringVar(&listenAddr, "listen", "", "wait on host:port for the gateway to connect (tcp-dial: MiVoice Business 1752, Mitel 5000, NEC, Panasonic LAN)")
@@ -75,7 +76,7 @@ func simPBXCommand() *command {
 				return usageError{"sim pbx takes no arguments"}
 			}
 			if format == "" {
-				return usageError{"sim pbx needs --format NAME: one of " + strings.Join(pbx.WritableFormats(), ", ")}
+				return usageError{"sim pbx needs --format NAME: one of " + strings.Join(pbxsim.WritableFormats(), ", ")}
 			}
 			if _, err := pbx.LookupFormat(format); err != nil {
 				return usageError{err.Error()}
@@ -105,19 +106,19 @@ func simPBXCommand() *command {
 			if err != nil {
 				return usageError{fmt.Sprintf("--tz %q is not a time zone name: use an IANA name such as America/New_York", tz)}
 			}
-			hotel := pbx.Hotel{FrontDesk: frontDesk, Trunks: trunks}
-			if hotel.Rooms, err = pbx.ParseExtensions(rooms); err != nil {
+			hotel := pbxsim.Hotel{FrontDesk: frontDesk, Trunks: trunks}
+			if hotel.Rooms, err = pbxsim.ParseExtensions(rooms); err != nil {
 				return usageError{"--rooms: " + err.Error()}
 			}
-			if hotel.Admin, err = pbx.ParseExtensions(admin); err != nil {
+			if hotel.Admin, err = pbxsim.ParseExtensions(admin); err != nil {
 				return usageError{"--admin: " + err.Error()}
 			}
-			var plan pbx.DialPlan
+			var plan pbxsim.DialPlan
 			switch strings.ToLower(planName) {
 			case "nanp", "us", "usa":
-				plan = pbx.NANP()
+				plan = pbxsim.NANP()
 			case "uk", "gb":
-				plan = pbx.UK()
+				plan = pbxsim.UK()
 			default:
 				return usageError{fmt.Sprintf("--plan %q is not nanp or uk", planName)}
 			}
@@ -130,10 +131,10 @@ func simPBXCommand() *command {
 				}
 			}
 			mitelSocket := format == "mitel-5000" && listenAddr != ""
-			opts := pbx.SimulatorOptions{
+			opts := pbxsim.SimulatorOptions{
 				Format: format, Rate: rate, Count: count, Noise: noise,
-				Writer:    pbx.WriterOptions{Location: loc, Framed: mitelSocket, PageLines: pageLines, Plan: plan, CROnly: crOnly},
-				Generator: pbx.GeneratorOptions{Hotel: hotel, Plan: plan, Seed: seed, CallsPerHour: perHour},
+				Writer:    pbxsim.WriterOptions{Location: loc, Framed: mitelSocket, PageLines: pageLines, Plan: plan, CROnly: crOnly},
+				Generator: pbxsim.GeneratorOptions{Hotel: hotel, Plan: plan, Seed: seed, CallsPerHour: perHour},
 				Logger:    a.log,
 			}
 			if rate == 0 {
@@ -157,19 +158,19 @@ func simPBXCommand() *command {
 			var closer io.Closer
 			switch {
 			case serialDev != "":
-				s, err := pbx.OpenSerialSink(pbx.SerialOptions{Device: serialDev, Baud: baud, DataBits: dataBits, Parity: parity, StopBits: stopBits})
+				s, err := pbxsim.OpenSerialSink(pbx.SerialOptions{Device: serialDev, Baud: baud, DataBits: dataBits, Parity: parity, StopBits: stopBits})
 				if err != nil {
 					return err
 				}
 				out, closer = s, s
 			case tcpAddr != "":
-				d, err := pbx.NewDialSink(ctx, pbx.DialSinkOptions{Address: tcpAddr, Replay: replay, Logger: a.log})
+				d, err := pbxsim.NewDialSink(ctx, pbxsim.DialSinkOptions{Address: tcpAddr, Replay: replay, Logger: a.log})
 				if err != nil {
 					return usageError{"--tcp: " + err.Error()}
 				}
 				out, closer = d, d
 			case listenAddr != "":
-				l, err := pbx.NewListenSink(ctx, pbx.ListenSinkOptions{Address: listenAddr, Mitel5000Login: mitelSocket && password != "", Password: password, Logger: a.log})
+				l, err := pbxsim.NewListenSink(ctx, pbxsim.ListenSinkOptions{Address: listenAddr, Mitel5000Login: mitelSocket && password != "", Password: password, Logger: a.log})
 				if err != nil {
 					return err
 				}
@@ -190,9 +191,9 @@ func simPBXCommand() *command {
 
 			if !quiet {
 				echo := newRecordEcho(a.stdout)
-				opts.OnCall = func(_ pbx.SimCall, _ []pbx.Record, b []byte) { echo.write(b) }
+				opts.OnCall = func(_ pbxsim.SimCall, _ []pbxsim.Record, b []byte) { echo.write(b) }
 			}
-			sim, err := pbx.NewSimulator(opts)
+			sim, err := pbxsim.NewSimulator(opts)
 			if err != nil {
 				return err
 			}
