@@ -21,7 +21,8 @@ var cx3 = Format{
 	newParser: func(Options) (recordParser, error) { return &cx3Parser{}, nil },
 }
 
-// 3CX default field positions, 0-based (smdr.md §2.12).
+// CX3HistoryID … CX3FinalType are the 3CX default field positions, 0-based
+// (smdr.md §2.12), shared by the parser and the simulator's writer.
 const (
 	CX3HistoryID = iota
 	CX3CallID
@@ -182,6 +183,8 @@ func cx3IsLine(t string) bool {
 	return strings.EqualFold(t, "Line") || strings.EqualFold(t, "ExternalLine")
 }
 
+// CX3IsExt reports whether a from-no / to-no names an extension (Ext.101);
+// the simulator refuses a caller number the parser would take for one.
 func CX3IsExt(n string) bool { return len(n) > 4 && strings.EqualFold(n[:4], "Ext.") }
 
 func cx3StripExt(n string) string {

@@ -63,7 +63,8 @@ type asteriskParser struct {
 	seen   map[string]bool // call ids seen, for continuation; bounded
 }
 
-// AsteriskMaxSeen bounds the seen-call set.
+// AsteriskMaxSeen bounds the seen-call set; the simulator's writer forgets
+// calls at the same count, as a reader does.
 const AsteriskMaxSeen = 10000
 
 func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {

@@ -22,7 +22,7 @@ var ciscoCUCM = Format{
 // CUCMDefaultColumns is the column order of CUCM 10.0-11.0 CDR files (129
 // columns; later releases append columns after huntPilotPattern, so a record
 // of a newer release without its header is read correctly too). It is used
-// until the stream shows a header row.
+// until the stream shows a header row. Read it, never change it.
 var CUCMDefaultColumns = []string{
 	"cdrRecordType", "globalCallID_callManagerId", "globalCallID_callId", "origLegCallIdentifier", "dateTimeOrigination",
 	"origNodeId", "origSpan", "origIpAddr", "callingPartyNumber", "callingPartyUnicodeLoginUserID", "origCause_location",

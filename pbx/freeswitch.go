@@ -107,13 +107,13 @@ func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error)
 	return c, nil
 }
 
-// FreeswitchOutside reports whether n is an outside number: longer than an
-// extension, or in + form.
 // FreeswitchLeaves reports whether a call to n leaves the building: an
 // outside number, or 911, which is never an extension in a US hotel (the law
 // makes it reach emergency services directly).
 func FreeswitchLeaves(n string) bool { return FreeswitchOutside(n) || n == "911" }
 
+// FreeswitchOutside reports whether n is an outside number: longer than an
+// extension, or in + form.
 func FreeswitchOutside(n string) bool {
 	return len(n) > freeswitchExtLen || (len(n) > 0 && n[0] == '+')
 }

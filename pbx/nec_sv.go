@@ -40,7 +40,8 @@ type necParser struct {
 	years mivbYears
 }
 
-// NECMaxLines bounds the line map.
+// NECMaxLines bounds the line map; the simulator's writer forgets lines at the
+// same count, as a reader does.
 const NECMaxLines = 4096
 
 func (p *necParser) parse(line []byte, clock time.Time) (gateway.Call, error) {

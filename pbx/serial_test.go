@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"callgate/gateway"
 	"callgate/internal/testutil"
 )
@@ -141,41 +139,6 @@ func TestSerialReopen(t *testing.T) {
 	}
 	if n := logs.Count("PBX serial port open"); n != 2 {
 		t.Errorf("%d 'port open' lines, want 2", n)
-	}
-}
-
-// TestSerialSettings: the line settings reach the device's termios. A pty
-// keeps the baud rate, stop bits, RTS/CTS and the parity kind (PARODD,
-// CMSPAR) but forces 8 data bits and clears PARENB, so those two are not
-// checked here.
-func TestSerialSettings(t *testing.T) {
-	_, s := testutil.OpenPTY(t)
-	cflag := func(o SerialOptions) uint32 {
-		t.Helper()
-		o.Device = s.Name()
-		src, err := OpenSerial(o, SourceOptions{Logger: testLog(t, nil)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
-		testutil.WaitFor(t, 3*time.Second, "the port open", func() bool { return src.Stats().Connected == 1 })
-		tio, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tio.Cflag
-	}
-	c := cflag(SerialOptions{Baud: 1200, DataBits: 7, Parity: "even", StopBits: 2, RTSCTS: true})
-	if c&unix.CBAUD != unix.B1200 || c&unix.CSTOPB == 0 || c&unix.CRTSCTS == 0 || c&unix.PARODD != 0 || c&unix.CMSPAR != 0 {
-		t.Errorf("7E2 1200 RTS/CTS: cflag %#o", c)
-	}
-	c = cflag(SerialOptions{DataBits: 5, Parity: "mark"})
-	if c&unix.CBAUD != unix.B9600 || c&unix.CSTOPB != 0 || c&unix.CRTSCTS != 0 || c&unix.PARODD == 0 || c&unix.CMSPAR == 0 {
-		t.Errorf("5M1 9600: cflag %#o", c)
-	}
-	c = cflag(SerialOptions{Baud: 19200, Parity: "odd"})
-	if c&unix.CBAUD != unix.B19200 || c&unix.PARODD == 0 || c&unix.CMSPAR != 0 || c&unix.CRTSCTS != 0 {
-		t.Errorf("8O1 19200: cflag %#o", c)
 	}
 }
 
