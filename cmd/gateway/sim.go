@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +156,7 @@ func simPMSCommand() *subcommand {
 			defer s.Close()
 			var occupied []string
 			for _, r := range all {
-				if !contains(empty, r) {
+				if !slices.Contains(empty, r) {
 					occupied = append(occupied, r)
 				}
 			}
@@ -190,15 +191,6 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.Write(p)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // parseRooms reads "101-160,201,PH1": ranges of numbers (leading zeros

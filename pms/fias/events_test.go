@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,26 +39,17 @@ func TestGuestEvents(t *testing.T) {
 	if ev.Kind != gateway.GuestChange || ev.Guest.LastName != "Hartley-Lee" || !reflect.DeepEqual(ev.Fields, []string{"RN", "G#", "GN", "DA", "TI"}) {
 		t.Errorf("change: %+v", ev)
 	}
-	if ev = nextEvent(t, l); ev.Kind != gateway.GuestChange || !ev.Guest.NoPost || !contains(ev.Fields, "NP") {
+	if ev = nextEvent(t, l); ev.Kind != gateway.GuestChange || !ev.Guest.NoPost || !slices.Contains(ev.Fields, "NP") {
 		t.Errorf("no-post: %+v", ev)
 	}
 	ev = nextEvent(t, l)
-	if ev.Kind != gateway.GuestChange || ev.Guest.Room != "110" || ev.OldRoom != "101" || ev.Guest.Shared || ev.OldRoomShared || !contains(ev.Fields, "RO") {
+	if ev.Kind != gateway.GuestChange || ev.Guest.Room != "110" || ev.OldRoom != "101" || ev.Guest.Shared || ev.OldRoomShared || !slices.Contains(ev.Fields, "RO") {
 		t.Errorf("move: %+v", ev)
 	}
 	if ev = nextEvent(t, l); ev.Kind != gateway.GuestCheckOut || ev.Guest.Reservation != b || ev.Guest.Room != "101" {
 		t.Errorf("check-out: %+v", ev)
 	}
 	noViolations(t, s)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestGuestEventParse: the two GS of a move are told apart by order, and
@@ -75,7 +67,7 @@ func TestGuestEventParse(t *testing.T) {
 	} {
 		r, _ := fias.ParseRecord(tc.text)
 		ev, ok := fias.GuestEvent(r)
-		if !ok || ev.Guest.Shared != tc.shared || ev.OldRoomShared != tc.oldShared || contains(ev.Fields, "GS") != tc.hasGS || ev.OldRoom != "214" {
+		if !ok || ev.Guest.Shared != tc.shared || ev.OldRoomShared != tc.oldShared || slices.Contains(ev.Fields, "GS") != tc.hasGS || ev.OldRoom != "214" {
 			t.Errorf("%s: %+v", tc.text, ev)
 		}
 	}

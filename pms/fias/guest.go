@@ -1,6 +1,7 @@
 package fias
 
 import (
+	"slices"
 	"time"
 
 	"callgate/gateway"
@@ -111,18 +112,9 @@ func GuestEvent(r Record) (ev gateway.GuestEvent, ok bool) {
 		case "SF":
 			ev.Resync = true
 		}
-		if id != "" && !contains(ev.Fields, id) {
+		if id != "" && !slices.Contains(ev.Fields, id) {
 			ev.Fields = append(ev.Fields, id)
 		}
 	}
 	return ev, true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
