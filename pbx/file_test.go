@@ -146,7 +146,7 @@ func TestFollowTruncate(t *testing.T) {
 func TestFollowMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "later.log")
 	src := follow(t, FileOptions{Path: path}, SourceOptions{})
-	time.Sleep(60 * time.Millisecond)
+	waitRetries(t, src.base, 2) // two attempts to open it failed
 	if st := src.Stats(); st.Connected != 0 {
 		t.Fatalf("stats %+v", st)
 	}

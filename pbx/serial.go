@@ -131,7 +131,7 @@ func (s *SerialSource) run(p serial.Port, openErr error) {
 	if openErr != nil {
 		lastErr = openErr.Error()
 		s.log.Warn().Err(openErr).Msg("cannot open the PBX serial port; retrying until it appears")
-		if !s.sleep(bo.Next()) {
+		if !s.retryAfter(bo.Next()) {
 			return
 		}
 	}
@@ -146,7 +146,7 @@ func (s *SerialSource) run(p serial.Port, openErr error) {
 				} else {
 					s.log.Debug().Err(err).Msg("serial port still unavailable")
 				}
-				if !s.sleep(bo.Next()) {
+				if !s.retryAfter(bo.Next()) {
 					return
 				}
 				continue
@@ -173,7 +173,7 @@ func (s *SerialSource) run(p serial.Port, openErr error) {
 		if got || time.Since(start) >= stableAfter {
 			bo.Reset()
 		}
-		if !s.sleep(bo.Next()) {
+		if !s.retryAfter(bo.Next()) {
 			return
 		}
 	}

@@ -84,10 +84,11 @@ func repoint(t *testing.T, target, link string) {
 }
 
 // TestSerialReopen: the device is missing at start and is waited for; when
-// the PBX end (pty master) is closed mid-record, the records already complete
-// are delivered, the cut record is delivered as it is, and the port is
-// reopened through its name, now pointing at another pty (a USB adapter
-// coming back as another tty); nothing is lost.
+// the adapter is pulled mid-record (its name removed, the pty master
+// closed), the records already complete are delivered, the cut record is
+// delivered as it is, and the port is reopened through its name, now
+// pointing at another pty (a USB adapter coming back as another tty);
+// nothing is lost.
 func TestSerialReopen(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "usb-PBX-if00")
 	var logs syncBuffer
@@ -96,7 +97,7 @@ func TestSerialReopen(t *testing.T) {
 		t.Fatalf("a missing device must be waited for, not refused: %v", err)
 	}
 	defer src.Close()
-	time.Sleep(60 * time.Millisecond)
+	waitRetries(t, src.base, 2) // two attempts to open it failed
 	if st := src.Stats(); st.Connected != 0 {
 		t.Fatalf("stats %+v with no device", st)
 	}
@@ -111,10 +112,16 @@ func TestSerialReopen(t *testing.T) {
 	testutil.WaitFor(t, 3*time.Second, "the partial record read", func() bool { return src.Stats().Bytes == int64(len(first)) })
 
 	m2, s2 := testutil.OpenPTY(t) // opened before m1 closes, so it is another /dev/pts/N
-	m1.Close()                    // the adapter is pulled mid-record
+	// The adapter is pulled mid-record: udev removes its by-id name (so the
+	// source cannot open the freed /dev/pts/N, which anything on the machine
+	// may take next).
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	m1.Close()
 	got = append(got, readN(t, src, 1, 3*time.Second)...)
 	testutil.WaitFor(t, 3*time.Second, "the loss noticed", func() bool { return src.Stats().Connected == 0 })
-	time.Sleep(150 * time.Millisecond) // reopening fails a few times: the old tty is gone
+	waitRetries(t, src.base, 2) // reopening fails: the adapter is gone
 
 	repoint(t, s2.Name(), link)
 	testutil.WaitFor(t, 5*time.Second, "the port reopened", func() bool { return src.Stats().Connected == 1 })

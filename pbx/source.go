@@ -96,6 +96,7 @@ type base struct {
 	wd        *Watchdog // nil for a file read once
 
 	stop      chan struct{} // closed by Close
+	retried   chan struct{} // gets a value at each retry wait a test is waiting for
 	closeOnce sync.Once
 	wg        sync.WaitGroup // the transport's goroutines
 
@@ -124,6 +125,7 @@ func newBase(transport, name string, so SourceOptions, live bool) *base {
 		log:       so.Logger.With().Str("component", "pbx").Str("transport", transport).Str("pbx_source", name).Logger(),
 		q:         newQueue(so.QueueSize),
 		stop:      make(chan struct{}),
+		retried:   make(chan struct{}),
 	}
 	if live && so.Silence > 0 {
 		b.wd = NewWatchdog(so.Silence, b.log, so.OnSilence)
@@ -207,6 +209,15 @@ func (b *base) sleep(d time.Duration) bool {
 	case <-b.stop:
 		return false
 	}
+}
+
+// retryAfter waits d before the transport tries again (to open, connect,
+// accept or reread) and reports whether the source is still open. A test
+// waiting on retried at that moment learns of the wait: proof that an attempt
+// failed.
+func (b *base) retryAfter(d time.Duration) bool {
+	signal(b.retried)
+	return b.sleep(d)
 }
 
 // opened counts a new connection; reconnect says it follows a lost one.
@@ -351,10 +362,14 @@ type queue struct {
 	err   error         // what pop returns once done and empty
 	avail chan struct{} // a record was pushed or the queue ended
 	space chan struct{} // a record was popped
+	// popWaits and pushWaits hold a value once a pop has waited for a
+	// record, or a push for space: tests wait on them.
+	popWaits, pushWaits chan struct{}
 }
 
 func newQueue(max int) *queue {
-	return &queue{max: max, avail: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+	return &queue{max: max, avail: make(chan struct{}, 1), space: make(chan struct{}, 1),
+		popWaits: make(chan struct{}, 1), pushWaits: make(chan struct{}, 1)}
 }
 
 func signal(c chan struct{}) {
@@ -383,6 +398,7 @@ func (q *queue) push(rec gateway.RawRecord, stop <-chan struct{}) {
 			break
 		}
 		q.mu.Unlock()
+		signal(q.pushWaits)
 		select {
 		case <-q.space:
 		case <-stop:
@@ -422,6 +438,7 @@ func (q *queue) pop(ctx context.Context) (gateway.RawRecord, error) {
 			return gateway.RawRecord{}, err
 		}
 		q.mu.Unlock()
+		signal(q.popWaits)
 		select {
 		case <-q.avail:
 		case <-ctx.Done():

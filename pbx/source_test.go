@@ -30,6 +30,20 @@ func testLog(t *testing.T, buf *syncBuffer) zerolog.Logger {
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
 type syncBuffer = testutil.Buffer
 
+// waitRetries waits until the transport of a source has begun n more retry
+// waits: each follows an attempt (to open, connect, reread) that failed.
+func waitRetries(t *testing.T, b *base, n int) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for i := range n {
+		select {
+		case <-b.retried:
+		case <-timeout:
+			t.Fatalf("the source began %d of %d retries (stats %+v)", i, n, b.Stats())
+		}
+	}
+}
+
 // readN reads n records from src, failing the test if they do not all come
 // within timeout.
 func readN(t *testing.T, src Source, n int, timeout time.Duration) []gateway.RawRecord {
@@ -45,16 +59,6 @@ func readN(t *testing.T, src Source, n int, timeout time.Duration) []gateway.Raw
 		out = append(out, r)
 	}
 	return out
-}
-
-// noMore checks that src delivers nothing more within d.
-func noMore(t *testing.T, src Source, d time.Duration) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	if r, err := src.Read(ctx); err == nil {
-		t.Fatalf("unexpected record %q from %s", r.Data, r.Source)
-	}
 }
 
 func datas(rs []gateway.RawRecord) []string {
@@ -179,12 +183,20 @@ func TestReadCancelAndClose(t *testing.T) {
 		t.Fatalf("Read after its deadline: %v", err)
 	}
 
+	select {
+	case <-l.q.popWaits: // the Read above waited
+	default:
+	}
 	done := make(chan error, 1)
 	go func() {
 		_, err := l.Read(context.Background())
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-l.q.popWaits: // the Read is blocked, waiting for a record
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Read never waited for a record")
+	}
 	l.Close()
 	select {
 	case err := <-done:
@@ -238,7 +250,11 @@ func TestBackpressure(t *testing.T) {
 		_, err := io.WriteString(c, stream.String())
 		wrote <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-l.q.pushWaits: // the queue is full: the connection's reader waits
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader never waited for room in the queue")
+	}
 	st := l.Stats()
 	if st.Queued > 1 {
 		t.Fatalf("queue holds %d records, more than its size 1", st.Queued)

@@ -186,7 +186,7 @@ func (l *ListenSource) accept() {
 				l.log.Warn().Err(err).Msg("cannot accept PBX connections; retrying")
 			}
 			failing = true
-			if !l.sleep(100 * time.Millisecond) {
+			if !l.retryAfter(100 * time.Millisecond) {
 				return
 			}
 			continue
@@ -383,7 +383,7 @@ func (d *DialSource) run() {
 			} else {
 				d.log.Debug().Err(err).Msg("PBX still unreachable")
 			}
-			if !d.sleep(bo.Next()) {
+			if !d.retryAfter(bo.Next()) {
 				return
 			}
 			continue
@@ -409,7 +409,7 @@ func (d *DialSource) run() {
 		if got || time.Since(start) >= stableAfter {
 			bo.Reset()
 		}
-		if !d.sleep(bo.Next()) {
+		if !d.retryAfter(bo.Next()) {
 			return
 		}
 	}
