@@ -166,14 +166,15 @@ func TestSerialOptions(t *testing.T) {
 		{SerialOptions{Device: "/dev/ttyS0", Baud: -5}, "baud"},
 		{SerialOptions{Device: notATTY}, "not a serial port"},
 	} {
-		src, err := OpenSerial(tc.o, SourceOptions{})
-		if err == nil {
-			src.Close()
-			t.Errorf("%+v accepted", tc.o)
-			continue
-		}
-		if gateway.KindOf(err) != gateway.KindInvalid || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v: %v (kind %v), want an invalid-kind error about %q", tc.o, err, gateway.KindOf(err), tc.want)
-		}
+		t.Run(tc.want, func(t *testing.T) {
+			src, err := OpenSerial(tc.o, SourceOptions{})
+			if err == nil {
+				src.Close()
+				t.Fatalf("%+v accepted", tc.o)
+			}
+			if gateway.KindOf(err) != gateway.KindInvalid || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%+v: %v (kind %v), want an invalid-kind error about %q", tc.o, err, gateway.KindOf(err), tc.want)
+			}
+		})
 	}
 }

@@ -176,9 +176,11 @@ func TestGeneratorMix(t *testing.T) {
 	}
 	for _, k := range []string{"local", "national", "toll-free", "international", "account", "out unanswered", "internal",
 		"in front desk", "in room", "transfer", "in unanswered", "withheld", "long"} {
-		if count[k] < 10 {
-			t.Errorf("%d %s calls in 2000", count[k], k)
-		}
+		t.Run(k, func(t *testing.T) {
+			if count[k] < 10 {
+				t.Errorf("%d %s calls in 2000", count[k], k)
+			}
+		})
 	}
 	if count["emergency"] > 20 {
 		t.Errorf("%d emergency calls in 2000", count["emergency"])
@@ -192,9 +194,11 @@ func TestParseExtensions(t *testing.T) {
 		t.Fatalf("got %v, %v", got, err)
 	}
 	for _, bad := range []string{"", "abc", "160-101", "1-20000", "101-1000", ","} {
-		if _, err := ParseExtensions(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+		t.Run(bad, func(t *testing.T) {
+			if _, err := ParseExtensions(bad); err == nil {
+				t.Errorf("%q accepted", bad)
+			}
+		})
 	}
 }
 
