@@ -4,20 +4,31 @@ package serialport
 
 import (
 	"io"
+	"os"
 	"testing"
 
+	"github.com/creack/pty"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
-
-	"callgate/internal/testutil"
 )
+
+// ptyPair opens a pseudo-terminal: the master is the far device, the slave
+// the port the gateway opens.
+func ptyPair(t *testing.T) (master, slave *os.File) {
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s
+}
 
 // TestSettingsPTY: the line settings reach the device's termios, through
 // go.bug.st/serial on a pseudo-terminal. A pty keeps the baud rate, stop
 // bits, RTS/CTS and the parity kind (PARODD, CMSPAR) but forces 8 data bits
 // and clears PARENB, so those two are not checked here.
 func TestSettingsPTY(t *testing.T) {
-	_, s := testutil.OpenPTY(t)
+	_, s := ptyPair(t)
 	cflag := func(st Settings) uint32 {
 		t.Helper()
 		st.Device = s.Name()
@@ -61,7 +72,7 @@ func TestSettingsPTY(t *testing.T) {
 // TestReadPTY: bytes written into the master come out of the port opened on
 // the slave, as the gateway reads a PBX or a PMS.
 func TestReadPTY(t *testing.T) {
-	m, s := testutil.OpenPTY(t)
+	m, s := ptyPair(t)
 	p, err := Open(Settings{Device: s.Name()}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
