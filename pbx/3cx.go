@@ -19,39 +19,39 @@ var cx3 = Format{
 		"reason-changed, final-number, final-dn, bill-code, bill-rate, bill-cost, bill-name, chain, from-type, to-type, " +
 		"final-type, from-dispname, to-dispname, final-dispname, missed-queue-calls.",
 	newParser: func(Options) (recordParser, error) { return &cx3Parser{}, nil },
-	newWriter: newCX3Writer,
 }
 
-// 3CX default field positions, 0-based (smdr.md §2.12).
+// CX3HistoryID … CX3FinalType are the 3CX default field positions, 0-based
+// (smdr.md §2.12), shared by the parser and the simulator's writer.
 const (
-	cx3HistoryID = iota
-	cx3CallID
-	cx3Duration
-	cx3TimeStart
-	cx3TimeAnswered
-	cx3TimeEnd
-	cx3ReasonTerminated
-	cx3FromNo
-	cx3ToNo
-	cx3FromDN
-	cx3ToDN
-	cx3DialNo
-	cx3ReasonChanged
-	cx3FinalNumber
-	cx3FinalDN
-	cx3BillCode
-	cx3BillRate
-	cx3BillCost
-	cx3BillName
-	cx3Chain
-	cx3FromType
-	cx3ToType
-	cx3FinalType
+	CX3HistoryID = iota
+	CX3CallID
+	CX3Duration
+	CX3TimeStart
+	CX3TimeAnswered
+	CX3TimeEnd
+	CX3ReasonTerminated
+	CX3FromNo
+	CX3ToNo
+	CX3FromDN
+	CX3ToDN
+	CX3DialNo
+	CX3ReasonChanged
+	CX3FinalNumber
+	CX3FinalDN
+	CX3BillCode
+	CX3BillRate
+	CX3BillCost
+	CX3BillName
+	CX3Chain
+	CX3FromType
+	CX3ToType
+	CX3FinalType
 )
 
 // cx3MinFields is the fewest fields a record may have: up to final-dn. Some
 // sites drop the tail of the list (bill-*, chain, types, names).
-const cx3MinFields = cx3FinalDN + 1
+const cx3MinFields = CX3FinalDN + 1
 
 // cx3Parser reads 3CX CDR records in the default field order.
 //
@@ -91,55 +91,55 @@ func (p *cx3Parser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	for i := range f {
 		f[i] = strings.TrimSpace(f[i])
 	}
-	hist := f[cx3HistoryID]
+	hist := f[CX3HistoryID]
 	if strings.HasPrefix(hist, "Call ") {
 		hist = strings.TrimSpace(hist[5:])
 	}
 	if !gateway.IsDigits(hist) && hist != "" {
-		return gateway.Call{}, errorf("3cx: historyid %q is not a number (is the CDR field order the default one?)", f[cx3HistoryID])
+		return gateway.Call{}, errorf("3cx: historyid %q is not a number (is the CDR field order the default one?)", f[CX3HistoryID])
 	}
-	start, ok := cx3Time(f[cx3TimeStart])
+	start, ok := cx3Time(f[CX3TimeStart])
 	if !ok {
-		return gateway.Call{}, errorf("3cx: time-start %q is not YYYY/MM/DD HH:MM:SS", f[cx3TimeStart])
+		return gateway.Call{}, errorf("3cx: time-start %q is not YYYY/MM/DD HH:MM:SS", f[CX3TimeStart])
 	}
-	dur, ok := cx3Talk(f[cx3Duration])
+	dur, ok := cx3Talk(f[CX3Duration])
 	if !ok {
-		return gateway.Call{}, errorf("3cx: duration %q is not hh:mm:ss", f[cx3Duration])
+		return gateway.Call{}, errorf("3cx: duration %q is not hh:mm:ss", f[CX3Duration])
 	}
-	answered := f[cx3TimeAnswered] != ""
+	answered := f[CX3TimeAnswered] != ""
 	if answered {
-		if _, ok := cx3Time(f[cx3TimeAnswered]); !ok {
-			return gateway.Call{}, errorf("3cx: time-answered %q is not YYYY/MM/DD HH:MM:SS", f[cx3TimeAnswered])
+		if _, ok := cx3Time(f[CX3TimeAnswered]); !ok {
+			return gateway.Call{}, errorf("3cx: time-answered %q is not YYYY/MM/DD HH:MM:SS", f[CX3TimeAnswered])
 		}
 	}
 	c := gateway.Call{
 		StartUTC:    start,
 		DurationS:   dur,
 		Answered:    gateway.Bool(answered),
-		AccountCode: cx3Field(f, cx3BillCode),
-		CallID:      f[cx3CallID],
+		AccountCode: cx3Field(f, CX3BillCode),
+		CallID:      f[CX3CallID],
 	}
 	if c.CallID == "" {
 		c.CallID = hist
 	}
 
-	fromType, toType, finalType := cx3Field(f, cx3FromType), cx3Field(f, cx3ToType), cx3Field(f, cx3FinalType)
-	fromNo, toNo, finalNo := f[cx3FromNo], f[cx3ToNo], f[cx3FinalNumber]
-	fromDN, toDN, finalDN := f[cx3FromDN], f[cx3ToDN], f[cx3FinalDN]
+	fromType, toType, finalType := cx3Field(f, CX3FromType), cx3Field(f, CX3ToType), cx3Field(f, CX3FinalType)
+	fromNo, toNo, finalNo := f[CX3FromNo], f[CX3ToNo], f[CX3FinalNumber]
+	fromDN, toDN, finalDN := f[CX3FromDN], f[CX3ToDN], f[CX3FinalDN]
 	var fromLine, toLine, finalLine bool
 	if fromType != "" || toType != "" || finalType != "" {
 		fromLine, toLine, finalLine = cx3IsLine(fromType), cx3IsLine(toType), cx3IsLine(finalType)
 	} else {
 		// No type fields: an external number has no "Ext." prefix.
-		fromLine = fromNo != "" && !cx3IsExt(fromNo)
-		toLine = toNo != "" && !cx3IsExt(toNo)
-		finalLine = finalNo != "" && !cx3IsExt(finalNo)
+		fromLine = fromNo != "" && !CX3IsExt(fromNo)
+		toLine = toNo != "" && !CX3IsExt(toNo)
+		finalLine = finalNo != "" && !CX3IsExt(finalNo)
 	}
 	switch {
 	case fromLine:
 		c.Direction = gateway.Incoming
 		c.Trunk = fromDN
-		c.CallerID = cleanDigits(cx3StripExt(fromNo))
+		c.CallerID = CleanDigits(cx3StripExt(fromNo))
 		switch {
 		case finalDN != "" && !finalLine:
 			c.Extension = finalDN
@@ -150,21 +150,21 @@ func (p *cx3Parser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 		c.Direction = gateway.Outgoing
 		c.Trunk = toDN
 		c.Extension = cx3Party(fromDN, fromNo)
-		c.Dialed = cleanDigits(toNo)
+		c.Dialed = CleanDigits(toNo)
 		if c.Dialed == "" {
-			c.Dialed = cleanDigits(f[cx3DialNo])
+			c.Dialed = CleanDigits(f[CX3DialNo])
 		}
 	case finalLine:
 		c.Direction = gateway.Outgoing
 		c.Trunk = finalDN
 		c.Extension = cx3Party(fromDN, fromNo)
-		c.Dialed = cleanDigits(finalNo)
+		c.Dialed = CleanDigits(finalNo)
 	default:
 		c.Direction = gateway.Internal
 		c.Extension = cx3Party(fromDN, fromNo)
 		c.Dialed = cx3Party(toDN, toNo)
 		if c.Dialed == "" {
-			c.Dialed = cleanDigits(f[cx3DialNo])
+			c.Dialed = CleanDigits(f[CX3DialNo])
 		}
 	}
 	return c, nil
@@ -183,10 +183,12 @@ func cx3IsLine(t string) bool {
 	return strings.EqualFold(t, "Line") || strings.EqualFold(t, "ExternalLine")
 }
 
-func cx3IsExt(n string) bool { return len(n) > 4 && strings.EqualFold(n[:4], "Ext.") }
+// CX3IsExt reports whether a from-no / to-no names an extension (Ext.101);
+// the simulator refuses a caller number the parser would take for one.
+func CX3IsExt(n string) bool { return len(n) > 4 && strings.EqualFold(n[:4], "Ext.") }
 
 func cx3StripExt(n string) string {
-	if cx3IsExt(n) {
+	if CX3IsExt(n) {
 		return n[4:]
 	}
 	return n
@@ -198,7 +200,7 @@ func cx3Party(dn, no string) string {
 	if dn != "" {
 		return dn
 	}
-	return cleanDigits(cx3StripExt(no))
+	return CleanDigits(cx3StripExt(no))
 }
 
 // cx3Time parses "YYYY/MM/DD HH:MM:SS" (also with '-' between the date parts,

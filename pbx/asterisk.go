@@ -19,7 +19,6 @@ var asterisk = Format{
 	Description: "Asterisk cdr_csv Master.csv: quoted CSV, 16 to 21 fields, local-time start/answer/end stamps (usegmtime=no)",
 	Settings:    asteriskSettings,
 	newParser:   func(Options) (recordParser, error) { return &asteriskParser{}, nil },
-	newWriter:   newAsteriskWriter,
 }
 
 var asteriskUTC = Format{
@@ -27,7 +26,6 @@ var asteriskUTC = Format{
 	Description: "Asterisk cdr_csv Master.csv written with usegmtime=yes (the sample cdr.conf's setting): stamps in UTC",
 	Settings:    asteriskSettings,
 	newParser:   func(Options) (recordParser, error) { return &asteriskParser{utc: true}, nil },
-	newWriter:   newAsteriskUTCWriter,
 }
 
 // asteriskParser reads Asterisk cdr_csv records (smdr.md §2.10). Fields,
@@ -65,8 +63,9 @@ type asteriskParser struct {
 	seen   map[string]bool // call ids seen, for continuation; bounded
 }
 
-// asteriskMaxSeen bounds the seen-call set.
-const asteriskMaxSeen = 10000
+// AsteriskMaxSeen bounds the seen-call set; the simulator's writer forgets
+// calls at the same count, as a reader does.
+const AsteriskMaxSeen = 10000
 
 func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	s := strings.TrimSpace(string(line))
@@ -133,7 +132,7 @@ func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	if c.CallID != "" {
 		c.Continuation = (linkedID != "" && uniqueID != "" && linkedID != uniqueID) || p.seen[c.CallID]
 		if !p.seen[c.CallID] {
-			if p.seen == nil || len(p.seen) >= asteriskMaxSeen {
+			if p.seen == nil || len(p.seen) >= AsteriskMaxSeen {
 				p.seen = make(map[string]bool)
 			}
 			p.seen[strings.Clone(c.CallID)] = true // not a substring keeping the line
@@ -143,7 +142,7 @@ func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	src, dst, dcontext := strings.TrimSpace(f[1]), strings.TrimSpace(f[2]), strings.TrimSpace(f[3])
 	chanPeer, chanTrunk := asteriskEndpoint(f[5])
 	dstPeer, dstTrunk := asteriskEndpoint(f[6])
-	if !dstTrunk && dstPeer != "" && asteriskIsDAHDI(f[6]) && len(cleanDigits(dst)) > 5 {
+	if !dstTrunk && dstPeer != "" && asteriskIsDAHDI(f[6]) && len(CleanDigits(dst)) > 5 {
 		dstTrunk = true // a numbered DAHDI line (FXO) dialing out
 	}
 	if f[6] == "" && strings.EqualFold(strings.TrimSpace(f[7]), "Dial") {
@@ -160,24 +159,24 @@ func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 		if !dstTrunk {
 			c.Extension = dstPeer
 		}
-		if asteriskNumber(dst) {
-			c.Dialed = cleanDigits(dst)
+		if AsteriskNumber(dst) {
+			c.Dialed = CleanDigits(dst)
 		}
-		if asteriskNumber(src) {
-			c.CallerID = cleanDigits(src)
-		} else if n := asteriskClidNumber(f[4]); asteriskNumber(n) {
-			c.CallerID = cleanDigits(n)
+		if AsteriskNumber(src) {
+			c.CallerID = CleanDigits(src)
+		} else if n := asteriskClidNumber(f[4]); AsteriskNumber(n) {
+			c.CallerID = CleanDigits(n)
 		}
 	case dstTrunk:
 		c.Direction = gateway.Outgoing
 		c.Trunk = dstPeer
 		c.Extension = asteriskCaller(chanPeer, chanTrunk, src)
-		c.Dialed = cleanDigits(dst)
+		c.Dialed = CleanDigits(dst)
 	default:
 		c.Direction = gateway.Internal
 		c.Extension = asteriskCaller(chanPeer, chanTrunk, src)
-		c.Dialed = cleanDigits(dst)
-		if !asteriskNumber(dst) && dstPeer != "" {
+		c.Dialed = CleanDigits(dst)
+		if !AsteriskNumber(dst) && dstPeer != "" {
 			c.Dialed = dstPeer // dst "s" or a name: the rung endpoint
 		}
 	}
@@ -266,7 +265,7 @@ func asteriskEndpoint(ch string) (peer string, trunk bool) {
 		} else if semi := strings.IndexByte(rest, ';'); semi >= 0 {
 			rest = rest[:semi]
 		}
-		if !asteriskNumber(rest) {
+		if !AsteriskNumber(rest) {
 			return "", false // Local/s@ivr: no extension
 		}
 		return rest, false
@@ -331,9 +330,9 @@ func asteriskInboundContext(ctx string) bool {
 	return false
 }
 
-// asteriskNumber reports whether s is a phone number or extension: digits
+// AsteriskNumber reports whether s is a phone number or extension: digits
 // with at most the decorations * # + - and spaces.
-func asteriskNumber(s string) bool {
+func AsteriskNumber(s string) bool {
 	s = strings.TrimSpace(s)
 	digits := 0
 	for i := 0; i < len(s); i++ {
@@ -366,7 +365,7 @@ func asteriskCaller(peer string, trunk bool, src string) string {
 	if peer != "" && !trunk {
 		return peer
 	}
-	return cleanDigits(src)
+	return CleanDigits(src)
 }
 
 // cdrTimes are the time columns Asterisk's cdr_csv and FreeSWITCH's

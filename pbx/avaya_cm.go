@@ -22,7 +22,6 @@ var avayaCM = Format{
 		"space, ppm 5, space, acct-code 15, space, in-trk-code 4, space, attd-console 2, space, vdn 5, return, line-feed). " +
 		"Set CDR Reports y on every trunk group and list the room extensions on change intra-switch-cdr for internal calls.",
 	newParser: newCMParser,
-	newWriter: newCMWriter,
 }
 
 // CMField is one data item of an Avaya Communication Manager customized CDR
@@ -200,17 +199,36 @@ type cmLayout struct {
 	length                                                         int      // characters before return/line-feed
 }
 
-func compileCM(fields []CMField) cmLayout {
-	var l cmLayout
+// CMColumn is one data item of a customized CM layout and the columns it is
+// printed in (1-based, inclusive).
+type CMColumn struct {
+	Name     string // canonical spelling: lower case, '-' for '_'
+	From, To int
+}
+
+// CMColumns returns the items of a CM layout in the order it prints them,
+// up to its end of record (return, line-feed or null). fields should have
+// passed CheckCMFields; the PBX simulator prints records by it.
+func CMColumns(fields []CMField) []CMColumn {
+	var cols []CMColumn
 	pos := 1
 	for _, f := range fields {
 		name := cmName(f.Name)
 		if cmItems[name].control {
 			break
 		}
-		s := cmSpan{pos, pos + f.Width - 1}
+		cols = append(cols, CMColumn{Name: name, From: pos, To: pos + f.Width - 1})
 		pos += f.Width
-		switch name {
+	}
+	return cols
+}
+
+func compileCM(fields []CMField) cmLayout {
+	var l cmLayout
+	for _, c := range CMColumns(fields) {
+		s := cmSpan{c.From, c.To}
+		l.length = c.To
+		switch c.Name {
 		case "space":
 			l.seps = append(l.seps, s)
 		case "date":
@@ -245,7 +263,6 @@ func compileCM(fields []CMField) cmLayout {
 			l.inTrk = s
 		}
 	}
-	l.length = pos - 1
 	return l
 }
 
@@ -301,7 +318,7 @@ func newCMParser(o Options) (recordParser, error) {
 // trunk group's access code, code-used for out and in-trk-code for in (the
 // circuit ids are member numbers within the group). CallerID: calling-num of
 // an incoming call unless it is the incoming trunk's access code, which CM
-// prints there when the call brought no calling number (see cmIsTAC).
+// prints there when the call brought no calling number (see CMIsTAC).
 // Account code: acct-code, else auth-code.
 //
 // A duration of 9999 (sec-dur 09999 or 99999; duration 9999) is CM's mark for
@@ -416,7 +433,7 @@ func (p *cmParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 
 	codeDial, codeUsed, outCrt := l.codeDial.in(s), l.codeUsed.in(s), l.outCrt.in(s)
 	inTrk, inCrt := l.inTrk.in(s), l.inCrt.in(s)
-	calling, dialed := cleanDigits(l.calling.in(s)), cleanDigits(l.dialed.in(s))
+	calling, dialed := CleanDigits(l.calling.in(s)), CleanDigits(l.dialed.in(s))
 
 	c := gateway.Call{AccountCode: l.acct.in(s)}
 	if c.AccountCode == "" {
@@ -456,7 +473,7 @@ func (p *cmParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	case gateway.Incoming:
 		c.Extension = dialed
 		c.Trunk = inTrk
-		if !cmIsTAC(calling, inTrk, l.inTrk.from != 0) {
+		if !CMIsTAC(calling, inTrk, l.inTrk.from != 0) {
 			c.CallerID = calling
 		}
 	case gateway.Outgoing:
@@ -496,11 +513,11 @@ func (p *cmParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	return c, nil
 }
 
-// cmIsTAC reports whether the calling-num of an incoming call is the trunk
+// CMIsTAC reports whether the calling-num of an incoming call is the trunk
 // access code CM prints there when the call brought no calling number: the
 // in-trk-code itself, or, for a layout without in-trk-code, any number of 4
 // digits or fewer (a TAC has 1 to 4; a public calling number is longer).
-func cmIsTAC(calling, inTrk string, haveInTrk bool) bool {
+func CMIsTAC(calling, inTrk string, haveInTrk bool) bool {
 	if calling == "" {
 		return true
 	}

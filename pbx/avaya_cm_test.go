@@ -2,6 +2,7 @@ package pbx
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -50,9 +51,11 @@ func TestAvayaCMDefaultLayout(t *testing.T) {
 		{"calling-num", l.calling, 50, 59}, {"auth-code", l.auth, 61, 67}, {"in-crt-id", l.inCrt, 69, 71},
 		{"out-crt-id", l.outCrt, 73, 75}, {"acct-code", l.acct, 95, 109}, {"in-trk-code", l.inTrk, 111, 114},
 	} {
-		if tc.got.from != tc.from || tc.got.to != tc.to {
-			t.Errorf("%s at %d-%d, want %d-%d", tc.name, tc.got.from, tc.got.to, tc.from, tc.to)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got.from != tc.from || tc.got.to != tc.to {
+				t.Errorf("%s at %d-%d, want %d-%d", tc.name, tc.got.from, tc.got.to, tc.from, tc.to)
+			}
+		})
 	}
 	if l.length != 123 || len(l.seps) != 16 {
 		t.Errorf("length %d with %d separators, want 123 and 16", l.length, len(l.seps))
@@ -179,12 +182,14 @@ func TestAvayaCMStream(t *testing.T) {
 		return p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
 	}
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, ny)
-	for _, skip := range []string{"18:41 11/05", "\x00\x00\x0018:41 11/05", "", "   ", "\x00\x00\x00",
+	for i, skip := range []string{"18:41 11/05", "\x00\x00\x0018:41 11/05", "", "   ", "\x00\x00\x00",
 		cmLine(map[string]string{"date": "110524", "time": "1512", "sec-dur": "00002", "cond-code": "G", "dialed-num": "6100",
 			"calling-num": "7876502919", "in-crt-id": "001", "in-trk-code": "102", "vdn": "6100"})} {
-		if _, err := parse(skip, clock); !errors.Is(err, ErrSkip) {
-			t.Errorf("%q: %v, want ErrSkip", skip, err)
-		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if _, err := parse(skip, clock); !errors.Is(err, ErrSkip) {
+				t.Errorf("%q: %v, want ErrSkip", skip, err)
+			}
+		})
 	}
 	// Long call: the interim record (4) and the final one are continuations;
 	// the next call on the same circuit is not.
@@ -201,13 +206,15 @@ func TestAvayaCMStream(t *testing.T) {
 		{rec("2021", "01234", "7"), true, "2024-11-05T20:00:26"},
 		{rec("2030", "00060", "7"), false, "2024-11-05T20:29:00"},
 	} {
-		c, err := parse(tc.line, clock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Continuation != tc.cont || c.Start.Format(gateway.WallClockLayout) != tc.start {
-			t.Errorf("record %d: continuation %v start %s, want %v %s", i, c.Continuation, c.Start.Format(gateway.WallClockLayout), tc.cont, tc.start)
-		}
+		t.Run(fmt.Sprint("record ", i), func(t *testing.T) {
+			c, err := parse(tc.line, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Continuation != tc.cont || c.Start.Format(gateway.WallClockLayout) != tc.start {
+				t.Errorf("record %d: continuation %v start %s, want %v %s", i, c.Continuation, c.Start.Format(gateway.WallClockLayout), tc.cont, tc.start)
+			}
+		})
 	}
 	// Clock changed during the call.
 	if _, err := parse(rec("2100", "09999", "7"), clock); err == nil || !strings.Contains(err.Error(), "clock was changed") {
@@ -231,7 +238,7 @@ func TestAvayaCMStream(t *testing.T) {
 		t.Errorf("fall back: start %s note %q", got, c.TimeNote)
 	}
 	// Malformed records.
-	for _, bad := range []string{
+	for i, bad := range []string{
 		"110524 18",
 		cmLine(map[string]string{"date": "023024", "time": "1200", "sec-dur": "00010", "cond-code": "7", "dialed-num": "1", "calling-num": "2"}),
 		cmLine(map[string]string{"date": "110524", "time": "1260", "sec-dur": "00010", "cond-code": "7", "dialed-num": "1", "calling-num": "2"}),
@@ -239,9 +246,11 @@ func TestAvayaCMStream(t *testing.T) {
 		cmLine(map[string]string{"date": "110524", "time": "1200", "sec-dur": "00010", "cond-code": "#", "dialed-num": "1", "calling-num": "2"}),
 		" " + cmLine(map[string]string{"date": "110524", "time": "1200", "sec-dur": "00010", "cond-code": "7", "dialed-num": "1", "calling-num": "2"}),
 	} {
-		if _, err := parse(bad, clock); err == nil || errors.Is(err, ErrSkip) || gateway.KindOf(err) != gateway.KindInvalid {
-			t.Errorf("%q: %v, want an invalid-record error", bad, err)
-		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if _, err := parse(bad, clock); err == nil || errors.Is(err, ErrSkip) || gateway.KindOf(err) != gateway.KindInvalid {
+				t.Errorf("%q: %v, want an invalid-record error", bad, err)
+			}
+		})
 	}
 }
 
@@ -345,8 +354,10 @@ func TestAvayaCMTAC(t *testing.T) {
 		{"111", "", false, true}, // no in-trk-code in the layout: 4 digits or fewer is a TAC
 		{"12345", "", false, false},
 	} {
-		if got := cmIsTAC(tc.calling, tc.inTrk, tc.have); got != tc.tac {
-			t.Errorf("cmIsTAC(%q, %q, %v) = %v", tc.calling, tc.inTrk, tc.have, got)
-		}
+		t.Run(tc.calling+" "+tc.inTrk, func(t *testing.T) {
+			if got := CMIsTAC(tc.calling, tc.inTrk, tc.have); got != tc.tac {
+				t.Errorf("CMIsTAC(%q, %q, %v) = %v", tc.calling, tc.inTrk, tc.have, got)
+			}
+		})
 	}
 }

@@ -14,7 +14,6 @@ var avayaIPO = Format{
 		"(pbx.transport tcp-listen) or (Listen) (tcp-dial to the IPO); TCP Port = pbx.listen's port; " +
 		"Records to Buffer 3000. No serial output exists on IP Office.",
 	newParser: func(Options) (recordParser, error) { return &ipoParser{}, nil },
-	newWriter: newIPOWriter,
 }
 
 // ipoParser reads IP Office SMDR (smdr.md §2.1). Fields, 1-based:
@@ -91,7 +90,7 @@ func (p *ipoParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	p1 := strings.TrimSpace(f[11])
 	var p2 string
 	for i := 13; i < len(f) && i < 16; i++ {
-		if d := strings.TrimSpace(f[i]); ipoDevice(d) {
+		if d := strings.TrimSpace(f[i]); IPODevice(d) {
 			p2 = d
 			break
 		}
@@ -101,7 +100,7 @@ func (p *ipoParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 			c.Trunk = d[1:]
 		}
 	}
-	caller, called, dialled := strings.TrimSpace(f[3]), cleanDigits(f[5]), cleanDigits(f[6])
+	caller, called, dialled := strings.TrimSpace(f[3]), CleanDigits(f[5]), CleanDigits(f[6])
 	// "Is Internal" is 1 for station-to-station calls (Avaya's own examples
 	// sometimes print I there: treat anything but 0 and blank as internal).
 	internal := strings.TrimSpace(f[8])
@@ -112,7 +111,7 @@ func (p *ipoParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 		c.Dialed = called
 	case dir == "I":
 		c.Direction = gateway.Incoming
-		c.CallerID = cleanDigits(caller)
+		c.CallerID = CleanDigits(caller)
 		c.Dialed = dialled
 		// The answering (for a transfer, this segment's) extension.
 		c.Extension = ipoExtension(p1, "")
@@ -148,9 +147,9 @@ func ipoStart(s string) (time.Time, bool) {
 	return civil(y, mo, d, h, mi, se)
 }
 
-// ipoDevice reports whether s looks like a party device: a type letter and a
+// IPODevice reports whether s looks like a party device: a type letter and a
 // number.
-func ipoDevice(s string) bool {
+func IPODevice(s string) bool {
 	if len(s) < 2 || !strings.ContainsRune("ETVU", rune(s[0])) {
 		return false
 	}

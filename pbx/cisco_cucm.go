@@ -17,14 +17,13 @@ var ciscoCUCM = Format{
 		"CallManager, every node): CDR Enabled Flag True; CDR Log Calls with Zero Duration Flag True to see unanswered " +
 		"calls. CMR (call management record) files are not needed and are skipped.",
 	newParser: func(Options) (recordParser, error) { return newCUCMParser(), nil },
-	newWriter: newCUCMWriter,
 }
 
-// cucmDefaultColumns is the column order of CUCM 10.0-11.0 CDR files (129
+// CUCMDefaultColumns is the column order of CUCM 10.0-11.0 CDR files (129
 // columns; later releases append columns after huntPilotPattern, so a record
 // of a newer release without its header is read correctly too). It is used
-// until the stream shows a header row.
-var cucmDefaultColumns = []string{
+// until the stream shows a header row. Read it, never change it.
+var CUCMDefaultColumns = []string{
 	"cdrRecordType", "globalCallID_callManagerId", "globalCallID_callId", "origLegCallIdentifier", "dateTimeOrigination",
 	"origNodeId", "origSpan", "origIpAddr", "callingPartyNumber", "callingPartyUnicodeLoginUserID", "origCause_location",
 	"origCause_value", "origPrecedenceLevel", "origMediaTransportAddress_IP", "origMediaTransportAddress_Port",
@@ -114,12 +113,12 @@ func cucmIndexOf(cols []string) cucmIndex {
 	return x
 }
 
-var cucmDefaultIndex = cucmIndexOf(cucmDefaultColumns)
+var cucmDefaultIndex = cucmIndexOf(CUCMDefaultColumns)
 
 // cucmParser reads CUCM CDR flat files (smdr.md §2.9). It is stateful: the
 // header row (cdrRecordType, globalCallID_callManagerId, …) of each file sets
 // the column positions for the records after it; before any header the CUCM
-// 10.0-11.0 order (cucmDefaultColumns) is assumed. The header row and the
+// 10.0-11.0 order (CUCMDefaultColumns) is assumed. The header row and the
 // type row under it (INTEGER, VARCHAR(50), …) produce nothing, nor do CMR
 // records (cdrRecordType 2) and start records (0).
 //
@@ -245,14 +244,14 @@ func (p *cucmParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	if c.AccountCode == "" {
 		c.AccountCode = get(x.authDesc)
 	}
-	calling := cleanDigits(get(x.calling))
-	origCalled := cleanDigits(get(x.originalCalled))
-	finalCalled := cleanDigits(get(x.finalCalled))
+	calling := CleanDigits(get(x.calling))
+	origCalled := CleanDigits(get(x.originalCalled))
+	finalCalled := CleanDigits(get(x.finalCalled))
 	origDev, destDev := get(x.origDevice), get(x.destDevice)
-	origTrunk, destTrunk := cucmIsTrunk(origDev), cucmIsTrunk(destDev)
+	origTrunk, destTrunk := CUCMIsTrunk(origDev), CUCMIsTrunk(destDev)
 	if origDev == "" && destDev == "" {
-		origTrunk = cucmExternal(calling)
-		destTrunk = !origTrunk && cucmExternal(finalCalled)
+		origTrunk = CUCMExternal(calling)
+		destTrunk = !origTrunk && CUCMExternal(finalCalled)
 	}
 	switch {
 	case origTrunk && !destTrunk:
@@ -269,7 +268,7 @@ func (p *cucmParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
 	case destTrunk: // trunk to trunk: forwarded or transferred off the system
 		c.Direction = gateway.Outgoing
 		c.Trunk = destDev
-		c.Extension = cleanDigits(get(x.lastRedirectDn))
+		c.Extension = CleanDigits(get(x.lastRedirectDn))
 		c.Dialed = finalCalled
 	default:
 		c.Direction = gateway.Internal
@@ -378,9 +377,9 @@ func cucmEpoch(s string) (int64, bool) {
 	return n, true
 }
 
-// cucmIsTrunk reports whether a device name is a trunk or gateway: neither
+// CUCMIsTrunk reports whether a device name is a trunk or gateway: neither
 // empty, nor named like a phone, nor an internal media or voicemail resource.
-func cucmIsTrunk(name string) bool {
+func CUCMIsTrunk(name string) bool {
 	if name == "" {
 		return false
 	}
@@ -419,9 +418,9 @@ func cucmMACName(name, prefix string) bool {
 	return true
 }
 
-// cucmExternal reports whether a number looks like a public one: a + or more
+// CUCMExternal reports whether a number looks like a public one: a + or more
 // than 7 digits.
-func cucmExternal(n string) bool {
+func CUCMExternal(n string) bool {
 	return strings.HasPrefix(n, "+") || len(n) > 7
 }
 

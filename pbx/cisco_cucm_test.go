@@ -2,6 +2,7 @@ package pbx
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +107,7 @@ func TestCiscoCUCMRecords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(cucmRecord(cucmDefaultColumns, tc.v)), Received: clock})
+			c, err := p.Parse(gateway.RawRecord{Data: []byte(cucmRecord(CUCMDefaultColumns, tc.v)), Received: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,10 +130,12 @@ func TestCiscoCUCMHeader(t *testing.T) {
 		"finalCalledPartyNumber", "dateTimeConnect", "dateTimeDisconnect", "duration", "origDeviceName", "destDeviceName",
 		"cdrRecordType", "clientMatterCode"}
 	types := `"INTEGER","INTEGER","VARCHAR(50)","VARCHAR(50)","VARCHAR(50)","INTEGER","INTEGER","INTEGER","VARCHAR(129)","VARCHAR(129)","INTEGER","VARCHAR(32)"`
-	for _, skip := range []string{quoteAll(cols), types} {
-		if _, err := parse(skip); !errors.Is(err, ErrSkip) {
-			t.Fatalf("%.40q: %v, want ErrSkip", skip, err)
-		}
+	for i, skip := range []string{quoteAll(cols), types} {
+		t.Run(fmt.Sprint("header ", i), func(t *testing.T) {
+			if _, err := parse(skip); !errors.Is(err, ErrSkip) {
+				t.Fatalf("%.40q: %v, want ErrSkip", skip, err)
+			}
+		})
 	}
 	rec := cucmRecord(cols, map[string]string{"globalCallID_callId": "7", "dateTimeOrigination": "1730850002",
 		"callingPartyNumber": "415", "originalCalledPartyNumber": "201", "finalCalledPartyNumber": "202",
@@ -147,24 +150,28 @@ func TestCiscoCUCMHeader(t *testing.T) {
 		t.Errorf("mapped by header: %+v", c)
 	}
 	// A CMR record and a start record produce nothing.
-	for _, skip := range []string{
+	for i, skip := range []string{
 		cucmRecord(cols, map[string]string{"cdrRecordType": "2"}),
 		cucmRecord(cols, map[string]string{"cdrRecordType": "0"}),
 	} {
-		if _, err := parse(skip); !errors.Is(err, ErrSkip) {
-			t.Errorf("%q: %v, want ErrSkip", skip, err)
-		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if _, err := parse(skip); !errors.Is(err, ErrSkip) {
+				t.Errorf("%q: %v, want ErrSkip", skip, err)
+			}
+		})
 	}
 	// Short rows and broken values are errors.
-	for _, bad := range []string{
+	for i, bad := range []string{
 		"1,7,1730850002",
 		strings.Replace(rec, "1730850002", "-1730850002", 1),
 		strings.Replace(rec, `,"415",`, `,"415,`, 1),
 		strings.Replace(rec, ",60,", ",1m,", 1),
 	} {
-		if _, err := parse(bad); err == nil || errors.Is(err, ErrSkip) {
-			t.Errorf("%q: %v, want an error", bad, err)
-		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if _, err := parse(bad); err == nil || errors.Is(err, ErrSkip) {
+				t.Errorf("%q: %v, want an error", bad, err)
+			}
+		})
 	}
 	// A header lacking a column the parser needs makes its records errors.
 	if _, err := parse(quoteAll(cols[1:])); !errors.Is(err, ErrSkip) {
@@ -177,8 +184,8 @@ func TestCiscoCUCMHeader(t *testing.T) {
 }
 
 func TestCiscoCUCMDefaultOrder(t *testing.T) {
-	if len(cucmDefaultColumns) != 129 {
-		t.Fatalf("%d default columns, want 129 (CUCM 10.0-11.0)", len(cucmDefaultColumns))
+	if len(CUCMDefaultColumns) != 129 {
+		t.Fatalf("%d default columns, want 129 (CUCM 10.0-11.0)", len(CUCMDefaultColumns))
 	}
 	x := cucmDefaultIndex
 	// 0-based positions of the CUCM 10/11 numbering in smdr.md (1-based).
@@ -193,9 +200,11 @@ func TestCiscoCUCMDefaultOrder(t *testing.T) {
 		{"origDeviceName", x.origDevice, 57}, {"destDeviceName", x.destDevice, 58}, {"joinOnBehalfOf", x.join, 67},
 		{"authCodeDescription", x.authDesc, 69}, {"clientMatterCode", x.clientMatter, 71},
 	} {
-		if tc.got != tc.at-1 {
-			t.Errorf("%s at column %d, want %d", tc.name, tc.got+1, tc.at)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.at-1 {
+				t.Errorf("%s at column %d, want %d", tc.name, tc.got+1, tc.at)
+			}
+		})
 	}
 	if x.missing != "" {
 		t.Errorf("default order misses %s", x.missing)
@@ -210,8 +219,10 @@ func TestCiscoCUCMDevices(t *testing.T) {
 		"PSTN-SIP-TRUNK": true, "S0/SU1/DS1-0@vg.example.com": true, "10.1.1.1": true, "SEPARATE-TRUNK": true,
 		"ANNEX-GW": true, "CSF": true,
 	} {
-		if got := cucmIsTrunk(name); got != trunk {
-			t.Errorf("cucmIsTrunk(%q) = %v, want %v", name, got, trunk)
-		}
+		t.Run(name, func(t *testing.T) {
+			if got := CUCMIsTrunk(name); got != trunk {
+				t.Errorf("CUCMIsTrunk(%q) = %v, want %v", name, got, trunk)
+			}
+		})
 	}
 }

@@ -53,10 +53,10 @@ func hms(s string) (int, bool) {
 	return total, true
 }
 
-// cleanDigits removes the decorations PBXs put into dialed numbers that are
+// CleanDigits removes the decorations PBXs put into dialed numbers that are
 // never part of the number: spaces, hyphens, dots used as separators, and a
 // trailing '#' (end of dialing). '*' and '+' are kept.
-func cleanDigits(s string) string {
+func CleanDigits(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.IndexAny(s, " -#") < 0 {
 		return s

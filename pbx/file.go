@@ -195,7 +195,7 @@ func (s *FileSource) follow() {
 				s.log.Warn().Err(err).Msg("waiting for the PBX file to appear")
 			}
 			atStart = false // when it appears, everything in it is new
-			if !s.sleep(s.opts.Poll) {
+			if !s.retryAfter(s.opts.Poll) {
 				return
 			}
 			continue
@@ -209,7 +209,7 @@ func (s *FileSource) follow() {
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			f.Close()
 			s.log.Warn().Err(err).Msg("cannot seek in the PBX file")
-			if !s.sleep(s.opts.Poll) {
+			if !s.retryAfter(s.opts.Poll) {
 				return
 			}
 			continue
@@ -235,7 +235,7 @@ func (s *FileSource) follow() {
 			s.log.Info().Msg("PBX file truncated: reading it again from the start")
 		default:
 			s.log.Warn().Err(err).Msg("reading the PBX file failed; reopening")
-			if !s.sleep(s.opts.Poll) {
+			if !s.retryAfter(s.opts.Poll) {
 				return
 			}
 		}

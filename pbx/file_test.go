@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 )
 
 func appendTo(t *testing.T, path, s string) {
@@ -53,7 +54,7 @@ func TestFollowAppend(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "Master.csv")
 	appendTo(t, path, "OLD 1\nOLD 2\nOLD 3 par")
 	src := follow(t, FileOptions{Path: path}, SourceOptions{})
-	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	testutil.WaitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
 	appendTo(t, path, "tial\nNEW 1\n")
 	expect(t, src, "OLD 3 partial", "NEW 1")
 	appendTo(t, path, "NEW 2\r\nNEW 3\r\n")
@@ -81,7 +82,7 @@ func TestFollowRotation(t *testing.T) {
 	path := filepath.Join(dir, "smdr.log")
 	appendTo(t, path, "")
 	src := follow(t, FileOptions{Path: path, Poll: 200 * time.Millisecond}, SourceOptions{})
-	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	testutil.WaitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
 	appendTo(t, path, "BEFORE 1\n")
 	expect(t, src, "BEFORE 1")
 
@@ -111,7 +112,7 @@ func TestFollowRenameThenCreate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "smdr.log")
 	appendTo(t, path, "")
 	src := follow(t, FileOptions{Path: path}, SourceOptions{})
-	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	testutil.WaitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
 	os.Rename(path, path+".1")
 	appendTo(t, path+".1", "LATE OLD\n")
 	expect(t, src, "LATE OLD")
@@ -125,7 +126,7 @@ func TestFollowTruncate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "smdr.log")
 	appendTo(t, path, "")
 	src := follow(t, FileOptions{Path: path}, SourceOptions{})
-	waitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	testutil.WaitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
 	appendTo(t, path, "A FIRST RECORD OF SOME LENGTH\nA SECOND RECORD OF SOME LENGTH\n")
 	expect(t, src, "A FIRST RECORD OF SOME LENGTH", "A SECOND RECORD OF SOME LENGTH")
 	if err := os.Truncate(path, 0); err != nil {
@@ -145,7 +146,7 @@ func TestFollowTruncate(t *testing.T) {
 func TestFollowMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "later.log")
 	src := follow(t, FileOptions{Path: path}, SourceOptions{})
-	time.Sleep(60 * time.Millisecond)
+	waitRetries(t, src.base, 2) // two attempts to open it failed
 	if st := src.Stats(); st.Connected != 0 {
 		t.Fatalf("stats %+v", st)
 	}

@@ -15,7 +15,6 @@ var freeswitch = Format{
 		"The gateway follows $log_dir/cdr-csv/Master.csv (pbx.transport file). Extensions must be at most 5 digits: " +
 		"a longer caller or destination number is taken as an outside number.",
 	newParser: func(Options) (recordParser, error) { return &freeswitchParser{}, nil },
-	newWriter: newFreeswitchWriter,
 }
 
 // freeswitchExtLen is the longest number taken as an extension; a longer one
@@ -85,18 +84,18 @@ func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error)
 		}
 	}
 
-	caller, dest := cleanDigits(f[1]), cleanDigits(f[2])
+	caller, dest := CleanDigits(f[1]), CleanDigits(f[2])
 	ctx := strings.TrimSpace(f[3])
 	switch {
-	case strings.EqualFold(ctx, "public") || (freeswitchOutside(caller) && !freeswitchOutside(dest)):
+	case strings.EqualFold(ctx, "public") || (FreeswitchOutside(caller) && !FreeswitchOutside(dest)):
 		c.Direction = gateway.Incoming
 		c.CallerID = caller
-		if freeswitchOutside(dest) {
+		if FreeswitchOutside(dest) {
 			c.Dialed = dest
 		} else {
 			c.Extension = dest
 		}
-	case freeswitchLeaves(dest):
+	case FreeswitchLeaves(dest):
 		c.Direction = gateway.Outgoing
 		c.Extension = caller
 		c.Dialed = dest
@@ -108,13 +107,13 @@ func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error)
 	return c, nil
 }
 
-// freeswitchOutside reports whether n is an outside number: longer than an
-// extension, or in + form.
-// freeswitchLeaves reports whether a call to n leaves the building: an
+// FreeswitchLeaves reports whether a call to n leaves the building: an
 // outside number, or 911, which is never an extension in a US hotel (the law
 // makes it reach emergency services directly).
-func freeswitchLeaves(n string) bool { return freeswitchOutside(n) || n == "911" }
+func FreeswitchLeaves(n string) bool { return FreeswitchOutside(n) || n == "911" }
 
-func freeswitchOutside(n string) bool {
+// FreeswitchOutside reports whether n is an outside number: longer than an
+// extension, or in + form.
+func FreeswitchOutside(n string) bool {
 	return len(n) > freeswitchExtLen || (len(n) > 0 && n[0] == '+')
 }

@@ -18,7 +18,6 @@ var mitel5000 = Format{
 		"in to with the SMDR password frame. Keep the PBX clock right: records carry no date.",
 	LengthPrefixed: true,
 	newParser:      func(Options) (recordParser, error) { return &m5000Parser{}, nil },
-	newWriter:      newM5000Writer,
 }
 
 // m5000Parser reads Mitel 5000 / MiVoice Office 250 SMDR (smdr.md §2.4).
@@ -68,7 +67,7 @@ func (p *m5000Parser) parse(line []byte, clock time.Time) (gateway.Call, error) 
 	if ringIn {
 		digits = strings.TrimLeft(digits[4:], ". ")
 	}
-	digits = cleanDigits(strings.TrimSuffix(strings.TrimSpace(digits), ">"))
+	digits = CleanDigits(strings.TrimSuffix(strings.TrimSpace(digits), ">"))
 
 	c := gateway.Call{
 		Start:       start,

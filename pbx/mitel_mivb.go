@@ -18,25 +18,24 @@ var mitelMiVB = Format{
 		"The controller is the TCP server on port 1752: pbx.transport tcp-dial, pbx.dial <controller IP>:1752 " +
 		"(it allows only a few SMDR sessions). SX-200/SX-2000: RS-232 printer port, pbx.transport serial at the port's baud.",
 	newParser: func(o Options) (recordParser, error) { return &mivbParser{year: o.Year}, nil },
-	newWriter: newMiVBWriter,
 }
 
-// mivbLayout is the column map (1-based, inclusive) of one MiVB record
+// MiVBLayout is the column map (1-based, inclusive) of one MiVB record
 // variant, for a start time without seconds. A start time with seconds
 // ("hh:mm:ss") moves every column after column 12 right by 3.
-type mivbLayout struct {
-	callingFrom, callingTo int // calling party: station, Tnnn/Xnnn trunk, ATTn
-	attendant              int // '*' when an attendant handled the call
-	ttaTo                  int // time to answer ends here (3 columns; the attendant column before it)
-	digitsFrom             int // digits dialed / received on the trunk, 26 columns
-	status                 int // call completion status
-	calledFrom, calledTo   int // called party
-	transfer               int // transfer / conference flag
-	thirdFrom, thirdTo     int // third party
-	accountFrom, accountTo int // account code
-	// aniFrom is where the ANI (10) and DNIS (10) columns of the
+type MiVBLayout struct {
+	CallingFrom, CallingTo int // calling party: station, Tnnn/Xnnn trunk, ATTn
+	Attendant              int // '*' when an attendant handled the call
+	TTATo                  int // time to answer ends here (3 columns; the attendant column before it)
+	DigitsFrom             int // digits dialed / received on the trunk, 26 columns
+	Status                 int // call completion status
+	CalledFrom, CalledTo   int // called party
+	Transfer               int // transfer / conference flag
+	ThirdFrom, ThirdTo     int // third party
+	AccountFrom, AccountTo int // account code
+	// ANIFrom is where the ANI (10) and DNIS (10) columns of the
 	// ANI/DNIS option start, 0 where their place is not known.
-	aniFrom int
+	ANIFrom int
 }
 
 // The standard 90-column record (template
@@ -44,8 +43,8 @@ type mivbLayout struct {
 // and the Extended Digit Length record (parties 7 columns, duration
 // hhhh:mm:ss, 101 columns).
 var (
-	mivbStandard = mivbLayout{24, 27, 29, 32, 34, 60, 62, 65, 66, 68, 71, 73, 84, 92}
-	mivbExtended = mivbLayout{26, 32, 34, 37, 39, 65, 67, 73, 74, 76, 82, 84, 95, 0}
+	MiVBStandard = MiVBLayout{24, 27, 29, 32, 34, 60, 62, 65, 66, 68, 71, 73, 84, 92}
+	MiVBExtended = MiVBLayout{26, 32, 34, 37, 39, 65, 67, 73, 74, 76, 82, 84, 95, 0}
 )
 
 // mivbParser reads MiVB / 3300 / SX-2000 SMDR (smdr.md §2.3). Records carry
@@ -132,13 +131,13 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	// Duration: hh:mm:ss (standard) or hhhh:mm:ss (extended digit length)
 	// from column 15; its colons tell the two records apart.
 	d0 := 14 + shift // 0-based
-	var lay mivbLayout
+	var lay MiVBLayout
 	var durText string
 	switch {
 	case len(s) > d0+7 && s[d0+2] == ':' && s[d0+5] == ':':
-		lay, durText = mivbStandard, s[d0:d0+8]
+		lay, durText = MiVBStandard, s[d0:d0+8]
 	case len(s) > d0+9 && s[d0+4] == ':' && s[d0+7] == ':':
-		lay, durText = mivbExtended, s[d0:d0+10]
+		lay, durText = MiVBExtended, s[d0:d0+10]
 	default:
 		field := s[d0:min(len(s), d0+10)]
 		if i := strings.IndexByte(field, ' '); i > 0 {
@@ -154,22 +153,22 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 		return gateway.Call{}, errorf("mitel-mivb: duration %q is not hh:mm:ss", durText)
 	}
 	if shift != 0 {
-		lay = lay.shifted(shift)
+		lay = lay.Shifted(shift)
 	}
 
-	calling := col(s, lay.callingFrom, lay.callingTo)
+	calling := col(s, lay.CallingFrom, lay.CallingTo)
 	if calling == "" {
-		return gateway.Call{}, errorf("mitel-mivb: calling party (columns %d-%d) is blank", lay.callingFrom, lay.callingTo)
+		return gateway.Call{}, errorf("mitel-mivb: calling party (columns %d-%d) is blank", lay.CallingFrom, lay.CallingTo)
 	}
-	called := col(s, lay.calledFrom, lay.calledTo)
-	status := col(s, lay.status, lay.status)
-	xfer := col(s, lay.transfer, lay.transfer)
-	third := col(s, lay.thirdFrom, lay.thirdTo)
+	called := col(s, lay.CalledFrom, lay.CalledTo)
+	status := col(s, lay.Status, lay.Status)
+	xfer := col(s, lay.Transfer, lay.Transfer)
+	third := col(s, lay.ThirdFrom, lay.ThirdTo)
 
 	// Time to answer: "***" never answered, digits = ring seconds. The
 	// attendant column before it holds '*' or, with Extended Time to
 	// Answer, a fourth digit.
-	tta := col(s, lay.attendant, lay.ttaTo)
+	tta := col(s, lay.Attendant, lay.TTATo)
 	neverAnswered := strings.HasSuffix(tta, "***")
 	var ring *int
 	if !neverAnswered {
@@ -177,7 +176,7 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 		if tta != "" {
 			n, ok := atoi(strings.TrimSpace(tta))
 			if !ok {
-				return gateway.Call{}, errorf("mitel-mivb: time to answer (columns %d-%d) %q is not seconds or ***", lay.attendant, lay.ttaTo, tta)
+				return gateway.Call{}, errorf("mitel-mivb: time to answer (columns %d-%d) %q is not seconds or ***", lay.Attendant, lay.TTATo, tta)
 			}
 			ring = gateway.Int(n)
 		}
@@ -187,31 +186,31 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 		Start:       start,
 		DurationS:   dur,
 		RingS:       ring,
-		AccountCode: col(s, lay.accountFrom, lay.accountTo),
+		AccountCode: col(s, lay.AccountFrom, lay.AccountTo),
 	}
-	digits := mivbDigits(s, lay.digitsFrom)
+	digits := mivbDigits(s, lay.DigitsFrom)
 	switch {
-	case mivbTrunk(calling):
+	case MiVBTrunk(calling):
 		c.Direction = gateway.Incoming
 		c.Trunk = calling
 		c.Dialed = digits
 		// The answering station; after a transfer, the station it went to.
-		if !mivbTrunk(called) {
+		if !MiVBTrunk(called) {
 			c.Extension = called
 		}
-		if (xfer == "T" || xfer == "X" || xfer == "U") && third != "" && !mivbTrunk(third) && !neverAnswered {
+		if (xfer == "T" || xfer == "X" || xfer == "U") && third != "" && !MiVBTrunk(third) && !neverAnswered {
 			c.Extension = third
 		}
-		if lay.aniFrom != 0 && len(s) >= lay.aniFrom+9 && s[lay.aniFrom-2] == ' ' {
-			ani, dnis := col(s, lay.aniFrom, lay.aniFrom+9), col(s, lay.aniFrom+11, lay.aniFrom+20)
-			if mivbNumber(ani) {
+		if lay.ANIFrom != 0 && len(s) >= lay.ANIFrom+9 && s[lay.ANIFrom-2] == ' ' {
+			ani, dnis := col(s, lay.ANIFrom, lay.ANIFrom+9), col(s, lay.ANIFrom+11, lay.ANIFrom+20)
+			if MiVBNumber(ani) {
 				c.CallerID = ani
 			}
-			if c.Dialed == "" && mivbNumber(dnis) {
+			if c.Dialed == "" && MiVBNumber(dnis) {
 				c.Dialed = dnis
 			}
 		}
-	case mivbTrunk(called):
+	case MiVBTrunk(called):
 		c.Direction = gateway.Outgoing
 		c.Trunk = called
 		c.Extension = calling
@@ -244,22 +243,24 @@ func (p *mivbParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	return c, nil
 }
 
-func (l mivbLayout) shifted(n int) mivbLayout {
-	l.callingFrom += n
-	l.callingTo += n
-	l.attendant += n
-	l.ttaTo += n
-	l.digitsFrom += n
-	l.status += n
-	l.calledFrom += n
-	l.calledTo += n
-	l.transfer += n
-	l.thirdFrom += n
-	l.thirdTo += n
-	l.accountFrom += n
-	l.accountTo += n
-	if l.aniFrom != 0 {
-		l.aniFrom += n
+// Shifted returns the layout moved n columns right after column 12, for a
+// start time printed with seconds (n = 3).
+func (l MiVBLayout) Shifted(n int) MiVBLayout {
+	l.CallingFrom += n
+	l.CallingTo += n
+	l.Attendant += n
+	l.TTATo += n
+	l.DigitsFrom += n
+	l.Status += n
+	l.CalledFrom += n
+	l.CalledTo += n
+	l.Transfer += n
+	l.ThirdFrom += n
+	l.ThirdTo += n
+	l.AccountFrom += n
+	l.AccountTo += n
+	if l.ANIFrom != 0 {
+		l.ANIFrom += n
 	}
 	return l
 }
@@ -277,12 +278,12 @@ func mivbDigits(s string, from int) string {
 			to = from + 19
 		}
 	}
-	return cleanDigits(col(s, from, to))
+	return CleanDigits(col(s, from, to))
 }
 
-// mivbTrunk reports whether a party is a trunk: T (CO trunk) or X (non-CO:
+// MiVBTrunk reports whether a party is a trunk: T (CO trunk) or X (non-CO:
 // tie, IP) and a number.
-func mivbTrunk(p string) bool {
+func MiVBTrunk(p string) bool {
 	if len(p) < 2 || (p[0] != 'T' && p[0] != 'X') {
 		return false
 	}
@@ -290,8 +291,8 @@ func mivbTrunk(p string) bool {
 	return ok
 }
 
-// mivbNumber reports whether s is a non-empty string of digits.
-func mivbNumber(s string) bool {
+// MiVBNumber reports whether s is a non-empty string of digits.
+func MiVBNumber(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -16,7 +16,6 @@ var necSV = Format{
 		"35-02-04 summaries may stay on (they are skipped). Serial: pbx.transport serial at the port's baud. LAN: the " +
 		"gateway connects (pbx.transport tcp-dial); the TCP port is not in the documentation found: check it on site.",
 	newParser: func(o Options) (recordParser, error) { return &necParser{year: o.Year}, nil },
-	newWriter: newNECWriter,
 }
 
 // necParser reads the NEC SL/SV SMDR report (smdr.md §2.6). Record columns,
@@ -41,8 +40,9 @@ type necParser struct {
 	years mivbYears
 }
 
-// necMaxLines bounds the line map.
-const necMaxLines = 4096
+// NECMaxLines bounds the line map; the simulator's writer forgets lines at the
+// same count, as a reader does.
+const NECMaxLines = 4096
 
 func (p *necParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	s := string(line)
@@ -125,7 +125,7 @@ func (p *necParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 			dir = gateway.Incoming
 		}
 	} else if trunk != "" && dir != gateway.Internal {
-		if p.lines == nil || len(p.lines) >= necMaxLines {
+		if p.lines == nil || len(p.lines) >= NECMaxLines {
 			p.lines = make(map[string]gateway.Direction)
 		}
 		p.lines[trunk] = dir
@@ -142,9 +142,9 @@ func (p *necParser) parse(line []byte, clock time.Time) (gateway.Call, error) {
 	}
 	switch dir {
 	case gateway.Incoming:
-		c.CallerID = cleanDigits(number)
+		c.CallerID = CleanDigits(number)
 	default:
-		c.Dialed = cleanDigits(number)
+		c.Dialed = CleanDigits(number)
 	}
 	return c, nil
 }

@@ -20,7 +20,6 @@ var panasonic = Format{
 		"that must first log in (command SMDR, password PCCSMDR by default, per an open-source emulator: " +
 		"unverified); tcp-dial sends no login, so prefer the serial port.",
 	newParser: func(Options) (recordParser, error) { return &panasonicParser{}, nil },
-	newWriter: newPanasonicWriter,
 }
 
 // panasonicOrder is the order of day, month and year in the date column, set

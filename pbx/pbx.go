@@ -56,9 +56,6 @@ type Format struct {
 	// LengthPrefixed: the PBX's socket may send 4-byte length-prefixed frames.
 	LengthPrefixed bool
 	newParser      func(Options) (recordParser, error)
-	// newWriter prints the format, for the PBX simulator; nil for a format
-	// that cannot be simulated (template: its layout is the site's own).
-	newWriter func(WriterOptions) (recordWriter, error)
 }
 
 // Formats returns every format, sorted by name.

@@ -18,7 +18,6 @@ var siemensHipath = Format{
 		"(pbx.transport tcp-listen at pbx.listen's address and port). Immediate call information " +
 		"(information element 0) may stay on: it is skipped.",
 	newParser: func(Options) (recordParser, error) { return &hipathParser{}, nil },
-	newWriter: newHipathWriter,
 }
 
 // hipathParser reads Siemens HiPath / Hicom 150 E call charge records
@@ -121,13 +120,13 @@ func (p *hipathParser) parse(line []byte, clock time.Time) (gateway.Call, error)
 	}
 	// The number keeps '?', the digits the PBX suppressed for privacy: it is
 	// not the whole number, and the rater must not take it for a shorter one.
-	number := cleanDigits(col(s, l.number[0], l.number[1]))
+	number := CleanDigits(col(s, l.number[0], l.number[1]))
 	switch kind {
 	case 1, 3, 5, 7:
 		c.Direction = gateway.Incoming
 		c.CallerID = number
 		if l.msn[0] > 0 {
-			c.Dialed = cleanDigits(col(s, l.msn[0], l.msn[1]))
+			c.Dialed = CleanDigits(col(s, l.msn[0], l.msn[1]))
 		}
 	default: // 2, 4, 6, 8, 9
 		c.Direction = gateway.Outgoing

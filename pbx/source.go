@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/internal/backoff"
 )
 
 // ErrClosed is what Read returns once the source has been closed and every
@@ -95,6 +96,7 @@ type base struct {
 	wd        *Watchdog // nil for a file read once
 
 	stop      chan struct{} // closed by Close
+	retried   chan struct{} // gets a value at each retry wait a test is waiting for
 	closeOnce sync.Once
 	wg        sync.WaitGroup // the transport's goroutines
 
@@ -123,6 +125,7 @@ func newBase(transport, name string, so SourceOptions, live bool) *base {
 		log:       so.Logger.With().Str("component", "pbx").Str("transport", transport).Str("pbx_source", name).Logger(),
 		q:         newQueue(so.QueueSize),
 		stop:      make(chan struct{}),
+		retried:   make(chan struct{}),
 	}
 	if live && so.Silence > 0 {
 		b.wd = NewWatchdog(so.Silence, b.log, so.OnSilence)
@@ -206,6 +209,15 @@ func (b *base) sleep(d time.Duration) bool {
 	case <-b.stop:
 		return false
 	}
+}
+
+// retryAfter waits d before the transport tries again (to open, connect,
+// accept or reread) and reports whether the source is still open. A test
+// waiting on retried at that moment learns of the wait: proof that an attempt
+// failed.
+func (b *base) retryAfter(d time.Duration) bool {
+	signal(b.retried)
+	return b.sleep(d)
 }
 
 // opened counts a new connection; reconnect says it follows a lost one.
@@ -317,26 +329,6 @@ func (b *base) pump(c conn, source string, lossCuts bool) (gotData bool, err err
 	}
 }
 
-// backoff is a capped exponential back-off.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (bo *backoff) next() time.Duration {
-	switch {
-	case bo.cur == 0:
-		bo.cur = bo.min
-	case bo.cur < bo.max:
-		bo.cur *= 2
-	}
-	if bo.cur > bo.max {
-		bo.cur = bo.max
-	}
-	return bo.cur
-}
-
-func (bo *backoff) reset() { bo.cur = 0 }
-
 // Back-off defaults for reconnecting live sources.
 const (
 	DefaultMinBackoff = time.Second
@@ -346,17 +338,16 @@ const (
 	stableAfter = 10 * time.Second
 )
 
-func newBackoff(min, max time.Duration) backoff {
+// newBackoff returns the back-off of a live source, with the defaults for
+// bounds left at 0.
+func newBackoff(min, max time.Duration) backoff.Backoff {
 	if min <= 0 {
 		min = DefaultMinBackoff
 	}
 	if max <= 0 {
 		max = DefaultMaxBackoff
 	}
-	if max < min {
-		max = min
-	}
-	return backoff{min: min, max: max}
+	return backoff.New(min, max)
 }
 
 // queue is the bounded FIFO between the framers and Read. push blocks while
@@ -371,10 +362,14 @@ type queue struct {
 	err   error         // what pop returns once done and empty
 	avail chan struct{} // a record was pushed or the queue ended
 	space chan struct{} // a record was popped
+	// popWaits and pushWaits hold a value once a pop has waited for a
+	// record, or a push for space: tests wait on them.
+	popWaits, pushWaits chan struct{}
 }
 
 func newQueue(max int) *queue {
-	return &queue{max: max, avail: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+	return &queue{max: max, avail: make(chan struct{}, 1), space: make(chan struct{}, 1),
+		popWaits: make(chan struct{}, 1), pushWaits: make(chan struct{}, 1)}
 }
 
 func signal(c chan struct{}) {
@@ -403,6 +398,7 @@ func (q *queue) push(rec gateway.RawRecord, stop <-chan struct{}) {
 			break
 		}
 		q.mu.Unlock()
+		signal(q.pushWaits)
 		select {
 		case <-q.space:
 		case <-stop:
@@ -442,6 +438,7 @@ func (q *queue) pop(ctx context.Context) (gateway.RawRecord, error) {
 			return gateway.RawRecord{}, err
 		}
 		q.mu.Unlock()
+		signal(q.popWaits)
 		select {
 		case <-q.avail:
 		case <-ctx.Done():

@@ -15,34 +15,33 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 )
 
 // testLog returns a logger that writes to the test's log (shown when the test
 // fails) and, if buf is not nil, to buf as well.
 func testLog(t *testing.T, buf *syncBuffer) zerolog.Logger {
-	var w io.Writer = zerolog.NewTestWriter(t)
-	if buf != nil {
-		w = io.MultiWriter(w, buf)
+	if buf == nil {
+		return testutil.Logger(t, nil)
 	}
-	return zerolog.New(w).Level(zerolog.InfoLevel)
+	return testutil.Logger(t, buf)
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = testutil.Buffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) count(substr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), substr)
+// waitRetries waits until the transport of a source has begun n more retry
+// waits: each follows an attempt (to open, connect, reread) that failed.
+func waitRetries(t *testing.T, b *base, n int) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for i := range n {
+		select {
+		case <-b.retried:
+		case <-timeout:
+			t.Fatalf("the source began %d of %d retries (stats %+v)", i, n, b.Stats())
+		}
+	}
 }
 
 // readN reads n records from src, failing the test if they do not all come
@@ -60,28 +59,6 @@ func readN(t *testing.T, src Source, n int, timeout time.Duration) []gateway.Raw
 		out = append(out, r)
 	}
 	return out
-}
-
-// noMore checks that src delivers nothing more within d.
-func noMore(t *testing.T, src Source, d time.Duration) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	if r, err := src.Read(ctx); err == nil {
-		t.Fatalf("unexpected record %q from %s", r.Data, r.Source)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func datas(rs []gateway.RawRecord) []string {
@@ -206,12 +183,20 @@ func TestReadCancelAndClose(t *testing.T) {
 		t.Fatalf("Read after its deadline: %v", err)
 	}
 
+	select {
+	case <-l.q.popWaits: // the Read above waited
+	default:
+	}
 	done := make(chan error, 1)
 	go func() {
 		_, err := l.Read(context.Background())
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-l.q.popWaits: // the Read is blocked, waiting for a record
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Read never waited for a record")
+	}
 	l.Close()
 	select {
 	case err := <-done:
@@ -225,7 +210,7 @@ func TestReadCancelAndClose(t *testing.T) {
 	l2 := listen(t, ListenOptions{}, SourceOptions{})
 	c := dialTo(t, l2)
 	io.WriteString(c, "ONE\r\nTWO\r\nTHREE")
-	waitFor(t, 3*time.Second, "3 records framed", func() bool { return l2.Stats().Queued == 2 })
+	testutil.WaitFor(t, 3*time.Second, "3 records framed", func() bool { return l2.Stats().Queued == 2 })
 	l2.Close() // flushes THREE
 	got, err := readAll(l2)
 	if !errors.Is(err, ErrClosed) || !sameStrings(datas(got), []string{"ONE", "TWO", "THREE"}) {
@@ -265,7 +250,11 @@ func TestBackpressure(t *testing.T) {
 		_, err := io.WriteString(c, stream.String())
 		wrote <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-l.q.pushWaits: // the queue is full: the connection's reader waits
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader never waited for room in the queue")
+	}
 	st := l.Stats()
 	if st.Queued > 1 {
 		t.Fatalf("queue holds %d records, more than its size 1", st.Queued)
@@ -291,11 +280,11 @@ func TestSourceWatchdog(t *testing.T) {
 		Silence:   100 * time.Millisecond,
 		OnSilence: func(s bool) { mu.Lock(); calls = append(calls, s); mu.Unlock() },
 	})
-	waitFor(t, 3*time.Second, "silence", func() bool { return l.Stats().Silent })
+	testutil.WaitFor(t, 3*time.Second, "silence", func() bool { return l.Stats().Silent })
 	c := dialTo(t, l)
 	io.WriteString(c, "REC\r\n")
 	readN(t, l, 1, 3*time.Second)
-	waitFor(t, 3*time.Second, "data resumed", func() bool {
+	testutil.WaitFor(t, 3*time.Second, "data resumed", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(calls) == 2

@@ -186,7 +186,7 @@ func (l *ListenSource) accept() {
 				l.log.Warn().Err(err).Msg("cannot accept PBX connections; retrying")
 			}
 			failing = true
-			if !l.sleep(100 * time.Millisecond) {
+			if !l.retryAfter(100 * time.Millisecond) {
 				return
 			}
 			continue
@@ -383,7 +383,7 @@ func (d *DialSource) run() {
 			} else {
 				d.log.Debug().Err(err).Msg("PBX still unreachable")
 			}
-			if !d.sleep(bo.next()) {
+			if !d.retryAfter(bo.Next()) {
 				return
 			}
 			continue
@@ -407,9 +407,9 @@ func (d *DialSource) run() {
 		d.log.Warn().Str("peer", peer).Str("reason", connEnded(err)).Msg("connection to the PBX lost; reconnecting")
 		reconnect = true
 		if got || time.Since(start) >= stableAfter {
-			bo.reset()
+			bo.Reset()
 		}
-		if !d.sleep(bo.next()) {
+		if !d.retryAfter(bo.Next()) {
 			return
 		}
 	}

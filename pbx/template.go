@@ -795,7 +795,7 @@ func (p *templateParser) parse(line []byte, clock time.Time) (gateway.Call, erro
 	c.Trunk = v[tfTrunk]
 	c.AccountCode = v[tfAccountCode]
 	c.CallID = v[tfCallID]
-	dialed := cleanDigits(v[tfDialed])
+	dialed := CleanDigits(v[tfDialed])
 	if p.strip != "" && strings.ContainsAny(dialed, p.strip) {
 		dialed = strings.Map(func(r rune) rune {
 			if strings.ContainsRune(p.strip, r) {
@@ -804,7 +804,7 @@ func (p *templateParser) parse(line []byte, clock time.Time) (gateway.Call, erro
 			return r
 		}, dialed)
 	}
-	callerID := cleanDigits(v[tfCallerID])
+	callerID := CleanDigits(v[tfCallerID])
 	dir, ok := p.direction(v[tfDirection], c.Trunk, callerID, dialed)
 	if !ok {
 		if p.has[tfDirection] {

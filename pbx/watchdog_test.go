@@ -1,85 +1,169 @@
 package pbx
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
 
+// fakeClock is a clock that moves only when the test says so.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c      *fakeClock
+	ch     chan time.Time
+	at     time.Time
+	active bool
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) NewTimer(d time.Duration) timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{c: f, ch: make(chan time.Time, 1), at: f.now.Add(d), active: true}
+	f.timers = append(f.timers, t)
+	return t
+}
+
+// Advance moves the clock on by d and fires the timers due; it returns how
+// many fired.
+func (f *fakeClock) Advance(d time.Duration) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	n := 0
+	for _, t := range f.timers {
+		if t.active && !t.at.After(f.now) {
+			t.active = false
+			t.ch <- f.now
+			n++
+		}
+	}
+	return n
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Reset(d time.Duration) {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	t.at, t.active = t.c.now.Add(d), true
+}
+
+func (t *fakeTimer) Stop() {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	t.active = false
+}
+
 // TestWatchdog: a short silence fires once (not again while the silence
 // lasts), data resumes with one log line, a new silence fires again, and
-// steady data never fires.
+// steady data never fires. The watchdog runs on a fake clock; each event
+// its goroutine handles is waited for, so nothing is proved by waiting.
 func TestWatchdog(t *testing.T) {
 	var logs syncBuffer
 	events := make(chan bool, 10)
-	w := NewWatchdog(100*time.Millisecond, testLog(t, &logs), func(s bool) { events <- s })
+	steps := make(chan struct{}, 10)
+	clk := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	w := newWatchdog(100*time.Millisecond, testLog(t, &logs), func(s bool) { events <- s }, clk, func() { steps <- struct{}{} })
 	defer w.Stop()
 
-	expect := func(want bool, within time.Duration) {
+	handled := func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case <-steps:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the watchdog did not handle its event")
+			}
+		}
+	}
+	// advance moves the clock and waits until the watchdog has handled
+	// every timer that fired.
+	advance := func(d time.Duration) int {
+		t.Helper()
+		n := clk.Advance(d)
+		handled(n)
+		return n
+	}
+	// kick is data arriving; wait says the watchdog was silent, so that its
+	// goroutine has the resumption to handle.
+	kick := func(wasSilent bool) {
+		t.Helper()
+		w.Kick()
+		if wasSilent {
+			handled(1)
+		}
+	}
+	expect := func(want bool) {
 		t.Helper()
 		select {
 		case got := <-events:
 			if got != want {
 				t.Fatalf("OnSilence(%v), want OnSilence(%v)", got, want)
 			}
-		case <-time.After(within):
-			t.Fatalf("no OnSilence(%v) within %v", want, within)
+		default:
+			t.Fatalf("no OnSilence(%v)", want)
 		}
 	}
-	quiet := func(d time.Duration) {
+	none := func(what string) {
 		t.Helper()
 		select {
 		case got := <-events:
-			t.Fatalf("unexpected OnSilence(%v)", got)
-		case <-time.After(d):
+			t.Fatalf("OnSilence(%v) %s", got, what)
+		default:
 		}
 	}
 
-	start := time.Now()
-	expect(true, 2*time.Second)
-	if el := time.Since(start); el < 100*time.Millisecond {
-		t.Fatalf("fired after %v, before the silence period", el)
+	advance(99 * time.Millisecond)
+	none("before the silence period")
+	if n := advance(time.Millisecond); n != 1 {
+		t.Fatalf("%d timers fired at the end of the silence period, want 1", n)
 	}
+	expect(true)
 	if !w.Silent() {
 		t.Fatal("Silent() false after firing")
 	}
-	quiet(350 * time.Millisecond) // the silence goes on: no second alarm
+	if n := advance(350 * time.Millisecond); n != 0 { // the silence goes on: no second alarm
+		t.Fatalf("%d timers fired while silent", n)
+	}
+	none("again while the silence lasts")
 
-	w.Kick()
-	expect(false, 2*time.Second)
+	kick(true)
+	expect(false)
 	if w.Silent() {
 		t.Fatal("Silent() true after data resumed")
 	}
-	w.Kick() // more data: nothing to report
-	expect(true, 2*time.Second)
+	kick(false) // more data: nothing to report
+	none("for data while not silent")
+	advance(100 * time.Millisecond)
+	expect(true)
 
-	w.Kick()
-	expect(false, 2*time.Second)
-	// Steady data, a kick every 20 ms for 400 ms: no alarm (unless this
-	// machine was too busy to kick within the silence period).
-	var maxGap time.Duration
-	last := time.Now()
+	kick(true)
+	expect(false)
+	// Steady data, a kick every 20 ms for 400 ms: no alarm.
 	for range 20 {
-		w.Kick()
-		maxGap = max(maxGap, time.Since(last))
-		last = time.Now()
-		time.Sleep(20 * time.Millisecond)
+		advance(20 * time.Millisecond)
+		kick(false)
 	}
-	select {
-	case got := <-events:
-		if maxGap < 90*time.Millisecond {
-			t.Fatalf("OnSilence(%v) while data kept coming (longest gap %v)", got, maxGap)
-		}
-		t.Skipf("the machine paused %v between kicks", maxGap)
-	default:
-	}
+	none("while data kept coming")
 
-	if n := logs.count("no PBX data for 100ms"); n != 2 {
+	if n := logs.Count("no PBX data for 100ms"); n != 2 {
 		t.Errorf("%d silence warnings in the log, want 2", n)
 	}
-	if n := logs.count("PBX data resumed"); n != 2 {
+	if n := logs.Count("PBX data resumed"); n != 2 {
 		t.Errorf("%d resumed lines in the log, want 2", n)
 	}
-	if n := logs.count(`"level":"warn"`); n != 2 {
+	if n := logs.Count(`"level":"warn"`); n != 2 {
 		t.Errorf("%d warnings in the log, want 2", n)
 	}
 }
@@ -91,8 +175,10 @@ func TestHumanDuration(t *testing.T) {
 		90 * time.Second:       "90 seconds",
 		100 * time.Millisecond: "100ms",
 	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
-		}
+		t.Run(want, func(t *testing.T) {
+			if got := humanDuration(d); got != want {
+				t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+			}
+		})
 	}
 }

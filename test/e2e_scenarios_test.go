@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"callgate/gateway"
-	"callgate/pbx"
+	pbxsim "callgate/pbx/sim"
 	"callgate/pms/fias/sim"
 )
 
@@ -600,7 +600,7 @@ func TestE2EGuestsMove(t *testing.T) {
 	rooms := sim.Range(101, 110)
 	h := newHotel(t, hotelOptions{rooms: rooms, occupied: sim.Range(101, 108)})
 	h.pms.SetFaults(sim.Faults{ResyncDelay: 300 * time.Millisecond})
-	small := pbx.DefaultHotel()
+	small := pbxsim.DefaultHotel()
 	small.Rooms = rooms
 	cs := h.chunks(h.simulatorFor(small, calls(600, 300), 7, 0))
 	per := len(cs) / 4

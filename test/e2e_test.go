@@ -29,6 +29,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/pbx"
+	pbxsim "callgate/pbx/sim"
 	"callgate/pms/fias/sim"
 	"callgate/store"
 	"callgate/tariff"
@@ -164,22 +165,22 @@ console: {listen: "127.0.0.1:0"}
 
 // simulator returns a PBX simulator writing IP Office SMDR for the 60-room
 // hotel as fast as the pty takes it, recording every record written.
-func (h *hotel) simulator(count int, seed uint64, noise float64) *pbx.Simulator {
+func (h *hotel) simulator(count int, seed uint64, noise float64) *pbxsim.Simulator {
 	h.t.Helper()
-	return h.simulatorFor(pbx.DefaultHotel(), count, seed, noise)
+	return h.simulatorFor(pbxsim.DefaultHotel(), count, seed, noise)
 }
 
 // simulatorFor is simulator for another hotel.
-func (h *hotel) simulatorFor(hotel pbx.Hotel, count int, seed uint64, noise float64) *pbx.Simulator {
+func (h *hotel) simulatorFor(hotel pbxsim.Hotel, count int, seed uint64, noise float64) *pbxsim.Simulator {
 	h.t.Helper()
-	s, err := pbx.NewSimulator(pbx.SimulatorOptions{
+	s, err := pbxsim.NewSimulator(pbxsim.SimulatorOptions{
 		Format: "avaya-ipo",
-		Writer: pbx.WriterOptions{Location: h.loc},
-		Generator: pbx.GeneratorOptions{Hotel: hotel, Plan: pbx.NANP(), Seed: seed,
+		Writer: pbxsim.WriterOptions{Location: h.loc},
+		Generator: pbxsim.GeneratorOptions{Hotel: hotel, Plan: pbxsim.NANP(), Seed: seed,
 			Start: time.Date(2026, 11, 20, 8, 0, 0, 0, h.loc), CallsPerHour: 120},
 		Count: count,
 		Noise: noise,
-		OnCall: func(_ pbx.SimCall, _ []pbx.Record, b []byte) {
+		OnCall: func(_ pbxsim.SimCall, _ []pbxsim.Record, b []byte) {
 			h.record(b)
 		},
 	})
@@ -524,7 +525,7 @@ func (h *hotel) checkLedger(es []gateway.Entry, ledger []sim.Booking) map[uint32
 
 // runPBX runs the simulator against the pty in the background; the returned
 // function waits for it to end.
-func (h *hotel) runPBX(s *pbx.Simulator) func() {
+func (h *hotel) runPBX(s *pbxsim.Simulator) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, h.master) }()
@@ -551,7 +552,7 @@ func count(m map[gateway.State]int, s gateway.State) int { return m[s] }
 
 // chunks runs the simulator into memory and returns each call's bytes (the
 // records are noted as written: the test must write every chunk).
-func (h *hotel) chunks(s *pbx.Simulator) [][]byte {
+func (h *hotel) chunks(s *pbxsim.Simulator) [][]byte {
 	h.t.Helper()
 	var c collector
 	if err := s.Run(context.Background(), &c); err != nil {

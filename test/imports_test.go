@@ -25,23 +25,37 @@ func topOf(pkg string) string {
 	return top
 }
 
+// isSim reports whether pkg is a simulator (pbx/sim, pms/fias/sim).
+func isSim(pkg string) bool { return pkg == "sim" || strings.HasSuffix(pkg, "/sim") }
+
 // allowed reports whether package from (a path inside the module, "" for the
-// root) may import package to of this module, and if not, why.
-func allowed(from, to string) (bool, string) {
+// root) may import package to of this module, and if not, why. test is true
+// for an import in a _test.go file.
+func allowed(from, to string, test bool) (bool, string) {
 	fromTop, toTop := topOf(from), topOf(to)
 	switch {
 	case to == from:
 		return true, "" // an external test package importing its own package
+	case fromTop == "internal":
+		return false, "internal packages import nothing of ours"
+	case toTop == "internal":
+		return true, "" // shared plumbing: anyone may use it
+	case to == "gateway/gatewaytest":
+		// The in-memory fakes and contract suites are for tests only.
+		if test || fromTop == "cmd" || fromTop == "test" {
+			return true, ""
+		}
+		return false, "only tests use the fakes of gateway/gatewaytest"
+	case isSim(to) && !test && fromTop != "cmd":
+		return false, "only cmd wires a simulator into production code; tests may use one"
 	case toTop == "cmd" || toTop == "test":
 		return false, "nothing imports cmd or test"
 	case fromTop == "cmd" || fromTop == "test":
 		return true, ""
-	case to == "gateway/gatewaytest":
-		// The fakes and contract suites, for tests only: TestImportShape
-		// refuses them in any other file.
-		return true, ""
 	case from == "gateway":
 		return false, "gateway imports no package of ours"
+	case from == "pbx/sim" && to == "pbx":
+		return true, "" // the PBX simulator prints the formats pbx reads
 	case fromTop == "gateway":
 		// gateway/console, gateway/report: the vocabulary and each other.
 		if toTop == "gateway" {
@@ -104,11 +118,8 @@ func TestImportShape(t *testing.T) {
 				continue
 			}
 			to := strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
-			if ok, why := allowed(from, to); !ok {
+			if ok, why := allowed(from, to, strings.HasSuffix(path, "_test.go")); !ok {
 				t.Errorf("%s imports %s: %s", filepath.Join(from, filepath.Base(path)), p, why)
-			}
-			if to == "gateway/gatewaytest" && !strings.HasSuffix(path, "_test.go") && topOf(from) != "cmd" && topOf(from) != "test" {
-				t.Errorf("%s imports %s: only tests use the fakes", filepath.Join(from, filepath.Base(path)), p)
 			}
 		}
 		return nil
@@ -126,29 +137,65 @@ func TestImportShape(t *testing.T) {
 func TestImportRules(t *testing.T) {
 	for _, tc := range []struct {
 		from, to string
+		test     bool // the import is in a _test.go file
 		ok       bool
 	}{
-		{"pbx", "gateway", true},
-		{"pms/fias", "gateway", true},
-		{"pms/fias", "pms/fias/sim", true},
-		{"cmd/gateway", "store", true},
-		{"test", "pbx", true},
-		{"gateway/console", "gateway", true},
-		{"gateway", "gateway", true},
-		{"store", "gateway/gatewaytest", true},
-		{"gateway", "gateway/gatewaytest", true},
-		{"gateway", "pbx", false},
-		{"gateway", "store", false},
-		{"pbx", "store", false},
-		{"pms/fias", "tariff", false},
-		{"store", "pms", false},
-		{"tariff", "pbx", false},
-		{"gateway/console", "store", false},
-		{"pbx", "cmd/gateway", false},
-		{"pbx", "gateway/console", false},
+		{"pbx", "gateway", false, true},
+		{"pms/fias", "gateway", false, true},
+		{"pms/fias", "pms/fias/sim", true, true},
+		// internal/*: anyone may import it; it imports nothing of ours.
+		{"pbx", "internal/serialport", false, true},
+		{"pms/fias", "internal/backoff", false, true},
+		{"gateway", "internal/backoff", false, true},
+		{"cmd/gateway", "internal/serialport", false, true},
+		{"pbx/sim", "internal/testutil", true, true},
+		{"internal/serialport", "gateway", false, false},
+		{"internal/serialport", "internal/backoff", false, false},
+		{"internal/backoff", "pbx", true, false},
+		{"internal/serialport", "internal/serialport", true, true},
+		// pbx/sim may import pbx; pbx's external tests may import pbx/sim.
+		{"pbx/sim", "pbx", false, true},
+		{"pbx/sim", "gateway", false, true},
+		{"pbx", "pbx/sim", true, true},
+		{"pbx/sim", "pms/fias", false, false},
+		{"pbx/sim", "pms/fias/sim", true, false},
+		// No production code but cmd imports a simulator.
+		{"cmd/gateway", "pbx/sim", false, true},
+		{"cmd/gateway", "pms/fias/sim", false, true},
+		{"test", "pbx/sim", true, true},
+		{"pbx", "pbx/sim", false, false},
+		{"pms/fias", "pms/fias/sim", false, false},
+		{"gateway", "pbx/sim", true, false},
+		{"gateway/console", "pms/fias/sim", false, false},
+		{"store", "pms/fias/sim", true, false},
+		{"cmd/gateway", "store", false, true},
+		{"test", "pbx", false, true},
+		{"gateway/console", "gateway", false, true},
+		{"gateway", "gateway", false, true},
+		{"gateway", "pbx", false, false},
+		{"gateway", "store", false, false},
+		{"pbx", "store", false, false},
+		{"pms/fias", "tariff", false, false},
+		{"store", "pms", false, false},
+		{"tariff", "pbx", false, false},
+		{"gateway/console", "store", false, false},
+		{"pbx", "cmd/gateway", false, false},
+		{"pbx", "gateway/console", false, false},
+		// gateway/gatewaytest: the fakes and contract suites, in tests only.
+		{"store", "gateway/gatewaytest", true, true},
+		{"gateway", "gateway/gatewaytest", true, true},
+		{"pms/fias", "gateway/gatewaytest", true, true},
+		{"store", "gateway/gatewaytest", false, false},
+		{"gateway/console", "gateway/gatewaytest", false, false},
 	} {
-		if ok, _ := allowed(tc.from, tc.to); ok != tc.ok {
-			t.Errorf("allowed(%q, %q) = %v, want %v", tc.from, tc.to, ok, tc.ok)
+		name := tc.from + " imports " + tc.to
+		if tc.test {
+			name += " in a test"
 		}
+		t.Run(name, func(t *testing.T) {
+			if ok, why := allowed(tc.from, tc.to, tc.test); ok != tc.ok {
+				t.Errorf("allowed(%q, %q, test %v) = %v (%s), want %v", tc.from, tc.to, tc.test, ok, why, tc.ok)
+			}
+		})
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/console"
-	"callgate/pbx"
+	pbxsim "callgate/pbx/sim"
 	"callgate/pms/fias/sim"
 )
 
@@ -42,7 +42,7 @@ func demoCommand() *command {
 			"calls flow until Ctrl-C",
 		flags: func(fs *flag.FlagSet, _ *app) {
 			fs.Float64Var(&rate, "rate", 12, "calls per minute the simulated PBX prints")
-			fs.StringVar(&format, "format", "mitel-mivb", "the PBX format it prints: one of "+strings.Join(pbx.WritableFormats(), ", "))
+			fs.StringVar(&format, "format", "mitel-mivb", "the PBX format it prints: one of "+strings.Join(pbxsim.WritableFormats(), ", "))
 			fs.StringVar(&listen, "listen", "127.0.0.1:8080", "the console's address (a free port is taken if it is busy)")
 			fs.StringVar(&dir, "dir", "", "keep the demo's journal and config in this folder (default: a temporary folder, removed at the end)")
 			fs.Uint64Var(&seed, "seed", 0, "the simulated calls are a function of this number (0: a new one each run)")
@@ -87,7 +87,7 @@ func runDemo(ctx context.Context, a *app, o demoOptions) error {
 	}
 
 	// The PMS: an IFC8-like simulator with rooms 101-160, 150-160 vacant.
-	hotel := pbx.DefaultHotel()
+	hotel := pbxsim.DefaultHotel()
 	rooms := hotel.Rooms
 	pms, err := sim.Start("127.0.0.1:0", sim.Options{Rooms: rooms, Logger: log.Level(zerolog.WarnLevel)})
 	if err != nil {
@@ -151,10 +151,10 @@ console: {listen: %q}
 		g.closeAll()
 		return fmt.Errorf("the demo's console user: %w", err)
 	}
-	pbxSim, err := pbx.NewSimulator(pbx.SimulatorOptions{
+	pbxSim, err := pbxsim.NewSimulator(pbxsim.SimulatorOptions{
 		Format:    o.format,
-		Writer:    pbx.WriterOptions{Location: c.Location},
-		Generator: pbx.GeneratorOptions{Hotel: hotel, Plan: pbx.NANP(), Seed: o.seed},
+		Writer:    pbxsim.WriterOptions{Location: c.Location},
+		Generator: pbxsim.GeneratorOptions{Hotel: hotel, Plan: pbxsim.NANP(), Seed: o.seed},
 		Rate:      o.rate,
 		Logger:    log.Level(zerolog.WarnLevel),
 	})

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
-	"callgate/pbx"
+	pbxsim "callgate/pbx/sim"
 	"callgate/store"
 )
 
@@ -21,12 +21,12 @@ import (
 func smdrFile(t testing.TB, dir string, n int, seed uint64) string {
 	t.Helper()
 	loc, _ := time.LoadLocation("America/New_York")
-	g, err := pbx.NewGenerator(pbx.GeneratorOptions{Hotel: pbx.DefaultHotel(), Plan: pbx.NANP(), Seed: seed,
+	g, err := pbxsim.NewGenerator(pbxsim.GeneratorOptions{Hotel: pbxsim.DefaultHotel(), Plan: pbxsim.NANP(), Seed: seed,
 		Start: time.Date(2026, 5, 1, 8, 0, 0, 0, loc), CallsPerHour: 600})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := pbx.NewWriter("avaya-ipo", pbx.WriterOptions{Location: loc})
+	w, err := pbxsim.NewWriter("avaya-ipo", pbxsim.WriterOptions{Location: loc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,18 +14,6 @@ import (
 	"callgate/pms/fias"
 )
 
-func TestParseRooms(t *testing.T) {
-	got, err := parseRooms("101-103, 0201-0202,PH1")
-	if err != nil || strings.Join(got, " ") != "101 102 103 0201 0202 PH1" {
-		t.Errorf("%v %v", got, err)
-	}
-	for _, bad := range []string{"160-101", "1-x", "a b"} {
-		if _, err := parseRooms(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 // TestSimPMS runs gateway sim pms and posts to it with the FIAS link: the
 // transcript and the postings come out on stdout; stdin commands change
 // guests; the command ends cleanly when interrupted.

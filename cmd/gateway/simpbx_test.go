@@ -15,6 +15,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/pbx"
+	pbxsim "callgate/pbx/sim"
 	"callgate/tariff"
 )
 
@@ -57,7 +58,7 @@ var fastArgs = []string{"--rate", "0", "--start", "2026-05-04T10:00:00", "--tz",
 // TestSimPBXStdout: with no transport the records go to stdout, where
 // gateway parse reads them; the same seed gives the same records.
 func TestSimPBXStdout(t *testing.T) {
-	for _, format := range pbx.WritableFormats() {
+	for _, format := range pbxsim.WritableFormats() {
 		code, out, errOut := runSimPBX(context.Background(), append([]string{"--format", format, "--count", "40", "--seed", "5"}, fastArgs...)...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", format, code, errOut)
@@ -248,15 +249,15 @@ func TestSimPBXErrors(t *testing.T) {
 func TestSimulatedCallsRate(t *testing.T) {
 	for _, c := range []struct {
 		tariff string
-		plan   pbx.DialPlan
+		plan   pbxsim.DialPlan
 		zone   string
-	}{{"usa.yaml", pbx.NANP(), "America/New_York"}, {"uk.yaml", pbx.UK(), "Europe/London"}} {
+	}{{"usa.yaml", pbxsim.NANP(), "America/New_York"}, {"uk.yaml", pbxsim.UK(), "Europe/London"}} {
 		tf, err := tariff.Load(filepath.Join("..", "..", "configs", "tariffs", c.tariff))
 		if err != nil {
 			t.Fatal(err)
 		}
 		loc, _ := time.LoadLocation(c.zone)
-		g, err := pbx.NewGenerator(pbx.GeneratorOptions{Hotel: pbx.DefaultHotel(), Plan: c.plan, Seed: 2, Start: time.Date(2026, 10, 5, 8, 0, 0, 0, loc)})
+		g, err := pbxsim.NewGenerator(pbxsim.GeneratorOptions{Hotel: pbxsim.DefaultHotel(), Plan: c.plan, Seed: 2, Start: time.Date(2026, 10, 5, 8, 0, 0, 0, loc)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -524,7 +525,7 @@ func exceptions(es []gateway.Entry, o *Options) (*Table, error) {
 		if c.Direction == gateway.Outgoing && !answered {
 			add("unanswered attempt")
 		}
-		if e.Charge != nil && contains(th.PremiumClasses, ch.Class) {
+		if e.Charge != nil && slices.Contains(th.PremiumClasses, ch.Class) {
 			add("premium destination")
 		}
 		if ch.Exception != nil {
@@ -548,15 +549,6 @@ func exceptions(es []gateway.Entry, o *Options) (*Table, error) {
 		t.Notes = append(t.Notes, fmt.Sprintf("%s: %d", k, counts[k]))
 	}
 	return t, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // inHours reports whether hour h is in [from, to), wrapping past midnight

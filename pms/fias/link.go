@@ -13,6 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/internal/backoff"
+	"callgate/internal/serialport"
 )
 
 // Link is the gateway's FIAS connection to a PMS through Oracle's IFC8 (or a
@@ -332,7 +334,7 @@ func (l *Link) run() {
 		l.mu.Unlock()
 		l.events.close()
 	}()
-	bo := backoff{min: l.o.MinBackoff, max: l.o.MaxBackoff}
+	bo := backoff.New(l.o.MinBackoff, l.o.MaxBackoff)
 	for !l.closed() {
 		conn, err := l.connect()
 		if err == nil {
@@ -340,7 +342,7 @@ func (l *Link) run() {
 			alive, err = l.session(conn)
 			conn.Close()
 			if alive {
-				bo.reset()
+				bo.Reset()
 			}
 		}
 		if l.closed() {
@@ -353,7 +355,7 @@ func (l *Link) run() {
 		if l.o.attempted != nil {
 			l.o.attempted(err)
 		}
-		if !l.idle(bo.next()) {
+		if !l.idle(bo.Next()) {
 			return
 		}
 	}
@@ -420,7 +422,11 @@ func (l *Link) connOptions() ConnOptions {
 
 func (l *Link) dial(ctx context.Context) (FrameConn, error) {
 	if l.o.Serial != nil {
-		p, err := openSerial(*l.o.Serial, l.log)
+		so := l.o.Serial
+		// Reads block with no timeout (a read timeout makes go.bug.st/serial
+		// return 0 bytes and no error); the connection's Close unblocks them.
+		p, err := serialport.Open(serialport.Settings{Device: so.Device, Baud: so.Baud, DataBits: so.DataBits,
+			Parity: so.Parity, StopBits: so.StopBits}, l.log)
 		if err != nil {
 			return nil, err
 		}

@@ -206,17 +206,3 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
-
-// backoff is a capped exponential back-off.
-type backoff struct{ min, max, cur time.Duration }
-
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
-	} else if b.cur *= 2; b.cur > b.max {
-		b.cur = b.max
-	}
-	return b.cur
-}
-
-func (b *backoff) reset() { b.cur = 0 }

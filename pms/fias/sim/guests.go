@@ -45,7 +45,7 @@ func (s *Sim) findLocked(res string) (string, int, bool) {
 // returned.
 func (s *Sim) CheckIn(g gateway.Guest) (string, error) {
 	s.mu.Lock()
-	if !contains(s.rooms, g.Room) {
+	if !slices.Contains(s.rooms, g.Room) {
 		s.mu.Unlock()
 		return "", fmt.Errorf("room %q is not one of the simulated hotel's rooms", g.Room)
 	}
@@ -97,7 +97,7 @@ func (s *Sim) Move(res, to string) error {
 	case !ok:
 		s.mu.Unlock()
 		return fmt.Errorf("reservation %s is not in house", res)
-	case !contains(s.rooms, to):
+	case !slices.Contains(s.rooms, to):
 		s.mu.Unlock()
 		return fmt.Errorf("room %q is not one of the simulated hotel's rooms", to)
 	case from == to:
@@ -176,7 +176,7 @@ func (s *Sim) Occupy(rooms []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, room := range rooms {
-		if !contains(s.rooms, room) || len(s.guests[room]) > 0 {
+		if !slices.Contains(s.rooms, room) || len(s.guests[room]) > 0 {
 			continue
 		}
 		res := strconv.Itoa(s.nextRes)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -271,19 +272,10 @@ func (p *peer) checkDeclared(r fias.Record) {
 		return
 	}
 	for _, f := range r.Fields {
-		if !contains(fl, f.ID) {
+		if !slices.Contains(fl, f.ID) {
 			s.violate("field "+f.ID+" is not in the LR for "+r.Type, &r)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func checkDATI(s *Sim, r fias.Record) {
@@ -305,7 +297,7 @@ func (p *peer) sendData(r fias.Record) error {
 	}
 	out := fias.Record{Type: r.Type}
 	for _, f := range r.Fields {
-		if contains(fl, f.ID) {
+		if slices.Contains(fl, f.ID) {
 			out.Fields = append(out.Fields, f)
 		}
 	}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"time"
 
 	"callgate/pms/fias"
@@ -117,7 +118,7 @@ func (p *peer) posting(r fias.Record) bool {
 
 // decideLocked answers a posting from the guest database.
 func (s *Sim) decideLocked(room string) (as, ct string) {
-	if !contains(s.rooms, room) {
+	if !slices.Contains(s.rooms, room) {
 		return "NG", "Invalid room"
 	}
 	gs := s.guests[room]

@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
+	"callgate/pbx"
 )
 
 // recordLog collects what a simulator wrote (its OnCall), call by call.
@@ -50,7 +52,7 @@ func fixedClock(t time.Time) func() time.Time { return func() time.Time { return
 
 // readCalls reads src until it has parsed n calls, failing the test on a
 // record that does not parse or when they do not come within timeout.
-func readCalls(t *testing.T, src Source, p *Parser, n int, timeout time.Duration) []gateway.Call {
+func readCalls(t *testing.T, src pbx.Source, p *pbx.Parser, n int, timeout time.Duration) []gateway.Call {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -62,7 +64,7 @@ func readCalls(t *testing.T, src Source, p *Parser, n int, timeout time.Duration
 		}
 		c, err := p.Parse(rec)
 		switch {
-		case errors.Is(err, ErrSkip):
+		case errors.Is(err, pbx.ErrSkip):
 		case err != nil:
 			t.Fatalf("record %q: %v", rec.Data, err)
 		default:
@@ -174,9 +176,11 @@ func TestGeneratorMix(t *testing.T) {
 	}
 	for _, k := range []string{"local", "national", "toll-free", "international", "account", "out unanswered", "internal",
 		"in front desk", "in room", "transfer", "in unanswered", "withheld", "long"} {
-		if count[k] < 10 {
-			t.Errorf("%d %s calls in 2000", count[k], k)
-		}
+		t.Run(k, func(t *testing.T) {
+			if count[k] < 10 {
+				t.Errorf("%d %s calls in 2000", count[k], k)
+			}
+		})
 	}
 	if count["emergency"] > 20 {
 		t.Errorf("%d emergency calls in 2000", count["emergency"])
@@ -190,9 +194,11 @@ func TestParseExtensions(t *testing.T) {
 		t.Fatalf("got %v, %v", got, err)
 	}
 	for _, bad := range []string{"", "abc", "160-101", "1-20000", "101-1000", ","} {
-		if _, err := ParseExtensions(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+		t.Run(bad, func(t *testing.T) {
+			if _, err := ParseExtensions(bad); err == nil {
+				t.Errorf("%q accepted", bad)
+			}
+		})
 	}
 }
 
@@ -218,9 +224,9 @@ func TestDialPlanCheck(t *testing.T) {
 // the others one interval apart, each stamped as ending when written.
 func TestSimulatorPaced(t *testing.T) {
 	var log recordLog
-	var out syncBuffer
+	var out testutil.Buffer
 	sim, err := NewSimulator(SimulatorOptions{
-		Format: "avaya-ipo", Rate: 1200, Count: 4, OnCall: log.onCall, Logger: testLog(t, nil),
+		Format: "avaya-ipo", Rate: 1200, Count: 4, OnCall: log.onCall, Logger: testutil.Logger(t, nil),
 		Generator: GeneratorOptions{Hotel: DefaultHotel(), Seed: 1},
 	})
 	if err != nil {
@@ -233,8 +239,8 @@ func TestSimulatorPaced(t *testing.T) {
 	if took := time.Since(began); took < 140*time.Millisecond || took > 5*time.Second {
 		t.Errorf("4 calls at 1200 a minute took %v", took)
 	}
-	if st := sim.Stats(); st.Calls != 4 || st.Bytes != int64(len(out.b.Bytes())) {
-		t.Errorf("stats %+v for %d bytes", st, out.b.Len())
+	if st := sim.Stats(); st.Calls != 4 || st.Bytes != int64(len(out.Bytes())) {
+		t.Errorf("stats %+v for %d bytes", st, len(out.Bytes()))
 	}
 	for _, r := range log.records(0, -1) {
 		end := r.StartUTC.Add(time.Duration(*r.RingS+r.DurationS) * time.Second)
@@ -252,7 +258,7 @@ func TestSimulatorStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	var out syncBuffer
+	var out testutil.Buffer
 	if err := sim.Run(ctx, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -272,14 +278,14 @@ func TestSimulatorStops(t *testing.T) {
 // replays its last records, and every call arrives.
 func TestDialSinkReconnect(t *testing.T) {
 	loc := simLoc(t)
-	src, err := ListenTCP(ListenOptions{Address: "127.0.0.1:0"}, SourceOptions{Logger: testLog(t, nil), Silence: -1})
+	src, err := pbx.ListenTCP(pbx.ListenOptions{Address: "127.0.0.1:0"}, pbx.SourceOptions{Logger: testutil.Logger(t, nil), Silence: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	sink, err := NewDialSink(ctx, DialSinkOptions{Address: src.Addr().String(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Replay: 3, Logger: testLog(t, nil)})
+	sink, err := NewDialSink(ctx, DialSinkOptions{Address: src.Addr().String(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Replay: 3, Logger: testutil.Logger(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +303,7 @@ func TestDialSinkReconnect(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p, _ := NewParser("avaya-ipo", Options{Location: loc})
+	p, _ := pbx.NewParser("avaya-ipo", pbx.Options{Location: loc})
 	run(1, 10)
 	first := readCalls(t, src, p, len(log.records(0, -1)), 10*time.Second)
 	sameRecords(t, first, log.records(0, -1))
@@ -321,17 +327,17 @@ func TestListenSinkMitel5000(t *testing.T) {
 	loc := simLoc(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	sink, err := NewListenSink(ctx, ListenSinkOptions{Address: "127.0.0.1:0", Mitel5000Login: true, Password: "12345678", Logger: testLog(t, nil)})
+	sink, err := NewListenSink(ctx, ListenSinkOptions{Address: "127.0.0.1:0", Mitel5000Login: true, Password: "12345678", Logger: testutil.Logger(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sink.Close()
 
-	bad, err := DialTCP(DialOptions{Address: sink.Addr().String(), Mitel5000Password: "wrong", MinBackoff: time.Hour}, SourceOptions{LengthPrefixed: true, Silence: -1, Logger: testLog(t, nil)})
+	bad, err := pbx.DialTCP(pbx.DialOptions{Address: sink.Addr().String(), Mitel5000Password: "wrong", MinBackoff: time.Hour}, pbx.SourceOptions{LengthPrefixed: true, Silence: -1, Logger: testutil.Logger(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the wrong login refused", func() bool { return bad.Stats().Connections == 1 && bad.Stats().Connected == 0 })
+	testutil.WaitFor(t, 5*time.Second, "the wrong login refused", func() bool { return bad.Stats().Connections == 1 && bad.Stats().Connected == 0 })
 	bad.Close()
 	if sink.Connected() != 0 {
 		t.Fatal("a wrong password got the records")
@@ -339,8 +345,8 @@ func TestListenSinkMitel5000(t *testing.T) {
 
 	var log recordLog
 	// Calls from 10:00 to about 13:00: read that afternoon.
-	src, err := DialTCP(DialOptions{Address: sink.Addr().String(), Mitel5000Password: "12345678"},
-		SourceOptions{LengthPrefixed: true, Silence: -1, Logger: testLog(t, nil), Now: fixedClock(time.Date(2026, 5, 4, 15, 0, 0, 0, loc))})
+	src, err := pbx.DialTCP(pbx.DialOptions{Address: sink.Addr().String(), Mitel5000Password: "12345678"},
+		pbx.SourceOptions{LengthPrefixed: true, Silence: -1, Logger: testutil.Logger(t, nil), Now: fixedClock(time.Date(2026, 5, 4, 15, 0, 0, 0, loc))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +360,7 @@ func TestListenSinkMitel5000(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- sim.Run(ctx, sink) }()
-	p, _ := NewParser("mitel-5000", Options{Location: loc})
+	p, _ := pbx.NewParser("mitel-5000", pbx.Options{Location: loc})
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +392,7 @@ func TestSimulatorNoise(t *testing.T) {
 	loc := simLoc(t)
 	for _, format := range WritableFormats() {
 		var log recordLog
-		var out syncBuffer
+		var out testutil.Buffer
 		sim, err := NewSimulator(SimulatorOptions{
 			Format: format, Count: 80, Noise: 0.5, OnCall: log.onCall, Writer: WriterOptions{Location: loc},
 			Generator: GeneratorOptions{Hotel: DefaultHotel(), Seed: 8, Start: time.Date(2026, 5, 4, 10, 0, 0, 0, loc)},
@@ -397,8 +403,8 @@ func TestSimulatorNoise(t *testing.T) {
 		if err := sim.Run(context.Background(), &out); err != nil {
 			t.Fatal(err)
 		}
-		p, _ := NewParser(format, Options{Location: loc})
-		fr := Framer{LengthPrefixed: p.Format().LengthPrefixed}
+		p, _ := pbx.NewParser(format, pbx.Options{Location: loc})
+		fr := pbx.Framer{LengthPrefixed: p.Format().LengthPrefixed}
 		var calls []gateway.Call
 		junk := 0
 		emit := func(b []byte, truncated bool) {
@@ -408,11 +414,11 @@ func TestSimulatorNoise(t *testing.T) {
 				calls = append(calls, c)
 			case bytes.Contains(b, []byte("~")):
 				junk++
-			case !errors.Is(err, ErrSkip):
+			case !errors.Is(err, pbx.ErrSkip):
 				t.Fatalf("%s: %q: %v", format, b, err)
 			}
 		}
-		fr.Feed(out.b.Bytes(), emit)
+		fr.Feed(out.Bytes(), emit)
 		fr.Flush(emit)
 		sameRecords(t, calls, log.records(0, -1))
 		if junk < 20 {

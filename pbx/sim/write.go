@@ -1,11 +1,13 @@
-package pbx
+package sim
 
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // SimCall is one call of a simulated hotel, described apart from any PBX: what
@@ -111,7 +113,7 @@ type WriterOptions struct {
 	Location *time.Location
 	// CMFields is the avaya-cm customized layout, as for the parser; nil
 	// means DefaultCMFields.
-	CMFields []CMField
+	CMFields []pbx.CMField
 	// Framed makes mitel-5000 records 4-byte length-prefixed frames, as that
 	// PBX sends them on its SMDR socket; without it they are plain lines, as
 	// on its serial port.
@@ -138,24 +140,43 @@ type recordWriter interface {
 	write(dst []byte, r *Record) ([]byte, error)
 }
 
+// writers holds the writer of each format that can be simulated, by the
+// format's name in package pbx. template has none: its layout is the site's
+// own.
+var writers = map[string]func(WriterOptions) (recordWriter, error){
+	"3cx":            newCX3Writer,
+	"asterisk":       newAsteriskWriter,
+	"asterisk-utc":   newAsteriskUTCWriter,
+	"avaya-cm":       newCMWriter,
+	"avaya-ipo":      newIPOWriter,
+	"cisco-cucm":     newCUCMWriter,
+	"freeswitch":     newFreeswitchWriter,
+	"mitel-5000":     newM5000Writer,
+	"mitel-mivb":     newMiVBWriter,
+	"nec-sv":         newNECWriter,
+	"panasonic":      newPanasonicWriter,
+	"siemens-hipath": newHipathWriter,
+}
+
 // Writer prints calls as one PBX format's stream, with the stream's extras
 // (headers, page titles, date records). A Writer keeps state between records
 // (page line count, last date printed): use one per stream. It is not safe for
 // concurrent use.
 type Writer struct {
-	format Format
+	format pbx.Format
 	loc    *time.Location
 	w      recordWriter
 }
 
 // NewWriter returns a writer for the format called name.
 func NewWriter(name string, o WriterOptions) (*Writer, error) {
-	f, err := LookupFormat(name)
+	f, err := pbx.LookupFormat(name)
 	if err != nil {
 		return nil, err
 	}
-	if f.newWriter == nil {
-		return nil, gateway.Errorf(gateway.KindInvalid, "the %s format cannot be simulated: its layout is the site's own; use one of %s", name, joinNames(WritableFormats()))
+	newWriter := writers[f.Name]
+	if newWriter == nil {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the %s format cannot be simulated: its layout is the site's own; use one of %s", name, strings.Join(WritableFormats(), ", "))
 	}
 	if o.Location == nil {
 		o.Location = time.UTC
@@ -166,7 +187,7 @@ func NewWriter(name string, o WriterOptions) (*Writer, error) {
 	if o.Plan.Country == "" {
 		o.Plan = NANP()
 	}
-	w, err := f.newWriter(o)
+	w, err := newWriter(o)
 	if err != nil {
 		return nil, err
 	}
@@ -176,27 +197,16 @@ func NewWriter(name string, o WriterOptions) (*Writer, error) {
 // WritableFormats returns the names of the formats a Writer can print, sorted.
 func WritableFormats() []string {
 	var names []string
-	for _, f := range Formats() {
-		if f.newWriter != nil {
+	for _, f := range pbx.Formats() {
+		if writers[f.Name] != nil {
 			names = append(names, f.Name)
 		}
 	}
 	return names
 }
 
-func joinNames(names []string) string {
-	s := ""
-	for i, n := range names {
-		if i > 0 {
-			s += ", "
-		}
-		s += n
-	}
-	return s
-}
-
 // Format returns the writer's format.
-func (w *Writer) Format() Format { return w.format }
+func (w *Writer) Format() pbx.Format { return w.format }
 
 // Records returns the records the PBX prints for c, in the order it prints
 // them; none for a call this PBX does not record (see each format's writer
@@ -216,7 +226,7 @@ func (w *Writer) Append(dst []byte, r Record) ([]byte, error) {
 		return dst, gateway.Errorf(gateway.KindInvalid, "%s: record has no start", w.format.Name)
 	}
 	if r.StartUTC.IsZero() {
-		r.StartUTC, _ = Instant(r.Start, w.loc)
+		r.StartUTC, _ = pbx.Instant(r.Start, w.loc)
 	}
 	if r.DurationS < 0 || (r.RingS != nil && *r.RingS < 0) || r.AnswerS < 0 {
 		return dst, gateway.Errorf(gateway.KindInvalid, "%s: negative duration or ring time", w.format.Name)
@@ -262,7 +272,7 @@ func printable(r *Record) error {
 }
 
 // wallIn returns the wall clock of instant t in loc.
-func wallIn(t time.Time, loc *time.Location) time.Time { return WallClock(t.In(loc)) }
+func wallIn(t time.Time, loc *time.Location) time.Time { return pbx.WallClock(t.In(loc)) }
 
 // endOf returns the instant a record's call (or segment) ended: start, then
 // ringing, then talk.
@@ -289,7 +299,7 @@ func simRecord(c SimCall, loc *time.Location) Record {
 	// The true instant; formats that print local wall-clock starts move it
 	// to the reader's (readerStart), which differs in the autumn's
 	// repeated hour.
-	_, r.TimeNote = Instant(r.Start, loc)
+	_, r.TimeNote = pbx.Instant(r.Start, loc)
 	if c.Direction == gateway.Incoming {
 		r.CallerID = c.CallerID
 	}
@@ -339,14 +349,14 @@ func stripAccess(r *Record, c SimCall) {
 // start takes it for: the same instant, but in the autumn's repeated hour,
 // where the reader takes the first of the two (and notes it).
 func readerStart(r *Record, loc *time.Location) {
-	r.StartUTC, r.TimeNote = Instant(r.Start, loc)
+	r.StartUTC, r.TimeNote = pbx.Instant(r.Start, loc)
 }
 
 // setStart moves a record's start to the wall-clock time start, keeping
 // StartUTC and TimeNote in step.
 func setStart(r *Record, start time.Time, loc *time.Location) {
 	r.Start = start
-	r.StartUTC, r.TimeNote = Instant(start, loc)
+	r.StartUTC, r.TimeNote = pbx.Instant(start, loc)
 }
 
 // startToMinute truncates a start-stamped record's start to the minute, for
@@ -361,7 +371,7 @@ func startToMinute(r *Record, loc *time.Location) {
 // line, as the parser does.
 func endToMinute(r *Record, secs int, loc *time.Location) {
 	end := wallIn(r.endOf(), loc).Truncate(time.Minute)
-	at, note := Instant(end, loc)
+	at, note := pbx.Instant(end, loc)
 	start := at.Add(-time.Duration(secs) * time.Second)
 	r.StartUTC, r.TimeNote = start, note
 	r.Start = wallIn(start, loc)
@@ -376,7 +386,7 @@ func endStamped(r *Record, loc *time.Location) {
 	if r.RingS == nil {
 		secs = r.DurationS
 	}
-	at, note := Instant(wallIn(r.endOf(), loc), loc)
+	at, note := pbx.Instant(wallIn(r.endOf(), loc), loc)
 	r.StartUTC, r.TimeNote = at.Add(-time.Duration(secs)*time.Second), note
 	r.Start = wallIn(r.StartUTC, loc)
 }
@@ -446,8 +456,8 @@ func noSpaceEdges(what, s string) error {
 // fits refuses a record line longer than the longest record the framer
 // passes whole: the gateway would cut it and quarantine it.
 func fits(line []byte) error {
-	if len(line) > DefaultMaxRecord {
-		return fmt.Errorf("the record would be %d bytes long, more than the %d the gateway reads", len(line), DefaultMaxRecord)
+	if len(line) > pbx.DefaultMaxRecord {
+		return fmt.Errorf("the record would be %d bytes long, more than the %d the gateway reads", len(line), pbx.DefaultMaxRecord)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // cmWriter prints Avaya CM customized CDR records in the layout of
@@ -29,18 +30,12 @@ import (
 // instead of sec-dur, durations are cut to a multiple of 6 seconds.
 type cmWriter struct {
 	o      WriterOptions
-	items  []cmWriteItem
-	l      cmLayout
+	items  []pbx.CMColumn
+	cols   map[string]pbx.CMColumn // by name, the calling number under "calling"
 	length int
 
 	dated    bool // a date record was printed
 	lastDate time.Time
-}
-
-// cmWriteItem is one item of the layout, where the writer puts it.
-type cmWriteItem struct {
-	name     string
-	from, to int
 }
 
 const (
@@ -51,26 +46,27 @@ const (
 func newCMWriter(o WriterOptions) (recordWriter, error) {
 	fields := o.CMFields
 	if len(fields) == 0 {
-		fields = DefaultCMFields()
+		fields = pbx.DefaultCMFields()
 	}
-	if probs := CheckCMFields(fields); len(probs) > 0 {
+	if probs := pbx.CheckCMFields(fields); len(probs) > 0 {
 		return nil, gateway.Errorf(gateway.KindInvalid, "avaya-cm layout: %s", probs[0].Msg)
 	}
-	w := &cmWriter{o: o, l: compileCM(fields)}
-	pos := 1
-	for _, f := range fields {
-		name := cmName(f.Name)
-		if cmItems[name].control {
-			break
+	w := &cmWriter{o: o, items: pbx.CMColumns(fields), cols: map[string]pbx.CMColumn{}}
+	for _, c := range w.items {
+		name := c.Name
+		if name == "calling-num" || name == "clg-num/in-tac" {
+			name = "calling" // the parser reads the first of the two
 		}
-		w.items = append(w.items, cmWriteItem{name, pos, pos + f.Width - 1})
-		pos += f.Width
+		if _, ok := w.cols[name]; !ok {
+			w.cols[name] = c
+		}
+		w.length = c.To
 	}
-	w.length = pos - 1
 	return w, nil
 }
 
-func (w *cmWriter) has(s cmSpan) bool { return s.from != 0 }
+// has reports whether the layout prints the item called name.
+func (w *cmWriter) has(name string) bool { _, ok := w.cols[name]; return ok }
 
 func (w *cmWriter) records(c SimCall) []Record {
 	if !c.Answered && c.Direction != gateway.Incoming {
@@ -81,29 +77,29 @@ func (w *cmWriter) records(c SimCall) []Record {
 	r.Via, r.CallID = "", ""
 	switch c.Direction {
 	case gateway.Outgoing:
-		if c.Access != "" && strings.HasPrefix(r.Dialed, c.Access) && w.has(w.l.codeDial) {
+		if c.Access != "" && strings.HasPrefix(r.Dialed, c.Access) && w.has("code-dial") {
 			r.Access = c.Access
 			r.Dialed = r.Dialed[len(c.Access):]
 		}
-		if w.has(w.l.codeUsed) {
+		if w.has("code-used") {
 			r.Trunk = cmOutTAC
 		}
 	case gateway.Incoming:
 		r.Dialed = ""
-		if w.has(w.l.inTrk) {
+		if w.has("in-trk-code") {
 			r.Trunk = cmInTAC
 		}
-		if len(r.CallerID) <= 4 && !w.has(w.l.inTrk) {
+		if len(r.CallerID) <= 4 && !w.has("in-trk-code") {
 			r.CallerID = "" // would read as a trunk access code
 		}
-		if len(r.CallerID) > w.l.calling.to-w.l.calling.from+1 {
+		if len(r.CallerID) > w.cols["calling"].To-w.cols["calling"].From+1 {
 			r.CallerID = "" // CM prints the trunk access code then
 		}
 	}
-	if !w.has(w.l.acct) && !w.has(w.l.auth) {
+	if !w.has("acct-code") && !w.has("auth-code") {
 		r.AccountCode = ""
 	}
-	tenths := !w.has(w.l.secDur)
+	tenths := !w.has("sec-dur")
 	if c.Direction == gateway.Incoming && !c.Answered {
 		ring := c.RingS
 		if tenths {
@@ -123,7 +119,6 @@ func (w *cmWriter) records(c SimCall) []Record {
 }
 
 func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
-	l := &w.l
 	answered, err := answeredOf(r)
 	if err != nil {
 		return dst, err
@@ -164,7 +159,7 @@ func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("only an outgoing call has an access code")
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"extension", r.Extension}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
@@ -175,7 +170,7 @@ func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	}
 
 	var durText string
-	if w.has(l.secDur) {
+	if w.has("sec-dur") {
 		if dur == 9999 || dur == 99999 || dur > 99999 {
 			return dst, fmt.Errorf("sec-dur %d cannot be printed: CM prints 09999 and 99999 only for a call during a clock change, and has 5 digits", dur)
 		}
@@ -201,11 +196,11 @@ func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		dialed, calling = r.Extension, r.CallerID
 		if calling == "" {
 			calling = r.Trunk // CM prints the trunk access code when no number came
-		} else if cmIsTAC(calling, r.Trunk, w.has(l.inTrk)) {
+		} else if pbx.CMIsTAC(calling, r.Trunk, w.has("in-trk-code")) {
 			return dst, fmt.Errorf("the caller id %q would read as the trunk's access code", calling)
 		}
 		if r.Trunk != "" {
-			if !w.has(l.inTrk) {
+			if !w.has("in-trk-code") {
 				return dst, fmt.Errorf("the layout has no in-trk-code for the trunk %q", r.Trunk)
 			}
 			vals["in-trk-code"] = r.Trunk
@@ -214,19 +209,19 @@ func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	case gateway.Outgoing:
 		dialed, calling = r.Dialed, r.Extension
 		if r.Trunk != "" {
-			if !w.has(l.codeUsed) {
+			if !w.has("code-used") {
 				return dst, fmt.Errorf("the layout has no code-used for the trunk %q", r.Trunk)
 			}
 			vals["code-used"] = r.Trunk
 		}
 		if r.Access != "" {
-			if !w.has(l.codeDial) {
+			if !w.has("code-dial") {
 				return dst, fmt.Errorf("the layout has no code-dial for the access code %q", r.Access)
 			}
 			vals["code-dial"] = r.Access
 		}
 		vals["out-crt-id"] = "001"
-		if (cond == 'C' || cond == 'E') && r.Trunk == "" && r.Access == "" && !w.has(l.outCrt) {
+		if (cond == 'C' || cond == 'E') && r.Trunk == "" && r.Access == "" && !w.has("out-crt-id") {
 			return dst, fmt.Errorf("the layout has no trunk item to show this record is outgoing")
 		}
 	default:
@@ -235,16 +230,16 @@ func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		}
 		dialed, calling = r.Dialed, r.Extension
 	}
-	if r.Direction == gateway.Incoming && (cond == 'C' || cond == 'E') && r.Trunk == "" && !w.has(l.inCrt) {
+	if r.Direction == gateway.Incoming && (cond == 'C' || cond == 'E') && r.Trunk == "" && !w.has("in-crt-id") {
 		return dst, fmt.Errorf("the layout has no trunk item to show this record is incoming")
 	}
 	vals["dialed-num"] = dialed
 	vals["calling-num"], vals["clg-num/in-tac"] = calling, calling
 	switch {
 	case r.AccountCode == "":
-	case w.has(l.acct):
+	case w.has("acct-code"):
 		vals["acct-code"] = r.AccountCode
-	case w.has(l.auth):
+	case w.has("auth-code"):
 		vals["auth-code"] = r.AccountCode
 	default:
 		return dst, fmt.Errorf("the layout has no acct-code or auth-code for the account code %q", r.AccountCode)
@@ -253,22 +248,22 @@ func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	f := newFixed(w.length)
 	callingDone := false
 	for _, it := range w.items {
-		v, ok := vals[it.name]
+		v, ok := vals[it.Name]
 		if !ok {
 			continue
 		}
-		if it.name == "calling-num" || it.name == "clg-num/in-tac" {
+		if it.Name == "calling-num" || it.Name == "clg-num/in-tac" {
 			if callingDone {
 				continue // the parser reads the first of the two
 			}
 			callingDone = true
 		}
-		f.right(it.from, it.to, v, it.name)
+		f.right(it.From, it.To, v, it.Name)
 	}
 	if f.err != nil {
 		return dst, f.err
 	}
-	if _, ok := vals["dialed-num"]; ok && dialed != "" && !w.has(l.dialed) {
+	if _, ok := vals["dialed-num"]; ok && dialed != "" && !w.has("dialed-num") {
 		return dst, fmt.Errorf("the layout has no dialed-num")
 	}
 

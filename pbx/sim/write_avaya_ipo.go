@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // ipoWriter prints IP Office SMDR (R11 and later: 35 fields), CRLF.
@@ -59,11 +60,11 @@ func (w *ipoWriter) write(dst []byte, r *Record) ([]byte, error) {
 		}
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
-	if r.Trunk != "" && !ipoDevice("T"+r.Trunk) {
+	if r.Trunk != "" && !pbx.IPODevice("T"+r.Trunk) {
 		return dst, fmt.Errorf("the trunk %q is not a line number (IP Office prints T and the line's number)", r.Trunk)
 	}
 	ring := 0

@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"bytes"
@@ -15,6 +15,9 @@ import (
 	"go.bug.st/serial"
 
 	"callgate/gateway"
+	"callgate/internal/backoff"
+	"callgate/internal/serialport"
+	"callgate/pbx"
 )
 
 // This file holds the simulated PBX's ends of the transports: what a PBX does
@@ -31,20 +34,18 @@ type SerialSink struct {
 // OpenSerialSink opens a serial port to print on, with the same settings as
 // the gateway's side (SerialOptions; the read timeout and back-off are not
 // used).
-func OpenSerialSink(o SerialOptions) (*SerialSink, error) {
-	m, err := o.mode()
-	if err != nil {
-		return nil, err
-	}
-	p, err := openPort(o.Device, m, o.RTSCTS)
-	if err != nil {
-		return nil, serialError(o.Device, err)
-	}
+func OpenSerialSink(o pbx.SerialOptions) (*SerialSink, error) {
+	st := o.Settings()
+	st.ReadTimeout = 0
 	// A PBX printer port raises its own modem lines; a pseudo-terminal has
 	// none, and that is fine.
-	_ = p.SetDTR(true)
-	if !o.RTSCTS {
-		_ = p.SetRTS(true)
+	p, err := serialport.Open(st, zerolog.Nop())
+	if err != nil {
+		kind := gateway.KindTransient
+		if serialport.IsPermanent(err) {
+			kind = gateway.KindInvalid
+		}
+		return nil, gateway.Wrap(kind, err, "")
 	}
 	return &SerialSink{dev: o.Device, port: p}, nil
 }
@@ -94,7 +95,7 @@ type DialSink struct {
 	log    zerolog.Logger
 	mu     sync.Mutex
 	conn   net.Conn
-	bo     backoff
+	bo     backoff.Backoff
 	recent [][]byte // the last Replay writes, oldest first
 	// Connections counts successful connections.
 	connections int
@@ -110,11 +111,17 @@ func NewDialSink(ctx context.Context, o DialSinkOptions) (*DialSink, error) {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
 	if o.Replay < 0 {
 		o.Replay = 0
 	}
 	return &DialSink{
-		o: o, ctx: ctx, bo: newBackoff(o.MinBackoff, o.MaxBackoff),
+		o: o, ctx: ctx, bo: backoff.New(o.MinBackoff, o.MaxBackoff),
 		log: o.Logger.With().Str("component", "pbx-sim").Str("gateway", o.Address).Logger(),
 	}, nil
 }
@@ -136,7 +143,7 @@ func (d *DialSink) Write(p []byte) (int, error) {
 					lastErr = err.Error()
 					d.log.Warn().Err(err).Msg("cannot connect to the gateway; retrying")
 				}
-				if !d.sleep(d.bo.next()) {
+				if !d.sleep(d.bo.Next()) {
 					return 0, d.ctx.Err()
 				}
 				continue
@@ -149,7 +156,7 @@ func (d *DialSink) Write(p []byte) (int, error) {
 			d.conn = nil
 			continue
 		}
-		d.bo.reset()
+		d.bo.Reset()
 		d.remember(p)
 		return len(p), nil
 	}

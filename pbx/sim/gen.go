@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -137,10 +137,10 @@ func ParseExtensions(s string) ([]string, error) {
 			continue
 		}
 		from, to, isRange := strings.Cut(part, "-")
-		a, ok1 := atoi(from)
+		a, ok1 := extNumber(from)
 		b, ok2 := a, true
 		if isRange {
-			b, ok2 = atoi(to)
+			b, ok2 = extNumber(to)
 		}
 		if !ok1 || !ok2 || len(from) > 7 || (isRange && len(to) != len(from)) {
 			return nil, fmt.Errorf("%q is not an extension or a range of extensions like 101-160", part)
@@ -163,6 +163,16 @@ func ParseExtensions(s string) ([]string, error) {
 		return nil, fmt.Errorf("no extensions given")
 	}
 	return out, nil
+}
+
+// extNumber reads an extension of up to 9 digits as a number; ok is false
+// for an empty string, a sign or any other character.
+func extNumber(s string) (n int, ok bool) {
+	if s == "" || len(s) > 9 || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 // GeneratorOptions configures a Generator.

@@ -1,10 +1,11 @@
-package pbx
+package sim
 
 import (
 	"fmt"
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // necWriter prints the NEC SL/SV SMDR report with 35-02-14 = 1 (date and
@@ -96,7 +97,7 @@ func (w *necWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("duration %d s is more than HH:MM:SS holds", r.DurationS)
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
@@ -191,7 +192,7 @@ func (w *necWriter) write(dst []byte, r *Record) ([]byte, error) {
 	// Mirror the reader.
 	w.last = r.Start
 	if r.Trunk != "" && r.Direction != gateway.Internal && !r.Continuation {
-		if w.lines == nil || len(w.lines) >= necMaxLines {
+		if w.lines == nil || len(w.lines) >= pbx.NECMaxLines {
 			w.lines = make(map[string]gateway.Direction)
 		}
 		w.lines[r.Trunk] = r.Direction

@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // asteriskWriter prints Asterisk cdr_csv Master.csv lines with loguniqueid,
@@ -83,7 +84,7 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("an Asterisk record has no transferring extension")
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
@@ -112,7 +113,7 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 		src, dst2, dcontext = r.Extension, r.Dialed, "from-internal"
 		if gateway.IsDigits(r.Extension) {
 			channel = chanOf(r.Extension, 2*seq)
-		} else if cleanDigits(r.Extension) != r.Extension {
+		} else if pbx.CleanDigits(r.Extension) != r.Extension {
 			return dst, fmt.Errorf("the extension %q is not a number", r.Extension)
 		}
 		clid = fmt.Sprintf(`"Ext %s" <%s>`, r.Extension, r.Extension)
@@ -137,13 +138,13 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 		src, clid = r.CallerID, fmt.Sprintf(`"%s" <%s>`, r.CallerID, r.CallerID)
 		if r.CallerID == "" {
 			src, clid = "anonymous", `"Anonymous" <anonymous>`
-		} else if !asteriskNumber(r.CallerID) {
+		} else if !pbx.AsteriskNumber(r.CallerID) {
 			return dst, fmt.Errorf("the caller id %q is not a number", r.CallerID)
 		}
 		dst2 = r.Dialed
 		if r.Dialed == "" {
 			dst2 = "s"
-		} else if !asteriskNumber(r.Dialed) {
+		} else if !pbx.AsteriskNumber(r.Dialed) {
 			return dst, fmt.Errorf("the DID %q is not a number", r.Dialed)
 		}
 		if dstchannel != "" {
@@ -156,7 +157,7 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 		src, dst2, dcontext = r.Extension, r.Dialed, "from-internal"
 		if gateway.IsDigits(r.Extension) {
 			channel = chanOf(r.Extension, 2*seq)
-		} else if cleanDigits(r.Extension) != r.Extension {
+		} else if pbx.CleanDigits(r.Extension) != r.Extension {
 			return dst, fmt.Errorf("the extension %q is not a number", r.Extension)
 		}
 		if gateway.IsDigits(r.Dialed) {
@@ -239,7 +240,7 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 	w.seq = seq
 
 	if r.CallID != "" {
-		if w.seen == nil || len(w.seen) >= asteriskMaxSeen {
+		if w.seen == nil || len(w.seen) >= pbx.AsteriskMaxSeen {
 			w.seen = make(map[string]bool)
 		}
 		w.seen[r.CallID] = true

@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // cx3Writer prints 3CX V20 CDR lines: "Call <historyid>", the default 27
@@ -58,13 +59,13 @@ func (w *cx3Writer) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("only an incoming call has a caller id")
 	case r.Direction == gateway.Internal && r.Trunk != "":
 		return dst, fmt.Errorf("an internal call has no line")
-	case cx3IsExt(r.CallerID):
+	case pbx.CX3IsExt(r.CallerID):
 		return dst, fmt.Errorf("the caller id %q reads as an extension", r.CallerID)
 	case r.StartUTC.Year() < 1970:
 		return dst, fmt.Errorf("3CX stamps are read from 1970 on")
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
@@ -84,47 +85,47 @@ func (w *cx3Writer) write(dst []byte, r *Record) ([]byte, error) {
 		return "Ext " + n
 	}
 	f := make([]string, 27)
-	f[cx3CallID] = r.CallID
-	f[cx3Duration] = hhmmss(r.DurationS)
+	f[pbx.CX3CallID] = r.CallID
+	f[pbx.CX3Duration] = hhmmss(r.DurationS)
 	start := r.StartUTC.UTC()
 	const layout = "2006/01/02 15:04:05"
-	f[cx3TimeStart] = start.Format(layout)
+	f[pbx.CX3TimeStart] = start.Format(layout)
 	answerAt := start.Add(time.Duration(r.AnswerS) * time.Second)
 	if answered {
-		f[cx3TimeAnswered] = answerAt.Format(layout)
+		f[pbx.CX3TimeAnswered] = answerAt.Format(layout)
 	}
-	f[cx3TimeEnd] = answerAt.Add(time.Duration(r.DurationS) * time.Second).Format(layout)
-	f[cx3ReasonTerminated] = "TerminatedBySrc"
-	f[cx3BillCode] = r.AccountCode
+	f[pbx.CX3TimeEnd] = answerAt.Add(time.Duration(r.DurationS) * time.Second).Format(layout)
+	f[pbx.CX3ReasonTerminated] = "TerminatedBySrc"
+	f[pbx.CX3BillCode] = r.AccountCode
 	switch r.Direction {
 	case gateway.Incoming:
 		first := r.Extension
 		if r.Via != "" {
 			first = r.Via
-			f[cx3ReasonChanged] = "ReplacedDst"
+			f[pbx.CX3ReasonChanged] = "ReplacedDst"
 		}
-		f[cx3FromNo], f[cx3FromDN], f[cx3FromType] = r.CallerID, r.Trunk, "Line"
-		f[cx3ToNo], f[cx3ToDN], f[cx3ToType] = ext(first), first, "Extension"
-		f[cx3FinalNumber], f[cx3FinalDN], f[cx3FinalType] = ext(r.Extension), r.Extension, "Extension"
-		f[cx3DialNo] = first
-		f[cx3Chain] = "Chain: " + r.CallerID + ";" + ext(first) + ";"
+		f[pbx.CX3FromNo], f[pbx.CX3FromDN], f[pbx.CX3FromType] = r.CallerID, r.Trunk, "Line"
+		f[pbx.CX3ToNo], f[pbx.CX3ToDN], f[pbx.CX3ToType] = ext(first), first, "Extension"
+		f[pbx.CX3FinalNumber], f[pbx.CX3FinalDN], f[pbx.CX3FinalType] = ext(r.Extension), r.Extension, "Extension"
+		f[pbx.CX3DialNo] = first
+		f[pbx.CX3Chain] = "Chain: " + r.CallerID + ";" + ext(first) + ";"
 		f[23], f[24], f[25] = r.CallerID, disp(first), disp(r.Extension)
 	case gateway.Outgoing:
-		f[cx3FromNo], f[cx3FromDN], f[cx3FromType] = ext(r.Extension), r.Extension, "Extension"
-		f[cx3ToNo], f[cx3ToDN], f[cx3ToType] = r.Dialed, r.Trunk, "Line"
-		f[cx3FinalNumber], f[cx3FinalDN], f[cx3FinalType] = r.Dialed, r.Trunk, "Line"
-		f[cx3DialNo] = r.Dialed
-		f[cx3Chain] = "Chain: " + ext(r.Extension) + ";" + r.Dialed + ";"
+		f[pbx.CX3FromNo], f[pbx.CX3FromDN], f[pbx.CX3FromType] = ext(r.Extension), r.Extension, "Extension"
+		f[pbx.CX3ToNo], f[pbx.CX3ToDN], f[pbx.CX3ToType] = r.Dialed, r.Trunk, "Line"
+		f[pbx.CX3FinalNumber], f[pbx.CX3FinalDN], f[pbx.CX3FinalType] = r.Dialed, r.Trunk, "Line"
+		f[pbx.CX3DialNo] = r.Dialed
+		f[pbx.CX3Chain] = "Chain: " + ext(r.Extension) + ";" + r.Dialed + ";"
 		f[23], f[24], f[25] = disp(r.Extension), r.Dialed, r.Dialed
 	default:
 		if r.Via != "" {
 			return dst, fmt.Errorf("only an incoming call is printed as transferred")
 		}
-		f[cx3FromNo], f[cx3FromDN], f[cx3FromType] = ext(r.Extension), r.Extension, "Extension"
-		f[cx3ToNo], f[cx3ToDN], f[cx3ToType] = ext(r.Dialed), r.Dialed, "Extension"
-		f[cx3FinalNumber], f[cx3FinalDN], f[cx3FinalType] = ext(r.Dialed), r.Dialed, "Extension"
-		f[cx3DialNo] = r.Dialed
-		f[cx3Chain] = "Chain: " + ext(r.Extension) + ";" + ext(r.Dialed) + ";"
+		f[pbx.CX3FromNo], f[pbx.CX3FromDN], f[pbx.CX3FromType] = ext(r.Extension), r.Extension, "Extension"
+		f[pbx.CX3ToNo], f[pbx.CX3ToDN], f[pbx.CX3ToType] = ext(r.Dialed), r.Dialed, "Extension"
+		f[pbx.CX3FinalNumber], f[pbx.CX3FinalDN], f[pbx.CX3FinalType] = ext(r.Dialed), r.Dialed, "Extension"
+		f[pbx.CX3DialNo] = r.Dialed
+		f[pbx.CX3Chain] = "Chain: " + ext(r.Extension) + ";" + ext(r.Dialed) + ";"
 		f[23], f[24], f[25] = disp(r.Extension), disp(r.Dialed), disp(r.Dialed)
 	}
 	for _, v := range f {

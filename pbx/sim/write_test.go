@@ -1,16 +1,18 @@
-package pbx
+package sim
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // simLoc is the simulated hotel's zone in these tests.
@@ -75,17 +77,17 @@ func streamRoundTrip(t *testing.T, name string, loc *time.Location, plan DialPla
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewParser(name, Options{Location: loc})
+	p, err := pbx.NewParser(name, pbx.Options{Location: loc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fr := Framer{LengthPrefixed: p.Format().LengthPrefixed}
+	fr := pbx.Framer{LengthPrefixed: p.Format().LengthPrefixed}
 	var got []gateway.Call
 	var clock time.Time
 	emit := func(data []byte, truncated bool) {
 		c, err := p.Parse(gateway.RawRecord{Data: data, Received: clock, Truncated: truncated})
 		switch {
-		case errors.Is(err, ErrSkip):
+		case errors.Is(err, pbx.ErrSkip):
 		case err != nil:
 			t.Errorf("%s: %v\n%q", name, err, data)
 		default:
@@ -288,7 +290,7 @@ func checkFidelity(fd fidelity, c SimCall, got []gateway.Call, loc *time.Locatio
 	}
 	first, last := got[0], got[len(got)-1]
 	dir := c.Direction
-	if fd.shortIsIntern && dir == gateway.Outgoing && !freeswitchLeaves(c.Dialed) {
+	if fd.shortIsIntern && dir == gateway.Outgoing && !pbx.FreeswitchLeaves(c.Dialed) {
 		dir = gateway.Internal
 	}
 	talk := 0
@@ -395,7 +397,7 @@ func fuzzLoc(tb testing.TB) *time.Location {
 func roundTripLine(tb testing.TB, name string, line []byte) (diff string, werr error, ok bool) {
 	loc := fuzzLoc(tb)
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, loc)
-	p, err := NewParser(name, Options{Location: loc})
+	p, err := pbx.NewParser(name, pbx.Options{Location: loc})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -411,17 +413,17 @@ func roundTripLine(tb testing.TB, name string, line []byte) (diff string, werr e
 	if err != nil {
 		return "", err, true
 	}
-	p2, _ := NewParser(name, Options{Location: loc})
-	if pp, ok := p2.rp.(*panasonicParser); ok {
-		pp.order = panasonicMDY // the stream the writer prints has taught the reader its date order
+	p2, _ := pbx.NewParser(name, pbx.Options{Location: loc})
+	if name == "panasonic" {
+		teachMDY(tb, p2, loc, clock) // as the stream the writer prints teaches a reader its date order
 	}
 	var got []gateway.Call
 	var perr error
-	fr := Framer{LengthPrefixed: p2.Format().LengthPrefixed}
+	fr := pbx.Framer{LengthPrefixed: p2.Format().LengthPrefixed}
 	emit := func(data []byte, truncated bool) {
 		c2, err := p2.Parse(gateway.RawRecord{Data: data, Received: clock, Truncated: truncated})
 		switch {
-		case errors.Is(err, ErrSkip):
+		case errors.Is(err, pbx.ErrSkip):
 		case err != nil:
 			perr = fmt.Errorf("%v: %q", err, data)
 		default:
@@ -454,15 +456,51 @@ func roundTripLine(tb testing.TB, name string, line []byte) (diff string, werr e
 	return "", nil, true
 }
 
-// testdataLines returns the lines of a format's test inputs.
+// teachMDY has a panasonic parser read a record dated the 31st, which only
+// mm/dd/yy reads as a date: the parser learns the order the writer prints.
+func teachMDY(tb testing.TB, p *pbx.Parser, loc *time.Location, clock time.Time) {
+	tb.Helper()
+	w, err := NewWriter("panasonic", WriterOptions{Location: loc})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := SimCall{ID: 1, Start: time.Date(2024, 10, 31, 12, 0, 0, 0, loc), Direction: gateway.Outgoing,
+		Extension: "101", Dialed: "95550123", Access: "9", Trunk: 1, RingS: 5, TalkS: 60, Answered: true}
+	b, recs, err := w.AppendCall(nil, c)
+	if err != nil || len(recs) != 1 {
+		tb.Fatalf("the date-order lesson: %d records, %v", len(recs), err)
+	}
+	learned := false
+	var fr pbx.Framer
+	emit := func(data []byte, _ bool) {
+		if got, err := p.Parse(gateway.RawRecord{Data: data, Received: clock}); err == nil && got.Start.Day() == 31 {
+			learned = true
+		}
+	}
+	fr.Feed(b, emit)
+	fr.Flush(emit)
+	if !learned {
+		tb.Fatalf("the date-order lesson %q was not read as the 31st", b)
+	}
+}
+
+// testdataLines returns the lines of a format's test inputs, the real
+// examples under the parsers' testdata/<format>/.
 func testdataLines(tb testing.TB, name string) [][]byte {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", name, "*"))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var lines [][]byte
-	for _, in := range inputs(tb, name) {
+	for _, in := range files {
+		if strings.HasSuffix(in, ".golden.jsonl") || strings.HasSuffix(in, ".opts.yaml") {
+			continue
+		}
 		b, err := os.ReadFile(in)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var fr Framer
+		var fr pbx.Framer
 		fr.LengthPrefixed = name == "mitel-5000"
 		emit := func(data []byte, _ bool) { lines = append(lines, bytes.Clone(data)) }
 		fr.Feed(b, emit)
@@ -527,42 +565,44 @@ func TestWriteRoundTripDST(t *testing.T) {
 		{"Europe/London", 2026, 10, 25, "avaya-ipo"},
 		{"Europe/London", 2026, 3, 29, ""},
 	} {
-		loc, err := time.LoadLocation(z.zone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Date(z.y, time.Month(z.m), z.d, 0, 0, 0, 0, loc)
-		g, err := NewGenerator(GeneratorOptions{Hotel: DefaultHotel(), Seed: 4, Start: start, CallsPerHour: 150})
-		if err != nil {
-			t.Fatal(err)
-		}
-		calls := make([]SimCall, 600)
-		for i := range calls {
-			calls[i] = g.Next()
-		}
-		for _, name := range WritableFormats() {
-			written, read := streamRoundTrip(t, name, loc, NANP(), calls)
-			notes := 0
+		t.Run(fmt.Sprintf("%s %d-%02d-%02d", z.zone, z.y, z.m, z.d), func(t *testing.T) {
+			loc, err := time.LoadLocation(z.zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Date(z.y, time.Month(z.m), z.d, 0, 0, 0, 0, loc)
+			g, err := NewGenerator(GeneratorOptions{Hotel: DefaultHotel(), Seed: 4, Start: start, CallsPerHour: 150})
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := make([]SimCall, 600)
 			for i := range calls {
-				if undatable(name, calls[i]) {
-					continue
-				}
-				if len(read[i]) != len(written[i]) {
-					t.Fatalf("%s %s: call %+v: %d records written, %d read", z.zone, name, calls[i], len(written[i]), len(read[i]))
-				}
-				for j := range read[i] {
-					if d := diffCall(read[i][j], written[i][j].Call); d != "" {
-						t.Fatalf("%s %s: call %+v record %d: %s\nraw %q", z.zone, name, calls[i], j, d, read[i][j].Raw)
+				calls[i] = g.Next()
+			}
+			for _, name := range WritableFormats() {
+				written, read := streamRoundTrip(t, name, loc, NANP(), calls)
+				notes := 0
+				for i := range calls {
+					if undatable(name, calls[i]) {
+						continue
 					}
-					if read[i][j].TimeNote != "" {
-						notes++
+					if len(read[i]) != len(written[i]) {
+						t.Fatalf("%s %s: call %+v: %d records written, %d read", z.zone, name, calls[i], len(written[i]), len(read[i]))
 					}
+					for j := range read[i] {
+						if d := diffCall(read[i][j], written[i][j].Call); d != "" {
+							t.Fatalf("%s %s: call %+v record %d: %s\nraw %q", z.zone, name, calls[i], j, d, read[i][j].Raw)
+						}
+						if read[i][j].TimeNote != "" {
+							notes++
+						}
+					}
+				}
+				if name == z.wantNoteIn && notes == 0 {
+					t.Errorf("%s %s: no call in the repeated hour: the test no longer covers it", z.zone, name)
 				}
 			}
-			if name == z.wantNoteIn && notes == 0 {
-				t.Errorf("%s %s: no call in the repeated hour: the test no longer covers it", z.zone, name)
-			}
-		}
+		})
 	}
 }
 
@@ -608,27 +648,27 @@ func TestWriteRoundTripWideExtensions(t *testing.T) {
 // custom.opts.yaml.
 func TestWriteRoundTripCMLayout(t *testing.T) {
 	loc := simLoc(t)
-	fields := []CMField{
-		{"time", 4}, {"space", 1}, {"duration", 4}, {"space", 1}, {"cond-code", 1}, {"space", 1}, {"code-used", 4},
-		{"space", 1}, {"dialed-num", 23}, {"space", 1}, {"clg-num/in-tac", 10}, {"space", 1}, {"acct-code", 6},
-		{"space", 1}, {"in-trk-code", 4}, {"return", 1}, {"line-feed", 1},
+	fields := []pbx.CMField{
+		{Name: "time", Width: 4}, {Name: "space", Width: 1}, {Name: "duration", Width: 4}, {Name: "space", Width: 1}, {Name: "cond-code", Width: 1}, {Name: "space", Width: 1}, {Name: "code-used", Width: 4},
+		{Name: "space", Width: 1}, {Name: "dialed-num", Width: 23}, {Name: "space", Width: 1}, {Name: "clg-num/in-tac", Width: 10}, {Name: "space", Width: 1}, {Name: "acct-code", Width: 6},
+		{Name: "space", Width: 1}, {Name: "in-trk-code", Width: 4}, {Name: "return", Width: 1}, {Name: "line-feed", Width: 1},
 	}
 	w, err := NewWriter("avaya-cm", WriterOptions{Location: loc, CMFields: fields})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewParser("avaya-cm", Options{Location: loc, CMFields: fields})
+	p, err := pbx.NewParser("avaya-cm", pbx.Options{Location: loc, CMFields: fields})
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := append(genCalls(t, 12, 300, time.Date(2026, 11, 16, 20, 0, 0, 0, loc), NANP()), edgeCalls(loc)[:9]...)
-	var fr Framer
+	var fr pbx.Framer
 	var clock time.Time
 	var got []gateway.Call
 	emit := func(b []byte, _ bool) {
 		c, err := p.Parse(gateway.RawRecord{Data: b, Received: clock})
 		switch {
-		case errors.Is(err, ErrSkip):
+		case errors.Is(err, pbx.ErrSkip):
 		case err != nil:
 			t.Fatalf("%q: %v", b, err)
 		default:

@@ -1,10 +1,11 @@
-package pbx
+package sim
 
 import (
 	"fmt"
 	"strconv"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // mivbWriter prints MiVoice Business SMDR with the 12-hour clock ("06:40P"),
@@ -51,7 +52,7 @@ func (w *mivbWriter) records(c SimCall) []Record {
 
 // mivbWriteLayout is where a record's fields go, for a start without seconds.
 type mivbWriteLayout struct {
-	mivbLayout
+	pbx.MiVBLayout
 	partyWidth     int
 	durFrom, durTo int
 	sysFrom        int
@@ -59,8 +60,8 @@ type mivbWriteLayout struct {
 }
 
 var (
-	mivbWriteStandard = mivbWriteLayout{mivbLayout: mivbStandard, partyWidth: 4, durFrom: 15, durTo: 22, sysFrom: 86, width: 90}
-	mivbWriteExtended = mivbWriteLayout{mivbLayout: mivbExtended, partyWidth: 7, durFrom: 15, durTo: 24, sysFrom: 97, width: 101}
+	mivbWriteStandard = mivbWriteLayout{MiVBLayout: pbx.MiVBStandard, partyWidth: 4, durFrom: 15, durTo: 22, sysFrom: 86, width: 90}
+	mivbWriteExtended = mivbWriteLayout{MiVBLayout: pbx.MiVBExtended, partyWidth: 7, durFrom: 15, durTo: 24, sysFrom: 97, width: 101}
 )
 
 func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
@@ -72,7 +73,7 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("MiVB always tells whether an incoming or internal call was answered")
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
@@ -86,7 +87,7 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 	var calling, called, third, digits, xfer string
 	switch r.Direction {
 	case gateway.Incoming:
-		if !mivbTrunk(r.Trunk) {
+		if !pbx.MiVBTrunk(r.Trunk) {
 			return dst, fmt.Errorf("an incoming MiVB record names its trunk as Tnnn or Xnnn, not %q", r.Trunk)
 		}
 		calling, called = r.Trunk, r.Extension
@@ -96,11 +97,11 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 			}
 			called, xfer, third = r.Via, "T", r.Extension
 		}
-		if mivbTrunk(called) || mivbTrunk(third) {
+		if pbx.MiVBTrunk(called) || pbx.MiVBTrunk(third) {
 			return dst, fmt.Errorf("the extension %q reads as a trunk", r.Extension)
 		}
 	case gateway.Outgoing:
-		if !mivbTrunk(r.Trunk) {
+		if !pbx.MiVBTrunk(r.Trunk) {
 			return dst, fmt.Errorf("an outgoing MiVB record names its trunk as Tnnn or Xnnn, not %q", r.Trunk)
 		}
 		calling, called, digits = r.Extension, r.Trunk, r.Dialed
@@ -109,13 +110,13 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 			return dst, fmt.Errorf("MiVB prints no trunk for an internal call")
 		}
 		calling = r.Extension
-		if len(r.Dialed) <= mivbWriteExtended.partyWidth && !mivbTrunk(r.Dialed) {
+		if len(r.Dialed) <= mivbWriteExtended.partyWidth && !pbx.MiVBTrunk(r.Dialed) {
 			called = r.Dialed
 		} else {
 			digits = r.Dialed
 		}
 	}
-	if calling == "" || mivbTrunk(calling) != (r.Direction == gateway.Incoming) {
+	if calling == "" || pbx.MiVBTrunk(calling) != (r.Direction == gateway.Incoming) {
 		return dst, fmt.Errorf("the calling party %q cannot be printed for an %s call", calling, r.Direction)
 	}
 	if r.Via != "" && r.Direction != gateway.Incoming {
@@ -153,13 +154,13 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 	}
 	var dnis string
 	if r.Direction == gateway.Incoming {
-		if lay.aniFrom != 0 && len(r.Dialed) <= 10 && mivbNumber(r.Dialed) {
+		if lay.ANIFrom != 0 && len(r.Dialed) <= 10 && pbx.MiVBNumber(r.Dialed) {
 			dnis = r.Dialed
 		} else {
 			digits = r.Dialed
 		}
 	}
-	if r.CallerID != "" && (lay.aniFrom == 0 || len(r.CallerID) > 10 || !mivbNumber(r.CallerID)) {
+	if r.CallerID != "" && (lay.ANIFrom == 0 || len(r.CallerID) > 10 || !pbx.MiVBNumber(r.CallerID)) {
 		return dst, fmt.Errorf("the caller id %q cannot be printed: ANI is 10 digits of the standard record", r.CallerID)
 	}
 	shift := 0
@@ -167,11 +168,11 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 		shift = 3
 	}
 	if shift != 0 {
-		lay.mivbLayout = lay.mivbLayout.shifted(shift)
+		lay.MiVBLayout = lay.MiVBLayout.Shifted(shift)
 	}
 	width := lay.width + shift
-	if lay.aniFrom != 0 {
-		width = lay.aniFrom + 20
+	if lay.ANIFrom != 0 {
+		width = lay.ANIFrom + 20
 	}
 
 	f := newFixed(width)
@@ -205,28 +206,28 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 		dur = fmt.Sprintf("%04d:%02d:%02d", r.DurationS/3600, r.DurationS/60%60, r.DurationS%60)
 	}
 	f.left(lay.durFrom+shift, lay.durTo+shift, dur, "duration")
-	f.left(lay.callingFrom, lay.callingTo, calling, "calling party")
+	f.left(lay.CallingFrom, lay.CallingTo, calling, "calling party")
 	switch {
 	case tta == "***":
-		f.right(lay.attendant+1, lay.ttaTo, tta, "time to answer")
+		f.right(lay.Attendant+1, lay.TTATo, tta, "time to answer")
 	case r.RingS != nil && *r.RingS <= 999:
-		f.right(lay.attendant+1, lay.ttaTo, fmt.Sprintf("%03d", *r.RingS), "time to answer")
+		f.right(lay.Attendant+1, lay.TTATo, fmt.Sprintf("%03d", *r.RingS), "time to answer")
 	default:
-		f.right(lay.attendant, lay.ttaTo, tta, "time to answer")
+		f.right(lay.Attendant, lay.TTATo, tta, "time to answer")
 	}
 	if len(digits) > 26 {
 		return dst, fmt.Errorf("the digits %q are more than the record's 26", digits)
 	}
-	f.left(lay.digitsFrom, lay.digitsFrom+25, digits, "digits")
-	f.left(lay.status, lay.status, status, "status")
-	f.left(lay.calledFrom, lay.calledTo, called, "called party")
-	f.left(lay.transfer, lay.transfer, xfer, "transfer flag")
-	f.left(lay.thirdFrom, lay.thirdTo, third, "third party")
-	f.left(lay.accountFrom, lay.accountTo, r.AccountCode, "account code")
+	f.left(lay.DigitsFrom, lay.DigitsFrom+25, digits, "digits")
+	f.left(lay.Status, lay.Status, status, "status")
+	f.left(lay.CalledFrom, lay.CalledTo, called, "called party")
+	f.left(lay.Transfer, lay.Transfer, xfer, "transfer flag")
+	f.left(lay.ThirdFrom, lay.ThirdTo, third, "third party")
+	f.left(lay.AccountFrom, lay.AccountTo, r.AccountCode, "account code")
 	f.left(lay.sysFrom+shift, lay.sysFrom+shift+2, "002", "system id")
-	if lay.aniFrom != 0 {
-		f.left(lay.aniFrom, lay.aniFrom+9, r.CallerID, "ANI")
-		f.left(lay.aniFrom+11, lay.aniFrom+20, dnis, "DNIS")
+	if lay.ANIFrom != 0 {
+		f.left(lay.ANIFrom, lay.ANIFrom+9, r.CallerID, "ANI")
+		f.left(lay.ANIFrom+11, lay.ANIFrom+20, dnis, "DNIS")
 	}
 	if f.err != nil {
 		return dst, f.err

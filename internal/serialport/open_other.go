@@ -1,6 +1,6 @@
 //go:build !linux
 
-package pbx
+package serialport
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"encoding/binary"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // m5000Writer prints Mitel 5000 / MiVoice Office 250 SMDR: 80 columns, CR
@@ -64,7 +65,7 @@ func (w *m5000Writer) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("a Mitel 5000 record carries no call id and no transferring extension")
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s || strings.HasSuffix(v.s, ">") || (len(v.s) >= 4 && strings.EqualFold(v.s[:4], "ring")) {
+		if pbx.CleanDigits(v.s) != v.s || strings.HasSuffix(v.s, ">") || (len(v.s) >= 4 && strings.EqualFold(v.s[:4], "ring")) {
 			return dst, fmt.Errorf("the %s %q holds characters the parser reads as decoration", v.what, v.s)
 		}
 	}
@@ -181,7 +182,7 @@ func (w *m5000Writer) callType(n string) string {
 // m5000Hyphens writes a NANP number the way the 5000 prints what ARS sent:
 // 555-0134, 617-555-0134, 1-617-555-0134; other numbers as they are.
 func m5000Hyphens(n string, p DialPlan) string {
-	if p.Country != "1" || !mivbNumber(n) {
+	if p.Country != "1" || !pbx.MiVBNumber(n) {
 		return n
 	}
 	switch len(n) {

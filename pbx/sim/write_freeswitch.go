@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // freeswitchWriter prints FreeSWITCH mod_cdr_csv Master.csv lines in the
@@ -38,7 +39,7 @@ func (w *freeswitchWriter) records(c SimCall) []Record {
 			r.Dialed = ""
 		}
 	case gateway.Outgoing:
-		if !freeswitchLeaves(r.Dialed) {
+		if !pbx.FreeswitchLeaves(r.Dialed) {
 			r.Direction = gateway.Internal
 		}
 	}
@@ -69,7 +70,7 @@ func (w *freeswitchWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("only an incoming call has a caller id")
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}, {"extension", r.Extension}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
@@ -86,22 +87,22 @@ func (w *freeswitchWriter) write(dst []byte, r *Record) ([]byte, error) {
 		case r.Extension != "" && r.Dialed != "":
 			return dst, fmt.Errorf("the example template names either the extension or the DID of an incoming call, not both")
 		case r.Extension != "":
-			if freeswitchOutside(r.Extension) {
+			if pbx.FreeswitchOutside(r.Extension) {
 				return dst, fmt.Errorf("the extension %q reads as an outside number", r.Extension)
 			}
 			dest = r.Extension
-		case r.Dialed != "" && !freeswitchOutside(r.Dialed):
+		case r.Dialed != "" && !pbx.FreeswitchOutside(r.Dialed):
 			return dst, fmt.Errorf("the DID %q reads as an extension", r.Dialed)
 		default:
 			dest = r.Dialed
 		}
 	case gateway.Outgoing:
-		if !freeswitchLeaves(r.Dialed) {
+		if !pbx.FreeswitchLeaves(r.Dialed) {
 			return dst, fmt.Errorf("the number %q reads as an extension, not an outside number", r.Dialed)
 		}
 		context, caller, dest, name = "default", r.Extension, r.Dialed, "Ext "+r.Extension
 	default:
-		if freeswitchOutside(r.Dialed) || freeswitchOutside(r.Extension) {
+		if pbx.FreeswitchOutside(r.Dialed) || pbx.FreeswitchOutside(r.Extension) {
 			return dst, fmt.Errorf("an internal call is between extensions of 5 digits or fewer")
 		}
 		context, caller, dest, name = "default", r.Extension, r.Dialed, "Ext "+r.Extension

@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // hipathWriter prints HiPath 3000 call charge records in the compressed form
@@ -65,7 +66,7 @@ func (w *hipathWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("only an incoming call has a caller id")
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}

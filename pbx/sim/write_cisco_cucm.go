@@ -1,4 +1,4 @@
-package pbx
+package sim
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"callgate/gateway"
+	"callgate/pbx"
 )
 
 // cucmWriter prints a CUCM 10/11 CDR flat file: the header row and the type
@@ -72,8 +73,8 @@ var cucmTypes = func() map[string]string {
 }()
 
 var cucmColumn = func() map[string]int {
-	m := make(map[string]int, len(cucmDefaultColumns))
-	for i, c := range cucmDefaultColumns {
+	m := make(map[string]int, len(pbx.CUCMDefaultColumns))
+	for i, c := range pbx.CUCMDefaultColumns {
 		m[c] = i
 	}
 	return m
@@ -83,7 +84,7 @@ var cucmColumn = func() map[string]int {
 // from the extension (SEP00AABB000415), or from its hash when it is not a
 // short number.
 func cucmPhone(ext string) string {
-	if len(ext) <= 6 && mivbNumber(ext) {
+	if len(ext) <= 6 && pbx.MiVBNumber(ext) {
 		return fmt.Sprintf("SEP00AABB%06s", ext)
 	}
 	h := fnv.New64a()
@@ -107,7 +108,7 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, fmt.Errorf("CUCM stamps calls in seconds since 1970: %s cannot be printed", r.StartUTC)
 	}
 	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}, {"extension", r.Extension}, {"via", r.Via}} {
-		if cleanDigits(v.s) != v.s {
+		if pbx.CleanDigits(v.s) != v.s {
 			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
 		}
 	}
@@ -119,11 +120,11 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 			return dst, fmt.Errorf("the %s %q reads as the header row", v.what, v.s)
 		}
 	}
-	if r.Trunk != "" && !cucmIsTrunk(r.Trunk) {
+	if r.Trunk != "" && !pbx.CUCMIsTrunk(r.Trunk) {
 		return dst, fmt.Errorf("the trunk %q is named like a phone or a media resource", r.Trunk)
 	}
 
-	v := make([]string, len(cucmDefaultColumns))
+	v := make([]string, len(pbx.CUCMDefaultColumns))
 	set := func(col, val string) { v[cucmColumn[col]] = val }
 	var calling, origCalled, finalCalled, origDev, destDev string
 	switch r.Direction {
@@ -131,7 +132,7 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		calling, origCalled, finalCalled = r.Extension, r.Dialed, r.Dialed
 		origDev, destDev = cucmPhone(r.Extension), r.Trunk
 		if r.Trunk == "" {
-			if cucmExternal(r.Extension) || !cucmExternal(r.Dialed) {
+			if pbx.CUCMExternal(r.Extension) || !pbx.CUCMExternal(r.Dialed) {
 				return dst, fmt.Errorf("an outgoing CDR without a trunk device must show an outside number called by an extension")
 			}
 			origDev = ""
@@ -143,7 +144,7 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 			destDev = cucmPhone(r.Extension)
 		}
 		if r.Trunk == "" {
-			if !cucmExternal(r.CallerID) {
+			if !pbx.CUCMExternal(r.CallerID) {
 				return dst, fmt.Errorf("an incoming CDR without a trunk device must show an outside caller's number")
 			}
 			destDev = ""
@@ -166,7 +167,7 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	n, _ := strconv.ParseUint(id, 10, 32)
 	for i := range v {
 		v[i] = "0"
-		if _, ok := cucmTypes[cucmDefaultColumns[i]]; ok {
+		if _, ok := cucmTypes[pbx.CUCMDefaultColumns[i]]; ok {
 			v[i] = ""
 		}
 	}
@@ -212,7 +213,7 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	}
 
 	quoted := func(i int) bool {
-		if _, ok := cucmTypes[cucmDefaultColumns[i]]; ok {
+		if _, ok := cucmTypes[pbx.CUCMDefaultColumns[i]]; ok {
 			return true
 		}
 		return !gateway.IsDigits(v[i]) && v[i] != "" && v[i][0] != '-'
@@ -234,9 +235,9 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 		return dst, err
 	}
 	if !w.started {
-		dst = cucmAppendRow(dst, cucmDefaultColumns)
-		types := make([]string, len(cucmDefaultColumns))
-		for i, c := range cucmDefaultColumns {
+		dst = cucmAppendRow(dst, pbx.CUCMDefaultColumns)
+		types := make([]string, len(pbx.CUCMDefaultColumns))
+		for i, c := range pbx.CUCMDefaultColumns {
 			types[i] = "INTEGER"
 			if t, ok := cucmTypes[c]; ok {
 				types[i] = t
