@@ -69,9 +69,6 @@ type Engine struct {
 	// Clock is the engine's time, its waits and tickers (default the real
 	// clock; tests set gatewaytest.Clock).
 	Clock Clock
-	// Now, if set and Clock is not, tells the time (Clock's waits stay
-	// real).
-	Now func() time.Time
 
 	wake      chan struct{}
 	guestData atomic.Bool // the journal holds guest data (or the PMS sent some)
@@ -134,12 +131,7 @@ type Status struct {
 	Alarms      []Alarm
 }
 
-func (e *Engine) now() time.Time {
-	if e.Clock == nil && e.Now != nil {
-		return e.Now()
-	}
-	return e.clock().Now()
-}
+func (e *Engine) now() time.Time { return e.clock().Now() }
 
 func (e *Engine) clock() Clock {
 	if e.Clock == nil {
