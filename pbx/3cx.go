@@ -21,8 +21,8 @@ var cx3 = Format{
 	newParser: func(Options) (recordParser, error) { return &cx3Parser{}, nil },
 }
 
-// CX3HistoryID … CX3FinalType are the 3CX default field positions, 0-based
-// (smdr.md §2.12), shared by the parser and the simulator's writer.
+// CX3HistoryID … CX3FinalType are the 3CX (V20) default field positions,
+// 0-based, shared by the parser and the simulator's writer.
 const (
 	CX3HistoryID = iota
 	CX3CallID
