@@ -20,6 +20,7 @@ import (
 	"callgate/gateway"
 	"callgate/gateway/console"
 	"callgate/gateway/report"
+	"callgate/metrics"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/store"
@@ -149,8 +150,8 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	}
 	g.closers = append(g.closers, src.Close)
 	eng.Source = src
-	m := newMetrics(eng, g.journal)
-	eng.Latency = m.observeLatency
+	m := metrics.New(eng, g.journal)
+	eng.Latency = m.ObserveLatency
 	g.ln, err = net.Listen("tcp", c.Console.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("console.listen %s: %w", c.Console.Listen, err)
@@ -189,8 +190,8 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.handler())
-	mux.HandleFunc("GET /healthz", healthz(eng, g.journal))
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", metrics.Healthz(eng, g.journal))
 	mux.Handle("/", g.console)
 	g.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf}
 	g.audit("serve-start", map[string]string{"config": c.Path, "config_sha256": fileSum(c.Path), "tariff_sha256": fileSum(c.Resolve(c.Tariff))})
