@@ -123,11 +123,11 @@ func reportCommand() *command {
 				for i := range to {
 					to[i] = strings.TrimSpace(to[i])
 				}
-				msg, err := reportMessage(c.Site.Name, c.SMTP.From, to, t, f)
+				l, err := report.Compose(c.Site.Name, t, f)
 				if err != nil {
 					return err
 				}
-				if err := (mailer{cfg: c.SMTP}).send(ctx, msg); err != nil {
+				if err := c.mailLetter(c.mailServer())(ctx, to, l); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "sent %s (%d rows) to %s\n", t.Name, len(t.Rows), strings.Join(to, ", "))

@@ -20,6 +20,7 @@ import (
 	"callgate/gateway"
 	"callgate/gateway/console"
 	"callgate/gateway/report"
+	"callgate/mail"
 	"callgate/metrics"
 	"callgate/pbx"
 	"callgate/pms/fias"
@@ -72,7 +73,8 @@ type gatewayRun struct {
 	engine  *gateway.Engine
 	console *console.Server
 	// reports sends the config's scheduled reports (nil without any).
-	reports *Scheduler
+	reports *report.Scheduler
+	mail    *mail.Server // the scheduled reports are sent through
 	http    *http.Server
 	ln      net.Listener
 	// closers close what the gateway opened, last first (closeAll).
@@ -94,7 +96,8 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	}
 	g.closers = append(g.closers, g.journal.Close)
 	if len(c.Reports) > 0 {
-		if g.reports, err = NewScheduler(c, g.journal, log); err != nil {
+		g.mail = c.mailServer()
+		if g.reports, err = newScheduler(c, g.journal, g.mail, log); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,136 @@
+// Package mailtest is an in-process SMTP server for tests: it wants PLAIN
+// authentication after STARTTLS (or, as a relay, neither) and keeps what it
+// is sent.
+package mailtest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// The login the server accepts.
+const (
+	User     = "callgate"
+	Password = "s3cret"
+)
+
+// Server is a running test mail server.
+type Server struct {
+	Host  string
+	Port  int
+	Roots *x509.CertPool // trusts the server's certificate (for 127.0.0.1)
+
+	mu       sync.Mutex
+	failData int
+	got      []Mail
+}
+
+// Mail is one message the server took.
+type Mail struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+type session struct {
+	srv  *Server
+	auth bool
+	m    Mail
+}
+
+func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != User || pass != Password {
+			return errors.New("bad credentials")
+		}
+		s.auth = true
+		return nil
+	}), nil
+}
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if !s.auth {
+		return smtp.ErrAuthRequired
+	}
+	s.m.From = from
+	return nil
+}
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.m.To = append(s.m.To, to)
+	return nil
+}
+func (s *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.srv.mu.Lock()
+	defer s.srv.mu.Unlock()
+	if s.srv.failData > 0 {
+		s.srv.failData--
+		return &smtp.SMTPError{Code: 451, Message: "try again later"}
+	}
+	s.m.Data = b
+	s.srv.got = append(s.srv.got, s.m)
+	return nil
+}
+func (s *session) Reset()        { s.m = Mail{} }
+func (s *session) Logout() error { return nil }
+
+// Start runs a server until the test ends; it refuses the first failData
+// messages with a temporary error. A relay wants no authentication (TLS is
+// offered, not required).
+func Start(t testing.TB, failData int, relay bool) *Server {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mail.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	srv := &Server{failData: failData, Roots: x509.NewCertPool()}
+	srv.Roots.AddCert(cert)
+	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{srv: srv, auth: relay}, nil }))
+	s.Domain = "mail.test"
+	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	srv.Host = host
+	srv.Port, _ = strconv.Atoi(port)
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return srv
+}
+
+// TLSConfig trusts the server's certificate.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.Roots, ServerName: s.Host}
+}
+
+// Sent returns the messages taken so far.
+func (s *Server) Sent() []Mail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Mail(nil), s.got...)
+}
