@@ -32,7 +32,7 @@ func ParseReceived(s string, loc *time.Location) (time.Time, error) {
 // installer must make on the PBX.
 func WriteFormats(w io.Writer, verbose bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	for _, f := range pbx.Formats() {
+	for _, f := range Formats() {
 		fmt.Fprintf(tw, "%s\t%s\n", f.Name, f.Description)
 		if verbose && f.Settings != "" {
 			fmt.Fprintf(tw, "\t  PBX settings: %s\n", strings.TrimSpace(f.Settings))

@@ -113,3 +113,6 @@ func (a *app) input(args []string) (io.Reader, string, func() error, error) {
 	}
 	return f, args[0], f.Close, nil
 }
+
+// parseReceived is pbx.ParseReceived under the name import.go knows it by.
+var parseReceived = pbx.ParseReceived
