@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/gateway/report"
 	"callgate/internal/yamlstrict"
 	"callgate/pbx"
 	"callgate/pms/fias"
@@ -203,7 +204,7 @@ func DefaultConfig() Config {
 		Rooms:   RoomsConfig{Default: "same"},
 		Console: ConsoleConfig{Listen: "127.0.0.1:8080", MaskDigits: 4},
 		Alarms:  AlarmsConfig{PMSDownMinutes: 10, QueueMinutes: 30},
-		Report:  defaultReportConfig(),
+		Report:  report.DefaultConfig(),
 		SMTP:    SMTPConfig{Port: 587, TLS: "starttls"},
 	}
 }

@@ -35,7 +35,10 @@ func (s *accountsStore) Users(context.Context) ([]gateway.User, error) {
 	slices.SortFunc(out, func(a, b gateway.User) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
-func (s *accountsStore) PutUser(_ context.Context, u gateway.User) error { s.users[u.Name] = u; return nil }
+func (s *accountsStore) PutUser(_ context.Context, u gateway.User) error {
+	s.users[u.Name] = u
+	return nil
+}
 func (s *accountsStore) UpdateUser(ctx context.Context, name string, fn func(*gateway.User) error) (gateway.User, error) {
 	u, err := s.User(ctx, name)
 	if err != nil {
@@ -47,7 +50,10 @@ func (s *accountsStore) UpdateUser(ctx context.Context, name string, fn func(*ga
 	s.users[name] = u
 	return u, nil
 }
-func (s *accountsStore) DeleteUser(_ context.Context, name string) error { delete(s.users, name); return nil }
+func (s *accountsStore) DeleteUser(_ context.Context, name string) error {
+	delete(s.users, name)
+	return nil
+}
 func (s *accountsStore) Audit(_ context.Context, a gateway.AuditRecord) error {
 	s.audit = append(s.audit, a)
 	return nil
@@ -126,4 +132,3 @@ func TestValidUserName(t *testing.T) {
 		})
 	}
 }
-
