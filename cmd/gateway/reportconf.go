@@ -18,9 +18,12 @@ func (c *Config) validateReport(k *checker) {
 		k.add(p.Key, "%s", p.Msg)
 	}
 	for i, path := range c.Report.Carriers {
-		if strings.TrimSpace(path) != "" {
-			k.tariffAt(fmt.Sprintf("report.carriers[%d]", i), c.Resolve(path))
+		key := fmt.Sprintf("report.carriers[%d]", i)
+		if strings.TrimSpace(path) == "" {
+			k.add(key, "is empty: give the path of a tariff file")
+			continue
 		}
+		k.tariffAt(key, c.Resolve(path))
 	}
 }
 

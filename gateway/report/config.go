@@ -60,7 +60,7 @@ func DefaultConfig() Config {
 
 // Problems checks the section; each problem's key is under "report." and
 // its line is the caller's to find. The carriers' tariff files are the
-// caller's to load (this package reads no tariff).
+// caller's to check (this package reads no tariff).
 func (r Config) Problems() []gateway.Problem {
 	var ps []gateway.Problem
 	add := func(key, format string, args ...any) {
@@ -105,11 +105,6 @@ func (r Config) Problems() []gateway.Problem {
 	}
 	if _, _, err := ParseHours(e.UnusualHours); err != nil {
 		add("report.exceptions.unusual_hours", "%v", err)
-	}
-	for i, path := range r.Carriers {
-		if strings.TrimSpace(path) == "" {
-			add(fmt.Sprintf("report.carriers[%d]", i), "is empty: give the path of a tariff file")
-		}
 	}
 	return ps
 }
