@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -61,6 +62,8 @@ type Result struct {
 	Partial bool
 	// Empty is set for a file with no document (all defaults).
 	Empty bool
+	// Line is the line the document's content starts on.
+	Line int
 }
 
 // place is a node of the file with its dotted path and, for a key, the keys
@@ -93,6 +96,7 @@ func Decode(data []byte, v any) Result {
 		res.Empty = true
 		return res
 	}
+	res.Line = doc.Content[0].Line
 	ix := &index{lines: res.Lines, keys: map[int][]place{}, values: map[int][]place{}}
 	ix.walk(doc.Content[0], reflect.TypeOf(v).Elem(), "")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -139,12 +143,19 @@ func join(path, key string) string {
 func fields(t reflect.Type) (names []string, types map[string]reflect.Type) {
 	types = map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !t.Field(i).IsExported() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" && f.Type.Kind() == reflect.Struct {
+			inner, innerTypes := fields(f.Type)
+			names = append(names, inner...)
+			maps.Copy(types, innerTypes)
+			continue
+		}
+		if name == "" || name == "-" || !f.IsExported() {
 			continue
 		}
 		names = append(names, name)
-		types[name] = t.Field(i).Type
+		types[name] = f.Type
 	}
 	slices.Sort(names)
 	return names, types
@@ -158,6 +169,11 @@ func (ix *index) walk(n *yaml.Node, t reflect.Type, path string) {
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t != nil {
+		if nl, ok := reflect.New(t).Interface().(nameOrList); ok {
+			t = nl.listType()
+		}
 	}
 	if t == reflect.TypeOf(yaml.Node{}) {
 		t = nil
