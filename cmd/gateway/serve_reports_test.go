@@ -53,22 +53,13 @@ reports:
 	}
 	g.run(t)
 
-	deadline := time.Now().Add(15 * time.Second)
-	for len(srv.Sent()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no report mailed; status %+v", g.reports.Status())
-		}
-		time.Sleep(20 * time.Millisecond)
+	sent := srv.Wait(1, 15*time.Second)
+	if len(sent) == 0 {
+		t.Fatalf("no report mailed; status %+v", g.reports.Status())
 	}
-	m := srv.Sent()[0]
+	m := sent[0]
 	if strings.Join(m.To, " ") != "it@hotel.test" || !strings.Contains(string(m.Data), "Harbour Hotel: Busy hour") || !strings.Contains(string(m.Data), ".csv") {
 		t.Errorf("mail to %v:\n%s", m.To, m.Data)
-	}
-	for st := g.reports.Status()[0]; st.LastOK.IsZero(); st = g.reports.Status()[0] {
-		if time.Now().After(deadline) {
-			t.Fatalf("status %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 
 	jar, _ := cookiejar.New(nil)
@@ -83,5 +74,11 @@ reports:
 	// The console's reports take the config's options: its trunk group.
 	if code, body, _ := cl.get("/reports?report=sizing&from=2026-11-01&to=2026-11-02"); code != http.StatusOK || !strings.Contains(body, "Trunks needed") || !strings.Contains(body, "<td>pstn</td>") {
 		t.Errorf("/reports sizing: %d\n%s", code, body)
+	}
+	// Stopped, the gateway has finished the sending it started: its status
+	// shows the success.
+	g.stop(t)
+	if st := g.reports.Status()[0]; st.LastOK.IsZero() || st.LastError != "" {
+		t.Errorf("status %+v", st)
 	}
 }

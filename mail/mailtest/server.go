@@ -38,6 +38,7 @@ type Server struct {
 	mu       sync.Mutex
 	failData int
 	got      []Mail
+	arrived  chan struct{} // a signal after each message taken
 }
 
 // Mail is one message the server took.
@@ -87,6 +88,10 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.m.Data = b
 	s.srv.got = append(s.srv.got, s.m)
+	select {
+	case s.srv.arrived <- struct{}{}:
+	default:
+	}
 	return nil
 }
 func (s *session) Reset()        { s.m = Mail{} }
@@ -106,7 +111,7 @@ func Start(t testing.TB, failData int, relay bool) *Server {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	srv := &Server{failData: failData, Roots: x509.NewCertPool()}
+	srv := &Server{failData: failData, Roots: x509.NewCertPool(), arrived: make(chan struct{}, 1)}
 	srv.Roots.AddCert(cert)
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{srv: srv, auth: relay}, nil }))
 	s.Domain = "mail.test"
@@ -126,6 +131,22 @@ func Start(t testing.TB, failData int, relay bool) *Server {
 // TLSConfig trusts the server's certificate.
 func (s *Server) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: s.Roots, ServerName: s.Host}
+}
+
+// Wait returns the messages taken once there are at least n, or what there
+// is after timeout.
+func (s *Server) Wait(n int, timeout time.Duration) []Mail {
+	deadline := time.After(timeout)
+	for {
+		if got := s.Sent(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-s.arrived:
+		case <-deadline:
+			return s.Sent()
+		}
+	}
 }
 
 // Sent returns the messages taken so far.
