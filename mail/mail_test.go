@@ -3,53 +3,12 @@ package mail_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"io"
-	"mime"
-	"mime/multipart"
-	netmail "net/mail"
 	"strings"
 	"testing"
 
 	"callgate/mail"
 	"callgate/mail/mailtest"
 )
-
-// parts reads a sent message: its header, its text and its attachments by
-// file name.
-func parts(t *testing.T, data []byte) (*netmail.Message, string, map[string][]byte) {
-	t.Helper()
-	m, err := netmail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	var text string
-	files := map[string][]byte{}
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(p)
-		if p.Header.Get("Content-Transfer-Encoding") == "base64" {
-			b, _ = base64.StdEncoding.DecodeString(strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", ""), "\n", ""))
-		}
-		if p.FileName() != "" {
-			files[p.FileName()] = b
-		} else {
-			text += string(b)
-		}
-	}
-	return m, text, files
-}
 
 var letter = mail.Message{From: "callgate@hotel.test", To: []string{"it@hotel.test", "gm@hotel.test"},
 	Subject: "Grand Hotel: Rooms, 2026-05-01 to 2026-05-01", Body: "Rooms\nGrand Hotel\n",
@@ -67,8 +26,8 @@ func TestSend(t *testing.T) {
 	if len(got) != 1 || got[0].From != "callgate@hotel.test" || strings.Join(got[0].To, " ") != "it@hotel.test gm@hotel.test" {
 		t.Fatalf("sent %+v", got)
 	}
-	m, text, files := parts(t, got[0].Data)
-	if subj := m.Header.Get("Subject"); subj != letter.Subject {
+	header, text, files := got[0].Read(t)
+	if subj := header.Get("Subject"); subj != letter.Subject {
 		t.Errorf("subject %q", subj)
 	}
 	if !strings.Contains(text, "Grand Hotel") {

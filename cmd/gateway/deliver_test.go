@@ -3,12 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,38 +64,11 @@ func TestScheduledReportMailed(t *testing.T) {
 	if len(got) != 1 || got[0].From != "callgate@hotel.test" || strings.Join(got[0].To, " ") != "it@hotel.test gm@hotel.test" {
 		t.Fatalf("sent %+v", got)
 	}
-	m, err := mail.ReadMessage(bytes.NewReader(got[0].Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if subj := m.Header.Get("Subject"); subj != "Grand Hotel: Busy hour: trunk traffic per clock hour, 2026-05-01 to 2026-05-01" {
+	header, text, files := got[0].Read(t)
+	if subj := header.Get("Subject"); subj != "Grand Hotel: Busy hour: trunk traffic per clock hour, 2026-05-01 to 2026-05-01" {
 		t.Errorf("subject %q", subj)
 	}
-	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	var xlsx []byte
-	var text string
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(p)
-		if p.Header.Get("Content-Transfer-Encoding") == "base64" {
-			b, _ = base64.StdEncoding.DecodeString(strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", ""), "\n", ""))
-		}
-		if p.FileName() == "busy-hour_2026-05-01_2026-05-01.xlsx" {
-			xlsx = b
-		} else {
-			text += string(b)
-		}
-	}
+	xlsx := files["busy-hour_2026-05-01_2026-05-01.xlsx"]
 	if !strings.Contains(text, "Busiest hour of the period: 2026-05-01T08:00") {
 		t.Errorf("body: %q", text)
 	}

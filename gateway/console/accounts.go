@@ -48,6 +48,18 @@ func ValidUserName(s string) bool {
 	return true
 }
 
+// userState says whether u may log in at now: active, disabled, or locked
+// until a time (written by wall).
+func userState(u gateway.User, now time.Time, wall func(time.Time) string) string {
+	switch {
+	case u.Disabled:
+		return "disabled"
+	case now.Before(u.LockedUntil):
+		return "locked until " + wall(u.LockedUntil)
+	}
+	return "active"
+}
+
 // List writes every user as a table: name, role, state, tokens, created.
 func (a Accounts) List(ctx context.Context, w io.Writer) error {
 	us, err := a.Users.Users(ctx)
@@ -58,13 +70,7 @@ func (a Accounts) List(ctx context.Context, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tROLE\tSTATE\tTOKENS\tCREATED")
 	for _, u := range us {
-		state := "active"
-		switch {
-		case u.Disabled:
-			state = "disabled"
-		case now.Before(u.LockedUntil):
-			state = "locked until " + u.LockedUntil.Local().Format("15:04")
-		}
+		state := userState(u, now, func(t time.Time) string { return t.Local().Format("15:04") })
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", u.Name, u.Role, state, len(u.Tokens), u.Created.Local().Format("2006-01-02"))
 	}
 	return tw.Flush()

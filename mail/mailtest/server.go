@@ -4,17 +4,23 @@
 package mailtest
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"io"
 	"math/big"
+	"mime"
+	"mime/multipart"
 	"net"
+	netmail "net/mail"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +153,42 @@ func (s *Server) Wait(n int, timeout time.Duration) []Mail {
 			return s.Sent()
 		}
 	}
+}
+
+// Read reads a message taken: its header, its text and its attachments by
+// file name (decoded).
+func (m Mail) Read(t testing.TB) (netmail.Header, string, map[string][]byte) {
+	t.Helper()
+	msg, err := netmail.ReadMessage(bytes.NewReader(m.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var text string
+	files := map[string][]byte{}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		if p.Header.Get("Content-Transfer-Encoding") == "base64" {
+			b, _ = base64.StdEncoding.DecodeString(strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", ""), "\n", ""))
+		}
+		if p.FileName() != "" {
+			files[p.FileName()] = b
+		} else {
+			text += string(b)
+		}
+	}
+	return msg.Header, text, files
 }
 
 // Sent returns the messages taken so far.
