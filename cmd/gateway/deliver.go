@@ -36,28 +36,19 @@ type ScheduleConfig struct {
 	To       []string `yaml:"to"`
 }
 
+// schedules are the reports section as the scheduler's schedules.
+func (c *Config) schedules() []report.Schedule {
+	var out []report.Schedule
+	for _, r := range c.Reports {
+		out = append(out, report.Schedule{Report: r.Report, Period: r.Period, Format: r.Format, Cron: r.Schedule, To: r.To})
+	}
+	return out
+}
+
 func (c *Config) validateDelivery(k *checker) {
-	for i, s := range c.Reports {
-		key := fmt.Sprintf("reports[%d]", i)
-		if _, err := report.Lookup(s.Report); err != nil {
-			k.add(key+".report", "%v", err)
-		} else if s.Report == "carriers" && len(c.Report.Carriers) == 0 {
-			k.add(key+".report", "carriers needs alternative tariffs: list their files under report.carriers")
-		}
-		k.oneOf(key+".period", s.Period, report.Periods)
-		if s.Format != "" {
-			k.oneOf(key+".format", s.Format, report.Formats)
-		}
-		if _, err := report.ParseCron(s.Schedule); err != nil {
-			k.add(key+".schedule", "%v", err)
-		}
-		if len(s.To) == 0 {
-			k.add(key+".to", "missing: list the addresses to send the report to")
-		}
-		for j, a := range s.To {
-			if _, err := netmail.ParseAddress(a); err != nil {
-				k.add(fmt.Sprintf("%s.to[%d]", key, j), "%q is not an e-mail address", a)
-			}
+	for i, s := range c.schedules() {
+		for _, p := range s.Problems(fmt.Sprintf("reports[%d]", i), len(c.Report.Carriers) > 0) {
+			k.add(p.Key, "%s", p.Msg)
 		}
 	}
 	m := c.SMTP
@@ -99,11 +90,7 @@ func (c *Config) mailLetter(server *mail.Server) func(context.Context, []string,
 // newScheduler returns the scheduler of c's reports section, reading the
 // journal through q and mailing through server.
 func newScheduler(c *Config, q gateway.Queries, server *mail.Server, log zerolog.Logger) (*report.Scheduler, error) {
-	var schedules []report.Schedule
-	for _, r := range c.Reports {
-		schedules = append(schedules, report.Schedule{Report: r.Report, Period: r.Period, Format: r.Format, Cron: r.Schedule, To: r.To})
-	}
-	return report.NewScheduler(report.SchedulerConfig{Site: c.Site.Name, Location: c.Location, Schedules: schedules, Queries: q,
+	return report.NewScheduler(report.SchedulerConfig{Site: c.Site.Name, Location: c.Location, Schedules: c.schedules(), Queries: q,
 		Options: func(name string) (report.Options, error) {
 			o := c.reportOptions()
 			if name != "carriers" {

@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/term"
 
-	"callgate/gateway"
 	"callgate/gateway/report"
 )
 
@@ -111,7 +110,7 @@ func reportCommand() *command {
 				return err
 			}
 			defer j.Close()
-			t, err := runReport(ctx, j, r, o)
+			t, err := report.Generate(ctx, j, r.Name, o)
 			if err != nil {
 				return err
 			}
@@ -136,12 +135,6 @@ func reportCommand() *command {
 			return writeOutput(a.stdout, out, func(w io.Writer) error { return report.Write(w, t, f) })
 		},
 	}
-}
-
-// runReport reads the period's entries through the journal's queries and
-// computes the report.
-func runReport(ctx context.Context, q gateway.Queries, r report.Report, o report.Options) (*report.Table, error) {
-	return report.Generate(ctx, q, r.Name, o)
 }
 
 func listReports(w io.Writer) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,6 +135,42 @@ type Schedule struct {
 	Format string // an output format ("" is xlsx)
 	Cron   string // five-field cron, in the site's time zone
 	To     []string
+}
+
+// Problems checks a schedule written under key (reports[0]); carriers says
+// whether the config lists the alternative tariffs the carriers report needs.
+// Each problem's line is the caller's to find.
+func (s Schedule) Problems(key string, carriers bool) []gateway.Problem {
+	var ps []gateway.Problem
+	add := func(k, format string, args ...any) {
+		ps = append(ps, gateway.Problem{Key: key + k, Msg: fmt.Sprintf(format, args...)})
+	}
+	oneOf := func(k, v string, valid []string) {
+		if !slices.Contains(valid, v) {
+			add(k, "%q is not one of %s", v, strings.Join(valid, ", "))
+		}
+	}
+	if _, err := Lookup(s.Report); err != nil {
+		add(".report", "%v", err)
+	} else if s.Report == "carriers" && !carriers {
+		add(".report", "carriers needs alternative tariffs: list their files under report.carriers")
+	}
+	oneOf(".period", s.Period, Periods)
+	if s.Format != "" {
+		oneOf(".format", s.Format, Formats)
+	}
+	if _, err := ParseCron(s.Cron); err != nil {
+		add(".schedule", "%v", err)
+	}
+	if len(s.To) == 0 {
+		add(".to", "missing: list the addresses to send the report to")
+	}
+	for j, a := range s.To {
+		if _, err := mail.ParseAddress(a); err != nil {
+			add(fmt.Sprintf(".to[%d]", j), "%q is not an e-mail address", a)
+		}
+	}
+	return ps
 }
 
 // Periods are the periods a schedule may send: yesterday, last week (Monday

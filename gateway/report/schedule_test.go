@@ -196,3 +196,40 @@ func TestNewSchedulerBadCron(t *testing.T) {
 		t.Errorf("bad cron: %v", err)
 	}
 }
+
+func TestScheduleProblems(t *testing.T) {
+	good := Schedule{Report: "busy-hour", Period: "last-week", Format: "xlsx", Cron: "0 6 * * 1", To: []string{"it@hotel.test"}}
+	if ps := good.Problems("reports[0]", false); len(ps) != 0 {
+		t.Errorf("a good schedule: %v", ps)
+	}
+	if ps := (Schedule{Report: "carriers", Period: "yesterday", Cron: "0 6 * * *", To: []string{"it@hotel.test"}}).Problems("reports[1]", true); len(ps) != 0 {
+		t.Errorf("carriers with tariffs: %v", ps)
+	}
+	for _, c := range []struct {
+		name     string
+		s        Schedule
+		carriers bool
+		want     map[string]string
+	}{
+		{"everything wrong", Schedule{Report: "nonsense", Period: "fortnight", Format: "pdf", Cron: "6 am", To: []string{"not-an-address"}}, false, map[string]string{
+			"reports[0].report": "nonsense", "reports[0].period": `"fortnight" is not one of yesterday, last-week, last-month`,
+			"reports[0].format": `"pdf" is not one of`, "reports[0].schedule": "five fields", "reports[0].to[0]": `"not-an-address" is not an e-mail address`}},
+		{"carriers without tariffs, nobody to send to", Schedule{Report: "carriers", Period: "yesterday", Cron: "0 6 * * *"}, false, map[string]string{
+			"reports[0].report": "list their files under report.carriers", "reports[0].to": "missing"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := map[string]string{}
+			for _, p := range c.s.Problems("reports[0]", c.carriers) {
+				got[p.Key] = p.Msg
+			}
+			if len(got) != len(c.want) {
+				t.Errorf("problems %v", got)
+			}
+			for k, w := range c.want {
+				if !strings.Contains(got[k], w) {
+					t.Errorf("%s: %q, want one containing %q", k, got[k], w)
+				}
+			}
+		})
+	}
+}
