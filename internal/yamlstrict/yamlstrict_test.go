@@ -102,3 +102,32 @@ func TestProblems(t *testing.T) {
 		})
 	}
 }
+
+type deck struct {
+	Ports NameOrList[serial] `yaml:"ports"`
+}
+
+// TestNameOrList: a file name, or a list whose items are read as strictly
+// as the rest (the library gives an Unmarshaler no KnownFields).
+func TestNameOrList(t *testing.T) {
+	var d deck
+	if r := Decode([]byte("ports: ports.csv\n"), &d); len(r.Problems) != 0 || !d.Ports.IsName || d.Ports.Name != "ports.csv" {
+		t.Errorf("a name: %+v %+v", r, d)
+	}
+	d = deck{}
+	if r := Decode([]byte("ports:\n  - {device: a, baud: 1}\n  - device: b\n"), &d); len(r.Problems) != 0 || d.Ports.IsName || len(d.Ports.List) != 2 || d.Ports.List[1].Device != "b" {
+		t.Errorf("a list: %+v %+v", r, d)
+	}
+	r := Decode([]byte("ports:\n  - {device: a, bud: 1}\n  - device: b\n    baud: fast\n"), &deck{})
+	var got []string
+	for _, p := range r.Problems {
+		got = append(got, p.Key+": line "+strconv.Itoa(p.Line)+": "+p.Msg)
+	}
+	want := []string{
+		"ports[0].bud: line 2: unknown key (did you mean baud?); the keys allowed under ports[0] are baud, device, parity",
+		`ports[1].baud: line 4: "fast" is not a whole number`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
