@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"callgate/gateway"
+	"callgate/internal/yamlstrict"
 )
 
 // Problem is one thing wrong with a tariff file; Problems all of them (a
@@ -54,93 +55,102 @@ func parse(data []byte, dir string) (*Tariff, error) {
 	return t, nil
 }
 
+// The tariff file as written, read strictly by internal/yamlstrict: unknown
+// keys, keys given twice and values of the wrong type are its problems.
+// Values stay as written (strings) so that their checks below can say what
+// is wrong with them in the tariff's terms.
+type (
+	rawTariff struct {
+		Version           string                         `yaml:"version"`
+		Currency          string                         `yaml:"currency"`
+		Rounding          string                         `yaml:"rounding"`
+		Dialing           rawDialing                     `yaml:"dialing"`
+		Bands             []rawBand                      `yaml:"bands"`
+		Holidays          []string                       `yaml:"holidays"`
+		HolidayBand       string                         `yaml:"holiday_band"`
+		SplitAtBandChange string                         `yaml:"split_at_band_change"`
+		Free              []rawFree                      `yaml:"free"`
+		Destinations      yamlstrict.NameOrList[rawDest] `yaml:"destinations"`
+		Guest             rawGuest                       `yaml:"guest"`
+		Versions          []rawVersion                   `yaml:"versions"`
+	}
+	rawDialing struct {
+		Strip                []string `yaml:"strip"`
+		InternationalPrefix  string   `yaml:"international_prefix"`
+		NationalPrefix       string   `yaml:"national_prefix"`
+		CountryCode          string   `yaml:"country_code"`
+		AreaCode             string   `yaml:"area_code"`
+		NationalNumberLength string   `yaml:"national_number_length"`
+		LocalNumberLength    string   `yaml:"local_number_length"`
+	}
+	rawBand struct {
+		Name string   `yaml:"name"`
+		Days []string `yaml:"days"`
+		From string   `yaml:"from"`
+		To   string   `yaml:"to"`
+	}
+	rawFree struct {
+		Prefix string `yaml:"prefix"`
+		Class  string `yaml:"class"`
+	}
+	rawDest struct {
+		Prefix     string    `yaml:"prefix"`
+		Name       string    `yaml:"name"`
+		Class      string    `yaml:"class"`
+		Rate       yaml.Node `yaml:"rate"` // one amount, or one per band: the bands are the tariff's own
+		Increments []string  `yaml:"increments"`
+		Setup      string    `yaml:"setup"`
+		Minimum    string    `yaml:"minimum"`
+	}
+	rawRules struct {
+		MarkupPercent string `yaml:"markup_percent"`
+		Surcharge     string `yaml:"surcharge"`
+		TaxPercent    string `yaml:"tax_percent"`
+		GraceSeconds  string `yaml:"grace_seconds"`
+	}
+	rawGuest struct {
+		rawRules `yaml:",inline"`
+		Classes  map[string]rawRules `yaml:"classes"`
+	}
+	rawVersion struct {
+		EffectiveFrom string                         `yaml:"effective_from"`
+		Destinations  yamlstrict.NameOrList[rawDest] `yaml:"destinations"`
+	}
+)
+
 type loader struct {
 	problems Problems
-	dir      string // where relative destination files are
+	dir      string           // where relative destination files are
+	lines    yamlstrict.Lines // the line of every key in the file
 }
 
 func (l *loader) add(key string, line int, format string, args ...any) {
 	l.problems = append(l.problems, Problem{Key: key, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
-// entry is a key and its value in a YAML mapping.
-type entry struct {
-	key, val *yaml.Node
-}
+// has reports whether the file gives key; line is the line of key or of
+// its nearest parent in the file.
+func (l *loader) has(key string) bool { _, ok := l.lines[key]; return ok }
+func (l *loader) line(key string) int { return l.lines.Of(key) }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a section of keys"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	return strconv.Quote(n.Value)
-}
-
-func resolve(n *yaml.Node) *yaml.Node {
-	if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		return n.Alias
-	}
-	return n
-}
-
-// mapping returns the entries of mapping node n by key, reporting keys that
-// are not allowed and keys given twice.
-func (l *loader) mapping(n *yaml.Node, path string, allowed ...string) map[string]entry {
-	n = resolve(n)
-	m := map[string]entry{}
-	if n.Kind != yaml.MappingNode {
-		l.add(path, n.Line, "is %s, want a section of keys", describe(n))
-		return m
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		key := join(path, k.Value)
-		if !slices.Contains(allowed, k.Value) {
-			l.add(key, k.Line, "unknown key; the keys allowed here are %s", strings.Join(allowed, ", "))
-			continue
-		}
-		if first, dup := m[k.Value]; dup {
-			l.add(key, k.Line, "given twice (first on line %d): keep one", first.key.Line)
-			continue
-		}
-		m[k.Value] = entry{k, resolve(v)}
-	}
-	return m
-}
-
-func (l *loader) scalar(e entry, path string) (string, bool) {
-	if e.val.Kind != yaml.ScalarNode {
-		l.add(path, e.key.Line, "is %s, want a single value", describe(e.val))
-		return "", false
-	}
-	return e.val.Value, true
+// reported reports whether key has a problem already (a value of the wrong
+// type), so that its checks need not add another.
+func (l *loader) reported(key string) bool {
+	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Key == key })
 }
 
 // amount reads a non-negative whole number of minor units (or seconds).
-func (l *loader) amount(e entry, path string, max int64) (int64, bool) {
-	s, ok := l.scalar(e, path)
-	if !ok {
-		return 0, false
-	}
+func (l *loader) amount(s, path string, max int64) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	switch {
 	case err != nil:
-		l.add(path, e.val.Line, "%q is not a whole number of minor units", s)
+		l.add(path, l.line(path), "%q is not a whole number of minor units", s)
 		return 0, false
 	case n < 0:
-		l.add(path, e.val.Line, "%d is negative: amounts are 0 or more", n)
+		l.add(path, l.line(path), "%d is negative: amounts are 0 or more", n)
 		return 0, false
 	case n > max:
-		l.add(path, e.val.Line, "%d is above the limit of %d", n, max)
+		l.add(path, l.line(path), "%d is above the limit of %d", n, max)
 		return 0, false
 	}
 	return n, true
@@ -148,14 +158,10 @@ func (l *loader) amount(e entry, path string, max int64) (int64, bool) {
 
 // percent reads a percentage with at most three decimals as parts per
 // 100,000 ("8.5" → 8500).
-func (l *loader) percent(e entry, path string) (int64, bool) {
-	s, ok := l.scalar(e, path)
-	if !ok {
-		return 0, false
-	}
+func (l *loader) percent(s, path string) (int64, bool) {
 	p, msg := parsePercent(s)
 	if msg != "" {
-		l.add(path, e.val.Line, "%q %s", s, msg)
+		l.add(path, l.line(path), "%q %s", s, msg)
 		return 0, false
 	}
 	return p, true
@@ -182,28 +188,12 @@ func parsePercent(s string) (int64, string) {
 }
 
 // digits reads a string of digits: a prefix or a dialing code.
-func (l *loader) digits(e entry, path string, allowEmpty bool) (string, bool) {
-	s, ok := l.scalar(e, path)
-	if !ok {
-		return "", false
-	}
+func (l *loader) digits(s, path string, allowEmpty bool) (string, bool) {
 	if (s == "" && !allowEmpty) || (s != "" && !gateway.IsDigits(s)) {
-		l.add(path, e.val.Line, "%q is not a string of digits", s)
+		l.add(path, l.line(path), "%q is not a string of digits", s)
 		return "", false
 	}
 	return s, true
-}
-
-func (l *loader) list(e entry, path string) []*yaml.Node {
-	if e.val.Kind != yaml.SequenceNode {
-		l.add(path, e.key.Line, "is %s, want a list", describe(e.val))
-		return nil
-	}
-	return e.val.Content
-}
-
-func item(n *yaml.Node, parent entry) entry {
-	return entry{key: &yaml.Node{Line: n.Line}, val: resolve(n)}
 }
 
 var weekdays = map[string]time.Weekday{
@@ -212,166 +202,156 @@ var weekdays = map[string]time.Weekday{
 }
 
 func (l *loader) file(data []byte) *Tariff {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l.add("(file)", 0, "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-		return nil
+	var raw rawTariff
+	read := yamlstrict.Decode(data, &raw)
+	l.lines = read.Lines
+	for _, p := range read.Problems {
+		l.problems = append(l.problems, Problem(p))
 	}
-	if len(doc.Content) == 0 {
+	if read.Empty {
 		l.add("(file)", 0, "is empty: a tariff needs at least version, currency, bands and destinations")
 		return nil
 	}
-	root := doc.Content[0]
-	top := l.mapping(root, "", "version", "currency", "rounding", "dialing", "bands", "holidays",
-		"holiday_band", "split_at_band_change", "free", "destinations", "guest", "versions")
+	if read.Partial {
+		return nil // what was left unread would show up below as missing
+	}
+	root := read.Line
 	t := &Tariff{Rounding: RoundUp, holidays: map[int]bool{}}
 
-	if e, ok := top["version"]; !ok {
-		l.add("version", root.Line, "missing: write version: 1")
-	} else if s, ok := l.scalar(e, "version"); ok && s != "1" {
-		l.add("version", e.val.Line, "%q is not a tariff version this gateway reads: use version: 1", s)
+	if !l.has("version") {
+		l.add("version", root, "missing: write version: 1")
+	} else if raw.Version != "1" {
+		l.add("version", l.line("version"), "%q is not a tariff version this gateway reads: use version: 1", raw.Version)
 	}
-	if e, ok := top["currency"]; !ok {
-		l.add("currency", root.Line, "missing: give the ISO 4217 code the amounts are in, e.g. USD")
-	} else if s, ok := l.scalar(e, "currency"); ok {
-		if _, known := MinorDigits(s); !known {
-			l.add("currency", e.val.Line, "%q is not an ISO 4217 currency code (USD, EUR, GBP, …)", s)
-		}
-		t.Currency = s
-	}
-	if e, ok := top["rounding"]; ok {
-		if s, ok := l.scalar(e, "rounding"); ok {
-			r, valid := roundings[s]
-			if !valid {
-				l.add("rounding", e.val.Line, "%q is not one of up, half_up, down", s)
-			}
-			t.Rounding = r
-		}
-	}
-	if e, ok := top["dialing"]; ok {
-		l.dialing(e, t)
+	if !l.has("currency") {
+		l.add("currency", root, "missing: give the ISO 4217 code the amounts are in, e.g. USD")
 	} else {
-		l.add("dialing", root.Line, "missing: say how dialed digits become E.164 numbers (international_prefix, national_prefix, country_code, …)")
-	}
-	l.bands(top, root, t)
-	l.holidays(top, t)
-	if e, ok := top["split_at_band_change"]; ok {
-		if s, ok := l.scalar(e, "split_at_band_change"); ok {
-			b, err := strconv.ParseBool(s)
-			if err != nil {
-				l.add("split_at_band_change", e.val.Line, "%q is not true or false", s)
-			}
-			t.split = b
+		if _, known := MinorDigits(raw.Currency); !known {
+			l.add("currency", l.line("currency"), "%q is not an ISO 4217 currency code (USD, EUR, GBP, …)", raw.Currency)
 		}
+		t.Currency = raw.Currency
 	}
-	l.free(top, t)
+	if l.has("rounding") {
+		r, valid := roundings[raw.Rounding]
+		if !valid {
+			l.add("rounding", l.line("rounding"), "%q is not one of up, half_up, down", raw.Rounding)
+		}
+		t.Rounding = r
+	}
+	if l.has("dialing") {
+		l.dialing(raw.Dialing, t)
+	} else {
+		l.add("dialing", root, "missing: say how dialed digits become E.164 numbers (international_prefix, national_prefix, country_code, …)")
+	}
+	l.bands(raw.Bands, root, t)
+	l.holidays(raw, t)
+	if l.has("split_at_band_change") {
+		b, err := strconv.ParseBool(raw.SplitAtBandChange)
+		if err != nil {
+			l.add("split_at_band_change", l.line("split_at_band_change"), "%q is not true or false", raw.SplitAtBandChange)
+		}
+		t.split = b
+	}
+	l.free(raw.Free, t)
 	base := edition{name: "base"}
-	if e, ok := top["destinations"]; ok {
-		base.dests, base.trie = l.destinations(e, "destinations", t)
+	if l.has("destinations") {
+		base.dests, base.trie = l.destinations(raw.Destinations, "destinations", t)
 	} else {
-		l.add("destinations", root.Line, "missing: list the destinations with prefix, name, class, rate")
+		l.add("destinations", root, "missing: list the destinations with prefix, name, class, rate")
 	}
 	t.editions = []edition{base}
-	l.versions(top, t)
-	l.guest(top, t)
+	l.versions(raw.Versions, t)
+	l.guest(raw.Guest, t)
 	return t
 }
 
-func (l *loader) dialing(e entry, t *Tariff) {
-	m := l.mapping(e.val, "dialing", "strip", "international_prefix", "national_prefix", "country_code",
-		"area_code", "national_number_length", "local_number_length")
+func (l *loader) dialing(raw rawDialing, t *Tariff) {
 	d := &t.dialing
-	if s, ok := m["strip"]; ok {
-		for i, n := range l.list(s, "dialing.strip") {
-			if v, ok := l.digits(item(n, s), fmt.Sprintf("dialing.strip[%d]", i), false); ok {
-				d.strip = append(d.strip, v)
-			}
+	for i, s := range raw.Strip {
+		if v, ok := l.digits(s, fmt.Sprintf("dialing.strip[%d]", i), false); ok {
+			d.strip = append(d.strip, v)
 		}
 	}
-	str := func(key string, target *string, required bool) {
-		v, ok := m[key]
-		if !ok {
+	str := func(key, value string, target *string, required bool) {
+		if !l.has("dialing." + key) {
 			if required {
-				l.add("dialing."+key, e.key.Line, "missing")
+				l.add("dialing."+key, l.line("dialing"), "missing")
 			}
 			return
 		}
-		if s, ok := l.digits(v, "dialing."+key, !required); ok {
+		if s, ok := l.digits(value, "dialing."+key, !required); ok {
 			*target = s
 		}
 	}
-	str("international_prefix", &d.intl, true)
-	str("national_prefix", &d.national, false)
-	str("country_code", &d.country, true)
-	str("area_code", &d.area, false)
-	length := func(key string, target *int) {
-		if v, ok := m[key]; ok {
-			if n, ok := l.amount(v, "dialing."+key, 20); ok {
+	str("international_prefix", raw.InternationalPrefix, &d.intl, true)
+	str("national_prefix", raw.NationalPrefix, &d.national, false)
+	str("country_code", raw.CountryCode, &d.country, true)
+	str("area_code", raw.AreaCode, &d.area, false)
+	length := func(key, value string, target *int) {
+		if l.has("dialing." + key) {
+			if n, ok := l.amount(value, "dialing."+key, 20); ok {
 				*target = int(n)
 			}
 		}
 	}
-	length("national_number_length", &d.nationalLen)
-	length("local_number_length", &d.localLen)
+	length("national_number_length", raw.NationalNumberLength, &d.nationalLen)
+	length("local_number_length", raw.LocalNumberLength, &d.localLen)
 	if d.localLen > 0 && d.area == "" {
-		l.add("dialing.local_number_length", e.key.Line, "needs dialing.area_code: local numbers get country and area code")
+		l.add("dialing.local_number_length", l.line("dialing"), "needs dialing.area_code: local numbers get country and area code")
 	}
 }
 
-func (l *loader) bands(top map[string]entry, root *yaml.Node, t *Tariff) {
-	e, ok := top["bands"]
-	if !ok {
-		l.add("bands", root.Line, "missing: list at least one band, e.g. - name: day")
+func (l *loader) bands(raw []rawBand, root int, t *Tariff) {
+	if !l.has("bands") {
+		l.add("bands", root, "missing: list at least one band, e.g. - name: day")
 		return
 	}
-	nodes := l.list(e, "bands")
-	if e.val.Kind == yaml.SequenceNode && len(nodes) == 0 {
-		l.add("bands", e.key.Line, "is empty: list at least one band, e.g. - name: day")
+	if len(raw) == 0 && !l.reported("bands") {
+		l.add("bands", l.line("bands"), "is empty: list at least one band, e.g. - name: day")
 	}
 	names := map[string]int{}
-	for i, n := range nodes {
+	for i, rb := range raw {
 		path := fmt.Sprintf("bands[%d]", i)
-		m := l.mapping(n, path, "name", "days", "from", "to")
 		b := band{from: -1, to: -1}
-		if v, ok := m["name"]; !ok {
-			l.add(path, n.Line, "has no name")
-		} else if s, ok := l.scalar(v, path+".name"); ok {
-			if s == "" {
-				l.add(path+".name", v.val.Line, "is empty")
-			} else if first, dup := names[s]; dup {
-				l.add(path+".name", v.val.Line, "band %q is defined twice (first on line %d)", s, first)
+		if !l.has(path + ".name") {
+			l.add(path, l.line(path), "has no name")
+		} else {
+			line := l.line(path + ".name")
+			if rb.Name == "" {
+				l.add(path+".name", line, "is empty")
+			} else if first, dup := names[rb.Name]; dup {
+				l.add(path+".name", line, "band %q is defined twice (first on line %d)", rb.Name, first)
 			}
-			names[s] = v.val.Line
-			b.name = s
+			names[rb.Name] = line
+			b.name = rb.Name
 		}
-		if v, ok := m["days"]; ok {
-			for j, dn := range l.list(v, path+".days") {
-				day, ok := weekdays[strings.ToLower(dn.Value)]
-				if !ok {
-					l.add(fmt.Sprintf("%s.days[%d]", path, j), dn.Line, "%q is not a day: use mon, tue, wed, thu, fri, sat, sun", dn.Value)
-					continue
-				}
-				b.days |= 1 << day
+		for j, dn := range rb.Days {
+			day, ok := weekdays[strings.ToLower(dn)]
+			if !ok {
+				key := fmt.Sprintf("%s.days[%d]", path, j)
+				l.add(key, l.line(key), "%q is not a day: use mon, tue, wed, thu, fri, sat, sun", dn)
+				continue
 			}
+			b.days |= 1 << day
 		}
-		_, hasFrom := m["from"]
-		_, hasTo := m["to"]
+		hasFrom, hasTo := l.has(path+".from"), l.has(path+".to")
 		if hasFrom != hasTo {
-			l.add(path, n.Line, "has only one of from and to: give both (\"18:00\" to \"08:00\"), or neither for the whole day")
+			l.add(path, l.line(path), "has only one of from and to: give both (\"18:00\" to \"08:00\"), or neither for the whole day")
 		}
-		for key, target := range map[string]*int{"from": &b.from, "to": &b.to} {
-			if v, ok := m[key]; ok {
-				if s, ok := l.scalar(v, path+"."+key); ok {
-					mins, valid := clockMinutes(s)
-					if !valid {
-						l.add(path+"."+key, v.val.Line, "%q is not a time of day like \"18:00\"", s)
-					}
-					*target = mins
+		for key, v := range map[string]struct {
+			s      string
+			target *int
+		}{"from": {rb.From, &b.from}, "to": {rb.To, &b.to}} {
+			if l.has(path + "." + key) {
+				mins, valid := clockMinutes(v.s)
+				if !valid {
+					l.add(path+"."+key, l.line(path+"."+key), "%q is not a time of day like \"18:00\"", v.s)
 				}
+				*v.target = mins
 			}
 		}
 		if hasFrom && hasTo && b.from >= 0 && b.from == b.to {
-			l.add(path, n.Line, "from and to are both %s: leave both out for the whole day", formatMinutes(b.from))
+			l.add(path, l.line(path), "from and to are both %s: leave both out for the whole day", formatMinutes(b.from))
 		}
 		t.bands = append(t.bands, b)
 	}
@@ -392,7 +372,7 @@ func (l *loader) bands(top map[string]entry, root *yaml.Node, t *Tariff) {
 		for d := time.Sunday; d <= time.Saturday; d++ {
 			for _, sod := range append([]int{0}, t.edges...) {
 				if t.bandOn(d, sod) < 0 {
-					l.add("bands", e.key.Line, "no band covers %s %s: end the list with a band that has no days and no from/to", d, formatMinutes(sod/60))
+					l.add("bands", l.line("bands"), "no band covers %s %s: end the list with a band that has no days and no from/to", d, formatMinutes(sod/60))
 					return
 				}
 			}
@@ -415,99 +395,81 @@ func clockMinutes(s string) (int, bool) {
 
 func formatMinutes(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 
-func (l *loader) holidays(top map[string]entry, t *Tariff) {
+func (l *loader) holidays(raw rawTariff, t *Tariff) {
 	t.holidayBand = -1
-	e, ok := top["holidays"]
-	if ok {
-		for i, n := range l.list(e, "holidays") {
-			d, err := time.Parse("2006-01-02", n.Value)
-			if err != nil {
-				l.add(fmt.Sprintf("holidays[%d]", i), n.Line, "%q is not a date like 2026-12-25", n.Value)
-				continue
-			}
-			t.holidays[ymd(d)] = true
+	for i, s := range raw.Holidays {
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			key := fmt.Sprintf("holidays[%d]", i)
+			l.add(key, l.line(key), "%q is not a date like 2026-12-25", s)
+			continue
 		}
+		t.holidays[ymd(d)] = true
 	}
-	hb, hasBand := top["holiday_band"]
-	if hasBand {
-		if s, ok := l.scalar(hb, "holiday_band"); ok {
-			t.holidayBand = t.bandIndex(s)
-			if t.holidayBand < 0 {
-				l.add("holiday_band", hb.val.Line, "%q is not the name of a band: use one of %s", s, strings.Join(t.bandNames(), ", "))
-			}
+	if l.has("holiday_band") {
+		t.holidayBand = t.bandIndex(raw.HolidayBand)
+		if t.holidayBand < 0 {
+			l.add("holiday_band", l.line("holiday_band"), "%q is not the name of a band: use one of %s", raw.HolidayBand, strings.Join(t.bandNames(), ", "))
 		}
 	} else if len(t.holidays) > 0 {
-		l.add("holiday_band", e.key.Line, "missing: holidays are listed, so say which band they use")
+		l.add("holiday_band", l.line("holidays"), "missing: holidays are listed, so say which band they use")
 	}
 }
 
-func (l *loader) free(top map[string]entry, t *Tariff) {
+func (l *loader) free(raw []rawFree, t *Tariff) {
 	t.freeTrie = newTrie()
-	e, ok := top["free"]
-	if !ok {
-		return
-	}
-	for i, n := range l.list(e, "free") {
+	for i, rf := range raw {
 		path := fmt.Sprintf("free[%d]", i)
-		m := l.mapping(n, path, "prefix", "class")
 		var f freeNumber
-		p, ok := m["prefix"]
-		if !ok {
-			l.add(path, n.Line, "has no prefix")
+		if !l.has(path + ".prefix") {
+			l.add(path, l.line(path), "has no prefix")
 			continue
 		}
-		if f.prefix, ok = l.digits(p, path+".prefix", false); !ok {
+		var ok bool
+		if f.prefix, ok = l.digits(rf.Prefix, path+".prefix", false); !ok {
 			continue
 		}
-		if c, ok := m["class"]; !ok {
-			l.add(path, n.Line, "has no class (e.g. emergency, toll-free)")
-		} else if f.class, ok = l.scalar(c, path+".class"); ok && f.class == "" {
-			l.add(path+".class", c.val.Line, "is empty")
+		if !l.has(path + ".class") {
+			l.add(path, l.line(path), "has no class (e.g. emergency, toll-free)")
+		} else if f.class = rf.Class; f.class == "" {
+			l.add(path+".class", l.line(path+".class"), "is empty")
 		}
 		if prev, fresh := t.freeTrie.insert(f.prefix, int32(len(t.free))); !fresh {
-			l.add(path+".prefix", p.val.Line, "prefix %q is listed twice in free (first as free[%d])", f.prefix, prev)
+			l.add(path+".prefix", l.line(path+".prefix"), "prefix %q is listed twice in free (first as free[%d])", f.prefix, prev)
 			continue
 		}
 		t.free = append(t.free, f)
 	}
 }
 
-func (l *loader) destinations(e entry, path string, t *Tariff) ([]destination, *trie) {
-	if e.val.Kind == yaml.ScalarNode {
-		return l.deckFile(e.val.Value, path, e.val.Line, t)
+func (l *loader) destinations(raw yamlstrict.NameOrList[rawDest], path string, t *Tariff) ([]destination, *trie) {
+	if raw.IsName {
+		return l.deckFile(raw.Name, path, l.line(path), t)
 	}
 	tr := newTrie()
 	var dests []destination
-	for i, n := range l.list(e, path) {
+	for i, rd := range raw.List {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		m := l.mapping(n, p, "prefix", "name", "class", "rate", "increments", "setup", "minimum")
 		d := destination{first: 60, next: 60}
-		pe, ok := m["prefix"]
-		if !ok {
-			l.add(p, n.Line, "has no prefix")
+		if !l.has(p + ".prefix") {
+			l.add(p, l.line(p), "has no prefix")
 		} else {
-			d.prefix, _ = l.digits(pe, p+".prefix", false)
+			d.prefix, _ = l.digits(rd.Prefix, p+".prefix", false)
 		}
-		if v, ok := m["name"]; ok {
-			d.name, _ = l.scalar(v, p+".name")
+		if d.name = rd.Name; d.name == "" {
+			l.add(p+".name", l.line(p), "missing: give the destination a name for the guest's bill")
 		}
-		if d.name == "" {
-			l.add(p+".name", n.Line, "missing: give the destination a name for the guest's bill")
+		if d.class = rd.Class; d.class == "" {
+			l.add(p+".class", l.line(p), "missing: give a class such as local, national, international, mobile")
 		}
-		if v, ok := m["class"]; ok {
-			d.class, _ = l.scalar(v, p+".class")
-		}
-		if d.class == "" {
-			l.add(p+".class", n.Line, "missing: give a class such as local, national, international, mobile")
-		}
-		d.rates = l.rate(m, n, p, t)
-		if v, ok := m["increments"]; ok {
+		d.rates = l.rate(rd.Rate, p, t)
+		if l.has(p + ".increments") {
 			var inc []int64
-			for j, x := range l.list(v, p+".increments") {
+			for j, x := range rd.Increments {
 				ip := fmt.Sprintf("%s.increments[%d]", p, j)
-				if s, ok := l.amount(item(x, v), ip, maxSeconds); ok {
+				if s, ok := l.amount(x, ip, maxSeconds); ok {
 					if s == 0 {
-						l.add(ip, x.Line, "is 0: increments are at least 1 second")
+						l.add(ip, l.line(ip), "is 0: increments are at least 1 second")
 					}
 					inc = append(inc, s)
 				}
@@ -518,19 +480,22 @@ func (l *loader) destinations(e entry, path string, t *Tariff) ([]destination, *
 			case 2:
 				d.first, d.next = int(inc[0]), int(inc[1])
 			default:
-				if v.val.Kind == yaml.SequenceNode && len(v.val.Content) != 1 && len(v.val.Content) != 2 {
-					l.add(p+".increments", v.key.Line, "has %d values: give [first block, each further block] in seconds, e.g. [60, 6]", len(v.val.Content))
+				if len(rd.Increments) != 1 && len(rd.Increments) != 2 && !l.reported(p+".increments") {
+					l.add(p+".increments", l.line(p+".increments"), "has %d values: give [first block, each further block] in seconds, e.g. [60, 6]", len(rd.Increments))
 				}
 			}
 		}
-		for key, target := range map[string]*int64{"setup": &d.setup, "minimum": &d.minimum} {
-			if v, ok := m[key]; ok {
-				*target, _ = l.amount(v, p+"."+key, maxAmount)
+		for key, v := range map[string]struct {
+			s      string
+			target *int64
+		}{"setup": {rd.Setup, &d.setup}, "minimum": {rd.Minimum, &d.minimum}} {
+			if l.has(p + "." + key) {
+				*v.target, _ = l.amount(v.s, p+"."+key, maxAmount)
 			}
 		}
 		if d.prefix != "" {
 			if prev, fresh := tr.insert(d.prefix, int32(len(dests))); !fresh {
-				l.add(p+".prefix", pe.val.Line, "prefix %q is listed twice in %s (first as %s[%d])", d.prefix, path, path, prev)
+				l.add(p+".prefix", l.line(p+".prefix"), "prefix %q is listed twice in %s (first as %s[%d])", d.prefix, path, path, prev)
 				continue
 			}
 		}
@@ -539,52 +504,70 @@ func (l *loader) destinations(e entry, path string, t *Tariff) ([]destination, *
 	return dests, tr
 }
 
-// rate reads a destination's rate: one number for every band, or a map that
-// names every band exactly once.
-func (l *loader) rate(m map[string]entry, n *yaml.Node, p string, t *Tariff) []int64 {
-	v, ok := m["rate"]
-	if !ok {
-		l.add(p+".rate", n.Line, "missing: minor units per minute, one number or one per band")
+// rate reads a destination's rate: one number for every band, or a section
+// that names every band exactly once. Its keys are the tariff's own band
+// names, no Go type's fields, so they are checked here by hand.
+func (l *loader) rate(n yaml.Node, p string, t *Tariff) []int64 {
+	key := p + ".rate"
+	if !l.has(key) {
+		l.add(key, l.line(p), "missing: minor units per minute, one number or one per band")
 		return nil
 	}
 	rates := make([]int64, len(t.bands))
-	if v.val.Kind == yaml.ScalarNode {
-		r, _ := l.amount(v, p+".rate", maxAmount)
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = *n.Alias
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		r, _ := l.amount(n.Value, key, maxAmount)
 		for i := range rates {
 			rates[i] = r
 		}
 		return rates
+	case yaml.MappingNode:
+	default:
+		l.add(key, l.line(key), "is a list, want one amount or a section with one per band")
+		return nil
 	}
-	bm := l.mapping(v.val, p+".rate", t.bandNames()...)
-	// mapping reported names that are no band; now the bands not named.
+	names := t.bandNames()
+	given := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch _, dup := given[k.Value]; {
+		case !slices.Contains(names, k.Value):
+			l.add(key+"."+k.Value, k.Line, "unknown key; the keys allowed here are %s", strings.Join(names, ", "))
+		case dup:
+			l.add(key+"."+k.Value, k.Line, "given twice: keep one")
+		case v.Kind != yaml.ScalarNode:
+			l.add(key+"."+k.Value, k.Line, "is not a single amount")
+		default:
+			given[k.Value] = v.Value
+		}
+	}
 	var missing []string
 	for i, b := range t.bands {
-		e, ok := bm[b.name]
+		s, ok := given[b.name]
 		if !ok {
 			missing = append(missing, b.name)
 			continue
 		}
-		rates[i], _ = l.amount(e, p+".rate."+b.name, maxAmount)
+		rates[i], _ = l.amount(s, key+"."+b.name, maxAmount)
 	}
 	if len(missing) > 0 {
-		l.add(p+".rate", v.key.Line, "names no rate for band %s: give every band a rate, or one number for all", strings.Join(missing, ", "))
+		l.add(key, l.line(key), "names no rate for band %s: give every band a rate, or one number for all", strings.Join(missing, ", "))
 	}
 	return rates
 }
 
-func (l *loader) versions(top map[string]entry, t *Tariff) {
-	e, ok := top["versions"]
-	if !ok {
-		return
-	}
+func (l *loader) versions(raw []rawVersion, t *Tariff) {
 	seen := map[time.Time]int{}
-	for i, n := range l.list(e, "versions") {
+	for i, rv := range raw {
 		p := fmt.Sprintf("versions[%d]", i)
-		m := l.mapping(n, p, "effective_from", "destinations")
 		var ed edition
-		if v, ok := m["effective_from"]; !ok {
-			l.add(p, n.Line, "has no effective_from (local time it starts, like \"2027-01-01T00:00:00\")")
-		} else if s, ok := l.scalar(v, p+".effective_from"); ok {
+		if !l.has(p + ".effective_from") {
+			l.add(p, l.line(p), "has no effective_from (local time it starts, like \"2027-01-01T00:00:00\")")
+		} else {
+			s, line := rv.EffectiveFrom, l.line(p+".effective_from")
 			from, err := time.Parse(timeLayout, s)
 			if err != nil {
 				if d, err2 := time.Parse("2006-01-02", s); err2 == nil {
@@ -592,64 +575,48 @@ func (l *loader) versions(top map[string]entry, t *Tariff) {
 				}
 			}
 			if err != nil {
-				l.add(p+".effective_from", v.val.Line, "%q is not a local time like \"2027-01-01T00:00:00\"", s)
+				l.add(p+".effective_from", line, "%q is not a local time like \"2027-01-01T00:00:00\"", s)
 			} else if first, dup := seen[from]; dup {
-				l.add(p+".effective_from", v.val.Line, "two editions start at %s (the other on line %d)", s, first)
+				l.add(p+".effective_from", line, "two editions start at %s (the other on line %d)", s, first)
 			}
-			seen[from] = v.val.Line
+			seen[from] = line
 			ed.from, ed.name = from, from.Format(timeLayout)
 		}
-		if v, ok := m["destinations"]; ok {
-			ed.dests, ed.trie = l.destinations(v, p+".destinations", t)
+		if l.has(p + ".destinations") {
+			ed.dests, ed.trie = l.destinations(rv.Destinations, p+".destinations", t)
 		} else {
-			l.add(p, n.Line, "has no destinations: an edition replaces the destination list")
+			l.add(p, l.line(p), "has no destinations: an edition replaces the destination list")
 		}
 		t.editions = append(t.editions, ed)
 	}
 	sort.SliceStable(t.editions[1:], func(i, j int) bool { return t.editions[1+i].from.Before(t.editions[1+j].from) })
 }
 
-func (l *loader) guest(top map[string]entry, t *Tariff) {
-	e, ok := top["guest"]
-	if !ok {
+func (l *loader) guest(raw rawGuest, t *Tariff) {
+	if !l.has("guest") {
 		return // no markup, surcharge, tax or grace: the guest pays the carrier cost
 	}
-	m := l.mapping(e.val, "guest", "markup_percent", "surcharge", "tax_percent", "grace_seconds", "classes")
-	t.guest = l.rules(m, "guest", guestRules{})
+	t.guest = l.rules(raw.rawRules, "guest", guestRules{})
 	t.classes = map[string]guestRules{}
-	if c, ok := m["classes"]; ok {
-		n := c.val
-		if n.Kind != yaml.MappingNode {
-			l.add("guest.classes", c.key.Line, "is %s, want a section with one block per class", describe(n))
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			name := n.Content[i].Value
-			p := "guest.classes." + name
-			if _, dup := t.classes[name]; dup {
-				l.add(p, n.Content[i].Line, "class %q is given twice", name)
-				continue
-			}
-			om := l.mapping(n.Content[i+1], p, "markup_percent", "surcharge", "tax_percent", "grace_seconds")
-			t.classes[name] = l.rules(om, p, t.guest)
-		}
+	for name, r := range raw.Classes {
+		t.classes[name] = l.rules(r, "guest.classes."+name, t.guest)
 	}
 }
 
 // rules reads a guest block over base: what it does not name, base keeps.
-func (l *loader) rules(m map[string]entry, p string, base guestRules) guestRules {
+func (l *loader) rules(raw rawRules, p string, base guestRules) guestRules {
 	r := base
-	if v, ok := m["markup_percent"]; ok {
-		r.markup, _ = l.percent(v, p+".markup_percent")
+	if l.has(p + ".markup_percent") {
+		r.markup, _ = l.percent(raw.MarkupPercent, p+".markup_percent")
 	}
-	if v, ok := m["tax_percent"]; ok {
-		r.tax, _ = l.percent(v, p+".tax_percent")
+	if l.has(p + ".tax_percent") {
+		r.tax, _ = l.percent(raw.TaxPercent, p+".tax_percent")
 	}
-	if v, ok := m["surcharge"]; ok {
-		r.surcharge, _ = l.amount(v, p+".surcharge", maxAmount)
+	if l.has(p + ".surcharge") {
+		r.surcharge, _ = l.amount(raw.Surcharge, p+".surcharge", maxAmount)
 	}
-	if v, ok := m["grace_seconds"]; ok {
-		g, _ := l.amount(v, p+".grace_seconds", maxSeconds)
+	if l.has(p + ".grace_seconds") {
+		g, _ := l.amount(raw.GraceSeconds, p+".grace_seconds", maxSeconds)
 		r.grace = int(g)
 	}
 	return r

@@ -37,6 +37,10 @@ func TestLoadProblems(t *testing.T) {
 		{"bad edition date", `effective_from: "2027-01-01T00:00:00"`, `effective_from: "next year"`, []string{`versions[0].effective_from: line %d: "next year" is not a local time`}},
 		{"several at once", "currency: USD", "currency: USX\nfoo: 1", []string{`currency: line %d: "USX"`, "foo: line 3: unknown key"}},
 		{"not yaml", "currency: USD", "currency: [USD", []string{"not valid YAML"}},
+		{"unknown key in a destination", `prefix: "44"`, `prefx: "44"`, []string{"destinations[2].prefx: line 40: unknown key (did you mean prefix?); the keys allowed under destinations[2] are class, increments, minimum, name, prefix, rate, setup"}},
+		{"unknown key in guest", "surcharge: 100", "surcharg: 100", []string{"guest.surcharg: line %d: unknown key (did you mean surcharge?)"}},
+		{"increments not a list", "increments: [30, 6]", "increments: 30", []string{`destinations[2].increments: line %d: is "30", want a list`}},
+		{"given twice", "currency: USD", "currency: USD\ncurrency: EUR", []string{"currency: line 3: given twice (first on line 2): keep one"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(example, tc.from, tc.to, 1)

@@ -27,15 +27,30 @@ func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr s
 
 // lockedBuffer is a bytes.Buffer that goroutines may write at once: the
 // command's logger writes from the PMS link's and the PBX source's
-// goroutines too.
+// goroutines too. wait blocks until what was written meets a condition.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // gets a signal after each write (made by the first wait or write)
+}
+
+// syncBuffer is the name some tests know lockedBuffer by.
+type syncBuffer = lockedBuffer
+
+func (l *lockedBuffer) signal() chan struct{} {
+	if l.written == nil {
+		l.written = make(chan struct{}, 1)
+	}
+	return l.written
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	select {
+	case l.signal() <- struct{}{}:
+	default:
+	}
 	return l.b.Write(p)
 }
 
@@ -45,17 +60,36 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// wait blocks until cond holds for what was written, checking after each
+// write; false after timeout.
+func (l *lockedBuffer) wait(timeout time.Duration, cond func(string) bool) bool {
+	l.mu.Lock()
+	written := l.signal()
+	l.mu.Unlock()
+	deadline := time.After(timeout)
+	for !cond(l.String()) {
+		select {
+		case <-written:
+		case <-deadline:
+			return cond(l.String())
+		}
+	}
+	return true
+}
+
 func TestHelpListsCommands(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"help"}} {
-		code, out, _ := run(t, "", args...)
-		if code != 0 {
-			t.Errorf("%v: exit %d", args, code)
-		}
-		for _, c := range commands() {
-			if !strings.Contains(out, "\n  "+c.name+" ") {
-				t.Errorf("%v does not list %s:\n%s", args, c.name, out)
+		t.Run(args[0], func(t *testing.T) {
+			code, out, _ := run(t, "", args...)
+			if code != 0 {
+				t.Errorf("%v: exit %d", args, code)
 			}
-		}
+			for _, c := range commands() {
+				if !strings.Contains(out, "\n  "+c.name+" ") {
+					t.Errorf("%v does not list %s:\n%s", args, c.name, out)
+				}
+			}
+		})
 	}
 	code, _, errOut := run(t, "")
 	if code != 2 || !strings.Contains(errOut, "Commands:") {
@@ -191,10 +225,12 @@ func TestParseUsage(t *testing.T) {
 		{[]string{"parse", "--format", "avaya-ipo", "--tz", "Mars/Base"}, `--tz "Mars/Base" is not a time zone name`},
 		{[]string{"parse", "--format", "avaya-ipo", "--received", "yesterday"}, `--received "yesterday" is not a time`},
 	} {
-		code, _, errOut := run(t, "", tc.args...)
-		if code == 0 || !strings.Contains(errOut, tc.want) {
-			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
-		}
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, errOut := run(t, "", tc.args...)
+			if code == 0 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
+			}
+		})
 	}
 }
 
@@ -237,9 +273,11 @@ func TestLogger(t *testing.T) {
 		t.Errorf("console output: %q", b.String())
 	}
 	for _, tc := range [][2]string{{"xml", ""}, {"", "loud"}} {
-		if _, err := newLogger(&b, tc[0], tc[1]); err == nil {
-			t.Errorf("newLogger(%q, %q) accepted", tc[0], tc[1])
-		}
+		t.Run(tc[0]+"/"+tc[1], func(t *testing.T) {
+			if _, err := newLogger(&b, tc[0], tc[1]); err == nil {
+				t.Errorf("newLogger(%q, %q) accepted", tc[0], tc[1])
+			}
+		})
 	}
 	code, _, errOut := run(t, "", "--log-level", "loud", "version")
 	if code != 2 || !strings.Contains(errOut, `--log-level "loud"`) {
@@ -304,24 +342,6 @@ func TestParseThenRate(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestCapture(t *testing.T) {
 	dir := t.TempDir()
 	smdr := filepath.Join(dir, "smdr.log")
@@ -335,24 +355,21 @@ func TestCapture(t *testing.T) {
 	var out, errOut syncBuffer
 	done := make(chan int)
 	go func() { done <- Run(ctx, []string{"capture", "--config", path}, strings.NewReader(""), &out, &errOut) }()
-	waitFor := func(what string, cond func() bool) {
+	waitFor := func(what string, lines int) {
 		t.Helper()
-		for i := 0; i < 200 && !cond(); i++ {
-			time.Sleep(25 * time.Millisecond)
-		}
-		if !cond() {
+		if !out.wait(5*time.Second, func(s string) bool { return strings.Count(s, "\n") >= lines }) {
 			cancel()
 			t.Fatalf("timed out waiting for %s; stdout:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
 		}
 	}
-	waitFor("the first call", func() bool { return strings.Count(out.String(), "\n") >= 1 })
+	waitFor("the first call", 1)
 	f, err := os.OpenFile(smdr, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.WriteString(strings.Replace(ipoRecord, "1004211", "1004299", 1) + "garbage\r\n")
 	f.Close()
-	waitFor("the appended records", func() bool { return strings.Count(out.String(), "\n") >= 3 })
+	waitFor("the appended records", 3)
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d: %s", code, errOut.String())
@@ -384,19 +401,23 @@ func TestErlang(t *testing.T) {
 		t.Errorf("exit %d: %q", code, out)
 	}
 	for _, gos := range []string{"0.01", "1%"} {
-		code, out, _ = run(t, "", "erlang", "--traffic", "8.108", "--gos", gos)
-		if code != 0 || !strings.HasPrefix(out, "15 trunks for 8.108 erlangs at 1.00 % blocking") {
-			t.Errorf("--gos %s: exit %d: %q", gos, code, out)
-		}
+		t.Run("--gos "+gos, func(t *testing.T) {
+			code, out, _ := run(t, "", "erlang", "--traffic", "8.108", "--gos", gos)
+			if code != 0 || !strings.HasPrefix(out, "15 trunks for 8.108 erlangs at 1.00 % blocking") {
+				t.Errorf("--gos %s: exit %d: %q", gos, code, out)
+			}
+		})
 	}
 	for _, args := range [][]string{
 		{"erlang", "--trunks", "15"},
 		{"erlang", "--traffic", "8", "--trunks", "15", "--gos", "1%"},
 		{"erlang", "--traffic", "8", "--gos", "150%"},
 	} {
-		if code, _, _ := run(t, "", args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2", args, code)
-		}
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if code, _, _ := run(t, "", args...); code != 2 {
+				t.Errorf("%v: exit %d, want 2", args, code)
+			}
+		})
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/gateway/report"
+	"callgate/internal/yamlstrict"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/tariff"
@@ -37,7 +39,7 @@ type Config struct {
 	Path string `yaml:"-"`
 	// Location is Site.Timezone, loaded.
 	Location *time.Location `yaml:"-"`
-	lines    map[string]int
+	lines    yamlstrict.Lines
 }
 
 // SiteConfig names the property and its time zone: the PBX prints wall-clock
@@ -202,7 +204,7 @@ func DefaultConfig() Config {
 		Rooms:   RoomsConfig{Default: "same"},
 		Console: ConsoleConfig{Listen: "127.0.0.1:8080", MaskDigits: 4},
 		Alarms:  AlarmsConfig{PMSDownMinutes: 10, QueueMinutes: 30},
-		Report:  defaultReportConfig(),
+		Report:  report.DefaultConfig(),
 		SMTP:    SMTPConfig{Port: 587, TLS: "starttls"},
 	}
 }
@@ -239,16 +241,22 @@ func LoadConfig(path string) (*Config, error) {
 // relative file names and in messages.
 func ParseConfig(data []byte, path string) (*Config, error) {
 	c := DefaultConfig()
-	d := newYAMLDecoder()
-	d.decodeFile(data, &c)
+	read := yamlstrict.Decode(data, &c)
 	c.Path = path
-	c.lines = d.lines
+	c.lines = read.Lines
 	for _, s := range []*SerialConfig{c.PBX.Serial, c.PMS.Serial} {
 		if s != nil {
 			fillSerialDefaults(s)
 		}
 	}
-	problems := append(d.problems, c.validate()...)
+	var problems Problems
+	for _, p := range read.Problems {
+		problems = append(problems, Problem(p))
+	}
+	if !read.Partial {
+		// A part left unread would only show up here as missing.
+		problems = append(problems, c.validate()...)
+	}
 	if len(problems) > 0 {
 		return &c, problems
 	}
@@ -293,7 +301,7 @@ func (k *checker) add(key, format string, args ...any) {
 	k.problems = append(k.problems, Problem{Key: key, Line: k.c.line(key), Msg: fmt.Sprintf(format, args...)})
 }
 
-func (c *Config) line(key string) int { return keyLine(c.lines, key) }
+func (c *Config) line(key string) int { return c.lines.Of(key) }
 
 func (k *checker) oneOf(key, value string, valid []string) {
 	if !slices.Contains(valid, value) {

@@ -173,17 +173,6 @@ func TestExampleConfigs(t *testing.T) {
 	}
 }
 
-func TestEditDistance(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		d    int
-	}{{"", "", 0}, {"parity", "parity", 0}, {"paritty", "parity", 1}, {"protocl", "protocol", 1}, {"abc", "xyz", 3}} {
-		if got := editDistance(tc.a, tc.b); got != tc.d {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.d)
-		}
-	}
-}
-
 func TestConfigCMFields(t *testing.T) {
 	body := strings.Replace(goodConfig, "format: avaya-ipo", "format: avaya-cm\n  cm_fields:\n    - {name: date, width: 6}\n    - {name: tiem, width: 4}", 1)
 	_, err := LoadConfig(writeConfig(t, body))

@@ -34,15 +34,14 @@ func TestDemo(t *testing.T) {
 		done <- Run(ctx, []string{"--log-format", "json", "demo", "--rate", "600", "--listen", "127.0.0.1:0", "--dir", dir, "--seed", "3"},
 			strings.NewReader(""), &out, &errOut)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
 	code := -1
-wait:
-	for time.Now().Before(deadline) && strings.Count(errOut.String(), `"message":"posted `) < 5 {
-		select {
-		case code = <-done:
-			break wait
-		case <-time.After(100 * time.Millisecond):
-		}
+	posted := make(chan bool, 1)
+	go func() {
+		posted <- errOut.wait(30*time.Second, func(s string) bool { return strings.Count(s, `"message":"posted `) >= 5 })
+	}()
+	select {
+	case code = <-done:
+	case <-posted:
 	}
 	cancel()
 	if code != -1 {

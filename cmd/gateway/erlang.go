@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"callgate/gateway/report"
 )
@@ -36,9 +34,9 @@ func erlangCommand() *command {
 				fmt.Fprintf(a.stdout, "%.6f blocking (%.2f %%) for %g erlangs on %d trunks\n", b, b*100, traffic, trunks)
 				return nil
 			}
-			p, err := parseGoS(gos)
+			p, err := report.ParseGoS(gos)
 			if err != nil {
-				return usageError{err.Error()}
+				return usageError{"--gos " + err.Error()}
 			}
 			n, b, err := report.TrunksFor(traffic, p)
 			if err != nil {
@@ -48,18 +46,4 @@ func erlangCommand() *command {
 			return nil
 		},
 	}
-}
-
-// parseGoS reads a grade of service as a fraction (0.01) or a percentage (1%).
-func parseGoS(s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	pct := strings.HasSuffix(t, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
-	if pct {
-		v /= 100
-	}
-	if err != nil || v <= 0 || v >= 1 {
-		return 0, fmt.Errorf("--gos %q is not a blocking probability between 0 and 1, like 0.01 or 1%%", s)
-	}
-	return v, nil
 }

@@ -295,32 +295,8 @@ func listJournal(ctx context.Context, a *app, jf *journalFlags, q *listFlags) er
 		return err
 	}
 	defer j.Close()
-	w := bufio.NewWriter(a.stdout)
-	limit, n := q.limit, 0
-	for {
-		f.Limit = 1000
-		if limit > 0 {
-			f.Limit = min(1000, limit-n)
-		}
-		list, err := j.Entries(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, e := range list {
-			b, err := e.MarshalJSON()
-			if err != nil {
-				return err
-			}
-			w.Write(b)
-			w.WriteByte('\n')
-		}
-		n += len(list)
-		if len(list) < f.Limit || limit > 0 && n >= limit {
-			break
-		}
-		f.After = list[len(list)-1].ID
-	}
-	return w.Flush()
+	_, err = j.WriteEntries(ctx, a.stdout, f, q.limit)
+	return err
 }
 
 // journalConfig reads the config, if one is given: the journal's path and

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
-	"callgate/gateway"
 	"callgate/pbx"
 )
 
@@ -62,7 +59,7 @@ func parseCommand() *command {
 			opts.Location = loc
 			clock := time.Now()
 			if received != "" {
-				if clock, err = parseReceived(received, loc); err != nil {
+				if clock, err = pbx.ParseReceived(received, loc); err != nil {
 					return usageError{err.Error()}
 				}
 			}
@@ -87,20 +84,6 @@ func parseCommand() *command {
 	}
 }
 
-// parseReceived reads --received: a wall-clock time in the site's zone, a
-// date (midnight), or an RFC 3339 instant.
-func parseReceived(s string, loc *time.Location) (time.Time, error) {
-	for _, layout := range []string{gateway.WallClockLayout, "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
-		}
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.In(loc), nil
-	}
-	return time.Time{}, fmt.Errorf("--received %q is not a time like 2026-01-01T00:05:00 or 2026-01-01", s)
-}
-
 func formatsCommand() *command {
 	var verbose bool
 	return &command{
@@ -113,20 +96,9 @@ func formatsCommand() *command {
 			if len(args) > 0 {
 				return usageError{"formats takes no arguments"}
 			}
-			return writeFormats(a.stdout, verbose)
+			return pbx.WriteFormats(a.stdout, verbose)
 		},
 	}
-}
-
-func writeFormats(w io.Writer, verbose bool) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	for _, f := range pbx.Formats() {
-		fmt.Fprintf(tw, "%s\t%s\n", f.Name, f.Description)
-		if verbose && f.Settings != "" {
-			fmt.Fprintf(tw, "\t  PBX settings: %s\n", strings.TrimSpace(f.Settings))
-		}
-	}
-	return tw.Flush()
 }
 
 // input returns the command's input: the file named by args[0], or stdin
@@ -141,3 +113,6 @@ func (a *app) input(args []string) (io.Reader, string, func() error, error) {
 	}
 	return f, args[0], f.Close, nil
 }
+
+// parseReceived is pbx.ParseReceived under the name import.go knows it by.
+var parseReceived = pbx.ParseReceived

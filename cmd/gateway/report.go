@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/term"
 
-	"callgate/gateway"
 	"callgate/gateway/report"
 	"callgate/gateway/report/render"
 )
@@ -112,7 +111,7 @@ func reportCommand() *command {
 				return err
 			}
 			defer j.Close()
-			t, err := runReport(ctx, j, r, o)
+			t, err := report.Generate(ctx, j, r.Name, o)
 			if err != nil {
 				return err
 			}
@@ -124,11 +123,11 @@ func reportCommand() *command {
 				for i := range to {
 					to[i] = strings.TrimSpace(to[i])
 				}
-				msg, err := reportMessage(c.Site.Name, c.SMTP.From, to, t, f)
+				l, err := report.Compose(c.Site.Name, t, f, render.Write)
 				if err != nil {
 					return err
 				}
-				if err := (mailer{cfg: c.SMTP}).send(ctx, msg); err != nil {
+				if err := c.mailLetter(c.mailServer())(ctx, to, l); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "sent %s (%d rows) to %s\n", t.Name, len(t.Rows), strings.Join(to, ", "))
@@ -137,12 +136,6 @@ func reportCommand() *command {
 			return writeOutput(a.stdout, out, func(w io.Writer) error { return render.Write(w, t, f) })
 		},
 	}
-}
-
-// runReport reads the period's entries through the journal's queries and
-// computes the report.
-func runReport(ctx context.Context, q gateway.Queries, r report.Report, o report.Options) (*report.Table, error) {
-	return report.Generate(ctx, q, r.Name, o)
 }
 
 func listReports(w io.Writer) error {

@@ -58,7 +58,7 @@ func benchJournalReport(b *testing.B, name string, n int) {
 	o := report.Options{From: start, To: start.AddDate(0, 0, 29), Location: time.UTC}
 	b.ResetTimer()
 	for range b.N {
-		t, err := runReport(ctx, j, r, o)
+		t, err := report.Generate(ctx, j, r.Name, o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +20,8 @@ import (
 	"callgate/gateway"
 	"callgate/gateway/console"
 	"callgate/gateway/report"
+	"callgate/mail"
+	"callgate/metrics"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/store"
@@ -65,13 +69,15 @@ type gatewayRun struct {
 	cfg     *Config
 	log     zerolog.Logger
 	journal *store.Journal
-	tariff  *reloadingTariff
+	tariff  *tariff.Reloading
 	engine  *gateway.Engine
 	console *console.Server
 	// reports sends the config's scheduled reports (nil without any).
-	reports *Scheduler
+	reports *report.Scheduler
+	mail    *mail.Server // the scheduled reports are sent through
 	http    *http.Server
 	ln      net.Listener
+	// closers close what the gateway opened, last first (closeAll).
 	closers []func() error
 }
 
@@ -90,15 +96,16 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	}
 	g.closers = append(g.closers, g.journal.Close)
 	if len(c.Reports) > 0 {
-		if g.reports, err = NewScheduler(c, g.journal, log); err != nil {
+		g.mail = c.mailServer()
+		if g.reports, err = newScheduler(c, g.journal, g.mail, log); err != nil {
 			return nil, err
 		}
 	}
-	g.tariff, err = loadTariff(c.Resolve(c.Tariff), log.With().Str("component", "tariff").Logger())
+	g.tariff, err = tariff.LoadReloading(c.Resolve(c.Tariff), log.With().Str("component", "tariff").Logger())
 	if err != nil {
 		return nil, fmt.Errorf("tariff %s: %w", c.Resolve(c.Tariff), err)
 	}
-	g.tariff.onChange = func(path string) { g.audit("tariff-change", map[string]string{"file": path, "sha256": fileSum(path)}) }
+	g.tariff.OnChange = func(path string) { g.audit("tariff-change", map[string]string{"file": path, "sha256": fileSum(path)}) }
 	parser, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
 	if err != nil {
 		return nil, err
@@ -130,32 +137,33 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		g.closers = append(g.closers, f.Close)
 		o.Transcript = f
 	}
+	// The engine closes the PMS link and the PBX source when it stops, the
+	// HTTP server its listener: the closers from here on are for a failed
+	// start only.
+	kept := len(g.closers)
 	link, err := fias.Open(o)
 	if err != nil {
 		return nil, err
 	}
+	g.closers = append(g.closers, link.Close)
 	eng.PMS = link
 	src, err := openSource(c, log, func(silent bool) { eng.PBXSilent(silent, silence) })
 	if err != nil {
-		link.Close()
 		return nil, err
 	}
+	g.closers = append(g.closers, src.Close)
 	eng.Source = src
-	m := newMetrics(eng, g.journal)
-	eng.Latency = m.observeLatency
+	m := metrics.New(eng, g.journal)
+	eng.Latency = m.ObserveLatency
 	g.ln, err = net.Listen("tcp", c.Console.Listen)
 	if err != nil {
-		src.Close()
-		link.Close()
 		return nil, fmt.Errorf("console.listen %s: %w", c.Console.Listen, err)
 	}
+	g.closers = append(g.closers, g.ln.Close)
 	var tlsConf *tls.Config
 	if c.Console.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.Resolve(c.Console.TLSCert), c.Resolve(c.Console.TLSKey))
 		if err != nil {
-			g.ln.Close()
-			src.Close()
-			link.Close()
 			return nil, fmt.Errorf("console.tls_cert, console.tls_key: %w", err)
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -182,17 +190,15 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		Logger:         log.With().Str("component", "console").Logger(),
 	})
 	if err != nil {
-		g.ln.Close()
-		src.Close()
-		link.Close()
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.handler())
-	mux.HandleFunc("GET /healthz", healthz(eng, g.journal))
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", metrics.Healthz(eng, g.journal))
 	mux.Handle("/", g.console)
 	g.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf}
 	g.audit("serve-start", map[string]string{"config": c.Path, "config_sha256": fileSum(c.Path), "tariff_sha256": fileSum(c.Resolve(c.Tariff))})
+	g.closers = g.closers[:kept]
 	return g, nil
 }
 
@@ -215,7 +221,10 @@ func (g *gatewayRun) audit(action string, detail map[string]string) {
 // run runs the engine and the HTTP listener until ctx ends, then stops in
 // order: the engine (PBX, posting in flight, PMS link), HTTP, the journal.
 func (g *gatewayRun) run(ctx context.Context) error {
-	go g.tariff.Watch(ctx, 2*time.Second)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go g.tariff.Watch(ctx, 2*time.Second, hup)
 	reportsDone := make(chan struct{})
 	rctx, stopReports := context.WithCancel(ctx) // ends with ctx, or when the engine stops on an error
 	defer stopReports()

@@ -59,12 +59,10 @@ tariff: tariff.yaml
 console: {listen: "127.0.0.1:0"}
 `, pmsSim.Addr()), &logs)
 	g.run(t)
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(logs.String(), `"component":"pms"`) || !strings.Contains(logs.String(), `"component":"pbx"`) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line of the PMS link and the PBX source in 20 s:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !logs.wait(20*time.Second, func(s string) bool {
+		return strings.Contains(s, `"component":"pms"`) && strings.Contains(s, `"component":"pbx"`)
+	}) {
+		t.Fatalf("no log line of the PMS link and the PBX source in 20 s:\n%s", logs.String())
 	}
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	for _, l := range lines {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"callgate/mail/mailtest"
 	"callgate/pms/fias/sim"
 )
 
@@ -28,26 +27,25 @@ func TestServeRunsScheduledReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pmsSim.Close()
-	srv := startSMTP(t, 0)
-	host, port, _ := net.SplitHostPort(srv.addr)
+	srv := mailtest.Start(t, 0, false)
 	cfg := fmt.Sprintf(`site: {name: Harbour Hotel, timezone: America/New_York}
 store: {path: journal.db}
 pbx: {format: avaya-ipo, transport: file, file: smdr.txt}
 pms: {protocol: fias, address: %q}
 tariff: tariff.yaml
 console: {listen: "127.0.0.1:0"}
-smtp: {host: %q, port: %s, tls: starttls, username: callgate, password: s3cret, from: callgate@hotel.test}
+smtp: {host: %q, port: %d, tls: starttls, username: callgate, password: s3cret, from: callgate@hotel.test}
 report: {trunk_groups: [{name: pstn, trunks: ["9001-9008"], size: 8}]}
 reports:
   - {report: busy-hour, period: yesterday, format: csv, schedule: "* * * * *", to: [it@hotel.test]}
-`, pmsSim.Addr(), host, port)
+`, pmsSim.Addr(), srv.Host, srv.Port)
 	g := startTestGateway(t, dir, cfg)
 	if g.reports == nil {
 		t.Fatal("serve made no scheduler for the config's reports")
 	}
-	g.reports.mail.tls = &tls.Config{RootCAs: srv.roots, ServerName: "127.0.0.1"}
+	g.mail.TLSConfig = srv.TLSConfig()
 	var first atomic.Bool
-	g.reports.nowFunc = func() time.Time {
+	g.reports.Now = func() time.Time {
 		if first.CompareAndSwap(false, true) {
 			return time.Now().Add(-2 * time.Minute)
 		}
@@ -55,22 +53,13 @@ reports:
 	}
 	g.run(t)
 
-	deadline := time.Now().Add(15 * time.Second)
-	for len(srv.sent()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no report mailed; status %+v", g.reports.Status())
-		}
-		time.Sleep(20 * time.Millisecond)
+	sent := srv.Wait(1, 15*time.Second)
+	if len(sent) == 0 {
+		t.Fatalf("no report mailed; status %+v", g.reports.Status())
 	}
-	m := srv.sent()[0]
-	if strings.Join(m.to, " ") != "it@hotel.test" || !strings.Contains(string(m.data), "Harbour Hotel: Busy hour") || !strings.Contains(string(m.data), ".csv") {
-		t.Errorf("mail to %v:\n%s", m.to, m.data)
-	}
-	for st := g.reports.Status()[0]; st.LastOK.IsZero(); st = g.reports.Status()[0] {
-		if time.Now().After(deadline) {
-			t.Fatalf("status %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
+	m := sent[0]
+	if strings.Join(m.To, " ") != "it@hotel.test" || !strings.Contains(string(m.Data), "Harbour Hotel: Busy hour") || !strings.Contains(string(m.Data), ".csv") {
+		t.Errorf("mail to %v:\n%s", m.To, m.Data)
 	}
 
 	jar, _ := cookiejar.New(nil)
@@ -85,5 +74,11 @@ reports:
 	// The console's reports take the config's options: its trunk group.
 	if code, body, _ := cl.get("/reports?report=sizing&from=2026-11-01&to=2026-11-02"); code != http.StatusOK || !strings.Contains(body, "Trunks needed") || !strings.Contains(body, "<td>pstn</td>") {
 		t.Errorf("/reports sizing: %d\n%s", code, body)
+	}
+	// Stopped, the gateway has finished the sending it started: its status
+	// shows the success.
+	g.stop(t)
+	if st := g.reports.Status()[0]; st.LastOK.IsZero() || st.LastError != "" {
+		t.Errorf("status %+v", st)
 	}
 }

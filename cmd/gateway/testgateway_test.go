@@ -20,6 +20,7 @@ type testGateway struct {
 	*gatewayRun
 	ctx    context.Context
 	cancel context.CancelFunc
+	done   chan error // run's end (nil before run and after stop)
 }
 
 // startTestGateway writes a site into dir — an empty smdr.txt for the file
@@ -55,16 +56,24 @@ func startTestGateway(t *testing.T, dir, cfg string, logs ...io.Writer) *testGat
 	return &testGateway{gatewayRun: g, ctx: ctx, cancel: cancel}
 }
 
-// run serves until the test ends, then stops the gateway in order.
+// run serves until the test ends (or stop), then stops the gateway in order.
 func (tg *testGateway) run(t *testing.T) {
-	done := make(chan error, 1)
-	go func() { done <- tg.gatewayRun.run(tg.ctx) }()
-	t.Cleanup(func() {
-		tg.cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("the gateway did not stop")
-		}
-	})
+	tg.done = make(chan error, 1)
+	go func() { tg.done <- tg.gatewayRun.run(tg.ctx) }()
+	t.Cleanup(func() { tg.stop(t) })
+}
+
+// stop stops the gateway and waits until it has: the engine, HTTP and the
+// scheduled reports ended, the journal closed. Again, it does nothing.
+func (tg *testGateway) stop(t *testing.T) {
+	tg.cancel()
+	if tg.done == nil {
+		return
+	}
+	select {
+	case <-tg.done:
+		tg.done = nil
+	case <-time.After(20 * time.Second):
+		t.Error("the gateway did not stop")
+	}
 }

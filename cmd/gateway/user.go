@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"golang.org/x/term"
 
@@ -104,110 +102,38 @@ func userCommand() *command {
 const cliActor = "cli"
 
 func runUser(ctx context.Context, a *app, j *store.Journal, sub, name, role, label string) error {
-	now := time.Now()
-	audit := func(action string, detail map[string]string) error {
-		detail["user"] = name
-		return j.Audit(ctx, gateway.AuditRecord{Actor: cliActor, Action: action, Detail: detail})
-	}
+	acc := console.Accounts{Users: j, Journal: j, Actor: cliActor}
+	password := func() ([]byte, error) { return readPassword(a, name) }
 	switch sub {
 	case "list":
-		us, err := j.Users(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tSTATE\tTOKENS\tCREATED")
-		for _, u := range us {
-			state := "active"
-			switch {
-			case u.Disabled:
-				state = "disabled"
-			case now.Before(u.LockedUntil):
-				state = "locked until " + u.LockedUntil.Local().Format("15:04")
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", u.Name, u.Role, state, len(u.Tokens), u.Created.Local().Format("2006-01-02"))
-		}
-		return tw.Flush()
+		return acc.List(ctx, a.stdout)
 	case "add":
-		if !validUserName(name) {
+		if !console.ValidUserName(name) {
 			return usageError{"a user name has 1 to 64 letters, digits, . _ - @"}
 		}
-		if _, err := j.User(ctx, name); err == nil {
-			return fmt.Errorf("there is already a user %q: gateway user passwd sets a new password", name)
-		} else if !gateway.IsKind(err, gateway.KindNotFound) {
-			return err
-		}
-		hash, err := readPassword(a, name)
-		if err != nil {
-			return err
-		}
-		if err := j.PutUser(ctx, gateway.User{Name: name, Role: role, PasswordHash: hash, Created: now, Updated: now}); err != nil {
-			return err
-		}
-		if err := audit("user-add", map[string]string{"role": role}); err != nil {
+		if err := acc.Add(ctx, name, role, password); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "user %s added as %s\n", name, role)
 	case "passwd":
-		if _, err := j.User(ctx, name); err != nil {
-			return err
-		}
-		hash, err := readPassword(a, name)
-		if err != nil {
-			return err
-		}
-		if _, err := j.UpdateUser(ctx, name, func(u *gateway.User) error {
-			u.PasswordHash, u.Disabled, u.FailedLogins, u.LockedUntil, u.Updated = hash, false, 0, time.Time{}, now
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := audit("user-passwd", map[string]string{}); err != nil {
+		if err := acc.SetPassword(ctx, name, password); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "password of %s set\n", name)
 	case "disable":
-		if _, err := j.UpdateUser(ctx, name, func(u *gateway.User) error {
-			u.Disabled, u.Tokens, u.Updated = true, nil, now
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := audit("user-disable", map[string]string{}); err != nil {
+		if err := acc.Disable(ctx, name); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "user %s disabled: no login, API tokens revoked (gateway user passwd enables it again)\n", name)
 	case "token":
-		token, hash := console.NewToken()
-		if _, err := j.UpdateUser(ctx, name, func(u *gateway.User) error {
-			if u.Disabled {
-				return gateway.Errorf(gateway.KindInvalid, "user %s is disabled", name)
-			}
-			u.Tokens = append(u.Tokens, gateway.Token{Hash: hash, Label: label, Created: now})
-			u.Updated = now
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := audit("user-token", map[string]string{"label": label}); err != nil {
+		token, err := acc.NewToken(ctx, name, label)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stderr, "API token for %s (shown once; send it as Authorization: Bearer TOKEN):\n", name)
 		fmt.Fprintln(a.stdout, token)
 	}
 	return nil
-}
-
-func validUserName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 // readPassword reads a new password: from the terminal, asked twice, or

@@ -32,13 +32,7 @@ func (s *Server) usersData(c echo.Context) (usersPage, error) {
 	p := usersPage{Roles: Roles}
 	now := s.o.Now()
 	for _, u := range us {
-		st := "active"
-		switch {
-		case u.Disabled:
-			st = "disabled"
-		case now.Before(u.LockedUntil):
-			st = "locked until " + s.wall(u.LockedUntil)
-		}
+		st := userState(u, now, s.wall)
 		p.Rows = append(p.Rows, userRow{Name: u.Name, Role: u.Role, State: st, Created: s.wall(u.Created), Tokens: len(u.Tokens), Disabled: u.Disabled})
 	}
 	return p, nil

@@ -20,8 +20,11 @@ import (
 	"callgate/gateway/report"
 )
 
-// Formats are the output formats of Write.
-var Formats = []string{"table", "csv", "json", "xlsx", "html"}
+// Formats are the output formats of Write (report.Formats: a schedule in
+// package report names one).
+var Formats = report.Formats
+
+var _ report.Render = Write
 
 // Write writes t to w in format: table (aligned text for a terminal), csv
 // (RFC 4180, UTF-8, a header row), json (an array of row objects keyed by

@@ -1,4 +1,6 @@
-package main
+// Package metrics exposes the engine's counters to Prometheus and answers the
+// health check: an adapter that imports gateway only.
+package metrics
 
 import (
 	"context"
@@ -12,11 +14,16 @@ import (
 	"callgate/gateway"
 )
 
-// metrics exposes the engine's counters to Prometheus. Counters are read from
-// the engine's status at scrape time; only the latency histogram is fed as
-// postings complete.
-type metrics struct {
-	engine  *gateway.Engine
+// Engine is what the collector reads: the engine's status.
+type Engine interface {
+	Status() gateway.Status
+}
+
+// Collector exposes the engine's counters to Prometheus. Counters are read
+// from the engine's status at scrape time; only the latency histogram is fed
+// as postings complete.
+type Collector struct {
+	engine  Engine
 	queries gateway.Queries
 	reg     *prometheus.Registry
 	latency prometheus.Histogram
@@ -26,8 +33,10 @@ type metrics struct {
 	exceptions, link, pbxSilent, alarms     *prometheus.Desc
 }
 
-func newMetrics(e *gateway.Engine, q gateway.Queries) *metrics {
-	m := &metrics{engine: e, queries: q, reg: prometheus.NewRegistry()}
+// New returns the collector of e's status and q's queue, registered with
+// the Go and process collectors in a registry of its own.
+func New(e Engine, q gateway.Queries) *Collector {
+	m := &Collector{engine: e, queries: q, reg: prometheus.NewRegistry()}
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("callgate_"+name, help, labels, nil)
 	}
@@ -52,14 +61,16 @@ func newMetrics(e *gateway.Engine, q gateway.Queries) *metrics {
 	return m
 }
 
-func (m *metrics) observeLatency(d time.Duration) { m.latency.Observe(d.Seconds()) }
+// ObserveLatency records one posting's time from arrival to the PMS's OK.
+func (m *Collector) ObserveLatency(d time.Duration) { m.latency.Observe(d.Seconds()) }
 
-func (m *metrics) handler() http.Handler {
+// Handler serves the registry in Prometheus's text format.
+func (m *Collector) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
 // Describe implements prometheus.Collector.
-func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.records, m.replays, m.parseErrors, m.notCalls, m.postings, m.queued,
 		m.oldest, m.inDoubt, m.exceptions, m.link, m.pbxSilent, m.alarms} {
 		ch <- d
@@ -67,7 +78,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector.
-func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	st := m.engine.Status()
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
@@ -122,9 +133,9 @@ func boolFloat(b bool) float64 {
 	return 0
 }
 
-// healthz answers 200 with the engine's alarms while the journal can be
+// Healthz answers 200 with the engine's alarms while the journal can be
 // read, 503 when it cannot.
-func healthz(e *gateway.Engine, q gateway.Queries) http.HandlerFunc {
+func Healthz(e Engine, q gateway.Queries) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		st := e.Status()
 		body := struct {

@@ -1,32 +1,30 @@
-package main
+package tariff
 
 import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
-	"callgate/tariff"
 )
 
-// reloadingTariff is the tariff in force, reloaded when the file changes or
-// the process gets SIGHUP. A bad new file is refused with every problem
+// Reloading is the tariff in force, a gateway.Rater that the engine rates
+// through: Reload (on a signal, from the console) and Watch (when the file
+// changes) load the file again. A bad new file is refused with every problem
 // logged, and the old tariff stays.
-type reloadingTariff struct {
+type Reloading struct {
 	path    string
 	log     zerolog.Logger
-	current atomic.Pointer[tariff.Tariff]
+	current atomic.Pointer[Tariff]
 	mu      sync.Mutex // one reload at a time (the watcher, the console); guards stamp
 	stamp   fileStamp
-	// onChange is called after a new tariff took over (for the audit log).
-	onChange func(path string)
+	// OnChange is called after a new tariff took over (for the audit log).
+	OnChange func(path string)
 }
 
 type fileStamp struct {
@@ -42,32 +40,32 @@ func statStamp(path string) (fileStamp, error) {
 	return fileStamp{fi.ModTime(), fi.Size()}, nil
 }
 
-// loadTariff loads path for the first time: an error stops the start.
-func loadTariff(path string, log zerolog.Logger) (*reloadingTariff, error) {
-	t, err := tariff.Load(path)
+// LoadReloading loads path for the first time: an error stops the start.
+func LoadReloading(path string, log zerolog.Logger) (*Reloading, error) {
+	t, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
-	r := &reloadingTariff{path: path, log: log}
+	r := &Reloading{path: path, log: log}
 	r.current.Store(t)
 	r.stamp, _ = statStamp(path)
 	return r, nil
 }
 
 // Rate prices c with the tariff in force.
-func (r *reloadingTariff) Rate(c gateway.Call) (gateway.Charge, error) {
+func (r *Reloading) Rate(c gateway.Call) (gateway.Charge, error) {
 	return r.current.Load().Rate(c)
 }
 
 // Reload loads the file again and, if it is good, makes it the tariff in
 // force. It reports whether the tariff changed.
-func (r *reloadingTariff) Reload() bool {
+func (r *Reloading) Reload() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	stamp, _ := statStamp(r.path)
-	t, err := tariff.Load(r.path)
+	t, err := Load(r.path)
 	r.stamp = stamp
-	var problems tariff.Problems
+	var problems Problems
 	switch {
 	case errors.As(err, &problems):
 		for _, p := range problems {
@@ -81,26 +79,24 @@ func (r *reloadingTariff) Reload() bool {
 	}
 	r.current.Store(t)
 	r.log.Info().Str("tariff", r.path).Str("currency", t.Currency).Msg("tariff reloaded")
-	if r.onChange != nil {
-		r.onChange(r.path)
+	if r.OnChange != nil {
+		r.OnChange(r.path)
 	}
 	return true
 }
 
-// Watch reloads on SIGHUP and when the file's time or size changes (checked
-// every poll), until ctx ends.
-func (r *reloadingTariff) Watch(ctx context.Context, poll time.Duration) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// Watch reloads on each signal from reload (the caller wires SIGHUP to it)
+// and when the file's time or size changes (checked every poll), until ctx
+// ends.
+func (r *Reloading) Watch(ctx context.Context, poll time.Duration, reload <-chan os.Signal) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hup:
-			r.log.Info().Str("tariff", r.path).Msg("SIGHUP: reloading the tariff")
+		case sig := <-reload:
+			r.log.Info().Str("tariff", r.path).Stringer("signal", sig).Msg("signal: reloading the tariff")
 			r.Reload()
 		case <-tick.C:
 			if r.changed() {
@@ -111,16 +107,16 @@ func (r *reloadingTariff) Watch(ctx context.Context, poll time.Duration) {
 }
 
 // Summary describes the tariff in force.
-func (r *reloadingTariff) Summary() string { return r.current.Load().Summary() }
+func (r *Reloading) Summary() string { return r.current.Load().Summary() }
 
 // Destinations lists the destinations of the tariff in force.
-func (r *reloadingTariff) Destinations(at time.Time) []gateway.TariffDestination {
+func (r *Reloading) Destinations(at time.Time) []gateway.TariffDestination {
 	return r.current.Load().Destinations(at)
 }
 
 // changed reports whether the file's time or size differs from the last
 // load's.
-func (r *reloadingTariff) changed() bool {
+func (r *Reloading) changed() bool {
 	s, err := statStamp(r.path)
 	r.mu.Lock()
 	defer r.mu.Unlock()

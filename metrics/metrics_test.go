@@ -1,0 +1,98 @@
+package metrics_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+	"callgate/metrics"
+)
+
+type engine struct{ st gateway.Status }
+
+func (e engine) Status() gateway.Status { return e.st }
+
+// queries answers Counts and Entries; every other query is not needed here
+// (the embedded nil interface would panic if one were called).
+type queries struct {
+	gateway.Queries
+	counts gateway.Counts
+	err    error
+}
+
+func (q queries) Counts(context.Context) (gateway.Counts, error) { return q.counts, q.err }
+func (q queries) Entries(context.Context, gateway.Filter) ([]gateway.Entry, error) {
+	return []gateway.Entry{{Updated: time.Now().Add(-time.Minute)}}, q.err
+}
+
+func scrape(t *testing.T, h http.Handler) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", rec.Code)
+	}
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+func TestCollector(t *testing.T) {
+	e := engine{gateway.Status{RecordsRead: 7, Replays: 2, Postings: map[gateway.PostOutcome]uint64{gateway.PostPosted: 5},
+		PMS:    gateway.LinkStatus{State: gateway.LinkAlive},
+		Alarms: []gateway.Alarm{{Kind: gateway.AlarmPBXSilent}}}}
+	q := queries{counts: gateway.Counts{States: map[gateway.State]int64{gateway.StateQueued: 3, gateway.StateInDoubt: 1}}}
+	m := metrics.New(e, q)
+	m.ObserveLatency(20 * time.Millisecond)
+	out := scrape(t, m.Handler())
+	for _, want := range []string{
+		"callgate_records_read_total 7",
+		"callgate_replays_dropped_total 2",
+		`callgate_postings_total{outcome="posted"} 5`,
+		`callgate_pms_link_state{state="alive"} 1`,
+		`callgate_pms_link_state{state="down"} 0`,
+		`callgate_alarms{kind="pbx-silent"} 1`,
+		"callgate_pbx_silent 1",
+		"callgate_queue_depth 3",
+		"callgate_in_doubt 1",
+		"callgate_posting_latency_seconds_count 1",
+	} {
+		t.Run(want, func(t *testing.T) {
+			if !strings.Contains(out, want+"\n") {
+				t.Errorf("no %q in\n%s", want, out)
+			}
+		})
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		st     gateway.Status
+		err    error
+		code   int
+		status string
+	}{
+		{"ok", gateway.Status{}, nil, http.StatusOK, "ok"},
+		{"alarm", gateway.Status{Alarms: []gateway.Alarm{{Kind: gateway.AlarmPMSDown}}}, nil, http.StatusOK, "alarm"},
+		{"journal unreadable", gateway.Status{}, errors.New("disk gone"), http.StatusServiceUnavailable, "down"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			metrics.Healthz(engine{c.st}, queries{err: c.err})(rec, httptest.NewRequest("GET", "/healthz", nil))
+			var body struct{ Status string }
+			if err := json.NewDecoder(rec.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != c.code || body.Status != c.status {
+				t.Errorf("%d %q, want %d %q", rec.Code, body.Status, c.code, c.status)
+			}
+		})
+	}
+}
