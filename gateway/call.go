@@ -39,7 +39,7 @@ const (
 )
 
 // Call is one call record from the PBX, normalized. Its JSON form is the
-// "Normalized call" of DESIGN.md: the output of `gateway parse` and the input of
+// "The normalized call" of docs/design.md: the output of `gateway parse` and the input of
 // `gateway rate`.
 //
 // Optional text fields use "" for "absent" and are written as JSON null.
@@ -102,7 +102,7 @@ func Bool(b bool) *bool {
 // Int returns a pointer to n, for Call.RingS.
 func Int(n int) *int { return &n }
 
-// MarshalJSON writes the call as DESIGN.md's normalized call.
+// MarshalJSON writes the call as the normalized call of docs/design.md.
 func (c Call) MarshalJSON() ([]byte, error) {
 	return AppendCallJSON(nil, &c, true), nil
 }

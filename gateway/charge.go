@@ -4,7 +4,7 @@ import "strconv"
 
 // Charge is the result of rating one call against the tariff: what the carrier
 // costs and what the guest pays, in integer minor units of Currency. The JSON
-// names are those TARIFF.md gives for `gateway rate`.
+// names are those docs/tariff.md gives for `gateway rate`.
 type Charge struct {
 	Class          string  `json:"class"`       // local, national, international, emergency, incoming, …
 	Destination    string  `json:"destination"` // destination name, "" for none
@@ -23,7 +23,7 @@ type Charge struct {
 	Exception      *string `json:"exception"`      // nil, or invalid-number, unroutable-number, unknown-destination
 }
 
-// The rating exceptions TARIFF.md names.
+// The rating exceptions docs/tariff.md names.
 const (
 	ExceptionInvalidNumber      = "invalid-number"
 	ExceptionUnroutableNumber   = "unroutable-number"
@@ -36,7 +36,7 @@ func (c Charge) Postable() bool {
 	return c.Chargeable && c.Exception == nil && c.TotalMinor > 0
 }
 
-// MarshalJSON writes the charge as TARIFF.md's rating fields: text fields the
+// MarshalJSON writes the charge as the rating fields of docs/tariff.md: text fields the
 // rating did not reach (no destination for a free number, no E.164 number for
 // an unroutable one) are null.
 func (c Charge) MarshalJSON() ([]byte, error) {

@@ -151,7 +151,7 @@ func TestErrorTexts(t *testing.T) {
 
 func TestStates(t *testing.T) {
 	if len(gateway.States) != 14 {
-		t.Errorf("%d states, DESIGN.md lists 14", len(gateway.States))
+		t.Errorf("%d states, docs/journal.md lists 14", len(gateway.States))
 	}
 	for _, s := range gateway.States {
 		if !s.Valid() {

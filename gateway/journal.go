@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// The journal is the gateway's memory and its proof (DESIGN.md "The journal is
+// The journal is the gateway's memory and its proof (docs/journal.md "The journal is
 // an event log"): one append-only log of events, and projections of it (each
 // entry's current state, the queues, the indices) updated in the same
 // transaction as the event that changes them. Package store implements the

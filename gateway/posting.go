@@ -1,7 +1,7 @@
 package gateway
 
 // State is where a journal entry stands. Every record read gets one entry that
-// moves through these states; see DESIGN.md "Journal states".
+// moves through these states; see docs/journal.md "Entries and their states".
 type State string
 
 // The journal states.
@@ -22,7 +22,7 @@ const (
 	StateImported      State = "imported" // history loaded by `gateway import`: rated, never posted
 )
 
-// States lists every journal state in the order of DESIGN.md.
+// States lists every journal state in the order of docs/journal.md.
 var States = []State{
 	StateCaptured, StateRated, StateNotChargeable, StateException,
 	StateQueued, StateSent, StatePosted, StateRefused, StateInDoubt,

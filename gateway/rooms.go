@@ -6,7 +6,7 @@ import (
 )
 
 // RoomMap maps the extension a call was made from to the room whose folio it
-// is charged to (DESIGN.md, config "rooms").
+// is charged to (docs/design.md "Configuration", the rooms section).
 type RoomMap struct {
 	// Same, when true, makes an extension its own room when nothing else
 	// names it (extension 415 is room 415).

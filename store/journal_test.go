@@ -193,7 +193,7 @@ func fullChange(n int, from, to gateway.State) gateway.Change {
 }
 
 // TestStateMachine tries every move from every resting state: exactly the
-// moves of DESIGN.md (gateway.CanMove) succeed; every other returns an error
+// moves of docs/journal.md (gateway.CanMove) succeed; every other returns an error
 // of kind invalid and changes nothing, not even the log.
 func TestStateMachine(t *testing.T) {
 	e := newEnv(t, store.Options{})

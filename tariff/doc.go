@@ -1,4 +1,4 @@
-// Package tariff prices calls: it loads a hotel's tariff file (TARIFF.md,
+// Package tariff prices calls: it loads a hotel's tariff file (docs/tariff.md,
 // version 1), turns dialed digits into E.164 numbers, finds the destination by
 // longest prefix, and computes the carrier cost and the guest's charge, all in
 // integer minor units. It also rates the same calls under two tariffs for
@@ -9,7 +9,7 @@
 // old *Tariff when the new file is refused (Load returns every problem, each
 // with its line, and no tariff).
 //
-// # Choices where TARIFF.md is silent
+// # Choices the rules leave to us
 //
 // These are what a hotel's finance manager would expect; each is tested.
 //
@@ -19,7 +19,7 @@
 //   - Unanswered calls keep their class and destination but raise no
 //     exception: an unanswered call to an odd number is not work for the
 //     night auditor. Answered calls raise invalid-number, unroutable-number
-//     and unknown-destination as TARIFF.md says.
+//     and unknown-destination as docs/tariff.md says.
 //   - Free numbers are priced with their class's guest rules (surcharge, tax,
 //     grace), falling back to the guest block for what the class does not
 //     override. They have no destination; prefix is the free prefix that

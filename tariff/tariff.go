@@ -15,7 +15,7 @@ const timeLayout = gateway.WallClockLayout
 // Rounding is how a division is rounded to a whole minor unit.
 type Rounding int
 
-// The rounding modes of TARIFF.md.
+// The rounding modes of docs/tariff.md.
 const (
 	RoundUp     Rounding = iota // toward +infinity
 	RoundHalfUp                 // to the nearest, halves up
@@ -200,14 +200,14 @@ func mulDiv(a, b, c int64, r Rounding) (int64, bool) {
 	return int64(q), true
 }
 
-// The exceptions of TARIFF.md, as values a Charge can point to.
+// The exceptions of docs/tariff.md, as values a Charge can point to.
 var (
 	excInvalid    = gateway.ExceptionInvalidNumber
 	excUnroutable = gateway.ExceptionUnroutableNumber
 	excUnknown    = gateway.ExceptionUnknownDestination
 )
 
-// Rate prices one call by the steps of TARIFF.md. The error is for a call
+// Rate prices one call by the steps of docs/tariff.md "How a call is priced". The error is for a call
 // the rules cannot price at all (a duration beyond MaxDuration); every other
 // outcome, exceptions included, is a Charge.
 func (t *Tariff) Rate(c gateway.Call) (gateway.Charge, error) {
@@ -379,7 +379,7 @@ func keepDigits(s string, buf []byte) string {
 }
 
 // e164 turns digits (access code already stripped) into an E.164 number by
-// step 5 of TARIFF.md.
+// step 5 of docs/tariff.md "How a call is priced".
 func (t *Tariff) e164(digits string) (string, bool) {
 	d := &t.dialing
 	switch {

@@ -10,7 +10,8 @@ import (
 	"callgate/tariff"
 )
 
-// example is TARIFF.md's example tariff, with an edition from 2027.
+// example is a New York hotel's tariff (markup 50 %, surcharge 100 cents,
+// tax 8.5 %) with a second edition from 2027.
 const example = `version: 1
 currency: USD
 rounding: up
@@ -93,8 +94,9 @@ func out(dialed, start string, secs int) gateway.Call {
 	return gateway.Call{Direction: gateway.Outgoing, Dialed: dialed, Start: at(start), DurationS: secs, Answered: gateway.Bool(true)}
 }
 
-// TestWorkedExample is the example of TARIFF.md "Output of gateway rate":
-// 35 s to 9-011-44-20-7946-0000 at 10:00 on a weekday is 308 cents.
+// TestWorkedExample works one call through every step (docs/tariff.md "How a
+// call is priced"): 35 s to 9-011-44-20-7946-0000 at 10:00 on a weekday under
+// example (tax 8.5 %) is 308 cents.
 func TestWorkedExample(t *testing.T) {
 	tf := mustParse(t, example)
 	ch, err := tf.Rate(out("9-011-44-20-7946-0000", "2026-11-25T10:00:00", 35))

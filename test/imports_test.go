@@ -76,7 +76,7 @@ func allowed(from, to string, test bool) (bool, string) {
 }
 
 // TestImportShape fails on any import edge that breaks the package layout of
-// DESIGN.md: gateway at the centre importing nothing of ours, adapters (pbx,
+// docs/design.md "Packages": gateway at the centre importing nothing of ours, adapters (pbx,
 // pms, store, tariff) importing gateway and never a sibling, cmd and test
 // wiring everything. Test files are held to the same rule.
 func TestImportShape(t *testing.T) {
