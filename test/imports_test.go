@@ -17,7 +17,7 @@ const module = "callgate"
 
 // adapters are the top-level packages that wrap one outside thing each. They
 // import gateway and never each other.
-var adapters = []string{"pbx", "pms", "store", "tariff", "mail", "metrics"}
+var adapters = []string{"pbx", "pms", "store", "tariff"}
 
 // topOf returns the first path element of a package inside the module.
 func topOf(pkg string) string {

@@ -8,9 +8,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/gateway/mail"
 	"callgate/gateway/report"
 	"callgate/gateway/report/render"
-	"callgate/mail"
 )
 
 // SMTPConfig is the mail server scheduled reports are sent through.

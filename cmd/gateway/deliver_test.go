@@ -13,8 +13,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/xuri/excelize/v2"
 
+	"callgate/gateway/mail/mailtest"
 	"callgate/gateway/report"
-	"callgate/mail/mailtest"
 	"callgate/store"
 )
 

@@ -19,9 +19,9 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/console"
+	"callgate/gateway/mail"
+	"callgate/gateway/metrics"
 	"callgate/gateway/report"
-	"callgate/mail"
-	"callgate/metrics"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/store"

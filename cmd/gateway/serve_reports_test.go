@@ -11,7 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"callgate/mail/mailtest"
+	"callgate/gateway/mail/mailtest"
 	"callgate/pms/fias/sim"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"callgate/mail"
-	"callgate/mail/mailtest"
+	"callgate/gateway/mail"
+	"callgate/gateway/mail/mailtest"
 )
 
 var letter = mail.Message{From: "callgate@hotel.test", To: []string{"it@hotel.test", "gm@hotel.test"},

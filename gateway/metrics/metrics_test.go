@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"callgate/gateway"
-	"callgate/metrics"
+	"callgate/gateway/metrics"
 )
 
 type engine struct{ st gateway.Status }
