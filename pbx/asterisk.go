@@ -28,15 +28,16 @@ var asteriskUTC = Format{
 	newParser:   func(Options) (recordParser, error) { return &asteriskParser{utc: true}, nil },
 }
 
-// asteriskParser reads Asterisk cdr_csv records (smdr.md §2.10). Fields,
-// 1-based: 1 accountcode, 2 src, 3 dst, 4 dcontext, 5 clid ("Name" <num>),
-// 6 channel, 7 dstchannel, 8 lastapp, 9 lastdata, 10 start, 11 answer (empty
-// when unanswered), 12 end, 13 duration (s, start to end), 14 billsec (s,
-// answer to end), 15 disposition, 16 amaflags, then as cdr.conf [csv] asks:
-// uniqueid (loguniqueid), userfield (loguserfield), and peeraccount, linkedid,
-// sequence (newcdrcolumns). 17 or 20 fields hold only one of uniqueid and
-// userfield: it is taken as the uniqueid when it looks like one
-// ("1730832002.101", optionally "systemname-1730832002.101").
+// asteriskParser reads Asterisk cdr_csv records (docs/pbx-formats.md,
+// "Asterisk cdr_csv"). Fields, 1-based: 1 accountcode, 2 src, 3 dst, 4
+// dcontext, 5 clid ("Name" <num>), 6 channel, 7 dstchannel, 8 lastapp, 9
+// lastdata, 10 start, 11 answer (empty when unanswered), 12 end, 13 duration
+// (s, start to end), 14 billsec (s, answer to end), 15 disposition, 16
+// amaflags, then as cdr.conf [csv] asks: uniqueid (loguniqueid), userfield
+// (loguserfield), and peeraccount, linkedid, sequence (newcdrcolumns). 17 or
+// 20 fields hold only one of uniqueid and userfield: it is taken as the
+// uniqueid when it looks like one ("1730832002.101", optionally
+// "systemname-1730832002.101").
 //
 // Direction, from dcontext and the channels (an endpoint named by digits is
 // an extension, any other name a trunk; Local/415@ctx is extension 415):

@@ -16,13 +16,14 @@ var avayaIPO = Format{
 	newParser: func(Options) (recordParser, error) { return &ipoParser{}, nil },
 }
 
-// ipoParser reads IP Office SMDR (smdr.md §2.1). Fields, 1-based:
-// 1 call start "YYYY/MM/DD HH:MM:SS" (includes ring), 2 connected "HH:MM:SS",
-// 3 ring seconds, 4 caller, 5 direction I/O, 6 called number, 7 dialled
-// number (the DDI for inbound calls), 8 account code, 9 is internal 0/1,
-// 10 call id, 11 continuation, 12 party 1 device, 13 party 1 name, 14 party 2
-// device, 15 party 2 name, 16 hold s, 17 park s, 18 auth valid, 19 auth code,
-// 20-30 charging and targeting, 31-35 (R11+) server addresses and record time.
+// ipoParser reads IP Office SMDR (docs/pbx-formats.md, "Avaya IP Office").
+// Fields, 1-based: 1 call start "YYYY/MM/DD HH:MM:SS" (includes ring), 2
+// connected "HH:MM:SS", 3 ring seconds, 4 caller, 5 direction I/O, 6 called
+// number, 7 dialled number (the DDI for inbound calls), 8 account code, 9 is
+// internal 0/1, 10 call id, 11 continuation, 12 party 1 device, 13 party 1
+// name, 14 party 2 device, 15 party 2 name, 16 hold s, 17 park s, 18 auth
+// valid, 19 auth code, 20-30 charging and targeting, 31-35 (R11+) server
+// addresses and record time.
 type ipoParser struct {
 	fields []string
 	// open holds the call ids of calls with a segment flagged "more records

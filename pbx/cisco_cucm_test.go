@@ -188,7 +188,8 @@ func TestCiscoCUCMDefaultOrder(t *testing.T) {
 		t.Fatalf("%d default columns, want 129 (CUCM 10.0-11.0)", len(CUCMDefaultColumns))
 	}
 	x := cucmDefaultIndex
-	// 0-based positions of the CUCM 10/11 numbering in smdr.md (1-based).
+	// 0-based positions of columns the CUCM 10/11 documentation numbers
+	// from 1.
 	for _, tc := range []struct {
 		name    string
 		got, at int

@@ -11,7 +11,8 @@ import (
 
 // cmWriter prints Avaya CM customized CDR records in the layout of
 // WriterOptions.CMFields (default DefaultCMFields): every item right-aligned
-// and blank-padded in its width, as the capture in smdr.md §2.2 shows, CR LF.
+// and blank-padded in its width, as a real capture shows
+// (docs/pbx-formats.md, "Avaya Communication Manager"), CR LF.
 // Before the first record and at the first record of each new day it prints a
 // date record, "hh:mm mm/dd" CR LF and three NULs, as CM does at link-up and at
 // midnight.

@@ -50,7 +50,7 @@ var transports = []transport{
 }
 
 // TestFaults runs every fault the simulator injects against the link, over
-// TCP and over a pty in serial mode: each must end as fias.md says, with
+// TCP and over a pty in serial mode: each must end as docs/fias.md says, with
 // no posting charged twice and no rule broken.
 func TestFaults(t *testing.T) {
 	for _, tp := range transports {

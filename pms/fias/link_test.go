@@ -214,7 +214,7 @@ func noViolations(t *testing.T, s *sim.Sim) {
 }
 
 // TestPostOK: the handshake, a posting booked once, its PS exactly as
-// fias.md §5.6 writes it, and the transcript.
+// docs/fias.md, "Postings: PS and PA", writes it, and the transcript.
 func TestPostOK(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	if _, err := s.CheckIn(gateway.Guest{Room: "101", LastName: "Hartley"}); err != nil {
@@ -248,7 +248,7 @@ func TestPostOK(t *testing.T) {
 	}
 }
 
-// TestAnswers: every answer class of fias.md §5.4.
+// TestAnswers: every answer class of docs/fias.md, "Postings: PS and PA".
 func TestAnswers(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	res, _ := s.CheckIn(gateway.Guest{Room: "101", LastName: "A"})
