@@ -75,16 +75,14 @@ const cx3MinFields = CX3FinalDN + 1
 // from-no of an incoming call. Account code: bill-code. CallID: callid, else
 // historyid. One record per call: never a continuation.
 type cx3Parser struct {
-	fields []string
+	csv csvLines
 }
 
 func (p *cx3Parser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok || len(f) < cx3MinFields {
 		return gateway.Call{}, errorf("3cx: %d fields, want the 27 of the default CDR field list", len(f))
 	}

@@ -59,9 +59,9 @@ var asteriskUTC = Format{
 // uniqueid or its call id was seen before; the first record of a call cannot
 // be told apart from a whole call.
 type asteriskParser struct {
-	utc    bool
-	fields []string
-	seen   map[string]bool // call ids seen, for continuation; bounded
+	utc  bool
+	csv  csvLines
+	seen map[string]bool // call ids seen, for continuation; bounded
 }
 
 // AsteriskMaxSeen bounds the seen-call set; the simulator's writer forgets
@@ -69,12 +69,10 @@ type asteriskParser struct {
 const AsteriskMaxSeen = 10000
 
 func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok {
 		return gateway.Call{}, errorf("asterisk: a quoted field is not closed: want the cdr_csv form \"accountcode\",\"src\",…")
 	}

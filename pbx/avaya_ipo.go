@@ -25,7 +25,7 @@ var avayaIPO = Format{
 // valid, 19 auth code, 20-30 charging and targeting, 31-35 (R11+) server
 // addresses and record time.
 type ipoParser struct {
-	fields []string
+	csv csvLines
 	// open holds the call ids of calls with a segment flagged "more records
 	// follow", so that their later segments are marked as continuations too.
 	open map[string]bool
@@ -36,12 +36,10 @@ type ipoParser struct {
 const ipoMaxOpen = 10000
 
 func (p *ipoParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok || len(f) < 19 {
 		return gateway.Call{}, errorf("avaya-ipo: %d fields, want 30 or 35", len(f))
 	}

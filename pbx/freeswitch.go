@@ -40,16 +40,14 @@ const freeswitchExtLen = 5
 //   - out: the destination is an outside number; the extension is the caller.
 //   - internal otherwise.
 type freeswitchParser struct {
-	fields []string
+	csv csvLines
 }
 
 func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok {
 		return gateway.Call{}, errorf("freeswitch: a quoted field is not closed: want the example template's \"caller_id_name\",\"caller_id_number\",…")
 	}
