@@ -233,16 +233,11 @@ func asteriskStamp(s string) (time.Time, bool) {
 	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	y, ok1 := atoi(s[0:4])
-	mo, ok2 := atoi(s[5:7])
-	d, ok3 := atoi(s[8:10])
-	h, ok4 := atoi(s[11:13])
-	mi, ok5 := atoi(s[14:16])
-	se, ok6 := atoi(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1900 || y > 2999 {
+	t, y, ok := stamp19(s)
+	if !ok || y < 1900 || y > 2999 {
 		return time.Time{}, false
 	}
-	return civil(y, mo, d, h, mi, se)
+	return t, true
 }
 
 // asteriskEndpoint returns the peer of a channel name and whether it is a

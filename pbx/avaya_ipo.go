@@ -134,16 +134,8 @@ func ipoStart(s string) (time.Time, bool) {
 	if len(s) != 19 || s[4] != '/' || s[7] != '/' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	y, ok1 := atoi(s[0:4])
-	mo, ok2 := atoi(s[5:7])
-	d, ok3 := atoi(s[8:10])
-	h, ok4 := atoi(s[11:13])
-	mi, ok5 := atoi(s[14:16])
-	se, ok6 := atoi(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-		return time.Time{}, false
-	}
-	return civil(y, mo, d, h, mi, se)
+	t, _, ok := stamp19(s)
+	return t, ok
 }
 
 // IPODevice reports whether s looks like a party device: a type letter and a
