@@ -103,24 +103,15 @@ func TestCiscoCUCMRecords(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewParser("cisco-cucm", Options{Location: ny})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(cucmRecord(CUCMDefaultColumns, tc.v)), Received: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "cisco-cucm", Options{Location: ny})
+			c := mustParse(t, p, cucmRecord(CUCMDefaultColumns, tc.v), clock)
 			checkCall(t, c, tc.want)
 		})
 	}
 }
 
 func TestCiscoCUCMHeader(t *testing.T) {
-	p, err := NewParser("cisco-cucm", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "cisco-cucm", Options{})
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, time.UTC)
 	parse := func(line string) (gateway.Call, error) {
 		return p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
