@@ -75,16 +75,14 @@ const cx3MinFields = CX3FinalDN + 1
 // from-no of an incoming call. Account code: bill-code. CallID: callid, else
 // historyid. One record per call: never a continuation.
 type cx3Parser struct {
-	fields []string
+	csv csvLines
 }
 
 func (p *cx3Parser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok || len(f) < cx3MinFields {
 		return gateway.Call{}, errorf("3cx: %d fields, want the 27 of the default CDR field list", len(f))
 	}
@@ -213,17 +211,11 @@ func cx3Time(s string) (time.Time, bool) {
 	if len(s) != 19 || (s[4] != '/' && s[4] != '-') || s[7] != s[4] || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	y, ok1 := atoi(s[0:4])
-	mo, ok2 := atoi2(s, 5)
-	d, ok3 := atoi2(s, 8)
-	h, ok4 := atoi2(s, 11)
-	mi, ok5 := atoi2(s, 14)
-	se, ok6 := atoi2(s, 17)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1970 {
+	t, y, ok := stamp19(s)
+	if !ok || y < 1970 {
 		return time.Time{}, false
 	}
-	t, ok := civil(y, mo, d, h, mi, se)
-	return t, ok // civil's times are in time.UTC: here that is what they mean
+	return t, true // civil's times are in time.UTC: here that is what they mean
 }
 
 // cx3Talk parses the talk time "hh:mm:ss" (any number of hour digits; a

@@ -58,24 +58,15 @@ func Test3CXRecords(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewParser("3cx", Options{Location: ny})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(tc.line), Received: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "3cx", Options{Location: ny})
+			c := mustParse(t, p, tc.line, clock)
 			checkCall(t, c, tc.want)
 		})
 	}
 }
 
 func Test3CXMalformed(t *testing.T) {
-	p, err := NewParser("3cx", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "3cx", Options{})
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, time.UTC)
 	if _, err := p.Parse(gateway.RawRecord{Data: []byte("  "), Received: clock}); !errors.Is(err, ErrSkip) {
 		t.Errorf("blank line: %v", err)

@@ -28,15 +28,16 @@ var asteriskUTC = Format{
 	newParser:   func(Options) (recordParser, error) { return &asteriskParser{utc: true}, nil },
 }
 
-// asteriskParser reads Asterisk cdr_csv records (smdr.md §2.10). Fields,
-// 1-based: 1 accountcode, 2 src, 3 dst, 4 dcontext, 5 clid ("Name" <num>),
-// 6 channel, 7 dstchannel, 8 lastapp, 9 lastdata, 10 start, 11 answer (empty
-// when unanswered), 12 end, 13 duration (s, start to end), 14 billsec (s,
-// answer to end), 15 disposition, 16 amaflags, then as cdr.conf [csv] asks:
-// uniqueid (loguniqueid), userfield (loguserfield), and peeraccount, linkedid,
-// sequence (newcdrcolumns). 17 or 20 fields hold only one of uniqueid and
-// userfield: it is taken as the uniqueid when it looks like one
-// ("1730832002.101", optionally "systemname-1730832002.101").
+// asteriskParser reads Asterisk cdr_csv records (docs/pbx-formats.md,
+// "Asterisk cdr_csv"). Fields, 1-based: 1 accountcode, 2 src, 3 dst, 4
+// dcontext, 5 clid ("Name" <num>), 6 channel, 7 dstchannel, 8 lastapp, 9
+// lastdata, 10 start, 11 answer (empty when unanswered), 12 end, 13 duration
+// (s, start to end), 14 billsec (s, answer to end), 15 disposition, 16
+// amaflags, then as cdr.conf [csv] asks: uniqueid (loguniqueid), userfield
+// (loguserfield), and peeraccount, linkedid, sequence (newcdrcolumns). 17 or
+// 20 fields hold only one of uniqueid and userfield: it is taken as the
+// uniqueid when it looks like one ("1730832002.101", optionally
+// "systemname-1730832002.101").
 //
 // Direction, from dcontext and the channels (an endpoint named by digits is
 // an extension, any other name a trunk; Local/415@ctx is extension 415):
@@ -58,9 +59,9 @@ var asteriskUTC = Format{
 // uniqueid or its call id was seen before; the first record of a call cannot
 // be told apart from a whole call.
 type asteriskParser struct {
-	utc    bool
-	fields []string
-	seen   map[string]bool // call ids seen, for continuation; bounded
+	utc  bool
+	csv  csvLines
+	seen map[string]bool // call ids seen, for continuation; bounded
 }
 
 // AsteriskMaxSeen bounds the seen-call set; the simulator's writer forgets
@@ -68,12 +69,10 @@ type asteriskParser struct {
 const AsteriskMaxSeen = 10000
 
 func (p *asteriskParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok {
 		return gateway.Call{}, errorf("asterisk: a quoted field is not closed: want the cdr_csv form \"accountcode\",\"src\",…")
 	}
@@ -234,16 +233,11 @@ func asteriskStamp(s string) (time.Time, bool) {
 	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	y, ok1 := atoi(s[0:4])
-	mo, ok2 := atoi(s[5:7])
-	d, ok3 := atoi(s[8:10])
-	h, ok4 := atoi(s[11:13])
-	mi, ok5 := atoi(s[14:16])
-	se, ok6 := atoi(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1900 || y > 2999 {
+	t, y, ok := stamp19(s)
+	if !ok || y < 1900 || y > 2999 {
 		return time.Time{}, false
 	}
-	return civil(y, mo, d, h, mi, se)
+	return t, true
 }
 
 // asteriskEndpoint returns the peer of a channel name and whether it is a

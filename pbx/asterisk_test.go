@@ -127,10 +127,7 @@ func TestAsteriskRecords(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewParser("asterisk", Options{Location: ny})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "asterisk", Options{Location: ny})
 			c := asteriskParse(t, p, tc.line)
 			w := tc.want
 			if c.Direction != w.dir || c.Extension != w.ext || c.Dialed != w.dialed || c.Trunk != w.trunk || c.CallerID != w.cid || c.AccountCode != w.account || c.CallID != w.callID {
@@ -149,10 +146,7 @@ func TestAsteriskRecords(t *testing.T) {
 // A transferred call: the records share the linkedid, which becomes the call
 // id; every record after the first is a continuation.
 func TestAsteriskContinuation(t *testing.T) {
-	p, err := NewParser("asterisk", Options{Location: time.UTC})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "asterisk", Options{Location: time.UTC})
 	lines := []string{
 		`"","6175550166","6175550000","from-pstn","""X"" <6175550166>","PJSIP/sip-provider-0000c001","PJSIP/200-0000c002","Dial","PJSIP/200,20","2024-11-05 21:00:00","2024-11-05 21:00:05","2024-11-05 21:01:05",65,60,"ANSWERED","DOCUMENTATION","1730858400.301","","","1730858400.301",1`,
 		`"","200","415","from-internal","""FD"" <200>","PJSIP/200-0000c002","PJSIP/415-0000c003","Dial","PJSIP/415,20","2024-11-05 21:00:50","2024-11-05 21:00:55","2024-11-05 21:01:05",15,10,"ANSWERED","DOCUMENTATION","1730858450.305","","","1730858400.301",2`,
@@ -174,10 +168,7 @@ func TestAsteriskContinuation(t *testing.T) {
 
 func TestAsteriskUTC(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
-	p, err := NewParser("asterisk-utc", Options{Location: ny})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "asterisk-utc", Options{Location: ny})
 	// 05:30 and 06:30 UTC on 3 November 2024 are both 01:30 in New York.
 	for _, tc := range []struct{ stamp, utc string }{
 		{"2024-11-03 05:30:00", "2024-11-03T05:30:00Z"},

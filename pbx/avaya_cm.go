@@ -37,7 +37,8 @@ type CMField struct {
 }
 
 // DefaultCMFields returns the layout used when Options.CMFields is nil: the
-// customized record of smdr.md §2.2 (123 characters + CR LF), checked column
+// customized record of docs/pbx-formats.md, "Avaya Communication Manager"
+// (123 characters + CR LF), checked column
 // by column against a real CM capture: date 6 (mmddyy), time 4, sec-dur 5,
 // cond-code 1, code-dial 4, code-used 4, dialed-num 18, calling-num 10,
 // auth-code 7, in-crt-id 3, out-crt-id 3, isdn-cc 11, ppm 5, acct-code 15,
@@ -284,7 +285,8 @@ func newCMParser(o Options) (recordParser, error) {
 	return &cmParser{l: compileCM(fields), year: o.Year}, nil
 }
 
-// cmParser reads CM customized CDR records (smdr.md §2.2).
+// cmParser reads CM customized CDR records (docs/pbx-formats.md,
+// "Avaya Communication Manager").
 //
 // Records are stamped when the call ends, to the minute (:00); start = end −
 // duration (for H the duration field is the ring time, so that is end −

@@ -120,20 +120,36 @@ func TestAvayaCMRecords(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewParser("avaya-cm", Options{Location: ny})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(tc.line), Received: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "avaya-cm", Options{Location: ny})
+			c := mustParse(t, p, tc.line, clock)
 			checkCall(t, c, tc.want)
 		})
 	}
 }
 
 // checkCall compares the fields of a parsed call that the tables assert.
+// mustParser returns the parser of a format, failing the test if there is
+// none.
+func mustParser(t testing.TB, format string, o Options) *Parser {
+	t.Helper()
+	p, err := NewParser(format, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mustParse parses one record read at clock, failing the test if it is not
+// a call.
+func mustParse(t testing.TB, p *Parser, line string, clock time.Time) gateway.Call {
+	t.Helper()
+	c, err := p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
+	if err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	return c
+}
+
 func checkCall(t *testing.T, got, want gateway.Call) {
 	t.Helper()
 	if !got.Start.Equal(want.Start) {
@@ -174,10 +190,7 @@ func checkCall(t *testing.T, got, want gateway.Call) {
 
 func TestAvayaCMStream(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
-	p, err := NewParser("avaya-cm", Options{Location: ny})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "avaya-cm", Options{Location: ny})
 	parse := func(line string, clock time.Time) (gateway.Call, error) {
 		return p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
 	}
@@ -272,19 +285,13 @@ func TestAvayaCMUndated(t *testing.T) {
 		{"forced year", "23:00 12/31", time.Date(2025, 1, 1, 0, 5, 0, 0, ny), "2019-12-31T23:57:00", 2019},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewParser("avaya-cm", Options{Location: ny, CMFields: fields, Year: tc.forced})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "avaya-cm", Options{Location: ny, CMFields: fields, Year: tc.forced})
 			if tc.date != "" {
 				if _, err := p.Parse(gateway.RawRecord{Data: []byte(tc.date), Received: tc.clock}); !errors.Is(err, ErrSkip) {
 					t.Fatalf("date record: %v", err)
 				}
 			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(rec), Received: tc.clock})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := mustParse(t, p, rec, tc.clock)
 			if got := c.Start.Format(gateway.WallClockLayout); got != tc.start {
 				t.Errorf("start %s, want %s", got, tc.start)
 			}

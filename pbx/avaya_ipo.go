@@ -16,15 +16,16 @@ var avayaIPO = Format{
 	newParser: func(Options) (recordParser, error) { return &ipoParser{}, nil },
 }
 
-// ipoParser reads IP Office SMDR (smdr.md §2.1). Fields, 1-based:
-// 1 call start "YYYY/MM/DD HH:MM:SS" (includes ring), 2 connected "HH:MM:SS",
-// 3 ring seconds, 4 caller, 5 direction I/O, 6 called number, 7 dialled
-// number (the DDI for inbound calls), 8 account code, 9 is internal 0/1,
-// 10 call id, 11 continuation, 12 party 1 device, 13 party 1 name, 14 party 2
-// device, 15 party 2 name, 16 hold s, 17 park s, 18 auth valid, 19 auth code,
-// 20-30 charging and targeting, 31-35 (R11+) server addresses and record time.
+// ipoParser reads IP Office SMDR (docs/pbx-formats.md, "Avaya IP Office").
+// Fields, 1-based: 1 call start "YYYY/MM/DD HH:MM:SS" (includes ring), 2
+// connected "HH:MM:SS", 3 ring seconds, 4 caller, 5 direction I/O, 6 called
+// number, 7 dialled number (the DDI for inbound calls), 8 account code, 9 is
+// internal 0/1, 10 call id, 11 continuation, 12 party 1 device, 13 party 1
+// name, 14 party 2 device, 15 party 2 name, 16 hold s, 17 park s, 18 auth
+// valid, 19 auth code, 20-30 charging and targeting, 31-35 (R11+) server
+// addresses and record time.
 type ipoParser struct {
-	fields []string
+	csv csvLines
 	// open holds the call ids of calls with a segment flagged "more records
 	// follow", so that their later segments are marked as continuations too.
 	open map[string]bool
@@ -35,12 +36,10 @@ type ipoParser struct {
 const ipoMaxOpen = 10000
 
 func (p *ipoParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok || len(f) < 19 {
 		return gateway.Call{}, errorf("avaya-ipo: %d fields, want 30 or 35", len(f))
 	}
@@ -135,16 +134,8 @@ func ipoStart(s string) (time.Time, bool) {
 	if len(s) != 19 || s[4] != '/' || s[7] != '/' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	y, ok1 := atoi(s[0:4])
-	mo, ok2 := atoi(s[5:7])
-	d, ok3 := atoi(s[8:10])
-	h, ok4 := atoi(s[11:13])
-	mi, ok5 := atoi(s[14:16])
-	se, ok6 := atoi(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-		return time.Time{}, false
-	}
-	return civil(y, mo, d, h, mi, se)
+	t, _, ok := stamp19(s)
+	return t, ok
 }
 
 // IPODevice reports whether s looks like a party device: a type letter and a

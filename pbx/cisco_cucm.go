@@ -115,12 +115,13 @@ func cucmIndexOf(cols []string) cucmIndex {
 
 var cucmDefaultIndex = cucmIndexOf(CUCMDefaultColumns)
 
-// cucmParser reads CUCM CDR flat files (smdr.md §2.9). It is stateful: the
-// header row (cdrRecordType, globalCallID_callManagerId, …) of each file sets
-// the column positions for the records after it; before any header the CUCM
-// 10.0-11.0 order (CUCMDefaultColumns) is assumed. The header row and the
-// type row under it (INTEGER, VARCHAR(50), …) produce nothing, nor do CMR
-// records (cdrRecordType 2) and start records (0).
+// cucmParser reads CUCM CDR flat files (docs/pbx-formats.md, "Cisco Unified
+// Communications Manager"). It is stateful: the header row (cdrRecordType,
+// globalCallID_callManagerId, …) of each file sets the column positions for
+// the records after it; before any header the CUCM 10.0-11.0 order
+// (CUCMDefaultColumns) is assumed. The header row and the type row under it
+// (INTEGER, VARCHAR(50), …) produce nothing, nor do CMR records (cdrRecordType
+// 2) and start records (0).
 //
 // Times are epoch seconds UTC: dateTimeOrigination (off hook, or setup
 // received for an incoming call) is the start; dateTimeConnect 0 means the

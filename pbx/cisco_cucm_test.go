@@ -103,24 +103,15 @@ func TestCiscoCUCMRecords(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewParser("cisco-cucm", Options{Location: ny})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(cucmRecord(CUCMDefaultColumns, tc.v)), Received: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "cisco-cucm", Options{Location: ny})
+			c := mustParse(t, p, cucmRecord(CUCMDefaultColumns, tc.v), clock)
 			checkCall(t, c, tc.want)
 		})
 	}
 }
 
 func TestCiscoCUCMHeader(t *testing.T) {
-	p, err := NewParser("cisco-cucm", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "cisco-cucm", Options{})
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, time.UTC)
 	parse := func(line string) (gateway.Call, error) {
 		return p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
@@ -188,7 +179,8 @@ func TestCiscoCUCMDefaultOrder(t *testing.T) {
 		t.Fatalf("%d default columns, want 129 (CUCM 10.0-11.0)", len(CUCMDefaultColumns))
 	}
 	x := cucmDefaultIndex
-	// 0-based positions of the CUCM 10/11 numbering in smdr.md (1-based).
+	// 0-based positions of columns the CUCM 10/11 documentation numbers
+	// from 1.
 	for _, tc := range []struct {
 		name    string
 		got, at int

@@ -73,6 +73,26 @@ func CleanDigits(s string) string {
 	return b.String()
 }
 
+// csvLines splits the comma-separated records of one stream, reusing one
+// slice for their fields.
+type csvLines struct{ fields []string }
+
+// split returns the fields of line, trimmed of surrounding blanks and line
+// ends; nil for a blank line. The fields are valid until the next call. ok
+// is false for an unterminated quote.
+func (c *csvLines) split(line []byte) ([]string, bool) {
+	s := strings.TrimSpace(string(line))
+	if s == "" {
+		return nil, true
+	}
+	f, ok := splitCSV(c.fields, s, ',')
+	if f == nil {
+		f = []string{} // an unterminated first field: not a blank line
+	}
+	c.fields = f
+	return f, ok
+}
+
 // splitCSV splits one CSV record into fields, into dst (reused to save
 // allocations). Fields in double quotes may hold the separator, and "" inside
 // them is one quote; text after a closing quote is kept, as spreadsheets do.

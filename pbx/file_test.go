@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func follow(t *testing.T, o FileOptions, so SourceOptions) *FileSource {
 func expect(t *testing.T, src Source, want ...string) {
 	t.Helper()
 	got := readN(t, src, len(want), 5*time.Second)
-	if !sameStrings(datas(got), want) {
+	if !slices.Equal(datas(got), want) {
 		t.Fatalf("got %q, want %q", datas(got), want)
 	}
 }
@@ -165,7 +166,7 @@ func TestReadFile(t *testing.T) {
 	}
 	defer src.Close()
 	got, err := readAll(src)
-	if !errors.Is(err, io.EOF) || !sameStrings(datas(got), []string{"ONE", "TWO", "THREE"}) {
+	if !errors.Is(err, io.EOF) || !slices.Equal(datas(got), []string{"ONE", "TWO", "THREE"}) {
 		t.Fatalf("got %q, %v", datas(got), err)
 	}
 	if _, err := src.Read(context.Background()); !errors.Is(err, io.EOF) {

@@ -138,10 +138,7 @@ func fuzzFormat(f *testing.F, format string) {
 	loc, _ := time.LoadLocation("America/New_York")
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, loc)
 	f.Fuzz(func(t *testing.T, line []byte) {
-		p, err := NewParser(format, Options{Location: loc, Template: fuzzTemplate(format)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := mustParser(t, format, Options{Location: loc, Template: fuzzTemplate(format)})
 		if _, err := p.rp.parse(line, clock); err != nil {
 			return
 		}
@@ -149,21 +146,28 @@ func fuzzFormat(f *testing.F, format string) {
 		if errors.Is(err, ErrSkip) || err != nil {
 			return
 		}
-		if c.DurationS < 0 || (c.RingS != nil && *c.RingS < 0) {
-			t.Fatalf("negative duration or ring: %+v", c)
-		}
-		if c.Start.IsZero() || c.StartUTC.IsZero() {
-			t.Fatalf("call without start: %+v", c)
-		}
-		b, err := c.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back gateway.Call
-		if err := back.UnmarshalJSON(b); err != nil {
-			t.Fatalf("JSON does not read back: %v\n%s", err, b)
-		}
+		checkSane(t, c)
 	})
+}
+
+// checkSane fails the test for a call no parser may return: a negative
+// duration or ring time, no start, or JSON that does not read back.
+func checkSane(t *testing.T, c gateway.Call) {
+	t.Helper()
+	if c.DurationS < 0 || (c.RingS != nil && *c.RingS < 0) {
+		t.Fatalf("negative duration or ring: %+v", c)
+	}
+	if c.Start.IsZero() || c.StartUTC.IsZero() {
+		t.Fatalf("call without start: %+v", c)
+	}
+	b, err := c.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back gateway.Call
+	if err := back.UnmarshalJSON(b); err != nil {
+		t.Fatalf("JSON does not read back: %v\n%s", err, b)
+	}
 }
 
 // fuzzTemplate returns a layout for fuzzing the template format; other formats

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,18 +42,6 @@ func (r rec) String() string {
 		return strconv.Quote(r.data) + "(truncated)"
 	}
 	return strconv.Quote(r.data)
-}
-
-func recsEqual(a, b []rec) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func plain(lines ...string) []rec {
@@ -126,7 +115,7 @@ func TestFramer(t *testing.T) {
 			if tt.flush {
 				fr.Flush(func(d []byte, tr bool) { got = append(got, rec{string(d), tr}) })
 			}
-			if !recsEqual(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("records\n got %v\nwant %v", got, tt.want)
 			}
 			st := fr.Stats()
@@ -168,12 +157,12 @@ func TestFramerSplitEverywhere(t *testing.T) {
 		"CNF 301",
 	)
 	whole := frameAll(&Framer{LengthPrefixed: true}, true, []byte(stream))
-	if !recsEqual(whole, want) {
+	if !slices.Equal(whole, want) {
 		t.Fatalf("fed whole:\n got %v\nwant %v", whole, want)
 	}
 	for i := 0; i <= len(stream); i++ {
 		got := frameAll(&Framer{LengthPrefixed: true}, true, []byte(stream[:i]), []byte(stream[i:]))
-		if !recsEqual(got, want) {
+		if !slices.Equal(got, want) {
 			t.Fatalf("split at %d:\n got %v\nwant %v", i, got, want)
 		}
 	}
@@ -181,7 +170,7 @@ func TestFramerSplitEverywhere(t *testing.T) {
 	for i := range len(stream) {
 		bytewise = append(bytewise, []byte{stream[i]})
 	}
-	if got := frameAll(&Framer{LengthPrefixed: true}, true, bytewise...); !recsEqual(got, want) {
+	if got := frameAll(&Framer{LengthPrefixed: true}, true, bytewise...); !slices.Equal(got, want) {
 		t.Fatalf("byte by byte:\n got %v\nwant %v", got, want)
 	}
 }
@@ -199,7 +188,7 @@ func TestFramerFrameLengths(t *testing.T) {
 		stream := lp(payload) + lp("NEXT")
 		got := frameAll(&Framer{LengthPrefixed: true, MaxRecord: max}, true, []byte(stream))
 		want := plain(payload, "NEXT")
-		if !recsEqual(got, want) {
+		if !slices.Equal(got, want) {
 			t.Fatalf("frame of %d bytes: got %d records %v…", n, len(got), trim(got))
 		}
 	}
@@ -219,7 +208,7 @@ func TestFramerLineEndLengths(t *testing.T) {
 		payload := strings.Repeat("y", n-2) + "\r\n"
 		got := frameAll(&Framer{LengthPrefixed: true}, true, []byte(lp(payload)+lp("NEXT\r\n")))
 		want := plain(strings.Repeat("y", n-2), "NEXT")
-		if !recsEqual(got, want) {
+		if !slices.Equal(got, want) {
 			t.Errorf("frame of %d bytes: got %v", n, trim(got))
 		}
 	}
@@ -232,7 +221,7 @@ func TestFramerLineEndThenNULs(t *testing.T) {
 	stream := "\r\n\x00\x00\x00\x00REC ONE long enough to matter\r\n\n\x00\x00\x00\x00\x00REC TWO\r\n" + lp("REC THREE\r\n")
 	got := frameAll(&Framer{LengthPrefixed: true}, true, []byte(stream))
 	want := plain("REC ONE long enough to matter", "REC TWO", "REC THREE")
-	if !recsEqual(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
 	}
 }
@@ -301,7 +290,7 @@ func FuzzFramer(f *testing.F) {
 			pieces = append(pieces, rest[:n])
 			rest = rest[n:]
 		}
-		if got := frameAll(newFramer(), true, pieces...); !recsEqual(got, want) {
+		if got := frameAll(newFramer(), true, pieces...); !slices.Equal(got, want) {
 			t.Fatalf("random splits give\n%v\nfed whole gives\n%v", got, want)
 		}
 
@@ -309,7 +298,7 @@ func FuzzFramer(f *testing.F) {
 		for i := range data {
 			bytewise = append(bytewise, data[i:i+1])
 		}
-		if got := frameAll(newFramer(), true, bytewise...); !recsEqual(got, want) {
+		if got := frameAll(newFramer(), true, bytewise...); !slices.Equal(got, want) {
 			t.Fatalf("byte by byte gives\n%v\nfed whole gives\n%v", got, want)
 		}
 	})

@@ -22,12 +22,12 @@ var freeswitch = Format{
 const freeswitchExtLen = 5
 
 // freeswitchParser reads FreeSWITCH mod_cdr_csv records in the "example"
-// template (smdr.md §2.11). Fields, 1-based: 1 caller_id_name,
-// 2 caller_id_number, 3 destination_number, 4 context, 5 start_stamp,
-// 6 answer_stamp (empty when unanswered), 7 end_stamp (all local
-// "YYYY-MM-DD HH:MM:SS"), 8 duration, 9 billsec, 10 hangup_cause, 11 uuid,
-// 12 bleg_uuid, 13 accountcode, 14 read_codec, 15 write_codec. Fields after
-// the 15th (the snom and linksys templates) are ignored. mod_cdr_csv does not
+// template (docs/pbx-formats.md, "FreeSWITCH mod_cdr_csv"). Fields, 1-based: 1
+// caller_id_name, 2 caller_id_number, 3 destination_number, 4 context, 5
+// start_stamp, 6 answer_stamp (empty when unanswered), 7 end_stamp (all local
+// "YYYY-MM-DD HH:MM:SS"), 8 duration, 9 billsec, 10 hangup_cause, 11 uuid, 12
+// bleg_uuid, 13 accountcode, 14 read_codec, 15 write_codec. Fields after the
+// 15th (the snom and linksys templates) are ignored. mod_cdr_csv does not
 // escape quotes inside values; a quote in a caller name stays in the name and
 // does not shift the fields.
 //
@@ -40,16 +40,14 @@ const freeswitchExtLen = 5
 //   - out: the destination is an outside number; the extension is the caller.
 //   - internal otherwise.
 type freeswitchParser struct {
-	fields []string
+	csv csvLines
 }
 
 func (p *freeswitchParser) parse(line []byte, _ time.Time) (gateway.Call, error) {
-	s := strings.TrimSpace(string(line))
-	if s == "" {
+	f, ok := p.csv.split(line)
+	if f == nil {
 		return gateway.Call{}, ErrSkip
 	}
-	f, ok := splitCSV(p.fields, s, ',')
-	p.fields = f
 	if !ok {
 		return gateway.Call{}, errorf("freeswitch: a quoted field is not closed: want the example template's \"caller_id_name\",\"caller_id_number\",…")
 	}

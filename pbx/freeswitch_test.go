@@ -42,14 +42,8 @@ func TestFreeswitchRecords(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewParser("freeswitch", Options{Location: time.UTC})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := p.Parse(gateway.RawRecord{Data: []byte(tc.line), Received: time.Now()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "freeswitch", Options{Location: time.UTC})
+			c := mustParse(t, p, tc.line, time.Now())
 			if c.Direction != tc.dir || c.Extension != tc.ext || c.Dialed != tc.dialed || c.CallerID != tc.cid || c.DurationS != tc.dur || *c.Answered != tc.answered {
 				t.Errorf("got %s ext %q dialed %q cid %q dur %d answered %v", c.Direction, c.Extension, c.Dialed, c.CallerID, c.DurationS, *c.Answered)
 			}
@@ -91,10 +85,7 @@ func TestFreeswitchQuotesAndErrors(t *testing.T) {
 // TestFreeswitch911 is a guest's emergency call: outgoing, so the tariff
 // classes it as emergency, although it is as short as an extension.
 func TestFreeswitch911(t *testing.T) {
-	p, err := NewParser("freeswitch", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "freeswitch", Options{})
 	line := `"Room 415","415","911","default","2024-11-05 18:40:02","2024-11-05 18:40:04","2024-11-05 18:42:04","122","120","NORMAL_CLEARING","4b1f2c3d-0001-4e5f-8a9b-0c1d2e3f4a09","","","PCMU","PCMU"`
 	c, err := p.Parse(gateway.RawRecord{Data: []byte(line)})
 	if err != nil || c.Direction != gateway.Outgoing || c.Dialed != "911" || c.Extension != "415" {

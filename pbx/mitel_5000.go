@@ -20,11 +20,11 @@ var mitel5000 = Format{
 	newParser:      func(Options) (recordParser, error) { return &m5000Parser{}, nil },
 }
 
-// m5000Parser reads Mitel 5000 / MiVoice Office 250 SMDR (smdr.md §2.4).
-// Columns, 1-based: 1-3 TYP, 5-9 EXT# (last endpoint; ***** unanswered
-// ring-in), 11-15 TRUNK, 17-44 dialed digits (28; '>' at the end = more were
-// dialed), 46-50 START HH:MM, 52-59 ELAPSED HH:MM:SS (or S=nnnnnn), 61-66
-// COST, 68-79 ACCOUNT CODE, 80 '*' (trunk hung up first).
+// m5000Parser reads Mitel 5000 / MiVoice Office 250 SMDR (docs/pbx-formats.md,
+// "Mitel 5000"). Columns, 1-based: 1-3 TYP, 5-9 EXT# (last endpoint; *****
+// unanswered ring-in), 11-15 TRUNK, 17-44 dialed digits (28; '>' at the end =
+// more were dialed), 46-50 START HH:MM, 52-59 ELAPSED HH:MM:SS (or S=nnnnnn),
+// 61-66 COST, 68-79 ACCOUNT CODE, 80 '*' (trunk hung up first).
 //
 // The record has no date: the call is dated by the reading clock, on the day
 // before when its start is more than an hour after the clock's time of day

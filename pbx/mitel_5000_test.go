@@ -84,10 +84,7 @@ func TestMitel5000Framed(t *testing.T) {
 	}
 	parse := func(r interface{ Read([]byte) (int, error) }) string {
 		loc, _ := time.LoadLocation("America/New_York")
-		p, err := NewParser("mitel-5000", Options{Location: loc})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := mustParser(t, "mitel-5000", Options{Location: loc})
 		var out bytes.Buffer
 		st, err := ParseStream(r, &out, p, time.Date(2024, 11, 6, 20, 0, 0, 0, loc))
 		if err != nil {

@@ -47,8 +47,9 @@ var (
 	MiVBExtended = MiVBLayout{26, 32, 34, 37, 39, 65, 67, 73, 74, 76, 82, 84, 95, 0}
 )
 
-// mivbParser reads MiVB / 3300 / SX-2000 SMDR (smdr.md §2.3). Records carry
-// mm/dd and no year: the year is inferred from the reading clock.
+// mivbParser reads MiVB / 3300 / SX-2000 SMDR (docs/pbx-formats.md, "Mitel
+// MiVoice Business"). Records carry mm/dd and no year: the year is inferred
+// from the reading clock.
 //
 // The start stamp is 12-hour with a "P" after the minutes for pm, or 24-hour,
 // by a system option the record does not name. A record with a P, or with hour

@@ -26,10 +26,7 @@ func h2Parse(t *testing.T, format string, year int, lines []h2Line) ([]gateway.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewParser(format, Options{Location: loc, Year: year})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, format, Options{Location: loc, Year: year})
 	var calls []gateway.Call
 	var errs []error
 	for _, l := range lines {

@@ -18,11 +18,12 @@ var necSV = Format{
 	newParser: func(o Options) (recordParser, error) { return &necParser{year: o.Year}, nil },
 }
 
-// necParser reads the NEC SL/SV SMDR report (smdr.md §2.6). Record columns,
-// 1-based: 1-4 class, 6-10 time HH:MM (placed or answered), 12-16 date MM/DD,
-// 18-21 line, 23-30 duration HH:MM:SS, 32-41 station, 43-62 number dialled or
-// CLI, 64-79 account code or NO ANSWER. With 35-02-14 = 0 columns 12-21 hold
-// the line and there is no date; ICM (extension) records have neither.
+// necParser reads the NEC SL/SV SMDR report (docs/pbx-formats.md, "NEC
+// SL1100"). Record columns, 1-based: 1-4 class, 6-10 time HH:MM (placed or
+// answered), 12-16 date MM/DD, 18-21 line, 23-30 duration HH:MM:SS, 32-41
+// station, 43-62 number dialled or CLI, 64-79 account code or NO ANSWER. With
+// 35-02-14 = 0 columns 12-21 hold the line and there is no date; ICM
+// (extension) records have neither.
 //
 // Page header line 1 carries MM/DD/YYYY in columns 61-70: the parser keeps
 // the year of the latest header for the records that follow (MM/DD only) and

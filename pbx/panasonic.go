@@ -32,13 +32,14 @@ const (
 	panasonicYMD                           // yy/mm/dd
 )
 
-// panasonicParser reads Panasonic SMDR (smdr.md §2.5). Pattern A, 1-based
-// columns: 1-8 date, 10-16 end time hh:mmAM/PM, 18-22 extension, 24-25 CO
-// line, 27-51 dial number, 53-56 ring m'ss, 58-65 duration hh:mm'ss, 67-76
-// account code, 78-79 condition code. Pattern B (the KX-NS Feature Guide's
-// widths: dial number 20, no ring, cost 10) has the same first 26 columns,
-// then 27-46 dial number, 48-55 duration, 57-66 cost, 68-77 account code,
-// 79-80 condition code. The two are told apart by where the duration is.
+// panasonicParser reads Panasonic SMDR (docs/pbx-formats.md, "Panasonic").
+// Pattern A, 1-based columns: 1-8 date, 10-16 end time hh:mmAM/PM, 18-22
+// extension, 24-25 CO line, 27-51 dial number, 53-56 ring m'ss, 58-65 duration
+// hh:mm'ss, 67-76 account code, 78-79 condition code. Pattern B (the KX-NS
+// Feature Guide's widths: dial number 20, no ring, cost 10) has the same first
+// 26 columns, then 27-46 dial number, 48-55 duration, 57-66 cost, 68-77
+// account code, 79-80 condition code. The two are told apart by where the
+// duration is.
 type panasonicParser struct {
 	// order is the date order learned from a record that only one order
 	// reads as a real date in a recent year (a day above 12, say); 0 until

@@ -129,18 +129,11 @@ func TestPanasonicNumber(t *testing.T) {
 }
 
 func TestPanasonicRecords(t *testing.T) {
-	p, err := NewParser("panasonic", Options{Location: testClock(t, "2024-11-06T09:00:00").Location()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "panasonic", Options{Location: testClock(t, "2024-11-06T09:00:00").Location()})
 	clock := testClock(t, "2024-11-06T09:00:00")
 	parse := func(line string) gateway.Call {
 		t.Helper()
-		c, err := p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
-		if err != nil {
-			t.Fatalf("%q: %v", line, err)
-		}
-		return c
+		return mustParse(t, p, line, clock)
 	}
 
 	// End stamp 07:01PM, ring 18 s, not answered: start = end - ring.
@@ -244,10 +237,7 @@ func TestPanasonicDateOrder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := testClock(t, tc.received)
-			p, err := NewParser("panasonic", Options{Location: clock.Location()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "panasonic", Options{Location: clock.Location()})
 			for _, r := range tc.recs {
 				line := panasonicLine(r.date, "11:00AM", "101", "01", "6175550134", "", "00:00'00", "", "")
 				c, err := p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
@@ -264,15 +254,9 @@ func TestPanasonicDateOrder(t *testing.T) {
 
 func TestPanasonicPatternB(t *testing.T) {
 	clock := testClock(t, "2024-11-06T09:00:00")
-	p, err := NewParser("panasonic", Options{Location: clock.Location()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "panasonic", Options{Location: clock.Location()})
 	line := "11/05/24 09:25AM   103 03 00441632960777123456 10:00'00 12345.67EU 9876543210 TR"
-	c, err := p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, p, line, clock)
 	if c.Dialed != "00441632960777123456" || c.DurationS != 36000 || c.AccountCode != "9876543210" ||
 		!c.Continuation || c.RingS != nil || c.Start != wall(t, "2024-11-04T23:25:00") {
 		t.Errorf("pattern B: %+v", c)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestSerialPTY(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if !sameStrings(datas(got), want) {
+	if !slices.Equal(datas(got), want) {
 		for i := range got {
 			if string(got[i].Data) != want[i] {
 				t.Fatalf("record %d = %q, want %q", i, got[i].Data, want[i])
@@ -130,7 +131,7 @@ func TestSerialReopen(t *testing.T) {
 	got = append(got, readN(t, src, 1, 3*time.Second)...)
 
 	want := []string{"REC-A 415 92005", "REC-B 416 92005", "PARTIAL-C 41", "REC-D 417 92005"}
-	if !sameStrings(datas(got), want) {
+	if !slices.Equal(datas(got), want) {
 		t.Fatalf("got %q, want %q", datas(got), want)
 	}
 	st := src.Stats()

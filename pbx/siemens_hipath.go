@@ -21,18 +21,18 @@ var siemensHipath = Format{
 }
 
 // hipathParser reads Siemens HiPath / Hicom 150 E call charge records
-// (smdr.md §2.7). Compressed form, 1-based columns: 1-8 end date DD.MM.YY,
-// 9-16 end time hh:mm:ss, 17-19 trunk, 20-25 extension, 26-30 ring mm:ss,
-// 31-38 duration hh:mm:ss (blank for an unanswered incoming call), 39-63
-// external number (CLI in, dialled or COLP number out; '?' for suppressed
-// digits), 64-74 charge pulses, 75-76 information element, 77-87 project
-// code, 88-98 MSN, 99-104 LCR access code, then LCR route. Long (printer)
-// form, fields separated by blanks (Hicom 150 E manual table 7-2): 1-8 date,
-// 10-17 time, 19-21 trunk, 23-28 extension, 30-34 ring, 36-43 duration, 45-64
-// number, 66-76 charge amount, 78-79 information element; it has a header
-// line and a blank line on every page and a form feed every 62 lines. The
-// two are told apart by column 9: the time in the compressed form, a blank
-// in the long one.
+// (docs/pbx-formats.md, "Siemens HiPath"). Compressed form, 1-based columns:
+// 1-8 end date DD.MM.YY, 9-16 end time hh:mm:ss, 17-19 trunk, 20-25 extension,
+// 26-30 ring mm:ss, 31-38 duration hh:mm:ss (blank for an unanswered incoming
+// call), 39-63 external number (CLI in, dialled or COLP number out; '?' for
+// suppressed digits), 64-74 charge pulses, 75-76 information element, 77-87
+// project code, 88-98 MSN, 99-104 LCR access code, then LCR route. Long
+// (printer) form, fields separated by blanks (Hicom 150 E manual table 7-2):
+// 1-8 date, 10-17 time, 19-21 trunk, 23-28 extension, 30-34 ring, 36-43
+// duration, 45-64 number, 66-76 charge amount, 78-79 information element; it
+// has a header line and a blank line on every page and a form feed every 62
+// lines. The two are told apart by column 9: the time in the compressed form,
+// a blank in the long one.
 type hipathParser struct{}
 
 // hipathLayout gives a form's columns (1-based, inclusive); acct and msn are

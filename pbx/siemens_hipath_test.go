@@ -25,10 +25,7 @@ func TestHipathLineColumns(t *testing.T) {
 
 func TestHipathInformationElement(t *testing.T) {
 	clock := testClock(t, "2024-11-06T09:00:00")
-	p, err := NewParser("siemens-hipath", Options{Location: clock.Location()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "siemens-hipath", Options{Location: clock.Location()})
 	for _, tc := range []struct {
 		info         string
 		skip         bool
@@ -79,17 +76,10 @@ func TestHipathInformationElement(t *testing.T) {
 
 func TestHipathRecords(t *testing.T) {
 	clock := testClock(t, "2024-11-06T09:00:00")
-	p, err := NewParser("siemens-hipath", Options{Location: clock.Location()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "siemens-hipath", Options{Location: clock.Location()})
 	parse := func(line string) gateway.Call {
 		t.Helper()
-		c, err := p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
-		if err != nil {
-			t.Fatalf("%q: %v", line, err)
-		}
-		return c
+		return mustParse(t, p, line, clock)
 	}
 	// Unanswered incoming: duration blank, start = end - ring.
 	c := parse(hipathLine("05.11.24", "09:35:00", "3", "202", "00:25", "", "0301234512", "1", "", "4416"))

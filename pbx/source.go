@@ -95,7 +95,8 @@ type base struct {
 	q         *queue
 	wd        *Watchdog // nil for a file read once
 
-	stop      chan struct{} // closed by Close
+	stopped   context.Context // done once Close is called
+	stop      context.CancelFunc
 	retried   chan struct{} // gets a value at each retry wait a test is waiting for
 	closeOnce sync.Once
 	wg        sync.WaitGroup // the transport's goroutines
@@ -124,9 +125,9 @@ func newBase(transport, name string, so SourceOptions, live bool) *base {
 		opts:      so,
 		log:       so.Logger.With().Str("component", "pbx").Str("transport", transport).Str("pbx_source", name).Logger(),
 		q:         newQueue(so.QueueSize),
-		stop:      make(chan struct{}),
 		retried:   make(chan struct{}),
 	}
+	b.stopped, b.stop = context.WithCancel(context.Background())
 	if live && so.Silence > 0 {
 		b.wd = NewWatchdog(so.Silence, b.log, so.OnSilence)
 	}
@@ -174,21 +175,14 @@ func (b *base) maxRecord() int {
 }
 
 // stopping reports whether Close has been called.
-func (b *base) stopping() bool {
-	select {
-	case <-b.stop:
-		return true
-	default:
-		return false
-	}
-}
+func (b *base) stopping() bool { return b.stopped.Err() != nil }
 
 // shutdown stops the source: unblock interrupts the transport's blocked
 // reads, then the goroutines are waited for and Read is told the source has
 // ended. Records already framed stay readable.
 func (b *base) shutdown(unblock func()) {
 	b.closeOnce.Do(func() {
-		close(b.stop)
+		b.stop()
 		unblock()
 		b.wg.Wait()
 		b.q.end(ErrClosed)
@@ -206,7 +200,7 @@ func (b *base) sleep(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-b.stop:
+	case <-b.stopped.Done():
 		return false
 	}
 }
@@ -278,7 +272,7 @@ func (b *base) pump(c conn, source string, lossCuts bool) (gotData bool, err err
 		if e := b.log.Debug(); e.Enabled() {
 			e.Str("from", source).Bytes("data", data).Bool("truncated", truncated).Msg("PBX record")
 		}
-		b.q.push(rec, b.stop)
+		b.q.push(rec, b.stopped.Done())
 	}
 	defer func() {
 		cut = lossCuts && fr.Pending()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -67,18 +68,6 @@ func datas(rs []gateway.RawRecord) []string {
 		out = append(out, string(r.Data))
 	}
 	return out
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // smdrLines returns n distinct record lines, each tagged with tag.
@@ -213,7 +202,7 @@ func TestReadCancelAndClose(t *testing.T) {
 	testutil.WaitFor(t, 3*time.Second, "3 records framed", func() bool { return l2.Stats().Queued == 2 })
 	l2.Close() // flushes THREE
 	got, err := readAll(l2)
-	if !errors.Is(err, ErrClosed) || !sameStrings(datas(got), []string{"ONE", "TWO", "THREE"}) {
+	if !errors.Is(err, ErrClosed) || !slices.Equal(datas(got), []string{"ONE", "TWO", "THREE"}) {
 		t.Fatalf("after Close: %q, %v", datas(got), err)
 	}
 }
@@ -263,7 +252,7 @@ func TestBackpressure(t *testing.T) {
 		t.Fatalf("all %d bytes were read while nobody read records: no backpressure (stats %+v)", stream.Len(), st)
 	}
 	got := readN(t, l, len(want), 10*time.Second)
-	if !sameStrings(datas(got), want) {
+	if !slices.Equal(datas(got), want) {
 		t.Fatal("records lost or out of order under backpressure")
 	}
 	if err := <-wrote; err != nil {

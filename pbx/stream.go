@@ -19,10 +19,10 @@ type StreamStats struct {
 
 // ParseStream reads a whole SMDR stream from r, frames it as the format
 // requires, parses every record and writes one JSON line per call to w (the
-// normalized call of DESIGN.md), or {"error":…,"raw":…} for a record that
-// cannot be read; non-call lines produce nothing. clock is the reading clock
-// for every record (the time the stream was received). It stops only at the
-// end of r or on a write error.
+// normalized call of docs/design.md, "The normalized call"), or
+// {"error":…,"raw":…} for a record that cannot be read; non-call lines produce
+// nothing. clock is the reading clock for every record (the time the stream
+// was received). It stops only at the end of r or on a write error.
 func ParseStream(r io.Reader, w io.Writer, p *Parser, clock time.Time) (StreamStats, error) {
 	var st StreamStats
 	bw := bufio.NewWriterSize(w, 64<<10)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,7 @@ func TestListenConcurrent(t *testing.T) {
 		}
 	}
 	for i, p := range peers {
-		if !sameStrings(bySource[p], want[i]) {
+		if !slices.Equal(bySource[p], want[i]) {
 			t.Errorf("connection %d (%s): got %d records %q…, want %d in order", i, p, len(bySource[p]), head(bySource[p]), per)
 		}
 	}
@@ -100,7 +101,7 @@ func TestListenDisconnect(t *testing.T) {
 	testutil.WaitFor(t, 3*time.Second, "the bytes read", func() bool { return l.Stats().Bytes == 14 })
 	c.Close()
 	got := readN(t, l, 2, 3*time.Second)
-	if !sameStrings(datas(got), []string{"FIRST", "CUT OFF"}) {
+	if !slices.Equal(datas(got), []string{"FIRST", "CUT OFF"}) {
 		t.Fatalf("got %q", datas(got))
 	}
 	// The record cut by the lost connection is flagged, so it is never
@@ -117,16 +118,13 @@ func TestListenDisconnect(t *testing.T) {
 // even when its bytes happen to read as a call (an IP Office record cut
 // after its 19th field does).
 func TestCutRecordNotParsed(t *testing.T) {
-	p, err := NewParser("avaya-ipo", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParser(t, "avaya-ipo", Options{})
 	whole := "2024/11/05 18:40:02,00:01:35,4,415,O,6175550134,6175550134,,0,1004211,0,E415,Room 415,T9005,Line 5.1,0,0,0,n/a,,,,,,,,,,,,,,,,"
 	cut := whole[:strings.Index(whole, "n/a")+3]
 	if _, err := p.Parse(gateway.RawRecord{Data: []byte(cut)}); err != nil {
 		t.Fatalf("the cut bytes do not read as a call (%v): the test shows nothing", err)
 	}
-	_, err = p.Parse(gateway.RawRecord{Data: []byte(cut), Cut: true})
+	_, err := p.Parse(gateway.RawRecord{Data: []byte(cut), Cut: true})
 	if err == nil || gateway.KindOf(err) != gateway.KindInvalid || !strings.Contains(err.Error(), "not charged") {
 		t.Errorf("a cut record parsed: %v", err)
 	}
@@ -282,7 +280,7 @@ func TestDialMitel5000(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, readN(t, d, 2, 5*time.Second)...)
-	if !sameStrings(datas(got), recs) {
+	if !slices.Equal(datas(got), recs) {
 		t.Fatalf("got %q", datas(got))
 	}
 	for _, r := range got {

@@ -293,10 +293,7 @@ func TestTemplateRecords(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	clock := time.Date(2024, 11, 6, 9, 0, 0, 0, ny)
 	parse := func(tpl *Template, year int, line string) (gateway.Call, error) {
-		p, err := NewParser("template", Options{Location: ny, Template: tpl, Year: year})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := mustParser(t, "template", Options{Location: ny, Template: tpl, Year: year})
 		return p.Parse(gateway.RawRecord{Data: []byte(line), Received: clock})
 	}
 	start := func(c gateway.Call) string { return c.Start.Format(gateway.WallClockLayout) }
@@ -418,10 +415,7 @@ func FuzzTemplateLayouts(f *testing.F) {
 	clock := time.Date(2025, 1, 1, 0, 30, 0, 0, ny)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		for _, tpl := range tpls {
-			p, err := NewParser("template", Options{Location: ny, Template: tpl})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustParser(t, "template", Options{Location: ny, Template: tpl})
 			if _, err := p.rp.parse(line, clock); err != nil {
 				continue
 			}
@@ -429,17 +423,7 @@ func FuzzTemplateLayouts(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if c.DurationS < 0 || (c.RingS != nil && *c.RingS < 0) || c.Start.IsZero() || c.StartUTC.IsZero() {
-				t.Fatalf("bad call: %+v", c)
-			}
-			b, err := c.MarshalJSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var back gateway.Call
-			if err := back.UnmarshalJSON(b); err != nil {
-				t.Fatalf("JSON does not read back: %v\n%s", err, b)
-			}
+			checkSane(t, c)
 		}
 	})
 }

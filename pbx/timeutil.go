@@ -60,6 +60,24 @@ func civil(y, mo, d, h, mi, s int) (time.Time, bool) {
 	return t, true
 }
 
+// stamp19 reads a 19-character date and time "YYYY-MM-DD HH:MM:SS" whose
+// separators the caller has checked (they differ between formats): the wall
+// clock and its year, ok false when a field is not digits or the date and
+// time are not real.
+func stamp19(s string) (t time.Time, year int, ok bool) {
+	y, ok1 := atoi(s[0:4])
+	mo, ok2 := atoi(s[5:7])
+	d, ok3 := atoi(s[8:10])
+	h, ok4 := atoi(s[11:13])
+	mi, ok5 := atoi(s[14:16])
+	se, ok6 := atoi(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return time.Time{}, 0, false
+	}
+	t, ok = civil(y, mo, d, h, mi, se)
+	return t, y, ok
+}
+
 // InferYear returns the year for a record dated month/day with no year: the
 // year that makes it the most recent such date not more than one day ahead of
 // the reading clock (so a record printed on 31 December and read on 1 January

@@ -26,16 +26,56 @@ func Logger(t testing.TB, also io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(zerolog.InfoLevel)
 }
 
-// Buffer is a bytes.Buffer safe for concurrent writers.
+// Buffer is a bytes.Buffer safe for concurrent writers, which a test can
+// wait on (Wait).
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // gets a token after each write, for Wait
 }
 
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	select {
+	case s.wroteLocked() <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+// wroteLocked returns the write notification channel; s.mu is held.
+func (s *Buffer) wroteLocked() chan struct{} {
+	if s.written == nil {
+		s.written = make(chan struct{}, 1)
+	}
+	return s.written
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Wait returns once cond holds for what has been written, checking again
+// after each write; it fails the test, showing what was written, after 10 s.
+func (s *Buffer) Wait(t testing.TB, what string, cond func(string) bool) {
+	t.Helper()
+	s.mu.Lock()
+	written := s.wroteLocked()
+	s.mu.Unlock()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for !cond(s.String()) {
+		select {
+		case <-written:
+		case <-deadline.C:
+			t.Fatalf("waiting for %s:\n%s", what, s.String())
+		}
+	}
 }
 
 // Count returns how many times substr was written (non-overlapping).

@@ -337,6 +337,25 @@ func simSegments(c SimCall, loc *time.Location) []Record {
 	return []Record{first, second}
 }
 
+// lineRecord returns the record of c as a PBX that prints one line per call
+// for the extension that had it last prints it: the number as sent to the
+// trunk (stripAccess), no call id and no transferring extension.
+func lineRecord(c SimCall, loc *time.Location) Record {
+	r := simRecord(c, loc)
+	stripAccess(&r, c)
+	r.CallID, r.Via = "", ""
+	return r
+}
+
+// trunkRecord is lineRecord for PBXs that record trunk calls only: internal
+// calls and outgoing attempts nobody answered print nothing (ok false).
+func trunkRecord(c SimCall, loc *time.Location) (r Record, ok bool) {
+	if c.Direction == gateway.Internal || (c.Direction == gateway.Outgoing && !c.Answered) {
+		return Record{}, false
+	}
+	return lineRecord(c, loc), true
+}
+
 // stripAccess removes the outside-line access code from the dialed number of
 // r, for PBXs that print the number as sent to the trunk.
 func stripAccess(r *Record, c SimCall) {
@@ -442,6 +461,30 @@ func (f *fixed) trimmed() []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// field is one value of a record and its name, for messages.
+type field struct{ what, s string }
+
+// digitsOnly refuses a number holding what the parser removes from numbers
+// (blanks, hyphens, #): it would not read back as written.
+func digitsOnly(fs ...field) error {
+	for _, v := range fs {
+		if pbx.CleanDigits(v.s) != v.s {
+			return fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
+		}
+	}
+	return nil
+}
+
+// noBlankEdges is noSpaceEdges for each of fs.
+func noBlankEdges(fs ...field) error {
+	for _, v := range fs {
+		if err := noSpaceEdges(v.what, v.s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // noSpaceEdges refuses a value a fixed-width or trimmed CSV field would lose

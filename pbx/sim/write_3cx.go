@@ -64,10 +64,8 @@ func (w *cx3Writer) write(dst []byte, r *Record) ([]byte, error) {
 	case r.StartUTC.Year() < 1970:
 		return dst, fmt.Errorf("3CX stamps are read from 1970 on")
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}); err != nil {
+		return dst, err
 	}
 	if r.CallID == "" {
 		return dst, fmt.Errorf("a 3CX record always has a call id (the reader takes the history id when callid is empty)")

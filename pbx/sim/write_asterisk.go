@@ -83,15 +83,11 @@ func (w *asteriskWriter) write(dst []byte, r *Record) ([]byte, error) {
 	case r.Via != "":
 		return dst, fmt.Errorf("an Asterisk record has no transferring extension")
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}); err != nil {
+		return dst, err
 	}
-	for _, v := range []struct{ what, s string }{{"account code", r.AccountCode}, {"call id", r.CallID}, {"extension", r.Extension}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"account code", r.AccountCode}, field{"call id", r.CallID}, field{"extension", r.Extension}); err != nil {
+		return dst, err
 	}
 	// A trunk is a PJSIP endpoint named with a letter, or (outgoing, to a
 	// number of more than 5 digits) a numbered DAHDI line.

@@ -11,7 +11,8 @@ import (
 
 // cmWriter prints Avaya CM customized CDR records in the layout of
 // WriterOptions.CMFields (default DefaultCMFields): every item right-aligned
-// and blank-padded in its width, as the capture in smdr.md §2.2 shows, CR LF.
+// and blank-padded in its width, as a real capture shows
+// (docs/pbx-formats.md, "Avaya Communication Manager"), CR LF.
 // Before the first record and at the first record of each new day it prints a
 // date record, "hh:mm mm/dd" CR LF and three NULs, as CM does at link-up and at
 // midnight.
@@ -158,15 +159,11 @@ func (w *cmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	if r.Direction != gateway.Outgoing && r.Access != "" {
 		return dst, fmt.Errorf("only an outgoing call has an access code")
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"extension", r.Extension}, {"caller id", r.CallerID}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"extension", r.Extension}, field{"caller id", r.CallerID}); err != nil {
+		return dst, err
 	}
-	for _, v := range []struct{ what, s string }{{"trunk", r.Trunk}, {"account code", r.AccountCode}, {"access code", r.Access}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"trunk", r.Trunk}, field{"account code", r.AccountCode}, field{"access code", r.Access}); err != nil {
+		return dst, err
 	}
 
 	var durText string

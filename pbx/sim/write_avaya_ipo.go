@@ -59,10 +59,8 @@ func (w *ipoWriter) write(dst []byte, r *Record) ([]byte, error) {
 			return dst, err
 		}
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}); err != nil {
+		return dst, err
 	}
 	if r.Trunk != "" && !pbx.IPODevice("T"+r.Trunk) {
 		return dst, fmt.Errorf("the trunk %q is not a line number (IP Office prints T and the line's number)", r.Trunk)

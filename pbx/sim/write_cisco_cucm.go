@@ -107,10 +107,8 @@ func (w *cucmWriter) write(dst []byte, r *Record) ([]byte, error) {
 	case r.StartUTC.Unix() < 1:
 		return dst, fmt.Errorf("CUCM stamps calls in seconds since 1970: %s cannot be printed", r.StartUTC)
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}, {"extension", r.Extension}, {"via", r.Via}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}, field{"extension", r.Extension}, field{"via", r.Via}); err != nil {
+		return dst, err
 	}
 	for _, v := range []struct{ what, s string }{{"trunk", r.Trunk}, {"account code", r.AccountCode}, {"call id", r.CallID}} {
 		if err := noSpaceEdges(v.what, v.s); err != nil {

@@ -69,15 +69,11 @@ func (w *freeswitchWriter) write(dst []byte, r *Record) ([]byte, error) {
 	case r.Direction != gateway.Incoming && r.CallerID != "":
 		return dst, fmt.Errorf("only an incoming call has a caller id")
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}, {"extension", r.Extension}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}, field{"extension", r.Extension}); err != nil {
+		return dst, err
 	}
-	for _, v := range []struct{ what, s string }{{"account code", r.AccountCode}, {"call id", r.CallID}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"account code", r.AccountCode}, field{"call id", r.CallID}); err != nil {
+		return dst, err
 	}
 	var name, caller, dest, context string
 	switch r.Direction {

@@ -34,13 +34,11 @@ type m5000Writer struct {
 func newM5000Writer(o WriterOptions) (recordWriter, error) { return &m5000Writer{o: o}, nil }
 
 func (w *m5000Writer) records(c SimCall) []Record {
-	if c.Direction == gateway.Internal || (c.Direction == gateway.Outgoing && !c.Answered) {
+	loc := w.o.Location
+	r, ok := trunkRecord(c, loc)
+	if !ok {
 		return nil
 	}
-	loc := w.o.Location
-	r := simRecord(c, loc)
-	stripAccess(&r, c)
-	r.CallID, r.Via = "", ""
 	r.Trunk = fmt.Sprintf("92%03d", c.Trunk)
 	r.RingS = nil
 	if c.Direction == gateway.Incoming {
@@ -69,10 +67,8 @@ func (w *m5000Writer) write(dst []byte, r *Record) ([]byte, error) {
 			return dst, fmt.Errorf("the %s %q holds characters the parser reads as decoration", v.what, v.s)
 		}
 	}
-	for _, v := range []struct{ what, s string }{{"extension", r.Extension}, {"trunk", r.Trunk}, {"account code", r.AccountCode}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"extension", r.Extension}, field{"trunk", r.Trunk}, field{"account code", r.AccountCode}); err != nil {
+		return dst, err
 	}
 	if r.Extension != "" && strings.Trim(r.Extension, "*") == "" {
 		return dst, fmt.Errorf("the extension %q reads as the unanswered mark", r.Extension)

@@ -72,15 +72,11 @@ func (w *mivbWriter) write(dst []byte, r *Record) ([]byte, error) {
 	if answered == nil && r.Direction != gateway.Outgoing {
 		return dst, fmt.Errorf("MiVB always tells whether an incoming or internal call was answered")
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}); err != nil {
+		return dst, err
 	}
-	for _, v := range []struct{ what, s string }{{"extension", r.Extension}, {"trunk", r.Trunk}, {"account code", r.AccountCode}, {"via", r.Via}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"extension", r.Extension}, field{"trunk", r.Trunk}, field{"account code", r.AccountCode}, field{"via", r.Via}); err != nil {
+		return dst, err
 	}
 
 	// The parties: calling, called, transfer flag, third.

@@ -45,9 +45,8 @@ func (w *necWriter) records(c SimCall) []Record {
 		return nil
 	}
 	loc := w.o.Location
-	r := simRecord(c, loc)
-	stripAccess(&r, c)
-	r.CallID, r.Via, r.RingS = "", "", nil
+	r := lineRecord(c, loc)
+	r.RingS = nil
 	if c.Trunk > 0 {
 		r.Trunk = fmt.Sprintf("%03d", c.Trunk)
 	}
@@ -96,15 +95,11 @@ func (w *necWriter) write(dst []byte, r *Record) ([]byte, error) {
 	case r.DurationS >= 100*3600:
 		return dst, fmt.Errorf("duration %d s is more than HH:MM:SS holds", r.DurationS)
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}); err != nil {
+		return dst, err
 	}
-	for _, v := range []struct{ what, s string }{{"extension", r.Extension}, {"trunk", r.Trunk}, {"account code", r.AccountCode}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"extension", r.Extension}, field{"trunk", r.Trunk}, field{"account code", r.AccountCode}); err != nil {
+		return dst, err
 	}
 
 	class := "POT"

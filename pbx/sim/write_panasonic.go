@@ -34,9 +34,7 @@ func newPanasonicWriter(o WriterOptions) (recordWriter, error) { return &panason
 
 func (w *panasonicWriter) records(c SimCall) []Record {
 	loc := w.o.Location
-	r := simRecord(c, loc)
-	stripAccess(&r, c)
-	r.CallID, r.Via = "", ""
+	r := lineRecord(c, loc)
 	if c.Trunk > 0 {
 		r.Trunk = fmt.Sprintf("%02d", c.Trunk)
 	}
@@ -85,10 +83,8 @@ func (w *panasonicWriter) write(dst []byte, r *Record) ([]byte, error) {
 	case len(r.Extension) > 1 && r.Extension[0] == '*' && r.AccountCode == "":
 		return dst, fmt.Errorf("an extension *nnn is a verification code, which the reader takes as the account code")
 	}
-	for _, v := range []struct{ what, s string }{{"extension", r.Extension}, {"trunk", r.Trunk}, {"account code", r.AccountCode}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"extension", r.Extension}, field{"trunk", r.Trunk}, field{"account code", r.AccountCode}); err != nil {
+		return dst, err
 	}
 	var dial string
 	switch r.Direction {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"callgate/gateway"
-	"callgate/pbx"
 )
 
 // hipathWriter prints HiPath 3000 call charge records in the compressed form
@@ -28,13 +27,11 @@ type hipathWriter struct {
 func newHipathWriter(o WriterOptions) (recordWriter, error) { return &hipathWriter{o: o}, nil }
 
 func (w *hipathWriter) records(c SimCall) []Record {
-	if c.Direction == gateway.Internal || (c.Direction == gateway.Outgoing && !c.Answered) {
+	loc := w.o.Location
+	r, ok := trunkRecord(c, loc)
+	if !ok {
 		return nil
 	}
-	loc := w.o.Location
-	r := simRecord(c, loc)
-	stripAccess(&r, c)
-	r.CallID, r.Via = "", ""
 	r.Trunk = strconv.Itoa(c.Trunk)
 	if c.Direction == gateway.Outgoing {
 		// No ring time printed: the start read back is the answer.
@@ -65,15 +62,11 @@ func (w *hipathWriter) write(dst []byte, r *Record) ([]byte, error) {
 	case r.Direction == gateway.Outgoing && r.CallerID != "":
 		return dst, fmt.Errorf("only an incoming call has a caller id")
 	}
-	for _, v := range []struct{ what, s string }{{"dialed number", r.Dialed}, {"caller id", r.CallerID}} {
-		if pbx.CleanDigits(v.s) != v.s {
-			return dst, fmt.Errorf("the %s %q holds blanks, hyphens or #, which the parser removes", v.what, v.s)
-		}
+	if err := digitsOnly(field{"dialed number", r.Dialed}, field{"caller id", r.CallerID}); err != nil {
+		return dst, err
 	}
-	for _, v := range []struct{ what, s string }{{"extension", r.Extension}, {"trunk", r.Trunk}, {"account code", r.AccountCode}} {
-		if err := noSpaceEdges(v.what, v.s); err != nil {
-			return dst, err
-		}
+	if err := noBlankEdges(field{"extension", r.Extension}, field{"trunk", r.Trunk}, field{"account code", r.AccountCode}); err != nil {
+		return dst, err
 	}
 	number, msn, info := r.Dialed, "", 2
 	if r.Direction == gateway.Incoming {

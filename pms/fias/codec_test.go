@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestLRCVectors: the worked examples of fias.md §2.2.
+// TestLRCVectors: serial frames worked out by hand from the LRC rule
+// (docs/fias.md, "Transport and framing").
 func TestLRCVectors(t *testing.T) {
 	for _, tc := range []struct {
 		body string

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 	"callgate/pms/fias"
 	"callgate/pms/fias/sim"
 )
@@ -145,7 +146,7 @@ func TestEventsQueuedWhileDown(t *testing.T) {
 func TestResync(t *testing.T) {
 	s := startSim(t, sim.Options{Rooms: sim.Range(101, 105)})
 	s.Occupy([]string{"101", "102"})
-	var tr syncBuffer
+	var tr testutil.Buffer
 	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
 	if strings.Contains(tr.String(), "DR|") {
 		t.Fatal("DR sent at start-up")
@@ -323,7 +324,7 @@ func TestLSMidSession(t *testing.T) {
 // back when the PMS is there again.
 func TestLEFromPMS(t *testing.T) {
 	s := startSim(t, sim.Options{})
-	var tr syncBuffer
+	var tr testutil.Buffer
 	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
 	s.SendLE()
 	waitSim(t, s, "a new link", func() bool { return s.AliveCount() == 2 })
@@ -338,9 +339,9 @@ func TestLEFromPMS(t *testing.T) {
 // up; an unanswered description takes it down.
 func TestAliveCheck(t *testing.T) {
 	s := startSim(t, sim.Options{})
-	var tr syncBuffer
+	var tr testutil.Buffer
 	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AliveInterval = 100 * time.Millisecond })
-	tr.wait(t, "two alive checks", func(s string) bool { return strings.Count(s, "→ LS|") >= 2 })
+	tr.Wait(t, "two alive checks", func(s string) bool { return strings.Count(s, "→ LS|") >= 2 })
 	if l.Status().State != gateway.LinkAlive {
 		t.Fatalf("alive checks: status %+v\n%s", l.Status(), tr.String())
 	}
@@ -355,7 +356,7 @@ func TestAliveCheck(t *testing.T) {
 func TestNoLA(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	s.SetFaults(sim.Faults{NoLA: true})
-	var logs syncBuffer
+	var logs testutil.Buffer
 	o := fastOptions(t)
 	o.Address = s.Addr()
 	o.LinkTimeout = 100 * time.Millisecond
@@ -387,7 +388,7 @@ func TestLogOncePerState(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	var logs syncBuffer
+	var logs testutil.Buffer
 	o := fastOptions(t)
 	o.Address = addr
 	o.Logger = o.Logger.Output(&logs)
@@ -437,7 +438,7 @@ func TestNotReady(t *testing.T) {
 func TestClose(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	s.CheckIn(gateway.Guest{Room: "101"})
-	var tr syncBuffer
+	var tr testutil.Buffer
 	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AnswerTimeout = time.Minute })
 	s.SetFaults(sim.Faults{NoPA: 1})
 	done := make(chan error, 1)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 	"callgate/pms/fias"
 	"callgate/pms/fias/sim"
 )
@@ -14,7 +15,7 @@ import (
 type rig struct {
 	s      *sim.Sim
 	l      *fias.Link
-	tr     *syncBuffer
+	tr     *testutil.Buffer
 	answer time.Duration // the link's answer timeout
 }
 
@@ -30,12 +31,12 @@ type transport struct {
 var transports = []transport{
 	{"tcp", func(t *testing.T) rig {
 		s := startSim(t, sim.Options{})
-		tr := &syncBuffer{}
+		tr := &testutil.Buffer{}
 		l := connect(t, s, func(o *fias.Options) { o.Transcript = tr })
 		return rig{s, l, tr, answerTimeout}
 	}},
 	{"serial", func(t *testing.T) rig {
-		tr := &syncBuffer{}
+		tr := &testutil.Buffer{}
 		l, master := serialLink(t, func(o *fias.Options) { o.Transcript = tr; o.AnswerTimeout = serialAnswer })
 		s, err := sim.New(sim.Options{Rooms: sim.Range(101, 120), AckTimeout: ackTimeout, AnswerWindow: serialAnswer,
 			Logger: testLog(t).With().Str("side", "sim").Logger()})
@@ -50,7 +51,7 @@ var transports = []transport{
 }
 
 // TestFaults runs every fault the simulator injects against the link, over
-// TCP and over a pty in serial mode: each must end as fias.md says, with
+// TCP and over a pty in serial mode: each must end as docs/fias.md says, with
 // no posting charged twice and no rule broken.
 func TestFaults(t *testing.T) {
 	for _, tp := range transports {

@@ -11,12 +11,38 @@ package fias
 // noise). A record longer than MaxRecord is dropped up to its ETX and
 // counted in Oversize.
 type Deframer struct {
-	buf      []byte
-	inFrame  bool
+	recordBuf
 	skipping bool // inside an oversize record, dropping to its ETX
 
-	Noise    int64 // bytes skipped outside records, and torn records
 	Oversize int64 // records dropped for being longer than MaxRecord
+}
+
+// recordBuf gathers the body of the record being received, for both
+// framers.
+type recordBuf struct {
+	buf     []byte
+	inFrame bool
+
+	Noise int64 // bytes skipped outside records, and torn records
+}
+
+// begin starts a record at its STX; a record already begun was torn, and
+// its bytes and STX count as noise.
+func (r *recordBuf) begin() {
+	if r.inFrame {
+		r.Noise += int64(len(r.buf)) + 1
+	}
+	r.inFrame = true
+	r.buf = r.buf[:0]
+}
+
+// take ends the record and returns a copy of its body.
+func (r *recordBuf) take() []byte {
+	r.inFrame = false
+	body := make([]byte, len(r.buf))
+	copy(body, r.buf)
+	r.buf = r.buf[:0]
+	return body
 }
 
 // Feed takes the next bytes of the stream and calls emit with the body of
@@ -25,24 +51,17 @@ func (d *Deframer) Feed(p []byte, emit func(body []byte)) {
 	for _, b := range p {
 		switch {
 		case b == STX:
-			if d.inFrame {
-				d.Noise += int64(len(d.buf)) + 1
-			}
-			d.inFrame, d.skipping = true, false
-			d.buf = d.buf[:0]
+			d.begin()
+			d.skipping = false
 		case !d.inFrame:
 			d.Noise++
 		case b == ETX:
-			d.inFrame = false
 			if d.skipping {
-				d.skipping = false
+				d.inFrame, d.skipping = false, false
 				d.Oversize++
 				continue
 			}
-			body := make([]byte, len(d.buf))
-			copy(body, d.buf)
-			d.buf = d.buf[:0]
-			emit(body)
+			emit(d.take())
 		case d.skipping:
 		case len(d.buf) >= MaxRecord:
 			d.skipping = true
@@ -68,12 +87,11 @@ const (
 // but a control byte is never record data, so it is taken as control). The
 // byte after ETX is the LRC whatever its value: it may well be STX or ETX.
 type fipsFramer struct {
-	buf     []byte
-	inFrame bool
+	recordBuf
 	wantLRC bool
 	over    bool // the record is longer than MaxRecord
 
-	Noise, Oversize int64
+	Oversize int64
 }
 
 // Feed takes the next bytes from the line and calls on for every record,
@@ -83,23 +101,18 @@ func (f *fipsFramer) Feed(p []byte, on func(item fipsItem, body []byte, ok bool,
 	for _, b := range p {
 		switch {
 		case f.wantLRC:
-			f.wantLRC, f.inFrame = false, false
+			f.wantLRC = false
 			ok := !f.over && LRC(f.buf) == b
 			if f.over {
 				f.Oversize++
 			}
-			body := make([]byte, len(f.buf))
-			copy(body, f.buf)
-			f.buf, f.over = f.buf[:0], false
-			on(fipsFrame, body, ok, b)
+			f.over = false
+			on(fipsFrame, f.take(), ok, b)
 		case b == ACK || b == NAK || b == ENQ:
 			on(fipsControl, nil, false, b)
 		case b == STX:
-			if f.inFrame {
-				f.Noise += int64(len(f.buf)) + 1
-			}
-			f.inFrame, f.over = true, false
-			f.buf = f.buf[:0]
+			f.begin()
+			f.over = false
 		case !f.inFrame:
 			f.Noise++
 			on(fipsNoise, nil, false, b)

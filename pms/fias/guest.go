@@ -83,6 +83,17 @@ func AppendGuest(r *Record, g gateway.Guest) {
 	}
 }
 
+// eventKinds maps the PMS records the engine consumes to their events.
+var eventKinds = map[string]gateway.GuestEventKind{
+	"GI": gateway.GuestCheckIn,
+	"GC": gateway.GuestChange,
+	"GO": gateway.GuestCheckOut,
+	"DS": gateway.ResyncStart,
+	"DE": gateway.ResyncEnd,
+	"NS": gateway.NightAuditStart,
+	"NE": gateway.NightAuditEnd,
+}
+
 // GuestEvent turns a PMS record into the event the engine consumes: GI,
 // GC, GO, and the brackets DS/DE (resync) and NS/NE (night audit). ok is
 // false for any other record type.
@@ -91,22 +102,7 @@ func AppendGuest(r *Record, g gateway.Guest) {
 // the share state of the new room, the second (after RO) that of the old
 // room.
 func GuestEvent(r Record) (ev gateway.GuestEvent, ok bool) {
-	switch r.Type {
-	case "GI":
-		ev.Kind = gateway.GuestCheckIn
-	case "GC":
-		ev.Kind = gateway.GuestChange
-	case "GO":
-		ev.Kind = gateway.GuestCheckOut
-	case "DS":
-		ev.Kind = gateway.ResyncStart
-	case "DE":
-		ev.Kind = gateway.ResyncEnd
-	case "NS":
-		ev.Kind = gateway.NightAuditStart
-	case "NE":
-		ev.Kind = gateway.NightAuditEnd
-	default:
+	if ev.Kind, ok = eventKinds[r.Type]; !ok {
 		return ev, false
 	}
 	ev.Time, _ = ParseDateTime(r.Value("DA"), r.Value("TI"))

@@ -1,7 +1,6 @@
 package fias_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/internal/testutil"
 	"callgate/pms/fias"
 	"callgate/pms/fias/sim"
 )
@@ -27,55 +27,7 @@ import (
 // answers every posting that is meant to be answered.
 const answerTimeout = 1500 * time.Millisecond
 
-func testLog(t *testing.T) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-}
-
-// syncBuffer is a bytes.Buffer safe for the transcript's writers.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	written chan struct{} // gets a token after each write, for wait
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.written == nil {
-		b.written = make(chan struct{}, 1)
-	}
-	select {
-	case b.written <- struct{}{}:
-	default:
-	}
-	return b.b.Write(p)
-}
-
-// wait returns once cond holds for what has been written, checking after
-// each write; it fails the test after 10 s.
-func (b *syncBuffer) wait(t *testing.T, what string, cond func(string) bool) {
-	t.Helper()
-	b.mu.Lock()
-	if b.written == nil {
-		b.written = make(chan struct{}, 1)
-	}
-	written := b.written
-	b.mu.Unlock()
-	deadline := time.After(10 * time.Second)
-	for !cond(b.String()) {
-		select {
-		case <-written:
-		case <-deadline:
-			t.Fatalf("waiting for %s:\n%s", what, b.String())
-		}
-	}
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+func testLog(t *testing.T) zerolog.Logger { return testutil.Logger(t, nil) }
 
 func startSim(t *testing.T, o sim.Options) *sim.Sim {
 	t.Helper()
@@ -214,13 +166,13 @@ func noViolations(t *testing.T, s *sim.Sim) {
 }
 
 // TestPostOK: the handshake, a posting booked once, its PS exactly as
-// fias.md §5.6 writes it, and the transcript.
+// docs/fias.md, "Postings: PS and PA", writes it, and the transcript.
 func TestPostOK(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	if _, err := s.CheckIn(gateway.Guest{Room: "101", LastName: "Hartley"}); err != nil {
 		t.Fatal(err)
 	}
-	var tr syncBuffer
+	var tr testutil.Buffer
 	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.SalesOutlet = "1" })
 	ev := nextEvent(t, l)
 	if ev.Kind != gateway.GuestCheckIn || ev.Guest.Room != "101" || ev.Guest.LastName != "Hartley" {
@@ -248,7 +200,7 @@ func TestPostOK(t *testing.T) {
 	}
 }
 
-// TestAnswers: every answer class of fias.md §5.4.
+// TestAnswers: every answer class of docs/fias.md, "Postings: PS and PA".
 func TestAnswers(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	res, _ := s.CheckIn(gateway.Guest{Room: "101", LastName: "A"})
@@ -374,7 +326,7 @@ func TestInDoubtTimeout(t *testing.T) {
 		t.Run(fault, func(t *testing.T) {
 			s := startSim(t, sim.Options{})
 			s.CheckIn(gateway.Guest{Room: "101"})
-			var tr syncBuffer
+			var tr testutil.Buffer
 			l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
 			if fault == "no PA" {
 				s.SetFaults(sim.Faults{NoPA: 1})
@@ -388,7 +340,7 @@ func TestInDoubtTimeout(t *testing.T) {
 			if fault == "delayed PA" {
 				// The late answer arrives and is ignored.
 				waitSim(t, s, "the late PA", func() bool { return len(s.Ledger()) == 1 })
-				tr.wait(t, "the late PA read by the link", func(s string) bool {
+				tr.Wait(t, "the late PA read by the link", func(s string) bool {
 					return slices.ContainsFunc(strings.Split(s, "\n"), func(l string) bool {
 						return strings.Contains(l, "← PA|") && strings.Contains(l, "|P#10|")
 					})

@@ -8,9 +8,9 @@ import (
 	"callgate/gateway"
 )
 
-// TestBuildPS: the PS content rules of fias.md §5.2 and §14.6: digits-only
-// DD of at most 20, PX only when numeric, PC from the class, CT cleaned and
-// cut to 20, SO when configured, DU as HHMMSS.
+// TestBuildPS: the PS content rules of docs/fias.md, "Postings: PS and PA":
+// digits-only DD of at most 20, PX only when numeric, PC from the class, CT
+// cleaned and cut to 20, SO when configured, DU as HHMMSS.
 func TestBuildPS(t *testing.T) {
 	l := &Link{o: Options{AmountExponent: 2}.withDefaults(), callTypes: DefaultCallTypes}
 	p := gateway.PostRequest{

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"callgate/gateway"
+	"callgate/internal/testutil"
 	"callgate/pms/fias"
 	"callgate/pms/fias/sim"
 )
@@ -23,11 +22,7 @@ const ackTimeout = 150 * time.Millisecond
 // go through the default line discipline).
 func serialLink(t *testing.T, mod func(*fias.Options)) (*fias.Link, *os.File) {
 	t.Helper()
-	m, sl, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { m.Close(); sl.Close() })
+	m, sl := testutil.OpenPTY(t)
 	o := fastOptions(t)
 	o.Serial = &fias.SerialOptions{Device: sl.Name(), AckTimeout: ackTimeout}
 	o.ListenWait = 10 * time.Second // wait for the simulator's LS
@@ -44,7 +39,7 @@ func serialLink(t *testing.T, mod func(*fias.Options)) (*fias.Link, *os.File) {
 // and the serial faults — bad LRC (NAK, sent again), a withheld ACK (ENQ,
 // the ACK repeated), garbage between frames.
 func TestSerialLink(t *testing.T) {
-	var tr syncBuffer
+	var tr testutil.Buffer
 	l, master := serialLink(t, func(o *fias.Options) { o.Transcript = &tr })
 	s, err := sim.New(sim.Options{Rooms: sim.Range(101, 110), AckTimeout: ackTimeout, AnswerWindow: answerTimeout,
 		Logger: testLog(t).With().Str("side", "sim").Logger()})

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"callgate/gateway"
+	"callgate/internal/testutil"
 	"callgate/pms/fias"
 )
 
@@ -77,7 +76,7 @@ func (c *rawClient) expect(typ string) fias.Record {
 func start(t *testing.T, o Options) *Sim {
 	t.Helper()
 	o.Rooms = Range(101, 110)
-	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
+	o.Logger = testutil.Logger(t, nil)
 	s, err := Start("127.0.0.1:0", o)
 	if err != nil {
 		t.Fatal(err)
