@@ -49,28 +49,28 @@ func (c *Config) schedules() []report.Schedule {
 func (c *Config) validateDelivery(k *checker) {
 	for i, s := range c.schedules() {
 		for _, p := range s.Problems(fmt.Sprintf("reports[%d]", i), len(c.Report.Carriers) > 0) {
-			k.add(p.Key, "%s", p.Msg)
+			k.Add(p.Key, "%s", p.Msg)
 		}
 	}
 	m := c.SMTP
 	if len(c.Reports) == 0 && m.Host == "" {
 		return
 	}
-	k.required("smtp.host", m.Host, "the mail server's name, e.g. mail.example.com")
+	k.Required("smtp.host", m.Host, "the mail server's name, e.g. mail.example.com")
 	if m.Port < 1 || m.Port > 65535 {
-		k.add("smtp.port", "%d is not a port from 1 to 65535", m.Port)
+		k.Add("smtp.port", "%d is not a port from 1 to 65535", m.Port)
 	}
-	k.oneOf("smtp.tls", m.TLS, []string{"starttls", "tls", "none"})
-	if k.required("smtp.from", m.From, "the sender address, e.g. callgate@hotel.example") {
+	k.OneOf("smtp.tls", m.TLS, []string{"starttls", "tls", "none"})
+	if k.Required("smtp.from", m.From, "the sender address, e.g. callgate@hotel.example") {
 		if _, err := netmail.ParseAddress(m.From); err != nil {
-			k.add("smtp.from", "%q is not an e-mail address", m.From)
+			k.Add("smtp.from", "%q is not an e-mail address", m.From)
 		}
 	}
 	if m.Username != "" && m.TLS == "none" {
-		k.add("smtp.username", "a password is never sent without encryption: use tls: starttls or tls, or a relay that needs no login")
+		k.Add("smtp.username", "a password is never sent without encryption: use tls: starttls or tls, or a relay that needs no login")
 	}
 	if m.Username != "" && m.Password == "" {
-		k.add("smtp.password", "missing: smtp.username is set, so the server needs its password")
+		k.Add("smtp.password", "missing: smtp.username is set, so the server needs its password")
 	}
 }
 
