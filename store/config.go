@@ -1,6 +1,10 @@
 package store
 
-import "callgate/gateway"
+import (
+	"time"
+
+	"callgate/gateway"
+)
 
 // Config is the store section of the gateway's config file: where the
 // journal lives and how long it keeps things (docs/design.md,
@@ -39,4 +43,20 @@ func (c *Config) Check(k *gateway.Checker) {
 	if c.RetentionMonths < 0 {
 		k.Add("store.retention_months", "%d is negative: give the months to keep closed entries, or 0 to keep them all", c.RetentionMonths)
 	}
+}
+
+// Options maps the section onto the journal's options, in the site's zone
+// loc (logger and timeouts are the caller's).
+func (c Config) Options(loc *time.Location) Options {
+	o := Options{
+		Location:        loc,
+		ReplayWindow:    time.Duration(c.ReplayWindowDays) * 24 * time.Hour,
+		PostingMax:      uint32(c.PostingNumberMax),
+		GuestRetention:  time.Duration(c.GuestRetentionDays) * 24 * time.Hour,
+		RetentionMonths: c.RetentionMonths,
+	}
+	if c.GuestRetentionDays == 0 {
+		o.GuestRetention = -1 // erase at the first tidy after check-out
+	}
+	return o
 }

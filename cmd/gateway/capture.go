@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 
 	"callgate/pbx"
 )
@@ -32,10 +33,9 @@ func captureCommand() *command {
 			if c == nil {
 				return err
 			}
-			var problems Problems
-			if errors.As(err, &problems) && !pbxOnly(problems) {
-				// Problems in the PMS or tariff sections do not stop a capture.
-				return fmt.Errorf("%s: fix the pbx and site sections first:\n%v", path, pbxProblems(problems))
+			// Problems in the PMS or tariff sections do not stop a capture.
+			if ours := sectionProblems(err, "pbx", "site"); len(ours) > 0 {
+				return fmt.Errorf("%s: fix the pbx and site sections first:\n%v", path, ours)
 			}
 			p, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
 			if err != nil {
@@ -73,14 +73,14 @@ func captureCommand() *command {
 	}
 }
 
-// pbxOnly reports whether none of the problems is in the sections a capture
-// uses.
-func pbxOnly(ps Problems) bool { return len(pbxProblems(ps)) == 0 }
-
-func pbxProblems(ps Problems) Problems {
-	var out Problems
+// sectionProblems returns the problems of err (a config's Problems) in the
+// given sections, and those of the file as a whole: a command that uses
+// only some sections is not stopped by the others.
+func sectionProblems(err error, sections ...string) Problems {
+	var ps, out Problems
+	errors.As(err, &ps)
 	for _, p := range ps {
-		if hasPrefix(p.Key, "pbx") || hasPrefix(p.Key, "site") || p.Key == "(file)" {
+		if p.Key == "(file)" || slices.ContainsFunc(sections, func(s string) bool { return hasPrefix(p.Key, s) }) {
 			out = append(out, p)
 		}
 	}

@@ -119,25 +119,11 @@ func loadConfigFor(path, cmd string, sections ...string) (*Config, error) {
 		return nil, err
 	}
 	var problems Problems
-	if errors.As(err, &problems) {
-		var mine Problems
-		for _, p := range problems {
-			if p.Key == "(file)" {
-				mine = append(mine, p)
-				continue
-			}
-			for _, s := range sections {
-				if hasPrefix(p.Key, s) {
-					mine = append(mine, p)
-					break
-				}
-			}
-		}
-		if len(mine) > 0 {
-			return nil, fmt.Errorf("%s: %s needs these fixed first:\n%v", path, cmd, mine)
-		}
-	} else if err != nil {
+	if !errors.As(err, &problems) && err != nil {
 		return nil, err
+	}
+	if mine := sectionProblems(err, sections...); len(mine) > 0 {
+		return nil, fmt.Errorf("%s: %s needs these fixed first:\n%v", path, cmd, mine)
 	}
 	return c, nil
 }
