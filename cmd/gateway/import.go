@@ -129,7 +129,7 @@ func loadConfigFor(path, cmd string, sections ...string) (*Config, error) {
 }
 
 // importer streams SMDR files into the journal through gateway.Importer,
-// framing each with pbx's file source.
+// framing each with pbx.ImportFile.
 type importer struct {
 	im     gateway.Importer
 	format pbx.Format
@@ -140,56 +140,26 @@ type importer struct {
 // file imports one file. clock dates records that print no year; zero means
 // the file's modification time.
 func (im *importer) file(ctx context.Context, name string, clock time.Time, progress io.Writer, showBar bool) error {
-	st, err := os.Stat(name)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err))
-	}
-	if clock.IsZero() {
-		clock = st.ModTime()
-	}
-	received := clock.UTC()
-	src, err := pbx.ReadFile(name, pbx.SourceOptions{LengthPrefixed: im.format.LengthPrefixed, IdleFlush: -1, Silence: -1,
-		Now: func() time.Time { return received }})
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	var bar *progressbar.ProgressBar
+	var bar func(int64) pbx.Progress
 	if showBar {
-		bar = progressbar.NewOptions64(st.Size(),
-			progressbar.OptionSetWriter(progress),
-			progressbar.OptionSetDescription(name),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
-		)
-	}
-	source := "import " + name
-	err = im.im.ReadAll(ctx, sourceFunc(func(ctx context.Context) (gateway.RawRecord, error) {
-		rec, err := src.Read(ctx)
-		rec.Source = source
-		if bar != nil && err == nil {
-			bar.Set64(src.Stats().Bytes)
+		bar = func(size int64) pbx.Progress {
+			return progressbar.NewOptions64(size,
+				progressbar.OptionSetWriter(progress),
+				progressbar.OptionSetDescription(name),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
+			)
 		}
-		return rec, err
-	}))
-	if bar != nil {
-		bar.Finish()
 	}
-	im.files++
-	im.bytes += st.Size()
-	if err != nil {
-		return fmt.Errorf("importing %s: %w", name, err)
+	size, err := pbx.ImportFile(ctx, &im.im, name, im.format, clock, bar)
+	if size >= 0 {
+		im.files++
+		im.bytes += size
 	}
-	return nil
+	return err
 }
-
-// sourceFunc is a gateway.CallSource reading through a function.
-type sourceFunc func(ctx context.Context) (gateway.RawRecord, error)
-
-func (f sourceFunc) Read(ctx context.Context) (gateway.RawRecord, error) { return f(ctx) }
-func (f sourceFunc) Close() error                                        { return nil }
 
 // summary prints what the import did, one fact a line.
 func (im *importer) summary(w io.Writer) {
