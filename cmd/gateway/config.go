@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/gateway/console"
 	"callgate/gateway/report"
 	"callgate/internal/serialport"
 	"callgate/internal/yamlstrict"
+	"callgate/mail"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/store"
@@ -56,6 +58,8 @@ type (
 	PostingConfig = fias.PostingConfig
 	RoomsConfig   = gateway.RoomsConfig
 	RoomRange     = gateway.RoomRangeConfig
+	AlarmsConfig  = gateway.AlarmsConfig
+	ConsoleConfig = console.Config
 )
 
 // PolicyConfig holds the hotel's posting policy.
@@ -63,25 +67,6 @@ type PolicyConfig struct {
 	// PostToVacant posts calls to rooms the PMS reports vacant instead of
 	// holding them as "room vacant" exceptions for the night auditor.
 	PostToVacant bool `yaml:"post_to_vacant"`
-}
-
-// AlarmsConfig sets when alarms are raised (the PBX's silence is
-// pbx.silence_minutes).
-type AlarmsConfig struct {
-	PMSDownMinutes int `yaml:"pms_down_minutes"` // PMS link down longer than this
-	QueueMinutes   int `yaml:"queue_minutes"`    // a posting waiting longer than this
-}
-
-// ConsoleConfig is the web console's listener and its settings.
-type ConsoleConfig struct {
-	Listen string `yaml:"listen"`
-	// TLSCert and TLSKey, both set, serve the console (and /metrics,
-	// /healthz) over TLS with these PEM files.
-	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
-	// MaskDigits is how many leading digits of a dialed number the front
-	// desk sees on pages (the rest shown as x).
-	MaskDigits int `yaml:"mask_digits"`
 }
 
 // DefaultConfig returns the settings a config file starts from.
@@ -92,10 +77,10 @@ func DefaultConfig() Config {
 		PBX:     PBXConfig{SilenceMinutes: 60},
 		PMS:     fias.DefaultConfig(),
 		Rooms:   RoomsConfig{Default: "same"},
-		Console: ConsoleConfig{Listen: "127.0.0.1:8080", MaskDigits: 4},
+		Console: console.DefaultConfig(),
 		Alarms:  AlarmsConfig{PMSDownMinutes: 10, QueueMinutes: 30},
 		Report:  report.DefaultConfig(),
-		SMTP:    SMTPConfig{Port: 587, TLS: "starttls"},
+		SMTP:    mail.DefaultConfig(),
 	}
 }
 
@@ -160,30 +145,10 @@ func (c *Config) validate() Problems {
 	if k.Required("tariff", c.Tariff, "the path of the tariff file") {
 		tariffAt(k, "tariff", c.Resolve(c.Tariff))
 	}
-	if c.Alarms.PMSDownMinutes < 1 {
-		k.Add("alarms.pms_down_minutes", "%d: give the minutes (1 or more) the PMS link may be down before the alarm", c.Alarms.PMSDownMinutes)
-	}
-	if c.Alarms.QueueMinutes < 1 {
-		k.Add("alarms.queue_minutes", "%d: give the minutes (1 or more) a posting may wait before the alarm", c.Alarms.QueueMinutes)
-	}
+	c.Alarms.Check(k)
 	c.validateReport(k)
 	c.validateDelivery(k)
-	if k.Required("console.listen", c.Console.Listen, "the console's address, e.g. 127.0.0.1:8080") {
-		k.HostPort("console.listen", c.Console.Listen, false)
-	}
-	if (c.Console.TLSCert == "") != (c.Console.TLSKey == "") {
-		k.Add("console.tls_cert", "give both console.tls_cert and console.tls_key, or neither")
-	}
-	for key, f := range map[string]string{"console.tls_cert": c.Console.TLSCert, "console.tls_key": c.Console.TLSKey} {
-		if f != "" {
-			if _, err := os.Stat(c.Resolve(f)); err != nil {
-				k.Add(key, "cannot read %s: %v", c.Resolve(f), unwrapPathError(err))
-			}
-		}
-	}
-	if c.Console.MaskDigits < 0 || c.Console.MaskDigits > 20 {
-		k.Add("console.mask_digits", "%d: give how many leading digits (0 to 20) of a dialed number the front desk sees", c.Console.MaskDigits)
-	}
+	c.Console.Check(k, c.Resolve)
 	return k.Problems
 }
 

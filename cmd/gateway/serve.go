@@ -118,12 +118,9 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		Queries:      g.journal,
 		Rooms:        c.Rooms.RoomMap(),
 		PostToVacant: c.Policy.PostToVacant,
-		Alarms: gateway.AlarmOptions{
-			PMSDown:        time.Duration(c.Alarms.PMSDownMinutes) * time.Minute,
-			QueueOlderThan: time.Duration(c.Alarms.QueueMinutes) * time.Minute,
-		},
-		MinorDigits: tariff.MinorDigits,
-		Logger:      log.With().Str("component", "engine").Logger(),
+		Alarms:       c.Alarms.Options(),
+		MinorDigits:  tariff.MinorDigits,
+		Logger:       log.With().Str("component", "engine").Logger(),
 	}
 	g.engine = eng
 	o := c.PMS.FIASOptions()

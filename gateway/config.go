@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// The sections of the gateway's config file that the engine reads.
 
 // RoomsConfig is the rooms section of the gateway's config file: how
 // extensions map to rooms (docs/design.md, "Configuration").
@@ -71,5 +74,30 @@ func (r *RoomsConfig) Check(k *Checker) {
 		if _, ok := ParseExtensionRange(nr); !ok {
 			k.Add(fmt.Sprintf("rooms.not_rooms[%d]", i), "%q is not an extension (250) or a range of extensions (200-299, low to high)", nr)
 		}
+	}
+}
+
+// AlarmsConfig is the alarms section of the gateway's config file: when
+// alarms are raised (the PBX's silence is pbx.silence_minutes).
+type AlarmsConfig struct {
+	PMSDownMinutes int `yaml:"pms_down_minutes"` // PMS link down longer than this
+	QueueMinutes   int `yaml:"queue_minutes"`    // a posting waiting longer than this
+}
+
+// Check records the section's problems, under alarms.
+func (a AlarmsConfig) Check(k *Checker) {
+	if a.PMSDownMinutes < 1 {
+		k.Add("alarms.pms_down_minutes", "%d: give the minutes (1 or more) the PMS link may be down before the alarm", a.PMSDownMinutes)
+	}
+	if a.QueueMinutes < 1 {
+		k.Add("alarms.queue_minutes", "%d: give the minutes (1 or more) a posting may wait before the alarm", a.QueueMinutes)
+	}
+}
+
+// Options returns the engine's alarm options.
+func (a AlarmsConfig) Options() AlarmOptions {
+	return AlarmOptions{
+		PMSDown:        time.Duration(a.PMSDownMinutes) * time.Minute,
+		QueueOlderThan: time.Duration(a.QueueMinutes) * time.Minute,
 	}
 }
