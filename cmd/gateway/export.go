@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 
 	"callgate/gateway/report"
 	"callgate/gateway/report/render"
@@ -67,7 +66,7 @@ func exportCommand() *command {
 			if err != nil {
 				return err
 			}
-			return writeOutput(a.stdout, out, func(w io.Writer) error { return render.Write(w, t, f) })
+			return render.WriteOutput(a.stdout, out, t, f)
 		},
 	}
 }
