@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -48,27 +47,15 @@ func captureCommand() *command {
 			}
 			defer src.Close()
 			log.Info().Str("format", c.PBX.Format).Str("transport", c.PBX.Transport).Msg("capturing PBX records; interrupt to stop")
-			w := bufio.NewWriter(a.stdout)
-			defer w.Flush()
-			for {
-				rec, err := src.Read(ctx)
-				if err != nil {
-					if errors.Is(err, context.Canceled) || errors.Is(err, pbx.ErrClosed) {
-						st := src.Stats()
-						log.Info().Int64("records", st.Records).Int64("control_bytes", st.ControlBytes).Int64("truncated", st.Truncated).Msg("capture stopped")
-						return nil
-					}
-					return err
-				}
-				if raw {
-					fmt.Fprintf(w, "%s\n", rec.Data)
-				} else if _, err := pbx.WriteParsed(w, p, rec); err != nil {
-					return err
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
+			if raw {
+				p = nil
 			}
+			if err := pbx.Capture(ctx, src, p, a.stdout); err != nil {
+				return err
+			}
+			st := src.Stats()
+			log.Info().Int64("records", st.Records).Int64("control_bytes", st.ControlBytes).Int64("truncated", st.Truncated).Msg("capture stopped")
+			return nil
 		},
 	}
 }

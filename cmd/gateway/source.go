@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-
 	"github.com/rs/zerolog"
 
 	"callgate/pbx"
@@ -24,19 +22,10 @@ func parserOptions(c *Config) pbx.Options { return c.PBX.ParserOptions(c.Locatio
 // common install mistake).
 func checkDevices(c *Config) Problems {
 	k := &checker{Line: c.lines.Of}
-	for key, s := range map[string]*SerialConfig{"pbx.serial.device": c.PBX.Serial, "pms.serial.device": c.PMS.Serial} {
-		if s == nil || s.Device == "" {
-			continue
-		}
-		if key == "pbx.serial.device" && c.PBX.Transport != "serial" {
-			continue
-		}
-		fi, err := os.Stat(s.Device)
-		switch {
-		case err != nil:
-			k.Add(key, "%s does not exist on this machine: plug in the adapter, or use its /dev/serial/by-id/ name (ls /dev/serial/by-id)", s.Device)
-		case fi.Mode()&os.ModeCharDevice == 0:
-			k.Add(key, "%s is not a serial device", s.Device)
+	add := func(key, msg string) { k.Add(key, "%s", msg) }
+	for key, s := range map[string]*SerialConfig{"pbx.serial": c.PBX.Serial, "pms.serial": c.PMS.Serial} {
+		if s != nil && s.Device != "" && (key != "pbx.serial" || c.PBX.Transport == "serial") {
+			s.CheckDevice(key, add)
 		}
 	}
 	return k.Problems

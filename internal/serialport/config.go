@@ -2,6 +2,7 @@ package serialport
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,5 +75,18 @@ func (c Config) Check(key string, add func(key, msg string)) {
 		if !slices.Contains(f.valid, f.value) {
 			add(key+f.key, fmt.Sprintf("%q is not one of %s", f.value, strings.Join(f.valid, ", ")))
 		}
+	}
+}
+
+// CheckDevice looks for the device on this machine, for gateway check (a
+// missing USB adapter is the most common install mistake), and reports a
+// problem at key (pbx.serial) through add.
+func (c Config) CheckDevice(key string, add func(key, msg string)) {
+	fi, err := os.Stat(c.Device)
+	switch {
+	case err != nil:
+		add(key+".device", fmt.Sprintf("%s does not exist on this machine: plug in the adapter, or use its /dev/serial/by-id/ name (ls /dev/serial/by-id)", c.Device))
+	case fi.Mode()&os.ModeCharDevice == 0:
+		add(key+".device", fmt.Sprintf("%s is not a serial device", c.Device))
 	}
 }
