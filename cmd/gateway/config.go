@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,28 +142,13 @@ func (c *Config) validate() Problems {
 	c.PMS.Check(k)
 	c.Rooms.Check(k)
 	if k.Required("tariff", c.Tariff, "the path of the tariff file") {
-		tariffAt(k, "tariff", c.Resolve(c.Tariff))
+		tariff.CheckFile(k, "tariff", c.Resolve(c.Tariff))
 	}
 	c.Alarms.Check(k)
 	c.validateReport(k)
 	c.validateDelivery(k)
 	c.Console.Check(k, c.Resolve)
 	return k.Problems
-}
-
-// tariffAt loads a tariff file named by the config's key, reporting its
-// problems under that key.
-func tariffAt(k *checker, key, path string) {
-	_, err := tariff.Load(path)
-	var problems tariff.Problems
-	switch {
-	case errors.As(err, &problems):
-		for _, p := range problems {
-			k.Add(key, "%s: %s", path, p)
-		}
-	case err != nil:
-		k.Add(key, "cannot read %s: %v", path, unwrapPathError(errors.Unwrap(err)))
-	}
 }
 
 func unwrapPathError(err error) error {

@@ -23,7 +23,7 @@ func (c *Config) validateReport(k *checker) {
 			k.Add(key, "is empty: give the path of a tariff file")
 			continue
 		}
-		tariffAt(k, key, c.Resolve(path))
+		tariff.CheckFile(k, key, c.Resolve(path))
 	}
 }
 
