@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
-	"slices"
 
 	"callgate/pbx"
 )
@@ -28,13 +25,10 @@ func captureCommand() *command {
 			if path == "" {
 				return usageError{"capture needs --config FILE"}
 			}
-			c, err := LoadConfig(path)
-			if c == nil {
-				return err
-			}
 			// Problems in the PMS or tariff sections do not stop a capture.
-			if ours := sectionProblems(err, "pbx", "site"); len(ours) > 0 {
-				return fmt.Errorf("%s: fix the pbx and site sections first:\n%v", path, ours)
+			c, err := loadSections(path, "fix the pbx and site sections first", "pbx", "site")
+			if err != nil {
+				return err
 			}
 			p, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
 			if err != nil {
@@ -58,22 +52,4 @@ func captureCommand() *command {
 			return nil
 		},
 	}
-}
-
-// sectionProblems returns the problems of err (a config's Problems) in the
-// given sections, and those of the file as a whole: a command that uses
-// only some sections is not stopped by the others.
-func sectionProblems(err error, sections ...string) Problems {
-	var ps, out Problems
-	errors.As(err, &ps)
-	for _, p := range ps {
-		if p.Key == "(file)" || slices.ContainsFunc(sections, func(s string) bool { return hasPrefix(p.Key, s) }) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func hasPrefix(key, section string) bool {
-	return key == section || len(key) > len(section) && key[:len(section)] == section && (key[len(section)] == '.' || key[len(section)] == '[')
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"callgate/gateway"
@@ -91,6 +93,36 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("cannot read config file: %w", err)
 	}
 	return ParseConfig(data, path)
+}
+
+// loadSections loads a config for a command that uses only some of its
+// sections: problems elsewhere (a PMS not yet set up) do not stop it; those
+// in its sections, and the file's own, are an error saying "path: fix:".
+func loadSections(path, fix string, sections ...string) (*Config, error) {
+	c, err := LoadConfig(path)
+	var ps, mine Problems
+	if c == nil || !errors.As(err, &ps) && err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if p.Key == "(file)" || slices.ContainsFunc(sections, func(s string) bool { return hasPrefix(p.Key, s) }) {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) > 0 {
+		return nil, fmt.Errorf("%s: %s:\n%v", path, fix, mine)
+	}
+	return c, nil
+}
+
+// loadConfigFor is loadSections for the command cmd.
+func loadConfigFor(path, cmd string, sections ...string) (*Config, error) {
+	return loadSections(path, cmd+" needs these fixed first", sections...)
+}
+
+// hasPrefix reports whether key is in section (site, pbx, reports).
+func hasPrefix(key, section string) bool {
+	return key == section || len(key) > len(section) && key[:len(section)] == section && (key[len(section)] == '.' || key[len(section)] == '[')
 }
 
 // ParseConfig reads and checks a config from data; path is used to resolve

@@ -50,10 +50,7 @@ func exportCommand() *command {
 			if o.From, o.To, err = reportDates(from, to); err != nil {
 				return err
 			}
-			if err := o.Check(); err != nil {
-				return usageError{err.Error()}
-			}
-			j, err := c.readJournal(a.log)
+			j, err := c.readJournal(o, a.log)
 			if err != nil {
 				return err
 			}

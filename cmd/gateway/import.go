@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -109,23 +108,6 @@ func progressWanted(mode string, w io.Writer) (bool, error) {
 		return ok && term.IsTerminal(int(f.Fd())), nil
 	}
 	return false, usageError{fmt.Sprintf("--progress %q is not one of auto, always, never", mode)}
-}
-
-// loadConfigFor loads a config for a command that uses only some of its
-// sections: problems elsewhere (a PMS not yet set up) do not stop it.
-func loadConfigFor(path, cmd string, sections ...string) (*Config, error) {
-	c, err := LoadConfig(path)
-	if c == nil {
-		return nil, err
-	}
-	var problems Problems
-	if !errors.As(err, &problems) && err != nil {
-		return nil, err
-	}
-	if mine := sectionProblems(err, sections...); len(mine) > 0 {
-		return nil, fmt.Errorf("%s: %s needs these fixed first:\n%v", path, cmd, mine)
-	}
-	return c, nil
 }
 
 // importer streams SMDR files into the journal through gateway.Importer,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"callgate/gateway/report"
 	"callgate/store"
 )
 
@@ -227,12 +228,9 @@ func journalConfig(jf *journalFlags) (*Config, *time.Location, error) {
 		}
 		return nil, time.UTC, nil
 	}
-	c, err := LoadConfig(jf.config)
-	if c == nil {
+	c, err := loadSections(jf.config, "fix the store and site sections first", "store", "site")
+	if err != nil {
 		return nil, nil, err
-	}
-	if ours := sectionProblems(err, "store", "site"); len(ours) > 0 {
-		return nil, nil, fmt.Errorf("%s: fix the store and site sections first:\n%v", jf.config, ours)
 	}
 	loc := c.Location
 	if loc == nil {
@@ -259,10 +257,13 @@ func journalOptions(jf *journalFlags) (string, store.Options, error) {
 	return path, opt, nil
 }
 
-// readJournal opens the config's journal for reading, as gateway report and
-// export do. A running gateway holds the file: then it fails at once,
-// saying so.
-func (c *Config) readJournal(log zerolog.Logger) (*store.Journal, error) {
+// readJournal checks the options of a report and opens the config's journal
+// for reading, as gateway report and export do. A running gateway holds the
+// file: then it fails at once, saying so.
+func (c *Config) readJournal(ro report.Options, log zerolog.Logger) (*store.Journal, error) {
+	if err := ro.Check(); err != nil {
+		return nil, usageError{err.Error()}
+	}
 	o := storeOptions(c)
 	o.ReadOnly, o.Logger = true, log
 	return store.Open(c.Resolve(c.Store.Path), o)

@@ -101,10 +101,7 @@ func reportCommand() *command {
 					return err
 				}
 			}
-			if err := o.Check(); err != nil {
-				return usageError{err.Error()}
-			}
-			j, err := c.readJournal(a.log)
+			j, err := c.readJournal(o, a.log)
 			if err != nil {
 				return err
 			}
