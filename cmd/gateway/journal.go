@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -26,13 +24,6 @@ func (f *journalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.file, "journal", f.file, "a journal file (a backup, say) instead of the config's store.path")
 }
 
-// journalSubcommand is one of gateway journal's subcommands.
-type journalSubcommand struct {
-	name, args, summary string
-	flags               func(fs *flag.FlagSet)
-	run                 func(ctx context.Context, a *app, jf *journalFlags, args []string) error
-}
-
 func journalCommand() *command {
 	var jf journalFlags
 	var q listFlags
@@ -50,9 +41,9 @@ func journalCommand() *command {
 			if len(args) == 0 {
 				return listJournal(ctx, a, &jf, &q)
 			}
-			for _, sc := range journalSubcommands() {
+			for _, sc := range journalSubcommands(&jf) {
 				if sc.name == args[0] {
-					return runSubcommand(ctx, a, &jf, sc, args[1:])
+					return runSub(ctx, a, "journal", sc, args[1:], jf.register)
 				}
 			}
 			return usageError{fmt.Sprintf("journal has no journalSubcommand %q: use events, verify, backup, compact, prune or rebuild", args[0])}
@@ -60,14 +51,16 @@ func journalCommand() *command {
 	}
 }
 
-func journalSubcommands() []*journalSubcommand {
+// journalSubcommands are gateway journal's subcommands, on the journal jf
+// names; only backup takes an argument.
+func journalSubcommands(jf *journalFlags) []*subcommand {
 	var since uint64
 	var months int
 	var dryRun bool
-	return []*journalSubcommand{
-		{name: "events", summary: "print the journal's events in sequence order as JSON lines, each with the journal's epoch and the event's hash",
+	return []*subcommand{
+		{name: "events", noArgs: true, summary: "print the journal's events in sequence order as JSON lines, each with the journal's epoch and the event's hash",
 			flags: func(fs *flag.FlagSet) { fs.Uint64Var(&since, "since", 0, "only the events after this sequence number") },
-			run: func(ctx context.Context, a *app, jf *journalFlags, _ []string) error {
+			run: func(ctx context.Context, a *app, _ []string) error {
 				return withJournal(jf, true, func(j *store.Journal, _ string) error {
 					w := bufio.NewWriter(a.stdout)
 					if _, err := j.WriteEvents(ctx, w, since); err != nil {
@@ -76,8 +69,8 @@ func journalSubcommands() []*journalSubcommand {
 					return w.Flush()
 				})
 			}},
-		{name: "verify", summary: "check every event's hash, the sequence numbers, the file's pages and every index against a rebuild from the events",
-			run: func(ctx context.Context, a *app, jf *journalFlags, _ []string) error {
+		{name: "verify", noArgs: true, summary: "check every event's hash, the sequence numbers, the file's pages and every index against a rebuild from the events",
+			run: func(ctx context.Context, a *app, _ []string) error {
 				return withJournal(jf, true, func(j *store.Journal, path string) error {
 					rep, err := j.Verify(ctx, "")
 					if err != nil {
@@ -97,7 +90,7 @@ func journalSubcommands() []*journalSubcommand {
 				})
 			}},
 		{name: "backup", args: "FILE", summary: "write a consistent copy of the journal to FILE, a new file",
-			run: func(ctx context.Context, a *app, jf *journalFlags, args []string) error {
+			run: func(ctx context.Context, a *app, args []string) error {
 				if len(args) != 1 {
 					return usageError{"journal backup needs the FILE to write, and nothing else"}
 				}
@@ -111,8 +104,8 @@ func journalSubcommands() []*journalSubcommand {
 					return nil
 				})
 			}},
-		{name: "compact", summary: "rewrite the journal without the free space bbolt keeps (the file never shrinks by itself)",
-			run: func(_ context.Context, a *app, jf *journalFlags, _ []string) error {
+		{name: "compact", noArgs: true, summary: "rewrite the journal without the free space bbolt keeps (the file never shrinks by itself)",
+			run: func(_ context.Context, a *app, _ []string) error {
 				path, opt, err := journalOptions(jf)
 				if err != nil {
 					return err
@@ -124,12 +117,12 @@ func journalSubcommands() []*journalSubcommand {
 				fmt.Fprintf(a.stdout, "compacted %s: %s → %s\n", path, store.FormatSize(before), store.FormatSize(after))
 				return nil
 			}},
-		{name: "prune", summary: "remove closed entries (posted, posted-manually, voided, not-chargeable, imported) older than the retention, with their events",
+		{name: "prune", noArgs: true, summary: "remove closed entries (posted, posted-manually, voided, not-chargeable, imported) older than the retention, with their events",
 			flags: func(fs *flag.FlagSet) {
 				fs.IntVar(&months, "months", 0, "remove entries older than this many months (default: the config's store.retention_months)")
 				fs.BoolVar(&dryRun, "dry-run", false, "only count what would be removed")
 			},
-			run: func(ctx context.Context, a *app, jf *journalFlags, _ []string) error {
+			run: func(ctx context.Context, a *app, _ []string) error {
 				return withJournal(jf, dryRun, func(j *store.Journal, path string) error {
 					if months == 0 {
 						months = configRetention(jf)
@@ -150,8 +143,8 @@ func journalSubcommands() []*journalSubcommand {
 					return nil
 				})
 			}},
-		{name: "rebuild", summary: "rebuild every index and count from the events (when verify reports an index that differs)",
-			run: func(ctx context.Context, a *app, jf *journalFlags, _ []string) error {
+		{name: "rebuild", noArgs: true, summary: "rebuild every index and count from the events (when verify reports an index that differs)",
+			run: func(ctx context.Context, a *app, _ []string) error {
 				return withJournal(jf, false, func(j *store.Journal, path string) error {
 					n, err := j.Rebuild(ctx)
 					if err != nil {
@@ -162,30 +155,6 @@ func journalSubcommands() []*journalSubcommand {
 				})
 			}},
 	}
-}
-
-// runSubcommand parses a journalSubcommand's flags (and the journal flags again, so
-// that they may come after the journalSubcommand's name) and runs it.
-func runSubcommand(ctx context.Context, a *app, jf *journalFlags, sc *journalSubcommand, args []string) error {
-	fs := flag.NewFlagSet("gateway journal "+sc.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	jf.register(fs)
-	if sc.flags != nil {
-		sc.flags(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(a.stdout, "Usage: gateway journal %s [flags]%s\n\n%s\n\nFlags:\n", sc.name, prefixSpace(sc.args), sc.summary)
-			fs.SetOutput(a.stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageError{fmt.Sprintf("%s (see gateway journal %s --help)", err, sc.name)}
-	}
-	if sc.args == "" && fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("journal %s takes no arguments, got %q", sc.name, fs.Arg(0))}
-	}
-	return sc.run(ctx, a, jf, fs.Args())
 }
 
 // listFlags select the entries gateway journal prints.
