@@ -5,12 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"callgate/gateway"
 	"callgate/pbx"
@@ -104,8 +102,7 @@ func progressWanted(mode string, w io.Writer) (bool, error) {
 	case "never":
 		return false, nil
 	case "auto":
-		f, ok := w.(*os.File)
-		return ok && term.IsTerminal(int(f.Fd())), nil
+		return isTerminal(w), nil
 	}
 	return false, usageError{fmt.Sprintf("--progress %q is not one of auto, always, never", mode)}
 }

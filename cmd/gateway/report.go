@@ -150,12 +150,15 @@ func outputFormat(format, out string, stdout io.Writer) (string, error) {
 		return "", usageError{err.Error()}
 	}
 	if format == "xlsx" && out == "" {
-		if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+		if isTerminal(stdout) {
 			return "", usageError{"an xlsx spreadsheet is not for a terminal: give --out FILE.xlsx"}
 		}
 	}
 	return format, nil
 }
 
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

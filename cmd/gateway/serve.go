@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -157,13 +156,9 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		return nil, fmt.Errorf("console.listen %s: %w", c.Console.Listen, err)
 	}
 	g.closers = append(g.closers, g.ln.Close)
-	var tlsConf *tls.Config
-	if c.Console.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.Resolve(c.Console.TLSCert), c.Resolve(c.Console.TLSKey))
-		if err != nil {
-			return nil, fmt.Errorf("console.tls_cert, console.tls_key: %w", err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConf, err := c.Console.TLSConfig(c.Resolve)
+	if err != nil {
+		return nil, err
 	}
 	var carriers func() ([]report.NamedRater, error)
 	if len(c.Report.Carriers) > 0 {

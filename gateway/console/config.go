@@ -1,7 +1,9 @@
 package console
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"os"
 
 	"callgate/gateway"
@@ -46,4 +48,17 @@ func (c Config) Check(k *gateway.Checker, resolve func(string) string) {
 	if c.MaskDigits < 0 || c.MaskDigits > 20 {
 		k.Add("console.mask_digits", "%d: give how many leading digits (0 to 20) of a dialed number the front desk sees", c.MaskDigits)
 	}
+}
+
+// TLSConfig returns the TLS settings of the console's listener, nil when it
+// serves plain HTTP; resolve makes a file name of the config absolute.
+func (c Config) TLSConfig(resolve func(string) string) (*tls.Config, error) {
+	if c.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(resolve(c.TLSCert), resolve(c.TLSKey))
+	if err != nil {
+		return nil, fmt.Errorf("console.tls_cert, console.tls_key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
