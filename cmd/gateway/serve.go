@@ -217,17 +217,10 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go g.tariff.Watch(ctx, 2*time.Second, hup)
-	reportsDone := make(chan struct{})
-	rctx, stopReports := context.WithCancel(ctx) // ends with ctx, or when the engine stops on an error
-	defer stopReports()
+	// The reports stop with ctx, or when the engine stops on an error.
+	stopReports := g.reports.Start(ctx)
 	if g.reports != nil {
-		go func() {
-			defer close(reportsDone)
-			g.reports.Run(rctx) // logs its failures
-		}()
 		g.log.Info().Int("reports", len(g.cfg.Reports)).Msg("scheduled reports: e-mail delivery running")
-	} else {
-		close(reportsDone)
 	}
 	httpDone := make(chan error, 1)
 	go func() {
@@ -245,8 +238,7 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	g.console.Close() // ends the dashboards' live streams, which Shutdown would wait for
 	g.http.Shutdown(shut)
 	<-httpDone
-	stopReports()
-	<-reportsDone // a report being read or sent ends before the journal closes
+	stopReports() // a report being read or sent ends before the journal closes
 	g.closeAll()
 	return err
 }
