@@ -97,36 +97,10 @@ func userCommand() *command {
 const cliActor = "cli"
 
 func runUser(ctx context.Context, a *app, j *store.Journal, sub, name, role, label string) error {
+	if sub == "add" && !console.ValidUserName(name) {
+		return usageError{"a user name has 1 to 64 letters, digits, . _ - @"}
+	}
 	acc := console.Accounts{Users: j, Journal: j, Actor: cliActor}
 	password := func() ([]byte, error) { return console.ReadNewPassword(a.stdin, a.stderr, name) }
-	switch sub {
-	case "list":
-		return acc.List(ctx, a.stdout)
-	case "add":
-		if !console.ValidUserName(name) {
-			return usageError{"a user name has 1 to 64 letters, digits, . _ - @"}
-		}
-		if err := acc.Add(ctx, name, role, password); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "user %s added as %s\n", name, role)
-	case "passwd":
-		if err := acc.SetPassword(ctx, name, password); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "password of %s set\n", name)
-	case "disable":
-		if err := acc.Disable(ctx, name); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "user %s disabled: no login, API tokens revoked (gateway user passwd enables it again)\n", name)
-	case "token":
-		token, err := acc.NewToken(ctx, name, label)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stderr, "API token for %s (shown once; send it as Authorization: Bearer TOKEN):\n", name)
-		fmt.Fprintln(a.stdout, token)
-	}
-	return nil
+	return acc.Run(ctx, a.stdout, a.stderr, sub, name, role, label, password)
 }
