@@ -80,15 +80,22 @@ func importCommand() *command {
 				return err
 			}
 			defer j.Close()
-			im := &importer{im: gateway.Importer{Journal: j, Parser: parser, Rater: tf, Rooms: c.Rooms.RoomMap(), Batch: importBatch},
-				format: parser.Format()}
+			im := &gateway.Importer{Journal: j, Parser: parser, Rater: tf, Rooms: c.Rooms.RoomMap(), Batch: importBatch}
+			var files int
+			var bytes int64
 			for _, name := range args {
-				if err := im.file(ctx, name, clock, a.stderr, showBar); err != nil {
-					im.summary(a.stdout)
+				// clock dates records that print no year; zero means the file's
+				// modification time.
+				size, err := pbx.ImportFile(ctx, im, name, parser.Format(), clock, progressBar(a.stderr, name, showBar))
+				if size >= 0 {
+					files, bytes = files+1, bytes+size
+				}
+				if err != nil {
+					importSummary(a.stdout, im.Stats(), files, bytes)
 					return err
 				}
 			}
-			im.summary(a.stdout)
+			importSummary(a.stdout, im.Stats(), files, bytes)
 			return nil
 		},
 	}
@@ -107,43 +114,27 @@ func progressWanted(mode string, w io.Writer) (bool, error) {
 	return false, usageError{fmt.Sprintf("--progress %q is not one of auto, always, never", mode)}
 }
 
-// importer streams SMDR files into the journal through gateway.Importer,
-// framing each with pbx.ImportFile.
-type importer struct {
-	im     gateway.Importer
-	format pbx.Format
-	files  int
-	bytes  int64
+// progressBar returns import's progress bar for the file name on w (nil
+// without one).
+func progressBar(w io.Writer, name string, show bool) func(int64) pbx.Progress {
+	if !show {
+		return nil
+	}
+	return func(size int64) pbx.Progress {
+		return progressbar.NewOptions64(size,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription(name),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+		)
+	}
 }
 
-// file imports one file. clock dates records that print no year; zero means
-// the file's modification time.
-func (im *importer) file(ctx context.Context, name string, clock time.Time, progress io.Writer, showBar bool) error {
-	var bar func(int64) pbx.Progress
-	if showBar {
-		bar = func(size int64) pbx.Progress {
-			return progressbar.NewOptions64(size,
-				progressbar.OptionSetWriter(progress),
-				progressbar.OptionSetDescription(name),
-				progressbar.OptionShowBytes(true),
-				progressbar.OptionSetWidth(30),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
-			)
-		}
-	}
-	size, err := pbx.ImportFile(ctx, &im.im, name, im.format, clock, bar)
-	if size >= 0 {
-		im.files++
-		im.bytes += size
-	}
-	return err
-}
-
-// summary prints what the import did, one fact a line.
-func (im *importer) summary(w io.Writer) {
-	s := im.im.Stats()
-	fmt.Fprintf(w, "files read:          %d (%d bytes)\n", im.files, im.bytes)
+// importSummary prints what the import did, one fact a line.
+func importSummary(w io.Writer, s gateway.ImportStats, files int, bytes int64) {
+	fmt.Fprintf(w, "files read:          %d (%d bytes)\n", files, bytes)
 	fmt.Fprintf(w, "records read:        %d\n", s.Records)
 	fmt.Fprintf(w, "calls imported:      %d\n", s.Imported)
 	fmt.Fprintf(w, "already in journal:  %d (skipped)\n", s.Duplicates)
