@@ -30,7 +30,7 @@ func captureCommand() *command {
 			if err != nil {
 				return err
 			}
-			p, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
+			p, err := pbx.NewParser(c.PBX.Format, c.PBX.ParserOptions(c.Location))
 			if err != nil {
 				return err
 			}

@@ -50,6 +50,14 @@ type SiteConfig struct {
 	Timezone string `yaml:"timezone"` // IANA name, e.g. America/New_York
 }
 
+// Problem is one thing wrong with a config file; Problems all of them;
+// checker collects them, each section's own checks adding theirs.
+type (
+	Problem  = gateway.Problem
+	Problems = gateway.Problems
+	checker  = gateway.Checker
+)
+
 // The sections owned by the packages that read them.
 type (
 	StoreConfig   = store.Config
@@ -159,8 +167,6 @@ func (c *Config) Resolve(name string) string {
 	}
 	return filepath.Join(filepath.Dir(c.Path), name)
 }
-
-type checker = gateway.Checker
 
 func (c *Config) validate() Problems {
 	k := &checker{Line: c.lines.Of}

@@ -63,7 +63,7 @@ func importCommand() *command {
 					return usageError{err.Error()}
 				}
 			}
-			opts := parserOptions(c)
+			opts := c.PBX.ParserOptions(c.Location)
 			if format != c.PBX.Format {
 				opts.Template, opts.CMFields = nil, nil
 			}

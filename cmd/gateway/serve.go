@@ -105,7 +105,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		return nil, fmt.Errorf("tariff %s: %w", c.Resolve(c.Tariff), err)
 	}
 	g.tariff.OnChange = func(path string) { g.audit("tariff-change", map[string]string{"file": path, "sha256": fileSum(path)}) }
-	parser, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
+	parser, err := pbx.NewParser(c.PBX.Format, c.PBX.ParserOptions(c.Location))
 	if err != nil {
 		return nil, err
 	}

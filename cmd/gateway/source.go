@@ -14,9 +14,6 @@ func openSource(c *Config, log zerolog.Logger, onSilence func(bool)) (pbx.Source
 	return p.Open(log, onSilence)
 }
 
-// parserOptions returns the options of the config's PBX parser.
-func parserOptions(c *Config) pbx.Options { return c.PBX.ParserOptions(c.Location) }
-
 // checkDevices looks for what the config names on this machine, for gateway
 // check: the serial ports must exist (a missing USB adapter is the most
 // common install mistake).
