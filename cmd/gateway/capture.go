@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 
 	"callgate/pbx"
 )
@@ -28,16 +25,12 @@ func captureCommand() *command {
 			if path == "" {
 				return usageError{"capture needs --config FILE"}
 			}
-			c, err := LoadConfig(path)
-			if c == nil {
+			// Problems in the PMS or tariff sections do not stop a capture.
+			c, err := loadSections(path, "fix the pbx and site sections first", "pbx", "site")
+			if err != nil {
 				return err
 			}
-			var problems Problems
-			if errors.As(err, &problems) && !pbxOnly(problems) {
-				// Problems in the PMS or tariff sections do not stop a capture.
-				return fmt.Errorf("%s: fix the pbx and site sections first:\n%v", path, pbxProblems(problems))
-			}
-			p, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
+			p, err := pbx.NewParser(c.PBX.Format, c.PBX.ParserOptions(c.Location))
 			if err != nil {
 				return err
 			}
@@ -48,45 +41,15 @@ func captureCommand() *command {
 			}
 			defer src.Close()
 			log.Info().Str("format", c.PBX.Format).Str("transport", c.PBX.Transport).Msg("capturing PBX records; interrupt to stop")
-			w := bufio.NewWriter(a.stdout)
-			defer w.Flush()
-			for {
-				rec, err := src.Read(ctx)
-				if err != nil {
-					if errors.Is(err, context.Canceled) || errors.Is(err, pbx.ErrClosed) {
-						st := src.Stats()
-						log.Info().Int64("records", st.Records).Int64("control_bytes", st.ControlBytes).Int64("truncated", st.Truncated).Msg("capture stopped")
-						return nil
-					}
-					return err
-				}
-				if raw {
-					fmt.Fprintf(w, "%s\n", rec.Data)
-				} else if _, err := pbx.WriteParsed(w, p, rec); err != nil {
-					return err
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
+			if raw {
+				p = nil
 			}
+			if err := pbx.Capture(ctx, src, p, a.stdout); err != nil {
+				return err
+			}
+			st := src.Stats()
+			log.Info().Int64("records", st.Records).Int64("control_bytes", st.ControlBytes).Int64("truncated", st.Truncated).Msg("capture stopped")
+			return nil
 		},
 	}
-}
-
-// pbxOnly reports whether none of the problems is in the sections a capture
-// uses.
-func pbxOnly(ps Problems) bool { return len(pbxProblems(ps)) == 0 }
-
-func pbxProblems(ps Problems) Problems {
-	var out Problems
-	for _, p := range ps {
-		if hasPrefix(p.Key, "pbx") || hasPrefix(p.Key, "site") || p.Key == "(file)" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func hasPrefix(key, section string) bool {
-	return key == section || len(key) > len(section) && key[:len(section)] == section && (key[len(section)] == '.' || key[len(section)] == '[')
 }

@@ -6,11 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/term"
+
+	"callgate/internal/logging"
 )
 
 // command is one subcommand of gateway.
@@ -189,30 +188,5 @@ func prefixSpace(s string) string {
 	return " " + s
 }
 
-// newLogger builds the root logger: JSON lines with a timestamp, or the
-// console form for people.
-func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
-	lvl := zerolog.InfoLevel
-	if level != "" {
-		l, err := zerolog.ParseLevel(strings.ToLower(level))
-		if err != nil || l == zerolog.NoLevel {
-			return zerolog.Logger{}, fmt.Errorf("--log-level %q is not one of debug, info, warn, error", level)
-		}
-		lvl = l
-	}
-	switch format {
-	case "":
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			format = "console"
-		} else {
-			format = "json"
-		}
-	case "json", "console":
-	default:
-		return zerolog.Logger{}, fmt.Errorf("--log-format %q is not json or console", format)
-	}
-	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"}
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
-}
+// newLogger builds the root logger from the log flags.
+var newLogger = logging.New

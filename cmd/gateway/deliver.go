@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	netmail "net/mail"
 
 	"github.com/rs/zerolog"
 
@@ -13,17 +12,9 @@ import (
 	"callgate/gateway/report/render"
 )
 
-// SMTPConfig is the mail server scheduled reports are sent through.
-//
-//	smtp: {host: mail.example.com, port: 587, tls: starttls, username: callgate, password: secret, from: callgate@hotel.example}
-type SMTPConfig struct {
-	Host     string `yaml:"host"`
-	Port     int    `yaml:"port"`     // default 587
-	TLS      string `yaml:"tls"`      // starttls (default: required), tls (implicit, port 465), none
-	Username string `yaml:"username"` // "" sends without authentication
-	Password string `yaml:"password"`
-	From     string `yaml:"from"`
-}
+// SMTPConfig is the mail server scheduled reports are sent through (the
+// mail package's section).
+type SMTPConfig = mail.Config
 
 // ScheduleConfig is one report sent by e-mail on a schedule.
 //
@@ -49,36 +40,16 @@ func (c *Config) schedules() []report.Schedule {
 func (c *Config) validateDelivery(k *checker) {
 	for i, s := range c.schedules() {
 		for _, p := range s.Problems(fmt.Sprintf("reports[%d]", i), len(c.Report.Carriers) > 0) {
-			k.add(p.Key, "%s", p.Msg)
+			k.Add(p.Key, "%s", p.Msg)
 		}
 	}
-	m := c.SMTP
-	if len(c.Reports) == 0 && m.Host == "" {
-		return
-	}
-	k.required("smtp.host", m.Host, "the mail server's name, e.g. mail.example.com")
-	if m.Port < 1 || m.Port > 65535 {
-		k.add("smtp.port", "%d is not a port from 1 to 65535", m.Port)
-	}
-	k.oneOf("smtp.tls", m.TLS, []string{"starttls", "tls", "none"})
-	if k.required("smtp.from", m.From, "the sender address, e.g. callgate@hotel.example") {
-		if _, err := netmail.ParseAddress(m.From); err != nil {
-			k.add("smtp.from", "%q is not an e-mail address", m.From)
-		}
-	}
-	if m.Username != "" && m.TLS == "none" {
-		k.add("smtp.username", "a password is never sent without encryption: use tls: starttls or tls, or a relay that needs no login")
-	}
-	if m.Username != "" && m.Password == "" {
-		k.add("smtp.password", "missing: smtp.username is set, so the server needs its password")
+	if len(c.Reports) > 0 || c.SMTP.Host != "" {
+		c.SMTP.Check(k)
 	}
 }
 
 // mailServer is the smtp section as the mail adapter's server.
-func (c *Config) mailServer() *mail.Server {
-	m := c.SMTP
-	return &mail.Server{Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username, Password: m.Password}
-}
+func (c *Config) mailServer() *mail.Server { return c.SMTP.Server() }
 
 // mailLetter sends a report's letter through server, from the smtp section's
 // sender.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -177,7 +176,9 @@ Each posting is logged as it is booked. Ctrl-C stops the demo.
 
 	simDone := make(chan error, 1)
 	go func() { simDone <- pbxSim.Run(ctx, master) }()
-	go guestChurn(ctx, pms, rooms, o.seed, log)
+	churn := time.NewTicker(45 * time.Second)
+	defer churn.Stop()
+	go pms.Churner(rooms, o.seed, log).Run(ctx, churn.C)
 	err = g.run(ctx)
 	if serr := <-simDone; serr != nil && !errors.Is(serr, context.Canceled) && ctx.Err() == nil {
 		log.Warn().Err(serr).Msg("the simulated PBX stopped")
@@ -190,30 +191,3 @@ Each posting is logged as it is booked. Ctrl-C stops the demo.
 	}
 	return err
 }
-
-// guestChurn checks a guest out and another in now and then, so the demo's
-// postings follow the guests.
-func guestChurn(ctx context.Context, pms *sim.Sim, rooms []string, seed uint64, log zerolog.Logger) {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	t := time.NewTicker(45 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		room := rooms[rng.IntN(len(rooms))]
-		if gs := pms.Guests(room); len(gs) > 0 {
-			if err := pms.CheckOut(gs[0].Reservation); err == nil {
-				log.Info().Str("room", room).Msg("demo: a guest checked out")
-			}
-			continue
-		}
-		if _, err := pms.CheckIn(gateway.Guest{Room: room, LastName: demoNames[rng.IntN(len(demoNames))], Language: "EA"}); err == nil {
-			log.Info().Str("room", room).Msg("demo: a guest checked in")
-		}
-	}
-}
-
-var demoNames = []string{"Hartley", "Okafor", "Lindqvist", "Moreau", "Tanaka", "García", "Novak", "Fitzgerald", "Rossi", "Haddad"}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 
 	"callgate/gateway/report"
 	"callgate/gateway/report/render"
@@ -51,10 +50,7 @@ func exportCommand() *command {
 			if o.From, o.To, err = reportDates(from, to); err != nil {
 				return err
 			}
-			if err := o.Check(); err != nil {
-				return usageError{err.Error()}
-			}
-			j, err := c.readJournal(a.log)
+			j, err := c.readJournal(o, a.log)
 			if err != nil {
 				return err
 			}
@@ -67,7 +63,7 @@ func exportCommand() *command {
 			if err != nil {
 				return err
 			}
-			return writeOutput(a.stdout, out, func(w io.Writer) error { return render.Write(w, t, f) })
+			return render.WriteOutput(a.stdout, out, t, f)
 		},
 	}
 }

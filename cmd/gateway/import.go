@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"callgate/gateway"
 	"callgate/pbx"
@@ -66,7 +63,7 @@ func importCommand() *command {
 					return usageError{err.Error()}
 				}
 			}
-			opts := parserOptions(c)
+			opts := c.PBX.ParserOptions(c.Location)
 			if format != c.PBX.Format {
 				opts.Template, opts.CMFields = nil, nil
 			}
@@ -83,15 +80,22 @@ func importCommand() *command {
 				return err
 			}
 			defer j.Close()
-			im := &importer{im: gateway.Importer{Journal: j, Parser: parser, Rater: tf, Rooms: c.Rooms.RoomMap(), Batch: importBatch},
-				format: parser.Format()}
+			im := &gateway.Importer{Journal: j, Parser: parser, Rater: tf, Rooms: c.Rooms.RoomMap(), Batch: importBatch}
+			var files int
+			var bytes int64
 			for _, name := range args {
-				if err := im.file(ctx, name, clock, a.stderr, showBar); err != nil {
-					im.summary(a.stdout)
+				// clock dates records that print no year; zero means the file's
+				// modification time.
+				size, err := pbx.ImportFile(ctx, im, name, parser.Format(), clock, progressBar(a.stderr, name, showBar))
+				if size >= 0 {
+					files, bytes = files+1, bytes+size
+				}
+				if err != nil {
+					importSummary(a.stdout, im.Stats(), files, bytes)
 					return err
 				}
 			}
-			im.summary(a.stdout)
+			importSummary(a.stdout, im.Stats(), files, bytes)
 			return nil
 		},
 	}
@@ -105,110 +109,32 @@ func progressWanted(mode string, w io.Writer) (bool, error) {
 	case "never":
 		return false, nil
 	case "auto":
-		f, ok := w.(*os.File)
-		return ok && term.IsTerminal(int(f.Fd())), nil
+		return isTerminal(w), nil
 	}
 	return false, usageError{fmt.Sprintf("--progress %q is not one of auto, always, never", mode)}
 }
 
-// loadConfigFor loads a config for a command that uses only some of its
-// sections: problems elsewhere (a PMS not yet set up) do not stop it.
-func loadConfigFor(path, cmd string, sections ...string) (*Config, error) {
-	c, err := LoadConfig(path)
-	if c == nil {
-		return nil, err
+// progressBar returns import's progress bar for the file name on w (nil
+// without one).
+func progressBar(w io.Writer, name string, show bool) func(int64) pbx.Progress {
+	if !show {
+		return nil
 	}
-	var problems Problems
-	if errors.As(err, &problems) {
-		var mine Problems
-		for _, p := range problems {
-			if p.Key == "(file)" {
-				mine = append(mine, p)
-				continue
-			}
-			for _, s := range sections {
-				if hasPrefix(p.Key, s) {
-					mine = append(mine, p)
-					break
-				}
-			}
-		}
-		if len(mine) > 0 {
-			return nil, fmt.Errorf("%s: %s needs these fixed first:\n%v", path, cmd, mine)
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// importer streams SMDR files into the journal through gateway.Importer,
-// framing each with pbx's file source.
-type importer struct {
-	im     gateway.Importer
-	format pbx.Format
-	files  int
-	bytes  int64
-}
-
-// file imports one file. clock dates records that print no year; zero means
-// the file's modification time.
-func (im *importer) file(ctx context.Context, name string, clock time.Time, progress io.Writer, showBar bool) error {
-	st, err := os.Stat(name)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err))
-	}
-	if clock.IsZero() {
-		clock = st.ModTime()
-	}
-	received := clock.UTC()
-	src, err := pbx.ReadFile(name, pbx.SourceOptions{LengthPrefixed: im.format.LengthPrefixed, IdleFlush: -1, Silence: -1,
-		Now: func() time.Time { return received }})
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	var bar *progressbar.ProgressBar
-	if showBar {
-		bar = progressbar.NewOptions64(st.Size(),
-			progressbar.OptionSetWriter(progress),
+	return func(size int64) pbx.Progress {
+		return progressbar.NewOptions64(size,
+			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(name),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		)
 	}
-	source := "import " + name
-	err = im.im.ReadAll(ctx, sourceFunc(func(ctx context.Context) (gateway.RawRecord, error) {
-		rec, err := src.Read(ctx)
-		rec.Source = source
-		if bar != nil && err == nil {
-			bar.Set64(src.Stats().Bytes)
-		}
-		return rec, err
-	}))
-	if bar != nil {
-		bar.Finish()
-	}
-	im.files++
-	im.bytes += st.Size()
-	if err != nil {
-		return fmt.Errorf("importing %s: %w", name, err)
-	}
-	return nil
 }
 
-// sourceFunc is a gateway.CallSource reading through a function.
-type sourceFunc func(ctx context.Context) (gateway.RawRecord, error)
-
-func (f sourceFunc) Read(ctx context.Context) (gateway.RawRecord, error) { return f(ctx) }
-func (f sourceFunc) Close() error                                        { return nil }
-
-// summary prints what the import did, one fact a line.
-func (im *importer) summary(w io.Writer) {
-	s := im.im.Stats()
-	fmt.Fprintf(w, "files read:          %d (%d bytes)\n", im.files, im.bytes)
+// importSummary prints what the import did, one fact a line.
+func importSummary(w io.Writer, s gateway.ImportStats, files int, bytes int64) {
+	fmt.Fprintf(w, "files read:          %d (%d bytes)\n", files, bytes)
 	fmt.Fprintf(w, "records read:        %d\n", s.Records)
 	fmt.Fprintf(w, "calls imported:      %d\n", s.Imported)
 	fmt.Fprintf(w, "already in journal:  %d (skipped)\n", s.Duplicates)

@@ -9,11 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"callgate/gateway"
 	pbxsim "callgate/pbx/sim"
-	"callgate/store"
 )
 
 // smdrFile writes n simulated avaya-ipo calls of the default hotel to a file
@@ -100,15 +97,7 @@ func TestImportTwice(t *testing.T) {
 	if summaryValue(t, out2, "calls imported:") != "0" || summaryValue(t, out2, "already in journal:") != first {
 		t.Fatalf("second import added calls:\n%s", out2)
 	}
-	j, err := store.Open(filepath.Join(dir, "journal.db"), store.Options{ReadOnly: true, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	es, err := j.Entries(context.Background(), gateway.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := journalEntries(t, dir)
 	if got := len(es); got == 0 || first != strconv.Itoa(got) {
 		t.Fatalf("%d entries, summary says %s", got, first)
 	}

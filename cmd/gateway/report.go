@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -45,7 +43,7 @@ func reportCommand() *command {
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			if len(args) == 0 {
-				return listReports(a.stdout)
+				return report.WriteList(a.stdout)
 			}
 			name := args[0]
 			// Flags may follow the report's name.
@@ -103,10 +101,7 @@ func reportCommand() *command {
 					return err
 				}
 			}
-			if err := o.Check(); err != nil {
-				return usageError{err.Error()}
-			}
-			j, err := c.readJournal(a.log)
+			j, err := c.readJournal(o, a.log)
 			if err != nil {
 				return err
 			}
@@ -133,34 +128,16 @@ func reportCommand() *command {
 				fmt.Fprintf(a.stdout, "sent %s (%d rows) to %s\n", t.Name, len(t.Rows), strings.Join(to, ", "))
 				return nil
 			}
-			return writeOutput(a.stdout, out, func(w io.Writer) error { return render.Write(w, t, f) })
+			return render.WriteOutput(a.stdout, out, t, f)
 		},
 	}
 }
 
-func listReports(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	for _, r := range report.Reports() {
-		fmt.Fprintf(tw, "%s\t%s\t(%s)\n", r.Name, r.Title, r.Columns)
-	}
-	return tw.Flush()
-}
-
 // reportDates reads --from and --to, local dates; --to defaults to --from.
 func reportDates(from, to string) (time.Time, time.Time, error) {
-	if from == "" {
-		return time.Time{}, time.Time{}, usageError{"a report needs --from DATE (and --to DATE), like --from 2026-11-01 --to 2026-11-30"}
-	}
-	if to == "" {
-		to = from
-	}
-	f, err := time.Parse(time.DateOnly, from)
+	f, t, err := report.ParseDates(from, to)
 	if err != nil {
-		return time.Time{}, time.Time{}, usageError{fmt.Sprintf("--from %q is not a date like 2026-11-01", from)}
-	}
-	t, err := time.Parse(time.DateOnly, to)
-	if err != nil {
-		return time.Time{}, time.Time{}, usageError{fmt.Sprintf("--to %q is not a date like 2026-11-30", to)}
+		return f, t, usageError{err.Error()}
 	}
 	return f, t, nil
 }
@@ -168,52 +145,20 @@ func reportDates(from, to string) (time.Time, time.Time, error) {
 // outputFormat picks the format from --format or --out's extension, and
 // refuses a spreadsheet on a terminal.
 func outputFormat(format, out string, stdout io.Writer) (string, error) {
-	if format == "" {
-		format = "table"
-		if ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(out)), "."); ext != "" {
-			for _, f := range render.Formats {
-				if f == ext || ext == "htm" && f == "html" {
-					format = f
-				}
-			}
-		}
-	}
-	valid := false
-	for _, f := range render.Formats {
-		valid = valid || f == format
-	}
-	if !valid {
-		return "", usageError{fmt.Sprintf("--format %q is not one of %s", format, strings.Join(render.Formats, ", "))}
+	format, err := render.FormatFor(format, out)
+	if err != nil {
+		return "", usageError{err.Error()}
 	}
 	if format == "xlsx" && out == "" {
-		if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+		if isTerminal(stdout) {
 			return "", usageError{"an xlsx spreadsheet is not for a terminal: give --out FILE.xlsx"}
 		}
 	}
 	return format, nil
 }
 
-// writeOutput runs write on stdout, or on a new file out that is removed
-// again if write fails.
-func writeOutput(stdout io.Writer, out string, write func(io.Writer) error) error {
-	if out == "" {
-		return write(stdout)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", out, unwrapPathError(err))
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(out)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(out)
-		return fmt.Errorf("cannot write %s: %w", out, unwrapPathError(err))
-	}
-	return nil
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

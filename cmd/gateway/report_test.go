@@ -25,6 +25,12 @@ func importedJournal(t *testing.T) (string, []gateway.Entry) {
 	if code, out, errOut := run(t, "", "import", "--config", cfg, file); code != 0 {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
 	}
+	return cfg, journalEntries(t, dir)
+}
+
+// journalEntries reads every entry of the journal in dir.
+func journalEntries(t *testing.T, dir string) []gateway.Entry {
+	t.Helper()
 	j, err := store.Open(filepath.Join(dir, "journal.db"), store.Options{ReadOnly: true, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +40,7 @@ func importedJournal(t *testing.T) (string, []gateway.Entry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg, es
+	return es
 }
 
 // TestReportCommand runs reports over an imported journal and checks them

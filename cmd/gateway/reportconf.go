@@ -15,15 +15,15 @@ type ReportConfig = report.Config
 
 func (c *Config) validateReport(k *checker) {
 	for _, p := range c.Report.Problems() {
-		k.add(p.Key, "%s", p.Msg)
+		k.Add(p.Key, "%s", p.Msg)
 	}
 	for i, path := range c.Report.Carriers {
 		key := fmt.Sprintf("report.carriers[%d]", i)
 		if strings.TrimSpace(path) == "" {
-			k.add(key, "is empty: give the path of a tariff file")
+			k.Add(key, "is empty: give the path of a tariff file")
 			continue
 		}
-		k.tariffAt(key, c.Resolve(path))
+		tariff.CheckFile(k, key, c.Resolve(path))
 	}
 }
 

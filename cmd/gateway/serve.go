@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -106,7 +105,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		return nil, fmt.Errorf("tariff %s: %w", c.Resolve(c.Tariff), err)
 	}
 	g.tariff.OnChange = func(path string) { g.audit("tariff-change", map[string]string{"file": path, "sha256": fileSum(path)}) }
-	parser, err := pbx.NewParser(c.PBX.Format, parserOptions(c))
+	parser, err := pbx.NewParser(c.PBX.Format, c.PBX.ParserOptions(c.Location))
 	if err != nil {
 		return nil, err
 	}
@@ -118,12 +117,9 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		Queries:      g.journal,
 		Rooms:        c.Rooms.RoomMap(),
 		PostToVacant: c.Policy.PostToVacant,
-		Alarms: gateway.AlarmOptions{
-			PMSDown:        time.Duration(c.Alarms.PMSDownMinutes) * time.Minute,
-			QueueOlderThan: time.Duration(c.Alarms.QueueMinutes) * time.Minute,
-		},
-		MinorDigits: tariff.MinorDigits,
-		Logger:      log.With().Str("component", "engine").Logger(),
+		Alarms:       c.Alarms.Options(),
+		MinorDigits:  tariff.MinorDigits,
+		Logger:       log.With().Str("component", "engine").Logger(),
 	}
 	g.engine = eng
 	o := c.PMS.FIASOptions()
@@ -160,13 +156,9 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		return nil, fmt.Errorf("console.listen %s: %w", c.Console.Listen, err)
 	}
 	g.closers = append(g.closers, g.ln.Close)
-	var tlsConf *tls.Config
-	if c.Console.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.Resolve(c.Console.TLSCert), c.Resolve(c.Console.TLSKey))
-		if err != nil {
-			return nil, fmt.Errorf("console.tls_cert, console.tls_key: %w", err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConf, err := c.Console.TLSConfig(c.Resolve)
+	if err != nil {
+		return nil, err
 	}
 	var carriers func() ([]report.NamedRater, error)
 	if len(c.Report.Carriers) > 0 {
@@ -225,17 +217,10 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go g.tariff.Watch(ctx, 2*time.Second, hup)
-	reportsDone := make(chan struct{})
-	rctx, stopReports := context.WithCancel(ctx) // ends with ctx, or when the engine stops on an error
-	defer stopReports()
+	// The reports stop with ctx, or when the engine stops on an error.
+	stopReports := g.reports.Start(ctx)
 	if g.reports != nil {
-		go func() {
-			defer close(reportsDone)
-			g.reports.Run(rctx) // logs its failures
-		}()
 		g.log.Info().Int("reports", len(g.cfg.Reports)).Msg("scheduled reports: e-mail delivery running")
-	} else {
-		close(reportsDone)
 	}
 	httpDone := make(chan error, 1)
 	go func() {
@@ -253,8 +238,7 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	g.console.Close() // ends the dashboards' live streams, which Shutdown would wait for
 	g.http.Shutdown(shut)
 	<-httpDone
-	stopReports()
-	<-reportsDone // a report being read or sent ends before the journal closes
+	stopReports() // a report being read or sent ends before the journal closes
 	g.closeAll()
 	return err
 }

@@ -15,10 +15,11 @@ import (
 // subcommand is one command under a command with sub-commands (gateway sim
 // pms, gateway sim pbx, …).
 type subcommand struct {
-	name    string
-	summary string
-	flags   func(fs *flag.FlagSet)
-	run     func(ctx context.Context, a *app, args []string) error
+	name, args, summary string
+	noArgs              bool // refuse arguments after the flags
+	logs                bool // make the logger from the log flags before running
+	flags               func(fs *flag.FlagSet)
+	run                 func(ctx context.Context, a *app, args []string) error
 }
 
 // simCommands lists the simulators; add one here to add `gateway sim X`.
@@ -28,7 +29,7 @@ func simCommands() []*subcommand {
 
 // asSubcommand makes a leaf command a sub-command.
 func asSubcommand(c *command) *subcommand {
-	return &subcommand{name: c.name, summary: c.summary, run: c.run, flags: func(fs *flag.FlagSet) {
+	return &subcommand{name: c.name, summary: c.summary, run: c.run, logs: true, flags: func(fs *flag.FlagSet) {
 		if c.flags != nil {
 			c.flags(fs, &app{})
 		}
@@ -52,7 +53,7 @@ func simCommand() *command {
 			}
 			for _, s := range subs {
 				if s.name == args[0] {
-					return runSub(ctx, a, "sim", s, args[1:])
+					return runSub(ctx, a, "sim", s, args[1:], a.logFlags)
 				}
 			}
 			return usageError{fmt.Sprintf("unknown simulator %q: use one of %s", args[0], strings.Join(names, ", "))}
@@ -68,26 +69,35 @@ func subSummaries(subs []*subcommand) string {
 	return strings.Join(parts, "; ")
 }
 
-// runSub parses a sub-command's flags (the log flags too) and runs it.
-func runSub(ctx context.Context, a *app, parent string, s *subcommand, args []string) error {
+// runSub parses a sub-command's flags, and those common registers (the log
+// flags of sim, the journal flags of journal, so that they may come after
+// the sub-command's name), and runs it.
+func runSub(ctx context.Context, a *app, parent string, s *subcommand, args []string, common func(fs *flag.FlagSet)) error {
 	fs := flag.NewFlagSet("gateway "+parent+" "+s.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	a.logFlags(fs)
-	s.flags(fs)
+	common(fs)
+	if s.flags != nil {
+		s.flags(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(a.stdout, "Usage: gateway %s %s [flags]\n\n%s\n\nFlags:\n", parent, s.name, s.summary)
+			fmt.Fprintf(a.stdout, "Usage: gateway %s %s [flags]%s\n\n%s\n\nFlags:\n", parent, s.name, prefixSpace(s.args), s.summary)
 			fs.SetOutput(a.stdout)
 			fs.PrintDefaults()
 			return nil
 		}
 		return usageError{fmt.Sprintf("%s (see gateway %s %s --help)", err, parent, s.name)}
 	}
-	log, err := newLogger(a.stderr, a.logFormat, a.logLevel)
-	if err != nil {
-		return usageError{err.Error()}
+	if s.noArgs && fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s %s takes no arguments, got %q", parent, s.name, fs.Arg(0))}
 	}
-	a.log = log
+	if s.logs {
+		log, err := newLogger(a.stderr, a.logFormat, a.logLevel)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		a.log = log
+	}
 	return s.run(ctx, a, fs.Args())
 }
 
@@ -95,6 +105,7 @@ func simPMSCommand() *subcommand {
 	var c sim.RunConfig
 	return &subcommand{
 		name: "pms",
+		logs: true,
 		summary: "a FIAS PMS (OPERA's IFC8, or Protel) for the gateway to post to: it prints every posting it books or refuses " +
 			"and every rule the gateway breaks; --transcript prints every frame. Commands on stdin change guests: type help",
 		flags: func(fs *flag.FlagSet) {

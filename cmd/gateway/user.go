@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
-	"golang.org/x/term"
-
-	"callgate/gateway"
 	"callgate/gateway/console"
 	"callgate/store"
 )
@@ -102,72 +97,10 @@ func userCommand() *command {
 const cliActor = "cli"
 
 func runUser(ctx context.Context, a *app, j *store.Journal, sub, name, role, label string) error {
+	if sub == "add" && !console.ValidUserName(name) {
+		return usageError{"a user name has 1 to 64 letters, digits, . _ - @"}
+	}
 	acc := console.Accounts{Users: j, Journal: j, Actor: cliActor}
-	password := func() ([]byte, error) { return readPassword(a, name) }
-	switch sub {
-	case "list":
-		return acc.List(ctx, a.stdout)
-	case "add":
-		if !console.ValidUserName(name) {
-			return usageError{"a user name has 1 to 64 letters, digits, . _ - @"}
-		}
-		if err := acc.Add(ctx, name, role, password); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "user %s added as %s\n", name, role)
-	case "passwd":
-		if err := acc.SetPassword(ctx, name, password); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "password of %s set\n", name)
-	case "disable":
-		if err := acc.Disable(ctx, name); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "user %s disabled: no login, API tokens revoked (gateway user passwd enables it again)\n", name)
-	case "token":
-		token, err := acc.NewToken(ctx, name, label)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stderr, "API token for %s (shown once; send it as Authorization: Bearer TOKEN):\n", name)
-		fmt.Fprintln(a.stdout, token)
-	}
-	return nil
-}
-
-// readPassword reads a new password: from the terminal, asked twice, or
-// the first line of stdin when stdin is not a terminal. It returns the
-// bcrypt hash.
-func readPassword(a *app, name string) ([]byte, error) {
-	var pw string
-	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprintf(a.stderr, "new password for %s: ", name)
-		p1, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.stderr)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprint(a.stderr, "again: ")
-		p2, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.stderr)
-		if err != nil {
-			return nil, err
-		}
-		if string(p1) != string(p2) {
-			return nil, errors.New("the two passwords differ: nothing changed")
-		}
-		pw = string(p1)
-	} else {
-		line, err := bufio.NewReader(a.stdin).ReadString('\n')
-		if err != nil && (err != io.EOF || line == "") {
-			return nil, errors.New("no password on stdin: give it as the first line")
-		}
-		pw = strings.TrimRight(line, "\r\n")
-	}
-	hash, err := console.HashPassword(pw)
-	if err != nil {
-		return nil, errors.New(gateway.Message(err))
-	}
-	return hash, nil
+	password := func() ([]byte, error) { return console.ReadNewPassword(a.stdin, a.stderr, name) }
+	return acc.Run(ctx, a.stdout, a.stderr, sub, name, role, label, password)
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"runtime/debug"
+
+	"callgate/internal/buildinfo"
 )
 
 // version and commit are set at build time with
@@ -20,37 +21,9 @@ func versionCommand() *command {
 			if len(args) > 0 {
 				return usageError{"version takes no arguments"}
 			}
-			v, c := buildVersion()
+			v, c := buildinfo.Version(version, commit)
 			fmt.Fprintf(a.stdout, "gateway %s (commit %s, %s %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}
-}
-
-func buildVersion() (v, c string) {
-	v, c = version, commit
-	info, ok := debug.ReadBuildInfo()
-	if ok {
-		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-			v = info.Main.Version
-		}
-		for _, s := range info.Settings {
-			switch {
-			case s.Key == "vcs.revision" && c == "":
-				c = s.Value
-				if len(c) > 12 {
-					c = c[:12]
-				}
-			case s.Key == "vcs.modified" && s.Value == "true" && c != "":
-				c += "-dirty"
-			}
-		}
-	}
-	if v == "" {
-		v = "dev"
-	}
-	if c == "" {
-		c = "unknown"
-	}
-	return v, c
 }

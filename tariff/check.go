@@ -1,0 +1,27 @@
+package tariff
+
+import (
+	"errors"
+	"os"
+
+	"callgate/gateway"
+)
+
+// CheckFile loads the tariff file at path, named in a config by key
+// (tariff, report.carriers[0]), and records its problems under that key.
+func CheckFile(k *gateway.Checker, key, path string) {
+	_, err := Load(path)
+	var problems Problems
+	switch {
+	case errors.As(err, &problems):
+		for _, p := range problems {
+			k.Add(key, "%s: %s", path, p)
+		}
+	case err != nil:
+		cause := errors.Unwrap(err)
+		if pe, ok := cause.(*os.PathError); ok {
+			cause = pe.Err
+		}
+		k.Add(key, "cannot read %s: %v", path, cause)
+	}
+}
