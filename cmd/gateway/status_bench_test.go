@@ -102,7 +102,7 @@ func BenchmarkStatusDay125k(b *testing.B) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(2 * time.Millisecond):
+			case <-time.After(25 * time.Millisecond):
 			}
 		}
 	}()
