@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func JournalContract(t *testing.T, open OpenJournal) {
 		{"person's moves", contractPersonMoves}, {"batches", contractBatches},
 		{"queues and listings", contractListings}, {"import", contractImport},
 		{"guest events", contractGuests}, {"audit", contractAudit}, {"users", contractUsers},
-		{"totals", contractTotals},
+		{"totals", contractTotals}, {"queue pages", contractQueuePages},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}
@@ -691,5 +692,71 @@ func contractTotals(t *testing.T, open OpenJournal) {
 		if _, err := e.j.Totals(e.ctx, r[0], r[1]); !gateway.IsKind(err, gateway.KindInvalid) {
 			t.Errorf("totals of %s to %s: %v, want invalid", r[0], r[1], err)
 		}
+	}
+}
+
+// contractQueuePages: a queue (one state) listed a page at a time, newest
+// or oldest first, reaches every entry once, in order, even when the entry
+// a page ended on has left the queue meanwhile (the console's exceptions
+// pages, docs/journal.md); a time range and EachPage over one state select
+// what an action by filter moves.
+func contractQueuePages(t *testing.T, open OpenJournal) {
+	e := newContractEnv(t, open, JournalOptions{})
+	var exc []gateway.EntryID // in entry time order
+	for i := range 23 {
+		id := e.capture()
+		if i%5 == 4 {
+			e.must(id, gateway.Change{To: gateway.StateNotChargeable, Reason: "not a call"})
+			continue
+		}
+		e.must(id, gateway.Change{To: gateway.StateException, Reason: "unreadable record"})
+		exc = append(exc, id)
+	}
+	var gone gateway.EntryID
+	for _, newest := range []bool{true, false} {
+		want := slices.Clone(exc)
+		if newest {
+			slices.Reverse(want)
+		}
+		var got []gateway.EntryID
+		f := gateway.Filter{States: []gateway.State{gateway.StateException}, Newest: newest, Limit: 4}
+		for pages := 0; ; pages++ {
+			es, err := e.j.Entries(e.ctx, f)
+			if err != nil || pages > 10 {
+				t.Fatalf("page %d: %v", pages, err)
+			}
+			for _, en := range es {
+				got = append(got, en.ID)
+			}
+			if len(es) < f.Limit {
+				break
+			}
+			f.After = es[len(es)-1].ID
+			if pages == 1 && newest { // the page's last entry is resolved before the next page
+				e.must(f.After, gateway.Change{To: gateway.StateVoided, Actor: "night", Reason: "junk"})
+				gone = f.After
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("newest %v: pages list %v, want %v", newest, got, want)
+		}
+		exc = slices.DeleteFunc(exc, func(id gateway.EntryID) bool { return id == gone })
+	}
+	c, _ := e.j.Counts(e.ctx)
+	if c.States[gateway.StateException] != int64(len(exc)) {
+		t.Errorf("counts %+v", c.States)
+	}
+	// A time range over one state, a page at a time.
+	from, to := e.entry(exc[3]).Time, e.entry(exc[9]).Time
+	var ranged []gateway.EntryID
+	err := e.j.EachPage(e.ctx, gateway.Filter{States: []gateway.State{gateway.StateException}, From: from, To: to, Limit: 2}, func(es []gateway.Entry) error {
+		for _, en := range es {
+			ranged = append(ranged, en.ID)
+		}
+		return nil
+	})
+	want := exc[3:9]
+	if err != nil || fmt.Sprint(ranged) != fmt.Sprint(want) {
+		t.Errorf("a time range of the queue: %v %v, want %v", ranged, err, want)
 	}
 }
