@@ -32,6 +32,7 @@ type exceptionsPage struct {
 	// Confirm, when set, is the bulk action's confirmation step: what the
 	// filter matches now.
 	Confirm *bulkMatch
+	BulkMax int // the most entries one action by filter moves
 }
 
 type exceptionGroup struct {
@@ -164,7 +165,7 @@ func reason(e gateway.Entry) string {
 }
 
 func (s *Server) exceptionsData(c echo.Context) (exceptionsPage, error) {
-	p := exceptionsPage{Bulk: bulkForm{Queue: string(gateway.StateException), Kind: "unreadable"}}
+	p := exceptionsPage{Bulk: bulkForm{Queue: string(gateway.StateException), Kind: "unreadable"}, BulkMax: bulkMax}
 	q, err := parseQueueQuery(c, "per", queuePage, queuePageMax)
 	if err != nil {
 		return p, err
