@@ -25,15 +25,15 @@ import (
 )
 
 // BenchmarkStatusDay125k is issue 14's D3 probe as a benchmark: a real
-// journal with a day of 125,000 calls, and eight callers asking
+// journal with a day of 125,000 calls, and one or eight callers asking
 // /api/v1/status (the front desk's token) at once, through the console as
 // serve wires it. It reports the p50 and p99 of one call, the peak heap
 // above the heap before the calls, and the growth of the process's peak
 // RSS (VmHWM, reset before the calls; Linux only) over its RSS then.
 //
-//	go test ./cmd/gateway -run '^$' -bench StatusDay125k -benchtime 400x
+//	go test ./cmd/gateway -run '^$' -bench StatusDay125k -benchtime 4000x
 func BenchmarkStatusDay125k(b *testing.B) {
-	const day, callers = 125_000, 8
+	const day = 125_000
 	ctx := context.Background()
 	j, err := store.Open(filepath.Join(b.TempDir(), "journal.db"), store.Options{Logger: zerolog.Nop()})
 	if err != nil {
@@ -80,7 +80,14 @@ func BenchmarkStatusDay125k(b *testing.B) {
 		return d
 	}
 	call()
+	for _, callers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) { benchStatus(b, callers, call) })
+	}
+}
 
+// benchStatus makes b.N calls from callers goroutines and reports their
+// latencies and the memory they took.
+func benchStatus(b *testing.B, callers int, call func() time.Duration) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
