@@ -26,8 +26,9 @@ import (
 // bulkMax is the most entries one action by filter moves: a bigger filter
 // is refused (narrow the time range and repeat), so that one request stays
 // well within the console's 30 s (the journal moves about 60,000 entries a
-// second in batches of bulkBatch) and its list of entries small.
-const bulkMax = 100_000
+// second in batches of bulkBatch) and its list of entries small. A var for
+// the tests (export_test.go).
+var bulkMax = 100_000
 
 // bulkBatch is how many moves are committed together (Journal.MoveAll).
 const bulkBatch = 500

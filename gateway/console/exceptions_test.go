@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"callgate/gateway"
+	"callgate/gateway/console"
 )
 
 var (
@@ -229,6 +230,18 @@ func TestConsoleBulkAction(t *testing.T) {
 	if code, _ := post(aud, form); code != http.StatusConflict {
 		t.Errorf("a second apply: %d", code)
 	}
+	// A filter matching more than one action may move is refused whole.
+	restore := console.SetBulkMax(5)
+	over := url.Values{}
+	for k, v := range form {
+		over[k] = v
+	}
+	over.Set("from", "2026-11-26")
+	over.Del("expect")
+	if code, page := post(aud, over); code != http.StatusBadRequest || !strings.Contains(page, "more than 5 entries") || exceptions() != 11 {
+		t.Errorf("a filter past the most one action moves: %d", code)
+	}
+	restore()
 	for _, bad := range []url.Values{{"queue": {"posted"}}, {"from": {"yesterday"}}, {"kind": {"some"}}, {"reason": {" "}}, {"to": {"2026-11-27T01:00"}}} {
 		f := url.Values{}
 		for k, v := range form {
