@@ -154,7 +154,10 @@ func (j *Journal) Totals(ctx context.Context, from, to time.Time) (gateway.Total
 	sums := map[key]*gateway.ClassTotal{}
 	err := j.view(ctx, "sum its totals", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bTotals).Cursor()
-		for k, v := c.Seek(start); k != nil && bytes.Compare(k[:8], end) < 0; k, v = c.Next() {
+		for k, v := c.Seek(start); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+			if len(k) < 8 {
+				return gateway.Errorf(gateway.KindInternal, "the totals key %x is damaged: run gateway journal rebuild", k)
+			}
 			if len(k) == 8 {
 				out.Entries += int64(u64(v))
 				continue
