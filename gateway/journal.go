@@ -174,6 +174,18 @@ type Queries interface {
 	// Counts returns how many entries are in each state, from one snapshot.
 	Counts(ctx context.Context) (Counts, error)
 
+	// Totals returns the running totals of the entries whose entry time is
+	// in [from, to), both rounded down to the quarter hour (TotalsSlot, a
+	// whole number of minutes of every time zone in use): how many entries,
+	// and by charge class and currency the chargeable calls and the revenue
+	// posted, as Tally counts them. It reads a projection kept per quarter
+	// hour (docs/journal.md "Projections"), never the entries: a day costs
+	// 96 slots whatever its traffic.
+	//
+	// Outcomes: the totals; KindInvalid for to before from or a range
+	// longer than TotalsMaxRange.
+	Totals(ctx context.Context, from, to time.Time) (Totals, error)
+
 	// Guests returns the reservations staying in room, with their names
 	// where they have not been erased; room "" returns every room's, ordered
 	// by room. An empty room returns none.
@@ -348,6 +360,40 @@ type Filter struct {
 	Limit   int  // at most this many; 0 for all
 	Newest  bool // newest first
 	History bool // fill Entry.History
+}
+
+// TotalsSlot is the step of Queries.Totals: its running totals are kept per
+// quarter hour of entry time (UTC), so that a day in any zone is whole slots.
+const TotalsSlot = 15 * time.Minute
+
+// TotalsMaxRange is the longest range Queries.Totals sums.
+const TotalsMaxRange = 31 * 24 * time.Hour
+
+// Totals are the running totals of a time range (Queries.Totals).
+type Totals struct {
+	Entries int64        // every entry whose entry time is in the range, in any state
+	Classes []ClassTotal // by class, then currency; only pairs with a call
+}
+
+// ClassTotal is one charge class's calls and revenue in one currency.
+type ClassTotal struct {
+	Class, Currency string
+	Calls           int64 // chargeable calls: a postable charge, not voided
+	RevenueMinor    int64 // of those, the totals posted by the PMS or by hand
+}
+
+// Tally says what an entry in state s with charge c adds to Totals under
+// its charge's class and currency: whether it is a chargeable call (a
+// postable charge, not voided) and the revenue it brings (its total once
+// posted by the PMS or by hand). Store and fakes count with it.
+func Tally(s State, c *Charge) (call bool, revenueMinor int64) {
+	if c == nil || !c.Postable() || s == StateVoided {
+		return false, 0
+	}
+	if s == StatePosted || s == StatePostedByHand {
+		return true, c.TotalMinor
+	}
+	return true, 0
 }
 
 // Counts is how many entries are in each state.

@@ -40,7 +40,7 @@
 // shipping each property's log (epoch, seq, hash) to a central server will
 // give.
 //
-// # Buckets (schema 2)
+// # Buckets (schema 3)
 //
 //	meta          schema, epoch, created, head (last seq ‖ its hash),
 //	              and projected counters: entries (last id), posting
@@ -58,6 +58,9 @@
 //	by_posting    P#(4) ‖ id(8) → ∅                         every number an entry held
 //	held          P#(4) → id(8)                             numbers held by unresolved entries
 //	counts        state → count(8)
+//	totals        slot(8) → entries(8)                      running totals per quarter hour of entry
+//	              slot(8) ‖ class ‖ 0 ‖ currency →          time (totals.go); slot = µs / 900e6, floored,
+//	              calls(8) ‖ revenue(8)                     sign bit flipped
 //	replay        SHA-256(raw)(32) → id(8) ‖ read time(8)
 //	audit         seq(8) → ∅                                audit records and persons' moves
 //	rooms         room → JSON list of stays (no names)
@@ -76,7 +79,8 @@
 // not UTF-8 replaced), so that a live write and a rebuild store the same
 // bytes. Schema 1 kept the sequence numbers of those events instead; opening
 // a schema-1 journal rewrites its entry records (migrate.go), in the one
-// transaction that records schema 2.
+// transaction that records schema 2. Schema 3 adds the totals, made from the
+// entry records when a schema-2 journal is opened.
 //
 // # Durability and concurrency
 //

@@ -89,7 +89,7 @@ func (o *Options) fill() error {
 
 // currentSchema is the layout this code reads and writes (see doc.go). A var,
 // not a const, so the migration tests can pretend to be a later version.
-var currentSchema = 2
+var currentSchema = 3
 
 // migration moves a journal from schema to schema+1, inside the one
 // transaction that also records the new schema. Events are never migrated
@@ -111,6 +111,7 @@ type migration struct {
 // migrations lists every step, in order. Schema 1 is the first layout.
 var migrations = []migration{
 	{from: 1, what: "entry records carry their raw record, call and charge", run: migrateRecords, prepare: prepareRecords},
+	{from: 2, what: "running totals per quarter hour", run: migrateTotals},
 }
 
 // Journal is the bbolt journal. It implements gateway.Journal,
@@ -175,7 +176,7 @@ var (
 // keys that are.
 var (
 	projectionBuckets = [][]byte{bEntries, bEntryEvents, bByTime, bByState, bByRoom, bByExt, bByPosting, bHeld,
-		bCounts, bReplay, bAudit, bRooms, bStays}
+		bCounts, bReplay, bAudit, bRooms, bStays, bTotals}
 	projectionKeys = [][]byte{kEntries, kPosting, kReplays, kResync, kNightAudit}
 	allBuckets     = append([][]byte{bMeta, bEvents, bPruned, bNames, bUsers, bTokens}, projectionBuckets...)
 )

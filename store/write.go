@@ -22,7 +22,7 @@ type txw struct {
 	tx *bolt.Tx
 
 	meta, events, entries, entryEvents, byTime, byState, byRoom, byExt,
-	byPosting, held, counts, replay, audit, rooms, stays *bolt.Bucket
+	byPosting, held, counts, replay, audit, rooms, stays, totalsB *bolt.Bucket
 
 	headSeq uint64
 	head    [32]byte
@@ -30,6 +30,8 @@ type txw struct {
 	posting uint32 // the last posting number given
 	replays int64
 	deltas  map[gateway.State]int64
+	// totals are the changes to the running totals (totals.go), by key.
+	totals map[string][2]int64
 	// gone is the stays the last guest event ended, for their names.
 	gone  []stayRef
 	times timeCache
@@ -50,7 +52,7 @@ func (j *Journal) newTxw(tx *bolt.Tx) (*txw, error) {
 		{&w.meta, bMeta}, {&w.events, bEvents}, {&w.entries, bEntries}, {&w.entryEvents, bEntryEvents},
 		{&w.byTime, bByTime}, {&w.byState, bByState}, {&w.byRoom, bByRoom}, {&w.byExt, bByExt},
 		{&w.byPosting, bByPosting}, {&w.held, bHeld}, {&w.counts, bCounts}, {&w.replay, bReplay},
-		{&w.audit, bAudit}, {&w.rooms, bRooms}, {&w.stays, bStays},
+		{&w.audit, bAudit}, {&w.rooms, bRooms}, {&w.stays, bStays}, {&w.totalsB, bTotals},
 	} {
 		if *p.b = tx.Bucket(p.name); *p.b == nil {
 			return nil, fmt.Errorf("bucket %s is missing", p.name)
@@ -118,7 +120,7 @@ func (w *txw) flush() error {
 		}
 	}
 	clear(w.deltas)
-	return nil
+	return w.flushTotals()
 }
 
 // write runs fn with a txw in a write transaction, which it may share with
@@ -362,6 +364,7 @@ func (w *txw) putRec(old, r *rec) error {
 		}
 	}
 	w.deltas[r.state]++
+	w.retally(old, r)
 	return w.entries.Put(be64(r.id), r.encode())
 }
 
@@ -397,5 +400,6 @@ func (w *txw) deleteRec(r *rec) error {
 		}
 	}
 	w.deltas[r.state]--
+	w.retally(r, nil)
 	return w.entries.Delete(be64(r.id))
 }

@@ -124,18 +124,43 @@ func (s *Server) apiCall(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.apiEntry(current(c), e))
 }
 
-// apiQueues lists the entries that need a person, by state.
+// apiQueues lists the entries that need a person, by queue (state): each
+// queue's total, a page of its entries (newest first, or oldest with
+// order=old; limit, default 100, at most 1,000) and next_after, which
+// continues the listing with queue= and after=.
 func (s *Server) apiQueues(c echo.Context) error {
-	out := map[gateway.State][]gateway.Entry{}
-	for _, q := range queueTitles {
-		es, err := s.o.Queries.Entries(c.Request().Context(), gateway.Filter{States: []gateway.State{q.state}, History: true, Limit: 1000})
+	q, err := parseQueueQuery(c, "limit", 100, 1000)
+	if err != nil {
+		return err
+	}
+	type queue struct {
+		Total     int64           `json:"total"`
+		Entries   []gateway.Entry `json:"entries"`
+		NextAfter *uint64         `json:"next_after"`
+	}
+	ctx := c.Request().Context()
+	counts, err := s.o.Queries.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	out := map[gateway.State]queue{}
+	for _, qt := range queueTitles {
+		if q.Queue != "" && q.Queue != string(qt.state) {
+			continue
+		}
+		es, more, err := s.queuePageOf(ctx, qt.state, q)
 		if err != nil {
 			return err
 		}
 		if es == nil {
 			es = []gateway.Entry{}
 		}
-		out[q.state] = es
+		g := queue{Total: counts.States[qt.state], Entries: es}
+		if more {
+			id := uint64(es[len(es)-1].ID)
+			g.NextAfter = &id
+		}
+		out[qt.state] = g
 	}
 	return c.JSON(http.StatusOK, out)
 }

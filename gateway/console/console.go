@@ -86,6 +86,10 @@ type Options struct {
 	// LiveInterval is how often the dashboard's live stream looks for news
 	// (default 2 s).
 	LiveInterval time.Duration
+	// LiveStreams is how many live streams (/live) may be open at once,
+	// over every user (default DefaultLiveStreams); one more is answered
+	// 503 with Retry-After, and its dashboard stays without live updates.
+	LiveStreams int
 	// SessionTTL is how long a session lasts without use (default 8 h).
 	SessionTTL time.Duration
 
@@ -101,9 +105,18 @@ type Server struct {
 	sessions *sessions
 	logins   *loginLimiter
 
+	// streams holds a token per open live stream (Options.LiveStreams).
+	streams chan struct{}
+
 	done     chan struct{}
 	stopOnce sync.Once
 }
+
+// DefaultLiveStreams is Options.LiveStreams when unset: a hotel has a few
+// desks with a dashboard open; a stream costs a goroutine and a snapshot
+// every LiveInterval, so the cap keeps an account (the front desk's is the
+// lowest role) from holding the console busy with thousands of them.
+const DefaultLiveStreams = 32
 
 // New builds the console; it fails if a template does not parse.
 func New(o Options) (*Server, error) {
@@ -116,6 +129,9 @@ func New(o Options) (*Server, error) {
 	if o.LiveInterval <= 0 {
 		o.LiveInterval = 2 * time.Second
 	}
+	if o.LiveStreams <= 0 {
+		o.LiveStreams = DefaultLiveStreams
+	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
 	}
@@ -125,7 +141,7 @@ func New(o Options) (*Server, error) {
 	if o.Site == "" {
 		o.Site = "callgate"
 	}
-	s := &Server{o: o, done: make(chan struct{})}
+	s := &Server{o: o, done: make(chan struct{}), streams: make(chan struct{}, o.LiveStreams)}
 	s.sessions = newSessions(o.SessionTTL, o.Now)
 	s.logins = newLoginLimiter(o.Now)
 	pages, err := parsePages()

@@ -111,38 +111,25 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 	}
 
 	// Today's chargeable calls (voided ones not counted) and revenue
-	// (posted by the PMS or by hand), by class and currency.
+	// (posted by the PMS or by hand), by class and currency: the journal's
+	// running totals, never the day's entries (docs/journal.md
+	// "Projections"), so a call costs the same on a busy day. Every read
+	// below is bounded: totals of 96 quarter hours, the counts, and three
+	// listings of at most 10 entries.
 	now := s.o.Now().In(s.o.Location)
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.o.Location)
-	today, err := s.o.Queries.Entries(ctx, gateway.Filter{From: day, To: day.AddDate(0, 0, 1)})
+	today, err := s.o.Queries.Totals(ctx, day, day.AddDate(0, 0, 1))
 	if err != nil {
 		return sn, err
 	}
-	sn.RecordsToday = len(today)
+	sn.RecordsToday = int(today.Entries)
 	if last, err := s.o.Queries.Entries(ctx, gateway.Filter{States: []gateway.State{gateway.StatePosted}, Newest: true, Limit: 1}); err != nil {
 		return sn, err
 	} else if len(last) > 0 && last[0].Answer != nil {
 		sn.LastAnswer = s.wall(last[0].Answer.Time) + " (" + last[0].Answer.Code + ")"
 	}
-	type key struct{ class, cur string }
-	calls, rev := map[key]int{}, map[key]int64{}
-	var keys []key
-	for _, e := range today {
-		if e.Charge == nil || !e.Charge.Postable() || e.State == gateway.StateVoided {
-			continue
-		}
-		k := key{e.Charge.Class, e.Charge.Currency}
-		if _, ok := calls[k]; !ok {
-			keys = append(keys, k)
-		}
-		calls[k]++
-		if e.State == gateway.StatePosted || e.State == gateway.StatePostedByHand {
-			rev[k] += e.Charge.TotalMinor
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].class < keys[j].class })
-	for _, k := range keys {
-		sn.Today = append(sn.Today, classTotal{k.class, calls[k], s.money(rev[k], k.cur)})
+	for _, t := range today.Classes { // ordered by class, then currency
+		sn.Today = append(sn.Today, classTotal{t.Class, int(t.Calls), s.money(t.RevenueMinor, t.Currency)})
 	}
 
 	recent, err := s.o.Queries.Entries(ctx, gateway.Filter{Newest: true, Limit: 10})

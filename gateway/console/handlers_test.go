@@ -795,7 +795,7 @@ func TestConsoleAPI(t *testing.T) {
 		t.Errorf("front desk queues: %d", code)
 	}
 	code, body = e.api("GET", "/api/v1/queues", aud, "")
-	if code != 200 || !strings.Contains(body, `"in-doubt":[{"id":1`) || !strings.Contains(body, `"exception":[{"id":3`) {
+	if code != 200 || !strings.Contains(body, `"in-doubt":{"total":1,"entries":[{"id":1`) || !strings.Contains(body, `"exception":{"total":1,"entries":[{"id":3`) {
 		t.Errorf("queues: %d %s", code, body)
 	}
 	if code, body := e.api("GET", "/api/v1/status", fd, ""); code != 200 || !strings.Contains(body, `"in_doubt":1`) {

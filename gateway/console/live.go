@@ -13,8 +13,17 @@ import (
 // live streams the dashboard's snapshot as server-sent events: one event
 // "status" when it changes, a comment every 15 s to keep proxies from
 // closing the stream. It ends when the browser leaves or the console
-// closes.
+// closes. At most Options.LiveStreams streams are open at once: past
+// that, 503 with Retry-After.
 func (s *Server) live(c echo.Context) error {
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		c.Response().Header().Set("Retry-After", "30")
+		return echo.NewHTTPError(http.StatusServiceUnavailable, fmt.Sprintf(
+			"too many live dashboards are open (%d): close one (another tab or desk) or reload later; the dashboard still shows the status, without live updates", cap(s.streams)))
+	}
 	w := current(c)
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, "text/event-stream")

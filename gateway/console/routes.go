@@ -87,6 +87,7 @@ func (s *Server) routes() *echo.Echo {
 		{"GET", "/calls.csv", roleAuditor, s.exportCSV},
 		{"GET", "/exceptions", roleAuditor, s.exceptions},
 		{"POST", "/exceptions/resolve", roleAuditor, s.resolve},
+		{"POST", "/exceptions/bulk", roleAuditor, s.bulk},
 		{"GET", "/audit", roleAuditor, s.auditLog},
 		{"GET", "/tariff", roleAuditor, s.tariff},
 		{"GET", "/reports", roleAuditor, s.reports},
@@ -117,6 +118,7 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/calls/:id", s.apiCall, s.requireToken(roleFrontdesk))
 	api.GET("/queues", s.apiQueues, s.requireToken(roleAuditor))
 	api.POST("/actions", s.apiActions, s.requireToken(roleAuditor))
+	api.POST("/actions/bulk", s.apiBulk, s.requireToken(roleAuditor))
 	api.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound }, s.requireToken(roleFrontdesk))
 	return e
 }

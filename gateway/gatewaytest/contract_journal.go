@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
@@ -37,6 +39,7 @@ func JournalContract(t *testing.T, open OpenJournal) {
 		{"person's moves", contractPersonMoves}, {"batches", contractBatches},
 		{"queues and listings", contractListings}, {"import", contractImport},
 		{"guest events", contractGuests}, {"audit", contractAudit}, {"users", contractUsers},
+		{"totals", contractTotals}, {"queue pages", contractQueuePages},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}
@@ -600,5 +603,160 @@ func contractUsers(t *testing.T, open OpenJournal) {
 	}
 	if err := e.j.DeleteUser(ctx, "night"); !gateway.IsKind(err, gateway.KindNotFound) {
 		t.Errorf("deleting twice: %v", err)
+	}
+}
+
+// contractTotals: the running totals of a range equal what Tally counts
+// over the entries Entries lists for the same range (rounded down to the
+// quarter hour), through captures, rates, postings, voids, transfers and
+// imports; a bad range is refused.
+func contractTotals(t *testing.T, open OpenJournal) {
+	e := newContractEnv(t, open, JournalOptions{})
+	check := func(what string, from, to time.Time) {
+		t.Helper()
+		got, err := e.j.Totals(e.ctx, from, to)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		es, err := e.j.Entries(e.ctx, gateway.Filter{From: from.Truncate(gateway.TotalsSlot), To: to.Truncate(gateway.TotalsSlot)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := gateway.Totals{Entries: int64(len(es))}
+		idx := map[[2]string]int{}
+		for _, en := range es {
+			call, rev := gateway.Tally(en.State, en.Charge)
+			if !call {
+				continue
+			}
+			k := [2]string{en.Charge.Class, en.Charge.Currency}
+			i, ok := idx[k]
+			if !ok {
+				i = len(want.Classes)
+				idx[k] = i
+				want.Classes = append(want.Classes, gateway.ClassTotal{Class: k[0], Currency: k[1]})
+			}
+			want.Classes[i].Calls++
+			want.Classes[i].RevenueMinor += rev
+		}
+		sort.Slice(want.Classes, func(a, b int) bool {
+			x, y := want.Classes[a], want.Classes[b]
+			return x.Class < y.Class || x.Class == y.Class && x.Currency < y.Currency
+		})
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: totals %+v, the entries give %+v", what, got, want)
+		}
+	}
+	day := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC) // midnight in New York
+	whole := func(what string) {
+		t.Helper()
+		check(what+", the day", day, day.AddDate(0, 0, 1))
+		check(what+", 19:00-19:15", time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC), time.Date(2026, 11, 27, 19, 15, 0, 0, time.UTC))
+		check(what+", 19:07-19:22 (rounded)", time.Date(2026, 11, 27, 19, 7, 0, 0, time.UTC), time.Date(2026, 11, 27, 19, 22, 0, 0, time.UTC))
+	}
+	whole("empty")
+	e.capture() // captured at 14:00 UTC: an entry, no call
+	bad := e.capture()
+	e.must(bad, gateway.Change{To: gateway.StateException, Reason: "unreadable record"})
+	posted := e.queued("101")
+	e.must(posted.ID, gateway.Change{To: gateway.StateSent})
+	e.must(posted.ID, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}})
+	voided := e.queued("102")
+	e.must(voided.ID, gateway.Change{To: gateway.StateVoided, Actor: "night", Reason: "test call"})
+	e.queued("103")
+	e.rated("104")
+	other := e.capture()
+	call, ch := contractCall(30, "105")
+	ch.Class, ch.Currency = "local", "EUR"
+	e.must(other, gateway.Change{To: gateway.StateRated, Call: &call, Charge: &ch})
+	byHand := e.queued("106")
+	e.must(byHand.ID, gateway.Change{To: gateway.StateSent})
+	e.must(byHand.ID, gateway.Change{To: gateway.StateInDoubt, Reason: "no answer"})
+	e.must(byHand.ID, gateway.Change{To: gateway.StatePostedByHand, Actor: "night", Reason: "on the folio"})
+	free := e.capture()
+	call, ch = contractCall(31, "107")
+	ch.Chargeable, ch.TotalMinor = false, 0
+	e.must(free, gateway.Change{To: gateway.StateNotChargeable, Call: &call, Charge: &ch, Reason: "free"})
+	whole("after moves")
+	got, err := e.j.Totals(e.ctx, day, day.AddDate(0, 0, 1))
+	if err != nil || got.Entries != 9 || len(got.Classes) != 2 {
+		t.Errorf("the day's totals %+v %v, want 9 entries in 2 classes", got, err)
+	}
+	call, ch = contractCall(40, "108")
+	if _, err := e.j.Import(e.ctx, []gateway.ImportRecord{{Raw: gateway.RawRecord{Data: []byte("history 1"), Received: e.clock.Now()}, Call: &call, Charge: &ch, Room: "108"}}); err != nil {
+		t.Fatal(err)
+	}
+	whole("after an import")
+
+	for _, r := range [][2]time.Time{{day, day.Add(-time.Minute)}, {day, day.Add(gateway.TotalsMaxRange + time.Hour)}} {
+		if _, err := e.j.Totals(e.ctx, r[0], r[1]); !gateway.IsKind(err, gateway.KindInvalid) {
+			t.Errorf("totals of %s to %s: %v, want invalid", r[0], r[1], err)
+		}
+	}
+}
+
+// contractQueuePages: a queue (one state) listed a page at a time, newest
+// or oldest first, reaches every entry once, in order, even when the entry
+// a page ended on has left the queue meanwhile (the console's exceptions
+// pages, docs/journal.md); a time range and EachPage over one state select
+// what an action by filter moves.
+func contractQueuePages(t *testing.T, open OpenJournal) {
+	e := newContractEnv(t, open, JournalOptions{})
+	var exc []gateway.EntryID // in entry time order
+	for i := range 23 {
+		id := e.capture()
+		if i%5 == 4 {
+			e.must(id, gateway.Change{To: gateway.StateNotChargeable, Reason: "not a call"})
+			continue
+		}
+		e.must(id, gateway.Change{To: gateway.StateException, Reason: "unreadable record"})
+		exc = append(exc, id)
+	}
+	var gone gateway.EntryID
+	for _, newest := range []bool{true, false} {
+		want := slices.Clone(exc)
+		if newest {
+			slices.Reverse(want)
+		}
+		var got []gateway.EntryID
+		f := gateway.Filter{States: []gateway.State{gateway.StateException}, Newest: newest, Limit: 4}
+		for pages := 0; ; pages++ {
+			es, err := e.j.Entries(e.ctx, f)
+			if err != nil || pages > 10 {
+				t.Fatalf("page %d: %v", pages, err)
+			}
+			for _, en := range es {
+				got = append(got, en.ID)
+			}
+			if len(es) < f.Limit {
+				break
+			}
+			f.After = es[len(es)-1].ID
+			if pages == 1 && newest { // the page's last entry is resolved before the next page
+				e.must(f.After, gateway.Change{To: gateway.StateVoided, Actor: "night", Reason: "junk"})
+				gone = f.After
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("newest %v: pages list %v, want %v", newest, got, want)
+		}
+		exc = slices.DeleteFunc(exc, func(id gateway.EntryID) bool { return id == gone })
+	}
+	c, _ := e.j.Counts(e.ctx)
+	if c.States[gateway.StateException] != int64(len(exc)) {
+		t.Errorf("counts %+v", c.States)
+	}
+	// A time range over one state, a page at a time.
+	from, to := e.entry(exc[3]).Time, e.entry(exc[9]).Time
+	var ranged []gateway.EntryID
+	err := e.j.EachPage(e.ctx, gateway.Filter{States: []gateway.State{gateway.StateException}, From: from, To: to, Limit: 2}, func(es []gateway.Entry) error {
+		for _, en := range es {
+			ranged = append(ranged, en.ID)
+		}
+		return nil
+	})
+	want := exc[3:9]
+	if err != nil || fmt.Sprint(ranged) != fmt.Sprint(want) {
+		t.Errorf("a time range of the queue: %v %v, want %v", ranged, err, want)
 	}
 }

@@ -72,6 +72,9 @@ type Journal struct {
 	nightAudit bool
 
 	users map[string]gateway.User
+
+	// read counts the entries Entry, Entries and EachPage returned.
+	read int64
 }
 
 type fakeEntry struct {
@@ -513,6 +516,7 @@ func (j *Journal) Entry(ctx context.Context, id gateway.EntryID) (gateway.Entry,
 	if fe == nil {
 		return gateway.Entry{}, gateway.Errorf(gateway.KindNotFound, "entry %d does not exist", id)
 	}
+	j.read++
 	return fe.copy(true), nil
 }
 
@@ -572,6 +576,57 @@ func (j *Journal) Entries(ctx context.Context, f gateway.Filter) ([]gateway.Entr
 	for i, fe := range all {
 		out[i] = fe.copy(f.History)
 	}
+	j.read += int64(len(out))
+	return out, nil
+}
+
+// EntriesRead returns how many entries Entry, Entries and EachPage have
+// returned so far: a test's measure of what a caller reads.
+func (j *Journal) EntriesRead() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.read
+}
+
+// Totals sums the entries of [from, to), each range end rounded down to the
+// quarter hour, as gateway.Tally counts them; see gateway.Queries.
+func (j *Journal) Totals(ctx context.Context, from, to time.Time) (gateway.Totals, error) {
+	var out gateway.Totals
+	if to.Before(from) {
+		return out, gateway.Errorf(gateway.KindInvalid, "the end of the time range (%s) is before its start (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if to.Sub(from) > gateway.TotalsMaxRange {
+		return out, gateway.Errorf(gateway.KindInvalid, "totals cover at most %d days at once: shorten the range %s to %s", int(gateway.TotalsMaxRange/(24*time.Hour)), from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	from, to = from.Truncate(gateway.TotalsSlot), to.Truncate(gateway.TotalsSlot)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	type key struct{ class, cur string }
+	sums := map[key]*gateway.ClassTotal{}
+	for _, fe := range j.entries {
+		t := fe.e.Time.Truncate(gateway.TotalsSlot)
+		if t.Before(from) || !t.Before(to) {
+			continue
+		}
+		out.Entries++
+		call, rev := gateway.Tally(fe.e.State, fe.e.Charge)
+		if !call {
+			continue
+		}
+		k := key{fe.e.Charge.Class, fe.e.Charge.Currency}
+		if sums[k] == nil {
+			sums[k] = &gateway.ClassTotal{Class: k.class, Currency: k.cur}
+		}
+		sums[k].Calls++
+		sums[k].RevenueMinor += rev
+	}
+	for _, t := range sums {
+		out.Classes = append(out.Classes, *t)
+	}
+	sort.Slice(out.Classes, func(a, b int) bool {
+		x, y := out.Classes[a], out.Classes[b]
+		return x.Class < y.Class || x.Class == y.Class && x.Currency < y.Currency
+	})
 	return out, nil
 }
 

@@ -1,0 +1,106 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+	"callgate/gateway/console"
+)
+
+// TestConsoleStatusReadsBounded: the dashboard and /api/v1/status read the
+// day's running totals, not the day's entries (D3): on a day of 300
+// entries a call reads at most the dozen entries it shows, and the totals
+// are those the entries give.
+func TestConsoleStatusReadsBounded(t *testing.T) {
+	now := time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC) // 18:00 in New York
+	e := newConsoleEnv(t, func(o *console.Options) { o.Now = func() time.Time { return now } })
+	const day = 300
+	for i := range day {
+		switch i % 3 {
+		case 0:
+			e.seed(gateway.StatePosted, i)
+		case 1:
+			e.seed(gateway.StateQueued, i)
+		default:
+			e.seed(gateway.StateException, i)
+		}
+	}
+	fd := e.token("fd") // the lowest role may call status
+	before := e.j.EntriesRead()
+	code, body := e.api("GET", "/api/v1/status", fd, "")
+	if code != http.StatusOK {
+		t.Fatalf("status: %d %s", code, body)
+	}
+	if n := e.j.EntriesRead() - before; n > 12 {
+		t.Errorf("one status call read %d entries of a day of %d: it must read the running totals, not the day", n, day)
+	}
+	var st struct {
+		RecordsToday int `json:"records_today"`
+		Today        []struct {
+			Class   string `json:"class"`
+			Calls   int    `json:"calls"`
+			Revenue string `json:"revenue"`
+		} `json:"today"`
+		Recent []json.RawMessage `json:"recent"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	// Every seed's charge is postable (300 calls); 100 posted at 5.39.
+	if st.RecordsToday != day || len(st.Today) != 1 || st.Today[0].Class != "international" || st.Today[0].Calls != day ||
+		!strings.Contains(st.Today[0].Revenue, "539.00") || len(st.Recent) != 10 {
+		t.Errorf("status %s", body)
+	}
+	before = e.j.EntriesRead()
+	if code, page, _ := e.as("fd").get("/"); code != http.StatusOK || !strings.Contains(page, "539.00") {
+		t.Errorf("dashboard: %d", code)
+	}
+	if n := e.j.EntriesRead() - before; n > 2*12 { // the page after the login, and the page
+		t.Errorf("the dashboard read %d entries of a day of %d", n, day)
+	}
+}
+
+// TestConsoleLiveCap: past Options.LiveStreams open streams, /live answers
+// 503 with Retry-After and a sentence; a closed stream frees its place.
+func TestConsoleLiveCap(t *testing.T) {
+	e := newConsoleEnv(t, func(o *console.Options) { o.LiveStreams = 2 })
+	b := e.as("fd")
+	open := func() *http.Response {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/live", nil)
+		res, err := b.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+	first, second := open(), open()
+	if first.StatusCode != http.StatusOK || second.StatusCode != http.StatusOK {
+		t.Fatalf("streams within the cap: %d %d", first.StatusCode, second.StatusCode)
+	}
+	third := open()
+	if third.StatusCode != http.StatusServiceUnavailable || third.Header.Get("Retry-After") == "" {
+		t.Errorf("a stream past the cap: %d, Retry-After %q", third.StatusCode, third.Header.Get("Retry-After"))
+	}
+	first.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res := open()
+		if res.StatusCode == http.StatusOK {
+			break
+		}
+		res.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("a closed stream's place was not freed in 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
