@@ -88,9 +88,13 @@ func TestLoginLimiter(t *testing.T) {
 func TestSessions(t *testing.T) {
 	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	ss := newSessions(time.Hour, func() time.Time { return now })
-	a, b := ss.create("night", roleAuditor), ss.create("day", roleFrontdesk)
+	a, av := ss.create("night", roleAuditor)
+	b, bv := ss.create("day", roleFrontdesk)
 	if a == b || len(a) < 40 {
 		t.Fatalf("session ids %q %q", a, b)
+	}
+	if av.csrf == bv.csrf || len(av.csrf) < 40 || av.csrf == a {
+		t.Fatalf("CSRF tokens %q %q: each session has its own, not its id", av.csrf, bv.csrf)
 	}
 	now = now.Add(59 * time.Minute)
 	if _, ok := ss.get(a); !ok {
@@ -103,7 +107,7 @@ func TestSessions(t *testing.T) {
 	if _, ok := ss.get(a); ok {
 		t.Error("a session idle past its TTL since its last use")
 	}
-	c := ss.create("night", roleAuditor)
+	c, _ := ss.create("night", roleAuditor)
 	ss.dropUser("night")
 	if _, ok := ss.get(c); ok {
 		t.Error("dropUser left a session")

@@ -54,20 +54,11 @@ func (s *Server) routes() *echo.Echo {
 
 	e.StaticFS("/static", echo.MustSubFS(staticFS, "static"))
 
-	// The HTML console: a CSRF token on every form, sessions.
+	// The HTML console: server-side sessions, a CSRF token of the session
+	// on every form (auth.go).
 	timeout := middleware.ContextTimeout(30 * time.Second)
-	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:_csrf",
-		CookieName:     "callgate_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.o.TLS,
-		CookieSameSite: http.SameSiteStrictMode,
-		ContextKey:     "csrf",
-	})
 	// Middleware per route rather than by group: echo v4 groups with
 	// middleware claim every unknown path under their prefix.
-	open := []echo.MiddlewareFunc{csrf, timeout}
 	for _, r := range []struct {
 		method, path string
 		role         string // "" for no session
@@ -100,12 +91,19 @@ func (s *Server) routes() *echo.Echo {
 		if (r.path == "/tariff" && s.o.Tariff == nil) || (r.path == "/tariff/reload" && (s.o.Tariff == nil || s.o.ReloadTariff == nil)) {
 			continue
 		}
-		mw := open
+		mode := csrfPage
+		switch r.path {
+		case "/login":
+			mode = csrfLogin
+		case "/logout":
+			mode = csrfLogout
+		}
+		mw := []echo.MiddlewareFunc{s.csrf(mode)}
 		if r.role != "" {
-			mw = []echo.MiddlewareFunc{csrf, s.requireSession(r.role), timeout}
-			if r.path == "/live" {
-				mw = mw[:2]
-			}
+			mw = append(mw, s.requireSession(r.role))
+		}
+		if r.path != "/live" {
+			mw = append(mw, timeout)
 		}
 		e.Add(r.method, r.path, r.h, mw...)
 	}
