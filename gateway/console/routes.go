@@ -98,25 +98,62 @@ func (s *Server) routes() *echo.Echo {
 		case "/logout":
 			mode = csrfLogout
 		}
-		mw := []echo.MiddlewareFunc{s.csrf(mode)}
+		mw := []echo.MiddlewareFunc{noStore, s.csrf(mode)}
 		if r.role != "" {
 			mw = append(mw, s.requireSession(r.role))
+		}
+		stream := streams[r.path]
+		if !stream {
+			mw = append(mw, s.writeDeadline)
 		}
 		if r.path != "/live" {
 			mw = append(mw, timeout)
 		}
 		e.Add(r.method, r.path, r.h, mw...)
+		if r.method == http.MethodGet {
+			// HEAD as GET without the body; a stream's HEAD gets the
+			// header only rather than a stream nobody reads.
+			h := r.h
+			if stream {
+				h = streamHead
+			}
+			e.Add(http.MethodHead, r.path, h, mw...)
+		}
 	}
 
 	// The JSON API: API tokens, no cookies.
-	api := e.Group("/api/v1", timeout)
-	api.GET("/status", s.apiStatus, s.requireToken(roleFrontdesk))
-	api.GET("/calls", s.apiCalls, s.requireToken(roleFrontdesk))
-	api.GET("/calls/:id", s.apiCall, s.requireToken(roleFrontdesk))
-	api.GET("/queues", s.apiQueues, s.requireToken(roleAuditor))
-	api.POST("/actions", s.apiActions, s.requireToken(roleAuditor))
+	api := e.Group("/api/v1", noStore, s.writeDeadline, timeout)
+	for _, r := range []struct {
+		method, path, role string
+		h                  echo.HandlerFunc
+	}{
+		{"GET", "/status", roleFrontdesk, s.apiStatus},
+		{"GET", "/calls", roleFrontdesk, s.apiCalls},
+		{"GET", "/calls/:id", roleFrontdesk, s.apiCall},
+		{"GET", "/queues", roleAuditor, s.apiQueues},
+		{"POST", "/actions", roleAuditor, s.apiActions},
+	} {
+		api.Add(r.method, r.path, r.h, s.requireToken(r.role))
+		if r.method == http.MethodGet {
+			api.Add(http.MethodHead, r.path, r.h, s.requireToken(r.role))
+		}
+	}
 	api.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound }, s.requireToken(roleFrontdesk))
 	return e
+}
+
+// streams are the routes that answer with a stream of unknown length: no
+// write deadline (it would cut them), no body for HEAD.
+var streams = map[string]bool{"/live": true, "/calls.csv": true}
+
+// streamHead answers HEAD on a stream: its content type, no body.
+func streamHead(c echo.Context) error {
+	ct := "text/event-stream"
+	if c.Path() == "/calls.csv" {
+		ct = "text/csv; charset=utf-8"
+	}
+	c.Response().Header().Set(echo.HeaderContentType, ct)
+	return c.NoContent(http.StatusOK)
 }
 
 // errorHandler answers every error: a page with the message, or JSON under
