@@ -146,3 +146,19 @@ func TestTemplatesParse(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskText(t *testing.T) {
+	s := &Server{o: Options{MaskDigits: 4}}
+	for in, want := range map[string]string{
+		"refused: +44 1632 960123":                 "refused: +44 16xx xxxxxx",
+		"tariff: invalid-number (0114xxxxxxxxxxx)": "tariff: invalid-number (0114xxxxxxxxxxx)",
+		"unreadable record: 011441632960123 T9":    "unreadable record: 0114xxxxxxxxxxx T9",
+		"(617) 555-0134 and 617.555.0134":          "(617) 5xx-xxxx and 617.5xx.xxxx",
+		"room 101, call 12345, 5.39 USD, P# 48":    "room 101, call 12345, 5.39 USD, P# 48",
+		"extension \"4150\" maps to no room":       "extension \"4150\" maps to no room",
+	} {
+		if got := s.maskText(in); got != want {
+			t.Errorf("maskText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
