@@ -489,7 +489,13 @@ func (s *Server) login(c echo.Context) error {
 	}
 	if compareHash(hash, []byte(f.Password)) != nil || !known {
 		if d := s.logins.failed(ip, f.Username); d > 0 {
-			s.audit(ctx, "gateway", "login-backoff", "repeated failed logins", map[string]string{"user": f.Username, "ip": ip,
+			// A name that is no user's is not written down: people type
+			// their password into the name field.
+			name := "(no such user)"
+			if err == nil {
+				name = u.Name
+			}
+			s.audit(ctx, "gateway", "login-backoff", "repeated failed logins", map[string]string{"user": name, "ip": ip,
 				"until": s.o.Now().Add(d).UTC().Format(time.RFC3339)})
 		}
 		return fail(http.StatusUnauthorized, badLogin)

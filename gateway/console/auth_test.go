@@ -147,6 +147,11 @@ func TestConsoleLoginBackoff(t *testing.T) {
 	if !found {
 		t.Error("no login-backoff audit record naming the user and the address")
 	}
+	for _, ev := range evs {
+		if strings.Contains(string(ev.Data), "ghost") {
+			t.Errorf("the audit log writes down a name that is no user's: %s", ev.Data)
+		}
+	}
 	// The per-address limit stays: 10 attempts, then 429 for any name.
 	other := e.browserFrom("127.0.0.3")
 	for i := 0; i < 10; i++ {
