@@ -461,8 +461,10 @@ type User struct {
 	Name         string
 	Role         string // the console defines the roles
 	PasswordHash []byte // bcrypt
-	// FailedLogins counts failed logins since the last good one;
-	// LockedUntil, when in the future, refuses every login.
+	// FailedLogins and LockedUntil are kept from the per-user lockout of
+	// old: the console neither writes nor honours them (it backs off
+	// failed logins per address and name, docs/console-security.md); a new
+	// password clears them.
 	FailedLogins int
 	LockedUntil  time.Time
 	// Disabled refuses every login and API token of the user, for good

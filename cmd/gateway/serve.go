@@ -188,7 +188,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", metrics.Healthz(eng, g.journal))
 	mux.Handle("/", g.console)
-	g.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf}
+	g.http = console.HTTPServer(mux, tlsConf) // its timeouts: docs/console-security.md
 	g.audit("serve-start", map[string]string{"config": c.Path, "config_sha256": fileSum(c.Path), "tariff_sha256": fileSum(c.Resolve(c.Tariff))})
 	g.closers = g.closers[:kept]
 	return g, nil

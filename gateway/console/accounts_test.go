@@ -117,7 +117,7 @@ func TestAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(list.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[1], "locked until 14:30") || !strings.Contains(lines[2], "active") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[1], "active") /* an old lock in the record is no state */ || !strings.Contains(lines[2], "active") {
 		t.Errorf("list:\n%s", list.String())
 	}
 }

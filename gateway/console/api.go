@@ -54,21 +54,6 @@ func holds(u gateway.User, hash []byte) bool {
 	return found == 1
 }
 
-// apiEntry is an entry as the API shows it to w: whole to auditors; to
-// the front desk with the number masked and without the raw record.
-func (s *Server) apiEntry(w who, e gateway.Entry) gateway.Entry {
-	if w.can(roleAuditor) {
-		return e
-	}
-	e.Raw.Data = nil
-	if e.Call != nil {
-		k := *e.Call
-		k.Dialed, k.Raw = s.mask(k.Dialed), nil
-		e.Call = &k
-	}
-	return e
-}
-
 // apiCalls lists calls with the calls page's filter; next_after continues
 // the listing (as after=).
 func (s *Server) apiCalls(c echo.Context) error {
@@ -84,11 +69,11 @@ func (s *Server) apiCalls(c echo.Context) error {
 		}
 		limit = n
 	}
-	jf, match, err := f.parse(s.o.Location)
+	w := current(c)
+	jf, match, err := s.filterFor(w, f)
 	if err != nil {
 		return err
 	}
-	w := current(c)
 	out := struct {
 		Calls     []gateway.Entry `json:"calls"`
 		NextAfter *uint64         `json:"next_after"`
@@ -99,7 +84,7 @@ func (s *Server) apiCalls(c echo.Context) error {
 			more = true
 			return false
 		}
-		out.Calls = append(out.Calls, s.apiEntry(w, e))
+		out.Calls = append(out.Calls, s.forRole(w, e))
 		return true
 	})
 	if err != nil {
@@ -121,7 +106,7 @@ func (s *Server) apiCall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.apiEntry(current(c), e))
+	return c.JSON(http.StatusOK, s.forRole(current(c), e))
 }
 
 // apiQueues lists the entries that need a person, by queue (state): each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -38,13 +39,24 @@ func rank(role string) int {
 // ValidRole reports whether r is one of Roles.
 func ValidRole(r string) bool { return rank(r) > 0 }
 
-// Login lockout: after maxFailures failed logins in a row a user is locked
-// for lockFor; every IP may try ipBurst logins, then one per ipEvery.
+// Login limits (docs/console-security.md): every address may try
+// ipBurst logins, then one per ipEvery; and each (address, user name) pair
+// that fails freeFailures times in a row waits before its next try, a wait
+// that doubles with each further failure up to maxBackoff. There is no lock
+// of the user itself: failures from one address never keep the user out
+// from another.
 const (
-	maxFailures = 5
-	lockFor     = 15 * time.Minute
-	ipBurst     = 10
-	ipEvery     = 6 * time.Second
+	ipBurst      = 10
+	ipEvery      = 6 * time.Second
+	freeFailures = 4
+	firstBackoff = 30 * time.Second
+	maxBackoff   = 15 * time.Minute
+	// forgetAfter is how long a pair's failures are remembered after the
+	// last one.
+	forgetAfter = time.Hour
+	// maxPairs bounds the memory of failures; past it the oldest are
+	// forgotten first.
+	maxPairs = 10000
 )
 
 // MinPasswordLength is the shortest password accepted.
@@ -82,11 +94,19 @@ func RandomPassword() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// session is one logged-in browser.
+// session is one browser: logged in (user set), or not yet (a login
+// form's session, which only holds the login form's CSRF token).
 type session struct {
 	user, role string
-	expires    time.Time
+	// csrf is the token every form of this session carries: made with the
+	// session, so a new one at login (a new session) and none after
+	// logout (the session is gone).
+	csrf    string
+	expires time.Time
 }
+
+// loggedIn reports whether the session is a user's, not a login form's.
+func (v session) loggedIn() bool { return v.user != "" }
 
 // sessions is the server-side session store, in memory: a restart logs
 // everybody out.
@@ -97,24 +117,54 @@ type sessions struct {
 	now func() time.Time
 }
 
+// Login forms' sessions live at most anonTTL, and at most maxAnon of them
+// are kept (the oldest go first): anyone may ask for the login page.
+const (
+	anonTTL = 30 * time.Minute
+	maxAnon = 10000
+)
+
 func newSessions(ttl time.Duration, now func() time.Time) *sessions {
 	return &sessions{m: map[string]session{}, ttl: ttl, now: now}
 }
 
-func (ss *sessions) create(user, role string) string {
+func randomID() string {
 	b := make([]byte, 32)
 	rand.Read(b)
-	id := base64.RawURLEncoding.EncodeToString(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// create starts a session for user ("" for a login form's) with a new id
+// and a new CSRF token.
+func (ss *sessions) create(user, role string) (id string, v session) {
+	id = randomID()
+	ttl := ss.ttl
+	if user == "" {
+		ttl = min(ttl, anonTTL)
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	now := ss.now()
+	anon := 0
+	var oldest string
 	for k, v := range ss.m {
 		if now.After(v.expires) {
 			delete(ss.m, k)
+			continue
+		}
+		if !v.loggedIn() {
+			anon++
+			if oldest == "" || v.expires.Before(ss.m[oldest].expires) {
+				oldest = k
+			}
 		}
 	}
-	ss.m[id] = session{user: user, role: role, expires: now.Add(ss.ttl)}
-	return id
+	if user == "" && anon >= maxAnon {
+		delete(ss.m, oldest)
+	}
+	v = session{user: user, role: role, csrf: randomID(), expires: now.Add(ttl)}
+	ss.m[id] = v
+	return id, v
 }
 
 func (ss *sessions) get(id string) (session, bool) {
@@ -128,8 +178,10 @@ func (ss *sessions) get(id string) (session, bool) {
 		delete(ss.m, id)
 		return session{}, false
 	}
-	v.expires = ss.now().Add(ss.ttl)
-	ss.m[id] = v
+	if v.loggedIn() {
+		v.expires = ss.now().Add(ss.ttl)
+		ss.m[id] = v
+	}
 	return v, true
 }
 
@@ -150,12 +202,16 @@ func (ss *sessions) dropUser(user string) {
 	}
 }
 
-// loginLimiter limits login attempts per client address: a token bucket
-// of ipBurst, refilled one every ipEvery.
+// loginLimiter limits login attempts: per client address a token bucket of
+// ipBurst, refilled one every ipEvery; per (address, user name) a back-off
+// after freeFailures failures in a row. Both are in memory and keyed on
+// the name as typed, whether or not such a user exists, so that neither
+// tells who has an account.
 type loginLimiter struct {
-	mu  sync.Mutex
-	m   map[string]bucket
-	now func() time.Time
+	mu    sync.Mutex
+	m     map[string]bucket
+	pairs map[pairKey]failures
+	now   func() time.Time
 }
 
 type bucket struct {
@@ -163,8 +219,16 @@ type bucket struct {
 	at     time.Time
 }
 
+type pairKey struct{ ip, user string }
+
+type failures struct {
+	n     int       // failures in a row
+	last  time.Time // the last failure
+	until time.Time // no try before
+}
+
 func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{m: map[string]bucket{}, now: now}
+	return &loginLimiter{m: map[string]bucket{}, pairs: map[pairKey]failures{}, now: now}
 }
 
 func (l *loginLimiter) allow(ip string) bool {
@@ -192,6 +256,71 @@ func (l *loginLimiter) allow(ip string) bool {
 	return true
 }
 
+// wait returns when the pair may try again; zero when it may now.
+func (l *loginLimiter) wait(ip, user string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, ok := l.pairs[pairKey{ip, user}]
+	if !ok || !l.now().Before(f.until) {
+		return time.Time{}
+	}
+	return f.until
+}
+
+// failed counts a failure of the pair and returns the back-off it starts
+// (zero for none).
+func (l *loginLimiter) failed(ip, user string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	k := pairKey{ip, user}
+	f, ok := l.pairs[k]
+	if !ok || now.Sub(f.last) > forgetAfter {
+		f = failures{}
+	}
+	if !ok && len(l.pairs) >= maxPairs {
+		l.forget(now)
+	}
+	f.n++
+	f.last = now
+	var d time.Duration
+	if f.n > freeFailures {
+		d = maxBackoff
+		if s := f.n - freeFailures - 1; s < 10 {
+			d = min(maxBackoff, firstBackoff<<s)
+		}
+		f.until = now.Add(d)
+	}
+	l.pairs[k] = f
+	return d
+}
+
+// forget drops the pairs not heard of for forgetAfter, and if that frees
+// nothing the one with the oldest failure.
+func (l *loginLimiter) forget(now time.Time) {
+	var oldest pairKey
+	var at time.Time
+	for k, f := range l.pairs {
+		if now.Sub(f.last) > forgetAfter && !now.Before(f.until) {
+			delete(l.pairs, k)
+			continue
+		}
+		if at.IsZero() || f.last.Before(at) {
+			oldest, at = k, f.last
+		}
+	}
+	if len(l.pairs) >= maxPairs {
+		delete(l.pairs, oldest)
+	}
+}
+
+// succeeded forgets the pair's failures.
+func (l *loginLimiter) succeeded(ip, user string) {
+	l.mu.Lock()
+	delete(l.pairs, pairKey{ip, user})
+	l.mu.Unlock()
+}
+
 const sessionCookie = "callgate_session"
 
 // who is the person behind a request.
@@ -206,8 +335,82 @@ func current(c echo.Context) who {
 	return w
 }
 
+// The context keys of the request's session and its CSRF token.
+const (
+	ctxSession = "session"
+	ctxCSRF    = "csrf"
+)
+
+// csrfMode is how the CSRF check treats a route without a session.
+type csrfMode int
+
+const (
+	csrfPage   csrfMode = iota // the session's token or nothing
+	csrfLogin                  // a login form's session is made for a page read
+	csrfLogout                 // no session, nothing to check
+)
+
+// setSessionCookie sends the session's cookie; id "" removes it.
+func (s *Server) setSessionCookie(c echo.Context, id string) {
+	ck := &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.o.TLS, SameSite: http.SameSiteStrictMode}
+	if id == "" {
+		ck.MaxAge = -1
+	}
+	c.SetCookie(ck)
+}
+
+// csrf checks the CSRF token of every request that changes something
+// (docs/console-security.md): the form's _csrf must be the token
+// of the server-side session named by the request's cookie, so that a
+// cookie and token made up together are refused, and a token dies with
+// its session (logout, a new login). A page read gets the session's token
+// for its forms; on the login page (csrfLogin) a browser without a
+// session gets a login form's session. A logout without a session (it
+// expired) has nothing to protect and goes through (csrfLogout).
+func (s *Server) csrf(mode csrfMode) echo.MiddlewareFunc {
+	anon := mode == csrfLogin
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			var sess session
+			ok := false
+			if ck, err := c.Cookie(sessionCookie); err == nil {
+				sess, ok = s.sessions.get(ck.Value)
+				if ok {
+					c.Set(ctxSession, ck.Value)
+				}
+			}
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead:
+				if !ok && anon {
+					var id string
+					id, sess = s.sessions.create("", "")
+					s.setSessionCookie(c, id)
+					c.Set(ctxSession, id)
+					ok = true
+				}
+				if ok {
+					c.Set(ctxCSRF, sess.csrf)
+				}
+				return next(c)
+			}
+			if !ok && mode == csrfLogout {
+				return next(c)
+			}
+			token := c.FormValue("_csrf")
+			if token == "" {
+				return echo.NewHTTPError(http.StatusBadRequest, "the form lacks its CSRF token: reload the page and send it again")
+			}
+			if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(sess.csrf)) != 1 {
+				return echo.NewHTTPError(http.StatusForbidden, "the form's CSRF token is not this session's (expired, or from another login): reload the page and send it again")
+			}
+			c.Set(ctxCSRF, sess.csrf)
+			return next(c)
+		}
+	}
+}
+
 // requireSession lets through requests with a live session of a role at
-// least role; others go to the login page (GET) or get 401/403.
+// least role; others go to the login page (GET, HEAD) or get 401/403.
 func (s *Server) requireSession(role string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -217,8 +420,8 @@ func (s *Server) requireSession(role string) echo.MiddlewareFunc {
 			if err == nil {
 				sess, ok = s.sessions.get(ck.Value)
 			}
-			if !ok {
-				if c.Request().Method == http.MethodGet {
+			if !ok || !sess.loggedIn() {
+				if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
 					return c.Redirect(http.StatusSeeOther, "/login")
 				}
 				return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
@@ -241,8 +444,18 @@ func (s *Server) loginForm(c echo.Context) error {
 	return c.Render(http.StatusOK, "login", s.view(c, "Log in"))
 }
 
-// login checks a user's password; failures count towards a lockout, which
-// is audited.
+// badLogin is the one answer to every failed login: an unknown user, a
+// disabled one, a wrong password.
+const badLogin = "wrong user name or password"
+
+// compareHash is bcrypt's check, a variable so that a test can count the
+// work done.
+var compareHash = bcrypt.CompareHashAndPassword
+
+// login checks a user's password (docs/console-security.md).
+// Unknown and disabled users get the same answer and the same bcrypt work
+// as a wrong password; failures back off the (address, name) pair, audited
+// when a back-off starts; no failure from elsewhere keeps a user out.
 func (s *Server) login(c echo.Context) error {
 	var f loginForm
 	if err := c.Bind(&f); err != nil {
@@ -254,72 +467,61 @@ func (s *Server) login(c echo.Context) error {
 		v.Data = f.Username
 		return c.Render(code, "login", v)
 	}
-	if !s.logins.allow(c.RealIP()) {
+	ip := c.RealIP()
+	if !s.logins.allow(ip) {
 		return fail(http.StatusTooManyRequests, "too many login attempts from this address: wait a minute")
 	}
 	if f.Username == "" || f.Password == "" || len(f.Username) > 64 || len(f.Password) > 200 {
 		return fail(http.StatusBadRequest, "enter a user name and a password")
 	}
+	if until := s.logins.wait(ip, f.Username); !until.IsZero() {
+		return fail(http.StatusTooManyRequests, "too many failed logins with this name from this address: try again after "+s.wall(until))
+	}
 	ctx := c.Request().Context()
 	u, err := s.o.Users.User(ctx, f.Username)
-	if gateway.IsKind(err, gateway.KindNotFound) {
-		// The same work and answer as a wrong password.
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(f.Password))
-		return fail(http.StatusUnauthorized, "wrong user name or password")
-	}
-	if err != nil {
+	if err != nil && !gateway.IsKind(err, gateway.KindNotFound) {
 		return err
 	}
-	now := s.o.Now()
-	if u.Disabled {
-		return fail(http.StatusUnauthorized, "wrong user name or password")
+	hash := dummyHash
+	known := err == nil && !u.Disabled
+	if known {
+		hash = u.PasswordHash
 	}
-	if now.Before(u.LockedUntil) {
-		return fail(http.StatusForbidden, "this user is locked after repeated failed logins until "+s.wall(u.LockedUntil)+": ask an admin")
-	}
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(f.Password)) != nil {
-		locked := false
-		_, err := s.o.Users.UpdateUser(ctx, u.Name, func(u *gateway.User) error {
-			u.FailedLogins++
-			u.Updated = now
-			if u.FailedLogins >= maxFailures {
-				u.LockedUntil, u.FailedLogins, locked = now.Add(lockFor), 0, true
+	if compareHash(hash, []byte(f.Password)) != nil || !known {
+		if d := s.logins.failed(ip, f.Username); d > 0 {
+			// A name that is no user's is not written down: people type
+			// their password into the name field.
+			name := "(no such user)"
+			if err == nil {
+				name = u.Name
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			s.audit(ctx, "gateway", "login-backoff", "repeated failed logins", map[string]string{"user": name, "ip": ip,
+				"until": s.o.Now().Add(d).UTC().Format(time.RFC3339)})
 		}
-		if locked {
-			s.audit(ctx, "gateway", "login-lockout", "repeated failed logins", map[string]string{"user": u.Name, "ip": c.RealIP(), "until": s.o.Now().Add(lockFor).UTC().Format(time.RFC3339)})
-			return fail(http.StatusForbidden, "too many failed logins: this user is locked for 15 minutes")
-		}
-		return fail(http.StatusUnauthorized, "wrong user name or password")
+		return fail(http.StatusUnauthorized, badLogin)
 	}
-	if u.FailedLogins > 0 || !u.LockedUntil.IsZero() {
-		if _, err := s.o.Users.UpdateUser(ctx, u.Name, func(u *gateway.User) error {
-			u.FailedLogins, u.LockedUntil, u.Updated = 0, time.Time{}, now
-			return nil
-		}); err != nil {
-			return err
-		}
+	s.logins.succeeded(ip, f.Username)
+	if id, ok := c.Get(ctxSession).(string); ok {
+		s.sessions.drop(id) // the login form's session, or an earlier login's
 	}
-	id := s.sessions.create(u.Name, u.Role)
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.o.TLS, SameSite: http.SameSiteStrictMode})
-	s.o.Logger.Info().Str("user", u.Name).Str("ip", c.RealIP()).Msg("console login")
+	id, _ := s.sessions.create(u.Name, u.Role)
+	s.setSessionCookie(c, id)
+	s.o.Logger.Info().Str("user", u.Name).Str("ip", ip).Msg("console login")
 	return c.Redirect(http.StatusSeeOther, "/")
 }
 
+// logout ends the session and its CSRF token.
 func (s *Server) logout(c echo.Context) error {
-	if ck, err := c.Cookie(sessionCookie); err == nil {
-		s.sessions.drop(ck.Value)
+	if id, ok := c.Get(ctxSession).(string); ok {
+		s.sessions.drop(id)
 	}
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.o.TLS, SameSite: http.SameSiteStrictMode})
+	s.setSessionCookie(c, "")
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// dummyHash is compared against for unknown users, so that the answer
-// takes as long as for a wrong password.
+// dummyHash is compared against for unknown and disabled users, so that
+// the answer takes as long as for a wrong password: the same cost as
+// HashPassword's.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no user has this password"), bcrypt.DefaultCost)
 
 // audit writes an audit record, logging a failure.

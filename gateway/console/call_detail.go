@@ -39,6 +39,7 @@ func (s *Server) callDetail(c echo.Context) error {
 		return err
 	}
 	w := current(c)
+	e = s.forRole(w, e)
 	p := detailPage{Row: s.row(w, e), Source: e.Raw.Source, Received: s.wall(e.Raw.Received) + " (" + utc(e.Raw.Received) + ")"}
 	if w.can(roleAuditor) {
 		if utf8.Valid(e.Raw.Data) {

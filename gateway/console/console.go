@@ -92,6 +92,10 @@ type Options struct {
 	LiveStreams int
 	// SessionTTL is how long a session lasts without use (default 8 h).
 	SessionTTL time.Duration
+	// WriteTimeout is how long a page or an API answer may take to be
+	// written (default 2 min); the live stream and the CSV export have no
+	// such limit.
+	WriteTimeout time.Duration
 
 	Logger zerolog.Logger
 	Now    func() time.Time
@@ -134,6 +138,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = defaultWriteTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now

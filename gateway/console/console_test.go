@@ -88,9 +88,13 @@ func TestLoginLimiter(t *testing.T) {
 func TestSessions(t *testing.T) {
 	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	ss := newSessions(time.Hour, func() time.Time { return now })
-	a, b := ss.create("night", roleAuditor), ss.create("day", roleFrontdesk)
+	a, av := ss.create("night", roleAuditor)
+	b, bv := ss.create("day", roleFrontdesk)
 	if a == b || len(a) < 40 {
 		t.Fatalf("session ids %q %q", a, b)
+	}
+	if av.csrf == bv.csrf || len(av.csrf) < 40 || av.csrf == a {
+		t.Fatalf("CSRF tokens %q %q: each session has its own, not its id", av.csrf, bv.csrf)
 	}
 	now = now.Add(59 * time.Minute)
 	if _, ok := ss.get(a); !ok {
@@ -103,7 +107,7 @@ func TestSessions(t *testing.T) {
 	if _, ok := ss.get(a); ok {
 		t.Error("a session idle past its TTL since its last use")
 	}
-	c := ss.create("night", roleAuditor)
+	c, _ := ss.create("night", roleAuditor)
 	ss.dropUser("night")
 	if _, ok := ss.get(c); ok {
 		t.Error("dropUser left a session")
@@ -139,6 +143,22 @@ func TestTemplatesParse(t *testing.T) {
 		b, _ := templateFS.ReadFile("templates/" + name + ".html")
 		if s := string(b); strings.Contains(s, "<script>") || strings.Contains(s, " onclick=") || strings.Contains(s, "<style") || strings.Contains(s, "style=") {
 			t.Errorf("%s has an inline script or style", name)
+		}
+	}
+}
+
+func TestMaskText(t *testing.T) {
+	s := &Server{o: Options{MaskDigits: 4}}
+	for in, want := range map[string]string{
+		"refused: +44 1632 960123":                 "refused: +44 16xx xxxxxx",
+		"tariff: invalid-number (0114xxxxxxxxxxx)": "tariff: invalid-number (0114xxxxxxxxxxx)",
+		"unreadable record: 011441632960123 T9":    "unreadable record: 0114xxxxxxxxxxx T9",
+		"(617) 555-0134 and 617.555.0134":          "(617) 5xx-xxxx and 617.5xx.xxxx",
+		"room 101, call 12345, 5.39 USD, P# 48":    "room 101, call 12345, 5.39 USD, P# 48",
+		"extension \"4150\" maps to no room":       "extension \"4150\" maps to no room",
+	} {
+		if got := s.maskText(in); got != want {
+			t.Errorf("maskText(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

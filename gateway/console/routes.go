@@ -54,20 +54,11 @@ func (s *Server) routes() *echo.Echo {
 
 	e.StaticFS("/static", echo.MustSubFS(staticFS, "static"))
 
-	// The HTML console: a CSRF token on every form, sessions.
+	// The HTML console: server-side sessions, a CSRF token of the session
+	// on every form (auth.go).
 	timeout := middleware.ContextTimeout(30 * time.Second)
-	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:_csrf",
-		CookieName:     "callgate_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.o.TLS,
-		CookieSameSite: http.SameSiteStrictMode,
-		ContextKey:     "csrf",
-	})
 	// Middleware per route rather than by group: echo v4 groups with
 	// middleware claim every unknown path under their prefix.
-	open := []echo.MiddlewareFunc{csrf, timeout}
 	for _, r := range []struct {
 		method, path string
 		role         string // "" for no session
@@ -101,26 +92,70 @@ func (s *Server) routes() *echo.Echo {
 		if (r.path == "/tariff" && s.o.Tariff == nil) || (r.path == "/tariff/reload" && (s.o.Tariff == nil || s.o.ReloadTariff == nil)) {
 			continue
 		}
-		mw := open
+		mode := csrfPage
+		switch r.path {
+		case "/login":
+			mode = csrfLogin
+		case "/logout":
+			mode = csrfLogout
+		}
+		mw := []echo.MiddlewareFunc{noStore, s.csrf(mode)}
 		if r.role != "" {
-			mw = []echo.MiddlewareFunc{csrf, s.requireSession(r.role), timeout}
-			if r.path == "/live" {
-				mw = mw[:2]
-			}
+			mw = append(mw, s.requireSession(r.role))
+		}
+		stream := streams[r.path]
+		if !stream {
+			mw = append(mw, s.writeDeadline)
+		}
+		if r.path != "/live" {
+			mw = append(mw, timeout)
 		}
 		e.Add(r.method, r.path, r.h, mw...)
+		if r.method == http.MethodGet {
+			// HEAD as GET without the body; a stream's HEAD gets the
+			// header only rather than a stream nobody reads.
+			h := r.h
+			if stream {
+				h = streamHead
+			}
+			e.Add(http.MethodHead, r.path, h, mw...)
+		}
 	}
 
 	// The JSON API: API tokens, no cookies.
-	api := e.Group("/api/v1", timeout)
-	api.GET("/status", s.apiStatus, s.requireToken(roleFrontdesk))
-	api.GET("/calls", s.apiCalls, s.requireToken(roleFrontdesk))
-	api.GET("/calls/:id", s.apiCall, s.requireToken(roleFrontdesk))
-	api.GET("/queues", s.apiQueues, s.requireToken(roleAuditor))
-	api.POST("/actions", s.apiActions, s.requireToken(roleAuditor))
-	api.POST("/actions/bulk", s.apiBulk, s.requireToken(roleAuditor))
+	api := e.Group("/api/v1", noStore, s.writeDeadline, timeout)
+	for _, r := range []struct {
+		method, path, role string
+		h                  echo.HandlerFunc
+	}{
+		{"GET", "/status", roleFrontdesk, s.apiStatus},
+		{"GET", "/calls", roleFrontdesk, s.apiCalls},
+		{"GET", "/calls/:id", roleFrontdesk, s.apiCall},
+		{"GET", "/queues", roleAuditor, s.apiQueues},
+		{"POST", "/actions", roleAuditor, s.apiActions},
+		{"POST", "/actions/bulk", roleAuditor, s.apiBulk},
+	} {
+		api.Add(r.method, r.path, r.h, s.requireToken(r.role))
+		if r.method == http.MethodGet {
+			api.Add(http.MethodHead, r.path, r.h, s.requireToken(r.role))
+		}
+	}
 	api.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound }, s.requireToken(roleFrontdesk))
 	return e
+}
+
+// streams are the routes that answer with a stream of unknown length: no
+// write deadline (it would cut them), no body for HEAD.
+var streams = map[string]bool{"/live": true, "/calls.csv": true}
+
+// streamHead answers HEAD on a stream: its content type, no body.
+func streamHead(c echo.Context) error {
+	ct := "text/event-stream"
+	if c.Path() == "/calls.csv" {
+		ct = "text/csv; charset=utf-8"
+	}
+	c.Response().Header().Set(echo.HeaderContentType, ct)
+	return c.NoContent(http.StatusOK)
 }
 
 // errorHandler answers every error: a page with the message, or JSON under

@@ -30,9 +30,8 @@ func (s *Server) usersData(c echo.Context) (usersPage, error) {
 		return usersPage{}, err
 	}
 	p := usersPage{Roles: Roles}
-	now := s.o.Now()
 	for _, u := range us {
-		st := userState(u, now, s.wall)
+		st := userState(u)
 		p.Rows = append(p.Rows, userRow{Name: u.Name, Role: u.Role, State: st, Created: s.wall(u.Created), Tokens: len(u.Tokens), Disabled: u.Disabled})
 	}
 	return p, nil
