@@ -133,21 +133,11 @@ func (p *Config) Warn(k *gateway.Checker) {
 		return
 	}
 	host, _, err := net.SplitHostPort(p.Listen)
-	if err != nil || isLoopbackHost(host) {
+	if err != nil || gateway.LoopbackHost(host) {
 		return
 	}
 	k.Add("pbx.listen", "%s accepts SMDR from every address, and anyone who can send SMDR can charge calls to rooms: "+
 		"set pbx.allow to the PBX's address (allow: [10.0.0.5]), or allow: [any] to keep it open on purpose", p.Listen)
-}
-
-// isLoopbackHost reports whether a listening host is this machine only:
-// localhost or a loopback address ("" and 0.0.0.0 are every interface).
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func fieldProblems(k *gateway.Checker, prefix string, probs []FieldProblem) {
