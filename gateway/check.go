@@ -61,3 +61,13 @@ func (k *Checker) Required(key, value, what string) bool {
 	}
 	return true
 }
+
+// LoopbackHost reports whether a listening host is this machine only:
+// localhost or a loopback address ("" and 0.0.0.0 are every interface).
+func LoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

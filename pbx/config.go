@@ -21,7 +21,9 @@ type Config struct {
 	Listen    string             `yaml:"listen"` // tcp-listen: address to listen on
 	// Allow lists the addresses (IPs or CIDR ranges) that may connect to a
 	// tcp-listen port: anyone who can connect can charge calls to rooms, so
-	// set it to the PBX's address. Empty allows every address.
+	// set it to the PBX's address. Empty allows every address (gateway check
+	// warns unless the port is on loopback); [any] allows every address on
+	// purpose.
 	Allow    []string `yaml:"allow"`
 	Dial     string   `yaml:"dial"`     // tcp-dial: the PBX's SMDR address
 	Password string   `yaml:"password"` // tcp-dial: Mitel 5000 SMDR login password
@@ -37,6 +39,13 @@ type Config struct {
 	SilenceMinutes int       `yaml:"silence_minutes"`
 	Template       *Template `yaml:"template"`  // format template: the layout
 	CMFields       []CMField `yaml:"cm_fields"` // format avaya-cm: the CDR form's field list
+
+	// MaxConnections, MaxConnectionsPerAddress and EvictIdleSeconds limit a
+	// tcp-listen port's connections (0: 16, 4 and 60; see ListenOptions and
+	// docs/pbx-formats.md, "Who may connect").
+	MaxConnections           int `yaml:"max_connections"`
+	MaxConnectionsPerAddress int `yaml:"max_connections_per_address"`
+	EvictIdleSeconds         int `yaml:"evict_idle_seconds"`
 }
 
 // Transports are the values of Config.Transport.
@@ -63,9 +72,17 @@ func (p *Config) Check(k *gateway.Checker) {
 			k.HostPort("pbx.listen", p.Listen, false)
 		}
 		for i, a := range p.Allow {
-			if _, _, err := net.ParseCIDR(a); err != nil && net.ParseIP(a) == nil {
-				k.Add(fmt.Sprintf("pbx.allow[%d]", i), "%q is not an IP address or CIDR range like 10.0.0.5 or 10.0.0.0/24", a)
+			if _, _, err := net.ParseCIDR(a); err != nil && net.ParseIP(a) == nil && !IsAllowAny(a) {
+				k.Add(fmt.Sprintf("pbx.allow[%d]", i), "%q is not an IP address or CIDR range like 10.0.0.5 or 10.0.0.0/24 (or any, to allow every address)", a)
 			}
+		}
+		for key, v := range map[string]int{"pbx.max_connections": p.MaxConnections, "pbx.max_connections_per_address": p.MaxConnectionsPerAddress, "pbx.evict_idle_seconds": p.EvictIdleSeconds} {
+			if v < 0 {
+				k.Add(key, "%d is negative: give a positive number, or leave it out for the default", v)
+			}
+		}
+		if p.MaxConnections > 0 && p.MaxConnectionsPerAddress > p.MaxConnections {
+			k.Add("pbx.max_connections_per_address", "%d is above pbx.max_connections %d: lower it (4 is usual)", p.MaxConnectionsPerAddress, p.MaxConnections)
 		}
 	case "tcp-dial":
 		if k.Required("pbx.dial", p.Dial, `transport tcp-dial needs the PBX's SMDR address, e.g. "10.0.0.5:1752"`) {
@@ -99,6 +116,28 @@ func (p *Config) Check(k *gateway.Checker) {
 	if p.CMFields != nil {
 		fieldProblems(k, "pbx.cm_fields", CheckCMFields(p.CMFields))
 	}
+}
+
+// Warn records what is allowed but unsafe or unread (gateway check prints
+// it as a warning, serve logs it): a tcp-listen port open to every address
+// on a non-loopback interface without pbx.allow saying so, and the listening
+// settings given to another transport.
+func (p *Config) Warn(k *gateway.Checker) {
+	if p.Transport != "tcp-listen" {
+		if len(p.Allow) > 0 || p.MaxConnections != 0 || p.MaxConnectionsPerAddress != 0 || p.EvictIdleSeconds != 0 {
+			k.Add("pbx.allow", "allow, max_connections, max_connections_per_address and evict_idle_seconds are only read with transport tcp-listen, not %s: they do nothing here; remove them", p.Transport)
+		}
+		return
+	}
+	if len(p.Allow) > 0 {
+		return
+	}
+	host, _, err := net.SplitHostPort(p.Listen)
+	if err != nil || gateway.LoopbackHost(host) {
+		return
+	}
+	k.Add("pbx.listen", "%s accepts SMDR from every address, and anyone who can send SMDR can charge calls to rooms: "+
+		"set pbx.allow to the PBX's address (allow: [10.0.0.5]), or allow: [any] to keep it open on purpose", p.Listen)
 }
 
 func fieldProblems(k *gateway.Checker, prefix string, probs []FieldProblem) {
@@ -141,7 +180,11 @@ func (p Config) Open(log zerolog.Logger, onSilence func(bool)) (Source, error) {
 			StopBits: s.StopBitsValue(), RTSCTS: s.FlowControl == "rts-cts",
 		}, so)
 	case "tcp-listen":
-		return ListenTCP(ListenOptions{Address: p.Listen, Allow: p.Allow}, so)
+		return ListenTCP(ListenOptions{
+			Address: p.Listen, Allow: p.Allow,
+			MaxConns: p.MaxConnections, MaxConnsPerAddress: p.MaxConnectionsPerAddress,
+			EvictIdle: time.Duration(p.EvictIdleSeconds) * time.Second,
+		}, so)
 	case "tcp-dial":
 		return DialTCP(DialOptions{Address: p.Dial, Mitel5000Login: p.Password != "", Mitel5000Password: p.Password}, so)
 	case "file":

@@ -78,6 +78,18 @@ type Stats struct {
 	LastData     time.Time `json:"last_data"`      // when the last byte arrived (UTC, zero if never)
 	Queued       int       `json:"queued"`         // records framed and not yet Read
 	Silent       bool      `json:"silent"`         // the watchdog says the PBX has gone quiet
+	// tcp-listen only: connections refused, by reason (see RefusedNotAllowed),
+	// and idle ones closed to make room for a new one.
+	RefusedNotAllowed   int64 `json:"refused_not_allowed"`
+	RefusedAddressLimit int64 `json:"refused_address_limit"`
+	RefusedFull         int64 `json:"refused_full"`
+	Evicted             int64 `json:"evicted"`
+}
+
+// Refused returns the refused connections by reason (the Refused*
+// constants), for /metrics.
+func (st Stats) Refused() map[string]int64 {
+	return map[string]int64{RefusedNotAllowed: st.RefusedNotAllowed, RefusedAddressLimit: st.RefusedAddressLimit, RefusedFull: st.RefusedFull}
 }
 
 // Source is what every transport returns: a gateway.CallSource with counters.

@@ -141,12 +141,14 @@ func ptyDevice(t *testing.T) string {
 }
 
 func TestCheck(t *testing.T) {
-	withPTY := strings.Replace(goodConfig, "/dev/ttyUSB0", ptyDevice(t), 1)
+	// The journal next to the config: gateway check looks at its folder.
+	good := strings.Replace(goodConfig, "/var/lib/callgate/journal.db", "journal.db", 1)
+	withPTY := strings.Replace(good, "/dev/ttyUSB0", ptyDevice(t), 1)
 	code, out, _ := run(t, "", "check", "--config", writeConfig(t, withPTY))
 	if code != 0 || out != "config OK\n" {
 		t.Errorf("good config: exit %d, %q", code, out)
 	}
-	code, out, _ = run(t, "", "check", "--config", writeConfig(t, strings.Replace(goodConfig, "/dev/ttyUSB0", "/dev/ttyNOPE9", 1)))
+	code, out, _ = run(t, "", "check", "--config", writeConfig(t, strings.Replace(good, "/dev/ttyUSB0", "/dev/ttyNOPE9", 1)))
 	if code != 1 || !strings.Contains(out, "pbx.serial.device: line 6: /dev/ttyNOPE9 does not exist on this machine") {
 		t.Errorf("missing device: exit %d, %q", code, out)
 	}
@@ -168,6 +170,50 @@ func TestCheck(t *testing.T) {
 	code, _, errOut = run(t, "", "check")
 	if code != 2 || !strings.Contains(errOut, "--config") {
 		t.Errorf("no --config: exit %d, %q", code, errOut)
+	}
+}
+
+// TestCheckStorePath (issue 14, D14): gateway check refuses a store.path
+// that serve cannot open, naming the fix, and creates nothing.
+func TestCheckStorePath(t *testing.T) {
+	dir := t.TempDir()
+	withPTY := strings.Replace(goodConfig, "/dev/ttyUSB0", ptyDevice(t), 1)
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(dir, "nope", "journal.db"), "store.path: line 2: the folder " + filepath.Join(dir, "nope") + " for the journal does not exist: create it"},
+		{dir, "store.path: line 2: " + dir + " is a folder, not the journal file: give a file in it"},
+	} {
+		code, out, _ := run(t, "", "check", "--config", writeConfig(t, strings.Replace(withPTY, "/var/lib/callgate/journal.db", tc.path, 1)))
+		if code != 1 || !strings.Contains(out, tc.want) {
+			t.Errorf("store.path %s: exit %d, %q, want %q", tc.path, code, out, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nope")); !os.IsNotExist(err) {
+		t.Errorf("check created the folder: %v", err)
+	}
+}
+
+// TestCheckWarnings (issue 14, D4): a PBX port open to the network without
+// pbx.allow and a console on a non-loopback address without TLS are
+// warnings: printed with their lines, and the check still passes (exit 0).
+func TestCheckWarnings(t *testing.T) {
+	open := strings.Replace(goodConfig, "/var/lib/callgate/journal.db", "journal.db", 1)
+	open = strings.Replace(open, "  transport: serial\n  serial: {device: /dev/ttyUSB0, baud: 9600, data_bits: 8, parity: none, stop_bits: 1}\n",
+		"  transport: tcp-listen\n  listen: \"0.0.0.0:5100\"\n", 1) + "console: {listen: \"0.0.0.0:8080\"}\n"
+	code, out, _ := run(t, "", "check", "--config", writeConfig(t, open))
+	for _, want := range []string{
+		"warning: pbx.listen: line 6: 0.0.0.0:5100 accepts SMDR from every address",
+		"set pbx.allow to the PBX's address",
+		"warning: console.listen: line 11: 0.0.0.0:8080 serves the console (passwords, session cookies, guest names) over plain HTTP",
+		"config OK, with 2 warnings\n",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output:\n%s\nwant %q", code, out, want)
+		}
+	}
+	closed := strings.Replace(open, `listen: "0.0.0.0:5100"`, `listen: "0.0.0.0:5100"`+"\n  allow: [10.0.0.5]", 1)
+	closed = strings.Replace(closed, `console: {listen: "0.0.0.0:8080"}`, `console: {listen: "127.0.0.1:8080"}`, 1)
+	if code, out, _ := run(t, "", "check", "--config", writeConfig(t, closed)); code != 0 || out != "config OK\n" {
+		t.Errorf("with allow and a loopback console: exit %d, %q", code, out)
 	}
 }
 

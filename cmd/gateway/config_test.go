@@ -157,8 +157,16 @@ func TestExampleConfigs(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			if _, err := LoadConfig(f); err != nil {
+			c, err := LoadConfig(f)
+			if err != nil {
 				t.Errorf("%s:\n%v", f, err)
+			}
+			// An example is what people copy: no open PBX port, no plain
+			// console on the network (issue 14, D4).
+			if c != nil {
+				if w := configWarnings(c); len(w) > 0 {
+					t.Errorf("%s: warnings:\n%v", f, w)
+				}
 			}
 		})
 	}

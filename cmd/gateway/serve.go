@@ -89,6 +89,9 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 			g.closeAll()
 		}
 	}()
+	for _, w := range configWarnings(c) {
+		g.log.Warn().Str("key", w.Key).Msg(w.Msg) // what gateway check warns about
+	}
 	g.journal, err = store.Open(c.Resolve(c.Store.Path), serveStoreOptions(c, log))
 	if err != nil {
 		return nil, err
@@ -150,6 +153,10 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	g.closers = append(g.closers, src.Close)
 	eng.Source = src
 	m := metrics.New(eng, g.journal)
+	m.AddCounters("pbx_connections_refused_total", "PBX connections refused (tcp-listen), by reason: not-allowed, address-limit, full.", "reason",
+		func() map[string]int64 { return src.Stats().Refused() })
+	m.AddCounters("pbx_connections_evicted_total", "Idle PBX connections closed to make room for a new one (tcp-listen).", "",
+		func() map[string]int64 { return map[string]int64{"": src.Stats().Evicted} })
 	eng.Latency = m.ObserveLatency
 	g.ln, err = net.Listen("tcp", c.Console.Listen)
 	if err != nil {

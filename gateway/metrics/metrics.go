@@ -61,6 +61,40 @@ func New(e Engine, q gateway.Queries) *Collector {
 	return m
 }
 
+// AddCounters registers callgate_<name>: counters read from read at scrape
+// time, one series per key of its map with the key as label, or with label
+// "" one series, the sum (for an adapter's own counters, such as the PBX
+// port's refused connections).
+func (m *Collector) AddCounters(name, help, label string, read func() map[string]int64) {
+	var labels []string
+	if label != "" {
+		labels = []string{label}
+	}
+	m.reg.MustRegister(&funcCounters{desc: prometheus.NewDesc("callgate_"+name, help, labels, nil), labelled: label != "", read: read})
+}
+
+// funcCounters is the collector AddCounters registers.
+type funcCounters struct {
+	desc     *prometheus.Desc
+	labelled bool
+	read     func() map[string]int64
+}
+
+func (f *funcCounters) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+func (f *funcCounters) Collect(ch chan<- prometheus.Metric) {
+	sum := int64(0)
+	for k, v := range f.read() {
+		if f.labelled {
+			ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, float64(v), k)
+		}
+		sum += v
+	}
+	if !f.labelled {
+		ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, float64(sum))
+	}
+}
+
 // ObserveLatency records one posting's time from arrival to the PMS's OK.
 func (m *Collector) ObserveLatency(d time.Duration) { m.latency.Observe(d.Seconds()) }
 

@@ -96,3 +96,28 @@ func TestHealthz(t *testing.T) {
 		})
 	}
 }
+
+// TestAddCounters: an adapter's counters, read at scrape time, one series
+// per label value.
+func TestAddCounters(t *testing.T) {
+	m := metrics.New(engine{gateway.Status{}}, queries{})
+	n := int64(0)
+	m.AddCounters("pbx_connections_refused_total", "PBX connections refused, by reason.", "reason", func() map[string]int64 {
+		n++
+		return map[string]int64{"not-allowed": n, "full": 0}
+	})
+	out := scrape(t, m.Handler())
+	for _, want := range []string{`callgate_pbx_connections_refused_total{reason="not-allowed"} 1`, `callgate_pbx_connections_refused_total{reason="full"} 0`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	m.AddCounters("pbx_connections_evicted_total", "Idle connections closed.", "", func() map[string]int64 { return map[string]int64{"a": 2, "b": 3} })
+	out = scrape(t, m.Handler())
+	if !strings.Contains(out, `callgate_pbx_connections_refused_total{reason="not-allowed"} 2`) {
+		t.Errorf("not read again at the second scrape:\n%s", out)
+	}
+	if !strings.Contains(out, "callgate_pbx_connections_evicted_total 5\n") {
+		t.Errorf("unlabelled counter: not the sum 5:\n%s", out)
+	}
+}
