@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"callgate/gateway"
+	"callgate/internal/yamlstrict"
 )
 
 // A destination list may be given as the name of a CSV file instead of a
@@ -31,7 +32,7 @@ func (l *loader) deckFile(name, key string, line int, t *Tariff) ([]destination,
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(l.dir, path)
 	}
-	f, err := os.Open(path)
+	f, err := yamlstrict.Open(path, yamlstrict.MaxDeck) // a regular file of at most 64 MiB
 	if err != nil {
 		l.add(key, line, "cannot read the destination file %s: %v", path, unwrap(err))
 		return nil, newTrie()

@@ -2,7 +2,6 @@ package tariff
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -35,7 +34,7 @@ const (
 // is readable but wrong. Load keeps no state: call it again to reload, and
 // keep the old *Tariff if the new file is refused.
 func Load(path string) (*Tariff, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlstrict.ReadFile(path, yamlstrict.MaxYAML) // a regular file of at most 4 MiB
 	if err != nil {
 		return nil, fmt.Errorf("cannot read tariff file: %w", err)
 	}
