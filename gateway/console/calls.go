@@ -144,7 +144,7 @@ type callsPage struct {
 func (s *Server) calls(c echo.Context) error {
 	var f callFilter
 	if err := c.Bind(&f); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "the filter could not be read: "+err.Error())
+		return filterError(err)
 	}
 	jf, match, err := f.parse(s.o.Location)
 	if err != nil {

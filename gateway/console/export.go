@@ -36,7 +36,7 @@ var CSVColumns = []string{
 func (s *Server) exportCSV(c echo.Context) error {
 	var f callFilter
 	if err := c.Bind(&f); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "the filter could not be read: "+err.Error())
+		return filterError(err)
 	}
 	f.After = 0
 	jf, match, err := f.parse(s.o.Location)

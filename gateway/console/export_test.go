@@ -198,3 +198,20 @@ func TestExportCSVFormulaCells(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterErrorOnce: a filter value that cannot be read is named once,
+// not echo's "message=X, internal=X" (issue #14, D14).
+func TestFilterErrorOnce(t *testing.T) {
+	e := newConsoleEnv(t)
+	want := `the filter could not be read: "abc" is not a whole number`
+	for _, path := range []string{"/calls.csv?after=abc", "/calls?after=abc"} {
+		code, body, _ := e.as("aud").get(path)
+		if code != 400 || !strings.Contains(body, strings.ReplaceAll(want, `"`, "&#34;")) || strings.Contains(body, "internal=") {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+	code, body := e.api("GET", "/api/v1/calls?after=abc", e.token("aud"), "")
+	if code != 400 || !strings.Contains(body, strings.ReplaceAll(want, `"`, `\"`)) {
+		t.Errorf("api: %d %s", code, body)
+	}
+}
