@@ -35,4 +35,9 @@ func TestErrorsNameTheirCauseOnce(t *testing.T) {
 			t.Errorf("deck on /dev/zero: %q: want it named once", errOut)
 		}
 	}
+	// gateway check on a config whose tariff is a folder.
+	fcfg := writeConfig(t, strings.Replace(goodConfig, "tariff: tariff.yaml", "tariff: "+dir, 1))
+	if _, out, _ := run(t, "", "check", "--config", fcfg); strings.Count(out, dir) != 1 || !strings.Contains(out, "is a folder") {
+		t.Errorf("check, tariff a folder: %q: want it named once", out)
+	}
 }
