@@ -108,9 +108,7 @@ func init() {
 			t = reflect.TypeFor[string]()
 		case kindOptText, kindInstant:
 			t = reflect.TypeFor[*string]()
-		case kindCount:
-			t = reflect.TypeFor[int]()
-		case kindOptCount:
+		case kindCount, kindOptCount: // kindCount too: null and absent are not 0
 			t = reflect.TypeFor[*int]()
 		case kindFlag:
 			t = reflect.TypeFor[bool]()
@@ -180,8 +178,8 @@ func AppendCallJSON(b []byte, c *Call, raw bool) []byte {
 }
 
 // decodeCallJSON reads a call's JSON form into c, checking what a rater
-// relies on: a valid direction, a wall-clock start, counts that are not
-// negative.
+// relies on: a valid direction, a wall-clock start, counts that are given
+// (duration_s null is not 0 s) and not negative.
 func decodeCallJSON(data []byte, c *Call) error {
 	v := reflect.New(jsonType)
 	if err := json.Unmarshal(data, v.Interface()); err != nil {
@@ -216,7 +214,10 @@ func decodeCallJSON(data []byte, c *Call) error {
 				*p = t.UTC()
 			}
 		case *int:
-			if *p = int(fv.Int()); *p < 0 {
+			if fv.IsNil() {
+				return Errorf(KindInvalid, "call: %s is null or missing: give it as a number (0 for none)", f.key)
+			}
+			if *p = int(fv.Elem().Int()); *p < 0 {
 				return Errorf(KindInvalid, "call: %s %d is negative", f.key, *p)
 			}
 		case **int:

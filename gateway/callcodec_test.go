@@ -188,3 +188,23 @@ func TestCallFieldsCoverCall(t *testing.T) {
 		}
 	}
 }
+
+// TestCallJSONNullDuration: "duration_s": null (or no duration_s) is not a
+// call of 0 s: it is refused with a sentence (issue #14, D14). 0 stays a
+// duration.
+func TestCallJSONNullDuration(t *testing.T) {
+	for _, in := range []string{
+		`{"start":"2026-11-27T14:03:05","direction":"out","dialed":"0044","duration_s":null}`,
+		`{"start":"2026-11-27T14:03:05","direction":"out","dialed":"0044"}`,
+	} {
+		var c Call
+		err := json.Unmarshal([]byte(in), &c)
+		if err == nil || KindOf(err) != KindInvalid || err.Error() != "call: duration_s is null or missing: give it as a number (0 for none)" {
+			t.Errorf("%s: %v, want a refusal", in, err)
+		}
+	}
+	var c Call
+	if err := json.Unmarshal([]byte(`{"start":"2026-11-27T14:03:05","direction":"out","duration_s":0}`), &c); err != nil || c.DurationS != 0 {
+		t.Errorf("duration 0: %v", err)
+	}
+}

@@ -55,10 +55,10 @@ func TestCallJSON(t *testing.T) {
 func TestCallJSONRefusesBadCalls(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"start":"2026-11-27 14:03","direction":"out"}`, "start"},
-		{`{"start":"2026-11-27T14:03:05","direction":"sideways"}`, "direction"},
+		{`{"start":"2026-11-27T14:03:05","direction":"sideways","duration_s":0}`, "direction"},
 		{`{"start":"2026-11-27T14:03:05","direction":"out","duration_s":-1}`, "negative"},
-		{`{"start":"2026-11-27T14:03:05","direction":"out","ring_s":-1}`, "negative"},
-		{`{"start":"2026-11-27T14:03:05","direction":"out","start_utc":"yesterday"}`, "start_utc"},
+		{`{"start":"2026-11-27T14:03:05","direction":"out","duration_s":0,"ring_s":-1}`, "negative"},
+		{`{"start":"2026-11-27T14:03:05","direction":"out","duration_s":0,"start_utc":"yesterday"}`, "start_utc"},
 		{`[1]`, "cannot unmarshal"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {

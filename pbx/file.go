@@ -75,7 +75,7 @@ func ReadFile(path string, so SourceOptions) (*FileSource, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, gateway.Errorf(gateway.KindNotFound, "cannot read %s: no such file", path)
 		}
-		return nil, gateway.Errorf(gateway.KindInvalid, "cannot read %s: %w", path, err)
+		return nil, gateway.Errorf(gateway.KindInvalid, "cannot read %s: %w", path, pathCause(err))
 	}
 	s := &FileSource{base: newBase("file", path, so, false), opts: FileOptions{Path: path}, f: f}
 	s.wg.Add(1)
@@ -134,7 +134,7 @@ func (s *FileSource) readOnce(f *os.File) {
 		s.q.end(io.EOF)
 	default:
 		s.log.Warn().Err(err).Msg("reading the PBX file failed")
-		s.q.end(gateway.Errorf(gateway.KindInternal, "reading %s: %w", s.opts.Path, err))
+		s.q.end(gateway.Errorf(gateway.KindInternal, "reading %s: %w", s.opts.Path, pathCause(err)))
 	}
 }
 
@@ -265,4 +265,14 @@ func lastLineStart(f *os.File, max int) int64 {
 		return 0 // one unfinished line: the whole file
 	}
 	return size
+}
+
+// pathCause is err without the operation and path an *os.PathError
+// repeats, for a message that names the path itself ("reading X: is a
+// directory", not "reading X: read X: is a directory").
+func pathCause(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"callgate/gateway"
@@ -56,8 +57,12 @@ func ImportFile(ctx context.Context, im *gateway.Importer, name string, format F
 	if bar != nil {
 		bar.Finish()
 	}
+	if err != nil && !strings.Contains(err.Error(), name) {
+		// The journal's errors do not name the file; the file's own do.
+		err = fmt.Errorf("importing %s: %w", name, err)
+	}
 	if err != nil {
-		return st.Size(), fmt.Errorf("importing %s: %w", name, err)
+		return st.Size(), err
 	}
 	return st.Size(), nil
 }

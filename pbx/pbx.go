@@ -170,6 +170,12 @@ func (p *Parser) finish(c *gateway.Call) error {
 	if !c.Direction.Valid() {
 		return gateway.Errorf(gateway.KindInternal, "%s parser gave direction %q", p.format.Name, c.Direction)
 	}
+	if c.Direction == gateway.Outgoing {
+		if i := undialable(c.Dialed); i >= 0 {
+			return gateway.Errorf(gateway.KindInvalid, "%s: the dialed number has %q at character %d, which no telephone dials (digits, *, #, ? and a leading + only): not a call; the record is kept as it came",
+				p.format.Name, c.Dialed[i], i+1)
+		}
+	}
 	if c.Answered != nil && !*c.Answered {
 		c.DurationS = 0
 	}
@@ -177,6 +183,24 @@ func (p *Parser) finish(c *gateway.Call) error {
 		c.CallerID = ""
 	}
 	return nil
+}
+
+// undialable returns the index of the first byte of an outgoing call's
+// dialed number that no telephone dials, or -1. Dialable are digits, '*',
+// '#', '?' (HiPath's digit withheld for privacy) and a leading '+'. Text,
+// '=' or '@' there is a forged or misread record, not a call: refusing it
+// here makes it a parse exception with its raw record (docs/pbx-formats.md,
+// docs/design.md "CSV exports").
+func undialable(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == '*', c == '#', c == '?':
+		case c == '+' && i == 0:
+		default:
+			return i
+		}
+	}
+	return -1
 }
 
 func errorf(format string, args ...any) error {

@@ -3,6 +3,7 @@ package tariff
 import (
 	"errors"
 	"os"
+	"strings"
 
 	"callgate/gateway"
 )
@@ -22,6 +23,10 @@ func CheckFile(k *gateway.Checker, key, path string) {
 		if pe, ok := cause.(*os.PathError); ok {
 			cause = pe.Err
 		}
-		k.Add(key, "cannot read %s: %v", path, cause)
+		if strings.HasPrefix(cause.Error(), path) {
+			k.Add(key, "%v", cause) // it names the path: "X is a folder, not a file"
+		} else {
+			k.Add(key, "cannot read %s: %v", path, cause)
+		}
 	}
 }

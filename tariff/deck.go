@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"callgate/gateway"
+	"callgate/internal/yamlstrict"
 )
 
 // A destination list may be given as the name of a CSV file instead of a
@@ -31,9 +32,14 @@ func (l *loader) deckFile(name, key string, line int, t *Tariff) ([]destination,
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(l.dir, path)
 	}
-	f, err := os.Open(path)
+	f, err := yamlstrict.Open(path, yamlstrict.MaxDeck) // a regular file of at most 64 MiB
 	if err != nil {
-		l.add(key, line, "cannot read the destination file %s: %v", path, unwrap(err))
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			l.add(key, line, "cannot read the destination file %s: %v", path, pe.Err)
+		} else {
+			l.add(key, line, "the destination file %v", err) // names the path already
+		}
 		return nil, newTrie()
 	}
 	defer f.Close()
@@ -93,6 +99,10 @@ func (l *loader) deckFile(name, key string, line int, t *Tariff) ([]destination,
 			break
 		}
 		row, _ := r.FieldPos(0)
+		if errors.Is(err, yamlstrict.ErrTooLarge) {
+			l.add(key, line, "%v", err) // it grew while read; the message names the path
+			break
+		}
 		if err != nil {
 			l.add(key, line, "%s: %v", name, err)
 			break
@@ -147,12 +157,4 @@ func (l *loader) deckFile(name, key string, line int, t *Tariff) ([]destination,
 		}
 	}
 	return dests, tr
-}
-
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -50,6 +50,6 @@
 //     prefixes load from CSV many times faster than from YAML.
 //
 // Amount limits (a rate, setup, minimum or surcharge up to 10^9 minor units,
-// percentages up to 1000 %, calls up to MaxDuration) and 128-bit
+// percentages up to 1,000 %, calls up to MaxDuration) and 128-bit
 // intermediate products keep every computation exact.
 package tariff

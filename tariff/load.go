@@ -2,7 +2,6 @@ package tariff
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -27,7 +26,7 @@ type (
 // comes near them.
 const (
 	maxAmount  = 1_000_000_000 // minor units: a rate, setup, minimum or surcharge
-	maxPercent = 100_000_000   // parts per 100,000: 1,000 %
+	maxPercent = 1_000_000     // parts per 100,000 (100 % is 100,000): 1,000 %
 	maxSeconds = 86_400        // an increment or the grace time
 )
 
@@ -35,7 +34,7 @@ const (
 // is readable but wrong. Load keeps no state: call it again to reload, and
 // keep the old *Tariff if the new file is refused.
 func Load(path string) (*Tariff, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlstrict.ReadFile(path, yamlstrict.MaxYAML) // a regular file of at most 4 MiB
 	if err != nil {
 		return nil, fmt.Errorf("cannot read tariff file: %w", err)
 	}
@@ -182,7 +181,7 @@ func parsePercent(s string) (int64, string) {
 	f, _ := strconv.ParseInt((frac + "000")[:3], 10, 64)
 	p := w*1000 + f
 	if p > maxPercent {
-		return 0, "is above 1000 %"
+		return 0, "is above 1,000 %, the most a percentage may be"
 	}
 	return p, ""
 }

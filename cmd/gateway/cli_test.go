@@ -310,7 +310,7 @@ func TestRate(t *testing.T) {
 	tariffPath := filepath.Join(filepath.Dir(writeConfig(t, goodConfig)), "tariff.yaml")
 	calls := `{"format":"x","extension":"415","dialed":"6175550134","start":"2026-11-25T10:00:00","duration_s":95,"direction":"out","answered":true,"extra":"kept"}
 
-{"start":"2026-11-25T10:00:00","direction":"sideways"}
+{"start":"2026-11-25T10:00:00","direction":"sideways","duration_s":0}
 not json
 {"format":"x","dialed":"415","start":"2026-11-25T10:00:00","duration_s":5,"direction":"internal","class":"stale"}
 `

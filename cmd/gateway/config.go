@@ -96,7 +96,7 @@ func DefaultConfig() Config {
 // LoadConfig reads and checks the config file at path. The error, if any, is
 // Problems: every problem in the file, each with its key and line.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlstrict.ReadFile(path, yamlstrict.MaxYAML) // a regular file of at most 4 MiB
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config file: %w", err)
 	}

@@ -74,7 +74,7 @@ func parseCommand() *command {
 			defer closeIn()
 			st, err := pbx.ParseStream(in, a.stdout, p, clock)
 			if err != nil {
-				return fmt.Errorf("reading %s: %w", name, err)
+				return fmt.Errorf("reading %s: %w", name, unwrapPathError(err))
 			}
 			a.log.Debug().Str("input", name).Str("format", format).Int("calls", st.Calls).
 				Int("skipped", st.Skipped).Int("errors", st.Errors).Int64("control_bytes", st.Framer.ControlBytes).

@@ -51,7 +51,7 @@ func rateCommand() *command {
 			defer closeIn()
 			n, bad, err := tariff.RateStream(in, a.stdout, tf)
 			if err != nil {
-				return fmt.Errorf("reading %s: %w", name, err)
+				return fmt.Errorf("reading %s: %w", name, unwrapPathError(err))
 			}
 			a.log.Debug().Str("input", name).Int("calls", n).Int("errors", bad).Msg("rated")
 			return nil

@@ -21,6 +21,7 @@ import (
 	"callgate/gateway/mail"
 	"callgate/gateway/metrics"
 	"callgate/gateway/report"
+	"callgate/internal/yamlstrict"
 	"callgate/pbx"
 	"callgate/pms/fias"
 	"callgate/store"
@@ -271,7 +272,7 @@ func (g *gatewayRun) closeAll() {
 // fileSum returns a file's SHA-256 in hex, for the audit log ("" if it
 // cannot be read).
 func fileSum(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := yamlstrict.ReadFile(path, yamlstrict.MaxYAML) // only what loaded: a config or tariff file
 	if err != nil {
 		return ""
 	}

@@ -59,7 +59,7 @@ func holds(u gateway.User, hash []byte) bool {
 func (s *Server) apiCalls(c echo.Context) error {
 	var f callFilter
 	if err := c.Bind(&f); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "the filter could not be read: "+err.Error())
+		return filterError(err)
 	}
 	limit := 100
 	if l := c.QueryParam("limit"); l != "" {

@@ -167,7 +167,7 @@ type callsPage struct {
 func (s *Server) calls(c echo.Context) error {
 	var f callFilter
 	if err := c.Bind(&f); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "the filter could not be read: "+err.Error())
+		return filterError(err)
 	}
 	w := current(c)
 	jf, match, err := s.filterFor(w, f)

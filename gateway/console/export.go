@@ -1,7 +1,7 @@
 package console
 
 import (
-	"encoding/csv"
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"callgate/gateway"
+	"callgate/internal/csvsafe"
 )
 
 // CSVColumns are the export's columns, in order. They are stable: new
@@ -22,11 +23,20 @@ var CSVColumns = []string{
 }
 
 // exportCSV writes every call matching the calls list's filter (all pages)
-// as CSV: RFC 4180 (CRLF line ends, quotes where needed), UTF-8.
+// as CSV: RFC 4180 (CRLF line ends, quotes where needed), UTF-8, every cell
+// made safe for a spreadsheet (internal/csvsafe: a dialed number or account
+// code beginning with = is text, never a formula).
+//
+// The export streams: the journal is read a page at a time (memory stays
+// bounded) and it runs without the other pages' 30 s deadline (routes.go),
+// however slow the client. If it is cut after the status line went out (a
+// journal error, the client gone, the console closing), the response is
+// aborted, so that the client sees a broken transfer rather than a clean
+// end with rows missing; see docs/design.md ("CSV exports").
 func (s *Server) exportCSV(c echo.Context) error {
 	var f callFilter
 	if err := c.Bind(&f); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "the filter could not be read: "+err.Error())
+		return filterError(err)
 	}
 	f.After = 0
 	jf, match, err := f.parse(s.o.Location)
@@ -34,29 +44,46 @@ func (s *Server) exportCSV(c echo.Context) error {
 		return err
 	}
 	res := c.Response()
+	// A server-wide write timeout must not cut a long export either.
+	_ = http.NewResponseController(res).SetWriteDeadline(time.Time{})
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done: // Close: the console is stopping
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="calls-`+s.o.Now().In(s.o.Location).Format("20060102-1504")+`.csv"`)
-	res.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(res)
-	cw.UseCRLF = true
+	// No WriteHeader yet: the status goes out with the first 4 KB of rows,
+	// so an error before then is still answered with its own status.
+	cw := csvsafe.NewWriter(res)
 	cw.Write(CSVColumns)
 	var werr error
-	err = s.collect(c.Request().Context(), jf, match, func(e gateway.Entry) bool {
+	err = s.collect(ctx, jf, match, func(e gateway.Entry) bool {
 		werr = cw.Write(s.csvRow(e))
 		return werr == nil
 	})
-	cw.Flush()
 	if err == nil {
 		err = werr
 	}
 	if err == nil {
+		cw.Flush()
 		err = cw.Error()
 	}
-	if err != nil {
-		// The header is sent: the only thing left is to log and cut.
-		s.o.Logger.Error().Err(err).Msg("console: CSV export cut short")
+	if err == nil {
+		return nil
 	}
-	return nil
+	if !res.Committed {
+		return err
+	}
+	// The status line is sent: abort the response (net/http closes the
+	// connection without the final chunk), so the client cannot take
+	// the rows it has for all of them.
+	s.o.Logger.Error().Err(err).Msg("console: CSV export cut short; the response is aborted")
+	panic(http.ErrAbortHandler)
 }
 
 func (s *Server) csvRow(e gateway.Entry) []string {

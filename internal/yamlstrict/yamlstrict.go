@@ -97,6 +97,26 @@ func Decode(data []byte, v any) Result {
 		return res
 	}
 	res.Line = doc.Content[0].Line
+	if top := doc.Content[0]; top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
+		res.Empty = true // "~" or "null": no settings, as an empty file
+		return res
+	} else if top.Kind != yaml.MappingNode {
+		// Not the shape of any file of ours (/etc/shadow reads as one long
+		// string): say so without quoting a line of it.
+		res.Problems = append(res.Problems, Problem{Key: "(file)", Line: res.Line,
+			Msg: "this is not a file of key: value settings (its top level is " + kindName(top.Kind) + "): is it the right file?"})
+		res.Partial = true
+		return res
+	}
+	if t := reflect.TypeOf(v).Elem(); t.Kind() == reflect.Struct && !knownKey(doc.Content[0], t) {
+		// Keys, but none of ours: /etc/shadow's lines end in ':' and read
+		// as keys. Their names are not repeated.
+		names, _ := fields(t)
+		res.Problems = append(res.Problems, Problem{Key: "(file)", Line: res.Line,
+			Msg: "none of this file's top-level keys is a setting (they are " + strings.Join(names, ", ") + "): is it the right file?"})
+		res.Partial = true
+		return res
+	}
 	ix := &index{lines: res.Lines, keys: map[int][]place{}, values: map[int][]place{}}
 	ix.walk(doc.Content[0], reflect.TypeOf(v).Elem(), "")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -118,9 +138,37 @@ func Decode(data []byte, v any) Result {
 	return res
 }
 
+// knownKey reports whether mapping m has a key that struct type t reads.
+func knownKey(m *yaml.Node, t reflect.Type) bool {
+	_, types := fields(t)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if _, ok := types[m.Content[i].Value]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "text"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "not a section"
+}
+
+// quoted is what the library quotes from the file in a syntax message (an
+// anchor's name): a file that is not valid YAML may be no file of ours, so
+// none of its text is repeated.
+var quoted = regexp.MustCompile(`anchor '[^']*'`)
+
 // syntaxProblem keeps the line of the library's "yaml: line N: what" apart.
 func syntaxProblem(err error) Problem {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg := quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "anchor")
 	line := 0
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if i := strings.Index(rest, ":"); i > 0 {

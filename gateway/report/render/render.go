@@ -7,7 +7,6 @@ package render
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/report"
+	"callgate/internal/csvsafe"
 )
 
 // Formats are the output formats of Write (report.Formats: a schedule in
@@ -104,9 +104,10 @@ func writeTable(w io.Writer, t *report.Table) error {
 	return bw.Flush()
 }
 
+// writeCSV writes RFC 4180 CSV whose cells a spreadsheet cannot take for
+// formulas (csvsafe: a cell of text from a call record may begin with =).
 func writeCSV(w io.Writer, t *report.Table) error {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true // RFC 4180
+	cw := csvsafe.NewWriter(w) // CRLF line ends: RFC 4180
 	head := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		head[i] = c.Name
