@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -512,4 +513,92 @@ func TestEngineReadsOnAfterASourceError(t *testing.T) {
 	}
 	r.clock.Advance(time.Second)
 	r.await(id, gateway.StatePosted)
+}
+
+// A journal that cannot take the PMS's answer (a full disk) does not lose
+// it: the poster keeps the answer, writes it again until it lands, holds
+// the next posting meanwhile and keeps the journal-write alarm up (issue
+// 14, D7: on main the answer was dropped, the posting stayed sent without
+// an alarm, and a restart made it in doubt).
+func TestEngineKeepsTheAnswerWhileTheJournalCannotBeWritten(t *testing.T) {
+	r := newRig(t, false)
+	ctx := r.ctx
+	// Two postings queued before the engine runs: a is sent first, b waits.
+	queue := func(line string) gateway.EntryID {
+		rec := gateway.RawRecord{Data: []byte(line), Received: r.clock.Now()}
+		c, err := r.j.Capture(ctx, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		call, _ := testParser{}.Parse(rec)
+		ch, _ := testRater{}.Rate(call)
+		if _, err := r.j.MoveAll(ctx, []gateway.Move{{ID: c.ID, Change: gateway.Change{To: gateway.StateRated, Call: &call, Charge: &ch}},
+			{ID: c.ID, Change: gateway.Change{To: gateway.StateQueued, Room: call.Extension}}}); err != nil {
+			t.Fatal(err)
+		}
+		r.n++
+		return c.ID
+	}
+	a, b := queue("out 101 4416 60"), queue("out 103 4416 70")
+	// The disk fills once the first posting is on the wire: every move
+	// after that fails until the test frees it.
+	var full atomic.Bool
+	full.Store(true)
+	attempts := make(chan struct{}) // each failed attempt, in step with the test
+	r.j.Fail = func(op string) error {
+		if op == "move" && full.Load() && len(r.pms.Posted()) > 0 {
+			select {
+			case attempts <- struct{}{}:
+			case <-ctx.Done():
+			}
+			return gateway.Errorf(gateway.KindInternal, "the journal could not move an entry: write journal.db: no space left on device")
+		}
+		return nil
+	}
+	r.run()
+	attempt := func() {
+		t.Helper()
+		select {
+		case <-attempts:
+		case <-ctx.Done():
+			t.Fatal("the answer's write was not tried again")
+		}
+	}
+	attempt() // the answer with the next posting's sending, in one commit
+	attempt() // the answer alone
+	for i := 0; i < 3; i++ {
+		if !r.clock.WaitFor(ctx, 1) {
+			t.Fatal("no wait before the next attempt")
+		}
+		r.clock.Advance(10 * time.Second)
+		attempt()
+	}
+	r.awaitAlarm(gateway.AlarmJournalWrite, true)
+	if en, _ := r.j.Entry(ctx, a); en.State != gateway.StateSent {
+		t.Fatalf("while the disk is full entry %d is %s, want sent (its answer kept in memory)", a, en.State)
+	}
+	if n := len(r.pms.Posted()); n != 1 {
+		t.Fatalf("%d postings sent while an answer waited to be journaled, want 1 (the poster holds)", n)
+	}
+	up := false
+	for _, al := range r.e.Status().Alarms {
+		up = up || al.Kind == gateway.AlarmJournalWrite
+	}
+	if !up {
+		t.Fatal("the journal-write alarm is not up while the answer waits")
+	}
+	full.Store(false)
+	if !r.clock.WaitFor(ctx, 1) {
+		t.Fatal("no wait before the next attempt")
+	}
+	r.clock.Advance(10 * time.Second)
+	en := r.await(a, gateway.StatePosted)
+	if en.Answer == nil || en.Answer.Code != "OK" {
+		t.Errorf("the kept answer: %+v", en.Answer)
+	}
+	r.awaitAlarm(gateway.AlarmJournalWrite, false)
+	r.await(b, gateway.StatePosted)
+	if p := r.pms.Posted(); len(p) != 2 || p[0].Room != "101" || p[1].Room != "103" {
+		t.Errorf("postings %+v, want 101 then 103, each once", p)
+	}
 }
