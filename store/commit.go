@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -33,8 +34,9 @@ const maxBatch = 256
 type commitReq struct {
 	fn   func(tx *bolt.Tx) error
 	done chan error
-	// panicked holds what fn panicked with, for do to panic with again on
-	// the writer's goroutine.
+	// panicked holds what fn panicked with; the write's error is then a
+	// writePanic, which Journal.write turns into a damaged journal's error
+	// (see damage.go).
 	panicked any
 }
 
@@ -44,8 +46,8 @@ type writePanic struct{ v any }
 func (p writePanic) Error() string { return fmt.Sprint("a journal write panicked: ", p.v) }
 
 // call runs r's function, turning a panic into that write's error, so that
-// a bug in one write fails that write (and its caller, as bbolt's Update
-// would), never the committer and every other writer.
+// bbolt's panic on a damaged page (or a bug) in one write fails that write,
+// never the committer and every other writer.
 func (r *commitReq) call(tx *bolt.Tx) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -80,11 +82,7 @@ func (c *committer) do(fn func(tx *bolt.Tx) error) error {
 	r := &commitReq{fn: fn, done: make(chan error, 1)}
 	select {
 	case c.reqs <- r:
-		err := <-r.done
-		if r.panicked != nil {
-			panic(r.panicked)
-		}
-		return err
+		return <-r.done
 	case <-c.quit:
 		return berrors.ErrDatabaseNotOpen
 	}
@@ -99,6 +97,9 @@ func (c *committer) stop() {
 
 func (c *committer) run() {
 	defer close(c.done)
+	// A fault reading a damaged file's memory map is a panic here, not the
+	// end of the process (see damage.go).
+	debug.SetPanicOnFault(true)
 	batch := make([]*commitReq, 0, maxBatch)
 	for {
 		select {
@@ -124,7 +125,7 @@ func (c *committer) run() {
 func (c *committer) commit(batch []*commitReq) {
 	for len(batch) > 0 {
 		failed := -1
-		err := c.db.Update(func(tx *bolt.Tx) error {
+		err := c.update(func(tx *bolt.Tx) error {
 			for i, r := range batch {
 				if err := r.call(tx); err != nil {
 					failed = i
@@ -133,6 +134,14 @@ func (c *committer) commit(batch []*commitReq) {
 			}
 			return nil
 		})
+		if _, ok := err.(writePanic); ok && failed < 0 {
+			// bbolt panicked outside the writes (committing them, on a
+			// damaged file): every write of the batch fails with it.
+			for _, r := range batch {
+				r.done <- err
+			}
+			return
+		}
 		if failed < 0 {
 			c.commits.Add(1)
 			c.writes.Add(int64(len(batch)))
@@ -144,4 +153,16 @@ func (c *committer) commit(batch []*commitReq) {
 		batch[failed].done <- err
 		batch = append(batch[:failed:failed], batch[failed+1:]...)
 	}
+}
+
+// update runs db.Update, turning a panic of bbolt's (spilling or committing
+// pages of a damaged file) into a writePanic error; bbolt's Update rolls the
+// transaction back as the panic leaves it.
+func (c *committer) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = writePanic{v}
+		}
+	}()
+	return c.db.Update(fn)
 }

@@ -40,3 +40,11 @@ func GunzipJournal(t testing.TB, name string) string {
 	}
 	return path
 }
+
+// SetFullCheckMax sets the largest file Open walks whole at start, and
+// returns a function that restores it.
+func SetFullCheckMax(n int64) func() {
+	old := fullCheckMax
+	fullCheckMax = n
+	return func() { fullCheckMax = old }
+}

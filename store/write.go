@@ -129,20 +129,29 @@ func (j *Journal) write(ctx context.Context, what string, fn func(w *txw) error)
 	if err := ctx.Err(); err != nil {
 		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
+	if err := j.damaged(what); err != nil {
+		return err
+	}
 	run := j.db.Update
 	if j.commits != nil {
 		run = j.commits.do
 	}
-	return classify(run(func(tx *bolt.Tx) error {
-		w, err := j.newTxw(tx)
-		if err != nil {
-			return err
-		}
-		if err := fn(w); err != nil {
-			return err
-		}
-		return w.flush()
-	}), what)
+	err := j.guard(what, func() error {
+		return run(func(tx *bolt.Tx) error {
+			w, err := j.newTxw(tx)
+			if err != nil {
+				return err
+			}
+			if err := fn(w); err != nil {
+				return err
+			}
+			return w.flush()
+		})
+	})
+	if v, ok := asWritePanic(err); ok {
+		err = j.damagedError(what, v)
+	}
+	return classify(err, what)
 }
 
 // now is the journal's clock, in UTC microseconds.
