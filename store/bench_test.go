@@ -387,9 +387,10 @@ func BenchmarkQuery1M(b *testing.B) {
 
 // BenchmarkStartCheck1M compares, on the 1,000,000-entry journal that
 // BenchmarkQuery1M keeps (-args -bench.keep=FILE, made first), the check
-// Open makes of a file at start (a bounded walk: store.Open read-only)
-// with bbolt's whole-file consistency check (tx.Check), which Open does not
-// make: see docs/journal.md "A damaged journal".
+// Open makes of a large file at start (a bounded walk: store.Open
+// read-only), the whole walk it makes of a file up to 256 MiB, and bbolt's
+// whole-file consistency check (tx.Check), which Open does not make: see
+// docs/journal.md "A damaged journal".
 func BenchmarkStartCheck1M(b *testing.B) {
 	if *benchKeep == "" {
 		b.Skip("needs -bench.keep=FILE naming the journal BenchmarkQuery1M made")
@@ -400,6 +401,16 @@ func BenchmarkStartCheck1M(b *testing.B) {
 	b.Run("open", func(b *testing.B) {
 		for b.Loop() {
 			j, err := store.Open(*benchKeep, store.Options{ReadOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			j.Close()
+		}
+	})
+	b.Run("open-walk-whole", func(b *testing.B) {
+		defer store.SetFullCheckMax(1 << 40)()
+		for b.Loop() {
+			j, err := store.Open(*benchKeep, store.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -269,3 +269,40 @@ func TestJournalOperations(t *testing.T) {
 		t.Errorf("prune --help: exit %d %q", code, out)
 	}
 }
+
+// TestJournalDamaged: on a journal file cut short, or with its pages
+// damaged, verify and serve end with a sentence naming the fix, never a
+// Go panic (issue 14, D8). store's TestDamagedJournals damages files in
+// more ways.
+func TestJournalDamaged(t *testing.T) {
+	config, journal := journalSite(t)
+	good, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func([]byte) []byte
+	}{
+		{"cut short", func(b []byte) []byte { return b[:4*4096] }},
+		{"every page past the meta pages scrambled", func(b []byte) []byte {
+			for i := 2 * 4096; i < len(b); i += 7 {
+				b[i] ^= 0xa5
+			}
+			return b
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(journal, tc.damage(append([]byte(nil), good...)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"journal", "verify", "--config", config}, {"serve", "--config", config}} {
+				code, out, errOut := run(t, "", args...)
+				if code == 0 || !strings.Contains(errOut, "is damaged") || !strings.Contains(errOut, "restore the journal from its last backup") ||
+					strings.Contains(out+errOut, "goroutine ") {
+					t.Errorf("%s: exit %d\n%s\n%s", args[:2], code, out, errOut)
+				}
+			}
+		})
+	}
+}
