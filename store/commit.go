@@ -67,6 +67,11 @@ type committer struct {
 	once sync.Once
 	// commits and writes count transactions and the writes they held.
 	commits, writes atomic.Int64
+	// fail, if set (by tests only, see export_test.go), is asked after a
+	// batch ran and before it commits: an error rolls the transaction
+	// back and fails every write of the batch, as a full disk fails the
+	// commit's write or fsync.
+	fail atomic.Pointer[func() error]
 }
 
 func newCommitter(db *bolt.DB) *committer {
@@ -132,11 +137,15 @@ func (c *committer) commit(batch []*commitReq) {
 					return err
 				}
 			}
+			if f := c.fail.Load(); f != nil {
+				return (*f)()
+			}
 			return nil
 		})
-		if _, ok := err.(writePanic); ok && failed < 0 {
-			// bbolt panicked outside the writes (committing them, on a
-			// damaged file): every write of the batch fails with it.
+		if err != nil && failed < 0 {
+			// The commit failed, not a write (a full disk, or bbolt's
+			// panic committing a damaged file): every write of the batch
+			// gets the error.
 			for _, r := range batch {
 				r.done <- err
 			}

@@ -48,3 +48,7 @@ func SetFullCheckMax(n int64) func() {
 	fullCheckMax = n
 	return func() { fullCheckMax = old }
 }
+
+// FailCommits makes every commit of j's writes ask fail first: an error
+// fails the commit, as a full disk does; nil lets it through.
+func FailCommits(j *Journal, fail func() error) { j.commits.fail.Store(&fail) }
