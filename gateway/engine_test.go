@@ -602,3 +602,30 @@ func TestEngineKeepsTheAnswerWhileTheJournalCannotBeWritten(t *testing.T) {
 		t.Errorf("postings %+v, want 101 then 103, each once", p)
 	}
 }
+
+// Posting numbers go out in sending order: a call that started earlier but
+// whose record came later is sent first, and gets the lower number (issue
+// 14, F5: on main numbers were given in arrival order, so the wire read
+// P#2, P#1).
+func TestEngineNumbersPostingsInSendingOrder(t *testing.T) {
+	r := newRig(t, false)
+	r.pms.SetState(gateway.LinkDown)
+	r.run()
+	start := r.clock.Now()
+	r.clock.Set(start.Add(10 * time.Minute))
+	late := r.send("out 103 4416 70") // the later call, printed first
+	r.await(late, gateway.StateQueued)
+	r.clock.Set(start.Add(5 * time.Minute))
+	early := r.send("out 101 4416 60") // the earlier call, printed second
+	r.await(early, gateway.StateQueued)
+	r.pms.SetState(gateway.LinkAlive)
+	r.await(late, gateway.StatePosted)
+	r.await(early, gateway.StatePosted)
+	p := r.pms.Posted()
+	if len(p) != 2 || p[0].Room != "101" || p[1].Room != "103" {
+		t.Fatalf("postings %+v, want the earlier call (101) first", p)
+	}
+	if p[0].Number >= p[1].Number {
+		t.Errorf("P# on the wire: %d then %d, want increasing", p[0].Number, p[1].Number)
+	}
+}

@@ -266,6 +266,14 @@ func (w *txw) apply(ev *event) error {
 			if err := w.release(r.posting, r.id); err != nil {
 				return err
 			}
+		case ev.to == gateway.StateQueued && (ev.from == gateway.StateReposted || ev.from == gateway.StateTransferred):
+			// Queued again by a person, to be sent under a new number (a
+			// journal written before numbers were given at sending has the
+			// new number in this event: the case above).
+			if err := w.release(r.posting, r.id); err != nil {
+				return err
+			}
+			r.posting = 0
 		}
 		if ev.to == gateway.StateSent {
 			r.sent = micros(ev.at)
