@@ -80,11 +80,15 @@ func journalSite(t *testing.T) (config, journal string) {
 		j.Move(ctx, c.ID, gateway.Change{To: gateway.StateRated, Call: call,
 			Charge: &gateway.Charge{Class: "national", Chargeable: true, TotalMinor: 136, Currency: "USD"}})
 		j.Move(ctx, c.ID, gateway.Change{To: gateway.StateQueued, Room: "415"})
-		if st == gateway.StatePosted {
-			j.Move(ctx, c.ID, gateway.Change{To: gateway.StateSent})
-			if _, err := j.Move(ctx, c.ID, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}}); err != nil {
-				t.Fatal(err)
-			}
+		// Both are sent (and so numbered): the queued one was answered
+		// "not now" and waits with its number.
+		j.Move(ctx, c.ID, gateway.Change{To: gateway.StateSent})
+		answer := gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}}
+		if st == gateway.StateQueued {
+			answer = gateway.Change{To: gateway.StateQueued, Answer: &gateway.Answer{Code: "RY"}, Reason: "the PMS is busy"}
+		}
+		if _, err := j.Move(ctx, c.ID, answer); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return config, journal
