@@ -85,8 +85,8 @@ type Engine struct {
 	mu     sync.Mutex
 	status Status
 	alarms map[AlarmKind]Alarm
-	// writeFailing names the engine's writers (capture, answer) whose last
-	// journal write failed: the journal-write alarm is up while any is.
+	// writeFailing names the engine's writers (capture, answer, send) whose
+	// last journal write failed: the journal-write alarm is up while any is.
 	writeFailing map[string]error
 
 	replayLogged time.Time
@@ -214,7 +214,8 @@ func (e *Engine) PBXSilent(silent bool, after time.Duration) {
 }
 
 // journalWrite records the outcome of a journal write that its writer
-// retries until it lands (a raw record's capture, a posting's answer), and
+// retries until it lands (a raw record's capture, a posting's answer, a
+// queued posting's sending), and
 // keeps the journal-write alarm up while any writer's last attempt failed.
 // The health check is not OK while that alarm is up (docs/design.md
 // "Nothing read is lost").
@@ -226,7 +227,7 @@ func (e *Engine) journalWrite(writer string, err error) {
 		delete(e.writeFailing, writer)
 	}
 	var text string
-	for _, w := range []string{"capture", "answer"} {
+	for _, w := range []string{"capture", "answer", "send"} {
 		if werr := e.writeFailing[w]; werr != nil {
 			text = "the journal cannot be written: " + werr.Error()
 			break

@@ -629,3 +629,33 @@ func TestEngineNumbersPostingsInSendingOrder(t *testing.T) {
 		t.Errorf("P# on the wire: %d then %d, want increasing", p[0].Number, p[1].Number)
 	}
 }
+
+// A queued posting whose sending cannot be journaled is not sent; the
+// journal-write alarm is up until the journal takes it (issue 14, D7).
+func TestEngineRaisesTheAlarmWhenASendingCannotBeJournaled(t *testing.T) {
+	r := newRig(t, false)
+	r.pms.SetState(gateway.LinkDown)
+	var full atomic.Bool
+	r.j.Fail = func(op string) error {
+		if op == "move" && full.Load() {
+			return gateway.Errorf(gateway.KindInternal, "the journal could not move an entry: no space left on device")
+		}
+		return nil
+	}
+	r.run()
+	id := r.send("out 101 4416 60")
+	r.await(id, gateway.StateQueued)
+	full.Store(true)
+	r.pms.SetState(gateway.LinkAlive)
+	r.awaitAlarm(gateway.AlarmJournalWrite, true)
+	if n := len(r.pms.Posted()); n != 0 {
+		t.Fatalf("%d postings sent without their sending journaled", n)
+	}
+	full.Store(false)
+	if !r.clock.WaitFor(r.ctx, 1) {
+		t.Fatal("no back-off")
+	}
+	r.clock.Advance(5 * time.Second)
+	r.awaitAlarm(gateway.AlarmJournalWrite, false)
+	r.await(id, gateway.StatePosted)
+}

@@ -119,10 +119,15 @@ func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
 		e.move(jctx, en.ID, Change{To: StateException, Reason: why})
 		return PostRefused
 	}
-	sent, ok := e.move(jctx, en.ID, toSent)
-	if !ok {
+	sent, err := e.Journal.Move(jctx, en.ID, toSent)
+	if err != nil {
+		e.Logger.Error().Err(err).Uint64("entry", uint64(en.ID)).Str("to", string(toSent.To)).Msg("journal move failed: the posting waits in the queue")
+		if !IsKind(err, KindInvalid) && !IsKind(err, KindNotFound) && !IsTransient(err) {
+			e.journalWrite("send", err) // a full or damaged disk: nothing is sent
+		}
 		return PostTransient
 	}
+	e.journalWrite("send", nil)
 	return e.postSent(ctx, postCtx, sent)
 }
 
