@@ -214,11 +214,10 @@ func (e *Engine) PBXSilent(silent bool, after time.Duration) {
 }
 
 // journalWrite records the outcome of a journal write that its writer
-// retries until it lands (a raw record's capture, a posting's answer, a
-// queued posting's sending), and
-// keeps the journal-write alarm up while any writer's last attempt failed.
-// The health check is not OK while that alarm is up (docs/design.md
-// "Nothing read is lost").
+// tries again until it lands (a raw record's capture, a posting's answer,
+// a queued posting's sending), and keeps the journal-write alarm up while
+// any writer's last attempt failed. The health check is not OK while that
+// alarm is up (docs/posting-safety.md).
 func (e *Engine) journalWrite(writer string, err error) {
 	e.mu.Lock()
 	if err != nil {
