@@ -78,14 +78,14 @@ func (e *Engine) capture(ctx context.Context, rec RawRecord) (Captured, error) {
 		c, err := e.Journal.Capture(context.WithoutCancel(ctx), rec)
 		if err == nil {
 			if attempt > 1 {
-				e.setAlarm(AlarmJournalWrite, false, "")
+				e.journalWrite("capture", nil)
 			}
 			return c, nil
 		}
 		if IsKind(err, KindInvalid) {
 			return c, err
 		}
-		e.setAlarm(AlarmJournalWrite, true, "the journal cannot be written: "+err.Error())
+		e.journalWrite("capture", err)
 		select {
 		case <-ctx.Done():
 			return c, err

@@ -85,6 +85,9 @@ type Engine struct {
 	mu     sync.Mutex
 	status Status
 	alarms map[AlarmKind]Alarm
+	// writeFailing names the engine's writers (capture, answer, send) whose
+	// last journal write failed: the journal-write alarm is up while any is.
+	writeFailing map[string]error
 
 	replayLogged time.Time
 	replayBurst  int
@@ -162,6 +165,7 @@ func (e *Engine) defaults() {
 	e.wake = make(chan struct{}, 1)
 	e.handoff = make(chan Entry, 1)
 	e.alarms = map[AlarmKind]Alarm{}
+	e.writeFailing = map[string]error{}
 	e.status = Status{Started: e.now(), Postings: map[PostOutcome]uint64{}}
 }
 
@@ -207,6 +211,30 @@ func (e *Engine) Resync(ctx context.Context) error {
 // watchdog calls it.
 func (e *Engine) PBXSilent(silent bool, after time.Duration) {
 	e.setAlarm(AlarmPBXSilent, silent, fmt.Sprintf("no PBX data for %s: check the PBX's SMDR output and the cable or link", after.Round(time.Minute)))
+}
+
+// journalWrite records the outcome of a journal write that its writer
+// tries again until it lands (a raw record's capture, a posting's answer,
+// a queued posting's sending), and keeps the journal-write alarm up while
+// any writer's last attempt failed. The health check is not OK while that
+// alarm is up (docs/posting-safety.md).
+func (e *Engine) journalWrite(writer string, err error) {
+	e.mu.Lock()
+	if err != nil {
+		e.writeFailing[writer] = err
+	} else {
+		delete(e.writeFailing, writer)
+	}
+	var text string
+	for _, w := range []string{"capture", "answer", "send"} {
+		if werr := e.writeFailing[w]; werr != nil {
+			text = "the journal cannot be written: " + werr.Error()
+			break
+		}
+	}
+	failing := len(e.writeFailing) > 0
+	e.mu.Unlock()
+	e.setAlarm(AlarmJournalWrite, failing, text)
 }
 
 func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
@@ -282,6 +310,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
+// restartReason is why a posting found sent at start is in doubt: the
+// gateway stopped before it journaled an answer — none came, or one came
+// and the journal could not be written before the gateway stopped.
+const restartReason = "the gateway stopped before it journaled the PMS's answer to this posting (no answer came, or the journal could not be written): check the folio"
+
 // recoverEntries finishes what a previous run left: a posting left sent may
 // have been booked (in doubt); captured and rated records go on.
 func (e *Engine) recoverEntries(ctx context.Context) error {
@@ -295,7 +328,7 @@ func (e *Engine) recoverEntries(ctx context.Context) error {
 			for _, en := range es {
 				switch st {
 				case StateSent:
-					e.move(ctx, en.ID, Change{To: StateInDoubt, Reason: "the gateway stopped while this posting waited for the PMS's answer: check the folio"})
+					e.move(ctx, en.ID, Change{To: StateInDoubt, Reason: restartReason})
 					e.Logger.Warn().Uint64("entry", uint64(en.ID)).Uint32("posting", en.Posting).Str("room", en.Room).Msg("posting in doubt after a restart")
 				case StateCaptured:
 					e.process(ctx, en.ID, en.Raw)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -511,5 +512,150 @@ func TestEngineReadsOnAfterASourceError(t *testing.T) {
 		t.Fatal("no pause after the error")
 	}
 	r.clock.Advance(time.Second)
+	r.await(id, gateway.StatePosted)
+}
+
+// A journal that cannot take the PMS's answer (a full disk) does not lose
+// it: the poster keeps the answer, writes it again until it lands, holds
+// the next posting meanwhile and keeps the journal-write alarm up (issue
+// 14, D7: on main the answer was dropped, the posting stayed sent without
+// an alarm, and a restart made it in doubt).
+func TestEngineKeepsTheAnswerWhileTheJournalCannotBeWritten(t *testing.T) {
+	r := newRig(t, false)
+	ctx := r.ctx
+	// Two postings queued before the engine runs: a is sent first, b waits.
+	queue := func(line string) gateway.EntryID {
+		rec := gateway.RawRecord{Data: []byte(line), Received: r.clock.Now()}
+		c, err := r.j.Capture(ctx, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		call, _ := testParser{}.Parse(rec)
+		ch, _ := testRater{}.Rate(call)
+		if _, err := r.j.MoveAll(ctx, []gateway.Move{{ID: c.ID, Change: gateway.Change{To: gateway.StateRated, Call: &call, Charge: &ch}},
+			{ID: c.ID, Change: gateway.Change{To: gateway.StateQueued, Room: call.Extension}}}); err != nil {
+			t.Fatal(err)
+		}
+		r.n++
+		return c.ID
+	}
+	a, b := queue("out 101 4416 60"), queue("out 103 4416 70")
+	// The disk fills once the first posting is on the wire: every move
+	// after that fails until the test frees it.
+	var full atomic.Bool
+	full.Store(true)
+	attempts := make(chan struct{}) // each failed attempt, in step with the test
+	r.j.Fail = func(op string) error {
+		if op == "move" && full.Load() && len(r.pms.Posted()) > 0 {
+			select {
+			case attempts <- struct{}{}:
+			case <-ctx.Done():
+			}
+			return gateway.Errorf(gateway.KindInternal, "the journal could not move an entry: write journal.db: no space left on device")
+		}
+		return nil
+	}
+	r.run()
+	attempt := func() {
+		t.Helper()
+		select {
+		case <-attempts:
+		case <-ctx.Done():
+			t.Fatal("the answer's write was not tried again")
+		}
+	}
+	attempt() // the answer with the next posting's sending, in one commit
+	attempt() // the answer alone
+	for i := 0; i < 3; i++ {
+		if !r.clock.WaitFor(ctx, 1) {
+			t.Fatal("no wait before the next attempt")
+		}
+		r.clock.Advance(10 * time.Second)
+		attempt()
+	}
+	r.awaitAlarm(gateway.AlarmJournalWrite, true)
+	if en, _ := r.j.Entry(ctx, a); en.State != gateway.StateSent {
+		t.Fatalf("while the disk is full entry %d is %s, want sent (its answer kept in memory)", a, en.State)
+	}
+	if n := len(r.pms.Posted()); n != 1 {
+		t.Fatalf("%d postings sent while an answer waited to be journaled, want 1 (the poster holds)", n)
+	}
+	up := false
+	for _, al := range r.e.Status().Alarms {
+		up = up || al.Kind == gateway.AlarmJournalWrite
+	}
+	if !up {
+		t.Fatal("the journal-write alarm is not up while the answer waits")
+	}
+	full.Store(false)
+	if !r.clock.WaitFor(ctx, 1) {
+		t.Fatal("no wait before the next attempt")
+	}
+	r.clock.Advance(10 * time.Second)
+	en := r.await(a, gateway.StatePosted)
+	if en.Answer == nil || en.Answer.Code != "OK" {
+		t.Errorf("the kept answer: %+v", en.Answer)
+	}
+	r.awaitAlarm(gateway.AlarmJournalWrite, false)
+	r.await(b, gateway.StatePosted)
+	if p := r.pms.Posted(); len(p) != 2 || p[0].Room != "101" || p[1].Room != "103" {
+		t.Errorf("postings %+v, want 101 then 103, each once", p)
+	}
+}
+
+// Posting numbers go out in sending order: a call that started earlier but
+// whose record came later is sent first, and gets the lower number (issue
+// 14, F5: on main numbers were given in arrival order, so the wire read
+// P#2, P#1).
+func TestEngineNumbersPostingsInSendingOrder(t *testing.T) {
+	r := newRig(t, false)
+	r.pms.SetState(gateway.LinkDown)
+	r.run()
+	start := r.clock.Now()
+	r.clock.Set(start.Add(10 * time.Minute))
+	late := r.send("out 103 4416 70") // the later call, printed first
+	r.await(late, gateway.StateQueued)
+	r.clock.Set(start.Add(5 * time.Minute))
+	early := r.send("out 101 4416 60") // the earlier call, printed second
+	r.await(early, gateway.StateQueued)
+	r.pms.SetState(gateway.LinkAlive)
+	r.await(late, gateway.StatePosted)
+	r.await(early, gateway.StatePosted)
+	p := r.pms.Posted()
+	if len(p) != 2 || p[0].Room != "101" || p[1].Room != "103" {
+		t.Fatalf("postings %+v, want the earlier call (101) first", p)
+	}
+	if p[0].Number >= p[1].Number {
+		t.Errorf("P# on the wire: %d then %d, want increasing", p[0].Number, p[1].Number)
+	}
+}
+
+// A queued posting whose sending cannot be journaled is not sent; the
+// journal-write alarm is up until the journal takes it (issue 14, D7).
+func TestEngineRaisesTheAlarmWhenASendingCannotBeJournaled(t *testing.T) {
+	r := newRig(t, false)
+	r.pms.SetState(gateway.LinkDown)
+	var full atomic.Bool
+	r.j.Fail = func(op string) error {
+		if op == "move" && full.Load() {
+			return gateway.Errorf(gateway.KindInternal, "the journal could not move an entry: no space left on device")
+		}
+		return nil
+	}
+	r.run()
+	id := r.send("out 101 4416 60")
+	r.await(id, gateway.StateQueued)
+	full.Store(true)
+	r.pms.SetState(gateway.LinkAlive)
+	r.awaitAlarm(gateway.AlarmJournalWrite, true)
+	if n := len(r.pms.Posted()); n != 0 {
+		t.Fatalf("%d postings sent without their sending journaled", n)
+	}
+	full.Store(false)
+	if !r.clock.WaitFor(r.ctx, 1) {
+		t.Fatal("no back-off")
+	}
+	r.clock.Advance(5 * time.Second)
+	r.awaitAlarm(gateway.AlarmJournalWrite, false)
 	r.await(id, gateway.StatePosted)
 }

@@ -62,27 +62,31 @@ type Journal interface {
 	//     exception or not-chargeable may carry the Call (and Charge) when
 	//     there is one; → exception needs a Reason.
 	//   - rated → queued: a Room (in the change, or set before) and a charge
-	//     with a total above zero. The journal gives the entry a new posting
-	//     number (Entry.Posting) from its counter, never one held by another
-	//     unresolved entry.
-	//   - queued → sent: nothing; Entry.Sent is set.
+	//     with a total above zero. No posting number yet.
+	//   - queued → sent: nothing; Entry.Sent is set. An entry without a
+	//     posting number gets one (Entry.Posting) from the journal's
+	//     counter, never one held by another unresolved entry: numbers are
+	//     given in sending order (docs/journal.md "Posting numbers").
 	//   - sent → posted, refused: the PMS's Answer (refused: or a Reason).
 	//     sent → queued (the PMS said "busy, retry"): the Answer; the
 	//     posting number is kept. sent → in-doubt: a Reason.
 	//   - A person's move (from exception, refused or in-doubt, or to
 	//     posted-manually, reposted, transferred, voided) needs Actor and
 	//     Reason, and may carry a new Charge (re-rated). reposted and
-	//     transferred go on to queued in the same transaction, with a new
-	//     posting number; transferred needs the new Room.
+	//     transferred go on to queued in the same transaction, without
+	//     their number (a new one comes with the sending); transferred needs
+	//     the new Room.
 	//
-	// A posting number is held while its entry is queued, sent, in doubt,
-	// refused or in exception, and released when the entry is posted (by the
-	// PMS or by hand), voided, or given a new number.
+	// A posting number is held from the entry's sending while it is sent,
+	// queued again after "not now", in doubt, refused or in exception, and
+	// released when the entry is posted (by the PMS or by hand), voided, or
+	// queued again by a person.
 	//
 	// Outcomes: the moved entry; KindNotFound for an unknown id; KindInvalid
 	// for a move CanMove forbids or a change missing what the move needs (the
-	// entry is unchanged); KindTransient when every posting number up to the
-	// configured maximum is held (resolving entries frees numbers).
+	// entry is unchanged); KindTransient, on a move to sent, when every
+	// posting number up to the configured maximum is held (resolving entries
+	// frees numbers).
 	Move(ctx context.Context, id EntryID, c Change) (Entry, error)
 
 	// MoveAll makes several moves in one transaction, in order, all or

@@ -119,10 +119,15 @@ func (e *Engine) post(ctx, postCtx context.Context, en Entry) PostOutcome {
 		e.move(jctx, en.ID, Change{To: StateException, Reason: why})
 		return PostRefused
 	}
-	sent, ok := e.move(jctx, en.ID, toSent)
-	if !ok {
+	sent, err := e.Journal.Move(jctx, en.ID, toSent)
+	if err != nil {
+		e.Logger.Error().Err(err).Uint64("entry", uint64(en.ID)).Str("to", string(toSent.To)).Msg("journal move failed: the posting waits in the queue")
+		if !IsKind(err, KindInvalid) && !IsKind(err, KindNotFound) && !IsTransient(err) {
+			e.journalWrite("send", err) // a full or damaged disk: nothing is sent
+		}
 		return PostTransient
 	}
+	e.journalWrite("send", nil)
 	return e.postSent(ctx, postCtx, sent)
 }
 
@@ -192,19 +197,19 @@ func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome 
 				}
 				log.Warn().Err(err).Uint64("next", uint64(next.ID)).Msg("journaling the answer with the next posting's sending failed: journaling the answer alone")
 			}
-			e.move(jctx, sent.ID, posted)
+			e.journalAnswer(postCtx, log, req, sent.ID, posted)
 			e.posted(log, req, res, sent)
 		case PostRefused:
-			e.move(jctx, sent.ID, Change{To: StateRefused, Answer: answer, Reason: Message(err)})
+			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateRefused, Answer: answer, Reason: Message(err)})
 			log.Warn().Str("answer", res.Answer).Str("text", res.Text).Msg("the PMS refused the posting: it waits for the night auditor")
 		case PostTransient:
-			e.move(jctx, sent.ID, Change{To: StateQueued, Answer: answer, Reason: Message(err)})
+			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateQueued, Answer: answer, Reason: Message(err)})
 			log.Info().Str("answer", res.Answer).Msg("the PMS cannot take the posting now: it will be sent again")
 		case PostInDoubt:
-			e.move(jctx, sent.ID, Change{To: StateInDoubt, Reason: errorText(err)})
+			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateInDoubt, Reason: errorText(err)})
 			log.Error().Err(err).Msg("posting in doubt: the night auditor must check the folio")
 		default: // PostInvalid, or an outcome this engine does not know
-			e.move(jctx, sent.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
+			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
 			log.Error().Err(err).Msg("the posting cannot be sent")
 			res.Outcome = PostInvalid
 		}
@@ -212,6 +217,45 @@ func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome 
 			e.count(func(s *Status) { s.Postings[res.Outcome]++ })
 		}
 		return res.Outcome
+	}
+}
+
+// journalAnswer journals the move that records the PMS's answer to a
+// posting (or its absence), trying again while the journal cannot be
+// written: the answer is kept in memory, the journal-write alarm stays up,
+// and the poster holds further postings (FIAS is stop-and-wait, and an
+// answer not journaled would leave the posting sent, in doubt after a
+// restart). It gives up only for a move the journal refuses as such, or
+// when postCtx ends (the engine stopping past its grace): the answer is
+// then logged for the night auditor. It reports whether the move landed.
+func (e *Engine) journalAnswer(postCtx context.Context, log zerolog.Logger, req PostRequest, id EntryID, c Change) bool {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		_, err := e.Journal.Move(context.WithoutCancel(postCtx), id, c)
+		if err == nil {
+			if attempt > 1 {
+				e.journalWrite("answer", nil)
+				log.Info().Int("attempts", attempt).Str("to", string(c.To)).Msg("the PMS's answer is journaled: postings go on")
+			}
+			return true
+		}
+		if IsKind(err, KindInvalid) || IsKind(err, KindNotFound) {
+			log.Error().Err(err).Str("to", string(c.To)).Msg("journal move failed")
+			return false
+		}
+		e.journalWrite("answer", err)
+		if attempt == 1 {
+			log.Error().Err(err).Str("to", string(c.To)).
+				Msgf("the PMS's answer to posting %d cannot be journaled: it is kept and written again until the journal takes it; postings wait meanwhile (free the journal's disk)", req.Number)
+		}
+		select {
+		case <-postCtx.Done():
+			log.Error().Err(err).Str("to", string(c.To)).
+				Msgf("the gateway stopped before the PMS's answer to posting %d for room %s could be journaled: it should be %s; after the restart it is in doubt, and the night auditor resolves it so", req.Number, req.Room, c.To)
+			return false
+		case <-e.clock().After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
 	}
 }
 

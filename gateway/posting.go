@@ -60,7 +60,8 @@ func (s State) NeedsPerson() bool {
 //
 // captured → not-chargeable is for a record that is no call (a page header, a
 // summary line): its raw bytes were journaled before the parse could tell.
-// reposted and transferred both go back to queued with a new posting number:
+// reposted and transferred both go back to queued, to be sent under a new
+// posting number:
 // a transfer posts the charge to another room's folio, which only a posting
 // can do.
 var transitions = map[State][]State{

@@ -85,8 +85,12 @@ func Compact(path string, o Options) (before, after int64, err error) {
 	if err != nil {
 		return fail(err)
 	}
-	if err := bolt.Compact(dst, src.db, 64<<20); err != nil {
+	if err := src.guard("copy itself", func() error { return bolt.Compact(dst, src.db, 64<<20) }); err != nil {
 		dst.Close()
+		if src.broken.Load() {
+			os.Remove(tmp)
+			return 0, 0, err // the damaged journal's sentence
+		}
 		return fail(err)
 	}
 	if err := dst.Close(); err != nil {

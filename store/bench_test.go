@@ -384,3 +384,52 @@ func BenchmarkQuery1M(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkStartCheck1M compares, on the 1,000,000-entry journal that
+// BenchmarkQuery1M keeps (-args -bench.keep=FILE, made first), the check
+// Open makes of a large file at start (a bounded walk: store.Open
+// read-only), the whole walk it makes of a file up to 256 MiB, and bbolt's
+// whole-file consistency check (tx.Check), which Open does not make: see
+// docs/journal.md "A damaged journal".
+func BenchmarkStartCheck1M(b *testing.B) {
+	if *benchKeep == "" {
+		b.Skip("needs -bench.keep=FILE naming the journal BenchmarkQuery1M made")
+	}
+	if _, err := os.Stat(*benchKeep); err != nil {
+		b.Skip("run BenchmarkQuery1M with -bench.keep first")
+	}
+	b.Run("open", func(b *testing.B) {
+		for b.Loop() {
+			j, err := store.Open(*benchKeep, store.Options{ReadOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			j.Close()
+		}
+	})
+	b.Run("open-walk-whole", func(b *testing.B) {
+		defer store.SetFullCheckMax(1 << 40)()
+		for b.Loop() {
+			j, err := store.Open(*benchKeep, store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			j.Close()
+		}
+	})
+	b.Run("bbolt-check", func(b *testing.B) {
+		db, err := bolt.Open(*benchKeep, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		for b.Loop() {
+			db.View(func(tx *bolt.Tx) error {
+				for err := range tx.Check() {
+					b.Fatal(err)
+				}
+				return nil
+			})
+		}
+	})
+}

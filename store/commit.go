@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -33,8 +34,9 @@ const maxBatch = 256
 type commitReq struct {
 	fn   func(tx *bolt.Tx) error
 	done chan error
-	// panicked holds what fn panicked with, for do to panic with again on
-	// the writer's goroutine.
+	// panicked holds what fn panicked with; the write's error is then a
+	// writePanic, which Journal.write turns into a damaged journal's error
+	// (see damage.go).
 	panicked any
 }
 
@@ -44,8 +46,8 @@ type writePanic struct{ v any }
 func (p writePanic) Error() string { return fmt.Sprint("a journal write panicked: ", p.v) }
 
 // call runs r's function, turning a panic into that write's error, so that
-// a bug in one write fails that write (and its caller, as bbolt's Update
-// would), never the committer and every other writer.
+// bbolt's panic on a damaged page (or a bug) in one write fails that write,
+// never the committer and every other writer.
 func (r *commitReq) call(tx *bolt.Tx) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -65,6 +67,11 @@ type committer struct {
 	once sync.Once
 	// commits and writes count transactions and the writes they held.
 	commits, writes atomic.Int64
+	// fail, if set (by tests only, see export_test.go), is asked after a
+	// batch ran and before it commits: an error rolls the transaction
+	// back and fails every write of the batch, as a full disk fails the
+	// commit's write or fsync.
+	fail atomic.Pointer[func() error]
 }
 
 func newCommitter(db *bolt.DB) *committer {
@@ -80,11 +87,7 @@ func (c *committer) do(fn func(tx *bolt.Tx) error) error {
 	r := &commitReq{fn: fn, done: make(chan error, 1)}
 	select {
 	case c.reqs <- r:
-		err := <-r.done
-		if r.panicked != nil {
-			panic(r.panicked)
-		}
-		return err
+		return <-r.done
 	case <-c.quit:
 		return berrors.ErrDatabaseNotOpen
 	}
@@ -99,6 +102,9 @@ func (c *committer) stop() {
 
 func (c *committer) run() {
 	defer close(c.done)
+	// A fault reading a damaged file's memory map is a panic here, not the
+	// end of the process (see damage.go).
+	debug.SetPanicOnFault(true)
 	batch := make([]*commitReq, 0, maxBatch)
 	for {
 		select {
@@ -124,15 +130,27 @@ func (c *committer) run() {
 func (c *committer) commit(batch []*commitReq) {
 	for len(batch) > 0 {
 		failed := -1
-		err := c.db.Update(func(tx *bolt.Tx) error {
+		err := c.update(func(tx *bolt.Tx) error {
 			for i, r := range batch {
 				if err := r.call(tx); err != nil {
 					failed = i
 					return err
 				}
 			}
+			if f := c.fail.Load(); f != nil {
+				return (*f)()
+			}
 			return nil
 		})
+		if err != nil && failed < 0 {
+			// The commit failed, not a write (a full disk, or bbolt's
+			// panic committing a damaged file): every write of the batch
+			// gets the error.
+			for _, r := range batch {
+				r.done <- err
+			}
+			return
+		}
 		if failed < 0 {
 			c.commits.Add(1)
 			c.writes.Add(int64(len(batch)))
@@ -144,4 +162,16 @@ func (c *committer) commit(batch []*commitReq) {
 		batch[failed].done <- err
 		batch = append(batch[:failed:failed], batch[failed+1:]...)
 	}
+}
+
+// update runs db.Update, turning a panic of bbolt's (spilling or committing
+// pages of a damaged file) into a writePanic error; bbolt's Update rolls the
+// transaction back as the panic leaves it.
+func (c *committer) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = writePanic{v}
+		}
+	}()
+	return c.db.Update(fn)
 }

@@ -40,3 +40,15 @@ func GunzipJournal(t testing.TB, name string) string {
 	}
 	return path
 }
+
+// SetFullCheckMax sets the largest file Open walks whole at start, and
+// returns a function that restores it.
+func SetFullCheckMax(n int64) func() {
+	old := fullCheckMax
+	fullCheckMax = n
+	return func() { fullCheckMax = old }
+}
+
+// FailCommits makes every commit of j's writes ask fail first: an error
+// fails the commit, as a full disk does; nil lets it through.
+func FailCommits(j *Journal, fail func() error) { j.commits.fail.Store(&fail) }

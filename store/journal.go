@@ -139,7 +139,10 @@ func (w *txw) move(id gateway.EntryID, c gateway.Change) error {
 	if c.Answer != nil {
 		ev.answer = &gateway.Answer{Code: c.Answer.Code, Text: c.Answer.Text, Time: now}
 	}
-	if c.To == gateway.StateQueued && r.state != gateway.StateSent {
+	// The posting number is given when the posting is first sent, so that
+	// numbers go out in sending order (docs/journal.md "Posting numbers").
+	// A posting the PMS answered "not now" keeps its number.
+	if c.To == gateway.StateSent && r.posting == 0 {
 		if ev.posting, err = w.nextPosting(); err != nil {
 			return err
 		}
@@ -149,13 +152,9 @@ func (w *txw) move(id gateway.EntryID, c gateway.Change) error {
 	}
 	if c.To == gateway.StateReposted || c.To == gateway.StateTransferred {
 		// A person's repost or transfer goes back to the queue at once,
-		// under a new posting number.
-		p, err := w.nextPosting()
-		if err != nil {
-			return err
-		}
+		// without its number: it is sent under a new one.
 		if err := w.append(&event{kind: gateway.EventMoved, entry: r.id, at: now, from: c.To, to: gateway.StateQueued,
-			reason: fmt.Sprintf("%s by %s: queued again as posting %d", c.To, c.Actor, p), posting: p}); err != nil {
+			reason: fmt.Sprintf("%s by %s: queued again, to be sent under a new posting number", c.To, c.Actor)}); err != nil {
 			return err
 		}
 	}

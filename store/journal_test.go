@@ -30,15 +30,15 @@ func TestLifecycle(t *testing.T) {
 	}
 	e.move(id, gateway.Change{To: gateway.StateRated, Call: call(1), Charge: charge(136)})
 	en = e.move(id, gateway.Change{To: gateway.StateQueued, Room: "415", Reservation: "G77"})
-	if en.Posting != 1 || en.Room != "415" || en.Reservation != "G77" || en.Charge.TotalMinor != 136 || en.Call.Extension != "401" {
+	if en.Posting != 0 || en.Room != "415" || en.Reservation != "G77" || en.Charge.TotalMinor != 136 || en.Call.Extension != "401" {
 		t.Fatalf("queued entry: %+v", en)
 	}
 	if string(en.Call.Raw) != string(record(1).Data) || !en.Time.Equal(call(1).StartUTC) {
 		t.Errorf("call raw %q, time %v", en.Call.Raw, en.Time)
 	}
 	en = e.move(id, gateway.Change{To: gateway.StateSent})
-	if en.Sent.IsZero() {
-		t.Error("sent time not set")
+	if en.Sent.IsZero() || en.Posting != 1 {
+		t.Errorf("sent entry: time %v, posting %d (given with the sending)", en.Sent, en.Posting)
 	}
 	e.move(id, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK", Text: "posted"}})
 	en, _ = e.j.Entry(ctx, id)
@@ -300,7 +300,7 @@ func TestPostingNumbers(t *testing.T) {
 	e.reopen()
 	// The counter wraps to 1 and skips the held (even) numbers.
 	for _, want := range []uint32{1, 3} {
-		id := e.to(200+int(want), gateway.StateQueued)
+		id := e.to(200+int(want), gateway.StateSent)
 		en, _ := e.j.Entry(ctx, id)
 		if en.Posting != want {
 			t.Errorf("after the wrap: posting %d, want %d", en.Posting, want)
@@ -311,15 +311,17 @@ func TestPostingNumbers(t *testing.T) {
 	id := held[2]
 	e.move(id, gateway.Change{To: gateway.StateInDoubt, Reason: "no answer"})
 	en := e.move(id, gateway.Change{To: gateway.StateReposted, Actor: "night", Reason: "not on the folio"})
-	if en.State != gateway.StateQueued || en.Posting != 5 {
-		t.Errorf("reposted: %s posting %d, want queued with 5", en.State, en.Posting)
+	if en.State != gateway.StateQueued || en.Posting != 0 {
+		t.Errorf("reposted: %s posting %d, want queued without a number", en.State, en.Posting)
 	}
 	en, _ = e.j.Entry(ctx, id)
-	if h := en.History[len(en.History)-1]; h.From != gateway.StateReposted || h.To != gateway.StateQueued || !strings.Contains(h.Reason, "posting 5") {
+	if h := en.History[len(en.History)-1]; h.From != gateway.StateReposted || h.To != gateway.StateQueued || !strings.Contains(h.Reason, "new posting number") {
 		t.Errorf("repost history %+v", h)
 	}
+	if en = e.move(id, gateway.Change{To: gateway.StateSent}); en.Posting != 5 {
+		t.Errorf("reposted and sent: posting %d, want 5", en.Posting)
+	}
 	// sent → queued (PMS busy) keeps the number.
-	e.move(id, gateway.Change{To: gateway.StateSent})
 	en = e.move(id, gateway.Change{To: gateway.StateQueued, Answer: &gateway.Answer{Code: "RY"}})
 	if en.Posting != 5 {
 		t.Errorf("retry changed posting to %d", en.Posting)
@@ -327,21 +329,25 @@ func TestPostingNumbers(t *testing.T) {
 	// A transfer, too, takes a new number (7: 6 is held) and the new room.
 	en = e.move(held[4], gateway.Change{To: gateway.StateInDoubt, Reason: "no answer"})
 	en = e.move(en.ID, gateway.Change{To: gateway.StateTransferred, Actor: "night", Reason: "guest moved", Room: "512"})
-	if en.State != gateway.StateQueued || en.Posting != 7 || en.Room != "512" {
+	if en.State != gateway.StateQueued || en.Posting != 0 || en.Room != "512" {
 		t.Errorf("transferred: %s posting %d room %s", en.State, en.Posting, en.Room)
 	}
-	// Fill every free number (2 and 4, freed, then 9), then the next queue
-	// fails with a transient error and changes nothing.
+	if en = e.move(en.ID, gateway.Change{To: gateway.StateSent}); en.Posting != 7 {
+		t.Errorf("transferred: %s posting %d room %s", en.State, en.Posting, en.Room)
+	}
+	// Fill every free number (2 and 4, freed, then 9), then the next
+	// sending fails with a transient error and changes nothing.
 	var got []uint32
 	for n := 500; ; n++ {
 		id := e.capture(n)
 		e.move(id, gateway.Change{To: gateway.StateRated, Call: call(n), Charge: charge(10)})
-		en, err := e.j.Move(ctx, id, gateway.Change{To: gateway.StateQueued, Room: "415"})
+		e.move(id, gateway.Change{To: gateway.StateQueued, Room: "415"})
+		en, err := e.j.Move(ctx, id, gateway.Change{To: gateway.StateSent})
 		if err != nil {
 			if !gateway.IsTransient(err) || !strings.Contains(err.Error(), "every posting number from 1 to 9") {
 				t.Fatalf("all held: %v", err)
 			}
-			if en, _ := e.j.Entry(ctx, id); en.State != gateway.StateRated {
+			if en, _ := e.j.Entry(ctx, id); en.State != gateway.StateQueued {
 				t.Errorf("failed queue moved the entry to %s", en.State)
 			}
 			break

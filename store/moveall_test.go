@@ -121,17 +121,18 @@ func TestMoveAllNothingOrAll(t *testing.T) {
 		})
 	}
 
-	// Posting numbers run out at the second queue of the batch: the number
-	// the first was given, in the same batch, is not given either.
-	for n := 3; n <= 9; n++ {
-		e.to(n, gateway.StateQueued) // numbers 1 to 8 held
+	// Posting numbers run out at the second sending of the batch: the
+	// number the first was given, in the same batch, is not given either.
+	for n := 3; n <= 10; n++ {
+		e.to(n, gateway.StateSent) // numbers 1 to 8 held
 	}
-	c1, c2 := e.to(10, gateway.StateRated), e.to(11, gateway.StateRated)
+	c1, c2 := e.to(11, gateway.StateRated), e.to(12, gateway.StateRated)
 	before, _ := e.j.Info(ctx)
 	_, err := e.j.MoveAll(ctx, []gateway.Move{
-		{ID: b, Change: gateway.Change{To: gateway.StateSent}},
 		{ID: c1, Change: gateway.Change{To: gateway.StateQueued, Room: "415"}},
+		{ID: c1, Change: gateway.Change{To: gateway.StateSent}},
 		{ID: c2, Change: gateway.Change{To: gateway.StateQueued, Room: "415"}},
+		{ID: c2, Change: gateway.Change{To: gateway.StateSent}},
 	})
 	if !gateway.IsTransient(err) {
 		t.Fatalf("all numbers held: %v", err)

@@ -60,7 +60,7 @@ func TestPrune(t *testing.T) {
 	if _, err := e.j.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
-	id := e.to(999, gateway.StateQueued)
+	id := e.to(999, gateway.StateSent)
 	en, _ := e.j.Entry(ctx, id)
 	if uint64(id) != in.Entries+1 || en.Posting != in.Posting+1 {
 		t.Errorf("after pruning the newest: entry %d posting %d, want %d and %d", id, en.Posting, in.Entries+1, in.Posting+1)
@@ -80,7 +80,7 @@ func TestPrune(t *testing.T) {
 	e.j.Close()
 	e.opt.RetentionMonths = 1
 	e.open()
-	e.move(id, gateway.Change{To: gateway.StateVoided, Actor: "night", Reason: "test call"})
+	e.move(id, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}})
 	e.clock.Add(40 * 24 * time.Hour)
 	td, err := e.j.Tidy(ctx)
 	if err != nil || td.Pruned.Entries != 1 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -127,6 +128,9 @@ type Journal struct {
 	// commits runs the writes of Journal.write, grouped (see commit.go);
 	// nil for a read-only journal.
 	commits *committer
+	// broken is set once bbolt panicked on the file: it is damaged, and
+	// takes no more writes (see damage.go).
+	broken atomic.Bool
 }
 
 var (
@@ -200,13 +204,22 @@ func Open(path string, o Options) (*Journal, error) {
 			return nil, gateway.Errorf(gateway.KindInvalid, "the folder %s for the journal does not exist: create it, or change store.path", filepath.Dir(path))
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         o.Timeout,
-		ReadOnly:        o.ReadOnly,
-		PreLoadFreelist: o.ReadOnly, // so that Verify can check pages
-		FreelistType:    bolt.FreelistMapType,
+	if err := cutShort(path); err != nil {
+		return nil, gateway.Errorf(gateway.KindInternal, "the journal %s is damaged (%v): %s", path, err, fixDamaged)
+	}
+	var db *bolt.DB
+	err := j.guard("open the file", func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:         o.Timeout,
+			ReadOnly:        o.ReadOnly,
+			PreLoadFreelist: o.ReadOnly, // so that Verify can check pages
+			FreelistType:    bolt.FreelistMapType,
+		})
+		return err
 	})
 	switch {
+	case err != nil && j.broken.Load():
+		return nil, err
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, &gateway.Error{Kind: gateway.KindTransient, Err: ErrInUse,
 			Msg: fmt.Sprintf("the journal %s is in use by a running gateway (%s): stop it first; gateway journal commands read a stopped gateway's journal", path, lockHolder(path))}
@@ -216,7 +229,7 @@ func Open(path string, o Options) (*Journal, error) {
 		return nil, gateway.Errorf(gateway.KindInternal, "cannot open the journal %s: %w", path, err)
 	}
 	j.db = db
-	if err := j.init(); err != nil {
+	if err := j.guard("read the journal's structure", j.init); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -244,6 +257,11 @@ func (j *Journal) init() error {
 		}
 		schema = int(u64(m.Get(kSchema)))
 		j.epoch = string(m.Get(kEpoch))
+		if schema == currentSchema {
+			if err := checkStructure(tx, j.path, !j.opt.ReadOnly); err != nil {
+				return gateway.Errorf(gateway.KindInternal, "the journal %s is damaged (%v): %s", j.path, err, fixDamaged)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -367,7 +385,10 @@ func (j *Journal) update(ctx context.Context, what string, fn func(tx *bolt.Tx) 
 	if err := ctx.Err(); err != nil {
 		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
-	err := j.db.Update(fn)
+	if err := j.damaged(what); err != nil {
+		return err
+	}
+	err := j.guard(what, func() error { return j.db.Update(fn) })
 	return classify(err, what)
 }
 
@@ -375,7 +396,7 @@ func (j *Journal) view(ctx context.Context, what string, fn func(tx *bolt.Tx) er
 	if err := ctx.Err(); err != nil {
 		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
-	return classify(j.db.View(fn), what)
+	return classify(j.guard(what, func() error { return j.db.View(fn) }), what)
 }
 
 func classify(err error, what string) error {

@@ -182,6 +182,9 @@ func TestConcurrentWriters(t *testing.T) {
 				if _, err := e.j.Move(ctx, c.ID, gateway.Change{To: gateway.StateQueued, Room: "415"}); err != nil {
 					errs <- err
 				}
+				if _, err := e.j.Move(ctx, c.ID, gateway.Change{To: gateway.StateSent}); err != nil {
+					errs <- err
+				}
 			}
 		})
 	}
@@ -206,7 +209,7 @@ func TestConcurrentWriters(t *testing.T) {
 			for _, h := range en.History {
 				path = append(path, string(h.To))
 			}
-			if got := strings.Join(path, " "); got != "captured rated queued" {
+			if got := strings.Join(path, " "); got != "captured rated queued sent" {
 				t.Errorf("entry %d went %s", id, got)
 			}
 			if postings[en.Posting] {
@@ -216,7 +219,7 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 	}
 	c, err := e.j.Counts(ctx)
-	if err != nil || c.Entries != writers*each || c.States[gateway.StateQueued] != writers*each {
+	if err != nil || c.Entries != writers*each || c.States[gateway.StateSent] != writers*each {
 		t.Errorf("counts %+v %v", c, err)
 	}
 	e.verify()

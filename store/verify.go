@@ -72,6 +72,12 @@ func (j *Journal) Verify(ctx context.Context, dir string) (Report, error) {
 		if err := j.checkChain(ctx, tx, scratch, &rep); err != nil {
 			return err
 		}
+		// The pages are read here first, under the journal's guard: bbolt's
+		// tx.Check reads them in a goroutine of its own, where a damaged
+		// page's fault would end the process (see damage.go).
+		if err := walk(tx); err != nil {
+			return gateway.Errorf(gateway.KindInternal, "the journal %s is damaged (%v): %s", j.path, err, fixDamaged)
+		}
 		for err := range tx.Check() {
 			rep.add("file: %v", err)
 		}

@@ -131,20 +131,29 @@ func (j *Journal) write(ctx context.Context, what string, fn func(w *txw) error)
 	if err := ctx.Err(); err != nil {
 		return gateway.Wrap(gateway.KindTransient, err, "the journal did not "+what)
 	}
+	if err := j.damaged(what); err != nil {
+		return err
+	}
 	run := j.db.Update
 	if j.commits != nil {
 		run = j.commits.do
 	}
-	return classify(run(func(tx *bolt.Tx) error {
-		w, err := j.newTxw(tx)
-		if err != nil {
-			return err
-		}
-		if err := fn(w); err != nil {
-			return err
-		}
-		return w.flush()
-	}), what)
+	err := j.guard(what, func() error {
+		return run(func(tx *bolt.Tx) error {
+			w, err := j.newTxw(tx)
+			if err != nil {
+				return err
+			}
+			if err := fn(w); err != nil {
+				return err
+			}
+			return w.flush()
+		})
+	})
+	if v, ok := asWritePanic(err); ok {
+		err = j.damagedError(what, v)
+	}
+	return classify(err, what)
 }
 
 // now is the journal's clock, in UTC microseconds.
@@ -259,6 +268,14 @@ func (w *txw) apply(ev *event) error {
 			if err := w.release(r.posting, r.id); err != nil {
 				return err
 			}
+		case ev.to == gateway.StateQueued && (ev.from == gateway.StateReposted || ev.from == gateway.StateTransferred):
+			// Queued again by a person, to be sent under a new number (a
+			// journal written before numbers were given at sending has the
+			// new number in this event: the case above).
+			if err := w.release(r.posting, r.id); err != nil {
+				return err
+			}
+			r.posting = 0
 		}
 		if ev.to == gateway.StateSent {
 			r.sent = micros(ev.at)

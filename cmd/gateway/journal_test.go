@@ -80,11 +80,15 @@ func journalSite(t *testing.T) (config, journal string) {
 		j.Move(ctx, c.ID, gateway.Change{To: gateway.StateRated, Call: call,
 			Charge: &gateway.Charge{Class: "national", Chargeable: true, TotalMinor: 136, Currency: "USD"}})
 		j.Move(ctx, c.ID, gateway.Change{To: gateway.StateQueued, Room: "415"})
-		if st == gateway.StatePosted {
-			j.Move(ctx, c.ID, gateway.Change{To: gateway.StateSent})
-			if _, err := j.Move(ctx, c.ID, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}}); err != nil {
-				t.Fatal(err)
-			}
+		// Both are sent (and so numbered): the queued one was answered
+		// "not now" and waits with its number.
+		j.Move(ctx, c.ID, gateway.Change{To: gateway.StateSent})
+		answer := gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}}
+		if st == gateway.StateQueued {
+			answer = gateway.Change{To: gateway.StateQueued, Answer: &gateway.Answer{Code: "RY"}, Reason: "the PMS is busy"}
+		}
+		if _, err := j.Move(ctx, c.ID, answer); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return config, journal
@@ -267,5 +271,42 @@ func TestJournalOperations(t *testing.T) {
 	code, out, _ = run(t, "", "journal", "prune", "--help")
 	if code != 0 || !strings.Contains(out, "Usage: gateway journal prune") || !strings.Contains(out, "-dry-run") {
 		t.Errorf("prune --help: exit %d %q", code, out)
+	}
+}
+
+// TestJournalDamaged: on a journal file cut short, or with its pages
+// damaged, verify and serve end with a sentence naming the fix, never a
+// Go panic (issue 14, D8). store's TestDamagedJournals damages files in
+// more ways.
+func TestJournalDamaged(t *testing.T) {
+	config, journal := journalSite(t)
+	good, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func([]byte) []byte
+	}{
+		{"cut short", func(b []byte) []byte { return b[:4*4096] }},
+		{"every page past the meta pages scrambled", func(b []byte) []byte {
+			for i := 2 * 4096; i < len(b); i += 7 {
+				b[i] ^= 0xa5
+			}
+			return b
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(journal, tc.damage(append([]byte(nil), good...)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"journal", "verify", "--config", config}, {"serve", "--config", config}} {
+				code, out, errOut := run(t, "", args...)
+				if code == 0 || !strings.Contains(errOut, "is damaged") || !strings.Contains(errOut, "restore the journal from its last backup") ||
+					strings.Contains(out+errOut, "goroutine ") {
+					t.Errorf("%s: exit %d\n%s\n%s", args[:2], code, out, errOut)
+				}
+			}
+		})
 	}
 }

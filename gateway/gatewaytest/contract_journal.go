@@ -99,6 +99,12 @@ func (e *contractEnv) queued(ext string) gateway.Entry {
 	return e.must(id, gateway.Change{To: gateway.StateQueued, Room: ext})
 }
 
+// sent captures, rates, queues and sends a record for room ext.
+func (e *contractEnv) sent(ext string) gateway.Entry {
+	e.t.Helper()
+	return e.must(e.queued(ext).ID, gateway.Change{To: gateway.StateSent})
+}
+
 func (e *contractEnv) must(id gateway.EntryID, c gateway.Change) gateway.Entry {
 	e.t.Helper()
 	en, err := e.j.Move(e.ctx, id, c)
@@ -204,14 +210,14 @@ func contractMoves(t *testing.T, open OpenJournal) {
 	e.fails(id, gateway.Change{To: gateway.StateQueued}, gateway.KindInvalid) // no room
 	e.fails(id, gateway.Change{To: gateway.StatePosted}, gateway.KindInvalid)
 	en = e.must(id, gateway.Change{To: gateway.StateQueued, Room: "101", Reservation: "R1"})
-	if en.Room != "101" || en.Reservation != "R1" || en.Posting == 0 {
-		t.Errorf("queued entry %+v", en)
+	if en.Room != "101" || en.Reservation != "R1" || en.Posting != 0 {
+		t.Errorf("queued entry %+v (the posting number comes with its sending)", en)
 	}
 	e.fails(id, gateway.Change{To: gateway.StateSent, Room: "102"}, gateway.KindInvalid)
 	e.fails(id, gateway.Change{To: gateway.StateSent, Alone: true, Answer: &gateway.Answer{Code: "OK"}}, gateway.KindInvalid)
 	en = e.must(id, gateway.Change{To: gateway.StateSent, Alone: true})
-	if en.Sent.IsZero() {
-		t.Error("sent entry without its time of sending")
+	if en.Sent.IsZero() || en.Posting == 0 {
+		t.Errorf("sent entry without its time of sending or its posting number: %+v", en)
 	}
 	e.fails(id, gateway.Change{To: gateway.StateInDoubt}, gateway.KindInvalid) // no reason
 	en = e.must(id, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK", Text: "booked"}})
@@ -241,34 +247,45 @@ func contractMoves(t *testing.T, open OpenJournal) {
 func contractPostings(t *testing.T, open OpenJournal) {
 	e := newContractEnv(t, open, JournalOptions{})
 	a, b := e.queued("101"), e.queued("102")
-	if a.Posting != 1 || b.Posting != 2 {
-		t.Fatalf("posting numbers %d, %d, want 1, 2", a.Posting, b.Posting)
+	if a.Posting != 0 || b.Posting != 0 {
+		t.Fatalf("queued postings hold numbers %d, %d: a number comes with the sending", a.Posting, b.Posting)
 	}
-	// "Busy, retry": back to the queue with the same number.
-	e.must(a.ID, gateway.Change{To: gateway.StateSent})
+	// Numbers are given in sending order: b, sent first, gets 1.
+	b = e.must(b.ID, gateway.Change{To: gateway.StateSent})
+	a = e.must(a.ID, gateway.Change{To: gateway.StateSent})
+	if b.Posting != 1 || a.Posting != 2 {
+		t.Fatalf("posting numbers %d, %d in sending order, want 1, 2", b.Posting, a.Posting)
+	}
+	// "Busy, retry": back to the queue with the same number, sent again
+	// under it.
 	en := e.must(a.ID, gateway.Change{To: gateway.StateQueued, Answer: &gateway.Answer{Code: "RY"}, Reason: "the PMS is busy"})
-	if en.Posting != 1 || en.Answer == nil || en.Answer.Code != "RY" {
+	if en.Posting != 2 || en.Answer == nil || en.Answer.Code != "RY" {
 		t.Errorf("retried posting %+v", en)
 	}
+	if en = e.must(a.ID, gateway.Change{To: gateway.StateSent}); en.Posting != 2 {
+		t.Errorf("retried posting sent as %d, want 2", en.Posting)
+	}
 	// Posted releases its number; in doubt keeps it.
-	e.must(a.ID, gateway.Change{To: gateway.StateSent})
 	e.must(a.ID, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}})
-	e.must(b.ID, gateway.Change{To: gateway.StateSent})
 	e.must(b.ID, gateway.Change{To: gateway.StateInDoubt, Reason: "no answer"})
-	if c := e.queued("103"); c.Posting != 3 {
+	if c := e.sent("103"); c.Posting != 3 {
 		t.Errorf("third posting number %d, want 3", c.Posting)
 	}
-	// A person reposts: back to the queue under a new number, in one call.
+	// A person reposts: back to the queue in one call, without a number;
+	// its sending gives a new one.
 	e.fails(b.ID, gateway.Change{To: gateway.StateReposted, Reason: "checked the folio"}, gateway.KindInvalid) // no actor
 	en = e.must(b.ID, gateway.Change{To: gateway.StateReposted, Actor: "night", Reason: "not on the folio"})
-	if en.State != gateway.StateQueued || en.Posting != 4 {
-		t.Errorf("reposted entry %s #%d, want queued #4", en.State, en.Posting)
+	if en.State != gateway.StateQueued || en.Posting != 0 {
+		t.Errorf("reposted entry %s #%d, want queued without a number", en.State, en.Posting)
+	}
+	if en = e.must(b.ID, gateway.Change{To: gateway.StateSent}); en.Posting != 4 {
+		t.Errorf("reposted entry sent as %d, want 4", en.Posting)
 	}
 	h := e.entry(b.ID).History
-	if n := len(h); n < 2 || h[n-2].To != gateway.StateReposted || h[n-2].Actor != "night" || h[n-1].To != gateway.StateQueued {
+	if n := len(h); n < 3 || h[n-3].To != gateway.StateReposted || h[n-3].Actor != "night" || h[n-2].To != gateway.StateQueued {
 		t.Errorf("repost history %+v", h)
 	}
-	for _, p := range []uint32{2, 4} {
+	for _, p := range []uint32{1, 4} {
 		es, err := e.j.Entries(e.ctx, gateway.Filter{Posting: p})
 		if err != nil || len(es) != 1 || es[0].ID != b.ID {
 			t.Errorf("entries by posting %d: %v %v", p, es, err)
@@ -283,15 +300,16 @@ func contractPostingWrap(t *testing.T, open OpenJournal) {
 	e := newContractEnv(t, open, JournalOptions{PostingMax: 9})
 	var held []gateway.Entry
 	for range 9 {
-		held = append(held, e.queued("101"))
+		en := e.sent("101")
+		held = append(held, e.must(en.ID, gateway.Change{To: gateway.StateInDoubt, Reason: "no answer"}))
 	}
 	if held[8].Posting != 9 {
 		t.Fatalf("ninth posting %d", held[8].Posting)
 	}
-	id := e.rated("101")
-	e.fails(id, gateway.Change{To: gateway.StateQueued, Room: "101"}, gateway.KindTransient)
+	id := e.queued("101").ID
+	e.fails(id, gateway.Change{To: gateway.StateSent}, gateway.KindTransient)
 	e.must(held[4].ID, gateway.Change{To: gateway.StateVoided, Actor: "night", Reason: "duplicate"})
-	if en := e.must(id, gateway.Change{To: gateway.StateQueued, Room: "101"}); en.Posting != 5 {
+	if en := e.must(id, gateway.Change{To: gateway.StateSent}); en.Posting != 5 {
 		t.Errorf("after the wrap: posting %d, want 5, the one released", en.Posting)
 	}
 }
@@ -304,7 +322,7 @@ func contractPersonMoves(t *testing.T, open OpenJournal) {
 	e.fails(id, gateway.Change{To: gateway.StateTransferred, Actor: "night", Reason: "guest's room"}, gateway.KindInvalid) // no room
 	e.fails(id, gateway.Change{To: gateway.StateQueued, Room: "101"}, gateway.KindInvalid)
 	en := e.must(id, gateway.Change{To: gateway.StateTransferred, Actor: "night", Reason: "the guest's room", Room: "204"})
-	if en.State != gateway.StateQueued || en.Room != "204" || en.Posting == 0 {
+	if en.State != gateway.StateQueued || en.Room != "204" || en.Posting != 0 {
 		t.Errorf("transferred entry %+v", en)
 	}
 	id2 := e.capture()

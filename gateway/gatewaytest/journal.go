@@ -299,7 +299,7 @@ func (j *Journal) move(id gateway.EntryID, c gateway.Change, u *undo) error {
 	from := e.State
 	data := map[string]any{"call": c.Call, "charge": c.Charge, "room": c.Room, "reservation": c.Reservation}
 	var posting uint32
-	if c.To == gateway.StateQueued && from != gateway.StateSent {
+	if c.To == gateway.StateSent && e.Posting == 0 {
 		var err error
 		if posting, err = j.nextPosting(); err != nil {
 			return err
@@ -338,14 +338,11 @@ func (j *Journal) move(id gateway.EntryID, c gateway.Change, u *undo) error {
 	}
 	fe.history = append(fe.history, gateway.StateChange{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, From: from, To: c.To, Actor: c.Actor, Reason: c.Reason})
 	if c.To == gateway.StateReposted || c.To == gateway.StateTransferred {
-		p, err := j.nextPosting()
-		if err != nil {
-			return err
-		}
-		reason := fmt.Sprintf("%s by %s: queued again as posting %d", c.To, c.Actor, p)
-		ev := j.event(gateway.Event{Kind: gateway.EventMoved, Entry: id, From: c.To, To: gateway.StateQueued, Reason: reason}, map[string]any{"posting": p})
+		reason := fmt.Sprintf("%s by %s: queued again, to be sent under a new posting number", c.To, c.Actor)
+		ev := j.event(gateway.Event{Kind: gateway.EventMoved, Entry: id, From: c.To, To: gateway.StateQueued, Reason: reason}, map[string]any{})
 		e.State, e.Updated = gateway.StateQueued, ev.Time
-		j.take(fe, p)
+		j.release(fe)
+		e.Posting = 0
 		fe.history = append(fe.history, gateway.StateChange{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, From: c.To, To: gateway.StateQueued, Reason: reason})
 	}
 	return nil

@@ -168,7 +168,9 @@ func boolFloat(b bool) float64 {
 }
 
 // Healthz answers 200 with the engine's alarms while the journal can be
-// read, 503 when it cannot.
+// read and written, 503 when it cannot be read, or while the engine's
+// journal-write alarm is up (its last write failed: a raw record or a PMS's
+// answer waits in memory to be journaled).
 func Healthz(e Engine, q gateway.Queries) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		st := e.Status()
@@ -181,6 +183,11 @@ func Healthz(e Engine, q gateway.Queries) http.HandlerFunc {
 		code := http.StatusOK
 		if len(st.Alarms) > 0 {
 			body.Status = "alarm"
+		}
+		for _, a := range st.Alarms {
+			if a.Kind == gateway.AlarmJournalWrite {
+				code, body.Status, body.Error = http.StatusServiceUnavailable, "down", "the journal cannot be written"
+			}
 		}
 		if _, err := q.Counts(r.Context()); err != nil {
 			code, body.Status, body.Error = http.StatusServiceUnavailable, "down", "the journal cannot be read"

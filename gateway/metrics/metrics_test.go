@@ -82,6 +82,9 @@ func TestHealthz(t *testing.T) {
 		{"ok", gateway.Status{}, nil, http.StatusOK, "ok"},
 		{"alarm", gateway.Status{Alarms: []gateway.Alarm{{Kind: gateway.AlarmPMSDown}}}, nil, http.StatusOK, "alarm"},
 		{"journal unreadable", gateway.Status{}, errors.New("disk gone"), http.StatusServiceUnavailable, "down"},
+		// The journal reads but cannot be written (a full disk): the
+		// engine's journal-write alarm is up (issue 14, D7).
+		{"journal unwritable", gateway.Status{Alarms: []gateway.Alarm{{Kind: gateway.AlarmJournalWrite}}}, nil, http.StatusServiceUnavailable, "down"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
