@@ -39,8 +39,13 @@ func TestCapture(t *testing.T) {
 	if err := Capture(context.Background(), open(), p, &b); !errors.Is(err, io.EOF) || strings.Count(b.String(), `"raw":`) != 2 {
 		t.Errorf("parsed: %v %q", err, b.String())
 	}
-	// A closed source ends the capture without an error.
-	src := open()
+	// A closed source ends the capture without an error. A followed file
+	// never ends by itself, so only the close can end this one (a file read
+	// once may already have queued its end before the close).
+	src, err := FollowFile(FileOptions{Path: name}, SourceOptions{IdleFlush: -1, Silence: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	src.Close()
 	if err := Capture(context.Background(), src, nil, io.Discard); err != nil {
 		t.Errorf("closed source: %v", err)
