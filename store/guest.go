@@ -195,6 +195,11 @@ func (w *txw) applyGuest(ev *event) ([]stayRef, error) {
 		if v == nil {
 			return nil, nil
 		}
+		if g.Partial {
+			// An incomplete resync (no DE: it went quiet, or the link
+			// was lost) saw only part of the hotel: it removes nothing.
+			return nil, w.meta.Delete(kResync)
+		}
 		since := u64(v)
 		var gone []stayRef
 		type roomList struct {
@@ -337,7 +342,7 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 			return false, gateway.Errorf(gateway.KindInvalid, "a check-out needs a room or a reservation number")
 		}
 	case gateway.ResyncStart, gateway.ResyncEnd, gateway.NightAuditStart, gateway.NightAuditEnd:
-		room, res, g = "", "", &guestData{Event: ge.Kind, PMSTime: g.PMSTime}
+		room, res, g = "", "", &guestData{Event: ge.Kind, PMSTime: g.PMSTime, Partial: ge.Kind == gateway.ResyncEnd && ge.Partial}
 	default:
 		return false, gateway.Errorf(gateway.KindInvalid, "guest event %q is not one the journal knows", ge.Kind)
 	}

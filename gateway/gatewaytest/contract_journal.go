@@ -511,6 +511,18 @@ func contractGuests(t *testing.T, open OpenJournal) {
 	}
 	apply(gateway.GuestEvent{Kind: gateway.ResyncEnd}, true)
 	eq("after the resync", guests(""), "101/R1")
+	// An incomplete resync (its end is Partial: no DE came) saw only part
+	// of the hotel: it removes no stay it did not see (docs/fias.md,
+	// "Resync").
+	apply(in("105", "R5", false), true)
+	apply(gateway.GuestEvent{Kind: gateway.ResyncStart}, true)
+	ev = in("101", "R1", false)
+	ev.Resync = true
+	if _, err := e.j.ApplyGuest(e.ctx, ev); err != nil {
+		t.Error(err)
+	}
+	apply(gateway.GuestEvent{Kind: gateway.ResyncEnd, Partial: true}, true)
+	eq("after an incomplete resync", guests(""), "101/R1", "105/R5")
 	apply(gateway.GuestEvent{Kind: gateway.NightAuditStart}, true)
 	apply(gateway.GuestEvent{Kind: gateway.NightAuditEnd}, true)
 	evs, _ := e.j.Events(e.ctx, gateway.EventFilter{})

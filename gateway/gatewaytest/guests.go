@@ -111,6 +111,12 @@ func (j *Journal) applyGuest(ev gateway.GuestEvent, seq uint64) {
 		if j.resyncSeq == 0 {
 			return
 		}
+		if ev.Partial {
+			// An incomplete resync saw only part of the hotel: it
+			// removes nothing.
+			j.resyncSeq = 0
+			return
+		}
 		for room, list := range j.rooms {
 			keep := slices.DeleteFunc(slices.Clone(list), func(s stay) bool {
 				if s.seen < j.resyncSeq {

@@ -76,6 +76,22 @@ func TestGuestEventParse(t *testing.T) {
 	if ev, _ := fias.GuestEvent(r); ev.Kind != gateway.GuestCheckOut || !ev.Resync || ev.Guest.Reservation != "" {
 		t.Errorf("resync GO: %+v", ev)
 	}
+	// Only the FIAS swap flag marks a resync record: SF without data, in a
+	// GI or GO (docs/fias.md, "Resync").
+	for text, want := range map[string]bool{
+		"GI|RN101|G#1|GS|SF|":    true,
+		"GI|RN101|G#1|GSN|SFN|":  false,
+		"GO|RN101|SFY|":          false,
+		"GC|RN101|G#1|GNX|SF|":   false,
+		"GI|RN101|G#1|GSN|GNX|":  false,
+		"GO|RN101|G#1|GSN|SF||":  true,
+		"GI|RN101|G#1|SF1|GNXY|": false,
+	} {
+		r, _ := fias.ParseRecord(text)
+		if ev, _ := fias.GuestEvent(r); ev.Resync != want {
+			t.Errorf("%s: Resync %v, want %v", text, ev.Resync, want)
+		}
+	}
 	r, _ = fias.ParseRecord("XL|RN1|")
 	if _, ok := fias.GuestEvent(r); ok {
 		t.Error("XL taken as a guest event")
@@ -192,6 +208,28 @@ func TestResync(t *testing.T) {
 	waitReady(t, l)
 	if r, err := post(t, l, charge(51, "101")); r.Outcome != gateway.PostPosted {
 		t.Errorf("post after resync: %+v %v", r, err)
+	}
+	noViolations(t, s)
+}
+
+// TestSwapFlagOutsideResync (issue 14, F1): a PMS that sends every declared
+// field, SF included, in its real-time records: a check-in is a check-in,
+// not a resync record, when no resync runs.
+func TestSwapFlagOutsideResync(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.SetFaults(sim.Faults{FillDeclared: true})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
+	s.CheckIn(gateway.Guest{Room: "101", LastName: "Hartley"})
+	ev := nextEvent(t, l)
+	if ev.Kind != gateway.GuestCheckIn || ev.Guest.Room != "101" || ev.Resync {
+		t.Errorf("real-time check-in with SF: %+v", ev)
+	}
+	if !strings.Contains(tr.String(), "|SF|") {
+		t.Errorf("the simulator sent no empty SF:\n%s", tr.String())
+	}
+	if st := l.Status(); st.Resync {
+		t.Errorf("status %+v", st)
 	}
 	noViolations(t, s)
 }

@@ -312,6 +312,12 @@ func (s *session) onFrame(b []byte) error {
 		l.events.push(ev)
 	case "GI", "GO", "GC":
 		ev, _ := GuestEvent(r)
+		if !s.resync {
+			// SF outside a resync (one we asked for with DR, or one the
+			// PMS opened with DS) is a PMS filling every declared field:
+			// a real-time record.
+			ev.Resync = false
+		}
 		if s.resync {
 			s.resyncUntil = now.Add(l.o.ResyncTimeout)
 			if ev.Resync && !s.resyncStarted {

@@ -290,7 +290,7 @@ func (p *peer) sendData(r fias.Record) error {
 	s := p.s
 	s.mu.Lock()
 	fl, ok := p.lrs[r.Type]
-	shuffle := s.faults.Shuffle
+	shuffle, fill := s.faults.Shuffle, s.faults.FillDeclared
 	s.mu.Unlock()
 	if !ok {
 		return nil
@@ -299,6 +299,13 @@ func (p *peer) sendData(r fias.Record) error {
 	for _, f := range r.Fields {
 		if slices.Contains(fl, f.ID) {
 			out.Fields = append(out.Fields, f)
+		}
+	}
+	if fill {
+		for _, id := range fl {
+			if !out.Has(id) {
+				out.Add(id, "")
+			}
 		}
 	}
 	if shuffle {

@@ -90,6 +90,10 @@ type Faults struct {
 	// Shuffle sends the fields of guest records and answers in a random
 	// order (GS and RO keep their places).
 	Shuffle bool
+	// FillDeclared sends every field the client declared for a record
+	// type, empty when the simulated PMS has no value for it, as some PMSs
+	// do: a real-time GI then carries "GS|" and "SF|".
+	FillDeclared bool
 	// IgnoreDR leaves resync requests unanswered; ResyncDelay paces the
 	// records of a resync.
 	IgnoreDR    bool
