@@ -528,3 +528,48 @@ func TestCallerGivesUp(t *testing.T) {
 	}
 	noViolations(t, s) // the second PS waited for the first one's PA
 }
+
+// TestPeerDescribesOnAliveCheck (issue 14, F2): a PMS that answers the
+// alive check with its own LD, nine LRs and LA, and drops the session
+// unless the gateway answers that LA with its own: the gateway answers,
+// and postings still flow.
+func TestPeerDescribesOnAliveCheck(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	s.SetFaults(sim.Faults{DescribeOnLS: true, DescribeWait: time.Second})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AliveInterval = 100 * time.Millisecond })
+	waitSim(t, s, "the PMS's description answered with LA", func() bool { return s.DescriptionsAnswered() >= 2 })
+	if r, err := post(t, l, charge(71, "101")); r.Outcome != gateway.PostPosted {
+		t.Errorf("posting after the PMS described itself: %+v %v\n%s", r, err, tr.String())
+	}
+	if f := s.Faults(); f.Deaf {
+		t.Error("the simulated PMS dropped the session")
+	}
+	if a, _ := s.Connections(); a != 1 {
+		t.Errorf("%d connections", a)
+	}
+	noViolations(t, s)
+}
+
+// TestProbeAfterAnswerTimeout (issue 14, F2): a PMS that hangs with the
+// connection open: the posting goes in doubt, and the gateway checks the
+// link at once (LS) instead of at the next alive check, finds it dead and
+// reconnects.
+func TestProbeAfterAnswerTimeout(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.LinkTimeout = 500 * time.Millisecond }) // AliveInterval: an hour
+	s.SetFaults(sim.Faults{Deaf: true})
+	if r, err := post(t, l, charge(72, "101")); r.Outcome != gateway.PostInDoubt {
+		t.Fatalf("posting to a hung PMS: %+v %v", r, err)
+	}
+	tr.Wait(t, "an alive check right after the unanswered posting", func(s string) bool {
+		_, after, _ := strings.Cut(s, "→ PS|")
+		return strings.Contains(after, "→ LS|")
+	})
+	waitSim(t, s, "a new connection once the check went unanswered", func() bool { a, _ := s.Connections(); return a >= 2 })
+	s.SetFaults(sim.Faults{})
+	waitReady(t, l)
+}

@@ -48,6 +48,7 @@ type session struct {
 	lastRx       time.Time
 	lastLS       time.Time
 	lastLAAnswer time.Time
+	peerLD       bool // the PMS sent its own link description (LD): its LA wants ours
 
 	out      *postOp // the posting waiting for its PA
 	outUntil time.Time
@@ -172,6 +173,16 @@ func (s *session) onTimer(now time.Time) error {
 		l.rememberInDoubt(op.number)
 		l.settle(op, gateway.PostResult{Outcome: gateway.PostInDoubt, Sent: true},
 			inDoubt(op.req, fmt.Sprintf("the PMS did not answer within %v", l.o.AnswerTimeout)))
+		// A PMS that leaves a posting unanswered may be gone without the
+		// connection saying so: check it now, not at the next alive check.
+		if s.checkUntil.IsZero() && s.laUntil.IsZero() {
+			l.log.Info().Msg("a posting went unanswered: checking the PMS is alive (LS)")
+			if err := s.write(s.stamp("LS")); err != nil {
+				return err
+			}
+			s.lastLS = now
+			s.checkUntil = now.Add(l.o.LinkTimeout)
+		}
 	}
 	if s.resync && !now.Before(s.resyncUntil) {
 		if s.resyncStarted {
@@ -259,20 +270,33 @@ func (s *session) onFrame(b []byte) error {
 	switch r.Type {
 	case "LS":
 		return s.describe()
+	case "LD":
+		// The PMS describes its side of the link (some answer an alive
+		// check so): its LA closes the description and waits for ours.
+		s.peerLD = true
+		l.log.Debug().Str("record", r.String()).Msg("the PMS describes its side of the link")
+	case "LR":
 	case "LA":
 		st := l.Status()
+		// A PMS's own description (LD … LA) is answered with LA whenever
+		// it comes, as the PMS answers ours (docs/fias.md, "Alive checks").
+		answer := s.peerLD
+		s.peerLD = false
 		switch {
 		case st.State == gateway.LinkStarting && s.described:
 			s.laUntil = time.Time{}
 			s.everAlive = true
 			l.setStatus(func(st *gateway.LinkStatus) { st.State = gateway.LinkAlive })
 		case st.State == gateway.LinkStarting:
-			return s.describe()
+			return s.describe() // ends with our LA
 		case !s.checkUntil.IsZero():
 			s.checkUntil = time.Time{}
-		case !s.resync && now.Sub(s.lastLAAnswer) >= l.o.AliveInterval:
+		case !answer && !s.resync && now.Sub(s.lastLAAnswer) >= l.o.AliveInterval:
 			// An LA we did not ask for: answer it, but never twice within
 			// AliveInterval, so that two peers cannot ping-pong.
+			answer = true
+		}
+		if answer {
 			s.lastLAAnswer = now
 			return s.write(s.stamp("LA"))
 		}
