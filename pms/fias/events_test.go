@@ -573,3 +573,33 @@ func TestProbeAfterAnswerTimeout(t *testing.T) {
 	s.SetFaults(sim.Faults{})
 	waitReady(t, l)
 }
+
+// TestLinkRecordsInSiteZone (issue 14, F3): LS, LD, LA, DR and LE carry DA/TI
+// as wall clock in the site's zone (Options.Location), not the host's.
+func TestLinkRecordsInSiteZone(t *testing.T) {
+	at := time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)
+	site := time.FixedZone("UTC+05:45", 5*3600+45*60)
+	if _, off := at.In(time.Local).Zone(); off == 5*3600+45*60 {
+		site = time.FixedZone("UTC-09:30", -(9*3600 + 30*60))
+	}
+	want := at.In(site).Format("DA060102|TI150405|")
+	host := at.In(time.Local).Format("DA060102|TI150405|")
+	s := startSim(t, sim.Options{})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) {
+		o.Transcript = &tr
+		o.Now = func() time.Time { return at }
+		o.Location = site
+		o.AliveInterval = 100 * time.Millisecond
+	})
+	if err := l.Resync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr.Wait(t, "an alive check", func(s string) bool { return strings.Contains(s, "→ LS|") })
+	l.Close()
+	for _, typ := range []string{"LD", "LA", "DR", "LS", "LE"} {
+		if !strings.Contains(tr.String(), "→ "+typ+"|"+want) {
+			t.Errorf("%s without DA/TI %s in the site's zone (the host's would be %s):\n%s", typ, want, host, tr.String())
+		}
+	}
+}

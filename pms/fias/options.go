@@ -75,6 +75,10 @@ type Options struct {
 	Logger zerolog.Logger
 	// Now is the clock for DA/TI; nil means time.Now.
 	Now func() time.Time
+	// Location is the site's time zone (site.timezone): link records (LS,
+	// LD, LA, DR, LE) carry DA/TI as wall clock in it. nil means the
+	// host's zone, time.Local.
+	Location *time.Location
 
 	// attempted, if set, is told how each attempt to connect ended (tests:
 	// OnAttempt in export_test.go).
@@ -203,6 +207,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
 	}
 	return o
 }

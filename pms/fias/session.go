@@ -215,9 +215,10 @@ func (s *session) onTimer(now time.Time) error {
 	return nil
 }
 
-// stamp returns a link record of type typ with DA and TI of now.
+// stamp returns a link record of type typ with DA and TI of now, wall
+// clock in the site's zone.
 func (s *session) stamp(typ string) Record {
-	now := s.l.o.Now()
+	now := s.l.o.Now().In(s.l.o.Location)
 	return NewRecord(typ, "DA", now.Format("060102"), "TI", now.Format("150405"))
 }
 
@@ -357,10 +358,17 @@ func (s *session) onFrame(b []byte) error {
 	return nil
 }
 
+// wallClock returns now as the site's wall clock in a time whose Location
+// is UTC and means nothing, as guest events carry their times.
+func (l *Link) wallClock() time.Time {
+	t := l.o.Now().In(l.o.Location)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
 // endResync ends the running resync; partial when it did not end with DE.
 func (s *session) endResync(partial bool) {
 	if s.resyncStarted || !partial {
-		s.l.events.push(gateway.GuestEvent{Kind: gateway.ResyncEnd, Partial: partial, Time: s.l.o.Now()})
+		s.l.events.push(gateway.GuestEvent{Kind: gateway.ResyncEnd, Partial: partial, Time: s.l.wallClock()})
 	}
 	s.resync, s.resyncStarted, s.resyncUntil = false, false, time.Time{}
 	s.l.setStatus(func(st *gateway.LinkStatus) { st.Resync = false })
