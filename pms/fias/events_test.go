@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -602,4 +603,53 @@ func TestLinkRecordsInSiteZone(t *testing.T) {
 			t.Errorf("%s without DA/TI %s in the site's zone (the host's would be %s):\n%s", typ, want, host, tr.String())
 		}
 	}
+}
+
+// TestReconnectFailuresLogged (issue 14, F4): while the PMS stays away,
+// failed attempts are logged rate-limited: the first as a warning, then at
+// most one warning a minute (on Options.Now's clock) with its reason and
+// the attempts that failed since.
+func TestReconnectFailuresLogged(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var logs testutil.Buffer
+	o := fastOptions(t)
+	o.Address = addr
+	o.Now = clock
+	o.Logger = o.Logger.Output(&logs)
+	o.MinBackoff, o.MaxBackoff = 5*time.Millisecond, 10*time.Millisecond
+	attempts := make(chan struct{}, 1000)
+	fias.OnAttempt(&o, func(error) { attempts <- struct{}{} })
+	l := openLink(t, o)
+	for range 4 {
+		select {
+		case <-attempts:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fewer than 4 attempts: status %+v", l.Status())
+		}
+	}
+	warnings := func() int { return strings.Count(logs.String(), `"level":"warn"`) }
+	if n := warnings(); n != 1 {
+		t.Errorf("%d warnings within the first minute, want 1:\n%s", n, logs.String())
+	}
+	mu.Lock()
+	now = now.Add(61 * time.Second)
+	mu.Unlock()
+	logs.Wait(t, "a warning a minute later, with the failures since and the reason", func(s string) bool {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, "still down") && strings.Contains(line, `"level":"warn"`) &&
+				strings.Contains(line, "connection refused") && strings.Contains(line, `"failed_attempts":`) {
+				return true
+			}
+		}
+		return false
+	})
+	l.Close()
 }

@@ -28,7 +28,7 @@ import (
 // (NS … NE) and a resync (DR, DS … DE) hold postings back. When the link
 // is quiet it checks the PMS is alive (LS, answered LA) at most every
 // AliveInterval. Whatever breaks the link, it reconnects with capped
-// exponential back-off, logging once per state change.
+// exponential back-off, logging the outage rate-limited (docs/fias.md).
 type Link struct {
 	o         Options
 	codec     *Codec
@@ -50,7 +50,12 @@ type Link struct {
 	naSince time.Time // when the night audit started
 	recent  recent    // what became of the last postings
 
-	downLogged string // the cause of the outage last logged; "" once alive (run loop only)
+	// The outage's log (run loop only): the cause last logged, "" once
+	// alive; when the last warning went out (Options.Now); the attempts
+	// that failed since.
+	downLogged string
+	downWarned time.Time
+	downFails  int
 
 	events *eventQueue
 }
@@ -281,10 +286,9 @@ func (l *Link) setStatus(f func(s *gateway.LinkStatus)) {
 	l.logChange(old, st)
 }
 
-// logChange logs a status change. While the link keeps failing the same
-// way (a PMS that accepts the connection and never answers), the repeats
-// of "connected" and "down" go to debug: one warning per outage and cause,
-// not one per attempt.
+// logChange logs a status change. While the link keeps failing (a PMS
+// that accepts the connection and never answers), the repeats of
+// "connected" go to debug; the failures are logged by logDown.
 func (l *Link) logChange(old, st gateway.LinkStatus) {
 	if st.State != old.State {
 		switch st.State {
@@ -297,13 +301,6 @@ func (l *Link) logChange(old, st gateway.LinkStatus) {
 		case gateway.LinkAlive:
 			l.downLogged = ""
 			l.log.Info().Msg("PMS link alive: postings may flow")
-		case gateway.LinkDown:
-			if st.Err == l.downLogged {
-				l.log.Debug().Str("error", st.Err).Msg("PMS link still down")
-				break
-			}
-			l.downLogged = st.Err
-			l.log.Warn().Str("error", st.Err).Msg("PMS link down; reconnecting with back-off")
 		case gateway.LinkClosed:
 			l.log.Info().Msg("PMS link closed")
 		}
@@ -352,6 +349,7 @@ func (l *Link) run() {
 		l.setStatus(func(s *gateway.LinkStatus) {
 			s.State, s.Err, s.Resync = gateway.LinkDown, msg, false
 		})
+		l.logDown(msg)
 		if l.o.attempted != nil {
 			l.o.attempted(err)
 		}
@@ -359,6 +357,30 @@ func (l *Link) run() {
 			return
 		}
 	}
+}
+
+// downLogEvery is the least time between two warnings of one outage.
+const downLogEvery = time.Minute
+
+// logDown logs an attempt to connect that failed: the outage's first as a
+// warning, then at most one warning a minute with its latest reason and
+// the number of attempts that failed since the previous line; the others
+// at debug level.
+func (l *Link) logDown(msg string) {
+	now := l.o.Now()
+	if l.downLogged == "" {
+		l.downLogged, l.downWarned, l.downFails = msg, now, 0
+		l.log.Warn().Str("error", msg).Msg("PMS link down; reconnecting with back-off")
+		return
+	}
+	l.downFails++
+	if now.Sub(l.downWarned) < downLogEvery {
+		l.log.Debug().Str("error", msg).Msg("PMS link still down")
+		return
+	}
+	l.log.Warn().Str("error", msg).Int("failed_attempts", l.downFails).Dur("since_last_warning", now.Sub(l.downWarned)).
+		Msg("PMS link still down; reconnecting with back-off")
+	l.downLogged, l.downWarned, l.downFails = msg, now, 0
 }
 
 // idle waits d, answering postings and resync requests with "not now"; it
