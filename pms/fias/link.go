@@ -58,6 +58,12 @@ type Link struct {
 	downFails  int
 
 	events *eventQueue
+
+	// The oversize frames' log (guarded by mu): when the last line went
+	// out (Options.Now) and the frames dropped since.
+	oversizeLogged  time.Time
+	oversizeSince   int64
+	oversizeStarted bool
 }
 
 var _ gateway.PMSLink = (*Link)(nil)
@@ -359,6 +365,27 @@ func (l *Link) run() {
 	}
 }
 
+// oversize counts received records dropped for being longer than
+// MaxRecord, in the link's status, and logs them: the first at once, then
+// at most one line a minute with the number dropped since.
+func (l *Link) oversize(n int64) {
+	now := l.o.Now()
+	l.mu.Lock()
+	l.status.OversizeFrames += n
+	total := l.status.OversizeFrames
+	l.oversizeSince += n
+	since := l.oversizeSince
+	log := !l.oversizeStarted || now.Sub(l.oversizeLogged) >= downLogEvery
+	if log {
+		l.oversizeStarted, l.oversizeLogged, l.oversizeSince = true, now, 0
+	}
+	l.mu.Unlock()
+	if log {
+		l.log.Warn().Int64("dropped", since).Int64("dropped_total", total).Int("max_bytes", MaxRecord).
+			Msg("records from the PMS longer than FIAS allows were dropped unread")
+	}
+}
+
 // downLogEvery is the least time between two warnings of one outage.
 const downLogEvery = time.Minute
 
@@ -435,7 +462,7 @@ func (l *Link) connect() (FrameConn, error) {
 }
 
 func (l *Link) connOptions() ConnOptions {
-	co := ConnOptions{Trace: l.trace.Trace, Now: l.o.Now}
+	co := ConnOptions{Trace: l.trace.Trace, Now: l.o.Now, Oversize: l.oversize}
 	if l.o.Serial != nil {
 		co.AckTimeout = l.o.Serial.AckTimeout
 	}
@@ -488,11 +515,20 @@ func (l *Link) settle(op *postOp, res gateway.PostResult, err error) {
 	<-l.slot
 }
 
+// eventQueueMax bounds the guest events waiting for the engine: once that
+// many wait, the link stops reading the connection until the engine took
+// some, so that TCP's flow control holds the PMS back (docs/fias.md,
+// "Guest records"). No event is ever dropped.
+const eventQueueMax = 1024
+
 // eventQueue delivers guest events in order without ever blocking the link:
-// it queues them and a goroutine hands them to the reader.
+// it queues them and a goroutine hands them to the reader. push never
+// blocks; the link reads no more records while full says so, which keeps
+// the queue within eventQueueMax and a few link events.
 type eventQueue struct {
 	mu       sync.Mutex
 	items    []gateway.GuestEvent
+	room     chan struct{} // a token after an event was taken
 	notify   chan struct{}
 	closing  chan struct{}
 	finished chan struct{}
@@ -501,7 +537,7 @@ type eventQueue struct {
 }
 
 func newEventQueue(log zerolog.Logger) *eventQueue {
-	q := &eventQueue{notify: make(chan struct{}, 1), closing: make(chan struct{}), finished: make(chan struct{}),
+	q := &eventQueue{notify: make(chan struct{}, 1), room: make(chan struct{}, 1), closing: make(chan struct{}), finished: make(chan struct{}),
 		out: make(chan gateway.GuestEvent), log: log}
 	go q.pump()
 	return q
@@ -515,6 +551,13 @@ func (q *eventQueue) push(ev gateway.GuestEvent) {
 	case q.notify <- struct{}{}:
 	default:
 	}
+}
+
+// full reports whether eventQueueMax events wait.
+func (q *eventQueue) full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) >= eventQueueMax
 }
 
 // close lets the queue deliver what it holds, then close its channel, and
@@ -560,8 +603,16 @@ func (q *eventQueue) pump() {
 		select {
 		case q.out <- ev:
 			q.mu.Lock()
+			q.items[0] = gateway.GuestEvent{} // let the strings go
 			q.items = q.items[1:]
+			if len(q.items) == 0 {
+				q.items = nil // let the backing array go
+			}
 			q.mu.Unlock()
+			select {
+			case q.room <- struct{}{}:
+			default:
+			}
 		case <-closing:
 			giveUp = time.After(closeGrace)
 		case <-giveUp:

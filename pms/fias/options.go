@@ -53,6 +53,10 @@ type Options struct {
 	// AliveInterval is how long the link may be silent before an alive
 	// check (LS, expecting LA); 0 means 5 minutes, Oracle's minimum.
 	AliveInterval time.Duration
+	// DescribeEvery is the least time between two link descriptions (LD,
+	// LRs, LA) in one connection: LSes that come sooner are answered by
+	// one description when it is up. 0 means 10 s.
+	DescribeEvery time.Duration
 	// LEWait is how long Close waits for the PMS's LE; 0 means 2 s.
 	LEWait time.Duration
 	// ResyncTimeout is how long a resync may go without a record before it
@@ -188,6 +192,7 @@ func (o Options) withDefaults() Options {
 	def(&o.ListenWait, 3*time.Second)
 	def(&o.AliveInterval, 5*time.Minute)
 	def(&o.LEWait, 2*time.Second)
+	def(&o.DescribeEvery, 10*time.Second)
 	def(&o.ResyncTimeout, 60*time.Second)
 	def(&o.NightAuditMax, 6*time.Hour)
 	def(&o.MinBackoff, time.Second)

@@ -56,6 +56,13 @@ type session struct {
 	resync        bool // a resync runs (we asked, or the PMS sent DS)
 	resyncStarted bool // its ResyncStart event went out
 	resyncUntil   time.Time
+
+	lastDescribed   time.Time // when the link was last described
+	describePending bool      // an LS came too soon after the last description: describe at lastDescribed+DescribeEvery
+
+	// pausedAt is when reading stopped because the guest-event queue is
+	// full (zero while reading): the PMS's deadlines stand still meanwhile.
+	pausedAt time.Time
 }
 
 // session runs one connection until it fails or the link closes, and
@@ -92,9 +99,22 @@ func (s *session) loop(frames <-chan []byte, rerr <-chan error) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		in, room := frames, (<-chan struct{})(nil)
+		if l.events.full() {
+			// Back-pressure: read no more records until the engine took
+			// some guest events; TCP's flow control holds the PMS back.
+			in, room = nil, l.events.room
+			if s.pausedAt.IsZero() {
+				s.pausedAt = time.Now()
+				l.log.Debug().Msg("guest events back up: reading from the PMS paused")
+			}
+		} else if !s.pausedAt.IsZero() {
+			s.resume(time.Now())
+		}
 		timer.Reset(time.Until(s.next()))
 		select {
-		case b := <-frames:
+		case <-room:
+		case b := <-in:
 			if err := s.onFrame(b); err != nil {
 				return err
 			}
@@ -118,9 +138,30 @@ func (s *session) loop(frames <-chan []byte, rerr <-chan error) error {
 	}
 }
 
+// resume ends a pause of reading: the deadlines that wait on the PMS move
+// by the pause, which the PMS did not cause (its answer may have waited in
+// the socket).
+func (s *session) resume(now time.Time) {
+	d := now.Sub(s.pausedAt)
+	s.pausedAt = time.Time{}
+	for _, t := range []*time.Time{&s.listenUntil, &s.laUntil, &s.checkUntil, &s.outUntil, &s.resyncUntil} {
+		if !t.IsZero() {
+			*t = t.Add(d)
+		}
+	}
+	s.lastRx = now
+	s.l.log.Debug().Dur("paused", d).Msg("reading from the PMS resumed")
+}
+
 // next returns when the loop must next look at its timers.
 func (s *session) next() time.Time {
 	next := time.Now().Add(time.Hour)
+	if !s.pausedAt.IsZero() {
+		return next // no deadline runs while the link does not read
+	}
+	if s.describePending {
+		next = s.lastDescribed.Add(s.l.o.DescribeEvery)
+	}
 	for _, t := range []time.Time{s.listenUntil, s.laUntil, s.checkUntil, s.outUntil, s.resyncUntil} {
 		if !t.IsZero() && t.Before(next) {
 			next = t
@@ -152,6 +193,11 @@ func (s *session) aliveCheckDue() time.Time {
 
 func (s *session) onTimer(now time.Time) error {
 	l := s.l
+	if s.describePending && !now.Before(s.lastDescribed.Add(l.o.DescribeEvery)) {
+		if err := s.describe(); err != nil {
+			return err
+		}
+	}
 	if !s.listenUntil.IsZero() && !now.Before(s.listenUntil) {
 		s.listenUntil = time.Time{}
 		if !s.described {
@@ -253,9 +299,30 @@ func (s *session) describe() error {
 			return err
 		}
 	}
-	s.described = true
+	s.described, s.describePending = true, false
+	s.lastDescribed = time.Now()
 	s.listenUntil, s.checkUntil = time.Time{}, time.Time{}
 	s.laUntil = time.Now().Add(l.o.LinkTimeout)
+	return nil
+}
+
+// onLS answers the PMS's LS with the link description, at most once per
+// DescribeEvery: the LSes that come sooner are answered by one description
+// when that time is up (docs/fias.md, "Link start"). Postings wait from the
+// LS on.
+func (s *session) onLS(now time.Time) error {
+	l := s.l
+	if s.lastDescribed.IsZero() || !now.Before(s.lastDescribed.Add(l.o.DescribeEvery)) {
+		return s.describe()
+	}
+	if !s.describePending {
+		s.describePending = true
+		l.log.Info().Dur("within", l.o.DescribeEvery).Msg("the PMS asked for the link description again (LS) soon after the last: it is described again once that time is up")
+	}
+	l.setStatus(func(st *gateway.LinkStatus) { st.State = gateway.LinkStarting })
+	if s.resync {
+		s.endResync(true)
+	}
 	return nil
 }
 
@@ -270,7 +337,7 @@ func (s *session) onFrame(b []byte) error {
 	}
 	switch r.Type {
 	case "LS":
-		return s.describe()
+		return s.onLS(now)
 	case "LD":
 		// The PMS describes its side of the link (some answer an alive
 		// check so): its LA closes the description and waits for ours.
@@ -285,7 +352,8 @@ func (s *session) onFrame(b []byte) error {
 		s.peerLD = false
 		switch {
 		case st.State == gateway.LinkStarting && s.described:
-			s.laUntil = time.Time{}
+			// The PMS took the description: a pending one is not needed.
+			s.laUntil, s.describePending = time.Time{}, false
 			s.everAlive = true
 			l.setStatus(func(st *gateway.LinkStatus) { st.State = gateway.LinkAlive })
 		case st.State == gateway.LinkStarting:
