@@ -23,11 +23,11 @@ type roomsPage struct {
 	// last).
 	Rooms, Shown int
 	First, Next  string
-	PMSState   string
-	Resyncing  bool
-	LastResync string
-	GuestData  bool
-	CanResync  bool
+	PMSState     string
+	Resyncing    bool
+	LastResync   string
+	GuestData    bool
+	CanResync    bool
 }
 
 // day writes a date-only time, "" for none.
