@@ -553,10 +553,15 @@ func (q *eventQueue) push(ev gateway.GuestEvent) {
 	}
 }
 
-// full reports whether eventQueueMax events wait.
-func (q *eventQueue) full() bool {
+// full reports whether reading must pause: eventQueueMax events wait, or,
+// once paused, more than half as many (a pause lasts until the engine took
+// half the queue, not one event at a time).
+func (q *eventQueue) full(paused bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if paused {
+		return len(q.items) > eventQueueMax/2
+	}
 	return len(q.items) >= eventQueueMax
 }
 

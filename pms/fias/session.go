@@ -100,7 +100,7 @@ func (s *session) loop(frames <-chan []byte, rerr <-chan error) error {
 	defer timer.Stop()
 	for {
 		in, room := frames, (<-chan struct{})(nil)
-		if l.events.full() {
+		if l.events.full(!s.pausedAt.IsZero()) {
 			// Back-pressure: read no more records until the engine took
 			// some guest events; TCP's flow control holds the PMS back.
 			in, room = nil, l.events.room
