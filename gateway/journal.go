@@ -195,6 +195,13 @@ type Queries interface {
 	// by room. An empty room returns none.
 	Guests(ctx context.Context, room string) ([]Guest, error)
 
+	// GuestsPage returns one page of the rooms in house, for lists that
+	// must not load the whole hotel: the guests (as Guests gives them) of
+	// at most rooms occupied rooms, in room order, starting at the first
+	// room not before from ("" for the first page).
+	// Outcomes: the page; KindInvalid for rooms < 1.
+	GuestsPage(ctx context.Context, from string, rooms int) (GuestPage, error)
+
 	// Events returns events in sequence order: the log itself, for audits,
 	// debugging and shipping to a central server by (epoch, seq).
 	// Outcomes: the events; KindInvalid for a bad filter.
@@ -207,6 +214,15 @@ type Queries interface {
 	// the gateway keeps running (writers are not blocked), and returns the
 	// bytes written. The copy opens as a journal with the same epoch.
 	Backup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// GuestPage is one page of the rooms in house (Queries.GuestsPage).
+type GuestPage struct {
+	Guests []Guest // the page's rooms' guests, by room
+	// Next is the first room of the next page, "" on the last page.
+	Next string
+	// Rooms is the number of occupied rooms in the whole hotel.
+	Rooms int
 }
 
 // Users stores the console's accounts. It stores; it does not decide: the

@@ -114,6 +114,9 @@ type LinkStatus struct {
 	NightAudit bool
 	// Err is why the link last went down, "" if it did not.
 	Err string
+	// OversizeFrames counts the records the PMS sent that were longer than
+	// the protocol allows and were dropped unread, since the link opened.
+	OversizeFrames int64
 }
 
 // Ready reports whether a posting may be sent now: alive, no resync, no

@@ -28,7 +28,11 @@ func (e *Engine) guestLoop() {
 			e.resyncing.Store(false)
 			e.guestData.Store(true)
 			e.count(func(s *Status) { s.LastResync = e.now() })
-			e.Logger.Info().Msg("guest data resynchronized with the PMS")
+			if ev.Partial {
+				e.Logger.Warn().Msg("the PMS's resync ended incomplete (no end mark): guests it did not mention stay checked in")
+			} else {
+				e.Logger.Info().Msg("guest data resynchronized with the PMS")
+			}
 			e.Wake()
 		case NightAuditEnd:
 			e.Wake()

@@ -91,7 +91,10 @@ type guestData struct {
 	OldRoom       string   `json:"old_room,omitempty"`
 	OldRoomShared bool     `json:"old_room_shared,omitempty"`
 	Resync        bool     `json:"resync,omitempty"`
-	PMSTime       string   `json:"pms_time,omitempty"`
+	// Partial marks a resync's end that was not the PMS's end mark: the
+	// stays it did not see stay (docs/fias.md, "Resync").
+	Partial bool   `json:"partial,omitempty"`
+	PMSTime string `json:"pms_time,omitempty"`
 
 	// carried is the guest fields the event carries, read from Fields.
 	carried gateway.GuestFields

@@ -195,6 +195,11 @@ func (w *txw) applyGuest(ev *event) ([]stayRef, error) {
 		if v == nil {
 			return nil, nil
 		}
+		if g.Partial {
+			// An incomplete resync (no DE: it went quiet, or the link
+			// was lost) saw only part of the hotel: it removes nothing.
+			return nil, w.meta.Delete(kResync)
+		}
 		since := u64(v)
 		var gone []stayRef
 		type roomList struct {
@@ -337,7 +342,7 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 			return false, gateway.Errorf(gateway.KindInvalid, "a check-out needs a room or a reservation number")
 		}
 	case gateway.ResyncStart, gateway.ResyncEnd, gateway.NightAuditStart, gateway.NightAuditEnd:
-		room, res, g = "", "", &guestData{Event: ge.Kind, PMSTime: g.PMSTime}
+		room, res, g = "", "", &guestData{Event: ge.Kind, PMSTime: g.PMSTime, Partial: ge.Kind == gateway.ResyncEnd && ge.Partial}
 	default:
 		return false, gateway.Errorf(gateway.KindInvalid, "guest event %q is not one the journal knows", ge.Kind)
 	}
@@ -456,29 +461,64 @@ func checkRoom(room string) error {
 	return nil
 }
 
+// appendGuests appends room r's guests (its stays v, with their names from
+// bucket nb) to out.
+func appendGuests(out []gateway.Guest, nb *bolt.Bucket, r string, v []byte) ([]gateway.Guest, error) {
+	var list []stay
+	if err := json.Unmarshal(v, &list); err != nil {
+		return out, errors.New("room " + r + ": guest record is damaged")
+	}
+	for _, s := range list {
+		g := gateway.Guest{Room: r, Reservation: s.Reservation, Shared: s.Shared, Language: s.Language,
+			VIP: s.VIP, Group: s.Group, NoPost: s.NoPost, ClassOfService: s.ClassOfService}
+		g.Arrival, _ = time.Parse(dateLayout, s.Arrival)
+		g.Departure, _ = time.Parse(dateLayout, s.Departure)
+		var n names
+		if v := nb.Get(nameKey(r, s.Reservation)); v != nil && json.Unmarshal(v, &n) == nil {
+			g.LastName, g.FirstName, g.Title = n.Last, n.First, n.Title
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// GuestsPage returns the guests of at most rooms occupied rooms from room
+// from on; see gateway.Queries.
+func (j *Journal) GuestsPage(ctx context.Context, from string, rooms int) (gateway.GuestPage, error) {
+	var p gateway.GuestPage
+	if rooms < 1 {
+		return p, gateway.Errorf(gateway.KindInvalid, "a page of rooms needs at least one room, not %d", rooms)
+	}
+	err := j.view(ctx, "read guests", func(tx *bolt.Tx) error {
+		b, nb := tx.Bucket(bRooms), tx.Bucket(bNames)
+		p.Rooms = b.Stats().KeyN
+		c := b.Cursor()
+		n := 0
+		for k, v := c.Seek([]byte(from)); k != nil; k, v = c.Next() {
+			if n == rooms {
+				p.Next = string(k)
+				return nil
+			}
+			var err error
+			if p.Guests, err = appendGuests(p.Guests, nb, string(k), v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return p, err
+}
+
 // Guests returns the reservations staying in room ("" for every room), with
 // their names where not erased; see gateway.Queries.
 func (j *Journal) Guests(ctx context.Context, room string) ([]gateway.Guest, error) {
 	var out []gateway.Guest
 	err := j.view(ctx, "read guests", func(tx *bolt.Tx) error {
 		rooms, nb := tx.Bucket(bRooms), tx.Bucket(bNames)
-		add := func(r string, v []byte) error {
-			var list []stay
-			if err := json.Unmarshal(v, &list); err != nil {
-				return errors.New("room " + r + ": guest record is damaged")
-			}
-			for _, s := range list {
-				g := gateway.Guest{Room: r, Reservation: s.Reservation, Shared: s.Shared, Language: s.Language,
-					VIP: s.VIP, Group: s.Group, NoPost: s.NoPost, ClassOfService: s.ClassOfService}
-				g.Arrival, _ = time.Parse(dateLayout, s.Arrival)
-				g.Departure, _ = time.Parse(dateLayout, s.Departure)
-				var n names
-				if v := nb.Get(nameKey(r, s.Reservation)); v != nil && json.Unmarshal(v, &n) == nil {
-					g.LastName, g.FirstName, g.Title = n.Last, n.First, n.Title
-				}
-				out = append(out, g)
-			}
-			return nil
+		add := func(r string, v []byte) (err error) {
+			out, err = appendGuests(out, nb, r, v)
+			return err
 		}
 		if room != "" {
 			if v := rooms.Get([]byte(room)); v != nil {

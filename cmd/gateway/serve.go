@@ -128,7 +128,8 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	g.engine = eng
 	o := c.PMS.FIASOptions()
 	o.MinorDigits = tariff.MinorDigits
-	o.Logger = log // the adapter names itself: component pms
+	o.Location = c.Location // link records' DA/TI are the site's wall clock
+	o.Logger = log          // the adapter names itself: component pms
 	if c.PMS.Transcript != "" {
 		f, err := os.OpenFile(c.Resolve(c.PMS.Transcript), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
 		if err != nil {

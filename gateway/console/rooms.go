@@ -17,13 +17,17 @@ type guestRow struct {
 }
 
 type roomsPage struct {
-	Rows       []guestRow
-	Rooms      int
-	PMSState   string
-	Resyncing  bool
-	LastResync string
-	GuestData  bool
-	CanResync  bool
+	Rows []guestRow
+	// Rooms is the number of occupied rooms; Shown the rooms on this page,
+	// from the room First; Next the first room of the next page ("" on the
+	// last).
+	Rooms, Shown int
+	First, Next  string
+	PMSState     string
+	Resyncing    bool
+	LastResync   string
+	GuestData    bool
+	CanResync    bool
 }
 
 // day writes a date-only time, "" for none.
@@ -34,15 +38,28 @@ func day(t time.Time) string {
 	return t.Format("2006-01-02")
 }
 
-// rooms lists the guests in house as the PMS reported them.
+// roomsPerPage is how many rooms (with all their guests) a page of /rooms
+// shows: a hotel's whole house, or a page of a storm's, never megabytes.
+const roomsPerPage = 200
+
+// rooms lists the guests in house as the PMS reported them, a page of
+// roomsPerPage rooms at a time from the room ?from= on.
 func (s *Server) rooms(c echo.Context) error {
-	gs, err := s.o.Queries.Guests(c.Request().Context(), "")
+	from := c.QueryParam("from")
+	if len(from) > 100 {
+		return echo.NewHTTPError(http.StatusBadRequest, "from is not a room number: it is longer than 100 characters")
+	}
+	gp, err := s.o.Queries.GuestsPage(c.Request().Context(), from, roomsPerPage)
 	if err != nil {
 		return err
 	}
+	gs := gp.Guests
 	st := s.o.Engine.Status()
 	p := roomsPage{PMSState: string(st.PMS.State), Resyncing: st.PMS.Resync, LastResync: s.wall(st.LastResync), GuestData: st.GuestData,
-		CanResync: current(c).can(roleAdmin)}
+		CanResync: current(c).can(roleAdmin), Rooms: gp.Rooms, Next: gp.Next}
+	if from != "" {
+		p.First = from
+	}
 	rooms := map[string]bool{}
 	for _, g := range gs {
 		rooms[g.Room] = true
@@ -52,7 +69,10 @@ func (s *Server) rooms(c echo.Context) error {
 			ClassOfService: g.ClassOfService, Shared: g.Shared, NoPost: g.NoPost})
 	}
 	sort.SliceStable(p.Rows, func(i, j int) bool { return p.Rows[i].Room < p.Rows[j].Room })
-	p.Rooms = len(rooms)
+	p.Shown = len(rooms)
+	if from != "" && len(p.Rows) > 0 {
+		p.First = p.Rows[0].Room
+	}
 	v := s.view(c, "Rooms and guests")
 	v.Nav, v.Data = "rooms", p
 	return c.Render(http.StatusOK, "rooms", v)

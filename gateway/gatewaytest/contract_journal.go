@@ -532,6 +532,51 @@ func contractGuests(t *testing.T, open OpenJournal) {
 	}
 	apply(gateway.GuestEvent{Kind: gateway.ResyncEnd}, true)
 	eq("after the resync", guests(""), "101/R1")
+	// An incomplete resync (its end is Partial: no DE came) saw only part
+	// of the hotel: it removes no stay it did not see (docs/fias.md,
+	// "Resync").
+	apply(in("105", "R5", false), true)
+	apply(gateway.GuestEvent{Kind: gateway.ResyncStart}, true)
+	ev = in("101", "R1", false)
+	ev.Resync = true
+	if _, err := e.j.ApplyGuest(e.ctx, ev); err != nil {
+		t.Error(err)
+	}
+	apply(gateway.GuestEvent{Kind: gateway.ResyncEnd, Partial: true}, true)
+	eq("after an incomplete resync", guests(""), "101/R1", "105/R5")
+	// Pages of rooms, in room order; a room's sharers stay together.
+	apply(in("103", "R6", false), true)
+	apply(in("103", "R7", true), true)
+	page := func(from string, rooms int, want ...string) string {
+		t.Helper()
+		p, err := e.j.GuestsPage(e.ctx, from, rooms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, g := range p.Guests {
+			got = append(got, g.Room+"/"+g.Reservation)
+		}
+		eq(fmt.Sprintf("page from %q of %d", from, rooms), got, want...)
+		if p.Rooms != 3 {
+			t.Errorf("page from %q: %d rooms in all, want 3", from, p.Rooms)
+		}
+		return p.Next
+	}
+	if next := page("", 2, "101/R1", "103/R6", "103/R7"); next != "105" {
+		t.Errorf("next page from %q, want 105", next)
+	}
+	if next := page("105", 2, "105/R5"); next != "" {
+		t.Errorf("next page after the last: %q", next)
+	}
+	page("102", 1, "103/R6", "103/R7")
+	page("106", 1)
+	if _, err := e.j.GuestsPage(e.ctx, "", 0); !gateway.IsKind(err, gateway.KindInvalid) {
+		t.Errorf("a page of no rooms: %v", err)
+	}
+	if g, _ := e.j.GuestsPage(e.ctx, "", 1); len(g.Guests) != 1 || g.Guests[0].LastName != "Guest R1" {
+		t.Errorf("a page's guests without their names: %+v", g.Guests)
+	}
 	apply(gateway.GuestEvent{Kind: gateway.NightAuditStart}, true)
 	apply(gateway.GuestEvent{Kind: gateway.NightAuditEnd}, true)
 	evs, _ := e.j.Events(e.ctx, gateway.EventFilter{})

@@ -111,6 +111,12 @@ func (j *Journal) applyGuest(ev gateway.GuestEvent, seq uint64) {
 		if j.resyncSeq == 0 {
 			return
 		}
+		if ev.Partial {
+			// An incomplete resync saw only part of the hotel: it
+			// removes nothing.
+			j.resyncSeq = 0
+			return
+		}
 		for room, list := range j.rooms {
 			keep := slices.DeleteFunc(slices.Clone(list), func(s stay) bool {
 				if s.seen < j.resyncSeq {
@@ -216,6 +222,36 @@ func (j *Journal) Guests(ctx context.Context, room string) ([]gateway.Guest, err
 		add(r)
 	}
 	return out, nil
+}
+
+// GuestsPage returns the guests of at most rooms occupied rooms from room
+// from on; see gateway.Queries.
+func (j *Journal) GuestsPage(ctx context.Context, from string, rooms int) (gateway.GuestPage, error) {
+	var p gateway.GuestPage
+	if rooms < 1 {
+		return p, gateway.Errorf(gateway.KindInvalid, "a page of rooms needs at least one room, not %d", rooms)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	all := make([]string, 0, len(j.rooms))
+	for r := range j.rooms {
+		all = append(all, r)
+	}
+	sort.Strings(all)
+	p.Rooms = len(all)
+	i := sort.SearchStrings(all, from)
+	for n := 0; i < len(all); i, n = i+1, n+1 {
+		if n == rooms {
+			p.Next = all[i]
+			break
+		}
+		for _, s := range j.rooms[all[i]] {
+			g := s.g
+			g.Room = all[i]
+			p.Guests = append(p.Guests, g)
+		}
+	}
+	return p, nil
 }
 
 // Resyncing and NightAudit report whether the journal has seen a resync

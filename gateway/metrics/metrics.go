@@ -31,6 +31,7 @@ type Collector struct {
 	records, replays, parseErrors, notCalls *prometheus.Desc
 	postings, queued, oldest, inDoubt       *prometheus.Desc
 	exceptions, link, pbxSilent, alarms     *prometheus.Desc
+	oversize                                *prometheus.Desc
 }
 
 // New returns the collector of e's status and q's queue, registered with
@@ -50,6 +51,7 @@ func New(e Engine, q gateway.Queries) *Collector {
 	m.inDoubt = d("in_doubt", "Postings in doubt, waiting for the night auditor.")
 	m.exceptions = d("exceptions", "Entries in the exception queue.")
 	m.link = d("pms_link_state", "The PMS link's state (1 for the current one).", "state")
+	m.oversize = d("pms_oversize_frames_total", "Records from the PMS longer than its protocol allows, dropped unread.")
 	m.pbxSilent = d("pbx_silent", "1 while the PBX has sent nothing for the configured time.")
 	m.alarms = d("alarms", "Alarms raised, by kind.", "kind")
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -106,7 +108,7 @@ func (m *Collector) Handler() http.Handler {
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.records, m.replays, m.parseErrors, m.notCalls, m.postings, m.queued,
-		m.oldest, m.inDoubt, m.exceptions, m.link, m.pbxSilent, m.alarms} {
+		m.oldest, m.inDoubt, m.exceptions, m.link, m.pbxSilent, m.alarms, m.oversize} {
 		ch <- d
 	}
 }
@@ -124,6 +126,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(m.replays, st.Replays)
 	counter(m.parseErrors, st.ParseErrors)
 	counter(m.notCalls, st.NotCalls)
+	counter(m.oversize, uint64(max(st.PMS.OversizeFrames, 0)))
 	for _, o := range []gateway.PostOutcome{gateway.PostPosted, gateway.PostRefused, gateway.PostTransient, gateway.PostInDoubt, gateway.PostInvalid} {
 		counter(m.postings, st.Postings[o], string(o))
 	}

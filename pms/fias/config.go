@@ -100,7 +100,8 @@ func (p *Config) Check(k *gateway.Checker) {
 }
 
 // FIASOptions returns the FIAS link settings of the section (without
-// logger, transcript writer or currency digits, which the caller adds).
+// logger, transcript writer, currency digits or the site's time zone,
+// Options.Location, which the caller adds).
 func (p Config) FIASOptions() Options {
 	o := Options{
 		Address:         p.Address,

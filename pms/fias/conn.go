@@ -50,6 +50,9 @@ type ConnOptions struct {
 	Trace func(TraceEvent)
 	// Now is the clock for trace times; nil means time.Now.
 	Now func() time.Time
+	// Oversize, if set, is told how many received records were dropped
+	// for being longer than MaxRecord, as they are dropped.
+	Oversize func(n int64)
 	// WriteTimeout bounds a write on a connection that has deadlines; 0
 	// means 10 s.
 	WriteTimeout time.Duration
@@ -106,7 +109,11 @@ type streamConn struct {
 func (c *streamConn) ReadFrame() ([]byte, error) {
 	for len(c.pending) == 0 {
 		n, err := c.rwc.Read(c.rbuf[:])
+		over := c.d.Oversize
 		c.d.Feed(c.rbuf[:n], func(body []byte) { c.pending = append(c.pending, body) })
+		if d := c.d.Oversize - over; d > 0 && c.o.Oversize != nil {
+			c.o.Oversize(d)
+		}
 		if len(c.pending) > 0 {
 			break
 		}
@@ -201,7 +208,11 @@ func (c *serialConn) readLoop() {
 	empty := 0
 	for {
 		n, err := c.rwc.Read(buf)
+		over := f.Oversize
 		f.Feed(buf[:n], c.onItem)
+		if d := f.Oversize - over; d > 0 && c.o.Oversize != nil {
+			c.o.Oversize(d)
+		}
 		if err != nil {
 			c.fail(err)
 			return

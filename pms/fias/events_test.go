@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,22 @@ func TestGuestEventParse(t *testing.T) {
 	r, _ := fias.ParseRecord("GO|RN215|SF|")
 	if ev, _ := fias.GuestEvent(r); ev.Kind != gateway.GuestCheckOut || !ev.Resync || ev.Guest.Reservation != "" {
 		t.Errorf("resync GO: %+v", ev)
+	}
+	// Only the FIAS swap flag marks a resync record: SF without data, in a
+	// GI or GO (docs/fias.md, "Resync").
+	for text, want := range map[string]bool{
+		"GI|RN101|G#1|GS|SF|":    true,
+		"GI|RN101|G#1|GSN|SFN|":  false,
+		"GO|RN101|SFY|":          false,
+		"GC|RN101|G#1|GNX|SF|":   false,
+		"GI|RN101|G#1|GSN|GNX|":  false,
+		"GO|RN101|G#1|GSN|SF||":  true,
+		"GI|RN101|G#1|SF1|GNXY|": false,
+	} {
+		r, _ := fias.ParseRecord(text)
+		if ev, _ := fias.GuestEvent(r); ev.Resync != want {
+			t.Errorf("%s: Resync %v, want %v", text, ev.Resync, want)
+		}
 	}
 	r, _ = fias.ParseRecord("XL|RN1|")
 	if _, ok := fias.GuestEvent(r); ok {
@@ -192,6 +209,28 @@ func TestResync(t *testing.T) {
 	waitReady(t, l)
 	if r, err := post(t, l, charge(51, "101")); r.Outcome != gateway.PostPosted {
 		t.Errorf("post after resync: %+v %v", r, err)
+	}
+	noViolations(t, s)
+}
+
+// TestSwapFlagOutsideResync (issue 14, F1): a PMS that sends every declared
+// field, SF included, in its real-time records: a check-in is a check-in,
+// not a resync record, when no resync runs.
+func TestSwapFlagOutsideResync(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.SetFaults(sim.Faults{FillDeclared: true})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr })
+	s.CheckIn(gateway.Guest{Room: "101", LastName: "Hartley"})
+	ev := nextEvent(t, l)
+	if ev.Kind != gateway.GuestCheckIn || ev.Guest.Room != "101" || ev.Resync {
+		t.Errorf("real-time check-in with SF: %+v", ev)
+	}
+	if !strings.Contains(tr.String(), "|SF|") {
+		t.Errorf("the simulator sent no empty SF:\n%s", tr.String())
+	}
+	if st := l.Status(); st.Resync {
+		t.Errorf("status %+v", st)
 	}
 	noViolations(t, s)
 }
@@ -489,4 +528,128 @@ func TestCallerGivesUp(t *testing.T) {
 		t.Fatalf("%+v %v", r, err)
 	}
 	noViolations(t, s) // the second PS waited for the first one's PA
+}
+
+// TestPeerDescribesOnAliveCheck (issue 14, F2): a PMS that answers the
+// alive check with its own LD, nine LRs and LA, and drops the session
+// unless the gateway answers that LA with its own: the gateway answers,
+// and postings still flow.
+func TestPeerDescribesOnAliveCheck(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	s.SetFaults(sim.Faults{DescribeOnLS: true, DescribeWait: time.Second})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.AliveInterval = 100 * time.Millisecond })
+	waitSim(t, s, "the PMS's description answered with LA", func() bool { return s.DescriptionsAnswered() >= 2 })
+	if r, err := post(t, l, charge(71, "101")); r.Outcome != gateway.PostPosted {
+		t.Errorf("posting after the PMS described itself: %+v %v\n%s", r, err, tr.String())
+	}
+	if f := s.Faults(); f.Deaf {
+		t.Error("the simulated PMS dropped the session")
+	}
+	if a, _ := s.Connections(); a != 1 {
+		t.Errorf("%d connections", a)
+	}
+	noViolations(t, s)
+}
+
+// TestProbeAfterAnswerTimeout (issue 14, F2): a PMS that hangs with the
+// connection open: the posting goes in doubt, and the gateway checks the
+// link at once (LS) instead of at the next alive check, finds it dead and
+// reconnects.
+func TestProbeAfterAnswerTimeout(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) { o.Transcript = &tr; o.LinkTimeout = 500 * time.Millisecond }) // AliveInterval: an hour
+	s.SetFaults(sim.Faults{Deaf: true})
+	if r, err := post(t, l, charge(72, "101")); r.Outcome != gateway.PostInDoubt {
+		t.Fatalf("posting to a hung PMS: %+v %v", r, err)
+	}
+	tr.Wait(t, "an alive check right after the unanswered posting", func(s string) bool {
+		_, after, _ := strings.Cut(s, "→ PS|")
+		return strings.Contains(after, "→ LS|")
+	})
+	waitSim(t, s, "a new connection once the check went unanswered", func() bool { a, _ := s.Connections(); return a >= 2 })
+	s.SetFaults(sim.Faults{})
+	waitReady(t, l)
+}
+
+// TestLinkRecordsInSiteZone (issue 14, F3): LS, LD, LA, DR and LE carry DA/TI
+// as wall clock in the site's zone (Options.Location), not the host's.
+func TestLinkRecordsInSiteZone(t *testing.T) {
+	at := time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)
+	site := time.FixedZone("UTC+05:45", 5*3600+45*60)
+	if _, off := at.In(time.Local).Zone(); off == 5*3600+45*60 {
+		site = time.FixedZone("UTC-09:30", -(9*3600 + 30*60))
+	}
+	want := at.In(site).Format("DA060102|TI150405|")
+	host := at.In(time.Local).Format("DA060102|TI150405|")
+	s := startSim(t, sim.Options{})
+	var tr testutil.Buffer
+	l := connect(t, s, func(o *fias.Options) {
+		o.Transcript = &tr
+		o.Now = func() time.Time { return at }
+		o.Location = site
+		o.AliveInterval = 100 * time.Millisecond
+	})
+	if err := l.Resync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr.Wait(t, "an alive check", func(s string) bool { return strings.Contains(s, "→ LS|") })
+	l.Close()
+	for _, typ := range []string{"LD", "LA", "DR", "LS", "LE"} {
+		if !strings.Contains(tr.String(), "→ "+typ+"|"+want) {
+			t.Errorf("%s without DA/TI %s in the site's zone (the host's would be %s):\n%s", typ, want, host, tr.String())
+		}
+	}
+}
+
+// TestReconnectFailuresLogged (issue 14, F4): while the PMS stays away,
+// failed attempts are logged rate-limited: the first as a warning, then at
+// most one warning a minute (on Options.Now's clock) with its reason and
+// the attempts that failed since.
+func TestReconnectFailuresLogged(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var logs testutil.Buffer
+	o := fastOptions(t)
+	o.Address = addr
+	o.Now = clock
+	o.Logger = o.Logger.Output(&logs)
+	o.MinBackoff, o.MaxBackoff = 5*time.Millisecond, 10*time.Millisecond
+	attempts := make(chan struct{}, 1000)
+	fias.OnAttempt(&o, func(error) { attempts <- struct{}{} })
+	l := openLink(t, o)
+	for range 4 {
+		select {
+		case <-attempts:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fewer than 4 attempts: status %+v", l.Status())
+		}
+	}
+	warnings := func() int { return strings.Count(logs.String(), `"level":"warn"`) }
+	if n := warnings(); n != 1 {
+		t.Errorf("%d warnings within the first minute, want 1:\n%s", n, logs.String())
+	}
+	mu.Lock()
+	now = now.Add(61 * time.Second)
+	mu.Unlock()
+	logs.Wait(t, "a warning a minute later, with the failures since and the reason", func(s string) bool {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, "still down") && strings.Contains(line, `"level":"warn"`) &&
+				strings.Contains(line, "connection refused") && strings.Contains(line, `"failed_attempts":`) {
+				return true
+			}
+		}
+		return false
+	})
+	l.Close()
 }

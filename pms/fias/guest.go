@@ -98,6 +98,9 @@ var eventKinds = map[string]gateway.GuestEventKind{
 // GC, GO, and the brackets DS/DE (resync) and NS/NE (night audit). ok is
 // false for any other record type.
 //
+// Resync is set only for the FIAS swap flag: an SF without data in a GI or
+// GO. Whether a resync is running is the session's to say (see onFrame).
+//
 // A GC for a room move carries RO and GS twice: the first GS (after RN) is
 // the share state of the new room, the second (after RO) that of the old
 // room.
@@ -133,7 +136,11 @@ func GuestEvent(r Record) (ev gateway.GuestEvent, ok bool) {
 			ev.OldRoom = f.Value
 			afterRO = true
 		case "SF":
-			ev.Resync = true
+			// The swap flag carries no data and marks a record of a
+			// database resync; FIAS sends it in GI and GO only
+			// (docs/fias.md, "Resync"). SFN, SFY or an SF in a GC is a
+			// PMS filling every declared field, not a resync mark.
+			ev.Resync = f.Value == "" && r.Type != "GC"
 		default:
 			if i := slices.IndexFunc(guestFields[:], func(gf guestField) bool { return gf.id == f.ID }); i >= 0 {
 				guestFields[i].set(g, f.Value)

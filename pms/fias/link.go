@@ -28,7 +28,7 @@ import (
 // (NS … NE) and a resync (DR, DS … DE) hold postings back. When the link
 // is quiet it checks the PMS is alive (LS, answered LA) at most every
 // AliveInterval. Whatever breaks the link, it reconnects with capped
-// exponential back-off, logging once per state change.
+// exponential back-off, logging the outage rate-limited (docs/fias.md).
 type Link struct {
 	o         Options
 	codec     *Codec
@@ -50,9 +50,20 @@ type Link struct {
 	naSince time.Time // when the night audit started
 	recent  recent    // what became of the last postings
 
-	downLogged string // the cause of the outage last logged; "" once alive (run loop only)
+	// The outage's log (run loop only): the cause last logged, "" once
+	// alive; when the last warning went out (Options.Now); the attempts
+	// that failed since.
+	downLogged string
+	downWarned time.Time
+	downFails  int
 
 	events *eventQueue
+
+	// The oversize frames' log (guarded by mu): when the last line went
+	// out (Options.Now) and the frames dropped since.
+	oversizeLogged  time.Time
+	oversizeSince   int64
+	oversizeStarted bool
 }
 
 var _ gateway.PMSLink = (*Link)(nil)
@@ -281,10 +292,9 @@ func (l *Link) setStatus(f func(s *gateway.LinkStatus)) {
 	l.logChange(old, st)
 }
 
-// logChange logs a status change. While the link keeps failing the same
-// way (a PMS that accepts the connection and never answers), the repeats
-// of "connected" and "down" go to debug: one warning per outage and cause,
-// not one per attempt.
+// logChange logs a status change. While the link keeps failing (a PMS
+// that accepts the connection and never answers), the repeats of
+// "connected" go to debug; the failures are logged by logDown.
 func (l *Link) logChange(old, st gateway.LinkStatus) {
 	if st.State != old.State {
 		switch st.State {
@@ -297,13 +307,6 @@ func (l *Link) logChange(old, st gateway.LinkStatus) {
 		case gateway.LinkAlive:
 			l.downLogged = ""
 			l.log.Info().Msg("PMS link alive: postings may flow")
-		case gateway.LinkDown:
-			if st.Err == l.downLogged {
-				l.log.Debug().Str("error", st.Err).Msg("PMS link still down")
-				break
-			}
-			l.downLogged = st.Err
-			l.log.Warn().Str("error", st.Err).Msg("PMS link down; reconnecting with back-off")
 		case gateway.LinkClosed:
 			l.log.Info().Msg("PMS link closed")
 		}
@@ -352,6 +355,7 @@ func (l *Link) run() {
 		l.setStatus(func(s *gateway.LinkStatus) {
 			s.State, s.Err, s.Resync = gateway.LinkDown, msg, false
 		})
+		l.logDown(msg)
 		if l.o.attempted != nil {
 			l.o.attempted(err)
 		}
@@ -359,6 +363,51 @@ func (l *Link) run() {
 			return
 		}
 	}
+}
+
+// oversize counts received records dropped for being longer than
+// MaxRecord, in the link's status, and logs them: the first at once, then
+// at most one line a minute with the number dropped since.
+func (l *Link) oversize(n int64) {
+	now := l.o.Now()
+	l.mu.Lock()
+	l.status.OversizeFrames += n
+	total := l.status.OversizeFrames
+	l.oversizeSince += n
+	since := l.oversizeSince
+	log := !l.oversizeStarted || now.Sub(l.oversizeLogged) >= downLogEvery
+	if log {
+		l.oversizeStarted, l.oversizeLogged, l.oversizeSince = true, now, 0
+	}
+	l.mu.Unlock()
+	if log {
+		l.log.Warn().Int64("dropped", since).Int64("dropped_total", total).Int("max_bytes", MaxRecord).
+			Msg("records from the PMS longer than FIAS allows were dropped unread")
+	}
+}
+
+// downLogEvery is the least time between two warnings of one outage.
+const downLogEvery = time.Minute
+
+// logDown logs an attempt to connect that failed: the outage's first as a
+// warning, then at most one warning a minute with its latest reason and
+// the number of attempts that failed since the previous line; the others
+// at debug level.
+func (l *Link) logDown(msg string) {
+	now := l.o.Now()
+	if l.downLogged == "" {
+		l.downLogged, l.downWarned, l.downFails = msg, now, 0
+		l.log.Warn().Str("error", msg).Msg("PMS link down; reconnecting with back-off")
+		return
+	}
+	l.downFails++
+	if now.Sub(l.downWarned) < downLogEvery {
+		l.log.Debug().Str("error", msg).Msg("PMS link still down")
+		return
+	}
+	l.log.Warn().Str("error", msg).Int("failed_attempts", l.downFails).Dur("since_last_warning", now.Sub(l.downWarned)).
+		Msg("PMS link still down; reconnecting with back-off")
+	l.downLogged, l.downWarned, l.downFails = msg, now, 0
 }
 
 // idle waits d, answering postings and resync requests with "not now"; it
@@ -413,7 +462,7 @@ func (l *Link) connect() (FrameConn, error) {
 }
 
 func (l *Link) connOptions() ConnOptions {
-	co := ConnOptions{Trace: l.trace.Trace, Now: l.o.Now}
+	co := ConnOptions{Trace: l.trace.Trace, Now: l.o.Now, Oversize: l.oversize}
 	if l.o.Serial != nil {
 		co.AckTimeout = l.o.Serial.AckTimeout
 	}
@@ -466,11 +515,20 @@ func (l *Link) settle(op *postOp, res gateway.PostResult, err error) {
 	<-l.slot
 }
 
+// eventQueueMax bounds the guest events waiting for the engine: once that
+// many wait, the link stops reading the connection until the engine took
+// some, so that TCP's flow control holds the PMS back (docs/fias.md,
+// "Guest records"). No event is ever dropped.
+const eventQueueMax = 1024
+
 // eventQueue delivers guest events in order without ever blocking the link:
-// it queues them and a goroutine hands them to the reader.
+// it queues them and a goroutine hands them to the reader. push never
+// blocks; the link reads no more records while full says so, which keeps
+// the queue within eventQueueMax and a few link events.
 type eventQueue struct {
 	mu       sync.Mutex
 	items    []gateway.GuestEvent
+	room     chan struct{} // a token after an event was taken
 	notify   chan struct{}
 	closing  chan struct{}
 	finished chan struct{}
@@ -479,7 +537,7 @@ type eventQueue struct {
 }
 
 func newEventQueue(log zerolog.Logger) *eventQueue {
-	q := &eventQueue{notify: make(chan struct{}, 1), closing: make(chan struct{}), finished: make(chan struct{}),
+	q := &eventQueue{notify: make(chan struct{}, 1), room: make(chan struct{}, 1), closing: make(chan struct{}), finished: make(chan struct{}),
 		out: make(chan gateway.GuestEvent), log: log}
 	go q.pump()
 	return q
@@ -493,6 +551,18 @@ func (q *eventQueue) push(ev gateway.GuestEvent) {
 	case q.notify <- struct{}{}:
 	default:
 	}
+}
+
+// full reports whether reading must pause: eventQueueMax events wait, or,
+// once paused, more than half as many (a pause lasts until the engine took
+// half the queue, not one event at a time).
+func (q *eventQueue) full(paused bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if paused {
+		return len(q.items) > eventQueueMax/2
+	}
+	return len(q.items) >= eventQueueMax
 }
 
 // close lets the queue deliver what it holds, then close its channel, and
@@ -538,8 +608,16 @@ func (q *eventQueue) pump() {
 		select {
 		case q.out <- ev:
 			q.mu.Lock()
+			q.items[0] = gateway.GuestEvent{} // let the strings go
 			q.items = q.items[1:]
+			if len(q.items) == 0 {
+				q.items = nil // let the backing array go
+			}
 			q.mu.Unlock()
+			select {
+			case q.room <- struct{}{}:
+			default:
+			}
 		case <-closing:
 			giveUp = time.After(closeGrace)
 		case <-giveUp:

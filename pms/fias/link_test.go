@@ -68,6 +68,7 @@ func fastOptions(t *testing.T) fias.Options {
 		ListenWait:     300 * time.Millisecond,
 		AliveInterval:  time.Hour,
 		LEWait:         300 * time.Millisecond,
+		DescribeEvery:  200 * time.Millisecond,
 		ResyncTimeout:  time.Second,
 		MinBackoff:     20 * time.Millisecond,
 		MaxBackoff:     200 * time.Millisecond,

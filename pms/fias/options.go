@@ -53,6 +53,10 @@ type Options struct {
 	// AliveInterval is how long the link may be silent before an alive
 	// check (LS, expecting LA); 0 means 5 minutes, Oracle's minimum.
 	AliveInterval time.Duration
+	// DescribeEvery is the least time between two link descriptions (LD,
+	// LRs, LA) in one connection: LSes that come sooner are answered by
+	// one description when it is up. 0 means 10 s.
+	DescribeEvery time.Duration
 	// LEWait is how long Close waits for the PMS's LE; 0 means 2 s.
 	LEWait time.Duration
 	// ResyncTimeout is how long a resync may go without a record before it
@@ -75,6 +79,10 @@ type Options struct {
 	Logger zerolog.Logger
 	// Now is the clock for DA/TI; nil means time.Now.
 	Now func() time.Time
+	// Location is the site's time zone (site.timezone): link records (LS,
+	// LD, LA, DR, LE) carry DA/TI as wall clock in it. nil means the
+	// host's zone, time.Local.
+	Location *time.Location
 
 	// attempted, if set, is told how each attempt to connect ended (tests:
 	// OnAttempt in export_test.go).
@@ -184,6 +192,7 @@ func (o Options) withDefaults() Options {
 	def(&o.ListenWait, 3*time.Second)
 	def(&o.AliveInterval, 5*time.Minute)
 	def(&o.LEWait, 2*time.Second)
+	def(&o.DescribeEvery, 10*time.Second)
 	def(&o.ResyncTimeout, 60*time.Second)
 	def(&o.NightAuditMax, 6*time.Hour)
 	def(&o.MinBackoff, time.Second)
@@ -203,6 +212,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
 	}
 	return o
 }

@@ -48,6 +48,7 @@ type session struct {
 	lastRx       time.Time
 	lastLS       time.Time
 	lastLAAnswer time.Time
+	peerLD       bool // the PMS sent its own link description (LD): its LA wants ours
 
 	out      *postOp // the posting waiting for its PA
 	outUntil time.Time
@@ -55,6 +56,13 @@ type session struct {
 	resync        bool // a resync runs (we asked, or the PMS sent DS)
 	resyncStarted bool // its ResyncStart event went out
 	resyncUntil   time.Time
+
+	lastDescribed   time.Time // when the link was last described
+	describePending bool      // an LS came too soon after the last description: describe at lastDescribed+DescribeEvery
+
+	// pausedAt is when reading stopped because the guest-event queue is
+	// full (zero while reading): the PMS's deadlines stand still meanwhile.
+	pausedAt time.Time
 }
 
 // session runs one connection until it fails or the link closes, and
@@ -91,9 +99,22 @@ func (s *session) loop(frames <-chan []byte, rerr <-chan error) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		in, room := frames, (<-chan struct{})(nil)
+		if l.events.full(!s.pausedAt.IsZero()) {
+			// Back-pressure: read no more records until the engine took
+			// some guest events; TCP's flow control holds the PMS back.
+			in, room = nil, l.events.room
+			if s.pausedAt.IsZero() {
+				s.pausedAt = time.Now()
+				l.log.Debug().Msg("guest events back up: reading from the PMS paused")
+			}
+		} else if !s.pausedAt.IsZero() {
+			s.resume(time.Now())
+		}
 		timer.Reset(time.Until(s.next()))
 		select {
-		case b := <-frames:
+		case <-room:
+		case b := <-in:
 			if err := s.onFrame(b); err != nil {
 				return err
 			}
@@ -117,9 +138,30 @@ func (s *session) loop(frames <-chan []byte, rerr <-chan error) error {
 	}
 }
 
+// resume ends a pause of reading: the deadlines that wait on the PMS move
+// by the pause, which the PMS did not cause (its answer may have waited in
+// the socket).
+func (s *session) resume(now time.Time) {
+	d := now.Sub(s.pausedAt)
+	s.pausedAt = time.Time{}
+	for _, t := range []*time.Time{&s.listenUntil, &s.laUntil, &s.checkUntil, &s.outUntil, &s.resyncUntil} {
+		if !t.IsZero() {
+			*t = t.Add(d)
+		}
+	}
+	s.lastRx = now
+	s.l.log.Debug().Dur("paused", d).Msg("reading from the PMS resumed")
+}
+
 // next returns when the loop must next look at its timers.
 func (s *session) next() time.Time {
 	next := time.Now().Add(time.Hour)
+	if !s.pausedAt.IsZero() {
+		return next // no deadline runs while the link does not read
+	}
+	if s.describePending {
+		next = s.lastDescribed.Add(s.l.o.DescribeEvery)
+	}
 	for _, t := range []time.Time{s.listenUntil, s.laUntil, s.checkUntil, s.outUntil, s.resyncUntil} {
 		if !t.IsZero() && t.Before(next) {
 			next = t
@@ -151,6 +193,11 @@ func (s *session) aliveCheckDue() time.Time {
 
 func (s *session) onTimer(now time.Time) error {
 	l := s.l
+	if s.describePending && !now.Before(s.lastDescribed.Add(l.o.DescribeEvery)) {
+		if err := s.describe(); err != nil {
+			return err
+		}
+	}
 	if !s.listenUntil.IsZero() && !now.Before(s.listenUntil) {
 		s.listenUntil = time.Time{}
 		if !s.described {
@@ -172,6 +219,16 @@ func (s *session) onTimer(now time.Time) error {
 		l.rememberInDoubt(op.number)
 		l.settle(op, gateway.PostResult{Outcome: gateway.PostInDoubt, Sent: true},
 			inDoubt(op.req, fmt.Sprintf("the PMS did not answer within %v", l.o.AnswerTimeout)))
+		// A PMS that leaves a posting unanswered may be gone without the
+		// connection saying so: check it now, not at the next alive check.
+		if s.checkUntil.IsZero() && s.laUntil.IsZero() {
+			l.log.Info().Msg("a posting went unanswered: checking the PMS is alive (LS)")
+			if err := s.write(s.stamp("LS")); err != nil {
+				return err
+			}
+			s.lastLS = now
+			s.checkUntil = now.Add(l.o.LinkTimeout)
+		}
 	}
 	if s.resync && !now.Before(s.resyncUntil) {
 		if s.resyncStarted {
@@ -204,9 +261,10 @@ func (s *session) onTimer(now time.Time) error {
 	return nil
 }
 
-// stamp returns a link record of type typ with DA and TI of now.
+// stamp returns a link record of type typ with DA and TI of now, wall
+// clock in the site's zone.
 func (s *session) stamp(typ string) Record {
-	now := s.l.o.Now()
+	now := s.l.o.Now().In(s.l.o.Location)
 	return NewRecord(typ, "DA", now.Format("060102"), "TI", now.Format("150405"))
 }
 
@@ -241,9 +299,30 @@ func (s *session) describe() error {
 			return err
 		}
 	}
-	s.described = true
+	s.described, s.describePending = true, false
+	s.lastDescribed = time.Now()
 	s.listenUntil, s.checkUntil = time.Time{}, time.Time{}
 	s.laUntil = time.Now().Add(l.o.LinkTimeout)
+	return nil
+}
+
+// onLS answers the PMS's LS with the link description, at most once per
+// DescribeEvery: the LSes that come sooner are answered by one description
+// when that time is up (docs/fias.md, "Link start"). Postings wait from the
+// LS on.
+func (s *session) onLS(now time.Time) error {
+	l := s.l
+	if s.lastDescribed.IsZero() || !now.Before(s.lastDescribed.Add(l.o.DescribeEvery)) {
+		return s.describe()
+	}
+	if !s.describePending {
+		s.describePending = true
+		l.log.Info().Dur("within", l.o.DescribeEvery).Msg("the PMS asked for the link description again (LS) soon after the last: it is described again once that time is up")
+	}
+	l.setStatus(func(st *gateway.LinkStatus) { st.State = gateway.LinkStarting })
+	if s.resync {
+		s.endResync(true)
+	}
 	return nil
 }
 
@@ -258,21 +337,35 @@ func (s *session) onFrame(b []byte) error {
 	}
 	switch r.Type {
 	case "LS":
-		return s.describe()
+		return s.onLS(now)
+	case "LD":
+		// The PMS describes its side of the link (some answer an alive
+		// check so): its LA closes the description and waits for ours.
+		s.peerLD = true
+		l.log.Debug().Str("record", r.String()).Msg("the PMS describes its side of the link")
+	case "LR":
 	case "LA":
 		st := l.Status()
+		// A PMS's own description (LD … LA) is answered with LA whenever
+		// it comes, as the PMS answers ours (docs/fias.md, "Alive checks").
+		answer := s.peerLD
+		s.peerLD = false
 		switch {
 		case st.State == gateway.LinkStarting && s.described:
-			s.laUntil = time.Time{}
+			// The PMS took the description: a pending one is not needed.
+			s.laUntil, s.describePending = time.Time{}, false
 			s.everAlive = true
 			l.setStatus(func(st *gateway.LinkStatus) { st.State = gateway.LinkAlive })
 		case st.State == gateway.LinkStarting:
-			return s.describe()
+			return s.describe() // ends with our LA
 		case !s.checkUntil.IsZero():
 			s.checkUntil = time.Time{}
-		case !s.resync && now.Sub(s.lastLAAnswer) >= l.o.AliveInterval:
+		case !answer && !s.resync && now.Sub(s.lastLAAnswer) >= l.o.AliveInterval:
 			// An LA we did not ask for: answer it, but never twice within
 			// AliveInterval, so that two peers cannot ping-pong.
+			answer = true
+		}
+		if answer {
 			s.lastLAAnswer = now
 			return s.write(s.stamp("LA"))
 		}
@@ -312,6 +405,12 @@ func (s *session) onFrame(b []byte) error {
 		l.events.push(ev)
 	case "GI", "GO", "GC":
 		ev, _ := GuestEvent(r)
+		if !s.resync {
+			// SF outside a resync (one we asked for with DR, or one the
+			// PMS opened with DS) is a PMS filling every declared field:
+			// a real-time record.
+			ev.Resync = false
+		}
 		if s.resync {
 			s.resyncUntil = now.Add(l.o.ResyncTimeout)
 			if ev.Resync && !s.resyncStarted {
@@ -327,10 +426,17 @@ func (s *session) onFrame(b []byte) error {
 	return nil
 }
 
+// wallClock returns now as the site's wall clock in a time whose Location
+// is UTC and means nothing, as guest events carry their times.
+func (l *Link) wallClock() time.Time {
+	t := l.o.Now().In(l.o.Location)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
 // endResync ends the running resync; partial when it did not end with DE.
 func (s *session) endResync(partial bool) {
 	if s.resyncStarted || !partial {
-		s.l.events.push(gateway.GuestEvent{Kind: gateway.ResyncEnd, Partial: partial, Time: s.l.o.Now()})
+		s.l.events.push(gateway.GuestEvent{Kind: gateway.ResyncEnd, Partial: partial, Time: s.l.wallClock()})
 	}
 	s.resync, s.resyncStarted, s.resyncUntil = false, false, time.Time{}
 	s.l.setStatus(func(st *gateway.LinkStatus) { st.Resync = false })

@@ -26,6 +26,7 @@ type peer struct {
 	waitSince time.Time // when it came
 	gone      bool
 	ending    bool // we sent LE
+	awaitLA   bool // we described the link (DescribeOnLS) and wait for the client's LA
 
 	once sync.Once
 }
@@ -115,7 +116,11 @@ func (p *peer) handle(r fias.Record) bool {
 	s := p.s
 	s.mu.Lock()
 	alive, resyncing := p.alive, p.resyncing
+	deaf := s.faults.Deaf
 	s.mu.Unlock()
+	if deaf {
+		return true
+	}
 	if resyncing && !s.o.Protel && r.Type != "LE" {
 		s.violate("a record sent while the resync runs (between DR and DE)", &r)
 	}
@@ -128,9 +133,16 @@ func (p *peer) handle(r fias.Record) bool {
 		s.mu.Lock()
 		last := s.lastAliveLS
 		s.lastAliveLS = time.Now()
+		s.aliveChecks++
+		describe, wait := s.faults.DescribeOnLS, s.faults.DescribeWait
+		s.notifyLocked()
 		s.mu.Unlock()
 		if s.o.AliveCheckMin > 0 && !last.IsZero() && time.Since(last) < s.o.AliveCheckMin {
 			s.violate("an alive check (LS) sooner than "+s.o.AliveCheckMin.String()+" after the previous one", &r)
+		}
+		if describe {
+			p.describe(wait)
+			return true
 		}
 		p.send(s.stamp("LA"))
 	case "LD":
@@ -143,6 +155,14 @@ func (p *peer) handle(r fias.Record) bool {
 	case "LR":
 		p.checkLR(r)
 	case "LA":
+		s.mu.Lock()
+		answered := p.awaitLA
+		if answered {
+			p.awaitLA = false
+			s.described++
+			s.notifyLocked()
+		}
+		s.mu.Unlock()
 		if alive {
 			return true // IFC8 does not answer LA while the link is alive
 		}
@@ -221,6 +241,50 @@ func (p *peer) handle(r fias.Record) bool {
 	return true
 }
 
+// describe answers an alive check with the PMS's own link description
+// (Faults.DescribeOnLS) and waits up to wait for the client's LA; without
+// it the simulated PMS goes deaf, leaving the connection open.
+func (p *peer) describe(wait time.Duration) {
+	s := p.s
+	if wait <= 0 {
+		wait = 15 * time.Second
+	}
+	ld := s.stamp("LD")
+	ld.Add("V#", "SIM")
+	ld.Add("IF", "PM")
+	recs := []fias.Record{ld}
+	for _, ri := range []string{"GI", "GO", "GC", "PS", "PA", "NS", "NE", "DS", "DE"} {
+		recs = append(recs, fias.NewRecord("LR", "RI", ri, "FL", "RNDATI"))
+	}
+	recs = append(recs, s.stamp("LA"))
+	s.mu.Lock()
+	p.awaitLA = true
+	s.mu.Unlock()
+	for _, r := range recs {
+		if p.send(r) != nil {
+			return
+		}
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if !s.sleep(wait) {
+			return
+		}
+		s.mu.Lock()
+		drop := p.awaitLA && !p.gone
+		if drop {
+			p.awaitLA = false
+			s.faults.Deaf = true
+			s.notifyLocked()
+		}
+		s.mu.Unlock()
+		if drop {
+			s.log.Warn().Str("client", p.name).Msg("the client did not answer the PMS's link description with LA: the simulated PMS stops answering")
+		}
+	}()
+}
+
 func (p *peer) checkLD(r fias.Record) {
 	s := p.s
 	if v, ok := r.Get("V#"); !ok || v == "" || len(v) > 10 {
@@ -290,7 +354,7 @@ func (p *peer) sendData(r fias.Record) error {
 	s := p.s
 	s.mu.Lock()
 	fl, ok := p.lrs[r.Type]
-	shuffle := s.faults.Shuffle
+	shuffle, fill := s.faults.Shuffle, s.faults.FillDeclared
 	s.mu.Unlock()
 	if !ok {
 		return nil
@@ -299,6 +363,13 @@ func (p *peer) sendData(r fias.Record) error {
 	for _, f := range r.Fields {
 		if slices.Contains(fl, f.ID) {
 			out.Fields = append(out.Fields, f)
+		}
+	}
+	if fill {
+		for _, id := range fl {
+			if !out.Has(id) {
+				out.Add(id, "")
+			}
 		}
 	}
 	if shuffle {

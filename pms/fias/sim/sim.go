@@ -90,12 +90,26 @@ type Faults struct {
 	// Shuffle sends the fields of guest records and answers in a random
 	// order (GS and RO keep their places).
 	Shuffle bool
+	// FillDeclared sends every field the client declared for a record
+	// type, empty when the simulated PMS has no value for it, as some PMSs
+	// do: a real-time GI then carries "GS|" and "SF|".
+	FillDeclared bool
 	// IgnoreDR leaves resync requests unanswered; ResyncDelay paces the
 	// records of a resync.
 	IgnoreDR    bool
 	ResyncDelay time.Duration
 	// NoLA leaves the client's link description unanswered.
 	NoLA bool
+	// DescribeOnLS answers an alive check (LS while alive) with the PMS's
+	// own link description, LD, nine LRs and LA, and then waits for the
+	// client's LA, as a PMS seen in the field does. When that LA does not
+	// come within DescribeWait (0 means 15 s), the simulated PMS drops the
+	// session silently: it goes Deaf.
+	DescribeOnLS bool
+	DescribeWait time.Duration
+	// Deaf reads what the client sends and answers nothing, keeping the
+	// connection open: a PMS that hung.
+	Deaf bool
 	// Serial only: BadLRC sends the next BadLRC frames with a wrong LRC;
 	// WithholdAck takes the next WithholdAck frames without ACKing them (the
 	// client must ask with ENQ).
@@ -168,6 +182,8 @@ type Sim struct {
 	closed      bool
 	wg          sync.WaitGroup
 	lastAliveLS time.Time
+	aliveChecks int // alive checks (LS while alive) received
+	described   int // our link descriptions the client answered with LA
 }
 
 // New returns a simulator with an empty guest database; Listen or
@@ -390,6 +406,22 @@ func (s *Sim) AliveCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.aliveCount
+}
+
+// AliveChecks returns how many alive checks (LS while the link is alive)
+// the client sent.
+func (s *Sim) AliveChecks() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.aliveChecks
+}
+
+// DescriptionsAnswered returns how many of the simulated PMS's own link
+// descriptions (Faults.DescribeOnLS) the client answered with LA.
+func (s *Sim) DescriptionsAnswered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.described
 }
 
 // WaitFor waits until cond (called with the simulator unlocked) holds, or
