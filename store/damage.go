@@ -113,7 +113,10 @@ func checkStructure(tx *bolt.Tx, path string, full bool) error {
 		return fmt.Errorf("the file is %d bytes and its pages need %d: it was cut short", st.Size(), tx.Size())
 	}
 	if full && tx.Size() <= fullCheckMax {
-		return walk(tx)
+		if err := walk(tx); err != nil {
+			return err
+		}
+		return checkPages(tx, path)
 	}
 	for _, name := range allBuckets {
 		b := tx.Bucket(name)
