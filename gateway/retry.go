@@ -146,9 +146,10 @@ func (e *Engine) retryWait(tried Entry, o PostOutcome) *PostWait {
 		e.busy = busyWait{}
 		return nil
 	}
-	w := &PostWait{Cause: CauseNotSent, Entry: tried.ID, Posting: tried.Posting, Room: tried.Room,
-		Reason: "the journal could not record its sending"}
-	if t := e.lastTry; t.set {
+	w := &PostWait{Cause: CauseNotSent, Entry: tried.ID, Posting: tried.Posting, Room: tried.Room}
+	if t := e.lastTry; !t.set {
+		w.Reason = "the journal could not record its sending"
+	} else {
 		w.Entry, w.Posting, w.Room = t.entry, t.req.Number, t.req.Room
 		w.Answer, w.Text = t.res.Answer, t.res.Text
 		switch {

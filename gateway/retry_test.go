@@ -30,7 +30,7 @@ func (r *rig) expectTry(n int, d time.Duration) gateway.PostWait {
 		r.t.Fatalf("sent again %v into a wait of %v (%d postings)", d-time.Millisecond, d, got)
 	}
 	r.clock.Advance(time.Millisecond)
-	if !r.pms.Await(r.ctx, func() bool { return len(r.pms.Posted()) == n+1 }) {
+	if !r.pms.Await(r.ctx, func() bool { return len(r.pms.Posted()) > n }) { // a drain may chain the next one too
 		r.t.Fatalf("not sent again after a wait of %v (%d postings)", d, len(r.pms.Posted()))
 	}
 	return w
