@@ -43,9 +43,18 @@ type Engine struct {
 	// auditor to decide).
 	PostToVacant bool
 
-	// RetryMin and RetryMax bound the back-off after a transient answer (the
-	// PMS said "busy" or "night audit"). Defaults 5 s and 5 min.
+	// RetryMin and RetryMax bound the wait after the PMS answered busy
+	// (FIAS RY): RetryMin after the first such answer to a posting, twice
+	// the last wait while the PMS answers the same posting so, at most
+	// RetryMax. Any other answer starts over (retry.go,
+	// docs/posting-safety.md). They also pace a posting that could not be
+	// sent (the link not ready, the journal not writable). Defaults 2 s and
+	// 60 s.
 	RetryMin, RetryMax time.Duration
+	// NightAuditPoll is the wait after the PMS answered that its night
+	// audit runs (FIAS NA), cut short when the PMS signals the audit's end
+	// (NE). Default 60 s.
+	NightAuditPoll time.Duration
 	// Poll is how often the poster looks at the queue when nothing woke it
 	// (default 2 s).
 	Poll time.Duration
@@ -81,6 +90,14 @@ type Engine struct {
 	postMu   sync.Mutex
 	postIdle bool
 	handoff  chan Entry
+
+	// The poster's waits after a transient outcome (retry.go): lastTry and
+	// busy belong to the poster's goroutine; naEnd, guarded by naMu, is
+	// closed when the PMS signals the night audit's end.
+	lastTry postTry
+	busy    busyWait
+	naMu    sync.Mutex
+	naEnd   chan struct{}
 
 	mu     sync.Mutex
 	status Status
@@ -132,6 +149,9 @@ type Status struct {
 	GuestData   bool      // the engine knows who stays where
 	LastResync  time.Time // when the last resync with the PMS ended, zero if none since start
 	Alarms      []Alarm
+	// Wait is why the poster waits before its next try, and until when;
+	// nil while it is not waiting after a transient outcome.
+	Wait *PostWait
 }
 
 func (e *Engine) now() time.Time { return e.clock().Now() }
@@ -145,10 +165,13 @@ func (e *Engine) clock() Clock {
 
 func (e *Engine) defaults() {
 	if e.RetryMin <= 0 {
-		e.RetryMin = 5 * time.Second
+		e.RetryMin = 2 * time.Second
 	}
 	if e.RetryMax < e.RetryMin {
-		e.RetryMax = max(5*time.Minute, e.RetryMin)
+		e.RetryMax = max(time.Minute, e.RetryMin)
+	}
+	if e.NightAuditPoll <= 0 {
+		e.NightAuditPoll = time.Minute
 	}
 	if e.Poll <= 0 {
 		e.Poll = 2 * time.Second

@@ -79,9 +79,29 @@ type PostResult struct {
 	Answer string
 	// Text is the PMS's clear text with the answer (FIAS CT), "" if none.
 	Text string
+	// Cause, for a transient outcome the PMS answered (Sent), says which of
+	// the engine's waits applies before the next try: CauseBusy (FIAS RY)
+	// or CauseNightAudit (FIAS NA). "" for every other outcome; a transient
+	// answer without a cause is taken as busy. See docs/posting-safety.md.
+	Cause TransientCause
 	// At is when the outcome was decided.
 	At time.Time
 }
+
+// TransientCause is why the PMS did not take a posting now.
+type TransientCause string
+
+// The causes of a transient answer.
+const (
+	// CauseBusy: the PMS is busy with the folio (FIAS RY). The same posting
+	// is sent again after a wait that doubles while the PMS keeps
+	// answering so (Engine.RetryMin to RetryMax).
+	CauseBusy TransientCause = "busy"
+	// CauseNightAudit: the PMS's night audit runs (FIAS NA). The poster
+	// waits Engine.NightAuditPoll, or until the PMS signals the audit's
+	// end (FIAS NE), whichever comes first.
+	CauseNightAudit TransientCause = "night-audit"
+)
 
 // ErrInDoubt is wrapped by the error PMSLink.Post returns with outcome
 // PostInDoubt: errors.Is(err, ErrInDoubt). Its kind is KindInternal, so

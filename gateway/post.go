@@ -13,7 +13,6 @@ import (
 // returns it posts a posting handed over and not yet written, so that none
 // is left sent for nothing.
 func (e *Engine) postLoop(ctx, postCtx context.Context) {
-	backoff := time.Duration(0)
 	tick := e.clock().NewTicker(e.Poll)
 	defer tick.Stop()
 	var handed *Entry
@@ -32,20 +31,6 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 			handed = &en
 		}
 		return true
-	}
-	// pause backs off after a transient outcome; false when ctx ended.
-	pause := func(o PostOutcome) bool {
-		if o != PostTransient {
-			backoff = 0
-			return true
-		}
-		backoff = min(max(2*backoff, e.RetryMin), e.RetryMax)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-e.clock().After(backoff):
-			return true
-		}
 	}
 	defer func() {
 		e.setPostIdle(false)
@@ -66,7 +51,8 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 		if handed != nil {
 			en := *handed
 			handed = nil
-			if !pause(e.postSent(ctx, postCtx, en)) {
+			naEnd := e.beginTry()
+			if !e.pause(ctx, en, naEnd, e.postSent(ctx, postCtx, en)) {
 				return
 			}
 			continue
@@ -99,7 +85,8 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 			}
 			continue
 		}
-		if !pause(e.post(ctx, postCtx, es[0])) {
+		naEnd := e.beginTry()
+		if !e.pause(ctx, es[0], naEnd, e.post(ctx, postCtx, es[0])) {
 			return
 		}
 	}
@@ -179,6 +166,7 @@ func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome 
 			Destination: sent.Charge.Destination,
 		}
 		res, err := e.PMS.Post(postCtx, req)
+		e.notePost(sent, req, res, err)
 		log := e.Logger.With().Uint64("entry", uint64(sent.ID)).Uint32("posting", req.Number).Str("room", req.Room).Int64("amount_minor", req.AmountMinor).Logger()
 		answer := &Answer{Code: res.Answer, Text: res.Text}
 		if res.Answer == "" && res.Text == "" {

@@ -35,6 +35,7 @@ func (e *Engine) guestLoop() {
 			}
 			e.Wake()
 		case NightAuditEnd:
+			e.endNightAudit()
 			e.Wake()
 		}
 	}

@@ -151,6 +151,7 @@ pms:
   address: %q
   amount_exponent: 2
   answer_timeout_s: 30
+  retry: {ry_min_s: 1, ry_max_s: 5, na_poll_s: 2}   # short waits after RY and NA, for the scenarios
 rooms:
   default: same
   not_rooms: ["200-299"]

@@ -125,6 +125,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		MinorDigits:  tariff.MinorDigits,
 		Logger:       log.With().Str("component", "engine").Logger(),
 	}
+	eng.RetryMin, eng.RetryMax, eng.NightAuditPoll = c.PMS.Retry.Waits()
 	g.engine = eng
 	o := c.PMS.FIASOptions()
 	o.MinorDigits = tariff.MinorDigits

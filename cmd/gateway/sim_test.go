@@ -160,3 +160,41 @@ func TestPMSConfigKeys(t *testing.T) {
 		t.Errorf("serial problems:\n%v", err)
 	}
 }
+
+// TestPMSRetryKeys: pms.retry sets the engine's waits after RY and NA, and
+// its problems name the key, the line and the fix.
+func TestPMSRetryKeys(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ryMin, ryMax, naPoll := c.PMS.Retry.Waits(); ryMin != 2*time.Second || ryMax != time.Minute || naPoll != time.Minute {
+		t.Errorf("defaults %v %v %v", ryMin, ryMax, naPoll)
+	}
+	body := strings.Replace(goodConfig, `address: "10.0.0.20:5010"`, `address: "10.0.0.20:5010"
+  retry: {ry_min_s: 1, ry_max_s: 30, na_poll_s: 120}`, 1)
+	c, err = LoadConfig(writeConfig(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ryMin, ryMax, naPoll := c.PMS.Retry.Waits(); ryMin != time.Second || ryMax != 30*time.Second || naPoll != 2*time.Minute {
+		t.Errorf("set %v %v %v", ryMin, ryMax, naPoll)
+	}
+	body = strings.Replace(goodConfig, `address: "10.0.0.20:5010"`, `address: "10.0.0.20:5010"
+  retry:
+    ry_min_s: 20
+    ry_max_s: 10
+    na_poll_s: 0`, 1)
+	_, err = LoadConfig(writeConfig(t, body))
+	if err == nil {
+		t.Fatal("no problems")
+	}
+	for _, w := range []string{
+		`pms.retry.ry_max_s: line 12: 10 is less than pms.retry.ry_min_s (20)`,
+		`pms.retry.na_poll_s: line 13: 0 is not from 1 to 3600`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("problems lack %q:\n%v", w, err)
+		}
+	}
+}

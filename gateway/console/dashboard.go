@@ -15,24 +15,29 @@ import (
 // snapshot is the dashboard's facts: rendered into the page, and sent as
 // JSON on the live stream.
 type snapshot struct {
-	PBXLastRecord string       `json:"pbx_last_record"`
-	RecordsRead   uint64       `json:"records_read"`
-	RecordsToday  int          `json:"records_today"`
-	Replays       uint64       `json:"replays"`
-	ParseErrors   uint64       `json:"parse_errors"`
-	PMSState      string       `json:"pms_state"`
-	PMSSince      string       `json:"pms_since"`
-	PMSWaiting    string       `json:"pms_waiting"`
-	LastAnswer    string       `json:"last_answer"`
-	GuestData     string       `json:"guest_data"`
-	Queued        int64        `json:"queued"`
-	OldestQueued  string       `json:"oldest_queued"`
-	InDoubt       int64        `json:"in_doubt"`
-	NeedPerson    int64        `json:"need_person"`
-	Alarms        []alarmView  `json:"alarms"`
-	Today         []classTotal `json:"today"`
-	Recent        []recentCall `json:"recent"`
-	Updated       string       `json:"updated"`
+	PBXLastRecord string `json:"pbx_last_record"`
+	RecordsRead   uint64 `json:"records_read"`
+	RecordsToday  int    `json:"records_today"`
+	Replays       uint64 `json:"replays"`
+	ParseErrors   uint64 `json:"parse_errors"`
+	PMSState      string `json:"pms_state"`
+	PMSSince      string `json:"pms_since"`
+	PMSWaiting    string `json:"pms_waiting"`
+	LastAnswer    string `json:"last_answer"`
+	// PostWait is the poster's wait after the PMS did not take a posting
+	// now, in words ("—" when it does not wait); Retry its facts, absent
+	// then.
+	PostWait     string       `json:"post_wait"`
+	Retry        *retryView   `json:"retry,omitempty"`
+	GuestData    string       `json:"guest_data"`
+	Queued       int64        `json:"queued"`
+	OldestQueued string       `json:"oldest_queued"`
+	InDoubt      int64        `json:"in_doubt"`
+	NeedPerson   int64        `json:"need_person"`
+	Alarms       []alarmView  `json:"alarms"`
+	Today        []classTotal `json:"today"`
+	Recent       []recentCall `json:"recent"`
+	Updated      string       `json:"updated"`
 	// Deliveries are the scheduled e-mailed reports (auditors and admins
 	// only; not refreshed by the live stream).
 	Deliveries []deliveryView `json:"-"`
@@ -43,6 +48,18 @@ type deliveryView struct {
 	Next, LastRun, LastOK        string
 	LastError                    string
 	Failures                     int
+}
+
+// retryView is the poster's wait after a transient answer
+// (gateway.PostWait) for /api/v1/status.
+type retryView struct {
+	Cause   string `json:"cause"`   // busy, night-audit, not-sent
+	Posting uint32 `json:"posting"` // 0 when it has no number yet
+	Room    string `json:"room"`
+	Answer  string `json:"answer"` // the PMS's answer code, "" if none
+	Text    string `json:"text"`   // the PMS's text, or why it was not sent
+	WaitMS  int64  `json:"wait_ms"`
+	NextTry string `json:"next_try"` // site time; sooner for a night audit whose end the PMS signals
 }
 
 type alarmView struct {
@@ -79,6 +96,7 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 		PMSSince:      s.wall(st.PMS.Since),
 		PMSWaiting:    "no",
 		LastAnswer:    "—",
+		PostWait:      "—",
 		GuestData:     "not yet",
 		Alarms:        []alarmView{},
 		Today:         []classTotal{},
@@ -92,6 +110,15 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 		sn.PMSWaiting = "resync running"
 	case st.PMS.NightAudit:
 		sn.PMSWaiting = "night audit running"
+	}
+	if w := st.Wait; w != nil {
+		sn.PostWait = w.Describe(s.o.Now(), s.o.Location)
+		text := w.Text
+		if w.Cause == gateway.CauseNotSent {
+			text = w.Reason
+		}
+		sn.Retry = &retryView{Cause: string(w.Cause), Posting: w.Posting, Room: w.Room, Answer: w.Answer, Text: text,
+			WaitMS: w.Wait.Milliseconds(), NextTry: s.wall(w.Until)}
 	}
 	for _, a := range st.Alarms {
 		sn.Alarms = append(sn.Alarms, alarmView{string(a.Kind), s.wall(a.Since), a.Text})

@@ -104,3 +104,44 @@ func TestConsoleLiveCap(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestConsoleShowsThePostersWait: the dashboard and /api/v1/status say how
+// long the poster waits and why, after the PMS answered RY or NA.
+func TestConsoleShowsThePostersWait(t *testing.T) {
+	now := time.Date(2026, 11, 27, 8, 10, 0, 0, time.UTC) // 03:10 in New York
+	e := newConsoleEnv(t, func(o *console.Options) { o.Now = func() time.Time { return now } })
+	fd := e.token("fd")
+	if _, body := e.api("GET", "/api/v1/status", fd, ""); !strings.Contains(body, `"post_wait":"—"`) || strings.Contains(body, `"retry"`) {
+		t.Errorf("no wait: %s", body)
+	}
+	e.eng.mu.Lock()
+	e.eng.st.Wait = &gateway.PostWait{Cause: gateway.CauseBusy, Entry: 7, Posting: 12, Room: "101", Answer: "RY", Text: "Folio open",
+		Wait: 4 * time.Second, Until: now.Add(4 * time.Second)}
+	e.eng.mu.Unlock()
+	code, body := e.api("GET", "/api/v1/status", fd, "")
+	var st struct {
+		PostWait string `json:"post_wait"`
+		Retry    *struct {
+			Cause   string `json:"cause"`
+			Posting uint32 `json:"posting"`
+			Answer  string `json:"answer"`
+			WaitMS  int64  `json:"wait_ms"`
+			NextTry string `json:"next_try"`
+		} `json:"retry"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); code != http.StatusOK || err != nil {
+		t.Fatalf("status: %d %v %s", code, err, body)
+	}
+	if st.PostWait != "retrying P#12 in 4 s: the PMS answered RY (busy: Folio open)" || st.Retry == nil ||
+		st.Retry.Cause != "busy" || st.Retry.Posting != 12 || st.Retry.Answer != "RY" || st.Retry.WaitMS != 4000 || st.Retry.NextTry != "2026-11-27 03:10:04" {
+		t.Errorf("busy: %s", body)
+	}
+	e.eng.mu.Lock()
+	e.eng.st.Wait = &gateway.PostWait{Cause: gateway.CauseNightAudit, Entry: 7, Posting: 12, Room: "101", Answer: "NA",
+		Wait: time.Minute, Until: now.Add(time.Minute)}
+	e.eng.mu.Unlock()
+	_, page, _ := e.as("fd").get("/")
+	if want := `data-live="post_wait">waiting for the PMS&#39;s night audit to end (it answered NA to P#12), next try at 03:11:00 at the latest<`; !strings.Contains(page, want) {
+		t.Errorf("the dashboard lacks %q", want)
+	}
+}

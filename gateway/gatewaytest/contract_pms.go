@@ -57,12 +57,12 @@ func PMSLinkContract(t *testing.T, open OpenPMS) {
 			t.Errorf("NG: %+v %v", res, err)
 		}
 	})
-	for _, code := range []string{"RY", "NA"} {
+	for code, cause := range map[string]gateway.TransientCause{"RY": gateway.CauseBusy, "NA": gateway.CauseNightAudit} {
 		t.Run("transient "+code, func(t *testing.T) {
 			p, ctx := openPMS(t, open)
 			p.Answer(Reply{Answer: code})
 			res, err := p.Link.Post(ctx, postRequest(3, "101"))
-			if res.Outcome != gateway.PostTransient || !res.Sent || res.Answer != code || !gateway.IsKind(err, gateway.KindTransient) {
+			if res.Outcome != gateway.PostTransient || !res.Sent || res.Answer != code || res.Cause != cause || !gateway.IsKind(err, gateway.KindTransient) {
 				t.Errorf("%s: %+v %v", code, res, err)
 			}
 		})

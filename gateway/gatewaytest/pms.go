@@ -205,7 +205,10 @@ func (l *PMSLink) Post(ctx context.Context, p gateway.PostRequest) (gateway.Post
 		res.Outcome = gateway.PostPosted
 		return res, nil
 	case "RY", "NA":
-		res.Outcome = gateway.PostTransient
+		res.Outcome, res.Cause = gateway.PostTransient, gateway.CauseBusy
+		if r.Answer == "NA" {
+			res.Cause = gateway.CauseNightAudit
+		}
 		return res, gateway.Errorf(gateway.KindTransient, "the PMS did not take posting %d for room %s now: %s", p.Number, p.Room, detail)
 	}
 	res.Outcome = gateway.PostRefused

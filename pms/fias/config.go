@@ -30,6 +30,51 @@ type Config struct {
 	// Transcript is a file that gets every FIAS frame both ways, for the
 	// PMS vendor's certification; "" keeps it in the debug log only.
 	Transcript string `yaml:"transcript"`
+	// Retry sets the engine's waits after the PMS's transient answers.
+	Retry RetryConfig `yaml:"retry"`
+}
+
+// RetryConfig is pms.retry: how long the poster waits after the PMS did
+// not take a posting now (docs/posting-safety.md, "Waiting after a
+// transient answer"). Whole seconds.
+type RetryConfig struct {
+	// RYMinS and RYMaxS bound the wait after RY (busy): RYMinS after the
+	// first RY to a posting, doubling while the PMS answers the same
+	// posting so, at most RYMaxS. Any other answer starts over.
+	RYMinS int `yaml:"ry_min_s"`
+	RYMaxS int `yaml:"ry_max_s"`
+	// NAPollS is the wait after NA (night audit running); the PMS's NE
+	// (the audit's end) cuts it short.
+	NAPollS int `yaml:"na_poll_s"`
+}
+
+// The bounds of pms.retry's keys, in seconds.
+const (
+	maxRYMinS  = 600
+	maxRYMaxS  = 3600
+	maxNAPollS = 3600
+)
+
+// Check records the section's problems, under pms.retry.
+func (r RetryConfig) Check(k *gateway.Checker) {
+	if r.RYMinS < 1 || r.RYMinS > maxRYMinS {
+		k.Add("pms.retry.ry_min_s", "%d is not from 1 to %d: it is the seconds the gateway waits before sending a posting again after the PMS answered RY (busy)", r.RYMinS, maxRYMinS)
+	}
+	switch {
+	case r.RYMaxS > maxRYMaxS:
+		k.Add("pms.retry.ry_max_s", "%d is more than %d: it is the longest wait, in seconds, between tries of a posting the PMS keeps answering RY (busy)", r.RYMaxS, maxRYMaxS)
+	case r.RYMaxS < r.RYMinS:
+		k.Add("pms.retry.ry_max_s", "%d is less than pms.retry.ry_min_s (%d): the wait after RY doubles from ry_min_s up to ry_max_s; give ry_max_s at least ry_min_s", r.RYMaxS, r.RYMinS)
+	}
+	if r.NAPollS < 1 || r.NAPollS > maxNAPollS {
+		k.Add("pms.retry.na_poll_s", "%d is not from 1 to %d: it is the seconds the gateway waits before trying again after the PMS answered NA (night audit running)", r.NAPollS, maxNAPollS)
+	}
+}
+
+// Waits returns the section's waits as durations: after RY the first and
+// the longest, after NA.
+func (r RetryConfig) Waits() (ryMin, ryMax, naPoll time.Duration) {
+	return time.Duration(r.RYMinS) * time.Second, time.Duration(r.RYMaxS) * time.Second, time.Duration(r.NAPollS) * time.Second
 }
 
 // PostingConfig holds optional fields of FIAS posting records.
@@ -50,6 +95,7 @@ func DefaultConfig() Config {
 		VendorVersion:   "callgate",
 		AnswerTimeoutS:  30,
 		AliveIntervalS:  300,
+		Retry:           RetryConfig{RYMinS: 2, RYMaxS: 60, NAPollS: 60},
 	}
 }
 
@@ -82,6 +128,7 @@ func (p *Config) Check(k *gateway.Checker) {
 	if so := p.Posting.SalesOutlet; so != "" && (!gateway.IsDigits(so) || len(so) > 5) {
 		k.Add("pms.posting.sales_outlet", "%q is not a number of at most 5 digits (FIAS SO)", so)
 	}
+	p.Retry.Check(k)
 	if p.Protocol == "fias" {
 		// FIAS's own rules, for keys the checks above leave alone.
 		seen := map[string]bool{}

@@ -139,6 +139,19 @@ func Answer(as string) gateway.PostOutcome {
 	return gateway.PostRefused
 }
 
+// answerCause says which of the engine's waits a transient answer status
+// calls for: NA (night audit running) waits for the audit's end, RY (busy)
+// tries the same posting again soon; "" for any other status.
+func answerCause(as string) gateway.TransientCause {
+	switch as {
+	case "RY":
+		return gateway.CauseBusy
+	case "NA":
+		return gateway.CauseNightAudit
+	}
+	return ""
+}
+
 // answerMeaning says in words what an answer status means.
 func answerMeaning(as string) string {
 	switch as {

@@ -467,7 +467,7 @@ func (s *session) onPA(r Record) {
 	s.out, s.outUntil = nil, time.Time{}
 	l.remember(n, "answered")
 	ct := r.Value("CT")
-	res := gateway.PostResult{Outcome: Answer(as), Sent: true, Answer: as, Text: ct}
+	res := gateway.PostResult{Outcome: Answer(as), Sent: true, Answer: as, Text: ct, Cause: answerCause(as)}
 	var err error
 	detail := as + " (" + answerMeaning(as) + ")"
 	if ct != "" {

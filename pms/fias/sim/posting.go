@@ -30,9 +30,12 @@ func (p *peer) posting(r fias.Record) bool {
 		ct = "Simulated answer"
 	case s.nightAudit:
 		as, ct = "NA", "Night audit running"
+	case f.BusyFirst && !s.tried[n]:
+		as, ct = "RY", "Folio busy"
 	default:
 		as, ct = s.decideLocked(room)
 	}
+	s.tried[n] = true
 	dup := false
 	if as == "OK" {
 		dup = s.booked[n]

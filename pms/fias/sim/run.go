@@ -175,6 +175,7 @@ const consoleHelp = `commands:
   mv ROOM TO               move the room's first guest to another room
   np ROOM on|off           set or clear No-Post on the room's first guest
   na on|off                start or end the night audit (NS/NE; postings answered NA)
+  busy on|off              answer RY (busy) to the first try of every posting
   ls                       send LS (as IFC8 does after a restart)
   le                       end the link (LE)
   drop                     drop the connection
@@ -232,6 +233,12 @@ func do(s *Sim, f []string, out io.Writer) error {
 		return s.SetNoPost(res, arg(2) == "on")
 	case "na":
 		return s.NightAudit(arg(1) == "on")
+	case "busy":
+		on := arg(1) == "on"
+		s.mu.Lock()
+		s.faults.BusyFirst = on
+		s.mu.Unlock()
+		fmt.Fprintf(out, "RY to the first try of every posting: %v\n", on)
 	case "ls":
 		return s.SendLS()
 	case "le":

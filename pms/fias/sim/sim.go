@@ -81,6 +81,10 @@ type Faults struct {
 	// order, whatever the guest database says: "RY", "NA", "UR", "XX", …
 	// Only "OK" books.
 	Answers []string
+	// BusyFirst answers RY (busy) to the first try of every posting (a P#
+	// not received before), as a PMS does while the folio is open at the
+	// front desk; the next try of that P# is answered as usual.
+	BusyFirst bool
 	// StrayPAs sends, around every real answer, a PA with an unknown P#,
 	// one without P#, and a second copy of the real one.
 	StrayPAs bool
@@ -171,6 +175,7 @@ type Sim struct {
 	nightAudit  bool
 	ledger      []Booking
 	booked      map[string]bool
+	tried       map[string]bool // every P# received
 	received    []Posting
 	violations  []Violation
 	accepted    int
@@ -203,7 +208,7 @@ func New(o Options) (*Sim, error) {
 		o: o, codec: codec, log: o.Logger.With().Str("component", "pms-sim").Logger(),
 		rng:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)),
 		rooms:  slices.Clone(o.Rooms),
-		guests: map[string][]gateway.Guest{}, nextRes: 40001, booked: map[string]bool{},
+		guests: map[string][]gateway.Guest{}, nextRes: 40001, booked: map[string]bool{}, tried: map[string]bool{},
 		changed: make(chan struct{}), done: make(chan struct{}),
 	}
 	s.trace = fias.NewTranscript(o.Transcript, codec, s.log, "PMS→", "→PMS")

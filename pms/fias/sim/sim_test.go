@@ -215,3 +215,25 @@ func TestSimResync(t *testing.T) {
 		t.Errorf("violations:\n%s", v)
 	}
 }
+
+// TestSimBusyFirst: with BusyFirst, the first try of every posting is
+// answered RY and books nothing; the next try of the same P# books it.
+func TestSimBusyFirst(t *testing.T) {
+	s := start(t, Options{})
+	s.CheckIn(gateway.Guest{Room: "101"})
+	s.SetFaults(Faults{BusyFirst: true})
+	c := dial(t, s)
+	c.expect("LS")
+	c.describe()
+	var got []string
+	for _, n := range []string{"1", "1", "2", "2"} {
+		c.send("PS|RN101|PTC|TA100|DA250301|TI101500|P#" + n + "|")
+		got = append(got, n+":"+c.expect("PA").Value("AS"))
+	}
+	if strings.Join(got, " ") != "1:RY 1:OK 2:RY 2:OK" {
+		t.Errorf("answers %v", got)
+	}
+	if l := s.Ledger(); len(l) != 2 || l[0].Duplicate || l[1].Duplicate {
+		t.Errorf("ledger %+v", l)
+	}
+}
