@@ -678,3 +678,38 @@ func TestEngineRaisesTheAlarmWhenASendingCannotBeJournaled(t *testing.T) {
 	r.awaitAlarm(gateway.AlarmJournalWrite, false)
 	r.await(id, gateway.StatePosted)
 }
+
+// panicky panics on records that start with "boom" (the parser) or dial
+// "boom" (the tariff), and is testParser and testRater otherwise.
+type panicky struct{}
+
+func (panicky) Parse(rec gateway.RawRecord) (gateway.Call, error) {
+	if strings.HasPrefix(string(rec.Data), "boom") {
+		panic("index out of range")
+	}
+	return testParser{}.Parse(rec)
+}
+
+func (panicky) Rate(c gateway.Call) (gateway.Charge, error) {
+	if c.Dialed == "boom" {
+		panic("nil map")
+	}
+	return testRater{}.Rate(c)
+}
+
+// A parser or tariff that panics on a record costs the record nothing: it
+// is journaled as an exception with its raw bytes and the reason, and the
+// engine goes on with the next record.
+func TestEngineSurvivesAPanickingParserOrTariff(t *testing.T) {
+	r := newRig(t, false, func(e *gateway.Engine) { e.Parser, e.Rater = panicky{}, panicky{} }).run()
+	parse := r.send("boom 101 4416 60")
+	rate := r.send("out 101 boom 60")
+	next := r.send("out 101 4416 60")
+	for id, want := range map[gateway.EntryID]string{parse: "the parser failed", rate: "the tariff failed"} {
+		en := r.await(id, gateway.StateException)
+		if h := en.History[len(en.History)-1]; !strings.Contains(h.Reason, want) || len(en.Raw.Data) == 0 {
+			t.Errorf("entry %d: reason %q, raw %q", id, h.Reason, en.Raw.Data)
+		}
+	}
+	r.await(next, gateway.StatePosted)
+}
