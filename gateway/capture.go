@@ -28,7 +28,7 @@ func (e *Engine) captureLoop(ctx context.Context) {
 			}
 			continue
 		}
-		e.handle(ctx, rec)
+		e.handleAll(ctx, e.burst(rec))
 	}
 	// Nothing read is lost: records the source framed before it closed are
 	// journaled too.
@@ -40,8 +40,27 @@ func (e *Engine) captureLoop(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		e.handle(drain, rec)
+		e.handleAll(drain, e.burst(rec))
 	}
+}
+
+// burst returns rec and the records the source has already framed behind
+// it, up to BurstRecords records or BurstBytes bytes: they share a commit.
+func (e *Engine) burst(rec RawRecord) []RawRecord {
+	recs := []RawRecord{rec}
+	ws, ok := e.Source.(WaitingSource)
+	if !ok {
+		return recs
+	}
+	for size := len(rec.Data); len(recs) < BurstRecords && size < BurstBytes; {
+		r, ok := ws.TryRead()
+		if !ok {
+			break
+		}
+		recs = append(recs, r)
+		size += len(r.Data)
+	}
+	return recs
 }
 
 // handle journals one raw record and takes it as far as it goes.

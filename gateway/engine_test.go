@@ -3,8 +3,11 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -712,4 +715,56 @@ func TestEngineSurvivesAPanickingParserOrTariff(t *testing.T) {
 		}
 	}
 	r.await(next, gateway.StatePosted)
+}
+
+// batches is the fake journal, noting the size of each CaptureAll.
+type batches struct {
+	*gatewaytest.Journal
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batches) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gateway.Captured, error) {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(cs))
+	b.mu.Unlock()
+	return b.Journal.CaptureAll(ctx, cs)
+}
+
+// Records the source has framed and waiting share one commit, up to the
+// bound; the same record twice in a burst is a replay.
+func TestEngineJournalsABurstInOneCommit(t *testing.T) {
+	var b *batches
+	r := newRig(t, false, func(e *gateway.Engine) {
+		b = &batches{Journal: e.Journal.(*gatewaytest.Journal)}
+		e.Journal = b
+	})
+	n := gateway.BurstRecords + 5
+	for i := range n {
+		r.src.Line(fmt.Sprintf("out 101 44%04d 60", i))
+	}
+	r.src.Line("out 101 440000 60") // the first again
+	r.run()
+	if !r.j.Await(r.ctx, func() bool {
+		c, err := r.j.Counts(r.ctx)
+		return err == nil && c.Entries == int64(n) && c.Replays == 1
+	}) {
+		t.Fatal("the burst was not journaled")
+	}
+	if en, err := r.j.Entry(r.ctx, 1); err != nil || en.Replays != 1 {
+		t.Errorf("the record sent twice: %+v %v, want 1 replay", en.Replays, err)
+	}
+	b.mu.Lock()
+	sizes := slices.Clone(b.sizes)
+	b.mu.Unlock()
+	if len(sizes) == 0 || sizes[0] != gateway.BurstRecords {
+		t.Errorf("commits of %v records, want the first of %d", sizes, gateway.BurstRecords)
+	}
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	if total != n+1 || len(sizes) > 7 {
+		t.Errorf("commits of %v records for a burst of %d", sizes, n+1)
+	}
 }
