@@ -120,3 +120,43 @@ func TestE2ESigkillBursts(t *testing.T) {
 	t.Logf("%d records written, %d journaled, %d lost in killed processes, %d line tails; states %v",
 		len(written), len(es)-tails, lost, tails, states(es))
 }
+
+// BenchmarkE2EBurst is the time from writing a burst of 3,000 IP Office
+// records at once (a PBX replaying its buffer after a reconnect) to the
+// pty of a running serve until the last is journaled (records read, as
+// /metrics counts them once committed). Reports ms per burst and records
+// per second. Run with -benchtime=5x or so.
+func BenchmarkE2EBurst(b *testing.B) {
+	const n = 3000
+	h := newHotel(b, hotelOptions{})
+	g := h.start()
+	h.warmUp(1)
+	id, read := 2, 0.0
+	if v, err := g.metric("callgate_records_read_total"); err == nil {
+		read = v
+	}
+	var total time.Duration
+	b.ResetTimer()
+	for range b.N {
+		burst := burstLines(id, n)
+		id += n
+		t0 := time.Now()
+		if _, err := h.master.Write(burst); err != nil {
+			b.Fatal(err)
+		}
+		read += n
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Millisecond) {
+			if v, err := g.metric("callgate_records_read_total"); err == nil && v >= read {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("the burst was not journaled within 60 s\n%s", g.tail())
+			}
+		}
+		total += time.Since(t0)
+	}
+	b.StopTimer()
+	g.stop()
+	b.ReportMetric(float64(total)/float64(b.N)/float64(time.Millisecond), "ms/burst")
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "records/s")
+}
