@@ -19,20 +19,40 @@ type Rating struct {
 	RateErr  error   // a call the tariff cannot price at all
 }
 
-// Rate parses rec with p and rates the call with r.
+// Rate parses rec with p and rates the call with r. A parser or tariff that
+// panics on a record is an error for that record, never the end of the
+// process (docs/design.md "Invariants", 1 and 4).
 func Rate(p RecordParser, r Rater, rec RawRecord) Rating {
-	call, err := p.Parse(rec)
+	call, err := safeParse(p, rec)
 	switch {
 	case errors.Is(err, ErrNotCall):
 		return Rating{NotCall: true}
 	case err != nil:
 		return Rating{ParseErr: err}
 	}
-	charge, err := r.Rate(call)
+	charge, err := safeRate(r, call)
 	if err != nil {
 		return Rating{Call: call, RateErr: err}
 	}
 	return Rating{Call: call, Charge: &charge}
+}
+
+func safeParse(p RecordParser, rec RawRecord) (c Call, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c, err = Call{}, fmt.Errorf("the parser failed on this record (%v): report it with the raw record", v)
+		}
+	}()
+	return p.Parse(rec)
+}
+
+func safeRate(r Rater, c Call) (ch Charge, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			ch, err = Charge{}, fmt.Errorf("the tariff failed on this call (%v): report it with the raw record", v)
+		}
+	}()
+	return r.Rate(c)
 }
 
 // Verdict is what a rated call's charge and extension make of it, before
@@ -189,13 +209,7 @@ func (e *Engine) settle(ctx context.Context, d decided, moves ...Move) {
 func (e *Engine) sendNow(ctx context.Context, d decided, moves []Move) bool {
 	e.postMu.Lock()
 	defer e.postMu.Unlock()
-	// A decision made before the PMS's guest data came did not judge the
-	// room: the posting waits in the queue, where the poster judges it.
-	if !d.occ.known || !e.postIdle || !e.PMS.Status().Ready() {
-		return false
-	}
-	counts, err := e.Queries.Counts(ctx)
-	if err != nil || counts.States[StateQueued] > 0 || counts.States[StateSent] > 0 {
+	if !e.canSendNow(ctx, d.occ.known) {
 		return false
 	}
 	q := moves[len(moves)-1]
@@ -212,6 +226,19 @@ func (e *Engine) sendNow(ctx context.Context, d decided, moves []Move) bool {
 	e.postIdle = false
 	e.handoff <- sent
 	return true
+}
+
+// canSendNow reports whether a posting just decided may go on to sent in
+// the commit that queues it: the poster waits with nothing queued or sent
+// and the link is ready. known says the decision judged the room's guests:
+// one made before the PMS's guest data came did not, and the posting waits
+// in the queue, where the poster judges it. The caller holds postMu.
+func (e *Engine) canSendNow(ctx context.Context, known bool) bool {
+	if !known || !e.postIdle || !e.PMS.Status().Ready() {
+		return false
+	}
+	counts, err := e.Queries.Counts(ctx)
+	return err == nil && counts.States[StateQueued] == 0 && counts.States[StateSent] == 0
 }
 
 func notChargeableReason(c Call, ch Charge) string {

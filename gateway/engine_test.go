@@ -3,8 +3,11 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -677,4 +680,91 @@ func TestEngineRaisesTheAlarmWhenASendingCannotBeJournaled(t *testing.T) {
 	r.clock.Advance(5 * time.Second)
 	r.awaitAlarm(gateway.AlarmJournalWrite, false)
 	r.await(id, gateway.StatePosted)
+}
+
+// panicky panics on records that start with "boom" (the parser) or dial
+// "boom" (the tariff), and is testParser and testRater otherwise.
+type panicky struct{}
+
+func (panicky) Parse(rec gateway.RawRecord) (gateway.Call, error) {
+	if strings.HasPrefix(string(rec.Data), "boom") {
+		panic("index out of range")
+	}
+	return testParser{}.Parse(rec)
+}
+
+func (panicky) Rate(c gateway.Call) (gateway.Charge, error) {
+	if c.Dialed == "boom" {
+		panic("nil map")
+	}
+	return testRater{}.Rate(c)
+}
+
+// A parser or tariff that panics on a record costs the record nothing: it
+// is journaled as an exception with its raw bytes and the reason, and the
+// engine goes on with the next record.
+func TestEngineSurvivesAPanickingParserOrTariff(t *testing.T) {
+	r := newRig(t, false, func(e *gateway.Engine) { e.Parser, e.Rater = panicky{}, panicky{} }).run()
+	parse := r.send("boom 101 4416 60")
+	rate := r.send("out 101 boom 60")
+	next := r.send("out 101 4416 60")
+	for id, want := range map[gateway.EntryID]string{parse: "the parser failed", rate: "the tariff failed"} {
+		en := r.await(id, gateway.StateException)
+		if h := en.History[len(en.History)-1]; !strings.Contains(h.Reason, want) || len(en.Raw.Data) == 0 {
+			t.Errorf("entry %d: reason %q, raw %q", id, h.Reason, en.Raw.Data)
+		}
+	}
+	r.await(next, gateway.StatePosted)
+}
+
+// batches is the fake journal, noting the size of each CaptureAll.
+type batches struct {
+	*gatewaytest.Journal
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batches) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gateway.Captured, error) {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(cs))
+	b.mu.Unlock()
+	return b.Journal.CaptureAll(ctx, cs)
+}
+
+// Records the source has framed and waiting share one commit, up to the
+// bound; the same record twice in a burst is a replay.
+func TestEngineJournalsABurstInOneCommit(t *testing.T) {
+	var b *batches
+	r := newRig(t, false, func(e *gateway.Engine) {
+		b = &batches{Journal: e.Journal.(*gatewaytest.Journal)}
+		e.Journal = b
+	})
+	n := gateway.BurstRecords + 5
+	for i := range n {
+		r.src.Line(fmt.Sprintf("out 101 44%04d 60", i))
+	}
+	r.src.Line("out 101 440000 60") // the first again
+	r.run()
+	if !r.j.Await(r.ctx, func() bool {
+		c, err := r.j.Counts(r.ctx)
+		return err == nil && c.Entries == int64(n) && c.Replays == 1
+	}) {
+		t.Fatal("the burst was not journaled")
+	}
+	if en, err := r.j.Entry(r.ctx, 1); err != nil || en.Replays != 1 {
+		t.Errorf("the record sent twice: %+v %v, want 1 replay", en.Replays, err)
+	}
+	b.mu.Lock()
+	sizes := slices.Clone(b.sizes)
+	b.mu.Unlock()
+	if len(sizes) == 0 || sizes[0] != gateway.BurstRecords {
+		t.Errorf("commits of %v records, want the first of %d", sizes, gateway.BurstRecords)
+	}
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	if total != n+1 || len(sizes) > 7 {
+		t.Errorf("commits of %v records for a burst of %d", sizes, n+1)
+	}
 }

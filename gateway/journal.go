@@ -50,6 +50,25 @@ type Journal interface {
 	// then not journaled and must not be processed).
 	Capture(ctx context.Context, rec RawRecord) (Captured, error)
 
+	// CaptureAll journals raw records in one transaction (one commit, one
+	// fsync), each with the moves the engine decided for it in memory: the
+	// rating and the decision (docs/journal.md "Commits"). Each record is
+	// captured as Capture captures it — its captured event first, or a
+	// replay of an earlier entry, also of one earlier in the same batch —
+	// and a new entry then makes its Moves, in order, each its own event
+	// checked as Move checks it. Moves are not made for a replay.
+	//
+	// Send, on a capture whose last move queues a posting, also moves it
+	// to sent (with its posting number) in the same transaction when
+	// nothing else is queued or sent (as Change.Alone); when that cannot
+	// be, the entry stays queued and Captured.Sent is nil.
+	//
+	// Outcomes: one Captured per record, in order; KindInvalid naming the
+	// first record with no bytes or whose moves break a rule, or
+	// KindInternal when the disk fails, and then nothing of the batch is
+	// journaled; no records, nothing and no error.
+	CaptureAll(ctx context.Context, cs []Capture) ([]Captured, error)
+
 	// Move moves an entry to another state and records the facts that come
 	// with the move (the parse, the rating, the room, the PMS's answer), as
 	// one event in one transaction (MoveAll puts several moves in one). It
@@ -255,6 +274,23 @@ type Captured struct {
 	// Replay is set when the record repeats one captured within the replay
 	// window: nothing new was journaled.
 	Replay bool
+	// Sent is the entry as CaptureAll left it when it also moved the
+	// posting to sent (Capture.Send), without its History; nil otherwise.
+	Sent *Entry
+}
+
+// Capture is a raw record and the moves the engine decided for it before it
+// was journaled, for Journal.CaptureAll.
+type Capture struct {
+	Rec RawRecord
+	// Moves take the new entry on from captured, in order: to rated, then
+	// to the decision (not chargeable, exception, queued); or straight to
+	// not chargeable or exception for a record that is no call or cannot
+	// be read. None leaves it captured.
+	Moves []Change
+	// Send asks for the queued posting's move to sent in the same
+	// transaction, when nothing else is queued or sent.
+	Send bool
 }
 
 // Change is a move of an entry to another state, with the facts that come

@@ -35,3 +35,21 @@ type CallSource interface {
 	Read(ctx context.Context) (RawRecord, error)
 	Close() error
 }
+
+// WaitingSource is a CallSource that can also hand over a record already
+// framed and waiting, without blocking, so that the engine journals a burst
+// (a PBX replaying its buffer after a reconnect, a new CDR file) in one
+// commit (docs/design.md "The path of one call"). TryRead returns the next
+// record and true, or false when none waits, or when what comes next is an
+// error or the end (Read returns those).
+type WaitingSource interface {
+	CallSource
+	TryRead() (RawRecord, bool)
+}
+
+// Bounds of a burst journaled in one commit: a lone record still commits
+// at once, and a burst's commit stays short.
+const (
+	BurstRecords = 1000
+	BurstBytes   = 4 << 20
+)

@@ -154,6 +154,10 @@ func (b *base) Read(ctx context.Context) (gateway.RawRecord, error) {
 	return b.q.pop(ctx)
 }
 
+// TryRead returns a record already framed and waiting, without blocking;
+// see gateway.WaitingSource.
+func (b *base) TryRead() (gateway.RawRecord, bool) { return b.q.tryPop() }
+
 // Stats returns the source's counters.
 func (b *base) Stats() Stats {
 	st := Stats{
@@ -417,6 +421,21 @@ func (q *queue) push(rec gateway.RawRecord, stop <-chan struct{}) {
 	}
 	q.mu.Unlock()
 	signal(q.avail)
+}
+
+// tryPop pops a record if one is queued.
+func (q *queue) tryPop() (gateway.RawRecord, bool) {
+	q.mu.Lock()
+	if len(q.recs) == 0 {
+		q.mu.Unlock()
+		return gateway.RawRecord{}, false
+	}
+	rec := q.recs[0]
+	q.recs[0] = gateway.RawRecord{}
+	q.recs = q.recs[1:]
+	q.mu.Unlock()
+	signal(q.space)
+	return rec, true
 }
 
 func (q *queue) pop(ctx context.Context) (gateway.RawRecord, error) {

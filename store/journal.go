@@ -17,22 +17,87 @@ func (j *Journal) Capture(ctx context.Context, r gateway.RawRecord) (gateway.Cap
 	}
 	var out gateway.Captured
 	err := j.write(ctx, "journal a raw record", func(w *txw) error {
-		now := j.now()
-		received := r.Received.UTC().Truncate(time.Microsecond)
-		if r.Received.IsZero() {
-			received = now
-		}
-		if id, ok := w.replayOf(r.Data, received); ok {
-			out = gateway.Captured{ID: gateway.EntryID(id), Replay: true}
-			return w.append(&event{kind: gateway.EventReplayed, entry: id, at: now, received: received, source: r.Source})
-		}
-		id := w.entryN + 1
-		out = gateway.Captured{ID: gateway.EntryID(id)}
-		return w.append(&event{kind: gateway.EventCaptured, entry: id, at: now, to: gateway.StateCaptured,
-			raw: r.Data, received: received, source: r.Source, truncated: r.Truncated, cut: r.Cut})
+		var err error
+		out, err = w.capture(r)
+		return err
 	})
 	if err != nil {
 		return gateway.Captured{}, err
+	}
+	return out, nil
+}
+
+// capture appends a raw record's captured event, or its replayed event on
+// the entry first captured with the same bytes.
+func (w *txw) capture(r gateway.RawRecord) (gateway.Captured, error) {
+	now := w.j.now()
+	received := r.Received.UTC().Truncate(time.Microsecond)
+	if r.Received.IsZero() {
+		received = now
+	}
+	if id, ok := w.replayOf(r.Data, received); ok {
+		return gateway.Captured{ID: gateway.EntryID(id), Replay: true},
+			w.append(&event{kind: gateway.EventReplayed, entry: id, at: now, received: received, source: r.Source})
+	}
+	id := w.entryN + 1
+	return gateway.Captured{ID: gateway.EntryID(id)}, w.append(&event{kind: gateway.EventCaptured, entry: id, at: now, to: gateway.StateCaptured,
+		raw: r.Data, received: received, source: r.Source, truncated: r.Truncated, cut: r.Cut})
+}
+
+// CaptureAll journals raw records with the moves decided for them, in one
+// transaction; see gateway.Journal.
+func (j *Journal) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gateway.Captured, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	for i, c := range cs {
+		if len(c.Rec.Data) == 0 {
+			return nil, gateway.Errorf(gateway.KindInvalid, "record %d of the batch has no bytes and cannot be journaled", i+1)
+		}
+		for _, ch := range c.Moves {
+			if !ch.To.Valid() {
+				return nil, gateway.Errorf(gateway.KindInvalid, "record %d of the batch: %q is not a journal state", i+1, ch.To)
+			}
+		}
+	}
+	out := make([]gateway.Captured, len(cs))
+	err := j.write(ctx, fmt.Sprintf("journal %d raw records", len(cs)), func(w *txw) error {
+		for i, c := range cs {
+			cp, err := w.capture(c.Rec)
+			if err != nil {
+				return err
+			}
+			out[i] = cp
+			if cp.Replay {
+				continue
+			}
+			for _, ch := range c.Moves {
+				if err := w.move(cp.ID, ch); err != nil {
+					return fmt.Errorf("record %d of the batch (entry %d): %w", i+1, cp.ID, err)
+				}
+			}
+			if !c.Send {
+				continue
+			}
+			// The checks of a move come before its event: a sending
+			// refused leaves the entry queued, and the batch goes on.
+			err = w.move(cp.ID, gateway.Change{To: gateway.StateSent, Alone: true})
+			if gateway.IsKind(err, gateway.KindInvalid) || gateway.IsTransient(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			en, err := loadEntry(w.tx, uint64(cp.ID), false)
+			if err != nil {
+				return err
+			}
+			out[i].Sent = &en
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

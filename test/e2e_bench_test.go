@@ -45,8 +45,8 @@ func (h *hotel) warmUp(id int) {
 
 // BenchmarkE2ELatency is the time from the last byte of a record written to
 // the pty until its PS reaches the FIAS simulator, through the real serve
-// with the journal's fsync on (each record: captured, then rated, queued and
-// sent in one commit when the poster waits — two commits — before the PS
+// with the journal's fsync on (each record: captured, rated, queued and
+// sent in one commit when the poster waits — one commit — before the PS
 // leaves). One call at a time, each once the last one's answer is journaled.
 // Reports p50 and p99 in milliseconds. Run with -benchtime=500x or so.
 func BenchmarkE2ELatency(b *testing.B) {

@@ -61,6 +61,34 @@ func (c *commits) Capture(ctx context.Context, rec gateway.RawRecord) (gateway.C
 	return cp, err
 }
 
+// CaptureAll notes the commit of records with their moves: "1>captured
+// 1>rated 1>queued 1>sent" (a replay has no move). With failBatches it
+// fails as a batch the journal refuses would, and the engine journals the
+// records the long way: each captured alone, then its moves.
+func (c *commits) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gateway.Captured, error) {
+	if c.failBatches {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the batch is refused")
+	}
+	got, err := c.Journal.CaptureAll(ctx, cs)
+	if err == nil {
+		var ms []gateway.Move
+		for i, cp := range got {
+			if cp.Replay {
+				continue
+			}
+			ms = append(ms, gateway.Move{ID: cp.ID, Change: gateway.Change{To: gateway.StateCaptured}})
+			for _, ch := range cs[i].Moves {
+				ms = append(ms, gateway.Move{ID: cp.ID, Change: ch})
+			}
+			if cp.Sent != nil {
+				ms = append(ms, gateway.Move{ID: cp.ID, Change: gateway.Change{To: gateway.StateSent}})
+			}
+		}
+		c.note(ms)
+	}
+	return got, err
+}
+
 // onCapture has f called after the next capture, once.
 func (c *commits) onCapture(f func()) {
 	c.mu.Lock()
@@ -353,9 +381,9 @@ func TestEngineSendsWhenQueuing(t *testing.T) {
 		r.waitFor("the posting", func() bool { return strings.Contains(strings.Join(r.commits.list(), ";"), fmt.Sprintf("%d>posted", n)) })
 		got := strings.Join(r.commits.list()[before:], "; ")
 		switch got {
-		case fmt.Sprintf("%[1]d>rated %[1]d>queued %[1]d>sent; %[1]d>posted", n):
+		case fmt.Sprintf("%[1]d>captured %[1]d>rated %[1]d>queued %[1]d>sent; %[1]d>posted", n):
 			direct++
-		case fmt.Sprintf("%[1]d>rated %[1]d>queued; %[1]d>sent; %[1]d>posted", n):
+		case fmt.Sprintf("%[1]d>captured %[1]d>rated %[1]d>queued; %[1]d>sent; %[1]d>posted", n):
 		default:
 			t.Errorf("call %d: commits %q", n, got)
 		}
@@ -385,7 +413,7 @@ func TestEngineDrainsWithOneCommitAPosting(t *testing.T) {
 	r.waitFor("the backlog drained", func() bool { return r.count(gateway.StatePosted) == 3 })
 	r.stop()
 	want := []string{
-		"1>rated 1>queued", "2>rated 2>queued", "3>rated 3>queued", // no link: queued, not sent
+		"1>captured 1>rated 1>queued", "2>captured 2>rated 2>queued", "3>captured 3>rated 3>queued", // no link: queued, not sent
 		"2>sent", "2>posted 3>sent", "3>posted 1>sent", "1>posted", // oldest call first
 	}
 	if got := r.commits.list(); !slices.Equal(got, want) {
@@ -427,16 +455,16 @@ func TestEngineStopLeavesNothingSent(t *testing.T) {
 	r.waitFor("the first posting", func() bool { return r.count(gateway.StatePosted) == 1 })
 	r.waitFor("the poster to wait", r.commits.posterWaits)
 	var stopped atomic.Bool
-	r.commits.onCapture(func() {
-		r.pms.onStatus(func() { r.cancel(); stopped.Store(true); r.commits.poke() })
-	})
+	// The link's Status is asked as the record is decided, before the
+	// commit that journals it with its sending.
+	r.pms.onStatus(func() { r.cancel(); stopped.Store(true); r.commits.poke() })
 	r.call("416", 2)
 	r.waitFor("the engine stopped by the link's Status", stopped.Load)
 	r.stop()
 	if n := r.count(gateway.StateSent); n != 0 {
 		t.Fatalf("%d entries left sent; commits %q", n, r.commits.list())
 	}
-	want := []string{"2>rated 2>queued 2>sent", "2>posted"}
+	want := []string{"2>captured 2>rated 2>queued 2>sent", "2>posted"}
 	if got := r.commits.list(); len(got) < 2 || !slices.Equal(got[len(got)-2:], want) {
 		t.Errorf("commits %q, want them to end with %q", got, want)
 	}

@@ -34,7 +34,7 @@ func JournalContract(t *testing.T, open OpenJournal) {
 		name string
 		run  func(*testing.T, OpenJournal)
 	}{
-		{"capture", contractCapture}, {"replay", contractReplay}, {"moves", contractMoves},
+		{"capture", contractCapture}, {"capture with moves", contractCaptureAll}, {"replay", contractReplay}, {"moves", contractMoves},
 		{"posting numbers", contractPostings}, {"posting numbers wrap", contractPostingWrap},
 		{"person's moves", contractPersonMoves}, {"batches", contractBatches},
 		{"queues and listings", contractListings}, {"import", contractImport},
@@ -821,5 +821,84 @@ func contractQueuePages(t *testing.T, open OpenJournal) {
 	want := exc[3:9]
 	if err != nil || fmt.Sprint(ranged) != fmt.Sprint(want) {
 		t.Errorf("a time range of the queue: %v %v, want %v", ranged, err, want)
+	}
+}
+
+// contractCaptureAll: records journaled with their moves in one
+// transaction; a replay inside the batch; the sending that joins it only
+// when nothing else waits; a batch with a bad move journals nothing.
+func contractCaptureAll(t *testing.T, open OpenJournal) {
+	e := newContractEnv(t, open, JournalOptions{})
+	if got, err := e.j.CaptureAll(e.ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("no records: %v %v", got, err)
+	}
+	rec := func(s string) gateway.RawRecord {
+		return gateway.RawRecord{Data: []byte(s), Received: e.clock.Now(), Source: "contract"}
+	}
+	call, ch := contractCall(1, "101")
+	posting := []gateway.Change{{To: gateway.StateRated, Call: &call, Charge: &ch}, {To: gateway.StateQueued, Room: "101"}}
+	got, err := e.j.CaptureAll(e.ctx, []gateway.Capture{
+		{Rec: rec("call a"), Moves: posting, Send: true},
+		{Rec: rec("call a"), Moves: posting, Send: true}, // the same bytes again: a replay
+		{Rec: rec("header"), Moves: []gateway.Change{{To: gateway.StateNotChargeable, Reason: "not a call record"}}},
+		{Rec: rec("left captured")},
+	})
+	if err != nil || len(got) != 4 {
+		t.Fatalf("CaptureAll: %+v %v", got, err)
+	}
+	a := got[0]
+	if a.Replay || a.Sent == nil || a.Sent.State != gateway.StateSent || a.Sent.Posting != 1 || a.Sent.ID != a.ID {
+		t.Errorf("first record: %+v (sent %+v), want it sent under posting 1", a, a.Sent)
+	}
+	if !got[1].Replay || got[1].ID != a.ID || got[1].Sent != nil {
+		t.Errorf("the same bytes in the batch: %+v, want a replay of entry %d", got[1], a.ID)
+	}
+	if got[2].ID != a.ID+1 || got[3].ID != a.ID+2 {
+		t.Errorf("ids %d, %d after %d", got[2].ID, got[3].ID, a.ID)
+	}
+	en := e.entry(a.ID)
+	var h []gateway.State
+	for _, c := range en.History {
+		h = append(h, c.To)
+	}
+	if !slices.Equal(h, []gateway.State{gateway.StateCaptured, gateway.StateRated, gateway.StateQueued, gateway.StateSent}) ||
+		en.Replays != 1 || !bytes.Equal(en.Raw.Data, []byte("call a")) || en.Room != "101" || en.Charge == nil {
+		t.Errorf("entry %d: history %v, replays %d, raw %q, room %q", a.ID, h, en.Replays, en.Raw.Data, en.Room)
+	}
+	if s := e.entry(got[2].ID).State; s != gateway.StateNotChargeable {
+		t.Errorf("header in state %s", s)
+	}
+	if en := e.entry(got[3].ID); en.State != gateway.StateCaptured || len(en.History) != 1 {
+		t.Errorf("record without moves: %s %+v", en.State, en.History)
+	}
+	// A posting is sent only when nothing else is queued or sent: these
+	// stay queued behind the first.
+	call2, ch2 := contractCall(2, "102")
+	got, err = e.j.CaptureAll(e.ctx, []gateway.Capture{{Rec: rec("call b"), Send: true,
+		Moves: []gateway.Change{{To: gateway.StateRated, Call: &call2, Charge: &ch2}, {To: gateway.StateQueued, Room: "102"}}}})
+	if err != nil || got[0].Sent != nil {
+		t.Fatalf("a second posting: %+v %v, want it queued", got, err)
+	}
+	if en := e.entry(got[0].ID); en.State != gateway.StateQueued || en.Posting != 0 {
+		t.Errorf("second posting %s #%d, want queued without a number", en.State, en.Posting)
+	}
+	// A bad move, or a record without bytes: nothing of the batch.
+	before, _ := e.j.Counts(e.ctx)
+	for _, bad := range [][]gateway.Capture{
+		{{Rec: rec("fine")}, {Rec: rec("bad"), Moves: []gateway.Change{{To: gateway.StatePosted}}}},
+		{{Rec: rec("fine")}, {Rec: gateway.RawRecord{}}},
+		{{Rec: rec("fine")}, {Rec: rec("bad"), Moves: []gateway.Change{{To: "nowhere"}}}},
+	} {
+		if _, err := e.j.CaptureAll(e.ctx, bad); !gateway.IsKind(err, gateway.KindInvalid) {
+			t.Errorf("a bad batch: %v, want kind invalid", err)
+		}
+	}
+	after, _ := e.j.Counts(e.ctx)
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("a refused batch changed the counts: %v → %v", before, after)
+	}
+	// The refused records were not journaled: "fine" is new, not a replay.
+	if got, err := e.j.CaptureAll(e.ctx, []gateway.Capture{{Rec: rec("fine")}}); err != nil || got[0].Replay {
+		t.Errorf("a record of a refused batch: %+v %v", got, err)
 	}
 }

@@ -38,6 +38,41 @@ func CallSourceContract(t *testing.T, open OpenSource) {
 			}
 		}
 	})
+	t.Run("records waiting", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		src := open(t, lines)
+		ws, ok := src.(gateway.WaitingSource)
+		if !ok {
+			t.Skip("the source hands over no waiting records")
+		}
+		// Read blocks for the first; TryRead then takes what is framed
+		// behind it, in order, and leaves the end for Read.
+		rec, err := src.Read(ctx)
+		if err != nil || string(rec.Data) != lines[0] {
+			t.Fatalf("first record %+v %v", rec, err)
+		}
+		got := 1
+		for got < len(lines) {
+			rec, ok := ws.TryRead()
+			if !ok {
+				// Not framed yet: Read waits for it.
+				if rec, err = src.Read(ctx); err != nil {
+					t.Fatalf("record %d: %v", got+1, err)
+				}
+			}
+			if string(rec.Data) != lines[got] || rec.Received.IsZero() {
+				t.Fatalf("record %d: %+v, want %q", got+1, rec, lines[got])
+			}
+			got++
+		}
+		if rec, ok := ws.TryRead(); ok {
+			t.Errorf("TryRead after the last record: %+v", rec)
+		}
+		if _, err := src.Read(ctx); !errors.Is(err, io.EOF) {
+			t.Errorf("after the last record: %v, want io.EOF", err)
+		}
+	})
 	t.Run("close", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

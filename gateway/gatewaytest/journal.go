@@ -181,35 +181,120 @@ func (j *Journal) Capture(ctx context.Context, r gateway.RawRecord) (gateway.Cap
 	}
 	var out gateway.Captured
 	err := j.write(ctx, "capture", func() error {
-		received := r.Received.UTC().Truncate(time.Microsecond)
-		if r.Received.IsZero() {
-			received = j.now()
-		}
-		d := sha256.Sum256(r.Data)
-		if m, ok := j.replay[d]; ok && j.entries[m.id] != nil && absDur(received.Sub(m.received)) <= j.o.ReplayWindow {
-			fe := j.entries[m.id]
-			j.event(gateway.Event{Kind: gateway.EventReplayed, Entry: m.id}, map[string]any{"received": received, "source": r.Source})
-			fe.e.Replays++
-			fe.e.Updated = j.now()
-			j.replays++
-			out = gateway.Captured{ID: m.id, Replay: true}
-			return nil
-		}
-		j.lastID++
-		id := j.lastID
-		raw := slices.Clone(r.Data)
-		ev := j.event(gateway.Event{Kind: gateway.EventCaptured, Entry: id, To: gateway.StateCaptured},
-			map[string]any{"raw": string(raw), "received": received, "source": r.Source, "truncated": r.Truncated, "cut": r.Cut})
-		j.entries[id] = &fakeEntry{
-			e: gateway.Entry{ID: id, State: gateway.StateCaptured, Time: received, Updated: ev.Time,
-				Raw: gateway.RawRecord{Data: raw, Received: received, Source: r.Source, Truncated: r.Truncated, Cut: r.Cut}},
-			history: []gateway.StateChange{{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, To: gateway.StateCaptured}},
-		}
-		j.replay[d] = replayMark{id, received}
-		out = gateway.Captured{ID: id}
+		out = j.capture(r)
 		return nil
 	})
 	return out, err
+}
+
+// capture journals r or counts a replay.
+func (j *Journal) capture(r gateway.RawRecord) gateway.Captured {
+	received := r.Received.UTC().Truncate(time.Microsecond)
+	if r.Received.IsZero() {
+		received = j.now()
+	}
+	d := sha256.Sum256(r.Data)
+	if m, ok := j.replay[d]; ok && j.entries[m.id] != nil && absDur(received.Sub(m.received)) <= j.o.ReplayWindow {
+		fe := j.entries[m.id]
+		j.event(gateway.Event{Kind: gateway.EventReplayed, Entry: m.id}, map[string]any{"received": received, "source": r.Source})
+		fe.e.Replays++
+		fe.e.Updated = j.now()
+		j.replays++
+		return gateway.Captured{ID: m.id, Replay: true}
+	}
+	j.lastID++
+	id := j.lastID
+	raw := slices.Clone(r.Data)
+	ev := j.event(gateway.Event{Kind: gateway.EventCaptured, Entry: id, To: gateway.StateCaptured},
+		map[string]any{"raw": string(raw), "received": received, "source": r.Source, "truncated": r.Truncated, "cut": r.Cut})
+	j.entries[id] = &fakeEntry{
+		e: gateway.Entry{ID: id, State: gateway.StateCaptured, Time: received, Updated: ev.Time,
+			Raw: gateway.RawRecord{Data: raw, Received: received, Source: r.Source, Truncated: r.Truncated, Cut: r.Cut}},
+		history: []gateway.StateChange{{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, To: gateway.StateCaptured}},
+	}
+	j.replay[d] = replayMark{id, received}
+	return gateway.Captured{ID: id}
+}
+
+// CaptureAll journals raw records with the moves decided for them, all or
+// nothing; see gateway.Journal.
+func (j *Journal) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gateway.Captured, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	for i, c := range cs {
+		if len(c.Rec.Data) == 0 {
+			return nil, gateway.Errorf(gateway.KindInvalid, "record %d of the batch has no bytes and cannot be journaled", i+1)
+		}
+		for _, ch := range c.Moves {
+			if !ch.To.Valid() {
+				return nil, gateway.Errorf(gateway.KindInvalid, "record %d of the batch: %q is not a journal state", i+1, ch.To)
+			}
+		}
+	}
+	out := make([]gateway.Captured, len(cs))
+	err := j.write(ctx, "capture", func() error {
+		u := j.begin()
+		lastID, replays := j.lastID, j.replays
+		// marks holds the replay marks the batch replaced, to put back.
+		marks := map[[32]byte]*replayMark{}
+		fail := func(err error) error {
+			u.rollback()
+			for id := lastID + 1; id <= j.lastID; id++ {
+				delete(j.entries, id)
+			}
+			for d, m := range marks {
+				if m == nil {
+					delete(j.replay, d)
+				} else {
+					j.replay[d] = *m
+				}
+			}
+			j.lastID, j.replays = lastID, replays
+			return err
+		}
+		for i, c := range cs {
+			d := sha256.Sum256(c.Rec.Data)
+			m, ok := j.replay[d]
+			if ok && j.entries[m.id] != nil {
+				u.save(j.entries[m.id])
+			}
+			if _, saved := marks[d]; !saved {
+				if ok {
+					marks[d] = &m
+				} else {
+					marks[d] = nil
+				}
+			}
+			cp := j.capture(c.Rec)
+			out[i] = cp
+			if cp.Replay {
+				continue
+			}
+			for _, ch := range c.Moves {
+				if err := j.move(cp.ID, ch, u); err != nil {
+					return fail(fmt.Errorf("record %d of the batch (entry %d): %w", i+1, cp.ID, err))
+				}
+			}
+			if !c.Send {
+				continue
+			}
+			err := j.move(cp.ID, gateway.Change{To: gateway.StateSent, Alone: true}, u)
+			if gateway.IsKind(err, gateway.KindInvalid) || gateway.IsTransient(err) {
+				continue
+			}
+			if err != nil {
+				return fail(err)
+			}
+			en := j.entries[cp.ID].copy(false)
+			out[i].Sent = &en
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func absDur(d time.Duration) time.Duration {

@@ -19,6 +19,8 @@ type CallSource struct {
 
 	mu    sync.Mutex
 	reads int
+	// next is an error or end TryRead took from recs, for the next Read.
+	next  *item
 	watch notifier // after every Read
 }
 
@@ -27,7 +29,7 @@ type item struct {
 	err error
 }
 
-var _ gateway.CallSource = (*CallSource)(nil)
+var _ gateway.WaitingSource = (*CallSource)(nil)
 
 // NewCallSource returns a source stamping records with clock's time (the
 // real clock if nil). It holds up to 4096 records not yet read.
@@ -63,22 +65,59 @@ func (s *CallSource) Reads() int {
 // Read returns the next record; see gateway.CallSource. After Close it
 // returns what was queued, then io.EOF.
 func (s *CallSource) Read(ctx context.Context) (gateway.RawRecord, error) {
+	s.mu.Lock()
+	next := s.next
+	s.next = nil
+	s.mu.Unlock()
 	var it item
-	select {
-	case it = <-s.recs:
-	default:
+	if next != nil {
+		it = *next
+	} else {
 		select {
 		case it = <-s.recs:
-		case <-ctx.Done():
-			return gateway.RawRecord{}, ctx.Err()
-		case <-s.done:
+		default:
 			select {
 			case it = <-s.recs:
-			default:
-				return gateway.RawRecord{}, io.EOF
+			case <-ctx.Done():
+				return gateway.RawRecord{}, ctx.Err()
+			case <-s.done:
+				select {
+				case it = <-s.recs:
+				default:
+					return gateway.RawRecord{}, io.EOF
+				}
 			}
 		}
 	}
+	return s.deliver(it)
+}
+
+// TryRead returns a record queued and waiting, without blocking; see
+// gateway.WaitingSource. An error or the end queued next is left for Read.
+func (s *CallSource) TryRead() (gateway.RawRecord, bool) {
+	s.mu.Lock()
+	if s.next != nil {
+		s.mu.Unlock()
+		return gateway.RawRecord{}, false
+	}
+	s.mu.Unlock()
+	select {
+	case it := <-s.recs:
+		if it.err != nil {
+			s.mu.Lock()
+			s.next = &it
+			s.mu.Unlock()
+			return gateway.RawRecord{}, false
+		}
+		rec, _ := s.deliver(it)
+		return rec, true
+	default:
+		return gateway.RawRecord{}, false
+	}
+}
+
+// deliver counts a read of it and returns it; the end stays for the next.
+func (s *CallSource) deliver(it item) (gateway.RawRecord, error) {
 	if it.err == io.EOF {
 		s.recs <- it // EOF stays
 	}
