@@ -297,8 +297,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.PMS.Close()
 		return err
 	}
-	if gs, err := e.Queries.Guests(ctx, ""); err == nil && len(gs) > 0 {
-		e.guestData.Store(true)
+	// Guest data from an earlier run counts only when its last resync
+	// ended: a resync cut by a stop or a kill left part of the house, and
+	// the rooms it had not yet re-sent would look vacant. The engine then
+	// asks the PMS for every guest again, and postings wait meanwhile.
+	if info, err := e.Queries.Info(ctx); err == nil && !info.ResyncOpen {
+		if gs, err := e.Queries.Guests(ctx, ""); err == nil && len(gs) > 0 {
+			e.guestData.Store(true)
+		}
 	}
 
 	// The poster's context ends ShutdownGrace after ctx, so the posting on

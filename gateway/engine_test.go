@@ -277,6 +277,35 @@ func TestEnginePostsToVacantWhenTold(t *testing.T) {
 
 // Without guest data the engine asks the PMS for a resync and holds the
 // postings until it ends; rooms are then judged by what the PMS sent.
+// TestEngineDistrustsACutResync: the journal holds room 101 from a resync
+// that a kill cut short (it never ended), so room 103, not yet re-sent, is
+// not known vacant: the engine asks for the guests again and its posting
+// waits, then goes to the guest the new resync names.
+func TestEngineDistrustsACutResync(t *testing.T) {
+	r := newRig(t, true)
+	for _, ev := range []gateway.GuestEvent{{Kind: gateway.ResyncStart},
+		{Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "101", Reservation: "R101"}}} {
+		if _, err := r.j.ApplyGuest(r.ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.run()
+	if !r.pms.Await(r.ctx, func() bool { return r.pms.Resyncs() == 1 }) {
+		t.Fatal("no resync asked after a cut one")
+	}
+	a := r.send("out 103 4416 60")
+	if en := r.await(a, gateway.StateQueued); en.State != gateway.StateQueued {
+		t.Fatalf("the call from 103: %s (%s)", en.State, reason(en))
+	}
+	r.pms.Guest(gateway.GuestEvent{Kind: gateway.ResyncStart})
+	r.pms.Guest(gateway.GuestEvent{Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "101", Reservation: "R101"}})
+	r.pms.Guest(gateway.GuestEvent{Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "103", Reservation: "R103"}})
+	r.pms.Guest(gateway.GuestEvent{Kind: gateway.ResyncEnd})
+	if en := r.await(a, gateway.StatePosted); en.Reservation != "R103" {
+		t.Errorf("posted to reservation %q, want R103", en.Reservation)
+	}
+}
+
 func TestEngineWaitsForTheResync(t *testing.T) {
 	r := newRig(t, true).run()
 	if !r.pms.Await(r.ctx, func() bool { return r.pms.Resyncs() == 1 }) {

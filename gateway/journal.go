@@ -510,6 +510,10 @@ type JournalInfo struct {
 	LastSeq uint64
 	Entries uint64 // the last entry id given
 	Posting uint32 // the last posting number given
+	// ResyncOpen: a guest resync began and has not ended (the gateway was
+	// stopped or killed during it), so the guests held may be only part of
+	// the house.
+	ResyncOpen bool
 }
 
 // User is a console account.

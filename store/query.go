@@ -522,6 +522,7 @@ func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
 		in.LastSeq = tx.Bucket(bEvents).Sequence()
 		in.Entries = u64(m.Get(kEntries))
 		in.Posting = uint32(u64(m.Get(kPosting)))
+		in.ResyncOpen = m.Get(kResync) != nil
 		return nil
 	})
 	return in, err

@@ -523,14 +523,25 @@ func contractGuests(t *testing.T, open OpenJournal) {
 	apply(in("104", "", false), true)
 	apply(gateway.GuestEvent{Kind: gateway.GuestCheckOut, Guest: gateway.Guest{Room: "104"}}, true)
 	eq("room check-out", guests("104"))
-	// A resync removes the reservations the PMS did not resend.
+	// A resync removes the reservations the PMS did not resend. While it
+	// runs, the journal says so (a gateway started then holds part of the
+	// house).
+	resyncOpen := func(want bool) {
+		t.Helper()
+		if info, err := e.j.Info(e.ctx); err != nil || info.ResyncOpen != want {
+			t.Errorf("Info().ResyncOpen = %v (%v), want %v", info.ResyncOpen, err, want)
+		}
+	}
+	resyncOpen(false)
 	apply(gateway.GuestEvent{Kind: gateway.ResyncStart}, true)
+	resyncOpen(true)
 	ev := in("101", "R1", false)
 	ev.Resync = true
 	if _, err := e.j.ApplyGuest(e.ctx, ev); err != nil { // changed or not: a resync's sight is the journal's affair
 		t.Error(err)
 	}
 	apply(gateway.GuestEvent{Kind: gateway.ResyncEnd}, true)
+	resyncOpen(false)
 	eq("after the resync", guests(""), "101/R1")
 	// An incomplete resync (its end is Partial: no DE came) saw only part
 	// of the hotel: it removes no stay it did not see (docs/fias.md,

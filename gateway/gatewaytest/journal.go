@@ -774,7 +774,7 @@ func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return gateway.JournalInfo{Epoch: j.epoch, Created: j.created, LastSeq: uint64(len(j.events)),
-		Entries: uint64(j.lastID), Posting: j.posting}, nil
+		Entries: uint64(j.lastID), Posting: j.posting, ResyncOpen: j.resyncSeq != 0}, nil
 }
 
 // Backup writes the events as JSON lines.
