@@ -131,6 +131,26 @@ func simLines(tb testing.TB, format string, n int, start time.Time, seed uint64)
 	return header, recs
 }
 
+// cpuTime is the CPU time the process has used (user + system, from
+// /proc/<pid>/stat; 0 where there is none).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s) // from the state, field 3: utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * time.Second / 100 // USER_HZ
+}
+
 // freePort returns a loopback address nobody listens on now.
 func freePort(tb testing.TB) string {
 	tb.Helper()
@@ -174,7 +194,7 @@ func BenchmarkE2EBurstTCP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total, toFirst time.Duration
+	var total, toFirst, cpu time.Duration
 	start := time.Date(2026, 1, 1, 8, 0, 0, 0, h.loc)
 	b.ResetTimer()
 	for i := range b.N {
@@ -182,6 +202,7 @@ func BenchmarkE2EBurstTCP(b *testing.B) {
 		_, recs := simLines(b, "avaya-ipo", n, start.AddDate(0, i, 0), uint64(i+1))
 		burst := bytes.Join(recs, nil)
 		b.StartTimer()
+		c0 := cpuTime(g.cmd.Process.Pid)
 		t0 := time.Now()
 		if _, err := conn.Write(burst); err != nil {
 			b.Fatal(err)
@@ -190,6 +211,7 @@ func BenchmarkE2EBurstTCP(b *testing.B) {
 		base += n
 		total += all.Sub(t0)
 		toFirst += first.Sub(t0)
+		cpu += cpuTime(g.cmd.Process.Pid) - c0
 	}
 	b.StopTimer()
 	conn.Close()
@@ -197,6 +219,7 @@ func BenchmarkE2EBurstTCP(b *testing.B) {
 	b.ReportMetric(float64(total)/float64(b.N)/float64(time.Millisecond), "ms/burst")
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "records/s")
 	b.ReportMetric(float64(toFirst)/float64(b.N)/float64(time.Millisecond), "ms-to-first")
+	b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Millisecond), "gateway-cpu-ms")
 }
 
 // BenchmarkE2ECUCMFile is issue 15's CUCM goal: a new CUCM CDR file of
@@ -224,7 +247,7 @@ func BenchmarkE2ECUCMFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total, toFirst time.Duration
+	var total, toFirst, cpu time.Duration
 	start := time.Date(2026, 1, 1, 8, 0, 0, 0, h.loc)
 	b.ResetTimer()
 	for i := range b.N {
@@ -235,6 +258,7 @@ func BenchmarkE2ECUCMFile(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		c0 := cpuTime(g.cmd.Process.Pid)
 		t0 := time.Now()
 		if err := os.Rename(next, cdr); err != nil {
 			b.Fatal(err)
@@ -244,10 +268,12 @@ func BenchmarkE2ECUCMFile(b *testing.B) {
 		base += lines
 		total += all.Sub(t0)
 		toFirst += first.Sub(t0)
+		cpu += cpuTime(g.cmd.Process.Pid) - c0
 	}
 	b.StopTimer()
 	g.stop()
 	b.ReportMetric(float64(total)/float64(b.N)/float64(time.Millisecond), "ms/file")
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "records/s")
 	b.ReportMetric(float64(toFirst)/float64(b.N)/float64(time.Millisecond), "ms-to-first")
+	b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Millisecond), "gateway-cpu-ms")
 }
