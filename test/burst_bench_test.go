@@ -74,8 +74,8 @@ func (g *gw) journaled() (float64, error) {
 	return sum, nil
 }
 
-// waitJournaled polls /metrics every 5 ms (each answer costs the gateway CPU) until at least want records are
-// journaled; it returns when it first saw more than from journaled (the
+// waitJournaled polls /metrics every 5 ms (each answer costs the gateway
+// CPU) until at least want records are journaled; it returns when it first saw more than from journaled (the
 // first commit of the burst) and when it saw them all.
 func (g *gw) waitJournaled(tb testing.TB, from, want float64, within time.Duration) (first, all time.Time) {
 	tb.Helper()
