@@ -67,6 +67,34 @@ func BenchmarkCapture(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
+// BenchmarkCaptureAllSent is the one commit on a call's way to the PMS
+// (docs/design.md, invariant 1): a record captured with its rating, its
+// queuing and its move to sent in one transaction, committed with fsync.
+// The posting's answer (a second commit) is journaled outside the timing.
+// This commit is most of BenchmarkE2ELatency's time: bbolt writes every page
+// it touches (a leaf in each bucket the record and its moves index: more
+// pages than BenchmarkCapture's) and syncs twice.
+func BenchmarkCaptureAllSent(b *testing.B) {
+	j := benchJournal(b)
+	b.ResetTimer()
+	for i := range b.N {
+		n := i + 1
+		cs := []gateway.Capture{{Rec: record(n), Send: true, Moves: []gateway.Change{
+			{To: gateway.StateRated, Call: call(n), Charge: charge(136)},
+			{To: gateway.StateQueued, Room: fmt.Sprint(400 + n%50)}}}}
+		got, err := j.CaptureAll(ctx, cs)
+		if err != nil || got[0].Sent == nil {
+			b.Fatalf("record %d: %+v, %v", n, got, err)
+		}
+		b.StopTimer()
+		if _, err := j.Move(ctx, got[0].ID, gateway.Change{To: gateway.StatePosted}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
 // BenchmarkCaptureConcurrent is BenchmarkCapture with several writers at
 // once (PBX sources, the poster, the console), each waiting for its own
 // record's commit: the committer runs the writes that arrive during a
