@@ -141,7 +141,9 @@ func (e *Engine) decision(ctx context.Context, id EntryID, call *Call, ch *Charg
 	}
 	occ, err := e.occupancy(ctx, v.Room)
 	if err != nil {
-		e.Logger.Error().Err(err).Msg("reading the guests of a room")
+		if ctx.Err() == nil { // a read cut by the stop is no error
+			e.Logger.Error().Err(err).Msg("reading the guests of a room")
+		}
 		return decided{}, false
 	}
 	if occ.vacant {

@@ -73,6 +73,9 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 		}
 		es, err := e.Queries.Entries(ctx, Filter{States: []State{StateQueued}, Limit: 1})
 		if err != nil {
+			if ctx.Err() != nil { // stopping: the read was cut, nothing is wrong
+				return
+			}
 			e.Logger.Error().Err(err).Msg("reading the queue")
 			if !idle(false) {
 				return
