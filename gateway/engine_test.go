@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,51 +20,6 @@ import (
 // The engine's unit tests run it over the fakes of gatewaytest: no disk, no
 // PMS, no sleeps. Time moves only when a test advances the fake clock, and
 // tests wait for what the engine journals (Journal.Await), never for time.
-
-// testParser reads records like "out 101 4416 60": direction (out, in,
-// int), extension, dialed number, seconds. "hdr …" is no call, "bad …" is
-// unreadable.
-type testParser struct{}
-
-func (testParser) Parse(rec gateway.RawRecord) (gateway.Call, error) {
-	f := strings.Fields(string(rec.Data))
-	if len(f) > 0 && f[0] == "hdr" {
-		return gateway.Call{}, gateway.ErrNotCall
-	}
-	if len(f) != 4 || f[0] == "bad" {
-		return gateway.Call{}, gateway.Errorf(gateway.KindInvalid, "a test record has 4 fields")
-	}
-	dir := map[string]gateway.Direction{"out": gateway.Outgoing, "in": gateway.Incoming, "int": gateway.Internal}[f[0]]
-	secs, err := strconv.Atoi(f[3])
-	if err != nil || dir == "" {
-		return gateway.Call{}, gateway.Errorf(gateway.KindInvalid, "bad direction or seconds")
-	}
-	start := rec.Received.UTC().Truncate(time.Second)
-	return gateway.Call{Format: "test", Direction: dir, Extension: f[1], Dialed: f[2], DurationS: secs,
-		Answered: gateway.Bool(secs > 0), Start: start, StartUTC: start, Raw: rec.Data}, nil
-}
-
-// testRater charges 10 minor units a second for answered outgoing calls;
-// dialed "free" costs nothing, "unknown" is an unknown destination and
-// "norate" cannot be rated.
-type testRater struct{}
-
-func (testRater) Rate(c gateway.Call) (gateway.Charge, error) {
-	switch c.Dialed {
-	case "norate":
-		return gateway.Charge{}, gateway.Errorf(gateway.KindInvalid, "no rate for this call")
-	case "unknown":
-		ex := gateway.ExceptionUnknownDestination
-		return gateway.Charge{Class: "unknown", Currency: "USD", Exception: &ex}, nil
-	case "free":
-		return gateway.Charge{Class: "free", Currency: "USD", Chargeable: true}, nil
-	}
-	ch := gateway.Charge{Class: "national", Destination: "Town", Currency: "USD", Chargeable: c.Direction == gateway.Outgoing && c.DurationS > 0}
-	if ch.Chargeable {
-		ch.TotalMinor = int64(c.DurationS) * 10
-	}
-	return ch, nil
-}
 
 type rig struct {
 	t      *testing.T
@@ -103,7 +57,7 @@ func newRig(t *testing.T, noGuests bool, configure ...func(*gateway.Engine)) *ri
 		}
 	}
 	r.e = &gateway.Engine{
-		Source: r.src, Parser: testParser{}, Rater: testRater{}, Journal: r.j, Queries: r.j, PMS: r.pms,
+		Source: r.src, Parser: gatewaytest.Parser{}, Rater: gatewaytest.Rater{}, Journal: r.j, Queries: r.j, PMS: r.pms,
 		Rooms: gateway.RoomMap{Map: map[string]string{"101": "101", "102": "102", "103": "103"},
 			NotRooms: []gateway.ExtensionRange{{From: "200", To: "299"}}},
 		RetryMin: 5 * time.Second, RetryMax: 40 * time.Second, ShutdownGrace: 5 * time.Second,
@@ -499,8 +453,8 @@ func TestEngineRecoversAtStart(t *testing.T) {
 	r := newRig(t, false)
 	ctx := r.ctx
 	sent, _ := r.j.Capture(ctx, gateway.RawRecord{Data: []byte("out 101 4416 10"), Received: r.clock.Now()})
-	call, _ := testParser{}.Parse(gateway.RawRecord{Data: []byte("out 101 4416 10"), Received: r.clock.Now()})
-	ch, _ := testRater{}.Rate(call)
+	call, _ := gatewaytest.Parser{}.Parse(gateway.RawRecord{Data: []byte("out 101 4416 10"), Received: r.clock.Now()})
+	ch, _ := gatewaytest.Rater{}.Rate(call)
 	for _, c := range []gateway.Change{{To: gateway.StateRated, Call: &call, Charge: &ch}, {To: gateway.StateQueued, Room: "101"}, {To: gateway.StateSent}} {
 		if _, err := r.j.Move(ctx, sent.ID, c); err != nil {
 			t.Fatal(err)
@@ -508,8 +462,8 @@ func TestEngineRecoversAtStart(t *testing.T) {
 	}
 	captured, _ := r.j.Capture(ctx, gateway.RawRecord{Data: []byte("out 103 4416 20"), Received: r.clock.Now()})
 	rated, _ := r.j.Capture(ctx, gateway.RawRecord{Data: []byte("out 101 4416 30"), Received: r.clock.Now()})
-	call3, _ := testParser{}.Parse(gateway.RawRecord{Data: []byte("out 101 4416 30"), Received: r.clock.Now()})
-	ch3, _ := testRater{}.Rate(call3)
+	call3, _ := gatewaytest.Parser{}.Parse(gateway.RawRecord{Data: []byte("out 101 4416 30"), Received: r.clock.Now()})
+	ch3, _ := gatewaytest.Rater{}.Rate(call3)
 	if _, err := r.j.Move(ctx, rated.ID, gateway.Change{To: gateway.StateRated, Call: &call3, Charge: &ch3}); err != nil {
 		t.Fatal(err)
 	}
@@ -581,8 +535,8 @@ func TestEngineKeepsTheAnswerWhileTheJournalCannotBeWritten(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		call, _ := testParser{}.Parse(rec)
-		ch, _ := testRater{}.Rate(call)
+		call, _ := gatewaytest.Parser{}.Parse(rec)
+		ch, _ := gatewaytest.Rater{}.Rate(call)
 		if _, err := r.j.MoveAll(ctx, []gateway.Move{{ID: c.ID, Change: gateway.Change{To: gateway.StateRated, Call: &call, Charge: &ch}},
 			{ID: c.ID, Change: gateway.Change{To: gateway.StateQueued, Room: call.Extension}}}); err != nil {
 			t.Fatal(err)
@@ -719,14 +673,14 @@ func (panicky) Parse(rec gateway.RawRecord) (gateway.Call, error) {
 	if strings.HasPrefix(string(rec.Data), "boom") {
 		panic("index out of range")
 	}
-	return testParser{}.Parse(rec)
+	return gatewaytest.Parser{}.Parse(rec)
 }
 
 func (panicky) Rate(c gateway.Call) (gateway.Charge, error) {
 	if c.Dialed == "boom" {
 		panic("nil map")
 	}
-	return testRater{}.Rate(c)
+	return gatewaytest.Rater{}.Rate(c)
 }
 
 // A parser or tariff that panics on a record costs the record nothing: it

@@ -12,7 +12,7 @@ import (
 
 func importRig() (*gateway.Importer, *gatewaytest.Journal) {
 	j := gatewaytest.NewJournal(gatewaytest.JournalOptions{})
-	return &gateway.Importer{Journal: j, Parser: testParser{}, Rater: testRater{}, Batch: 2,
+	return &gateway.Importer{Journal: j, Parser: gatewaytest.Parser{}, Rater: gatewaytest.Rater{}, Batch: 2,
 		Rooms: gateway.RoomMap{Map: map[string]string{"101": "101"}, NotRooms: []gateway.ExtensionRange{{From: "200", To: "299"}}}}, j
 }
 

@@ -146,3 +146,19 @@ func CheckStates(moves []Move) error {
 	}
 	return nil
 }
+
+// CheckCaptures is Journal.CaptureAll's check of a batch before anything is
+// written: every record has bytes and every move names a journal state.
+func CheckCaptures(cs []Capture) error {
+	for i, c := range cs {
+		if len(c.Rec.Data) == 0 {
+			return Errorf(KindInvalid, "record %d of the batch has no bytes and cannot be journaled", i+1)
+		}
+		for _, ch := range c.Moves {
+			if !ch.To.Valid() {
+				return Errorf(KindInvalid, "record %d of the batch: %q is not a journal state", i+1, ch.To)
+			}
+		}
+	}
+	return nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,26 +14,6 @@ import (
 	"callgate/gateway/gatewaytest"
 	"callgate/store"
 )
-
-// diskParser reads "EXT SECONDS" as an outgoing call; diskRater charges
-// 10 minor units a second.
-type diskParser struct{}
-
-func (diskParser) Parse(rec gateway.RawRecord) (gateway.Call, error) {
-	f := strings.Fields(string(rec.Data))
-	if len(f) != 2 {
-		return gateway.Call{}, gateway.Errorf(gateway.KindInvalid, "a test record has 2 fields")
-	}
-	start := rec.Received.UTC().Truncate(time.Second)
-	return gateway.Call{Format: "test", Direction: gateway.Outgoing, Extension: f[0], Dialed: "4416", DurationS: 60,
-		Answered: gateway.Bool(true), Start: start, StartUTC: start, Raw: rec.Data}, nil
-}
-
-type diskRater struct{}
-
-func (diskRater) Rate(c gateway.Call) (gateway.Charge, error) {
-	return gateway.Charge{Class: "national", Currency: "USD", Chargeable: true, TotalMinor: int64(c.DurationS) * 10}, nil
-}
 
 // TestEngineFullDisk runs the engine on the bbolt journal whose commits
 // fail, as on a full disk, from the moment the PMS has a posting: the
@@ -69,7 +48,7 @@ func TestEngineFullDisk(t *testing.T) {
 	})
 	src := gatewaytest.NewCallSource(clock)
 	alarms := make(chan bool, 16)
-	e := &gateway.Engine{Source: src, Parser: diskParser{}, Rater: diskRater{}, Journal: j, Queries: j, PMS: pms,
+	e := &gateway.Engine{Source: src, Parser: gatewaytest.Parser{}, Rater: gatewaytest.Rater{}, Journal: j, Queries: j, PMS: pms,
 		Rooms: gateway.RoomMap{Map: map[string]string{"101": "101"}}, Clock: clock, Logger: zerolog.New(zerolog.NewTestWriter(t)),
 		OnAlarm: func(a gateway.Alarm, raised bool) {
 			if a.Kind == gateway.AlarmJournalWrite {
@@ -79,7 +58,7 @@ func TestEngineFullDisk(t *testing.T) {
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(runCtx) }()
-	src.Line("101 60")
+	src.Line("out 101 4416 60")
 	attempt := func() {
 		t.Helper()
 		select {

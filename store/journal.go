@@ -50,15 +50,8 @@ func (j *Journal) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gatew
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	for i, c := range cs {
-		if len(c.Rec.Data) == 0 {
-			return nil, gateway.Errorf(gateway.KindInvalid, "record %d of the batch has no bytes and cannot be journaled", i+1)
-		}
-		for _, ch := range c.Moves {
-			if !ch.To.Valid() {
-				return nil, gateway.Errorf(gateway.KindInvalid, "record %d of the batch: %q is not a journal state", i+1, ch.To)
-			}
-		}
+	if err := gateway.CheckCaptures(cs); err != nil {
+		return nil, err
 	}
 	out := make([]gateway.Captured, len(cs))
 	err := j.write(ctx, fmt.Sprintf("journal %d raw records", len(cs)), func(w *txw) error {
