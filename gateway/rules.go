@@ -1,6 +1,9 @@
 package gateway
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // personal reports whether moving an entry from one state to another is a
 // person's decision, which needs an actor and a reason.
@@ -159,6 +162,18 @@ func CheckCaptures(cs []Capture) error {
 				return Errorf(KindInvalid, "record %d of the batch: %q is not a journal state", i+1, ch.To)
 			}
 		}
+	}
+	return nil
+}
+
+// CheckTotalsRange is Queries.Totals' check of its time range: in order, and
+// at most TotalsMaxRange long.
+func CheckTotalsRange(from, to time.Time) error {
+	if to.Before(from) {
+		return Errorf(KindInvalid, "the end of the time range (%s) is before its start (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if to.Sub(from) > TotalsMaxRange {
+		return Errorf(KindInvalid, "totals cover at most %d days at once: shorten the range %s to %s", int(TotalsMaxRange/(24*time.Hour)), from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	return nil
 }

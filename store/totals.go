@@ -143,11 +143,8 @@ func (w *txw) flushTotals() error {
 // Totals sums the running totals of [from, to); see gateway.Queries.
 func (j *Journal) Totals(ctx context.Context, from, to time.Time) (gateway.Totals, error) {
 	var out gateway.Totals
-	if to.Before(from) {
-		return out, gateway.Errorf(gateway.KindInvalid, "the end of the time range (%s) is before its start (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
-	}
-	if to.Sub(from) > gateway.TotalsMaxRange {
-		return out, gateway.Errorf(gateway.KindInvalid, "totals cover at most %d days at once: shorten the range %s to %s", int(gateway.TotalsMaxRange/(24*time.Hour)), from.Format(time.RFC3339), to.Format(time.RFC3339))
+	if err := gateway.CheckTotalsRange(from, to); err != nil {
+		return out, err
 	}
 	start, end := timeKey(slotOf(from.UnixMicro())), timeKey(slotOf(to.UnixMicro()))
 	type key struct{ class, cur string }
