@@ -38,6 +38,18 @@ type PostRequest struct {
 	// Destination is the destination's name for the folio line ("London",
 	// "Mobile"); the link shortens and cleans it for the PMS.
 	Destination string
+	// Reference is the posting's own reference, given by the engine: stable
+	// for the posting (the same on every try and every lookup), unique in
+	// the property and never reused (a posting put back in the queue by a
+	// person gets a new one with its new number). At most 40 characters of
+	// [A-Za-z0-9-]. A lookup PMS stores it on the charge (OPERA Cloud
+	// postingReference, Mews ExternalIdentifier); an idempotent PMS takes it
+	// as the key (apaleo Idempotency-Key). FIAS ignores it: P# is its
+	// reference. See docs/posting-safety.md.
+	Reference string
+	// FirstSent is when the posting first went to the PMS ("" time for a
+	// first try). A lookup uses it to bound its search.
+	FirstSent time.Time
 }
 
 // PostOutcome is how a posting ended, as far as the PMS link can tell.
@@ -67,7 +79,61 @@ const (
 	// number out of range, an amount the PMS's format cannot carry). It
 	// was not sent and never will be as it is. Journal: exception.
 	PostInvalid PostOutcome = "invalid"
+	// PostVacant: a PMS without a guest-event stream (a cloud PMS) found no
+	// in-house stay for the room when it resolved the reservation just
+	// before posting: nothing was sent. Journal: the same "room vacant"
+	// exception the engine makes from FIAS's guest events (unless the
+	// policy posts to vacant rooms: then it is refused by the PMS's
+	// answer in Text).
+	PostVacant PostOutcome = "vacant"
 )
+
+// PostCapability is what a PMS protocol can prove about a posting whose
+// answer was lost; the engine acts on it (docs/posting-safety.md).
+type PostCapability string
+
+// The capabilities a PMS link may declare.
+const (
+	// CapabilityBlind (FIAS): a lost answer leaves the posting in doubt,
+	// for the night auditor; it is never sent again automatically.
+	CapabilityBlind PostCapability = "blind"
+	// CapabilityLookup (OPERA Cloud, Mews): after a grace period the engine
+	// asks the PMS for the posting by its Reference (PostProver.Lookup);
+	// found → posted, absent → sent again with the same Reference.
+	CapabilityLookup PostCapability = "lookup"
+	// CapabilityIdempotent (apaleo): the PMS books requests with the same
+	// key at most once, so the engine sends the posting again with the
+	// same Reference until a definite answer comes.
+	CapabilityIdempotent PostCapability = "idempotent"
+)
+
+// PostProver is implemented by a PMS link that can prove more than FIAS
+// about a posting whose answer was lost. A link that does not implement it
+// is CapabilityBlind.
+type PostProver interface {
+	// Capability is the link's capability; constant for the link's life.
+	Capability() PostCapability
+	// Lookup asks the PMS whether a charge with p.Reference is booked
+	// (CapabilityLookup only; others return an error of KindInvalid).
+	// FirstSent bounds the search. The error is KindTransient when the
+	// PMS could not be asked (link down, 5xx, timeout, rate limit): the
+	// engine asks again later, up to its limit, then the posting goes to
+	// the night auditor as in doubt.
+	Lookup(ctx context.Context, p PostRequest) (LookupResult, error)
+}
+
+// LookupResult is what the PMS said about a posting's reference.
+type LookupResult struct {
+	// Found: the PMS holds a charge with the reference (the posting is
+	// booked). False: certainly absent — the PMS was asked and answered.
+	Found bool
+	// Answer is the PMS's own id of the charge when found ("" if none).
+	Answer string
+	// Text is a short sentence for the journal and the console.
+	Text string
+	// At is when the PMS answered.
+	At time.Time
+}
 
 // PostResult is the outcome of one PMSLink.Post call.
 type PostResult struct {
