@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Shipping a property's journal to the central (docs/central.md). The
+// property's journal is the outbox: a shipper reads the events above the
+// central's acknowledged cursor (read-only transactions, never a commit or a
+// lock on the hot path) and sends them as ShipBatches; the central applies a
+// batch in one PostgreSQL transaction keyed by (property, epoch, seq) and
+// answers with its cursor. At-least-once delivery with an idempotent apply
+// gives exactly-once effect.
+
+// ShipBatch is a run of consecutive events of one journal epoch, as a
+// property's shipper sends it to the central. The property is not in the
+// batch: the central knows it from the token the batch came with, so that
+// a property can write only its own stream.
+type ShipBatch struct {
+	// Epoch is the journal's epoch (JournalInfo.Epoch). A property whose
+	// journal was replaced (a restored backup, a new disk) ships a new
+	// epoch; the central keeps both.
+	Epoch string
+	// Events are consecutive (Seq without gaps, ascending); the first
+	// follows the central's cursor or overlaps events it already holds
+	// (which it skips). At least one.
+	Events []Event
+	// PrevHash is the hash of the event before Events[0] (zero when
+	// Events[0].Seq is 1), so the central can check the chain continues
+	// from what it stored.
+	PrevHash [32]byte
+	// Site is the property as it stood when the batch was read, for the
+	// chain dashboard (the last state shipped, not a live view).
+	Site SiteSnapshot
+}
+
+// SiteSnapshot is what the chain dashboard shows of a property beyond its
+// events: the link state and the queues as the property last shipped them.
+type SiteSnapshot struct {
+	Name     string    // site.name
+	Timezone string    // site.timezone (IANA)
+	At       time.Time // when the snapshot was taken (UTC)
+	Link     LinkState
+	Queued   int64
+	InDoubt  int64
+	// Version is the gateway's version (buildinfo).
+	Version string
+}
+
+// ShipAck is the central's answer to a batch: the last sequence number it
+// holds for the epoch (everything up to it is stored; the shipper resumes
+// after it).
+type ShipAck struct {
+	Epoch  string
+	Cursor uint64
+	At     time.Time // when the central committed it (UTC)
+}
+
+// ShipGapError is the central's refusal of a batch that does not start at
+// or before cursor+1: the property resends from Cursor+1. Its kind is
+// KindRejected.
+type ShipGapError struct {
+	Epoch  string
+	Cursor uint64
+	First  uint64 // the batch's first sequence number
+}
+
+func (e *ShipGapError) Error() string {
+	return fmt.Sprintf("the central holds epoch %s up to event %d, and this batch starts at %d: resend from %d", e.Epoch, e.Cursor, e.First, e.Cursor+1)
+}
+
+// CentralSink takes a property's batches (package gateway/ship: over
+// HTTPS). Ship returns the central's cursor after applying the batch; a
+// *ShipGapError (errors.As) when the batch leaves a gap; KindTransient
+// when the central could not be reached or answered 5xx; KindRejected or
+// KindInvalid when it refused the batch (token, property, malformed,
+// oversized, a broken hash chain) with its sentence.
+type CentralSink interface {
+	Ship(ctx context.Context, b ShipBatch) (ShipAck, error)
+}
+
+// CentralApplier is the central's side: it applies one property's batch in
+// one transaction and answers its cursor (package store/postgres). property
+// is the name the batch's token belongs to. Errors as CentralSink.Ship.
+type CentralApplier interface {
+	Apply(ctx context.Context, property string, b ShipBatch) (ShipAck, error)
+}
