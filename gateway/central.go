@@ -34,6 +34,20 @@ type ShipBatch struct {
 	// Site is the property as it stood when the batch was read, for the
 	// chain dashboard (the last state shipped, not a live view).
 	Site SiteSnapshot
+	// GuestNames are the names of the guests of the stays the batch's
+	// events name, shipped only when the property's config sets
+	// central.ship_guest_names (default false: the central needs rooms and
+	// stays, not names). Events never carry names (docs/journal.md).
+	GuestNames []ShipGuestName
+}
+
+// ShipGuestName is one guest's name beside the shipped log.
+type ShipGuestName struct {
+	Room        string
+	Reservation string
+	LastName    string
+	FirstName   string
+	Title       string
 }
 
 // SiteSnapshot is what the chain dashboard shows of a property beyond its

@@ -492,6 +492,12 @@ type Event struct {
 	// form, chaining the log to its epoch: changing, removing or reordering
 	// an event breaks every hash after it.
 	Hash [32]byte
+	// Body is the event's stored form exactly as Hash covers it (the
+	// journal's JSON object for the event: seq, entry, kind, time,
+	// time_utc, actor, reason, from, to, data). Filled by Queries.Events
+	// for shipping, so that the central can check the chain
+	// (docs/central.md); nil where a journal does not keep it.
+	Body json.RawMessage
 }
 
 // EventFilter selects events for Queries.Events.

@@ -1,0 +1,334 @@
+// Package ship carries a property's journal events to the central over
+// HTTPS: the wire format (this file), the property's client and the
+// central's handler. See docs/central.md for the protocol.
+package ship
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"callgate/gateway"
+)
+
+// The protocol's fixed parts (docs/central.md, "Protocol").
+const (
+	// PathBatch takes a batch: POST, gzip'd JSON, Authorization: Bearer.
+	PathBatch = "/v1/batch"
+	// PathCursor answers the central's cursor for ?epoch=E: GET.
+	PathCursor = "/v1/cursor"
+	// WireVersion is the version of the batch format written in "v".
+	WireVersion = 1
+	// MaxEvents is the most events one batch may carry; central.batch_max
+	// may not be set above it.
+	MaxEvents = 10_000
+	// MaxBatchBytes is the most bytes a batch's JSON may take, unpacked.
+	MaxBatchBytes = 64 << 20
+	// MaxCompressedBytes is the most bytes a request body may take on the
+	// wire.
+	MaxCompressedBytes = 16 << 20
+	// maxEpoch is the longest epoch accepted (a UUID is 36).
+	maxEpoch = 64
+)
+
+// ErrTooLarge is wrapped by DecodeBatch's error for a batch over
+// MaxBatchBytes or MaxEvents (HTTP 413).
+var ErrTooLarge = errors.New("batch too large")
+
+// ErrChain is wrapped by DecodeBatch's error for a batch whose events do
+// not chain: a hash that is not SHA-256 of the previous hash and the
+// event's body (HTTP 422).
+var ErrChain = errors.New("hash chain broken")
+
+type wireBatch struct {
+	V        int         `json:"v"`
+	Epoch    string      `json:"epoch"`
+	PrevHash string      `json:"prev_hash"`
+	Site     wireSite    `json:"site"`
+	Events   []wireEvent `json:"events"`
+	Guests   []wireGuest `json:"guest_names,omitempty"`
+}
+
+type wireSite struct {
+	Name     string `json:"name"`
+	Timezone string `json:"timezone"`
+	At       string `json:"at"`
+	Link     string `json:"link"`
+	Queued   int64  `json:"queued"`
+	InDoubt  int64  `json:"in_doubt"`
+	Version  string `json:"version"`
+}
+
+// wireEvent is one event: its hash and its stored body, byte for byte.
+type wireEvent struct {
+	Hash  string          `json:"hash"`
+	Event json.RawMessage `json:"event"`
+}
+
+type wireGuest struct {
+	Room        string `json:"room"`
+	Reservation string `json:"reservation,omitempty"`
+	LastName    string `json:"last_name,omitempty"`
+	FirstName   string `json:"first_name,omitempty"`
+	Title       string `json:"title,omitempty"`
+}
+
+// eventHeader is the envelope of a stored event body (docs/journal.md).
+type eventHeader struct {
+	Seq     uint64          `json:"seq"`
+	Entry   uint64          `json:"entry"`
+	Kind    string          `json:"kind"`
+	Time    string          `json:"time"`
+	TimeUTC string          `json:"time_utc"`
+	Actor   string          `json:"actor"`
+	Reason  string          `json:"reason"`
+	From    string          `json:"from"`
+	To      string          `json:"to"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// EncodeBatch writes b as the body of a POST to PathBatch: JSON, gzip'd.
+// Every event must carry its Body (Queries.Events fills it).
+func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
+	if len(b.Events) == 0 {
+		return nil, gateway.Errorf(gateway.KindInvalid, "a batch needs at least one event")
+	}
+	if len(b.Events) > MaxEvents {
+		return nil, gateway.Errorf(gateway.KindInvalid, "a batch of %d events is over the %d a central takes: set central.batch_max lower", len(b.Events), MaxEvents)
+	}
+	w := wireBatch{V: WireVersion, Epoch: b.Epoch, PrevHash: hex.EncodeToString(b.PrevHash[:]),
+		Site: wireSite{Name: b.Site.Name, Timezone: b.Site.Timezone, Link: string(b.Site.Link),
+			Queued: b.Site.Queued, InDoubt: b.Site.InDoubt, Version: b.Site.Version},
+		Events: make([]wireEvent, len(b.Events))}
+	if !b.Site.At.IsZero() {
+		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
+	}
+	for i, e := range b.Events {
+		if len(e.Body) == 0 {
+			return nil, gateway.Errorf(gateway.KindInternal, "event %d has no stored body to ship", e.Seq)
+		}
+		w.Events[i] = wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body}
+	}
+	for _, g := range b.GuestNames {
+		w.Guests = append(w.Guests, wireGuest(g))
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the level is valid
+	enc := json.NewEncoder(zw)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&w); err != nil {
+		return nil, gateway.Wrap(gateway.KindInternal, err, "the batch cannot be written as JSON")
+	}
+	if err := zw.Close(); err != nil {
+		return nil, gateway.Wrap(gateway.KindInternal, err, "the batch cannot be compressed")
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeBatch reads a batch as EncodeBatch writes it (gzip'd JSON; plain
+// JSON is read too) and checks it: the version, the epoch, between 1 and
+// MaxEvents events with consecutive sequence numbers, each body a stored
+// event whose hash chains from PrevHash. It reads at most MaxBatchBytes
+// unpacked. The error is KindInvalid (wrapping ErrTooLarge or ErrChain
+// where they apply) with a sentence naming what is wrong.
+func DecodeBatch(r io.Reader) (gateway.ShipBatch, error) {
+	br := bufio.NewReader(r)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return gateway.ShipBatch{}, gateway.Wrap(gateway.KindInvalid, err, "the batch is not readable gzip")
+		}
+		defer zr.Close()
+		src = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(src, MaxBatchBytes+1))
+	if err != nil {
+		return gateway.ShipBatch{}, gateway.Wrap(gateway.KindInvalid, err, "the batch cannot be read")
+	}
+	if len(data) > MaxBatchBytes {
+		return gateway.ShipBatch{}, gateway.Wrap(gateway.KindInvalid, ErrTooLarge,
+			fmt.Sprintf("the batch is over %d MiB unpacked: set central.batch_max lower at the property", MaxBatchBytes>>20))
+	}
+	var w wireBatch
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return gateway.ShipBatch{}, gateway.Wrap(gateway.KindInvalid, err, "the batch is not the JSON a callgate shipper writes")
+	}
+	if dec.More() {
+		return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch has data after its JSON object")
+	}
+	return checkBatch(&w)
+}
+
+func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
+	var b gateway.ShipBatch
+	switch {
+	case w.V != WireVersion:
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch is of wire version %d and this central reads version %d: run the same callgate version at the property and the central", w.V, WireVersion)
+	case w.Epoch == "" || len(w.Epoch) > maxEpoch || !printable(w.Epoch):
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch's epoch %q is not a journal epoch (up to %d printable characters)", clip(w.Epoch), maxEpoch)
+	case len(w.Events) == 0:
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch has no events")
+	case len(w.Events) > MaxEvents:
+		return b, gateway.Wrap(gateway.KindInvalid, ErrTooLarge, fmt.Sprintf("the batch has %d events, more than the %d a central takes: set central.batch_max lower at the property", len(w.Events), MaxEvents))
+	}
+	b.Epoch = w.Epoch
+	prev, err := hash32(w.PrevHash)
+	if err != nil {
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch's prev_hash: %v", err)
+	}
+	b.PrevHash = prev
+	b.Site = gateway.SiteSnapshot{Name: w.Site.Name, Timezone: w.Site.Timezone, Link: gateway.LinkState(w.Site.Link),
+		Queued: w.Site.Queued, InDoubt: w.Site.InDoubt, Version: w.Site.Version}
+	if w.Site.At != "" {
+		at, err := time.Parse(time.RFC3339Nano, w.Site.At)
+		if err != nil {
+			return b, gateway.Errorf(gateway.KindInvalid, "the batch's site.at %q is not an RFC 3339 time", clip(w.Site.At))
+		}
+		b.Site.At = at.UTC()
+	}
+	b.Events = make([]gateway.Event, len(w.Events))
+	for i, we := range w.Events {
+		e, err := decodeEvent(we)
+		if err != nil {
+			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's event %d: %v", i+1, err)
+		}
+		if i > 0 && e.Seq != b.Events[i-1].Seq+1 {
+			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's events are not consecutive: %d follows %d", e.Seq, b.Events[i-1].Seq)
+		}
+		if want := chain(prev, e.Body); want != e.Hash {
+			return gateway.ShipBatch{}, gateway.Wrap(gateway.KindInvalid, ErrChain,
+				fmt.Sprintf("event %d of epoch %s does not chain from the one before it: the journal was altered or the batch damaged; run `gateway journal verify` at the property", e.Seq, b.Epoch))
+		}
+		prev = e.Hash
+		b.Events[i] = e
+	}
+	if b.Events[0].Seq == 1 && b.PrevHash != ([32]byte{}) {
+		return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch starts at event 1 but names a previous hash")
+	}
+	for _, g := range w.Guests {
+		b.GuestNames = append(b.GuestNames, gateway.ShipGuestName(g))
+	}
+	return b, nil
+}
+
+// decodeEvent reads one shipped event: its envelope, its data kept as
+// JSON, its body and hash.
+func decodeEvent(we wireEvent) (gateway.Event, error) {
+	var e gateway.Event
+	h, err := hash32(we.Hash)
+	if err != nil {
+		return e, err
+	}
+	var hd eventHeader
+	if err := json.Unmarshal(we.Event, &hd); err != nil {
+		return e, fmt.Errorf("not a stored event: %v", err)
+	}
+	if hd.Seq == 0 {
+		return e, fmt.Errorf("no sequence number")
+	}
+	if hd.Kind == "" {
+		return e, fmt.Errorf("event %d has no kind", hd.Seq)
+	}
+	at, err := time.Parse(time.RFC3339Nano, hd.TimeUTC)
+	if err != nil {
+		return e, fmt.Errorf("event %d: time_utc %q is not an RFC 3339 time", hd.Seq, clip(hd.TimeUTC))
+	}
+	local, err := time.Parse(gateway.WallClockLayout, hd.Time)
+	if err != nil {
+		return e, fmt.Errorf("event %d: time %q is not a wall-clock time like 2026-11-27T14:03:05", hd.Seq, clip(hd.Time))
+	}
+	body := append(json.RawMessage(nil), we.Event...)
+	return gateway.Event{Seq: hd.Seq, Entry: gateway.EntryID(hd.Entry), Kind: gateway.EventKind(hd.Kind), Time: at.UTC(), Local: local,
+		Actor: hd.Actor, Reason: hd.Reason, From: gateway.State(hd.From), To: gateway.State(hd.To),
+		Data: append(json.RawMessage(nil), hd.Data...), Hash: h, Body: body}, nil
+}
+
+// chain is the journal's hash of an event whose predecessor's hash is
+// prev (docs/journal.md, "Hash chain").
+func chain(prev [32]byte, body []byte) [32]byte {
+	h := sha256.New()
+	h.Write(prev[:])
+	h.Write(body)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Chain is chain for the central, which checks that a batch continues
+// from the last event it stored.
+func Chain(prev [32]byte, body []byte) [32]byte { return chain(prev, body) }
+
+func hash32(s string) ([32]byte, error) {
+	var h [32]byte
+	if len(s) != 64 {
+		return h, fmt.Errorf("hash %q is not 64 hex digits", clip(s))
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, fmt.Errorf("hash %q is not 64 hex digits", clip(s))
+	}
+	return h, nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a value quoted in an error.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// Ack is the central's answer to a batch or a cursor question, as JSON.
+type Ack struct {
+	Epoch  string `json:"epoch"`
+	Cursor uint64 `json:"cursor"`
+	At     string `json:"at,omitempty"` // RFC 3339, UTC
+}
+
+// Refusal is the central's error answer, as JSON: the sentence, and for a
+// gap (HTTP 409) the epoch and cursor to resend after.
+type Refusal struct {
+	Error  string `json:"error"`
+	Epoch  string `json:"epoch,omitempty"`
+	Cursor uint64 `json:"cursor,omitempty"`
+}
+
+// AckOf and ShipAckOf convert between the answer and its JSON.
+func AckOf(a gateway.ShipAck) Ack {
+	out := Ack{Epoch: a.Epoch, Cursor: a.Cursor}
+	if !a.At.IsZero() {
+		out.At = a.At.UTC().Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+// ShipAck reads an Ack back; a bad time is an error.
+func (a Ack) ShipAck() (gateway.ShipAck, error) {
+	out := gateway.ShipAck{Epoch: a.Epoch, Cursor: a.Cursor}
+	if a.At != "" {
+		t, err := time.Parse(time.RFC3339Nano, a.At)
+		if err != nil {
+			return out, gateway.Errorf(gateway.KindInvalid, "the central's answer has a bad time %q", clip(a.At))
+		}
+		out.At = t.UTC()
+	}
+	return out, nil
+}

@@ -1,0 +1,221 @@
+package ship
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.json from the cases in wire_test.go")
+
+// events makes n chained events from seq first on, each with a body in the
+// journal's stored form, as Queries.Events returns them.
+func events(first uint64, n int, prev [32]byte) []gateway.Event {
+	out := make([]gateway.Event, n)
+	at := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	for i := range out {
+		seq := first + uint64(i)
+		body := fmt.Sprintf(`{"seq":%d,"entry":%d,"kind":"captured","time":"2026-12-05T21:00:%02d","time_utc":"%s","data":{"raw":"N,123,%d"}}`,
+			seq, seq, i%60, at.Add(time.Duration(i)*time.Second).Format(time.RFC3339Nano), seq)
+		h := chain(prev, []byte(body))
+		out[i] = gateway.Event{Seq: seq, Entry: gateway.EntryID(seq), Kind: gateway.EventCaptured, Time: at.Add(time.Duration(i) * time.Second),
+			Hash: h, Body: json.RawMessage(body)}
+		prev = h
+	}
+	return out
+}
+
+func TestBatchRoundTrip(t *testing.T) {
+	evs := events(1, 50, [32]byte{})
+	in := gateway.ShipBatch{Epoch: "5f0c2a4e-0000-4000-8000-000000000001", Events: evs,
+		Site:       gateway.SiteSnapshot{Name: "Grand Hotel", Timezone: "Europe/Vienna", At: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC), Link: gateway.LinkAlive, Queued: 3, InDoubt: 1, Version: "v1"},
+		GuestNames: []gateway.ShipGuestName{{Room: "101", Reservation: "77", LastName: "Muster"}}}
+	data, err := EncodeBatch(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := DecodeBatch(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Epoch != in.Epoch || len(out.Events) != 50 || out.Site != in.Site || len(out.GuestNames) != 1 || out.GuestNames[0] != in.GuestNames[0] {
+		t.Fatalf("round trip changed the batch: %+v", out)
+	}
+	for i, e := range out.Events {
+		if e.Seq != evs[i].Seq || e.Hash != evs[i].Hash || !bytes.Equal(e.Body, evs[i].Body) || e.Kind != gateway.EventCaptured || !e.Time.Equal(evs[i].Time) {
+			t.Fatalf("event %d changed: %+v", i, e)
+		}
+		if string(e.Data) != fmt.Sprintf(`{"raw":"N,123,%d"}`, e.Seq) {
+			t.Fatalf("event %d data %s", i, e.Data)
+		}
+	}
+	// A batch in the middle of the log chains from the hash before it.
+	mid := evs[20:30]
+	data, err = EncodeBatch(gateway.ShipBatch{Epoch: in.Epoch, Events: mid, PrevHash: evs[19].Hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeBatch(bytes.NewReader(data)); err != nil {
+		t.Fatalf("a batch from event 21: %v", err)
+	}
+	data, _ = EncodeBatch(gateway.ShipBatch{Epoch: in.Epoch, Events: mid, PrevHash: evs[18].Hash})
+	if _, err := DecodeBatch(bytes.NewReader(data)); !errors.Is(err, ErrChain) {
+		t.Fatalf("a batch naming the wrong previous hash: %v, want ErrChain", err)
+	}
+}
+
+func TestEncodeBatchRefuses(t *testing.T) {
+	if _, err := EncodeBatch(gateway.ShipBatch{Epoch: "e"}); !gateway.IsKind(err, gateway.KindInvalid) {
+		t.Errorf("empty batch: %v", err)
+	}
+	evs := events(1, 2, [32]byte{})
+	evs[1].Body = nil
+	if _, err := EncodeBatch(gateway.ShipBatch{Epoch: "e", Events: evs}); err == nil {
+		t.Error("an event without its body was encoded")
+	}
+	if _, err := EncodeBatch(gateway.ShipBatch{Epoch: "e", Events: make([]gateway.Event, MaxEvents+1)}); err == nil || !strings.Contains(err.Error(), "batch_max") {
+		t.Errorf("too many events: %v", err)
+	}
+}
+
+// wireCases are the batches in testdata/: name → (the batch as JSON, the
+// error DecodeBatch must give: "" for none, else a part of its sentence).
+func wireCases() map[string]struct {
+	json []byte
+	want string
+} {
+	ok := events(1, 3, [32]byte{})
+	w := func(mod func(*wireBatch)) []byte {
+		b := wireBatch{V: WireVersion, Epoch: "5f0c2a4e-0000-4000-8000-000000000001", PrevHash: hex.EncodeToString(make([]byte, 32)),
+			Site: wireSite{Name: "Grand Hotel", Timezone: "UTC", Link: "alive"}}
+		for _, e := range ok {
+			b.Events = append(b.Events, wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body})
+		}
+		mod(&b)
+		var out bytes.Buffer
+		enc := json.NewEncoder(&out)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(&b) // plain structs
+		return out.Bytes()
+	}
+	type c = struct {
+		json []byte
+		want string
+	}
+	return map[string]c{
+		"ok":               {w(func(*wireBatch) {}), ""},
+		"version":          {w(func(b *wireBatch) { b.V = 2 }), "wire version 2"},
+		"no-epoch":         {w(func(b *wireBatch) { b.Epoch = "" }), "epoch"},
+		"no-events":        {w(func(b *wireBatch) { b.Events = nil }), "no events"},
+		"gap":              {w(func(b *wireBatch) { b.Events = append(b.Events[:1], b.Events[2]) }), "not consecutive"},
+		"tampered":         {w(func(b *wireBatch) { b.Events[1].Event = []byte(strings.Replace(string(b.Events[1].Event), "N,123", "N,999", 1)) }), "does not chain"},
+		"bad-hash":         {w(func(b *wireBatch) { b.Events[0].Hash = "xyz" }), "64 hex digits"},
+		"bad-time":         {w(func(b *wireBatch) { b.Events[0].Event = []byte(`{"seq":1,"kind":"captured","time":"x","time_utc":"2026-12-06T02:00:00Z"}`) }), "wall-clock"},
+		"not-an-event":     {w(func(b *wireBatch) { b.Events[0].Event = []byte(`[1]`) }), "not a stored event"},
+		"prev-on-first":    {w(func(b *wireBatch) { b.PrevHash = strings.Repeat("ab", 32) }), "does not chain"},
+		"unknown-key":      {[]byte(`{"v":1,"epoch":"e","prev_hash":"","events":[],"extra":1}`), "not the JSON"},
+		"not-json":         {[]byte("hello"), "not the JSON"},
+		"trailing":         {append(w(func(*wireBatch) {}), []byte(" {}")...), "after its JSON"},
+		"empty":            {nil, "not the JSON"},
+		"zero-seq":         {w(func(b *wireBatch) { b.Events[0].Event = []byte(`{"seq":0,"kind":"captured"}`) }), "no sequence number"},
+		"site-at":          {w(func(b *wireBatch) { b.Site.At = "yesterday" }), "site.at"},
+		"epoch-with-space": {w(func(b *wireBatch) { b.Epoch = "a b" }), "epoch"},
+	}
+}
+
+func TestDecodeBatchTestdata(t *testing.T) {
+	cases := wireCases()
+	if *update {
+		for name, c := range cases {
+			if err := os.WriteFile(filepath.Join("testdata", name+".json"), c.json, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(files) != len(cases) {
+		t.Fatalf("testdata holds %d batches, the cases %d (run go test -run TestDecodeBatchTestdata -update): %v", len(files), len(cases), err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		c, ok := cases[name]
+		if !ok {
+			t.Errorf("%s: no case of that name", f)
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = DecodeBatch(bytes.NewReader(data))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: got %v, want an error saying %q", name, err, c.want)
+		case c.want != "" && !gateway.IsKind(err, gateway.KindInvalid):
+			t.Errorf("%s: %v is not KindInvalid", name, err)
+		}
+	}
+}
+
+func TestDecodeBatchTooLarge(t *testing.T) {
+	big := bytes.Repeat([]byte(" "), MaxBatchBytes+10)
+	if _, err := DecodeBatch(bytes.NewReader(big)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a body over the limit: %v", err)
+	}
+}
+
+func TestAck(t *testing.T) {
+	at := time.Date(2026, 12, 6, 2, 0, 0, 123, time.UTC)
+	a := AckOf(gateway.ShipAck{Epoch: "e", Cursor: 42, At: at})
+	back, err := a.ShipAck()
+	if err != nil || back.Cursor != 42 || back.Epoch != "e" || !back.At.Equal(at) {
+		t.Fatalf("%+v %v", back, err)
+	}
+	if _, err := (Ack{At: "x"}).ShipAck(); err == nil {
+		t.Fatal("a bad time was read")
+	}
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	for _, c := range wireCases() {
+		f.Add(c.json)
+	}
+	ok, _ := EncodeBatch(gateway.ShipBatch{Epoch: "e", Events: events(1, 2, [32]byte{})})
+	f.Add(ok)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := DecodeBatch(bytes.NewReader(data))
+		if err != nil {
+			if !gateway.IsKind(err, gateway.KindInvalid) {
+				t.Fatalf("error of kind %v: %v", gateway.KindOf(err), err)
+			}
+			return
+		}
+		// What was accepted chains and re-encodes to the same batch.
+		prev := b.PrevHash
+		for _, e := range b.Events {
+			if chain(prev, e.Body) != e.Hash {
+				t.Fatal("accepted a broken chain")
+			}
+			prev = e.Hash
+		}
+		again, err := EncodeBatch(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeBatch(bytes.NewReader(again)); err != nil {
+			t.Fatalf("re-encoded batch refused: %v", err)
+		}
+	})
+}
