@@ -15,9 +15,6 @@ import (
 	"callgate/gateway"
 )
 
-// maxReadTries bounds how often a read is sent again after a 429.
-const maxReadTries = 5
-
 // maxBody bounds what the link reads of one answer.
 const maxBody = 16 << 20
 
@@ -152,36 +149,35 @@ func errUnauthorized(msg string) error {
 	return gateway.Errorf(gateway.KindTransient, "Mews refused the integration's tokens (401: %s): put the hotel's current access token in pms.auth.access_token_file (and the client token in pms.auth.client_token_file); the gateway reads them again by itself", msg)
 }
 
-// read sends a read-only operation (a getAll) and decodes it with dec. A
-// 429 waits as Mews asks and sends again (a read changes nothing), as long
-// as ctx allows. The error is KindTransient when Mews could not be asked,
-// KindRejected when it refused the request.
+// errRateLimited is wrapped by a read's error after a 429: Mews answers,
+// it only asks to wait (the limiter holds the next request as long).
+var errRateLimited = errors.New("Mews's request limit was reached (429)")
+
+// read sends a read-only operation (a getAll) and decodes it with dec.
+// The error is KindTransient when Mews could not be asked (no answer,
+// 5xx, 429 — after a 429 the limiter holds every request for Retry-After;
+// nothing is sent again here), KindRejected when it refused the request.
 func (l *Link) read(ctx context.Context, path string, build func(Auth) any, dec func([]byte) error) error {
-	for try := 1; ; try++ {
-		a := l.send(ctx, path, build)
-		switch {
-		case a.err != nil:
-			if gateway.IsKind(a.err, gateway.KindInvalid) {
-				return a.err
-			}
-			return gateway.Wrap(gateway.KindTransient, a.err, "Mews did not answer "+path+": "+netReason(a.err))
-		case a.unauthorized:
-			return errUnauthorized(DecodeError(a.body))
-		case a.status == http.StatusTooManyRequests:
-			if ctx.Err() != nil || try >= maxReadTries {
-				return gateway.Errorf(gateway.KindTransient, "Mews's request limit was reached (429) on %s: asked again later", path)
-			}
-			continue // the limiter holds the next request for Retry-After
-		case a.status >= 500 || a.status == http.StatusRequestTimeout:
-			return gateway.Errorf(gateway.KindTransient, "Mews failed on %s (HTTP %d: %s)", path, a.status, DecodeError(a.body))
-		case a.status != http.StatusOK:
-			return gateway.Errorf(gateway.KindRejected, "Mews refused %s (HTTP %d: %s)", path, a.status, DecodeError(a.body))
+	a := l.send(ctx, path, build)
+	switch {
+	case a.err != nil:
+		if gateway.IsKind(a.err, gateway.KindInvalid) {
+			return a.err
 		}
-		if err := dec(a.body); err != nil {
-			return gateway.Wrap(gateway.KindTransient, err, "Mews's answer to "+path+" is unreadable: "+err.Error())
-		}
-		return nil
+		return gateway.Wrap(gateway.KindTransient, a.err, "Mews did not answer "+path+": "+netReason(a.err))
+	case a.unauthorized:
+		return errUnauthorized(DecodeError(a.body))
+	case a.status == http.StatusTooManyRequests:
+		return gateway.Wrap(gateway.KindTransient, errRateLimited, fmt.Sprintf("Mews's request limit was reached (429) on %s: asked again in %s", path, a.retryAfter))
+	case a.status >= 500 || a.status == http.StatusRequestTimeout:
+		return gateway.Errorf(gateway.KindTransient, "Mews failed on %s (HTTP %d: %s)", path, a.status, DecodeError(a.body))
+	case a.status != http.StatusOK:
+		return gateway.Errorf(gateway.KindRejected, "Mews refused %s (HTTP %d: %s)", path, a.status, DecodeError(a.body))
 	}
+	if err := dec(a.body); err != nil {
+		return gateway.Wrap(gateway.KindTransient, err, "Mews's answer to "+path+" is unreadable: "+err.Error())
+	}
+	return nil
 }
 
 // netReason says in words why a request got no answer.

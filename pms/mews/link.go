@@ -307,6 +307,11 @@ func (l *Link) run() {
 			if l.ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, errRateLimited) {
+				// Mews answers; it asks to wait, and the limiter does.
+				wait = max(l.lim.blockedFor(), l.o.MinBackoff)
+				continue
+			}
 			l.setStatus(func(s *gateway.LinkStatus) {
 				s.State, s.Err = gateway.LinkDown, gateway.Message(err)
 			})

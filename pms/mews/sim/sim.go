@@ -136,6 +136,7 @@ type Sim struct {
 	res       []*reservation // in creation order
 	ledger    []Charge
 	received  int // orders/add requests read
+	refused   int // requests answered 401
 	faults    Faults
 	loseCount int
 	stamps    map[string][]time.Time // per access token
@@ -255,6 +256,13 @@ func (s *Sim) Received() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.received
+}
+
+// Unauthorized is the number of requests answered 401 (tokens refused).
+func (s *Sim) Unauthorized() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // WaitFor waits until cond holds (checked at each change) or ctx ends.
@@ -393,6 +401,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	access := s.access
 	s.mu.Unlock()
 	if auth.ClientToken != s.o.ClientToken || auth.AccessToken != access {
+		s.mu.Lock()
+		s.refused++
+		s.mu.Unlock()
 		apiError(w, http.StatusUnauthorized, "Invalid ClientToken or AccessToken.")
 		return
 	}
