@@ -17,10 +17,10 @@ import (
 // in-doubt one is looked up by its reference: found is posted, absent is
 // sent again with the same reference; a lookup that fails is asked again.
 type driver struct {
-	t                                          *testing.T
-	l                                          *mews.Link
+	t                                         *testing.T
+	l                                         *mews.Link
 	posted, transient, inDoubt, found, absent int
-	lookupErrs                                 int
+	lookupErrs                                int
 }
 
 func (d *driver) post(ctx context.Context, p gateway.PostRequest) {

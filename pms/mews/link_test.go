@@ -281,7 +281,9 @@ func TestGuestEvents(t *testing.T) {
 	if _, err := s.CheckIn("102", "R9"); err != nil {
 		t.Fatal(err)
 	}
-	want(gateway.GuestCheckIn, func(ev gateway.GuestEvent) bool { return !ev.Resync && ev.Guest.Room == "102" && ev.Guest.Reservation == "R9" })
+	want(gateway.GuestCheckIn, func(ev gateway.GuestEvent) bool {
+		return !ev.Resync && ev.Guest.Room == "102" && ev.Guest.Reservation == "R9"
+	})
 	if err := s.Move("R9", "103"); err != nil {
 		t.Fatal(err)
 	}
