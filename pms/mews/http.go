@@ -66,6 +66,7 @@ func (l *Link) sendOnce(ctx context.Context, path string, build func(Auth) any) 
 	if err := l.lim.wait(ctx); err != nil {
 		return answer{err: err}, auth
 	}
+	defer l.lim.done() // after the body is read: see limiter
 	ctx, cancel := context.WithTimeout(ctx, l.answerTimeout)
 	defer cancel()
 	var a answer

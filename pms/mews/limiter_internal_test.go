@@ -15,6 +15,7 @@ func TestLimiter(t *testing.T) {
 		if d := l.reserve(); d != 0 {
 			t.Fatalf("request %d waits %s", i+1, d)
 		}
+		l.done()
 		now = now.Add(time.Second)
 	}
 	// Three sent at 0, 1 and 2 s: the fourth waits until the first leaves
@@ -26,6 +27,7 @@ func TestLimiter(t *testing.T) {
 	if d := l.reserve(); d != 0 {
 		t.Errorf("at 30 s the fourth still waits %s", d)
 	}
+	l.done()
 	if d := l.reserve(); d != time.Second {
 		t.Errorf("the fifth waits %s, want 1s (until the second leaves)", d)
 	}
@@ -44,6 +46,29 @@ func TestLimiter(t *testing.T) {
 	now = now.Add(5 * time.Second)
 	if d := l.reserve(); d != 0 {
 		t.Errorf("after the hold: waits %s", d)
+	}
+}
+
+// TestLimiterCountsFromAnswers: a request counts from when its answer
+// came, and requests on the way fill the window: a slow answer cannot let
+// more than n reach Mews within its window.
+func TestLimiterCountsFromAnswers(t *testing.T) {
+	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	l := newLimiter(2, 10*time.Second, func() time.Time { return now })
+	if l.reserve() != 0 || l.reserve() != 0 {
+		t.Fatal("the first two wait")
+	}
+	if d := l.reserve(); d != inflightPoll {
+		t.Errorf("with two on the way the third waits %s", d)
+	}
+	now = now.Add(4 * time.Second) // the first answer comes 4 s after it left
+	l.done()
+	now = now.Add(time.Second)
+	l.done()
+	// Window counted from the answers at 4 s and 5 s: the third may go at
+	// 14 s, not at 10 s (when it left).
+	if d := l.reserve(); d != 9*time.Second {
+		t.Errorf("the third waits %s, want 9s", d)
 	}
 }
 
