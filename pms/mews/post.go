@@ -2,7 +2,6 @@ package mews
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -285,12 +284,11 @@ func (l *Link) Lookup(ctx context.Context, p gateway.PostRequest) (gateway.Looku
 				Limitation: Limitation{Count: PageSize, Cursor: cursor}}
 		}, func(b []byte) (err error) { r, err = DecodeOrderItems(b); return err })
 		if err != nil {
-			if !gateway.IsKind(err, gateway.KindTransient) {
-				err = gateway.Wrap(gateway.KindTransient, err, gateway.Message(err))
-			}
-			if errors.Is(err, errClosed) || l.isClosed() {
+			if l.isClosed() {
 				return gateway.LookupResult{}, errClosed
 			}
+			// Whatever stopped the read (no answer, 5xx, 429, a refusal),
+			// the posting's fate is unknown: the engine asks again later.
 			return gateway.LookupResult{}, gateway.Wrap(gateway.KindTransient, err, fmt.Sprintf("posting %d (reference %s) could not be looked up in Mews: %s", p.Number, p.Reference, gateway.Message(err)))
 		}
 		for _, it := range r.OrderItems {
