@@ -200,19 +200,6 @@ func New(o Options) (*Sim, error) {
 	return s, nil
 }
 
-// Run serves a simulator until ctx ends (for `gateway sim pms --protocol
-// mews`), logging its address and tokens.
-func Run(ctx context.Context, o Options) error {
-	s, err := New(o)
-	if err != nil {
-		return err
-	}
-	s.log.Info().Str("url", s.URL()).Int("rooms", len(o.Rooms)).Str("service_id", s.o.ServiceID).
-		Msg("Mews simulator listening; its tokens are the simulator's public defaults (docs/pms-mews.md)")
-	<-ctx.Done()
-	return s.Close()
-}
-
 // URL is the simulator's platform address (pms.base_url).
 func (s *Sim) URL() string { return "http://" + s.ln.Addr().String() }
 

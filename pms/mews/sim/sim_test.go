@@ -28,7 +28,17 @@ func start(t *testing.T, o sim.Options) *sim.Sim {
 
 var auth = mews.Auth{ClientToken: sim.DefaultClientToken, AccessToken: sim.DefaultAccessToken, Client: "test 1.0"}
 
-func call(t *testing.T, s *sim.Sim, path string, body any) (int, http.Header, []byte) {
+// fakeURL calls a simulator known only by its address.
+type fakeURL struct{ url string }
+
+func (f *fakeURL) URL() string { return f.url }
+
+func (f *fakeURL) call(t *testing.T, path string, body any) (int, http.Header, []byte) {
+	t.Helper()
+	return call(t, f, path, body)
+}
+
+func call(t *testing.T, s interface{ URL() string }, path string, body any) (int, http.Header, []byte) {
 	t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
