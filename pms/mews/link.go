@@ -357,8 +357,16 @@ func (l *Link) pollOnce() error {
 			l.emit(ev)
 		}
 	}
-	l.setStatus(func(s *gateway.LinkStatus) {
-		s.State, s.Err, s.Resync = gateway.LinkAlive, "", false
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// A resync asked for while this read ran is still to come: its flag
+	// stays up until that read is delivered.
+	pending := l.resync
+	l.setStatusLocked(func(s *gateway.LinkStatus) {
+		s.State, s.Err = gateway.LinkAlive, ""
+		if !pending {
+			s.Resync = false
+		}
 	})
 	return nil
 }
