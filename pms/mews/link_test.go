@@ -316,3 +316,41 @@ func TestGuestEvents(t *testing.T) {
 		t.Errorf("resync delivered %v", rooms)
 	}
 }
+
+// TestUnreachable: Mews gone takes the link down with the reason, told on
+// StatusChanges; postings wait, not sent; Mews back brings it alive.
+func TestUnreachable(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	if err := s.Occupy("101"); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(s.URL(), "http://")
+	l := openLink(t, fastOptions(t, s))
+	drainEvents(l)
+	ready(t, l)
+	s.Close()
+	ctx := testCtx(t)
+	for st := l.Status(); st.State != gateway.LinkDown; {
+		select {
+		case st = <-l.StatusChanges():
+		case <-ctx.Done():
+			t.Fatalf("never down: %+v", l.Status())
+		}
+	}
+	if st := l.Status(); !strings.Contains(st.Err, "Mews did not answer") {
+		t.Errorf("down for %q", st.Err)
+	}
+	res, err := l.Post(ctx, request(1, "101", "local", 100))
+	if res.Outcome != gateway.PostTransient || res.Sent {
+		t.Errorf("posting while down: %+v %v", res, err)
+	}
+	// Mews is back, on the same address and with the same rooms.
+	s2 := startSim(t, sim.Options{Listen: addr})
+	if err := s2.Occupy("101"); err != nil {
+		t.Fatal(err)
+	}
+	ready(t, l)
+	if res, err := l.Post(ctx, request(2, "101", "local", 100)); res.Outcome != gateway.PostPosted || len(s2.Ledger()) != 1 {
+		t.Errorf("after Mews came back: %+v %v", res, err)
+	}
+}
