@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"callgate/gateway"
@@ -22,8 +23,8 @@ const maxBody = 16 << 20
 type answer struct {
 	status int    // HTTP status; 0 when no answer came
 	body   []byte // the answer's body
-	// wrote is whether the whole request went on the wire: false means
-	// Mews certainly did not act on it.
+	// wrote is whether Mews may have had the whole request: false means
+	// it certainly did not act on it (no connection, or the write failed).
 	wrote bool
 	err   error // no answer: the network error, a timeout, ctx's end
 	// retryAfter is a 429's Retry-After.
@@ -70,7 +71,20 @@ func (l *Link) sendOnce(ctx context.Context, path string, build func(Auth) any) 
 	ctx, cancel := context.WithTimeout(ctx, l.answerTimeout)
 	defer cancel()
 	var a answer
-	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { a.wrote = true }}
+	// Whether Mews may have the request: once the transport has a
+	// connection for it, yes — unless the transport says the write
+	// failed (then Mews has no whole request). WroteRequest runs on the
+	// transport's writing goroutine and may come after Do returned (the
+	// caller gave up): then the request counts as sent, in doubt.
+	var gotConn, writeFailed atomic.Bool
+	trace := &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) },
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err != nil {
+				writeFailed.Store(true)
+			}
+		},
+	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, l.base+APIPrefix+path, bytes.NewReader(body))
 	if err != nil {
 		return answer{err: err}, auth
@@ -80,7 +94,7 @@ func (l *Link) sendOnce(ctx context.Context, path string, build func(Auth) any) 
 	req.Header.Set("Accept", "application/json")
 	resp, err := l.client.Do(req)
 	if err != nil {
-		a.err = err
+		a.err, a.wrote = err, gotConn.Load() && !writeFailed.Load()
 		return a, auth
 	}
 	defer resp.Body.Close()
