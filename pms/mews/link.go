@@ -69,6 +69,7 @@ type Link struct {
 	status    gateway.LinkStatus
 	rooms     map[string]string // room number → resource id
 	roomNames map[string]string // resource id → room number
+	notRooms  map[string]bool   // resource ids in house that resources/getAll does not list
 	house     map[string]stay   // reservation id → stay, as last polled
 	accounts  map[string]string // reference → account it was charged to (for lookups)
 	resync    bool              // a resync is asked for
@@ -153,6 +154,7 @@ func Open(o Options) (*Link, error) {
 		postSem:       make(chan struct{}, 1),
 		rooms:         map[string]string{},
 		roomNames:     map[string]string{},
+		notRooms:      map[string]bool{},
 		accounts:      map[string]string{},
 		resync:        true, // the first read is a resync: the engine trusts the house
 		statusCh:      make(chan gateway.LinkStatus, 1),
@@ -404,20 +406,25 @@ func (l *Link) inHouse(ctx context.Context) (map[string]stay, error) {
 		return nil, err
 	}
 	l.mu.Lock()
-	unknown := false
+	reload := len(l.roomNames) == 0
 	for _, r := range res {
-		if r.AssignedResourceID != nil && l.roomNames[*r.AssignedResourceID] == "" {
-			unknown = true
+		if id := r.AssignedResourceID; id != nil && l.roomNames[*id] == "" && !l.notRooms[*id] {
+			reload = true // a room added since the last read
 		}
 	}
 	l.mu.Unlock()
-	if unknown || len(l.roomNamesCopy()) == 0 {
+	if reload {
 		if err := l.loadRooms(ctx, nil); err != nil {
 			return nil, err
 		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for _, r := range res {
+		if id := r.AssignedResourceID; id != nil && l.roomNames[*id] == "" {
+			l.notRooms[*id] = true // not listed even after a fresh read: not read again for it
+		}
+	}
 	stays := map[string]stay{}
 	for _, r := range res {
 		if r.AssignedResourceID == nil {
@@ -431,12 +438,6 @@ func (l *Link) inHouse(ctx context.Context) (map[string]stay, error) {
 		stays[r.ID] = l.stayOf(r, room)
 	}
 	return stays, nil
-}
-
-func (l *Link) roomNamesCopy() map[string]string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.roomNames
 }
 
 func (l *Link) stayOf(r Reservation, room string) stay {

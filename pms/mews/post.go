@@ -68,13 +68,35 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 			gateway.Errorf(gateway.KindInvalid, "posting %d: room %s has no guest in house in Mews (no reservation Started in it); nothing was sent", p.Number, p.Room)
 	}
 	order.AccountID, order.LinkedReservationID = st.account, st.id
-	l.mu.Lock()
-	l.accounts[p.Reference] = st.account
-	l.mu.Unlock()
+	l.rememberAccount(p.Reference, st.account)
 	l.log.Debug().Uint32("posting", p.Number).Str("room", p.Room).Str("dialed", p.Dialed).Str("reference", p.Reference).Msg("posting to Mews")
 
 	a := l.send(ctx, PathAddOrder, func(auth Auth) any { order.Auth = auth; return order })
-	return l.classify(p, a)
+	res, err := l.classify(p, a)
+	if res.Outcome == gateway.PostPosted || res.Outcome == gateway.PostRefused {
+		l.rememberAccount(p.Reference, "") // settled: no lookup will come
+	}
+	return res, err
+}
+
+// maxAccounts bounds the references whose account the link remembers for
+// their lookup; past it the memory starts over (a lookup without the
+// account searches the service's items only).
+const maxAccounts = 10000
+
+// rememberAccount keeps (or, with "", forgets) the account a posting was
+// sent to, so that its lookup can name it.
+func (l *Link) rememberAccount(ref, account string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if account == "" {
+		delete(l.accounts, ref)
+		return
+	}
+	if len(l.accounts) >= maxAccounts {
+		l.accounts = map[string]string{}
+	}
+	l.accounts[ref] = account
 }
 
 // classify turns orders/add's answer into the posting's outcome.
