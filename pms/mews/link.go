@@ -78,6 +78,7 @@ type Link struct {
 	statusCh chan gateway.LinkStatus
 	events   chan gateway.GuestEvent
 	wake     chan struct{}
+	dropBy   time.Time // after Close: when undelivered guest events are dropped (run's goroutine only)
 	ctx      context.Context
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -385,9 +386,14 @@ func (l *Link) emit(ev gateway.GuestEvent) {
 		return
 	case <-l.ctx.Done():
 	}
+	if l.dropBy.IsZero() {
+		l.dropBy = time.Now().Add(time.Second) // one moment for all of them
+	}
+	t := time.NewTimer(time.Until(l.dropBy))
+	defer t.Stop()
 	select {
 	case l.events <- ev:
-	case <-time.After(time.Second):
+	case <-t.C:
 		l.log.Warn().Str("event", string(ev.Kind)).Str("room", ev.Guest.Room).Msg("guest event dropped at close: nobody took it")
 	}
 }
@@ -553,7 +559,7 @@ func checkIns(house map[string]stay, resync bool) []gateway.GuestEvent {
 	n := roomCounts(house)
 	var evs []gateway.GuestEvent
 	for _, s := range sortedStays(house) {
-		evs = append(evs, gateway.GuestEvent{Kind: gateway.GuestCheckIn, Guest: guestOf(s, n[s.room] > 1), Omitted: unknownFields, Resync: resync})
+		evs = append(evs, gateway.GuestEvent{Kind: gateway.GuestCheckIn, Guest: guestOf(s, n[s.room] > 1), Omitted: unknownFields, Resync: resync, Time: s.start})
 	}
 	return evs
 }
@@ -572,7 +578,7 @@ func diff(old, cur map[string]stay) []gateway.GuestEvent {
 		o, ok := old[s.id]
 		switch {
 		case !ok:
-			ins = append(ins, gateway.GuestEvent{Kind: gateway.GuestCheckIn, Guest: guestOf(s, nCur[s.room] > 1), Omitted: unknownFields})
+			ins = append(ins, gateway.GuestEvent{Kind: gateway.GuestCheckIn, Guest: guestOf(s, nCur[s.room] > 1), Omitted: unknownFields, Time: s.start})
 		case o.room != s.room:
 			changes = append(changes, gateway.GuestEvent{Kind: gateway.GuestChange, Guest: guestOf(s, nCur[s.room] > 1), Omitted: unknownFields,
 				OldRoom: o.room, OldRoomShared: nCur[o.room] > 1})

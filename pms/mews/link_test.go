@@ -282,7 +282,8 @@ func TestGuestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(gateway.GuestCheckIn, func(ev gateway.GuestEvent) bool {
-		return !ev.Resync && ev.Guest.Room == "102" && ev.Guest.Reservation == "R9"
+		now := time.Now().UTC() // the link's time zone is UTC: wall clock = UTC
+		return !ev.Resync && ev.Guest.Room == "102" && ev.Guest.Reservation == "R9" && ev.Time.After(now.Add(-time.Minute)) && !ev.Time.After(now)
 	})
 	if err := s.Move("R9", "103"); err != nil {
 		t.Fatal(err)
@@ -352,5 +353,38 @@ func TestUnreachable(t *testing.T) {
 	ready(t, l)
 	if res, err := l.Post(ctx, request(2, "101", "local", 100)); res.Outcome != gateway.PostPosted || len(s2.Ledger()) != 1 {
 		t.Errorf("after Mews came back: %+v %v", res, err)
+	}
+}
+
+// TestCloseWithUnreadEvents: Close does not wait for an engine that does
+// not read: the events it cannot deliver are dropped after a moment, and
+// the channel is closed.
+func TestCloseWithUnreadEvents(t *testing.T) {
+	var rooms []string
+	for r := 1; r <= 300; r++ {
+		rooms = append(rooms, itoa(uint32(r)))
+	}
+	s := startSim(t, sim.Options{Rooms: rooms})
+	if err := s.Occupy(rooms...); err != nil {
+		t.Fatal(err)
+	}
+	l := openLink(t, fastOptions(t, s))
+	testutil.WaitFor(t, 10*time.Second, "the events buffer full", func() bool { return len(l.GuestEvents()) == cap(l.GuestEvents()) })
+	closed := make(chan error, 1)
+	go func() { closed <- l.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for a reader that never comes")
+	}
+	n := 0
+	for range l.GuestEvents() {
+		n++
+	}
+	if n != cap(l.GuestEvents()) {
+		t.Errorf("%d events delivered after Close, want the %d buffered", n, cap(l.GuestEvents()))
 	}
 }
