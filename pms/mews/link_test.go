@@ -106,6 +106,14 @@ func TestPostedAndLookup(t *testing.T) {
 	if err != nil || !found.Found || found.Answer != led[0].ItemID || found.At.IsZero() {
 		t.Errorf("lookup of the posted one: %+v %v", found, err)
 	}
+	// A link that did not send it (the gateway restarted) finds it too:
+	// by service and creation time, without the account.
+	l2 := openLink(t, fastOptions(t, s))
+	drainEvents(l2)
+	ready(t, l2)
+	if r, err := l2.Lookup(ctx, p); err != nil || !r.Found || r.Answer != led[0].ItemID {
+		t.Errorf("lookup from a fresh link: %+v %v", r, err)
+	}
 	other := request(8, "102", "mobile", 1234)
 	other.FirstSent = time.Now()
 	absent, err := l.Lookup(ctx, other)
@@ -147,9 +155,20 @@ func TestServerErrors(t *testing.T) {
 			t.Errorf("lookup after a 503 (booked %v): %+v %v", applied, r, err)
 		}
 	}
+	// 409: Mews did not book it ("the data has changed"): transient, sent again.
+	s.SetFaults(sim.Faults{Fail: 1, FailStatus: http.StatusConflict, FailMessage: "The data has changed."})
+	res, err := l.Post(ctx, request(30, "101", "local", 100))
+	if res.Outcome != gateway.PostTransient || !res.Sent || res.Cause != gateway.CauseBusy || res.Answer != "409" || !gateway.IsKind(err, gateway.KindTransient) {
+		t.Errorf("409: %+v %v", res, err)
+	}
+	// 408 on a write may come after booking: in doubt.
+	s.SetFaults(sim.Faults{Fail: 1, FailStatus: http.StatusRequestTimeout, FailApplied: true})
+	if res, err := l.Post(ctx, request(31, "101", "local", 100)); res.Outcome != gateway.PostInDoubt || !errors.Is(err, gateway.ErrInDoubt) {
+		t.Errorf("408: %+v %v", res, err)
+	}
 	// A refusal carries Mews's message.
 	s.SetFaults(sim.Faults{Fail: 1, FailStatus: http.StatusForbidden, FailMessage: "The reservation is set to No Post."})
-	res, err := l.Post(ctx, request(20, "101", "local", 100))
+	res, err = l.Post(ctx, request(20, "101", "local", 100))
 	if res.Outcome != gateway.PostRefused || res.Text != "The reservation is set to No Post." || !gateway.IsKind(err, gateway.KindRejected) {
 		t.Errorf("403: %+v %v", res, err)
 	}
