@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zones below, also where the system has no zone database
 
 	"callgate/gateway"
 )
