@@ -1,0 +1,5 @@
+package mews_test
+
+import "time"
+
+const _ms = time.Millisecond
