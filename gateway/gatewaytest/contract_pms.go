@@ -3,6 +3,8 @@ package gatewaytest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +29,10 @@ type PMSUnderTest struct {
 	NightAudit func(on bool)
 	// HoldResync makes the PMS leave resync requests unanswered.
 	HoldResync func()
+	// Unsupported names the subtests this PMS cannot play (a cloud PMS
+	// has no FIAS RY or NA answer and no night-audit signal), each with
+	// why; they are skipped with that reason.
+	Unsupported map[string]string
 }
 
 // OpenPMS opens a link connected to a fresh PMS, ready (alive) for
@@ -202,6 +208,12 @@ func openPMS(t *testing.T, open OpenPMS) (PMSUnderTest, context.Context) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	p := open(t)
+	name := t.Name()[strings.LastIndex(t.Name(), "/")+1:]
+	for sub, why := range p.Unsupported {
+		if strings.ReplaceAll(sub, " ", "_") == name {
+			t.Skip(why)
+		}
+	}
 	if err := p.Link.WaitReady(ctx); err != nil {
 		t.Fatalf("the link is not ready: %v (%+v)", err, p.Link.Status())
 	}
@@ -211,7 +223,7 @@ func openPMS(t *testing.T, open OpenPMS) (PMSUnderTest, context.Context) {
 func postRequest(n uint32, room string) gateway.PostRequest {
 	return gateway.PostRequest{Number: n, Room: room, AmountMinor: 539, Currency: "USD",
 		Start: time.Date(2026, 11, 27, 14, 3, 5, 0, time.UTC), DurationS: 130, Dialed: "011441632960123",
-		Class: "international", Trunk: "T9", Destination: "United Kingdom"}
+		Class: "international", Trunk: "T9", Destination: "United Kingdom", Reference: fmt.Sprintf("CT-%d", n)}
 }
 
 // awaitEvent reads guest events until one of kind k comes.
