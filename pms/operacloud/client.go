@@ -61,26 +61,29 @@ func newClient(o *Options) *client {
 	// anyway: GetBody is nil).
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	every := time.Second / time.Duration(o.RatePerS)
-	return &client{o: o, hc: &c, lim: limiter{every: every}}
+	return &client{o: o, hc: &c, lim: limiter{n: o.RatePerS, window: time.Second + 50*time.Millisecond}}
 }
 
-// limiter spaces requests evenly at its rate, so that no second holds more
-// than the rate (OHIP delays the 51st request of a second).
+// limiter lets at most n requests start within any window (a second and
+// a margin): OHIP delays the 51st request of a second, and the margin
+// absorbs the jitter between leaving here and arriving there.
 type limiter struct {
-	mu    sync.Mutex
-	next  time.Time
-	every time.Duration
+	mu     sync.Mutex
+	n      int
+	window time.Duration
+	starts []time.Time // the last n start times, oldest first
 }
 
 func (l *limiter) take(ctx context.Context) error {
 	l.mu.Lock()
-	now := time.Now()
-	at := l.next
-	if at.Before(now) {
-		at = now
+	at := time.Now()
+	if len(l.starts) >= l.n {
+		if t := l.starts[len(l.starts)-l.n].Add(l.window); t.After(at) {
+			at = t
+		}
+		l.starts = append(l.starts[:0], l.starts[len(l.starts)-l.n+1:]...)
 	}
-	l.next = at.Add(l.every)
+	l.starts = append(l.starts, at)
 	l.mu.Unlock()
 	return sleep(ctx, time.Until(at))
 }
