@@ -415,3 +415,22 @@ func TestCapability(t *testing.T) {
 		t.Error(p.Capability())
 	}
 }
+
+// TestPasswordGrant: with a username the link takes its token with the
+// password grant of an integration user.
+func TestPasswordGrant(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn("101", "", "Guest")
+	o := fastOptions(t, s)
+	o.Username, o.Password = "IFC_USER", "pw"
+	l := openLink(t, o)
+	drainEvents(l)
+	ctx := ready(t, l)
+	if r, err := l.Post(ctx, request(1, "101", "PG-1")); r.Outcome != gateway.PostPosted {
+		t.Fatalf("%+v %v", r, err)
+	}
+	o.Password = ""
+	bad := openLink(t, o)
+	drainEvents(bad)
+	testutil.WaitFor(t, 10*time.Second, "the link down", func() bool { return bad.Status().State == gateway.LinkDown })
+}
