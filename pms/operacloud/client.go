@@ -75,6 +75,11 @@ type limiter struct {
 }
 
 func (l *limiter) take(ctx context.Context) error {
+	return sleep(ctx, time.Until(l.reserve()))
+}
+
+// reserve returns when the next request may start, and counts it then.
+func (l *limiter) reserve() time.Time {
 	l.mu.Lock()
 	at := time.Now()
 	if len(l.starts) >= l.n {
@@ -85,7 +90,7 @@ func (l *limiter) take(ctx context.Context) error {
 	}
 	l.starts = append(l.starts, at)
 	l.mu.Unlock()
-	return sleep(ctx, time.Until(at))
+	return at
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

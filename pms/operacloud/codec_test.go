@@ -205,22 +205,27 @@ func TestValidReference(t *testing.T) {
 	}
 }
 
-// TestLimiter: never more than n starts within the window.
+// TestLimiter: never more than n starts within the window; the first n
+// go at once.
 func TestLimiter(t *testing.T) {
-	l := limiter{n: 5, window: 100 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var starts []time.Time
+	l := limiter{n: 5, window: time.Second}
+	begin := time.Now()
+	var at []time.Time
 	for i := 0; i < 16; i++ {
-		if err := l.take(ctx); err != nil {
-			t.Fatal(err)
-		}
-		starts = append(starts, time.Now())
+		at = append(at, l.reserve())
 	}
-	for i := 5; i < len(starts); i++ {
-		if d := starts[i].Sub(starts[i-5]); d < 100*time.Millisecond {
+	for i := 5; i < len(at); i++ {
+		if d := at[i].Sub(at[i-5]); d < time.Second {
 			t.Errorf("starts %d and %d only %v apart", i-5, i, d)
 		}
+	}
+	if at[4].Sub(begin) > 100*time.Millisecond || at[15].Sub(begin) < 3*time.Second {
+		t.Errorf("schedule %v … %v from the start", at[4].Sub(begin), at[15].Sub(begin))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.take(ctx); err == nil {
+		t.Error("take waited past its ctx")
 	}
 }
 

@@ -571,13 +571,16 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 	if st := l.Status(); !st.Ready() {
 		return l.transient(false, "", notReady(st))
 	}
-	// Requests end with the caller's ctx, the answer timeout, or Close.
-	rctx, cancel := context.WithTimeout(ctx, l.o.AnswerTimeout)
+	// Requests end with the caller's ctx, Close, or each its own answer
+	// timeout.
+	base, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(l.ctx, cancel)
 	defer stop()
 
+	rctx, rcancel := context.WithTimeout(base, l.o.AnswerTimeout)
 	res, err := l.resolve(rctx, p.Room)
+	rcancel()
 	if err != nil {
 		return l.transient(false, "", "finding the reservation in room "+p.Room+": "+err.Error())
 	}
@@ -594,7 +597,9 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 	l.sent[p.Reference] = sentTo{reservation: res, at: l.o.Now()}
 	l.mu.Unlock()
 	path := "/csh/v1/hotels/" + url.PathEscape(l.o.Hotel) + "/reservations/" + url.PathEscape(res) + "/charges"
-	r := l.c.do(rctx, http.MethodPost, path, nil, body)
+	cctx, ccancel := context.WithTimeout(base, l.o.AnswerTimeout)
+	r := l.c.do(cctx, http.MethodPost, path, nil, body)
+	ccancel()
 	lg := l.log.Debug().Str("reference", p.Reference).Str("room", p.Room).Str("reservation", res).Int("status", r.status)
 	switch {
 	case r.err != nil && !r.sent:
