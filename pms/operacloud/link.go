@@ -92,8 +92,9 @@ type Link struct {
 	wake   chan struct{} // closed and replaced at every status change
 	closed bool
 	house  map[string]stay // reservation id → stay, from the last read
-	// sent remembers the reservation each reference was charged to, so
-	// that a lookup asks exactly there.
+	// sent remembers the reservations each reference was charged to (a
+	// try after a room move may go to another), so that a lookup asks
+	// exactly there.
 	sent map[string]sentTo
 	// seen is, per room, the reservations the link saw in it and when
 	// last.
@@ -101,8 +102,8 @@ type Link struct {
 }
 
 type sentTo struct {
-	reservation string
-	at          time.Time
+	reservations []string // every reservation a try of the posting went to
+	at           time.Time
 }
 
 var (
@@ -594,7 +595,12 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 		return gateway.PostResult{Outcome: gateway.PostInvalid, Text: err.Error(), At: l.o.Now()}, gateway.Wrap(gateway.KindInvalid, err, "")
 	}
 	l.mu.Lock()
-	l.sent[p.Reference] = sentTo{reservation: res, at: l.o.Now()}
+	st := l.sent[p.Reference]
+	if !contains(st.reservations, res) {
+		st.reservations = append(st.reservations, res)
+	}
+	st.at = l.o.Now()
+	l.sent[p.Reference] = st
 	l.mu.Unlock()
 	path := "/csh/v1/hotels/" + url.PathEscape(l.o.Hotel) + "/reservations/" + url.PathEscape(res) + "/charges"
 	cctx, ccancel := context.WithTimeout(base, l.o.AnswerTimeout)
@@ -682,7 +688,7 @@ func (l *Link) Lookup(ctx context.Context, p gateway.PostRequest) (gateway.Looku
 	s, certain := l.sent[p.Reference]
 	var ids []string
 	if certain {
-		ids = []string{s.reservation}
+		ids = append(ids, s.reservations...)
 	} else {
 		for id, at := range l.seen[p.Room] {
 			if !at.Before(first.Add(-24 * time.Hour)) {

@@ -434,3 +434,37 @@ func TestPasswordGrant(t *testing.T) {
 	drainEvents(bad)
 	testutil.WaitFor(t, 10*time.Second, "the link down", func() bool { return bad.Status().State == gateway.LinkDown })
 }
+
+// TestLookupAfterRoomChange: a posting whose first try was lost before
+// booking, while its guest left and another came into the room, is proven
+// absent on the first reservation, sent again to the room's new stay, and
+// found there after a second loss.
+func TestLookupAfterRoomChange(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn("101", "500", "First")
+	l := openLink(t, fastOptions(t, s))
+	drainEvents(l)
+	ctx := ready(t, l)
+	p := request(1, "101", "RC-1")
+	p.FirstSent = time.Now()
+	s.Fail(sim.Fault{Kind: sim.LoseBefore})
+	if r, err := l.Post(ctx, p); r.Outcome != gateway.PostInDoubt {
+		t.Fatalf("%+v %v", r, err)
+	}
+	s.CheckOut("500")
+	s.CheckIn("101", "600", "Second")
+	if lr, err := l.Lookup(ctx, p); err != nil || lr.Found || !strings.Contains(lr.Text, "500") {
+		t.Fatalf("first lookup %+v %v", lr, err)
+	}
+	s.Fail(sim.Fault{Kind: sim.LoseAfter})
+	if r, err := l.Post(ctx, p); r.Outcome != gateway.PostInDoubt {
+		t.Fatalf("%+v %v", r, err)
+	}
+	lr, err := l.Lookup(ctx, p)
+	if err != nil || !lr.Found || !strings.Contains(lr.Text, "500, 600") {
+		t.Fatalf("second lookup %+v %v", lr, err)
+	}
+	if led := s.Ledger(); len(led) != 1 || led[0].Reservation != "600" {
+		t.Errorf("ledger %+v", led)
+	}
+}
