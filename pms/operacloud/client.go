@@ -26,7 +26,7 @@ const maxBody = 8 << 20
 // OHIP proved it was not acted on (401 before a token refresh, 429); see
 // docs/pms-operacloud.md, "Who sends again".
 type client struct {
-	o   *Options
+	o   *settings
 	hc  *http.Client
 	lim limiter
 
@@ -51,7 +51,7 @@ type reply struct {
 	auth bool
 }
 
-func newClient(o *Options) *client {
+func newClient(o *settings) *client {
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"callgate/gateway"
 )
@@ -203,33 +202,17 @@ func secret(file, env, what string) (string, error) {
 	return "", fmt.Errorf("no %s: name its file in the config or set the environment variable %s", what, env)
 }
 
-// Options returns the link settings of the section, secrets read (without
-// logger, currency digits, HTTP client or clock, which the caller adds).
-func (c Config) Options() (Options, error) {
-	o := Options{
-		BaseURL:        strings.TrimRight(c.BaseURL, "/"),
-		Hotel:          c.Property,
-		TokenURL:       c.Auth.TokenURL,
-		ClientID:       c.Auth.ClientID,
-		AppKey:         c.Auth.AppKey,
-		Scope:          c.Auth.Scope,
-		EnterpriseID:   c.Auth.EnterpriseID,
-		Username:       c.Auth.Username,
-		CashierID:      c.Charge.CashierID,
-		Codes:          c.Charge.TransactionCodes,
-		Poll:           time.Duration(c.PollS) * time.Second,
-		AnswerTimeout:  time.Duration(c.AnswerTimeoutS) * time.Second,
-		RatePerS:       c.RatePerS,
-		ExternalSystem: c.ExternalSystem,
-	}
-	var err error
-	if o.ClientSecret, err = secret(c.Auth.ClientSecretFile, SecretEnv, "OHIP client secret"); err != nil {
-		return o, gateway.Wrap(gateway.KindInvalid, err, "pms.auth.client_secret_file")
+// Secrets returns the client secret and, with pms.auth.username, the
+// integration user's password, read from their files (trimmed) or else
+// from the environment variables SecretEnv and PasswordEnv.
+func (c Config) Secrets() (clientSecret, password string, err error) {
+	if clientSecret, err = secret(c.Auth.ClientSecretFile, SecretEnv, "OHIP client secret"); err != nil {
+		return "", "", gateway.Wrap(gateway.KindInvalid, err, "pms.auth.client_secret_file")
 	}
 	if c.Auth.Username != "" {
-		if o.Password, err = secret(c.Auth.PasswordFile, PasswordEnv, "integration user password"); err != nil {
-			return o, gateway.Wrap(gateway.KindInvalid, err, "pms.auth.password_file")
+		if password, err = secret(c.Auth.PasswordFile, PasswordEnv, "integration user password"); err != nil {
+			return "", "", gateway.Wrap(gateway.KindInvalid, err, "pms.auth.password_file")
 		}
 	}
-	return o, nil
+	return clientSecret, password, nil
 }

@@ -94,21 +94,23 @@ func TestConfigCheck(t *testing.T) {
 // environment variable serves; the secret never appears in a problem.
 func TestConfigSecrets(t *testing.T) {
 	c := goodConfig(t)
-	o, err := c.Options()
-	if err != nil || o.ClientSecret != "s3cr3t" || o.Hotel != "HOTEL1" || o.Codes["national"] != "9110" || o.Poll.Seconds() != 60 {
-		t.Fatalf("%+v %v", o, err)
+	if s, p, err := c.Secrets(); err != nil || s != "s3cr3t" || p != "" {
+		t.Fatalf("%q %q %v", s, p, err)
 	}
 	c.Auth.ClientSecretFile = ""
 	t.Setenv(operacloud.SecretEnv, " from-env \n")
 	if p := problems(c); len(p) != 0 {
 		t.Errorf("with the environment variable: %v", p)
 	}
-	if o, err := c.Options(); err != nil || o.ClientSecret != "from-env" {
-		t.Errorf("%q %v", o.ClientSecret, err)
+	if s, _, err := c.Secrets(); err != nil || s != "from-env" {
+		t.Errorf("%q %v", s, err)
 	}
 	t.Setenv(operacloud.SecretEnv, "")
-	if _, err := c.Options(); err == nil || !gateway.IsKind(err, gateway.KindInvalid) {
+	if _, _, err := c.Secrets(); err == nil || !gateway.IsKind(err, gateway.KindInvalid) {
 		t.Errorf("no secret: %v", err)
+	}
+	if _, err := operacloud.Open(operacloud.Options{Config: c, MinorDigits: digits}); err == nil || !strings.Contains(err.Error(), operacloud.SecretEnv) {
+		t.Errorf("Open without a secret: %v", err)
 	}
 	empty := filepath.Join(t.TempDir(), "empty")
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
@@ -121,19 +123,14 @@ func TestConfigSecrets(t *testing.T) {
 	c = goodConfig(t)
 	c.Auth.Username = "IFC_USER"
 	c.Auth.PasswordFile = c.Auth.ClientSecretFile
-	if o, err := c.Options(); err != nil || o.Password != "s3cr3t" || o.Username != "IFC_USER" {
-		t.Errorf("password grant: %+v %v", o, err)
+	if s, p, err := c.Secrets(); err != nil || s != "s3cr3t" || p != "s3cr3t" {
+		t.Errorf("password grant: %q %q %v", s, p, err)
 	}
 }
 
 // TestOptionsOpen: Open refuses options without the currency digits.
 func TestOptionsOpen(t *testing.T) {
-	c := goodConfig(t)
-	o, err := c.Options()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := operacloud.Open(o); err == nil || !gateway.IsKind(err, gateway.KindInvalid) {
+	if _, err := operacloud.Open(operacloud.Options{Config: goodConfig(t)}); err == nil || !gateway.IsKind(err, gateway.KindInvalid) {
 		t.Errorf("Open without MinorDigits: %v", err)
 	}
 }

@@ -75,7 +75,7 @@ func TestFaults200(t *testing.T) {
 		return sim.Fault{}
 	})
 	o := fastOptions(t, s)
-	o.RatePerS = 100
+	o.Config.RatePerS = 100
 	o.AnswerTimeout = 5 * time.Second
 	l := openLink(t, o)
 	drainEvents(l)
@@ -144,7 +144,7 @@ func BenchmarkPostings(b *testing.B) {
 			s := startSim(b, sim.Options{RatePerS: c.sim})
 			s.CheckIn("101", "", "Bench")
 			o := fastOptions(b, s)
-			o.RatePerS = c.link
+			o.Config.RatePerS = c.link
 			o.Poll = time.Hour
 			o.Logger = o.Logger.Level(1) // info and above
 			l := openLink(b, o)

@@ -29,11 +29,14 @@ func startSim(t testing.TB, o sim.Options) *sim.Sim {
 // fastOptions connects to s with the durations shortened for tests.
 func fastOptions(t testing.TB, s *sim.Sim) operacloud.Options {
 	so := s.Options()
-	return operacloud.Options{
-		BaseURL: s.URL(), Hotel: so.Hotel, ClientID: so.ClientID, ClientSecret: so.ClientSecret, AppKey: so.AppKey,
-		CashierID: so.CashierID,
-		Codes:     map[string]string{"international": "9100", "national": "9110", "local": "9120", "mobile": "9130"},
-		Poll:      50 * time.Millisecond, AnswerTimeout: 2 * time.Second, RatePerS: 200,
+	c := operacloud.DefaultConfig()
+	c.BaseURL, c.Property = s.URL(), so.Hotel
+	c.Auth.ClientID, c.Auth.AppKey = so.ClientID, so.AppKey
+	c.Charge.CashierID = so.CashierID
+	c.Charge.TransactionCodes = map[string]string{"international": "9100", "national": "9110", "local": "9120", "mobile": "9130"}
+	c.RatePerS = 200
+	return operacloud.Options{Config: c, ClientSecret: so.ClientSecret,
+		Poll: 50 * time.Millisecond, AnswerTimeout: 2 * time.Second,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		MinorDigits: digits, Logger: testutil.Logger(t, nil),
 	}

@@ -16,10 +16,9 @@ import (
 	"callgate/internal/backoff"
 )
 
-// Options configures a Link. Config.Options fills the settings of the
-// config file; the caller adds MinorDigits, Logger and, in tests, the HTTP
-// client and shorter durations.
-type Options struct {
+// settings are a Link's settings, from Options with the secrets read and
+// defaults filled in.
+type settings struct {
 	// BaseURL is the OHIP gateway, without a trailing slash.
 	BaseURL string
 	// Hotel is the OPERA Cloud hotel id.
@@ -73,7 +72,7 @@ type Options struct {
 // postBillingCharges and looks postings up by reference
 // (docs/pms-operacloud.md).
 type Link struct {
-	o    Options
+	o    settings
 	c    *client
 	log  zerolog.Logger
 	peer string // the OHIP host, for messages
@@ -113,7 +112,11 @@ var (
 
 // Open checks o and starts the link: it reads the in-house reservations at
 // once (a resync bracket on GuestEvents) and is alive when OHIP answered.
-func Open(o Options) (*Link, error) {
+func Open(opts Options) (*Link, error) {
+	o, err := opts.settings()
+	if err != nil {
+		return nil, err
+	}
 	if o.BaseURL == "" || o.Hotel == "" || o.ClientID == "" || o.AppKey == "" || o.CashierID == "" {
 		return nil, gateway.Errorf(gateway.KindInvalid, "OPERA Cloud link: base URL, hotel id, client id, application key and cashier id are all needed")
 	}

@@ -98,7 +98,7 @@ func TestRefused(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	s.CheckIn("101", "", "Guest")
 	o := fastOptions(t, s)
-	o.Codes["mobile"] = "9999" // a code the hotel does not have
+	o.Config.Charge.TransactionCodes["mobile"] = "9999" // a code the hotel does not have
 	l := openLink(t, o)
 	drainEvents(l)
 	ctx := ready(t, l)
@@ -322,7 +322,7 @@ func TestDown(t *testing.T) {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	o = fastOptions(t, s)
-	o.BaseURL = "http://" + addr
+	o.Config.BaseURL = "http://" + addr
 	gone := openLink(t, o)
 	drainEvents(gone)
 	testutil.WaitFor(t, 10*time.Second, "the link down", func() bool { return gone.Status().State == gateway.LinkDown })
@@ -422,14 +422,14 @@ func TestPasswordGrant(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	s.CheckIn("101", "", "Guest")
 	o := fastOptions(t, s)
-	o.Username, o.Password = "IFC_USER", "pw"
+	o.Config.Auth.Username, o.Password = s.Options().Username, s.Options().Password
 	l := openLink(t, o)
 	drainEvents(l)
 	ctx := ready(t, l)
 	if r, err := l.Post(ctx, request(1, "101", "PG-1")); r.Outcome != gateway.PostPosted {
 		t.Fatalf("%+v %v", r, err)
 	}
-	o.Password = ""
+	o.Password = "wrong"
 	bad := openLink(t, o)
 	drainEvents(bad)
 	testutil.WaitFor(t, 10*time.Second, "the link down", func() bool { return bad.Status().State == gateway.LinkDown })

@@ -36,6 +36,9 @@ type Options struct {
 	// ClientID, ClientSecret and AppKey are the credentials it accepts;
 	// "" means callgate, secret, and DefaultAppKey.
 	ClientID, ClientSecret, AppKey string
+	// Username and Password are the integration user the password grant
+	// accepts; "" means IFC_USER and password.
+	Username, Password string
 	// CashierID is the integration user's cashier id; "" means 1001.
 	CashierID string
 	// Currency and Digits are the hotel's currency; "" means USD with 2.
@@ -151,6 +154,9 @@ func Start(o Options) (*Sim, error) {
 	}
 	if o.AppKey == "" {
 		o.AppKey = DefaultAppKey
+	}
+	if o.Username == "" {
+		o.Username, o.Password = "IFC_USER", "password"
 	}
 	if o.CashierID == "" {
 		o.CashierID = "1001"
@@ -407,7 +413,7 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "password":
-		if r.PostForm.Get("username") == "" || r.PostForm.Get("password") == "" {
+		if r.PostForm.Get("username") != s.o.Username || r.PostForm.Get("password") != s.o.Password {
 			problem(w, http.StatusUnauthorized, "invalid_grant", "Unauthorized", "invalid username or password")
 			return
 		}
