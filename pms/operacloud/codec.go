@@ -127,7 +127,6 @@ type tokenAnswer struct {
 type problem struct {
 	Type        string `json:"type"`
 	Title       string `json:"title"`
-	Status      int    `json:"status"`
 	Detail      string `json:"detail"`
 	ErrorCode   string `json:"o:errorCode"`
 	Error       string `json:"error"`
@@ -389,7 +388,8 @@ func decodeReservations(b []byte) ([]stay, bool, error) {
 		g.Departure, _ = time.Parse(time.DateOnly, r.RoomStay.DepartureDate)
 		out = append(out, stay{ID: id, Guest: g})
 	}
-	return out, a.Reservations.HasMore, nil
+	// A page with nothing on it ends the reading, whatever hasMore says.
+	return out, a.Reservations.HasMore && len(a.Reservations.ReservationInfo) > 0, nil
 }
 
 // decodeProblem reads an error body: the PMS's code and its sentence.

@@ -135,6 +135,9 @@ func TestDecodeReservations(t *testing.T) {
 	if s, more, err := decodeReservations([]byte(`{"reservations":{"hasMore":false}}`)); len(s) != 0 || more || err != nil {
 		t.Error("no reservations")
 	}
+	if _, more, _ := decodeReservations([]byte(`{"reservations":{"reservationInfo":[],"hasMore":true}}`)); more {
+		t.Error("an empty page with hasMore asks for more")
+	}
 	if _, _, err := decodeReservations([]byte(`{"reservations":[]}`)); err == nil {
 		t.Error("no error for a wrong shape")
 	}
@@ -156,6 +159,9 @@ func TestDecodeProblem(t *testing.T) {
 		if code != c.code || text != c.text {
 			t.Errorf("%s: %q %q", c.file, code, text)
 		}
+	}
+	if code, text := decodeProblem(400, []byte(`{"title":"Bad Request","status":"400"}`)); code != "400" || text != "Bad Request" {
+		t.Errorf("status as a string: %q %q", code, text)
 	}
 	if code, text := decodeProblem(503, []byte("  upstream\n down ")); code != "503" || text != "upstream down" {
 		t.Errorf("plain text: %q %q", code, text)

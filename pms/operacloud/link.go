@@ -477,7 +477,7 @@ func (l *Link) inHouse(ctx context.Context, room string) ([]stay, error) {
 			return nil, err
 		}
 		all = append(all, stays...)
-		if !more || len(stays) == 0 && room != "" {
+		if !more {
 			return all, nil
 		}
 	}

@@ -3,6 +3,7 @@ package operacloud_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -466,5 +467,35 @@ func TestLookupAfterRoomChange(t *testing.T) {
 	}
 	if led := s.Ledger(); len(led) != 1 || led[0].Reservation != "600" {
 		t.Errorf("ledger %+v", led)
+	}
+}
+
+// TestPaging: the house is read page by page (hasMore, offset) into one
+// resync bracket.
+func TestPaging(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	for i := 0; i < 25; i++ {
+		s.CheckIn(fmt.Sprint(201+i), "", "Guest")
+	}
+	o := fastOptions(t, s)
+	o.PageSize = 10
+	l := openLink(t, o)
+	ctx := ready(t, l)
+	checkIns := 0
+	for {
+		select {
+		case ev := <-l.GuestEvents():
+			switch ev.Kind {
+			case gateway.GuestCheckIn:
+				checkIns++
+			case gateway.ResyncEnd:
+				if checkIns != 25 {
+					t.Errorf("%d check-ins in the resync, want 25", checkIns)
+				}
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no resync end")
+		}
 	}
 }
