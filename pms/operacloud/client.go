@@ -181,16 +181,22 @@ func (c *client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 		_, text := decodeProblem(resp.StatusCode, b)
 		return "", 0, fmt.Errorf("OPERA Cloud's token service answered HTTP %d: %s", resp.StatusCode, text)
 	}
+	return decodeToken(b)
+}
+
+// decodeToken reads OAuth2TokenResponse: the token and its lifetime (an
+// hour, OHIP's, when expires_in is missing or beyond a day).
+func decodeToken(b []byte) (string, time.Duration, error) {
 	var t tokenAnswer
 	if err := json.Unmarshal(b, &t); err != nil || t.AccessToken == "" {
 		return "", 0, fmt.Errorf("OPERA Cloud's token service answered without a token")
 	}
 	if t.TokenType != "" && !strings.EqualFold(t.TokenType, "Bearer") {
-		return "", 0, fmt.Errorf("OPERA Cloud's token service gave a %q token, not a Bearer token", t.TokenType)
+		return "", 0, fmt.Errorf("OPERA Cloud's token service gave a %q token, not a Bearer token", clip(t.TokenType, 20))
 	}
 	life := time.Duration(t.ExpiresIn) * time.Second
 	if t.ExpiresIn <= 0 || t.ExpiresIn > 24*3600 {
-		life = time.Hour // OHIP's tokens live 60 minutes
+		life = time.Hour
 	}
 	return t.AccessToken, life, nil
 }

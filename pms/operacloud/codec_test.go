@@ -168,6 +168,29 @@ func TestDecodeProblem(t *testing.T) {
 	}
 }
 
+// TestDecodeToken: OAuth2TokenResponse as recorded, and its faults.
+func TestDecodeToken(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		tok  string
+		life time.Duration
+		err  bool
+	}{
+		{string(readTestdata(t, "token.json")), "eyJ4NXQjUzI1NiI6Ik9", time.Hour, false},
+		{`{"access_token":"a","expires_in":120}`, "a", 2 * time.Minute, false},
+		{`{"access_token":"a","expires_in":0}`, "a", time.Hour, false},
+		{`{"access_token":"a","expires_in":999999999}`, "a", time.Hour, false},
+		{`{"access_token":"a","token_type":"MAC"}`, "", 0, true},
+		{`{"expires_in":3600}`, "", 0, true},
+		{`<html>`, "", 0, true},
+	} {
+		tok, life, err := decodeToken([]byte(c.body))
+		if tok != c.tok || life != c.life || (err != nil) != c.err {
+			t.Errorf("%.40q: %q %v %v", c.body, tok, life, err)
+		}
+	}
+}
+
 func TestAmounts(t *testing.T) {
 	for _, c := range []struct {
 		minor  int64
@@ -238,7 +261,7 @@ func TestLimiter(t *testing.T) {
 // FuzzDecode: no answer body, however broken, makes the decoders panic,
 // and what they return is bounded.
 func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"charge_answer.json", "reservations_inhouse.json", "transactions_found.json",
+	for _, name := range []string{"token.json", "charge_answer.json", "reservations_inhouse.json", "transactions_found.json",
 		"transactions_absent.json", "error_problem.json", "error_oauth.json", "error_html.txt"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
@@ -249,6 +272,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"reservations":{"reservationInfo":[{"reservationIdList":[{"id":""}],"roomStay":{"roomId":" "}}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = decodeCharge(b, "R")
+		if tok, life, err := decodeToken(b); err == nil && (tok == "" || life <= 0 || life > 24*time.Hour) {
+			t.Fatalf("token %q %v", tok, life)
+		}
 		_, _, _ = decodeTransactions(b, "R")
 		stays, _, err := decodeReservations(b)
 		for _, s := range stays {
