@@ -49,6 +49,8 @@ type reply struct {
 	// auth: the error is that OHIP refused the gateway's credentials or
 	// token (the link is down until they work).
 	auth bool
+	// token: the error came from asking for a token (it says so itself).
+	token bool
 }
 
 func newClient(o *settings) *client {
@@ -222,7 +224,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	for tries := 0; ; tries++ {
 		tok, err := c.accessToken(ctx, stale)
 		if err != nil {
-			return reply{err: err, auth: errors.Is(err, errAuth)}
+			return reply{err: err, auth: errors.Is(err, errAuth), token: true}
 		}
 		if err := c.pause(ctx); err != nil {
 			return reply{err: err}
@@ -338,7 +340,10 @@ func plainErr(err error) error {
 		if ue.Timeout() {
 			return errors.New("no answer in time")
 		}
-		return ue.Err
+		err = ue.Err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("the connection closed before the answer came")
 	}
 	return err
 }

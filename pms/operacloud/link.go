@@ -491,8 +491,10 @@ func (l *Link) failed(r reply, doing string) error {
 	case r.auth:
 		l.down(r.err.Error())
 		return fmt.Errorf("%s: %v", doing, r.err)
+	case r.err != nil && r.token:
+		return fmt.Errorf("%v; check pms.auth.token_url (or pms.base_url) and the network path to it", r.err)
 	case r.err != nil:
-		return fmt.Errorf("OPERA Cloud did not answer %s at %s: %v", doing, l.peer, r.err)
+		return fmt.Errorf("OPERA Cloud at %s did not answer %s: %v", l.peer, doing, r.err)
 	case r.status == http.StatusOK || r.status == http.StatusNoContent:
 		return nil
 	default:
