@@ -212,9 +212,14 @@ func (l *Link) alive() {
 	l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Err = gateway.LinkAlive, "" })
 }
 
-// down marks the link down with why.
+// down marks the link down with why, and has the poller read the house
+// at once to find out when OHIP answers again.
 func (l *Link) down(why string) {
 	l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Err = gateway.LinkDown, why })
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Status returns the link's current state.
@@ -303,6 +308,10 @@ func (l *Link) poll() {
 			return
 		case err != nil:
 			l.down(err.Error())
+			select { // its own kick: wait the back-off (a resync asked stays pending)
+			case <-l.kick:
+			default:
+			}
 			wait = bo.Next()
 		default:
 			bo.Reset()
@@ -613,6 +622,12 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 	ccancel()
 	lg := l.log.Debug().Str("reference", p.Reference).Str("room", p.Room).Str("reservation", res).Int("status", r.status)
 	switch {
+	case r.status == http.StatusUnauthorized:
+		// Refused again after a new token: not booked; the link is down
+		// until a read of the house gets through.
+		lg.Err(r.err).Msg("charge refused 401")
+		l.down(r.err.Error())
+		return l.transient(true, "401", r.err.Error())
 	case r.err != nil && !r.sent:
 		lg.Err(r.err).Msg("charge not sent")
 		if r.auth {
@@ -640,9 +655,6 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 	case r.status == http.StatusTooManyRequests:
 		return gateway.PostResult{Outcome: gateway.PostTransient, Sent: true, Answer: acode, Text: text, Cause: gateway.CauseBusy, At: l.o.Now()},
 			gateway.Errorf(gateway.KindTransient, "OPERA Cloud is throttling the gateway (HTTP 429): the posting waits")
-	case r.status == http.StatusUnauthorized:
-		l.down(text)
-		return l.transient(true, acode, "OPERA Cloud refused the gateway's token: "+text)
 	case r.status >= 400 && r.status < 500:
 		return gateway.PostResult{Outcome: gateway.PostRefused, Sent: true, Answer: acode, Text: text, At: l.o.Now()},
 			gateway.Errorf(gateway.KindRejected, "OPERA Cloud refused the posting to room %s (HTTP %d, %s): %s", p.Room, r.status, acode, text)

@@ -499,3 +499,46 @@ func TestPaging(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedToken: OHIP refusing a charge's new token too (401 twice)
+// leaves it unbooked: transient, not in doubt, and the link down until a
+// read of the house gets through. An integration user whose access is
+// withdrawn takes the link down at the next read.
+func TestRefusedToken(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	s.CheckIn("101", "", "Guest")
+	o := fastOptions(t, s)
+	o.Poll = time.Hour // reads only at the start, after a failure, or asked
+	o.MaxBackoff = 50 * time.Millisecond
+	l := openLink(t, o)
+	drainEvents(l)
+	ctx := ready(t, l)
+	unauthorized := sim.Fault{Kind: sim.Status, Status: 401, Code: "401", Detail: "invalid token"}
+	s.Fail(unauthorized, unauthorized)
+	r, err := l.Post(ctx, request(1, "101", "RT-1"))
+	if r.Outcome != gateway.PostTransient || !r.Sent || r.Answer != "401" || errors.Is(err, gateway.ErrInDoubt) || !gateway.IsKind(err, gateway.KindTransient) {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if st := l.Status(); st.State != gateway.LinkDown || !strings.Contains(st.Err, "credentials") {
+		t.Errorf("status %+v", st)
+	}
+	if err := l.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := l.Post(ctx, request(2, "101", "RT-2")); r.Outcome != gateway.PostPosted {
+		t.Fatalf("after the refusal: %+v %v", r, err)
+	}
+	if led := s.Ledger(); len(led) != 1 || led[0].Reference != "RT-2" {
+		t.Errorf("ledger %+v", led)
+	}
+
+	s.RejectAll(true)
+	if err := l.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the link down", func() bool { return l.Status().State == gateway.LinkDown })
+	s.RejectAll(false)
+	if err := l.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -132,6 +132,7 @@ type Sim struct {
 	storm        int // the next API requests answered 429
 	window       []time.Time
 	hold         chan struct{} // non-nil: reservation reads wait for it
+	rejectAll    bool          // every API request is 401
 	tokenReqs    int
 	unauthorized int
 	throttled    int
@@ -352,6 +353,14 @@ func (s *Sim) ExpireTokens() {
 	s.mu.Unlock()
 }
 
+// RejectAll answers every API request 401 while on (new tokens are still
+// issued): an integration user whose access was withdrawn.
+func (s *Sim) RejectAll(on bool) {
+	s.mu.Lock()
+	s.rejectAll = on
+	s.mu.Unlock()
+}
+
 // HoldReservations makes reservation reads wait until Release (or the
 // client gives up).
 func (s *Sim) HoldReservations() {
@@ -440,11 +449,15 @@ func (s *Sim) api(h http.HandlerFunc) http.HandlerFunc {
 		now := time.Now()
 		s.mu.Lock()
 		exp, known := s.tokens[tok]
-		if !hasBearer || !known || !now.Before(exp) || r.Header.Get("x-app-key") != s.o.AppKey {
+		reject := s.rejectAll
+		if reject || !hasBearer || !known || !now.Before(exp) || r.Header.Get("x-app-key") != s.o.AppKey {
 			s.unauthorized++
 		}
 		s.mu.Unlock()
 		switch {
+		case reject:
+			problem(w, http.StatusUnauthorized, "401", "Unauthorized", "the integration user has no access to this environment")
+			return
 		case !hasBearer || !known:
 			problem(w, http.StatusUnauthorized, "401", "Unauthorized", "missing or unknown bearer token")
 			return
