@@ -60,6 +60,9 @@ func awaitResync(t testing.TB, l *apaleo.Link) []gateway.GuestEvent {
 			case gateway.GuestCheckIn:
 				ins = append(ins, ev)
 			case gateway.ResyncEnd:
+				if err := l.WaitReady(ctx); err != nil {
+					t.Fatalf("not ready after the resync: %v", err)
+				}
 				return ins
 			}
 		case <-ctx.Done():

@@ -281,6 +281,9 @@ func (l *Link) poll(resync bool) error {
 		for _, id := range ids(now) {
 			l.events.push(gateway.GuestEvent{Kind: gateway.GuestCheckIn, Guest: now[id], Omitted: omitted, Resync: true, Time: at})
 		}
+		// Ready before the end mark: a posting the engine sends on it is
+		// not turned away.
+		l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Resync = gateway.LinkAlive, false })
 		l.events.push(gateway.GuestEvent{Kind: gateway.ResyncEnd, Time: at})
 		l.log.Info().Int("in_house", len(now)).Msg("apaleo: in-house reservations read (resync)")
 		l.house = now

@@ -107,6 +107,9 @@ func (s *Sim) api(h http.HandlerFunc) http.Handler {
 			s.winN++
 			limited = s.winN > s.o.RequestsPerS
 		}
+		if limited {
+			s.limited++
+		}
 		s.mu.Unlock()
 		if limited {
 			w.Header().Set("Retry-After", strconv.Itoa(s.o.RetryAfterS))

@@ -120,6 +120,7 @@ type Sim struct {
 	received int // charge requests received
 	seen     int // charge requests counted for LoseEvery
 	lost     int
+	limited  int // 429s answered
 	winStart time.Time
 	winN     int
 	seq      int
@@ -294,6 +295,13 @@ func (s *Sim) ChargeRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.received
+}
+
+// Limited is how many requests were answered 429.
+func (s *Sim) Limited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
 }
 
 // TokensIssued is how many access tokens the identity server issued.
