@@ -288,12 +288,13 @@ func ParseAmount(s string, digits int) (int64, error) {
 		return 0, fmt.Errorf("%q has more than %d decimals", s, digits)
 	}
 	frac += strings.Repeat("0", digits-len(frac))
-	v, err := strconv.ParseInt(whole+frac, 10, 64)
+	digs := whole + frac
+	if neg {
+		digs = "-" + digs
+	}
+	v, err := strconv.ParseInt(digs, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%q is out of range", s)
-	}
-	if neg {
-		v = -v
 	}
 	return v, nil
 }
