@@ -201,7 +201,10 @@ func (c *client) drop(tok string) {
 // request once more (apaleo did nothing with it); a 429 holds every request
 // for its Retry-After and is returned. The error, a *callError, is for a
 // request that got no HTTP answer.
-func (c *client) do(ctx context.Context, method, path string, q url.Values, body []byte, key string) (reply, error) {
+//
+// The rate's wait runs under ctx alone; each exchange (token and request)
+// must end within timeout.
+func (c *client) do(ctx context.Context, timeout time.Duration, method, path string, q url.Values, body []byte, key string) (reply, error) {
 	u := strings.TrimRight(c.o.BaseURL, "/") + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -210,11 +213,14 @@ func (c *client) do(ctx context.Context, method, path string, q url.Values, body
 		if err := c.wait(ctx); err != nil {
 			return reply{}, &callError{msg: "no request was sent", err: err}
 		}
-		tok, err := c.bearer(ctx)
+		ectx, cancel := context.WithTimeout(ctx, timeout)
+		tok, err := c.bearer(ectx)
 		if err != nil {
+			cancel()
 			return reply{}, err
 		}
-		r, err := c.send(ctx, method, u, body, key, tok)
+		r, err := c.send(ectx, method, u, body, key, tok)
+		cancel()
 		if err != nil {
 			return reply{}, err
 		}

@@ -219,11 +219,19 @@ func (l *Link) run() {
 			return
 		}
 		wait := l.o.PollInterval
-		if err != nil {
+		var se *statusError
+		switch {
+		case err != nil && errors.As(err, &se) && se.status != http.StatusUnauthorized && se.status != http.StatusForbidden:
+			// apaleo answered (429, 5xx): it is there; the house stays as
+			// last read and is read again after a wait.
+			l.log.Warn().Str("reason", err.Error()).Msg("apaleo: the in-house reservations could not be read now")
+			l.setStatus(func(s *gateway.LinkStatus) { s.Resync = false })
+			wait = bo.Next()
+		case err != nil:
 			msg := err.Error()
 			l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Err, s.Resync = gateway.LinkDown, msg, false })
 			wait = bo.Next()
-		} else {
+		default:
 			bo.Reset()
 			resync = false
 			l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Resync = gateway.LinkAlive, false })
@@ -347,33 +355,42 @@ func (l *Link) inHouse(ctx context.Context, unitID string) ([]Reservation, error
 // read GETs path and returns the body of a 200 (nil for 204 No Content).
 // Every failure is KindTransient, a sentence naming what was read.
 func (l *Link) read(ctx context.Context, path string, q url.Values, what string) ([]byte, error) {
-	rctx, cancel := context.WithTimeout(ctx, l.o.AnswerTimeout)
-	defer cancel()
-	r, err := l.c.do(rctx, http.MethodGet, path, q, nil, "")
+	r, err := l.c.do(ctx, l.o.AnswerTimeout, http.MethodGet, path, q, nil, "")
 	if err != nil {
 		return nil, gateway.Wrap(gateway.KindTransient, err, "reading "+what+" from apaleo")
 	}
+	var msg string
 	switch r.status {
 	case http.StatusOK:
 		return r.body, nil
 	case http.StatusNoContent:
 		return nil, nil
 	case http.StatusUnauthorized:
-		return nil, gateway.Errorf(gateway.KindTransient, "apaleo refused a fresh access token reading %s (HTTP 401): check that the client pms.auth.client_id has access to property %s", what, l.o.Property)
+		msg = fmt.Sprintf("apaleo refused a fresh access token reading %s (HTTP 401): check that the client pms.auth.client_id has access to property %s", what, l.o.Property)
 	case http.StatusForbidden:
-		return nil, gateway.Errorf(gateway.KindTransient, "apaleo forbids reading %s (HTTP 403, %s): give the client pms.auth.client_id the scopes reservations.read and folios.read", what, ErrorText(r.status, r.body))
+		msg = fmt.Sprintf("apaleo forbids reading %s (HTTP 403, %s): give the client pms.auth.client_id the scopes reservations.read and folios.read", what, ErrorText(r.status, r.body))
 	case http.StatusTooManyRequests:
-		return nil, gateway.Errorf(gateway.KindTransient, "apaleo is rate limiting the gateway (HTTP 429) reading %s", what)
+		msg = fmt.Sprintf("apaleo is rate limiting the gateway (HTTP 429) reading %s", what)
 	default:
-		return nil, gateway.Errorf(gateway.KindTransient, "apaleo answered HTTP %d reading %s: %s", r.status, what, ErrorText(r.status, r.body))
+		msg = fmt.Sprintf("apaleo answered HTTP %d reading %s: %s", r.status, what, ErrorText(r.status, r.body))
 	}
+	return nil, gateway.Wrap(gateway.KindTransient, &statusError{status: r.status, msg: msg}, "")
 }
 
-// kick has the poller read the reservations now, after a posting found
-// the API unreachable or the credentials refused.
+// statusError is an HTTP answer that was not what was asked for.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// kick marks the link down and has the poller read the reservations now,
+// after a posting found the API unreachable or the credentials refused
+// (not when the posting's own ctx ended first).
 func (l *Link) kick(err error) {
 	var ce *callError
-	if errors.As(err, &ce) && !ce.written {
+	if errors.As(err, &ce) && !ce.written && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		msg := err.Error()
 		l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Err = gateway.LinkDown, msg })
 		l.poke()
@@ -430,9 +447,7 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 		return l.transient(false, "", gateway.Wrap(gateway.KindTransient, err, fmt.Sprintf("posting %d for room %s was not sent", p.Number, p.Room)))
 	}
 
-	cctx, cancelAnswer := context.WithTimeout(pctx, l.o.AnswerTimeout)
-	defer cancelAnswer()
-	r, err := l.c.do(cctx, http.MethodPost, "/finance/v1/folio-actions/"+url.PathEscape(folio)+"/charges", nil, body, p.Reference)
+	r, err := l.c.do(pctx, l.o.AnswerTimeout, http.MethodPost, "/finance/v1/folio-actions/"+url.PathEscape(folio)+"/charges", nil, body, p.Reference)
 	at := l.o.Now()
 	lg := l.log.With().Uint32("posting", p.Number).Str("reference", p.Reference).Str("room", p.Room).Str("folio", folio).Logger()
 	if err != nil {

@@ -344,3 +344,24 @@ func (w *lockedBuffer) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+// TestRateLimitedPollStaysAlive: a reading of the house answered 429 does
+// not take the link down (apaleo answered); the resync is done after the
+// wait.
+func TestRateLimitedPollStaysAlive(t *testing.T) {
+	s := startSim(t, sim.Options{Occupied: []string{"101"}})
+	o := fastOptions(s)
+	o.PollInterval = time.Hour
+	l := openLink(t, o)
+	awaitResync(t, l)
+	s.SetFaults(sim.Faults{TooMany: 1})
+	if err := l.Resync(testCtx(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if ins := awaitResync(t, l); len(ins) != 1 || ins[0].Guest.Room != "101" {
+		t.Errorf("resync %+v", ins)
+	}
+	if st := l.Status(); st.State != gateway.LinkAlive || st.Err != "" || s.Limited() != 1 {
+		t.Errorf("status %+v after %d answers 429", st, s.Limited())
+	}
+}
