@@ -198,8 +198,8 @@ func (c *client) drop(tok string) {
 
 // do sends one request to the API at path with query q and, for a POST, the
 // JSON body and the Idempotency-Key key. A 401 gets a new token and the
-// request once more (apaleo did nothing with it); a 429 holds every request
-// for its Retry-After and is returned. The error, a *callError, is for a
+// request once more (apaleo did nothing with it); a 429 (or a 503 with
+// Retry-After) holds every request for its Retry-After and is returned. The error, a *callError, is for a
 // request that got no HTTP answer.
 //
 // The rate's wait runs under ctx alone; each exchange (token and request)
@@ -234,6 +234,10 @@ func (c *client) do(ctx context.Context, timeout time.Duration, method, path str
 		case http.StatusTooManyRequests:
 			d := c.holdFor(r.header.Get("Retry-After"))
 			c.log.Warn().Str("path", path).Dur("retry_after", d).Msg("apaleo: rate limited (429): waiting before the next request")
+		case http.StatusServiceUnavailable:
+			if h := r.header.Get("Retry-After"); h != "" {
+				c.holdFor(h)
+			}
 		}
 		return r, nil
 	}
