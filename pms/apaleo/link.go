@@ -517,18 +517,14 @@ func (l *Link) resolve(ctx context.Context, room string) (res, folio string, err
 	l.mu.Lock()
 	unit := l.units[room]
 	l.mu.Unlock()
-	list, err := l.inHouse(ctx, unit)
+	best, err := l.inRoom(ctx, room, unit)
+	if err == nil && best == nil && unit != "" {
+		// The unit learnt may no longer carry this room's name: ask for
+		// the whole house before calling the room vacant.
+		best, err = l.inRoom(ctx, room, "")
+	}
 	if err != nil {
 		return "", "", err
-	}
-	var best *Reservation
-	for i, r := range list {
-		if r.Unit == nil || strings.TrimSpace(r.Unit.Name) != room {
-			continue
-		}
-		if best == nil || r.CheckInTime < best.CheckInTime || (r.CheckInTime == best.CheckInTime && r.ID < best.ID) {
-			best = &list[i]
-		}
 	}
 	if best == nil {
 		return "", "", errVacant
@@ -550,6 +546,25 @@ func (l *Link) resolve(ctx context.Context, room string) (res, folio string, err
 		}
 	}
 	return best.ID, "", errNoFolio
+}
+
+// inRoom returns the in-house reservation in room checked in first (nil
+// if none), asking for unit's only when unit is given.
+func (l *Link) inRoom(ctx context.Context, room, unit string) (*Reservation, error) {
+	list, err := l.inHouse(ctx, unit)
+	if err != nil {
+		return nil, err
+	}
+	var best *Reservation
+	for i, r := range list {
+		if r.Unit == nil || strings.TrimSpace(r.Unit.Name) != room {
+			continue
+		}
+		if best == nil || r.CheckInTime < best.CheckInTime || (r.CheckInTime == best.CheckInTime && r.ID < best.ID) {
+			best = &list[i]
+		}
+	}
+	return best, nil
 }
 
 // chargeBody checks the request and writes the charge's JSON body.

@@ -365,3 +365,56 @@ func TestRateLimitedPollStaysAlive(t *testing.T) {
 		t.Errorf("status %+v after %d answers 429", st, s.Limited())
 	}
 }
+
+// TestTokenRenewedBeforeExpiry: the token is renewed shortly before it
+// expires (a tenth of its life, at most a minute), so no request meets a
+// 401.
+func TestTokenRenewedBeforeExpiry(t *testing.T) {
+	s := startSim(t, sim.Options{Occupied: []string{"101"}, TokenLifetime: time.Hour})
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	o := fastOptions(s)
+	o.PollInterval = time.Hour
+	o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	l := openLink(t, o)
+	awaitResync(t, l)
+	ctx := testCtx(t, 10*time.Second)
+	advance(58 * time.Minute) // before the renewal point (59 min)
+	if res, err := l.Post(ctx, posting(1, "101")); res.Outcome != gateway.PostPosted {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n := s.TokensIssued(); n != 1 {
+		t.Errorf("%d tokens at 58 minutes", n)
+	}
+	advance(90 * time.Second) // past 59 min: renewed before the request
+	if res, err := l.Post(ctx, posting(2, "101")); res.Outcome != gateway.PostPosted {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n, u := s.TokensIssued(), s.Unauthorized(); n != 2 || u != 0 {
+		t.Errorf("%d tokens, %d answers 401", n, u)
+	}
+}
+
+// TestRoomRenamed: a unit learnt for a room that now carries another name
+// does not make the room look vacant: the whole house is asked.
+func TestRoomRenamed(t *testing.T) {
+	s := startSim(t, sim.Options{Occupied: []string{"101", "102"}})
+	o := fastOptions(s)
+	o.PollInterval = time.Hour
+	l := openLink(t, o)
+	awaitResync(t, l) // units MUC-U101 and MUC-U102 learnt
+	// The hotel renames its units: 101 becomes 201, 102 becomes 101.
+	for _, mv := range [][2]string{{"101", "201"}, {"102", "101"}} {
+		if err := s.RenameUnit(mv[0], mv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := testCtx(t, 10*time.Second)
+	if res, err := l.Post(ctx, posting(1, "101")); res.Outcome != gateway.PostPosted {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if led := s.Ledger(); len(led) != 1 || led[0].Reservation != "SIM0002-1" || led[0].Room != "101" {
+		t.Errorf("ledger %+v", led)
+	}
+}

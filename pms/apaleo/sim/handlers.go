@@ -83,6 +83,9 @@ func (s *Sim) api(h http.HandlerFunc) http.Handler {
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		s.mu.Lock()
 		exp, known := s.tokens[tok]
+		if !ok || !known || time.Now().After(exp) {
+			s.refused++
+		}
 		s.mu.Unlock()
 		switch {
 		case !ok || !known:
@@ -179,7 +182,7 @@ func (s *Sim) reservations(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var out []apaleo.Reservation
 	for _, rv := range s.res {
-		unitID := s.o.Property + "-U" + rv.room
+		unitID := s.unitIDLocked(rv.room)
 		if (len(props) > 0 && !slices.Contains(props, s.o.Property)) ||
 			(len(statuses) > 0 && !slices.Contains(statuses, rv.status)) ||
 			(len(units) > 0 && !slices.Contains(units, unitID)) {

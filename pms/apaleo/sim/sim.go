@@ -115,12 +115,14 @@ type Sim struct {
 	folios   map[string]*folio
 	ledger   []Charge
 	keys     map[string]stored
+	unitIDs  map[string]string // room (unit name) → unit id
 	inflight map[string]bool
 	faults   Faults
 	received int // charge requests received
 	seen     int // charge requests counted for LoseEvery
 	lost     int
 	limited  int // 429s answered
+	refused  int // 401s answered
 	winStart time.Time
 	winN     int
 	seq      int
@@ -170,7 +172,7 @@ func New(o Options) (*Sim, error) {
 		o.RetryAfterS = 1
 	}
 	s := &Sim{o: o, tokens: map[string]time.Time{}, res: map[string]*reservation{}, folios: map[string]*folio{},
-		keys: map[string]stored{}, inflight: map[string]bool{}, changed: make(chan struct{}), stop: make(chan struct{})}
+		keys: map[string]stored{}, unitIDs: map[string]string{}, inflight: map[string]bool{}, changed: make(chan struct{}), stop: make(chan struct{})}
 	for i, room := range o.Occupied {
 		if err := s.CheckIn(room, fmt.Sprintf("SIM%04d-1", i+1), "Guest"+room); err != nil {
 			return nil, err
@@ -283,6 +285,35 @@ func (s *Sim) Move(id, room string) error {
 	return nil
 }
 
+// RenameUnit gives the unit named room the name to (an inventory change
+// in apaleo): its id stays, its reservations are now in room to.
+func (s *Sim) RenameUnit(room, to string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.unitIDs[to]; taken {
+		return fmt.Errorf("a unit is already named %s", to)
+	}
+	s.unitIDs[to] = s.unitIDLocked(room)
+	delete(s.unitIDs, room)
+	for _, r := range s.res {
+		if r.room == room {
+			r.room = to
+		}
+	}
+	s.changedLocked()
+	return nil
+}
+
+// unitIDLocked returns the id of the unit named room; s.mu is held.
+func (s *Sim) unitIDLocked(room string) string {
+	id, ok := s.unitIDs[room]
+	if !ok {
+		id = s.o.Property + "-U" + room
+		s.unitIDs[room] = id
+	}
+	return id
+}
+
 // Ledger returns the charges booked, oldest first.
 func (s *Sim) Ledger() []Charge {
 	s.mu.Lock()
@@ -302,6 +333,13 @@ func (s *Sim) Limited() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.limited
+}
+
+// Unauthorized is how many API requests were answered 401.
+func (s *Sim) Unauthorized() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // TokensIssued is how many access tokens the identity server issued.
