@@ -379,17 +379,17 @@ func (s *Sim) answer(w http.ResponseWriter, id string) {
 }
 
 // drop closes the connection without an answer: the client never learns
-// what happened.
+// what happened. Where the connection cannot be taken over (a handler
+// served without a server, HTTP/2), it answers 504 with no body instead,
+// as a proxy that lost the answer would.
 func drop(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
 	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
+	w.WriteHeader(http.StatusGatewayTimeout)
 }
 
 var (
