@@ -19,7 +19,8 @@ import (
 )
 
 // client speaks HTTP to apaleo: the bearer token, the client-side rate,
-// Retry-After, and whether a request that got no answer went on the wire.
+// Retry-After, and whether a request that got no answer may have reached
+// apaleo.
 // It never sends a request again by itself except once after a 401 (the
 // API refused the token: nothing was done) — see docs/pms-apaleo.md,
 // "Who sends again".
@@ -51,7 +52,7 @@ type reply struct {
 type callError struct {
 	msg     string
 	err     error
-	written bool // some of the request went on the wire: it may have been done
+	written bool // the request had a connection: it may have reached apaleo
 	auth    bool // the identity server refused the credentials
 }
 
@@ -252,8 +253,13 @@ func (c *client) send(ctx context.Context, method, u string, body []byte, key, t
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	// Whether the request may have reached apaleo: once the transport
+	// gave it a connection, yes. GotConn runs on this call's goroutine
+	// before anything is written (the write hooks run on the transport's
+	// own goroutine and may come after Do returned), so "no connection"
+	// is a certain "not sent".
 	var written atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { written.Store(true) }})
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { written.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return reply{}, &callError{msg: "cannot make the request", err: err}

@@ -3,6 +3,10 @@ package apaleo_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,5 +223,42 @@ func TestSlowAnswer(t *testing.T) {
 	}
 	if n := len(s.Ledger()); n != 1 {
 		t.Errorf("%d charges, want 1", n)
+	}
+}
+
+// refuseCharges is a transport that cannot connect for charges (as when
+// the API went away between the reads and the charge); reads pass.
+type refuseCharges struct{ http.RoundTripper }
+
+func (r refuseCharges) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/charges") {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return r.RoundTripper.RoundTrip(req)
+}
+
+// TestChargeWithoutConnection: a charge that never had a connection is
+// transient and not sent (nothing can have been booked); the link goes
+// down, reads the house at once, and is alive again.
+func TestChargeWithoutConnection(t *testing.T) {
+	s := startSim(t, sim.Options{Occupied: []string{"101"}})
+	o := fastOptions(s)
+	o.PollInterval = time.Hour
+	o.Transport = refuseCharges{http.DefaultTransport.(*http.Transport).Clone()}
+	l := openLink(t, o)
+	awaitResync(t, l)
+	ctx := testCtx(t, 10*time.Second)
+	res, err := l.Post(ctx, posting(1, "101"))
+	if res.Outcome != gateway.PostTransient || res.Sent || !gateway.IsKind(err, gateway.KindTransient) {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if st := l.Status(); !strings.Contains(st.Err, "refused") {
+		t.Errorf("status %+v", st)
+	}
+	if err := l.WaitReady(ctx); err != nil {
+		t.Fatalf("not alive again: %v", err)
+	}
+	if n := s.ChargeRequests(); n != 0 {
+		t.Errorf("%d charge requests", n)
 	}
 }
