@@ -351,6 +351,8 @@ func (s *Sim) charge(w http.ResponseWriter, r *http.Request) {
 		AmountMinor: minor, Currency: c.Amount.Currency, Quantity: c.Quantity, At: time.Now()})
 	s.changedLocked()
 	s.mu.Unlock()
+	s.o.Logger.Info().Str("charge", id).Str("room", rv.room).Str("amount", c.Amount.Amount.String()).Str("currency", c.Amount.Currency).
+		Str("key", key).Msg("apaleo sim: charge booked")
 	if f.Slow > 0 {
 		t := time.NewTimer(f.Slow)
 		select {

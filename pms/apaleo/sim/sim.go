@@ -321,6 +321,20 @@ func (s *Sim) Ledger() []Charge {
 	return slices.Clone(s.ledger)
 }
 
+// ChargesWithKey is how many charges in the ledger were booked with the
+// Idempotency-Key key.
+func (s *Sim) ChargesWithKey(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.ledger {
+		if c.Key == key {
+			n++
+		}
+	}
+	return n
+}
+
 // ChargeRequests is how many charge requests arrived (answered or not).
 func (s *Sim) ChargeRequests() int {
 	s.mu.Lock()

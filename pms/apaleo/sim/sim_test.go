@@ -2,13 +2,17 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"callgate/pms/apaleo"
 )
@@ -217,4 +221,53 @@ func FuzzCharge(f *testing.F) {
 			t.Errorf("%s: %d", body, w.Code)
 		}
 	})
+}
+
+// TestRun serves on loopback until its ctx ends, and a link-shaped client
+// gets a token and the in-house list from it.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	go func() { done <- Run(ctx, Options{Rooms: []string{"101", "102"}, Occupied: []string{"101"}}, addr) }()
+	var resp *http.Response
+	for try := 0; try < 100; try++ { // until it listens
+		resp, err = http.PostForm("http://"+addr+"/connect/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"callgate"}, "client_secret": {"sim-secret"}})
+		if err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok apaleo.TokenResponse
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/booking/v1/reservations?status=InHouse", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l apaleo.ReservationList
+	_ = json.NewDecoder(resp.Body).Decode(&l)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(l.Reservations) != 1 || l.Reservations[0].Unit.Name != "101" {
+		t.Errorf("%d %+v", resp.StatusCode, l)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end with its ctx")
+	}
 }
