@@ -36,6 +36,7 @@ type Link struct {
 	statusc chan gateway.LinkStatus
 	closing bool
 	units   map[string]string // room → apaleo unit id, learnt from the reservations
+	pending bool              // a resync was asked for and has not started
 
 	events  *queue
 	resyncc chan struct{} // a resync is asked for
@@ -176,6 +177,7 @@ func (l *Link) Resync(ctx context.Context) error {
 		return gateway.Errorf(gateway.KindTransient, "a resync with apaleo already runs")
 	}
 	l.setStatusLocked(func(s *gateway.LinkStatus) { s.Resync = true })
+	l.pending = true
 	l.mu.Unlock()
 	select {
 	case l.resyncc <- struct{}{}:
@@ -211,6 +213,15 @@ func (l *Link) run() {
 	bo := backoff.New(l.o.MinBackoff, l.o.MaxBackoff)
 	resync := true
 	for {
+		l.mu.Lock()
+		if l.pending { // asked for while a reading ran
+			resync, l.pending = true, false
+			select {
+			case <-l.resyncc:
+			default:
+			}
+		}
+		l.mu.Unlock()
 		if resync {
 			l.setStatus(func(s *gateway.LinkStatus) { s.Resync = true })
 		}
@@ -225,16 +236,16 @@ func (l *Link) run() {
 			// apaleo answered (429, 5xx): it is there; the house stays as
 			// last read and is read again after a wait.
 			l.log.Warn().Str("reason", err.Error()).Msg("apaleo: the in-house reservations could not be read now")
-			l.setStatus(func(s *gateway.LinkStatus) { s.Resync = false })
+			l.setStatus(func(s *gateway.LinkStatus) { s.Resync = resync || l.pending })
 			wait = bo.Next()
 		case err != nil:
 			msg := err.Error()
-			l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Err, s.Resync = gateway.LinkDown, msg, false })
+			l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Err, s.Resync = gateway.LinkDown, msg, resync || l.pending })
 			wait = bo.Next()
 		default:
 			bo.Reset()
 			resync = false
-			l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Resync = gateway.LinkAlive, false })
+			l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Resync = gateway.LinkAlive, l.pending })
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -291,7 +302,7 @@ func (l *Link) poll(resync bool) error {
 		}
 		// Ready before the end mark: a posting the engine sends on it is
 		// not turned away.
-		l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Resync = gateway.LinkAlive, false })
+		l.setStatus(func(s *gateway.LinkStatus) { s.State, s.Resync = gateway.LinkAlive, l.pending })
 		l.events.push(gateway.GuestEvent{Kind: gateway.ResyncEnd, Time: at})
 		l.log.Info().Int("in_house", len(now)).Msg("apaleo: in-house reservations read (resync)")
 		l.house = now

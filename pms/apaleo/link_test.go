@@ -418,3 +418,40 @@ func TestRoomRenamed(t *testing.T) {
 		t.Errorf("ledger %+v", led)
 	}
 }
+
+// TestResyncAskedDuringAPoll: a resync asked for while a reading runs
+// (here held, then failing) keeps the status's resync flag until its own
+// reading is delivered: postings wait for it.
+func TestResyncAskedDuringAPoll(t *testing.T) {
+	s := startSim(t, sim.Options{Occupied: []string{"101"}})
+	o := fastOptions(s)
+	o.AnswerTimeout = 300 * time.Millisecond
+	l := openLink(t, o)
+	awaitResync(t, l)
+	ctx := testCtx(t, 10*time.Second)
+	s.SetFaults(sim.Faults{HoldListings: true})
+	n := s.Listings()
+	if err := s.WaitFor(ctx, func() bool { return s.Listings() > n }); err != nil {
+		t.Fatal("no reading held")
+	}
+	if err := l.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.SetFaults(sim.Faults{}) // the held reading fails at its timeout; the resync follows
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-l.GuestEvents():
+			if ev.Kind == gateway.ResyncStart {
+				return
+			}
+		case <-tick.C:
+			if st := l.Status(); !st.Resync {
+				t.Fatalf("the resync flag dropped before the resync ran: %+v", st)
+			}
+		case <-ctx.Done():
+			t.Fatal("no resync")
+		}
+	}
+}

@@ -173,6 +173,8 @@ func (s *Sim) reservations(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	holdIt := s.faults.HoldListings
+	s.listings++
+	s.changedLocked()
 	s.mu.Unlock()
 	if holdIt {
 		_ = s.hold(r)

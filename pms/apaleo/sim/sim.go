@@ -123,6 +123,7 @@ type Sim struct {
 	lost     int
 	limited  int // 429s answered
 	refused  int // 401s answered
+	listings int // reservation lists asked for
 	winStart time.Time
 	winN     int
 	seq      int
@@ -319,6 +320,14 @@ func (s *Sim) Ledger() []Charge {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.ledger)
+}
+
+// Listings is how many reservation lists were asked for (answered or
+// not).
+func (s *Sim) Listings() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listings
 }
 
 // ChargesWithKey is how many charges in the ledger were booked with the
