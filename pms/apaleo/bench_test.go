@@ -21,8 +21,8 @@ import (
 // process's user+system CPU per posting, the simulator's included: the
 // machine is shared, wall time is noisy.
 func BenchmarkPostings(b *testing.B) {
-	for _, rate := range []float64{apaleo.DefaultRequestsPerS, 50, 1e6} {
-		name := fmt.Sprintf("rate=%g", rate)
+	for _, rate := range []int{apaleo.DefaultRequestsPerS, 50, 1e6} {
+		name := fmt.Sprintf("rate=%d", rate)
 		if rate == 1e6 {
 			name = "rate=unlimited"
 		}
@@ -30,7 +30,7 @@ func BenchmarkPostings(b *testing.B) {
 			rooms := []string{"101", "102", "103", "104"}
 			s := startSim(b, sim.Options{Rooms: rooms, Occupied: rooms})
 			o := fastOptions(s)
-			o.RequestsPerS = rate
+			o.Config.RequestsPerS = rate
 			o.PollInterval = time.Hour
 			l := openLink(b, o)
 			awaitResync(b, l)

@@ -25,7 +25,7 @@ import (
 // API refused the token: nothing was done) — see docs/pms-apaleo.md,
 // "Who sends again".
 type client struct {
-	o   Options
+	o   settings
 	hc  *http.Client
 	log zerolog.Logger
 
@@ -65,7 +65,7 @@ func (e *callError) Error() string {
 
 func (e *callError) Unwrap() error { return e.err }
 
-func newClient(o Options) *client {
+func newClient(o settings) *client {
 	tr := o.Transport
 	if tr == nil {
 		tr = http.DefaultTransport.(*http.Transport).Clone()

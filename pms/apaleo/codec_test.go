@@ -107,7 +107,7 @@ func TestErrorText(t *testing.T) {
 
 // TestChargeRequest writes a posting as the recorded charge body.
 func TestChargeRequest(t *testing.T) {
-	l := &Link{o: Options{Charge: ChargeConfig{SubAccountID: "MUC-TEL"}}.withDefaults()}
+	l := &Link{o: settings{Charge: ChargeConfig{SubAccountID: "MUC-TEL"}}.withDefaults()}
 	b, err := l.chargeBody(gateway.PostRequest{Number: 7, Room: "204", AmountMinor: 539, Currency: "EUR", Reference: "MUC-1-7",
 		DurationS: 130, Dialed: "0044 1632-960123", Class: "international", Destination: "United\tKingdom"})
 	if want := bytes.TrimSpace(readTestdata(t, "charge-request.json")); err != nil || !bytes.Equal(b, want) {

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"callgate/gateway"
 )
@@ -179,25 +178,4 @@ func (c Config) Secret() (string, error) {
 		return s, nil
 	}
 	return "", gateway.Errorf(gateway.KindInvalid, "no apaleo client secret: give pms.auth.client_secret_file or set the environment variable %s", SecretEnv)
-}
-
-// Options returns the link's settings from the section (the caller adds
-// the logger and the currency's digits). It reads the secret.
-func (c Config) Options() (Options, error) {
-	secret, err := c.Secret()
-	if err != nil {
-		return Options{}, gateway.Wrap(gateway.KindInvalid, err, "pms.auth")
-	}
-	return Options{
-		BaseURL:       c.BaseURL,
-		TokenURL:      c.Auth.TokenURL,
-		ClientID:      c.Auth.ClientID,
-		ClientSecret:  secret,
-		Scope:         c.Auth.Scope,
-		Property:      c.Property,
-		Charge:        c.Charge,
-		PollInterval:  time.Duration(c.PollS) * time.Second,
-		AnswerTimeout: time.Duration(c.AnswerTimeoutS) * time.Second,
-		RequestsPerS:  float64(c.RequestsPerS),
-	}, nil
 }

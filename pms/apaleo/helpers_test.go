@@ -25,8 +25,9 @@ func startSim(t testing.TB, o sim.Options) *sim.Sim {
 // fastOptions are the link's options against s with waits short enough for
 // a test.
 func fastOptions(s *sim.Sim) apaleo.Options {
-	return apaleo.Options{BaseURL: s.URL(), TokenURL: s.TokenURL(), ClientID: "callgate", ClientSecret: "sim-secret",
-		Property: "MUC", PollInterval: 50 * time.Millisecond, AnswerTimeout: 500 * time.Millisecond, RequestsPerS: 1000,
+	c := apaleo.DefaultConfig()
+	c.BaseURL, c.Auth.TokenURL, c.Auth.ClientID, c.Property, c.RequestsPerS = s.URL(), s.TokenURL(), "callgate", "MUC", 1000
+	return apaleo.Options{Config: c, ClientSecret: "sim-secret", PollInterval: 50 * time.Millisecond, AnswerTimeout: 500 * time.Millisecond,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Logger: zerolog.Nop()}
 }
 

@@ -22,7 +22,7 @@ import (
 // Link is the gateway's link to apaleo. It implements gateway.PMSLink and
 // gateway.PostProver (CapabilityIdempotent).
 type Link struct {
-	o   Options
+	o   settings
 	c   *client
 	log zerolog.Logger
 
@@ -55,8 +55,11 @@ var (
 // Open checks the options and starts the link: it reads the in-house
 // reservations at once (a resync bracket, so that the engine trusts the
 // house) and every PollInterval after.
-func Open(o Options) (*Link, error) {
-	o = o.withDefaults()
+func Open(opts Options) (*Link, error) {
+	o, err := opts.settings()
+	if err != nil {
+		return nil, err
+	}
 	for _, u := range []struct{ name, v string }{{"base URL", o.BaseURL}, {"token URL", o.TokenURL}} {
 		p, err := url.Parse(u.v)
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {

@@ -26,8 +26,7 @@ func TestChargeOnTheFolio(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := fastOptions(s)
-	o.Property = "MUC"
-	o.Charge = apaleo.ChargeConfig{ServiceType: "Other", VatType: "Without", SubAccounts: map[string]string{"international": "MUC-TEL-INT"}}
+	o.Config.Charge = apaleo.ChargeConfig{ServiceType: "Other", VatType: "Without", SubAccounts: map[string]string{"international": "MUC-TEL-INT"}}
 	o.MinorDigits = func(c string) (int, bool) { return map[string]int{"KWD": 3}[c], c == "KWD" }
 	l := openLink(t, o)
 	awaitResync(t, l)
@@ -52,7 +51,7 @@ func TestChargeOnTheFolio(t *testing.T) {
 func TestClassMissingFromSubAccounts(t *testing.T) {
 	s := startSim(t, sim.Options{Occupied: []string{"101"}})
 	o := fastOptions(s)
-	o.Charge.SubAccounts = map[string]string{"national": "MUC-TEL-NAT"}
+	o.Config.Charge.SubAccounts = map[string]string{"national": "MUC-TEL-NAT"}
 	l := openLink(t, o)
 	awaitResync(t, l)
 	res, err := l.Post(testCtx(t, 10*time.Second), posting(1, "101"))
@@ -167,7 +166,7 @@ func TestBadCredentials(t *testing.T) {
 func TestUnreachable(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	o := fastOptions(s)
-	o.BaseURL, o.TokenURL = "http://127.0.0.1:1", "http://127.0.0.1:1/connect/token"
+	o.Config.BaseURL, o.Config.Auth.TokenURL = "http://127.0.0.1:1", "http://127.0.0.1:1/connect/token"
 	l := openLink(t, o)
 	ctx := testCtx(t, 10*time.Second)
 	for st := l.Status(); st.State != gateway.LinkDown; st = l.Status() {
@@ -210,12 +209,12 @@ func TestTokenReusedAndRenewed(t *testing.T) {
 // request is answered 429; without it (a rate far above), some are.
 func TestClientSideRate(t *testing.T) {
 	for _, tc := range []struct {
-		rate    float64
+		rate    int
 		limited bool
 	}{{40, false}, {100000, true}} {
 		s := startSim(t, sim.Options{Occupied: []string{"101"}, RequestsPerS: 100})
 		o := fastOptions(s)
-		o.RequestsPerS = tc.rate
+		o.Config.RequestsPerS = tc.rate
 		o.PollInterval = time.Hour
 		l := openLink(t, o)
 		awaitResync(t, l)
@@ -225,7 +224,7 @@ func TestClientSideRate(t *testing.T) {
 			d.post(t, ctx, posting(i, "101"))
 		}
 		if got := s.Limited() > 0; got != tc.limited {
-			t.Errorf("at %v requests/s: %d answered 429", tc.rate, s.Limited())
+			t.Errorf("at %d requests/s: %d answered 429", tc.rate, s.Limited())
 		}
 	}
 }
@@ -282,9 +281,16 @@ func TestConfig(t *testing.T) {
 	if s, err := good.Secret(); s != "top-secret" || err != nil {
 		t.Errorf("secret %q %v", s, err)
 	}
-	o, err := good.Options()
-	if err != nil || o.PollInterval != time.Minute || o.AnswerTimeout != 30*time.Second || o.ClientSecret != "top-secret" || o.RequestsPerS != 5 {
-		t.Errorf("options %+v %v", o, err)
+	if good.PollS != 60 || good.AnswerTimeoutS != 30 || good.RequestsPerS != 5 || good.BaseURL != "https://api.apaleo.com" ||
+		good.Auth.TokenURL != "https://identity.apaleo.com/connect/token" || good.Charge.ServiceType != "Other" || good.Charge.VatType != "Normal" {
+		t.Errorf("defaults %+v", good)
+	}
+	// Open reads the secret from the config when the options give none;
+	// without one it refuses, naming the keys.
+	noSecret := good
+	noSecret.Auth.ClientSecretFile = filepath.Join(dir, "none")
+	if _, err := apaleo.Open(apaleo.Options{Config: noSecret}); !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "client secret") {
+		t.Errorf("open without a secret: %v", err)
 	}
 	t.Setenv(apaleo.SecretEnv, "from-env\n")
 	env := good

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"time"
 
+	"callgate/gateway"
+
 	"github.com/rs/zerolog"
 )
 
-// Options configures a Link. Zero durations take the defaults in their
-// comments; tests shorten them.
-type Options struct {
+// settings are a link's options flattened, the secret read, the defaults
+// applied.
+type settings struct {
 	// BaseURL is the API's root (https://api.apaleo.com).
 	BaseURL string
 	// TokenURL is the identity server's token endpoint.
@@ -44,17 +46,74 @@ type Options struct {
 	// reservations again after a failure; 0 means 1 s and PollInterval.
 	MinBackoff, MaxBackoff time.Duration
 
-	// Transport replaces the HTTP transport (tests); nil means a clone of
-	// http.DefaultTransport.
 	Transport http.RoundTripper
-	// Logger gets link state changes and each posting's outcome; the zero
-	// value logs nothing.
-	Logger zerolog.Logger
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Logger    zerolog.Logger
+	Now       func() time.Time
 }
 
-func (o Options) withDefaults() Options {
+// Options configures a Link: the pms section of the config file and what
+// the caller adds. Durations left at zero come from Config; tests shorten
+// them.
+type Options struct {
+	// Config is the pms section (Check it first: Open checks only what it
+	// cannot work without).
+	Config Config
+	// ClientSecret, when set, is used instead of reading Config's secret
+	// file or environment variable (tests).
+	ClientSecret string
+	// MinorDigits returns the decimals of a currency's minor unit (2 for
+	// EUR, 0 for JPY, 3 for KWD); nil means 2 for every currency.
+	MinorDigits func(currency string) (int, bool)
+	// Transport replaces the HTTP transport (tests); nil means a clone of
+	// http.DefaultTransport. Redirects are never followed.
+	Transport http.RoundTripper
+	// Logger gets link state changes and each posting's outcome (never a
+	// secret or a token; a dialed number only at debug level); the zero
+	// value logs nothing.
+	Logger zerolog.Logger
+	// Now is the clock of results, events and token expiry; nil means
+	// time.Now.
+	Now func() time.Time
+
+	// PollInterval overrides Config.PollS; AnswerTimeout overrides
+	// Config.AnswerTimeoutS.
+	PollInterval, AnswerTimeout time.Duration
+	// RetryAfterMax caps a 429's Retry-After; 0 means 10 minutes.
+	RetryAfterMax time.Duration
+	// MinBackoff and MaxBackoff bound the wait before reading the
+	// reservations again after a failure; 0 means 1 s and the poll
+	// interval.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// settings reads the secret (unless given) and flattens the options.
+func (o Options) settings() (settings, error) {
+	c := o.Config
+	secret := o.ClientSecret
+	if secret == "" {
+		s, err := c.Secret()
+		if err != nil {
+			return settings{}, gateway.Wrap(gateway.KindInvalid, err, "")
+		}
+		secret = s
+	}
+	st := settings{
+		BaseURL: c.BaseURL, TokenURL: c.Auth.TokenURL, ClientID: c.Auth.ClientID, ClientSecret: secret, Scope: c.Auth.Scope,
+		Property: c.Property, Charge: c.Charge, MinorDigits: o.MinorDigits,
+		PollInterval: time.Duration(c.PollS) * time.Second, AnswerTimeout: time.Duration(c.AnswerTimeoutS) * time.Second,
+		RequestsPerS: float64(c.RequestsPerS), RetryAfterMax: o.RetryAfterMax, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff,
+		Transport: o.Transport, Logger: o.Logger, Now: o.Now,
+	}
+	if o.PollInterval > 0 {
+		st.PollInterval = o.PollInterval
+	}
+	if o.AnswerTimeout > 0 {
+		st.AnswerTimeout = o.AnswerTimeout
+	}
+	return st.withDefaults(), nil
+}
+
+func (o settings) withDefaults() settings {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
