@@ -1,0 +1,197 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"callgate/gateway"
+	"callgate/gateway/gatewaytest"
+)
+
+// The pms section is read by pms.protocol (pms.go). A test-only cloud
+// protocol, registered as an adapter's file in cmd registers one, proves
+// the dispatch beside fias.
+
+// testCloudConfig is the pms section of the test-only protocol, shaped as
+// the cloud adapters' configs are.
+type testCloudConfig struct {
+	Protocol string `yaml:"protocol"`
+	BaseURL  string `yaml:"base_url"`
+	Property string `yaml:"property"`
+	Auth     struct {
+		ClientID         string `yaml:"client_id"`
+		ClientSecretFile string `yaml:"client_secret_file"`
+	} `yaml:"auth"`
+	PollS          int `yaml:"poll_s"`
+	AnswerTimeoutS int `yaml:"answer_timeout_s"`
+}
+
+func (c *testCloudConfig) Check(k *gateway.Checker) {
+	k.Required("pms.base_url", c.BaseURL, "the PMS API's address")
+	if c.PollS < 10 {
+		k.Add("pms.poll_s", "%d is less than 10: it is how often, in seconds, the gateway asks the PMS who is in house", c.PollS)
+	}
+}
+
+// testCloudOpened is the link the test protocol opened last.
+var testCloudOpened *gatewaytest.PMSLink
+
+func init() {
+	registerPMS(cloudPMS("test-cloud", gateway.CapabilityLookup,
+		func() testCloudConfig { return testCloudConfig{PollS: 60, AnswerTimeoutS: 30} },
+		(*testCloudConfig).Check,
+		func(c *testCloudConfig, env pmsEnv) (gateway.PMSLink, error) {
+			l := gatewaytest.NewPMSLink(nil)
+			l.SetCapability(gateway.CapabilityLookup)
+			testCloudOpened = l
+			return l, nil
+		}))
+	// A protocol whose link declares less than its entry says.
+	registerPMS(cloudPMS("test-liar", gateway.CapabilityIdempotent,
+		func() testCloudConfig { return testCloudConfig{PollS: 60} },
+		(*testCloudConfig).Check,
+		func(c *testCloudConfig, env pmsEnv) (gateway.PMSLink, error) { return gatewaytest.NewPMSLink(nil), nil }))
+}
+
+const cloudConfig = `site: {name: Grand Hotel, timezone: America/New_York}
+store: {path: /var/lib/callgate/journal.db}
+pbx:
+  format: avaya-ipo
+  transport: serial
+  serial: {device: /dev/ttyUSB0}
+pms:
+  protocol: test-cloud
+  base_url: https://pms.example
+  property: MUC
+  auth: {client_id: callgate, client_secret_file: /etc/callgate/secret}
+  poll_s: 30
+tariff: tariff.yaml
+`
+
+func TestPMSProtocolDispatch(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, cloudConfig))
+	if err != nil {
+		t.Fatalf("a test-cloud config: %v", err)
+	}
+	s, ok := c.PMSCloud.(*cloudSection[testCloudConfig])
+	if !ok || c.pms == nil || c.pms.name != "test-cloud" {
+		t.Fatalf("read by %v into %T", c.pms, c.PMSCloud)
+	}
+	if s.Config.BaseURL != "https://pms.example" || s.Config.Auth.ClientID != "callgate" || s.Config.PollS != 30 || s.Config.AnswerTimeoutS != 30 {
+		t.Errorf("section %+v", s.Config)
+	}
+	if s.LostAnswer != DefaultLostAnswer() {
+		t.Errorf("lost_answer %+v, want the defaults", s.LostAnswer)
+	}
+	// The link it opens, and the engine's limits from lost_answer.
+	e := &gateway.Engine{}
+	link, err := c.openPMS(e, pmsEnv{Logger: zerolog.Nop(), Closers: new([]func() error)})
+	if err != nil || link != gateway.PMSLink(testCloudOpened) {
+		t.Fatalf("open: %v %v", link, err)
+	}
+	link.Close()
+	if e.LookupGrace != 30*time.Second || e.LookupTries != 5 || e.ResolveLimit != 15*time.Minute {
+		t.Errorf("engine limits %s %d %s", e.LookupGrace, e.LookupTries, e.ResolveLimit)
+	}
+
+	// FIAS stays as it was: its keys, its defaults, its waits.
+	c, err = LoadConfig(writeConfig(t, goodConfig))
+	if err != nil || c.pms.name != "fias" || c.PMSCloud != nil || c.PMS.Address != "10.0.0.20:5010" {
+		t.Fatalf("fias: %v, %+v", err, c.PMS)
+	}
+	e = &gateway.Engine{}
+	c.pms.engine(c, e)
+	if e.RetryMin != 2*time.Second || e.RetryMax != time.Minute || e.NightAuditPoll != time.Minute {
+		t.Errorf("fias waits %s %s %s", e.RetryMin, e.RetryMax, e.NightAuditPoll)
+	}
+	// No pms section, or no protocol: fias.
+	noPMS := strings.Replace(goodConfig, "pms:\n  protocol: fias\n  address: \"10.0.0.20:5010\"\n", "", 1)
+	if c, err := LoadConfig(writeConfig(t, noPMS)); c == nil || c.pms == nil || c.pms.name != "fias" || !strings.Contains(errString(err), "pms.address") {
+		t.Errorf("no pms section: %v", err)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestPMSProtocolProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to string
+		want           []string
+	}{
+		{"unknown protocol", "protocol: test-cloud", "protocol: apalio",
+			[]string{`pms.protocol: line 8: "apalio" is not a PMS protocol this gateway speaks: use one of fias, test-cloud, test-liar`}},
+		{"a fias key under a cloud protocol", "poll_s: 30", "poll_s: 30\n  address: \"10.0.0.20:5010\"",
+			[]string{"pms.address: line 13: address is a key of pms.protocol fias, not of test-cloud (the protocol this file sets)"}},
+		{"a cloud key under fias", "protocol: test-cloud", "protocol: fias\n  address: \"10.0.0.20:5010\"",
+			[]string{"pms.base_url: line 10: base_url is a key of pms.protocol test-cloud or test-liar, not of fias",
+				"pms.poll_s: line 13: poll_s is a key of pms.protocol test-cloud or test-liar, not of fias",
+				"pms.lost_answer", // not given: no problem of it
+			}},
+		{"a typo", "poll_s: 30", "pol_s: 30",
+			[]string{"pms.pol_s: line 12: unknown key (did you mean poll_s?); the keys pms.protocol test-cloud allows under pms are "}},
+		{"a typo inside a cloud section", "client_id: callgate", "clientid: callgate",
+			[]string{"pms.auth.clientid: line 11: unknown key (did you mean client_id?)"}},
+		{"the protocol's own check", "poll_s: 30", "poll_s: 3",
+			[]string{"pms.poll_s: line 12: 3 is less than 10"}},
+		{"lost_answer checked", "poll_s: 30", "poll_s: 30\n  lost_answer: {grace_s: 0, lookup_tries: 500, limit_s: 7200}",
+			[]string{"pms.lost_answer.grace_s: line 13: 0 is not from 1 to 600", "pms.lost_answer.lookup_tries: line 13: 500 is not from 1 to 100",
+				"pms.lost_answer.limit_s: line 13: 7200 is not from grace_s (0) to 3600"}},
+		{"lost_answer under fias", "protocol: test-cloud\n  base_url: https://pms.example\n  property: MUC\n  auth: {client_id: callgate, client_secret_file: /etc/callgate/secret}\n  poll_s: 30",
+			"protocol: fias\n  address: \"10.0.0.20:5010\"\n  lost_answer: {grace_s: 10}",
+			[]string{"pms.lost_answer: line 10: lost_answer is a key of pms.protocol test-cloud or test-liar, not of fias"}},
+		{"a key given twice", "poll_s: 30", "poll_s: 30\n  poll_s: 40",
+			[]string{"pms.poll_s: line 13: given twice (first on line 12)"}},
+		{"not a section", "pms:\n  protocol: test-cloud\n  base_url: https://pms.example\n  property: MUC\n  auth: {client_id: callgate, client_secret_file: /etc/callgate/secret}\n  poll_s: 30",
+			"pms: [fias]", []string{"pms: line 7: want a section of keys"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := strings.Replace(cloudConfig, tc.from, tc.to, 1)
+			if body == cloudConfig {
+				t.Fatalf("%q not in the config", tc.from)
+			}
+			_, err := LoadConfig(writeConfig(t, body))
+			got := errString(err)
+			for _, w := range tc.want {
+				if w == "pms.lost_answer" {
+					if strings.Contains(got, w) {
+						t.Errorf("a problem of %s, which is not given:\n%s", w, got)
+					}
+					continue
+				}
+				if !strings.Contains(got, w) {
+					t.Errorf("want %q in:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestPMSProtocolCapabilityMustMatch(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, strings.Replace(cloudConfig, "protocol: test-cloud", "protocol: test-liar", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.openPMS(&gateway.Engine{}, pmsEnv{Logger: zerolog.Nop(), Closers: new([]func() error)}); err == nil || !strings.Contains(err.Error(), "declares capability blind where the gateway expects idempotent") {
+		t.Errorf("a link declaring another capability: %v", err)
+	}
+}
+
+func TestPMSProtocolKeys(t *testing.T) {
+	keys := pmsProtocols["test-cloud"].keys
+	want := []string{"answer_timeout_s", "auth", "base_url", "lost_answer", "poll_s", "property", "protocol"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("keys %v, want %v", keys, want)
+	}
+	if f := pmsProtocols["fias"].keys; !slices.Contains(f, "address") || !slices.Contains(f, "retry") || slices.Contains(f, "lost_answer") {
+		t.Errorf("fias keys %v", f)
+	}
+}
