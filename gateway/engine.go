@@ -176,6 +176,12 @@ type Status struct {
 	// Wait is why the poster waits before its next try, and until when;
 	// nil while it is not waiting after a transient outcome.
 	Wait *PostWait
+	// Capability is what the PMS link can prove about a lost answer ("" until
+	// Run starts); Property and Epoch make its postings' references
+	// (PostingReference), shown where the PMS stores them (lookup,
+	// idempotent).
+	Capability      PostCapability
+	Property, Epoch string
 }
 
 func (e *Engine) now() time.Time { return e.clock().Now() }
@@ -238,6 +244,7 @@ func (e *Engine) Status() Status {
 		s.Alarms = append(s.Alarms, a)
 	}
 	s.GuestData = e.guestData.Load()
+	s.Capability, s.Property, s.Epoch = e.capability, e.Property, e.epoch
 	if e.PMS != nil {
 		s.PMS = e.PMS.Status()
 	}
@@ -325,14 +332,16 @@ func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
 // left sent are in doubt, records left captured or rated go on.
 func (e *Engine) Run(ctx context.Context) error {
 	e.defaults()
-	e.capability, e.prover = linkCapability(e.PMS)
+	capability, prover := linkCapability(e.PMS)
 	info, infoErr := e.Queries.Info(ctx)
-	if infoErr != nil && e.capability != CapabilityBlind {
+	if infoErr != nil && capability != CapabilityBlind {
 		e.Source.Close()
 		e.PMS.Close()
 		return fmt.Errorf("reading the journal's epoch for posting references: %w", infoErr)
 	}
-	e.epoch = info.Epoch
+	e.mu.Lock() // Status reads them
+	e.capability, e.prover, e.epoch = capability, prover, info.Epoch
+	e.mu.Unlock()
 	if err := e.recoverEntries(ctx); err != nil {
 		e.Source.Close()
 		e.PMS.Close()
