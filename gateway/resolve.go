@@ -163,12 +163,15 @@ func (e *Engine) resolveEntry(ctx, postCtx context.Context, en Entry) PostOutcom
 //
 //   - lookup: wait LookupGrace, then Lookup: found → posted (the PMS's id
 //     as the answer); absent → sent again with the same reference; the PMS
-//     could not be asked → resolving again, asked again with back-off; past
-//     LookupTries failed lookups, or ResolveLimit since the resolution
-//     began, → in doubt.
+//     could not be asked → resolving again, asked again with back-off. A
+//     failure (a lookup failed, a resend's answer lost again) after
+//     LookupTries failed lookups, or ResolveLimit since the resolving
+//     began in this run, → in doubt: the gateway never gives up without
+//     having just tried (a link down meanwhile holds it, not the clock).
 //   - idempotent: sent again with the same reference (the key) with
-//     back-off, until a definite answer; ResolveLimit after the posting
-//     first went out (the key's age) → in doubt.
+//     back-off, until a definite answer; a resend that would go out more
+//     than ResolveLimit after the posting first went out (the key's age)
+//     is not made: in doubt.
 //
 // A resend answered posted, refused or vacant ends it as a first try would;
 // a resend whose answer is lost again, or that was not taken (transient),
@@ -223,9 +226,6 @@ func (e *Engine) resolve(ctx, postCtx context.Context, en Entry, req PostRequest
 		var resendWhy string
 		switch e.capability {
 		case CapabilityLookup:
-			if e.now().Sub(began) > e.ResolveLimit {
-				return inDoubt(fmt.Sprintf("the PMS could not prove within %s whether reference %s is booked: check the folio", e.ResolveLimit, req.Reference))
-			}
 			if graceDue {
 				if !sleep(CauseLookup, e.LookupGrace) {
 					return PostTransient
@@ -243,6 +243,9 @@ func (e *Engine) resolve(ctx, postCtx context.Context, en Entry, req PostRequest
 				failed++
 				if failed >= e.LookupTries {
 					return inDoubt(fmt.Sprintf("looking up reference %s failed %d times (%s): check the folio", req.Reference, failed, errorText(err)))
+				}
+				if e.now().Sub(began) > e.ResolveLimit {
+					return inDoubt(fmt.Sprintf("looking up reference %s still fails after %s (%s): check the folio", req.Reference, e.ResolveLimit, errorText(err)))
 				}
 				d := backoff()
 				if !step(Change{To: StateResolving, Reason: fmt.Sprintf("looking up reference %s failed (try %d of %d: %s): asking again in %s", req.Reference, failed, e.LookupTries, errorText(err), d)}) {
@@ -267,14 +270,16 @@ func (e *Engine) resolve(ctx, postCtx context.Context, en Entry, req PostRequest
 			}
 			resendWhy = fmt.Sprintf("looked up: the PMS has no charge with reference %s: resent with the same reference", req.Reference)
 		default: // CapabilityIdempotent
-			if age := e.now().Sub(req.FirstSent); age > e.ResolveLimit {
-				return inDoubt(fmt.Sprintf("no definite answer for key %s within %s of its first sending (the PMS keeps a key for a limited time, so it is not sent again): check the folio", req.Reference, e.ResolveLimit))
-			}
 			if !sleep(CauseResend, backoff()) {
 				return PostTransient
 			}
 			if e.PMS.WaitReady(ctx) != nil {
 				return PostTransient
+			}
+			// Checked just before each resend: a key older than the PMS
+			// keeps it could be booked a second time.
+			if age := e.now().Sub(req.FirstSent); age > e.ResolveLimit {
+				return inDoubt(fmt.Sprintf("no definite answer for key %s within %s of its first sending (the PMS keeps a key for a limited time, so it is not sent again): check the folio", req.Reference, e.ResolveLimit))
 			}
 			resends++
 			resendWhy = fmt.Sprintf("resent with the same key %s (try %d)", req.Reference, resends+1)
@@ -315,6 +320,9 @@ func (e *Engine) resolve(ctx, postCtx context.Context, en Entry, req PostRequest
 			if e.capability == CapabilityLookup {
 				next = "looking it up again"
 				graceDue = res.Outcome == PostInDoubt // a lost resend may still commit
+			}
+			if e.capability == CapabilityLookup && e.now().Sub(began) > e.ResolveLimit {
+				return inDoubt(fmt.Sprintf("%s, and the PMS could not be shown to hold reference %s within %s: check the folio", why, req.Reference, e.ResolveLimit))
 			}
 			if !step(Change{To: StateResolving, Reason: why + ": " + next}) {
 				return PostTransient

@@ -374,3 +374,37 @@ func TestEnginePostVacantIsTheVacantException(t *testing.T) {
 		r.stop()
 	}
 }
+
+// The link down while a posting is resolved: a lookup PMS is asked once the
+// link is back, however long it was down (the gateway gives up only right
+// after a try); an idempotent PMS is not sent a key older than
+// ResolveLimit (in doubt, never sent again).
+func TestEngineResolvingAcrossALinkDown(t *testing.T) {
+	for _, c := range []gateway.PostCapability{gateway.CapabilityLookup, gateway.CapabilityIdempotent} {
+		t.Run(string(c), func(t *testing.T) {
+			r := capRig(t, c, func(e *gateway.Engine) { e.ResolveLimit = time.Minute }).run()
+			r.pms.Answer(gatewaytest.Reply{Timeout: true, Applied: true})
+			id := r.send("out 101 4416 60")
+			r.await(id, gateway.StateResolving)
+			r.pms.SetState(gateway.LinkDown)
+			for range 60 {
+				r.clock.Advance(10 * time.Second)
+			}
+			if n := len(r.pms.Lookups()) + len(r.pms.Posted()); n != 1 {
+				t.Fatalf("%d lookups and sendings while the link was down", n-1)
+			}
+			r.pms.SetState(gateway.LinkAlive)
+			if c == gateway.CapabilityLookup {
+				en := r.await(id, gateway.StatePosted)
+				if len(r.pms.Lookups()) != 1 || !strings.Contains(reasons(en), "looked up: the PMS holds reference") {
+					t.Errorf("%d lookups:\n%s", len(r.pms.Lookups()), reasons(en))
+				}
+				return
+			}
+			en := r.await(id, gateway.StateInDoubt)
+			if len(r.pms.Posted()) != 1 || !strings.Contains(reasons(en), "within 1m0s of its first sending") {
+				t.Errorf("sent %d times:\n%s", len(r.pms.Posted()), reasons(en))
+			}
+		})
+	}
+}
