@@ -16,7 +16,10 @@ import (
 // not chargeable, exception, or queued — and a poster sends queued postings
 // to the PMS one at a time, in call order, waiting while the link is down,
 // resyncing or in the night audit. A posting whose answer never came is in
-// doubt and is never sent again automatically.
+// doubt and is never sent again automatically — unless the PMS can prove
+// what became of it (a lookup or idempotent link, resolve.go): then the
+// engine looks it up or sends it again with the same reference, each step
+// journaled.
 //
 // Moves that follow one another with nothing to wait for between them share
 // one journal commit (Journal.MoveAll), each still its own event: a record's
