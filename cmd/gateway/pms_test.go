@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -193,5 +197,79 @@ func TestPMSProtocolKeys(t *testing.T) {
 	}
 	if f := pmsProtocols["fias"].keys; !slices.Contains(f, "address") || !slices.Contains(f, "retry") || slices.Contains(f, "lost_answer") {
 		t.Errorf("fias keys %v", f)
+	}
+}
+
+// TestServeResolvesALostAnswer: serve wired with a lookup PMS (the
+// test-only protocol, its link the fake PMS): a call whose answer is lost
+// after the PMS booked it is looked up after pms.lost_answer.grace_s and
+// journaled posted, once on the folio, under the reference made of
+// site.name, the journal's epoch, the entry and its P#; gateway journal
+// prints every step.
+func TestServeResolvesALostAnswer(t *testing.T) {
+	dir := t.TempDir()
+	var logs lockedBuffer
+	g := startTestGateway(t, dir, `site: {name: Harbour Hotel, timezone: America/New_York}
+store: {path: journal.db}
+pbx: {format: avaya-ipo, transport: file, file: smdr.txt}
+pms:
+  protocol: test-cloud
+  base_url: https://pms.example
+  lost_answer: {grace_s: 1, limit_s: 60}
+tariff: tariff.yaml
+console: {listen: "127.0.0.1:0"}
+`, &logs)
+	link := testCloudOpened
+	if g.engine.PMS != gateway.PMSLink(link) || g.engine.LookupGrace != time.Second || g.engine.ResolveLimit != time.Minute || g.engine.Property != "Harbour Hotel" {
+		t.Fatalf("engine wired with %T, grace %s, limit %s, property %q", g.engine.PMS, g.engine.LookupGrace, g.engine.ResolveLimit, g.engine.Property)
+	}
+	link.Answer(gatewaytest.Reply{Timeout: true, Applied: true})
+	g.run(t)
+	// The PMS answers the resync the engine asks for (no guest data yet).
+	wait, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if !link.Await(wait, func() bool { return link.Resyncs() > 0 }) {
+		t.Fatal("no resync asked")
+	}
+	for _, ev := range []gateway.GuestEvent{{Kind: gateway.ResyncStart}, {Kind: gateway.GuestCheckIn, Resync: true, Guest: gateway.Guest{Room: "415", Reservation: "R1"}}, {Kind: gateway.ResyncEnd}} {
+		link.Guest(ev)
+	}
+	// The file is followed from its end once opened: write after that.
+	if !logs.wait(20*time.Second, func(s string) bool { return strings.Contains(s, "following the PBX file") }) {
+		t.Fatal("the PBX file is not followed")
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "smdr.txt"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(ipoRecord)
+	f.Close()
+	var en gateway.Entry
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		en, err = g.journal.Entry(context.Background(), 1)
+		if err == nil && en.State == gateway.StatePosted {
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.Marshal(en)
+			t.Fatalf("entry 1 not posted: %v %s", err, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	info, _ := g.journal.Info(context.Background())
+	ref := gateway.PostingReference("Harbour Hotel", info.Epoch, en.ID, en.Posting)
+	if !strings.HasPrefix(ref, "harbour-hotel-") || link.Charges(ref) != 1 || len(link.Posted()) != 1 || len(link.Lookups()) != 1 {
+		t.Errorf("reference %s: %d charges, %d sent, %d lookups", ref, link.Charges(ref), len(link.Posted()), len(link.Lookups()))
+	}
+	g.stop(t)
+	code, out, errOut := run(t, "", "journal", "--config", filepath.Join(dir, "callgate.yaml"))
+	if code != 0 {
+		t.Fatalf("gateway journal: %d %s", code, errOut)
+	}
+	for _, want := range []string{`"to":"resolving"`, "the PMS's answer was lost", `"from":"resolving","to":"posted"`, "looked up: the PMS holds reference " + ref + " (charge C1)", `"code":"found"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gateway journal lacks %q:\n%s", want, out)
+		}
 	}
 }
