@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -30,46 +29,57 @@ const ReferenceMax = 40
 // new number. The property's name only makes it readable on a folio and
 // apart from other properties of one PMS account; it is cut to make room.
 func PostingReference(property, epoch string, entry EntryID, posting uint32) string {
-	ep := slug(epoch, false)
-	if len(ep) > 8 {
-		ep = ep[:8]
+	var eb, tb [48]byte
+	ep := appendSlug(eb[:0], epoch, false, 8)
+	if len(ep) == 0 {
+		ep = append(ep, '0')
 	}
-	if ep == "" {
-		ep = "0"
-	}
-	tail := ep + "-" + strconv.FormatUint(uint64(entry), 10) + "-" + strconv.FormatUint(uint64(posting), 10)
+	tail := append(tb[:0], ep...)
+	tail = append(tail, '-')
+	tail = strconv.AppendUint(tail, uint64(entry), 10)
+	tail = append(tail, '-')
+	tail = strconv.AppendUint(tail, uint64(posting), 10)
 	room := min(ReferenceMax-len(tail)-1, 16)
-	name := slug(property, true)
 	if room < 3 { // no room for a readable name
-		name = ""
+		return string(tail)
 	}
-	if len(name) > room {
-		name = strings.TrimRight(name[:max(room, 0)], "-")
+	var out [ReferenceMax + 1]byte
+	ref := appendSlug(out[:0], property, true, room)
+	for len(ref) > 0 && ref[len(ref)-1] == '-' {
+		ref = ref[:len(ref)-1]
 	}
-	if name == "" {
-		return tail
+	if len(ref) == 0 {
+		return string(tail)
 	}
-	return name + "-" + tail
+	ref = append(ref, '-')
+	return string(append(ref, tail...))
 }
 
-// slug keeps the letters and digits of s, lower case; with dashes, a run of
-// anything else becomes one dash (none at the ends).
-func slug(s string, dashes bool) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
+// appendSlug appends the ASCII letters and digits of s to b, lower case,
+// at most most bytes; with dashes, a run of anything else between two of
+// them becomes one dash.
+func appendSlug(b []byte, s string, dashes bool, most int) []byte {
+	start, dash := len(b), false
+	for i := 0; i < len(s) && len(b)-start < most; i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
 		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			if dash && len(b) > start {
+				b = append(b, '-')
+				if len(b)-start >= most {
+					return b
+				}
 			}
 			dash = false
-			b.WriteRune(r)
+			b = append(b, c)
 		case dashes:
 			dash = true
 		}
 	}
-	return b.String()
+	return b
 }
 
 // reference is the reference of an entry's current posting.

@@ -408,3 +408,12 @@ func TestEngineResolvingAcrossALinkDown(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPostingReference is the cost the reference adds to every
+// posting (PostRequest.Reference is set on each Post).
+func BenchmarkPostingReference(b *testing.B) {
+	b.ReportAllocs()
+	for i := range b.N {
+		_ = gateway.PostingReference("Grand Hotel", "3f2a9c1d-7b4e-4c2a-9d1e-0a1b2c3d4e5f", gateway.EntryID(1_000_000+i), uint32(i%99_999_999)+1)
+	}
+}
