@@ -273,3 +273,22 @@ console: {listen: "127.0.0.1:0"}
 		}
 	}
 }
+
+// TestCheckPrintsTheProtocolsProblems: gateway check prints the problems of
+// the pms section as its protocol reads it, with their lines.
+func TestCheckPrintsTheProtocolsProblems(t *testing.T) {
+	body := strings.Replace(cloudConfig, "poll_s: 30", "poll_s: 3\n  lost_answer: {limit_s: 5}\n  address: \"10.0.0.20:5010\"", 1)
+	code, out, errOut := run(t, "", "check", "--config", writeConfig(t, body))
+	if code != 1 || !strings.Contains(errOut, "problems: fix them") { // and the serial port that is not on this machine
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{
+		"pms.poll_s: line 12: 3 is less than 10",
+		"pms.lost_answer.limit_s: line 13: 5 is not from grace_s (30) to 3600",
+		"pms.address: line 14: address is a key of pms.protocol fias, not of test-cloud",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gateway check lacks %q:\n%s", want, out)
+		}
+	}
+}
