@@ -253,9 +253,23 @@ func TestEngineIdempotentPastTheKeysLimitIsInDoubt(t *testing.T) {
 	if h := reasons(en); !strings.Contains(h, "no definite answer for key") || !strings.Contains(h, "within 2m0s of its first sending") {
 		t.Errorf("history:\n%s", h)
 	}
-	last := r.pms.Posted()[len(r.pms.Posted())-1]
-	if d := r.clock.Now().Sub(last.FirstSent); d > 2*time.Minute+45*time.Second || len(r.pms.Posted()) < 3 {
-		t.Errorf("%d sendings, the last %s after the first", len(r.pms.Posted()), d)
+	// Every sending within the key's limit of the first, as the journal
+	// dates them.
+	var first time.Time
+	sends := 0
+	for _, h := range en.History {
+		if h.To != gateway.StateSent {
+			continue
+		}
+		sends++
+		if first.IsZero() {
+			first = h.Time
+		} else if d := h.Time.Sub(first); d > 2*time.Minute {
+			t.Errorf("sent again %s after the first sending", d)
+		}
+	}
+	if sends < 3 || sends != len(r.pms.Posted()) {
+		t.Errorf("%d sendings journaled, %d made", sends, len(r.pms.Posted()))
 	}
 }
 
@@ -386,6 +400,9 @@ func TestEngineResolvingAcrossALinkDown(t *testing.T) {
 			r.pms.Answer(gatewaytest.Reply{Timeout: true, Applied: true})
 			id := r.send("out 101 4416 60")
 			r.await(id, gateway.StateResolving)
+			if !r.clock.WaitFor(r.ctx, 1) { // the grace period, or the wait before the resend
+				t.Fatal("the resolving does not wait")
+			}
 			r.pms.SetState(gateway.LinkDown)
 			for range 60 {
 				r.clock.Advance(10 * time.Second)
