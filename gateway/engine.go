@@ -16,7 +16,10 @@ import (
 // not chargeable, exception, or queued — and a poster sends queued postings
 // to the PMS one at a time, in call order, waiting while the link is down,
 // resyncing or in the night audit. A posting whose answer never came is in
-// doubt and is never sent again automatically.
+// doubt and is never sent again automatically — unless the PMS can prove
+// what became of it (a lookup or idempotent link, resolve.go): then the
+// engine looks it up or sends it again with the same reference, each step
+// journaled.
 //
 // Moves that follow one another with nothing to wait for between them share
 // one journal commit (Journal.MoveAll), each still its own event: a record's
@@ -58,6 +61,23 @@ type Engine struct {
 	// Poll is how often the poster looks at the queue when nothing woke it
 	// (default 2 s).
 	Poll time.Duration
+	// Property names the site in posting references (site.name; see
+	// PostingReference).
+	Property string
+	// LookupGrace is how long the engine waits, after a lookup link lost a
+	// posting's answer, before it asks the PMS for the posting (a request
+	// that timed out may still be booked); also the first wait between
+	// lookups the PMS could not answer. Default 30 s.
+	LookupGrace time.Duration
+	// LookupTries is how many lookups the PMS may fail to answer for one
+	// posting before it is in doubt. Default 5.
+	LookupTries int
+	// ResolveLimit bounds the resolving of a posting whose answer was lost:
+	// on a lookup link, from when the resolving began; on an idempotent
+	// link, from when the posting first went out (the key's age: keep it
+	// well inside the time the PMS keeps a key). Past it the posting is in
+	// doubt. Default 15 min (docs/posting-safety.md).
+	ResolveLimit time.Duration
 	// ShutdownGrace is how long a posting on the wire may wait for its
 	// answer once Run's context ends (default 5 s); after it the posting is
 	// in doubt.
@@ -106,6 +126,13 @@ type Engine struct {
 	// last journal write failed: the journal-write alarm is up while any is.
 	writeFailing map[string]error
 
+	// capability is what the PMS link can prove about a lost answer, and
+	// prover its PostProver (nil when blind); epoch is the journal's, for
+	// posting references. Set by Run.
+	capability PostCapability
+	prover     PostProver
+	epoch      string
+
 	replayLogged time.Time
 	replayBurst  int
 }
@@ -152,6 +179,12 @@ type Status struct {
 	// Wait is why the poster waits before its next try, and until when;
 	// nil while it is not waiting after a transient outcome.
 	Wait *PostWait
+	// Capability is what the PMS link can prove about a lost answer ("" until
+	// Run starts); Property and Epoch make its postings' references
+	// (PostingReference), shown where the PMS stores them (lookup,
+	// idempotent).
+	Capability      PostCapability
+	Property, Epoch string
 }
 
 func (e *Engine) now() time.Time { return e.clock().Now() }
@@ -175,6 +208,15 @@ func (e *Engine) defaults() {
 	}
 	if e.Poll <= 0 {
 		e.Poll = 2 * time.Second
+	}
+	if e.LookupGrace <= 0 {
+		e.LookupGrace = 30 * time.Second
+	}
+	if e.LookupTries <= 0 {
+		e.LookupTries = 5
+	}
+	if e.ResolveLimit <= 0 {
+		e.ResolveLimit = 15 * time.Minute
 	}
 	if e.ShutdownGrace <= 0 {
 		e.ShutdownGrace = 5 * time.Second
@@ -205,6 +247,7 @@ func (e *Engine) Status() Status {
 		s.Alarms = append(s.Alarms, a)
 	}
 	s.GuestData = e.guestData.Load()
+	s.Capability, s.Property, s.Epoch = e.capability, e.Property, e.epoch
 	if e.PMS != nil {
 		s.PMS = e.PMS.Status()
 	}
@@ -292,6 +335,16 @@ func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
 // left sent are in doubt, records left captured or rated go on.
 func (e *Engine) Run(ctx context.Context) error {
 	e.defaults()
+	capability, prover := linkCapability(e.PMS)
+	info, infoErr := e.Queries.Info(ctx)
+	if infoErr != nil && capability != CapabilityBlind {
+		e.Source.Close()
+		e.PMS.Close()
+		return fmt.Errorf("reading the journal's epoch for posting references: %w", infoErr)
+	}
+	e.mu.Lock() // Status reads them
+	e.capability, e.prover, e.epoch = capability, prover, info.Epoch
+	e.mu.Unlock()
 	if err := e.recoverEntries(ctx); err != nil {
 		e.Source.Close()
 		e.PMS.Close()
@@ -301,7 +354,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	// ended: a resync cut by a stop or a kill left part of the house, and
 	// the rooms it had not yet re-sent would look vacant. The engine then
 	// asks the PMS for every guest again, and postings wait meanwhile.
-	if info, err := e.Queries.Info(ctx); err == nil && !info.ResyncOpen {
+	if infoErr == nil && !info.ResyncOpen {
 		if gs, err := e.Queries.Guests(ctx, ""); err == nil && len(gs) > 0 {
 			e.guestData.Store(true)
 		}
@@ -345,9 +398,10 @@ func (e *Engine) Run(ctx context.Context) error {
 const restartReason = "the gateway stopped before it journaled the PMS's answer to this posting (no answer came, or the journal could not be written): check the folio"
 
 // recoverEntries finishes what a previous run left: a posting left sent may
-// have been booked (in doubt); captured and rated records go on.
+// have been booked (in doubt on a blind link, resolving on the others: see
+// recoverSent); captured and rated records go on.
 func (e *Engine) recoverEntries(ctx context.Context) error {
-	for _, st := range []State{StateSent, StateCaptured, StateRated} {
+	for _, st := range []State{StateSent, StateResolving, StateCaptured, StateRated} {
 		var after EntryID
 		for {
 			es, err := e.Queries.Entries(ctx, Filter{States: []State{st}, After: after, Limit: 500})
@@ -357,8 +411,9 @@ func (e *Engine) recoverEntries(ctx context.Context) error {
 			for _, en := range es {
 				switch st {
 				case StateSent:
-					e.move(ctx, en.ID, Change{To: StateInDoubt, Reason: restartReason})
-					e.Logger.Warn().Uint64("entry", uint64(en.ID)).Uint32("posting", en.Posting).Str("room", en.Room).Msg("posting in doubt after a restart")
+					e.recoverSent(ctx, en)
+				case StateResolving:
+					e.recoverResolving(ctx, en)
 				case StateCaptured:
 					e.process(ctx, en.ID, en.Raw)
 				case StateRated:

@@ -150,8 +150,8 @@ func TestErrorTexts(t *testing.T) {
 }
 
 func TestStates(t *testing.T) {
-	if len(gateway.States) != 14 {
-		t.Errorf("%d states, docs/journal.md lists 14", len(gateway.States))
+	if len(gateway.States) != 15 {
+		t.Errorf("%d states, docs/journal.md lists 15", len(gateway.States))
 	}
 	for _, s := range gateway.States {
 		if !s.Valid() {
@@ -172,7 +172,15 @@ func TestStates(t *testing.T) {
 		{gateway.StateSent, gateway.StateInDoubt, true},
 		{gateway.StateInDoubt, gateway.StateReposted, true},
 		{gateway.StateInDoubt, gateway.StateQueued, false}, // never re-sent automatically
-		{gateway.StatePosted, gateway.StateQueued, false},  // never charged twice
+		{gateway.StateSent, gateway.StateResolving, true},  // answer lost, the PMS can prove
+		{gateway.StateResolving, gateway.StateResolving, true},
+		{gateway.StateResolving, gateway.StateSent, true}, // resent with the same reference
+		{gateway.StateResolving, gateway.StatePosted, true},
+		{gateway.StateResolving, gateway.StateInDoubt, true},
+		{gateway.StateResolving, gateway.StateQueued, false}, // the reference stays with its number
+		{gateway.StateResolving, gateway.StateVoided, false},
+		{gateway.StateSent, gateway.StateException, true}, // a cloud PMS found the room vacant
+		{gateway.StatePosted, gateway.StateQueued, false}, // never charged twice
 		{gateway.StateCaptured, gateway.StatePosted, false},
 		{gateway.StateImported, gateway.StateQueued, false},
 	} {

@@ -88,7 +88,11 @@ type Journal interface {
 	//     given in sending order (docs/journal.md "Posting numbers").
 	//   - sent → posted, refused: the PMS's Answer (refused: or a Reason).
 	//     sent → queued (the PMS said "busy, retry"): the Answer; the
-	//     posting number is kept. sent → in-doubt: a Reason.
+	//     posting number is kept. sent → in-doubt, → resolving (the
+	//     answer lost on a lookup or idempotent link), → exception (a
+	//     cloud PMS found the room vacant): a Reason. Out of resolving
+	//     (to resolving again, sent, posted, in-doubt): a Reason, and the
+	//     PMS's Answer may come with posted; the number is kept.
 	//   - A person's move (from exception, refused or in-doubt, or to
 	//     posted-manually, reposted, transferred, voided) needs Actor and
 	//     Reason, and may carry a new Charge (re-rated). reposted and

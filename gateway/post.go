@@ -60,6 +60,15 @@ func (e *Engine) postLoop(ctx, postCtx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		// A posting whose answer was lost holds the queue until it is
+		// resolved (docs/posting-safety.md "Order").
+		if en, ok := e.nextResolving(ctx); ok {
+			naEnd := e.beginTry()
+			if !e.pause(ctx, en, naEnd, e.resolveEntry(ctx, postCtx, en)) {
+				return
+			}
+			continue
+		}
 		if !e.guestData.Load() {
 			// Until the PMS said who stays where, rooms are not judged
 			// vacant and nothing is posted: the postings wait.
@@ -156,18 +165,7 @@ func (e *Engine) sendable(ctx context.Context, en Entry) (Change, string) {
 func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome {
 	jctx := context.WithoutCancel(ctx)
 	for {
-		req := PostRequest{
-			Number:      sent.Posting,
-			Room:        sent.Room,
-			AmountMinor: sent.Charge.TotalMinor,
-			Currency:    sent.Charge.Currency,
-			Start:       sent.Call.Start,
-			DurationS:   sent.Call.DurationS,
-			Dialed:      sent.Call.Dialed,
-			Class:       sent.Charge.Class,
-			Trunk:       sent.Call.Trunk,
-			Destination: sent.Charge.Destination,
-		}
+		req := e.request(sent)
 		res, err := e.PMS.Post(postCtx, req)
 		e.notePost(sent, req, res, err)
 		log := e.Logger.With().Uint64("entry", uint64(sent.ID)).Uint32("posting", req.Number).Str("room", req.Room).Int64("amount_minor", req.AmountMinor).Logger()
@@ -197,8 +195,25 @@ func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome 
 			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateQueued, Answer: answer, Reason: Message(err)})
 			log.Info().Str("answer", res.Answer).Msg("the PMS cannot take the posting now: it will be sent again")
 		case PostInDoubt:
+			if e.capability != CapabilityBlind {
+				// The PMS can prove what became of it: resolving, each
+				// step an event (resolve.go).
+				log.Warn().Err(err).Msg("the PMS's answer was lost: resolving the posting with the PMS")
+				if !e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateResolving, Reason: e.lostReason(errorText(err), req.Reference)}) {
+					break
+				}
+				if full, ferr := e.Queries.Entry(jctx, sent.ID); ferr == nil {
+					req.FirstSent = firstSent(full)
+				} else {
+					req.FirstSent = sent.Sent
+				}
+				return e.resolve(ctx, postCtx, sent, req, true)
+			}
 			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateInDoubt, Reason: errorText(err)})
 			log.Error().Err(err).Msg("posting in doubt: the night auditor must check the folio")
+		case PostVacant:
+			e.journalAnswer(postCtx, log, req, sent.ID, e.vacantChange(req, answer, err))
+			log.Warn().Msg("the PMS has no guest in the room: the posting waits for the night auditor")
 		default: // PostInvalid, or an outcome this engine does not know
 			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
 			log.Error().Err(err).Msg("the posting cannot be sent")

@@ -15,18 +15,24 @@ const (
 	StatePosted        State = "posted"         // the PMS accepted it
 	StateRefused       State = "refused"        // the PMS's final no
 	StateInDoubt       State = "in-doubt"       // sent, answer never came; never re-sent automatically
-	StatePostedByHand  State = "posted-manually"
-	StateReposted      State = "reposted" // by a person: back to the queue with a new posting number
-	StateTransferred   State = "transferred"
-	StateVoided        State = "voided"
-	StateImported      State = "imported" // history loaded by `gateway import`: rated, never posted
+	// StateResolving: sent, the answer was lost, and the PMS can prove what
+	// happened (a lookup or idempotent link): the engine looks the posting
+	// up by its reference or sends it again with the same key, each step an
+	// event, until it is posted, refused or, past a limit, in doubt
+	// (docs/posting-safety.md).
+	StateResolving    State = "resolving"
+	StatePostedByHand State = "posted-manually"
+	StateReposted     State = "reposted" // by a person: back to the queue with a new posting number
+	StateTransferred  State = "transferred"
+	StateVoided       State = "voided"
+	StateImported     State = "imported" // history loaded by `gateway import`: rated, never posted
 )
 
 // States lists every journal state in the order of docs/journal.md.
 var States = []State{
 	StateCaptured, StateRated, StateNotChargeable, StateException,
 	StateQueued, StateSent, StatePosted, StateRefused, StateInDoubt,
-	StatePostedByHand, StateReposted, StateTransferred, StateVoided, StateImported,
+	StateResolving, StatePostedByHand, StateReposted, StateTransferred, StateVoided, StateImported,
 }
 
 // Valid reports whether s is a known state.
@@ -65,10 +71,14 @@ func (s State) NeedsPerson() bool {
 // a transfer posts the charge to another room's folio, which only a posting
 // can do.
 var transitions = map[State][]State{
-	StateCaptured:    {StateRated, StateException, StateNotChargeable},
-	StateRated:       {StateNotChargeable, StateException, StateQueued, StateImported},
-	StateQueued:      {StateSent, StateException, StateVoided},
-	StateSent:        {StatePosted, StateRefused, StateInDoubt, StateQueued},
+	StateCaptured: {StateRated, StateException, StateNotChargeable},
+	StateRated:    {StateNotChargeable, StateException, StateQueued, StateImported},
+	StateQueued:   {StateSent, StateException, StateVoided},
+	StateSent:     {StatePosted, StateRefused, StateInDoubt, StateQueued, StateException, StateResolving},
+	// resolving → resolving records a step that changes no state (a lookup
+	// the PMS could not answer); → sent is the resend with the same
+	// reference; → posted a lookup that found the charge.
+	StateResolving:   {StateResolving, StateSent, StatePosted, StateInDoubt},
 	StateException:   {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
 	StateRefused:     {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
 	StateInDoubt:     {StatePostedByHand, StateReposted, StateTransferred, StateVoided},
@@ -78,7 +88,9 @@ var transitions = map[State][]State{
 
 // CanMove reports whether an entry may move from state from to state to.
 // StateSent → StateQueued is allowed only for a transient answer (the PMS said
-// "busy, retry"), which the poster knows and the journal records as its reason.
+// "busy, retry"), which the poster knows and the journal records as its reason;
+// StateSent → StateException only for a cloud PMS that found the room vacant
+// just before posting (PostVacant: nothing was sent).
 func CanMove(from, to State) bool {
 	for _, s := range transitions[from] {
 		if s == to {

@@ -24,10 +24,20 @@ import (
 // sending.
 const CauseNotSent TransientCause = "not-sent"
 
+// The causes of a PostWait while a posting whose answer was lost is
+// resolved (resolve.go): the wait before looking it up (the grace period,
+// or the back-off after a lookup the PMS could not answer), and before
+// sending it again with the same key. Reason holds its reference.
+const (
+	CauseLookup TransientCause = "lookup"
+	CauseResend TransientCause = "resend"
+)
+
 // PostWait is why the poster waits before its next try, and until when
 // (Status.Wait).
 type PostWait struct {
-	// Cause is CauseBusy, CauseNightAudit or CauseNotSent.
+	// Cause is CauseBusy, CauseNightAudit, CauseNotSent, CauseLookup or
+	// CauseResend.
 	Cause TransientCause
 	// Entry and Posting are the posting tried (Posting is 0 when it has
 	// no number yet); Room its room.
@@ -37,7 +47,8 @@ type PostWait struct {
 	// Answer and Text are the PMS's answer code and text, "" when it did
 	// not answer.
 	Answer, Text string
-	// Reason is why the posting was not sent (CauseNotSent).
+	// Reason is why the posting was not sent (CauseNotSent), or its
+	// reference (CauseLookup, CauseResend).
 	Reason string
 	// Wait is the whole wait; Until when it ends (sooner for a night audit
 	// whose end the PMS signals).
@@ -70,6 +81,10 @@ func (w PostWait) Describe(now time.Time, loc *time.Location) string {
 			answer, name, w.Until.In(loc).Format("15:04:05"))
 	case CauseNotSent:
 		return fmt.Sprintf("sending %s again in %s: it was not sent (%s)", name, left(w.Until.Sub(now)), w.Reason)
+	case CauseLookup:
+		return fmt.Sprintf("looking up %s (reference %s) in %s: its answer was lost", name, w.Reason, left(w.Until.Sub(now)))
+	case CauseResend:
+		return fmt.Sprintf("sending %s again with the same key %s in %s: its answer was lost", name, w.Reason, left(w.Until.Sub(now)))
 	}
 	detail := "busy"
 	if w.Text != "" {

@@ -53,15 +53,17 @@ func CheckMove(e Entry, c Change, count func(State) int64) error {
 	if strings.ContainsRune(c.Room, 0) || strings.ContainsRune(c.Reservation, 0) {
 		return bad("the room or reservation holds a NUL byte")
 	}
-	if c.Answer != nil && from != StateSent {
-		return bad("an answer from the PMS comes only with a move out of sent")
+	if c.Answer != nil && from != StateSent && from != StateResolving {
+		return bad("an answer from the PMS comes only with a move out of sent or resolving")
 	}
 	if c.Alone {
 		if to != StateSent {
 			return bad("only a move to sent can be made alone")
 		}
-		// This entry is queued itself (counted), about to be sent.
-		if q, sent := count(StateQueued), count(StateSent); q > 1 || sent > 0 {
+		// This entry is queued itself (counted), about to be sent. A
+		// posting being resolved (its answer lost) holds the queue as one
+		// on the wire does (docs/posting-safety.md "Order").
+		if q, sent := count(StateQueued), count(StateSent)+count(StateResolving); q > 1 || sent > 0 {
 			return Errorf(KindTransient, "entry %d waits its turn: %d other postings are queued and %d sent", e.ID, q-1, sent)
 		}
 	}

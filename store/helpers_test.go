@@ -180,6 +180,12 @@ func (e *env) to(n int, s gateway.State) gateway.EntryID {
 	case gateway.StateRefused:
 		step(gateway.Change{To: s, Answer: &gateway.Answer{Code: "NG", Text: "room not checked in"}})
 		return id
+	case gateway.StateResolving: // a lookup PMS: resent once, lost again, a lookup failed
+		step(gateway.Change{To: s, Reason: "the PMS's answer was lost: looking up reference r-1 after 30s"})
+		step(gateway.Change{To: gateway.StateSent, Reason: "looked up: the PMS has no charge with reference r-1: resent with the same reference"})
+		step(gateway.Change{To: s, Reason: "the answer to the resend was lost: looking it up again"})
+		step(gateway.Change{To: s, Reason: "looking up reference r-1 failed (try 1 of 5): asking again in 30s"})
+		return id
 	}
 	step(gateway.Change{To: gateway.StateInDoubt, Reason: "link dropped after sending"})
 	switch s {

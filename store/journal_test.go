@@ -170,7 +170,7 @@ func TestSequenceAcrossReopen(t *testing.T) {
 var restingStates = []gateway.State{
 	gateway.StateCaptured, gateway.StateRated, gateway.StateNotChargeable, gateway.StateException,
 	gateway.StateQueued, gateway.StateSent, gateway.StatePosted, gateway.StateRefused, gateway.StateInDoubt,
-	gateway.StatePostedByHand, gateway.StateVoided, gateway.StateImported,
+	gateway.StateResolving, gateway.StatePostedByHand, gateway.StateVoided, gateway.StateImported,
 }
 
 // fullChange is a change to s carrying everything any move may need.

@@ -22,16 +22,23 @@ import (
 
 // Config is the gateway's configuration file (docs/design.md, section "Configuration").
 type Config struct {
-	Site    SiteConfig    `yaml:"site"`
-	Store   StoreConfig   `yaml:"store"`
-	PBX     PBXConfig     `yaml:"pbx"`
-	PMS     PMSConfig     `yaml:"pms"`
-	Rooms   RoomsConfig   `yaml:"rooms"`
-	Tariff  string        `yaml:"tariff"` // path of the tariff file, relative to the config file
-	Console ConsoleConfig `yaml:"console"`
-	Policy  PolicyConfig  `yaml:"policy"`
-	Alarms  AlarmsConfig  `yaml:"alarms"`
-	Report  ReportConfig  `yaml:"report"`
+	Site  SiteConfig  `yaml:"site"`
+	Store StoreConfig `yaml:"store"`
+	PBX   PBXConfig   `yaml:"pbx"`
+	// PMSSection is the pms section as written; readPMS reads it by its
+	// protocol into PMS (fias) or PMSCloud (pms.go).
+	PMSSection pmsSection `yaml:"pms"`
+	// PMS is the pms section of a fias config (its defaults otherwise).
+	PMS PMSConfig `yaml:"-"`
+	// PMSCloud is the pms section of a cloud PMS's config, as its
+	// protocol's entry reads it (cloudPMS); nil for fias.
+	PMSCloud any           `yaml:"-"`
+	Rooms    RoomsConfig   `yaml:"rooms"`
+	Tariff   string        `yaml:"tariff"` // path of the tariff file, relative to the config file
+	Console  ConsoleConfig `yaml:"console"`
+	Policy   PolicyConfig  `yaml:"policy"`
+	Alarms   AlarmsConfig  `yaml:"alarms"`
+	Report   ReportConfig  `yaml:"report"`
 	// Reports are the reports sent by e-mail on a schedule, through SMTP.
 	Reports []ScheduleConfig `yaml:"reports"`
 	SMTP    SMTPConfig       `yaml:"smtp"`
@@ -41,6 +48,8 @@ type Config struct {
 	// Location is Site.Timezone, loaded.
 	Location *time.Location `yaml:"-"`
 	lines    yamlstrict.Lines
+	// pms is the protocol that read the pms section.
+	pms *pmsProtocol
 }
 
 // SiteConfig names the property and its time zone: the PBX prints wall-clock
@@ -140,14 +149,20 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	read := yamlstrict.Decode(data, &c)
 	c.Path = path
 	c.lines = read.Lines
+	var problems Problems
+	for _, p := range read.Problems {
+		problems = append(problems, Problem(p))
+	}
+	if !read.Partial {
+		// The pms section, by its protocol (pms.go).
+		ps, partial := c.readPMS(data)
+		problems = append(problems, ps...)
+		read.Partial = partial
+	}
 	for _, s := range []*SerialConfig{c.PBX.Serial, c.PMS.Serial} {
 		if s != nil {
 			s.FillDefaults()
 		}
-	}
-	var problems Problems
-	for _, p := range read.Problems {
-		problems = append(problems, Problem(p))
 	}
 	if !read.Partial {
 		// A part left unread would only show up here as missing.
@@ -177,7 +192,9 @@ func (c *Config) validate() Problems {
 	}
 	c.Store.Check(k)
 	c.PBX.Check(k)
-	c.PMS.Check(k)
+	if c.pms != nil {
+		c.pms.check(c, k)
+	}
 	c.Rooms.Check(k)
 	if k.Required("tariff", c.Tariff, "the path of the tariff file") {
 		tariff.CheckFile(k, "tariff", c.Resolve(c.Tariff))

@@ -23,7 +23,6 @@ import (
 	"callgate/gateway/report"
 	"callgate/internal/yamlstrict"
 	"callgate/pbx"
-	"callgate/pms/fias"
 	"callgate/store"
 	"callgate/tariff"
 )
@@ -123,27 +122,19 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		PostToVacant: c.Policy.PostToVacant,
 		Alarms:       c.Alarms.Options(),
 		MinorDigits:  tariff.MinorDigits,
+		Property:     c.Site.Name, // in posting references
 		Logger:       log.With().Str("component", "engine").Logger(),
 	}
-	eng.RetryMin, eng.RetryMax, eng.NightAuditPoll = c.PMS.Retry.Waits()
 	g.engine = eng
-	o := c.PMS.FIASOptions()
-	o.MinorDigits = tariff.MinorDigits
-	o.Location = c.Location // link records' DA/TI are the site's wall clock
-	o.Logger = log          // the adapter names itself: component pms
-	if c.PMS.Transcript != "" {
-		f, err := os.OpenFile(c.Resolve(c.PMS.Transcript), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
-		if err != nil {
-			return nil, fmt.Errorf("pms.transcript: %w", unwrapPathError(err))
-		}
-		g.closers = append(g.closers, f.Close)
-		o.Transcript = f
-	}
+	// The PMS link, by pms.protocol (pms.go); it sets the engine's waits
+	// and limits from its section.
+	var linkClosers []func() error
+	link, err := c.openPMS(eng, pmsEnv{Logger: log, Closers: &linkClosers})
+	g.closers = append(g.closers, linkClosers...) // a transcript file: closed at the stop too
 	// The engine closes the PMS link and the PBX source when it stops, the
 	// HTTP server its listener: the closers from here on are for a failed
 	// start only.
 	kept := len(g.closers)
-	link, err := fias.Open(o)
 	if err != nil {
 		return nil, err
 	}

@@ -82,6 +82,12 @@ func (s *Server) callDetail(c echo.Context) error {
 	p.Posting = []kvRow{{"Room (folio)", e.Room}, {"Reservation", e.Reservation}}
 	if e.Posting != 0 {
 		p.Posting = append(p.Posting, kvRow{"Posting number (P#)", strconv.FormatUint(uint64(e.Posting), 10)})
+		// A cloud PMS stores the posting's reference on the charge (or
+		// takes it as the key): the night auditor finds the charge by it
+		// (docs/posting-safety.md "The reference").
+		if st := s.o.Engine.Status(); st.Capability == gateway.CapabilityLookup || st.Capability == gateway.CapabilityIdempotent {
+			p.Posting = append(p.Posting, kvRow{"Posting reference (" + string(st.Capability) + ")", gateway.PostingReference(st.Property, st.Epoch, e.ID, e.Posting)})
+		}
 	}
 	if !e.Sent.IsZero() {
 		p.Posting = append(p.Posting, kvRow{"Sent", s.wall(e.Sent) + " (" + utc(e.Sent) + ")"})

@@ -27,17 +27,20 @@ type snapshot struct {
 	// PostWait is the poster's wait after the PMS did not take a posting
 	// now, in words ("—" when it does not wait); Retry its facts, absent
 	// then.
-	PostWait     string       `json:"post_wait"`
-	Retry        *retryView   `json:"retry,omitempty"`
-	GuestData    string       `json:"guest_data"`
-	Queued       int64        `json:"queued"`
-	OldestQueued string       `json:"oldest_queued"`
-	InDoubt      int64        `json:"in_doubt"`
-	NeedPerson   int64        `json:"need_person"`
-	Alarms       []alarmView  `json:"alarms"`
-	Today        []classTotal `json:"today"`
-	Recent       []recentCall `json:"recent"`
-	Updated      string       `json:"updated"`
+	PostWait     string     `json:"post_wait"`
+	Retry        *retryView `json:"retry,omitempty"`
+	GuestData    string     `json:"guest_data"`
+	Queued       int64      `json:"queued"`
+	OldestQueued string     `json:"oldest_queued"`
+	InDoubt      int64      `json:"in_doubt"`
+	// Resolving counts the postings whose answer was lost and that the
+	// gateway is proving with the PMS (lookup, resend with the same key).
+	Resolving  int64        `json:"resolving"`
+	NeedPerson int64        `json:"need_person"`
+	Alarms     []alarmView  `json:"alarms"`
+	Today      []classTotal `json:"today"`
+	Recent     []recentCall `json:"recent"`
+	Updated    string       `json:"updated"`
 	// Deliveries are the scheduled e-mailed reports (auditors and admins
 	// only; not refreshed by the live stream).
 	Deliveries []deliveryView `json:"-"`
@@ -53,7 +56,7 @@ type deliveryView struct {
 // retryView is the poster's wait after a transient answer
 // (gateway.PostWait) for /api/v1/status.
 type retryView struct {
-	Cause   string `json:"cause"`   // busy, night-audit, not-sent
+	Cause   string `json:"cause"`   // busy, night-audit, not-sent; lookup, resend (a lost answer resolved)
 	Posting uint32 `json:"posting"` // 0 when it has no number yet
 	Room    string `json:"room"`
 	Answer  string `json:"answer"` // the PMS's answer code, "" if none
@@ -114,8 +117,11 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 	if w := st.Wait; w != nil {
 		sn.PostWait = w.Describe(s.o.Now(), s.o.Location)
 		text := w.Text
-		if w.Cause == gateway.CauseNotSent {
+		switch w.Cause {
+		case gateway.CauseNotSent:
 			text = w.Reason
+		case gateway.CauseLookup, gateway.CauseResend: // a lost answer resolved
+			text = "reference " + w.Reason
 		}
 		sn.Retry = &retryView{Cause: string(w.Cause), Posting: w.Posting, Room: w.Room, Answer: w.Answer, Text: text,
 			WaitMS: w.Wait.Milliseconds(), NextTry: s.wall(w.Until)}
@@ -129,6 +135,7 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 		return sn, err
 	}
 	sn.Queued, sn.InDoubt = counts.States[gateway.StateQueued], counts.States[gateway.StateInDoubt]
+	sn.Resolving = counts.States[gateway.StateResolving]
 	sn.NeedPerson = counts.States[gateway.StateException] + counts.States[gateway.StateRefused] + sn.InDoubt
 	sn.OldestQueued = "—"
 	if q, err := s.o.Queries.Entries(ctx, gateway.Filter{States: []gateway.State{gateway.StateQueued}, Limit: 1}); err != nil {

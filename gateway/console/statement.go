@@ -98,7 +98,7 @@ func (s *Server) statement(c echo.Context) error {
 		}
 		switch e.State {
 		case gateway.StatePosted, gateway.StatePostedByHand:
-		case gateway.StateQueued, gateway.StateSent, gateway.StateInDoubt:
+		case gateway.StateQueued, gateway.StateSent, gateway.StateResolving, gateway.StateInDoubt:
 			p.Pending++
 			continue
 		default:

@@ -3,6 +3,7 @@ package gatewaytest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,10 @@ type PMSUnderTest struct {
 	// answer the PMS cannot give: its subtest is skipped. Answer gets the
 	// suite's names.
 	Codes map[string]string
+	// Charges, if set, counts the charges the PMS booked with a posting
+	// reference (its ledger): the idempotent case checks that the same key
+	// sent twice is booked once.
+	Charges func(ctx context.Context, reference string) int
 }
 
 // code returns the link's answer code for the suite's answer name, and
@@ -71,9 +76,14 @@ type OpenPMS func(t *testing.T) PMSUnderTest
 // gateway.PMSLink: the outcome, the Sent flag and the error kind of every
 // kind of answer (OK, refused, RY and NA, no answer, the caller giving up,
 // an invalid request, a link not ready), guest and night-audit events,
-// resync requests and Close. It runs against the fake (NewPMSLink) and
-// against pms/fias with its simulator over TCP.
+// resync requests and Close; and, by the link's capability
+// (gateway.PostProver), that a lookup finds a booked posting by its
+// reference and nothing for a reference never sent, or that a posting sent
+// twice with the same key is booked once. It runs against the fake
+// (NewPMSLink, each capability) and against pms/fias with its simulator
+// over TCP.
 func PMSLinkContract(t *testing.T, open OpenPMS) {
+	PostProverContract(t, open)
 	t.Run("posted", func(t *testing.T) {
 		p, ctx := openPMS(t, open)
 		ok := p.need(t, "OK")
@@ -218,6 +228,94 @@ func PMSLinkContract(t *testing.T, open OpenPMS) {
 		}
 		if !drains(ctx, p.Link.StatusChanges()) {
 			t.Error("StatusChanges not closed after Close")
+		}
+	})
+}
+
+// PostProverContract checks what a link's capability promises (part of
+// PMSLinkContract): a blind link (no gateway.PostProver, or
+// CapabilityBlind) promises nothing more; a lookup link finds a posting it
+// booked by its Reference and nothing for a reference never sent, and says
+// so for a PMS it could not ask; an idempotent link answers posted to the
+// same posting sent again with the same Reference, and its PMS books it
+// once (when the test can count, Charges). A link that is not a lookup one
+// refuses Lookup with KindInvalid.
+func PostProverContract(t *testing.T, open OpenPMS) {
+	capability := func(p PMSUnderTest) (gateway.PostCapability, gateway.PostProver) {
+		pp, ok := p.Link.(gateway.PostProver)
+		if !ok {
+			return gateway.CapabilityBlind, nil
+		}
+		return pp.Capability(), pp
+	}
+	// reference is one no PMS of a test has seen.
+	reference := func(tag string) string {
+		return fmt.Sprintf("contract-%s-%d", tag, time.Now().UnixNano())
+	}
+	t.Run("lookup finds a booked posting", func(t *testing.T) {
+		p, ctx := openPMS(t, open)
+		c, pp := capability(p)
+		if c != gateway.CapabilityLookup {
+			t.Skipf("the link is %s: it cannot look postings up", c)
+		}
+		req := postRequest(21, "101")
+		req.Reference = reference("booked")
+		p.Answer(Reply{Answer: "OK"})
+		if res, err := p.Link.Post(ctx, req); res.Outcome != gateway.PostPosted {
+			t.Fatalf("posting: %+v %v", res, err)
+		}
+		req.FirstSent = time.Now().Add(-time.Minute)
+		got, err := pp.Lookup(ctx, req)
+		if err != nil || !got.Found || got.At.IsZero() {
+			t.Errorf("lookup of a booked posting: %+v %v", got, err)
+		}
+	})
+	t.Run("lookup of a reference never sent finds nothing", func(t *testing.T) {
+		p, ctx := openPMS(t, open)
+		c, pp := capability(p)
+		if c != gateway.CapabilityLookup {
+			t.Skipf("the link is %s: it cannot look postings up", c)
+		}
+		req := postRequest(22, "101")
+		req.Reference = reference("never")
+		req.FirstSent = time.Now().Add(-time.Minute)
+		got, err := pp.Lookup(ctx, req)
+		if err != nil || got.Found {
+			t.Errorf("lookup of a reference never sent: %+v %v", got, err)
+		}
+	})
+	t.Run("the same key twice is booked once", func(t *testing.T) {
+		p, ctx := openPMS(t, open)
+		if c, _ := capability(p); c != gateway.CapabilityIdempotent {
+			t.Skipf("the link is %s: it promises no key", c)
+		}
+		req := postRequest(23, "101")
+		req.Reference = reference("key")
+		p.Answer(Reply{Answer: "OK"})
+		if res, err := p.Link.Post(ctx, req); res.Outcome != gateway.PostPosted {
+			t.Fatalf("first sending: %+v %v", res, err)
+		}
+		req.FirstSent = time.Now().Add(-time.Second)
+		p.Answer(Reply{Answer: "OK"})
+		if res, err := p.Link.Post(ctx, req); res.Outcome != gateway.PostPosted {
+			t.Errorf("the same key again: %+v %v", res, err)
+		}
+		if p.Charges != nil {
+			if n := p.Charges(ctx, req.Reference); n != 1 {
+				t.Errorf("%d charges booked with key %s, want 1", n, req.Reference)
+			}
+		}
+	})
+	t.Run("lookup refused by a link that cannot look up", func(t *testing.T) {
+		p, ctx := openPMS(t, open)
+		c, pp := capability(p)
+		if pp == nil || c == gateway.CapabilityLookup {
+			t.Skipf("the link is %s", c)
+		}
+		req := postRequest(24, "101")
+		req.Reference = reference("nolookup")
+		if got, err := pp.Lookup(ctx, req); !gateway.IsKind(err, gateway.KindInvalid) {
+			t.Errorf("Lookup on a %s link: %+v %v, want an error of kind invalid", c, got, err)
 		}
 	})
 }

@@ -19,6 +19,23 @@ type Reply struct {
 	// Silent: no answer comes at all; Post waits until its ctx ends or the
 	// link closes, and the posting is then in doubt.
 	Silent bool
+	// Applied, with Timeout or Silent: the PMS booked the charge and its
+	// answer was lost (a response lost after applying); without it a lost
+	// answer was lost before the PMS applied anything.
+	Applied bool
+	// Vacant: the PMS found no in-house stay for the room (a cloud PMS
+	// resolving the reservation just before posting): PostVacant, not
+	// sent.
+	Vacant bool
+}
+
+// Booking is one charge on the fake PMS's folios (its ledger).
+type Booking struct {
+	ID        string // the PMS's id of the charge: C1, C2, …
+	Reference string
+	Number    uint32
+	Room      string
+	Amount    int64
 }
 
 // PMSLink is an in-memory gateway.PMSLink whose PMS the test plays: it
@@ -45,11 +62,22 @@ type PMSLink struct {
 	watch    notifier // at every change
 	isClosed bool
 
+	// capability is what the fake PMS can prove (blind by default, as
+	// FIAS); ledger the charges it booked; lookups the lookups asked and
+	// lookupFails the lookups still to fail.
+	capability  gateway.PostCapability
+	ledger      []Booking
+	lookups     []gateway.PostRequest
+	lookupFails int
+
 	// ResyncErr, if set, is what Resync returns.
 	ResyncErr error
 }
 
-var _ gateway.PMSLink = (*PMSLink)(nil)
+var (
+	_ gateway.PMSLink    = (*PMSLink)(nil)
+	_ gateway.PostProver = (*PMSLink)(nil)
+)
 
 // NewPMSLink returns a link that is alive, on clock (the real one if nil).
 func NewPMSLink(clock gateway.Clock) *PMSLink {
@@ -58,7 +86,103 @@ func NewPMSLink(clock gateway.Clock) *PMSLink {
 	}
 	return &PMSLink{clock: clock, slot: make(chan struct{}, 1), guests: make(chan gateway.GuestEvent, 256),
 		closed: make(chan struct{}), changes: make(chan gateway.LinkStatus, 1),
-		status: gateway.LinkStatus{State: gateway.LinkAlive, Since: clock.Now(), Peer: "fake PMS"}}
+		status: gateway.LinkStatus{State: gateway.LinkAlive, Since: clock.Now(), Peer: "fake PMS"}, capability: gateway.CapabilityBlind}
+}
+
+// SetCapability makes the fake PMS a lookup or idempotent one (it is blind,
+// as FIAS, until then): an idempotent PMS books a posting whose Reference
+// it booked before at most once, answering OK again; a lookup PMS finds
+// booked postings by Reference (Lookup).
+func (l *PMSLink) SetCapability(c gateway.PostCapability) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.capability = c
+}
+
+// Capability returns the fake PMS's capability; see gateway.PostProver.
+func (l *PMSLink) Capability() gateway.PostCapability {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.capability
+}
+
+// FailLookups makes the next n lookups fail as a PMS that cannot be asked
+// (KindTransient).
+func (l *PMSLink) FailLookups(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lookupFails = n
+}
+
+// Lookups returns the lookups asked, in order.
+func (l *PMSLink) Lookups() []gateway.PostRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]gateway.PostRequest(nil), l.lookups...)
+}
+
+// Ledger returns the charges the fake PMS booked, in order.
+func (l *PMSLink) Ledger() []Booking {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Booking(nil), l.ledger...)
+}
+
+// Charges returns how many charges the fake PMS booked with reference ref.
+func (l *PMSLink) Charges(ref string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, b := range l.ledger {
+		if b.Reference == ref {
+			n++
+		}
+	}
+	return n
+}
+
+// book books p on the ledger (once per Reference on an idempotent PMS) and
+// returns the charge's id; called with mu held.
+func (l *PMSLink) book(p gateway.PostRequest) string {
+	if l.capability == gateway.CapabilityIdempotent && p.Reference != "" {
+		for _, b := range l.ledger {
+			if b.Reference == p.Reference {
+				return b.ID
+			}
+		}
+	}
+	id := "C" + itoa(uint32(len(l.ledger)+1))
+	l.ledger = append(l.ledger, Booking{ID: id, Reference: p.Reference, Number: p.Number, Room: p.Room, Amount: p.AmountMinor})
+	return id
+}
+
+// Lookup finds a booked charge by p.Reference; see gateway.PostProver. It
+// fails with KindInvalid on a PMS that is not a lookup one, and with
+// KindTransient while the link is not alive or a scripted failure is due.
+func (l *PMSLink) Lookup(ctx context.Context, p gateway.PostRequest) (gateway.LookupResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.capability != gateway.CapabilityLookup {
+		return gateway.LookupResult{}, gateway.Errorf(gateway.KindInvalid, "the PMS cannot look up postings (it is %s)", l.capability)
+	}
+	if err := ctx.Err(); err != nil {
+		return gateway.LookupResult{}, gateway.Errorf(gateway.KindTransient, "looking up reference %s: %v", p.Reference, err)
+	}
+	l.lookups = append(l.lookups, p)
+	l.changed()
+	switch {
+	case l.status.State != gateway.LinkAlive:
+		return gateway.LookupResult{}, gateway.Errorf(gateway.KindTransient, "cannot look up reference %s: the PMS link is %s", p.Reference, l.status.State)
+	case l.lookupFails > 0:
+		l.lookupFails--
+		return gateway.LookupResult{}, gateway.Errorf(gateway.KindTransient, "cannot look up reference %s: the PMS answered 503 (service unavailable)", p.Reference)
+	}
+	for _, b := range l.ledger {
+		if b.Reference == p.Reference {
+			return gateway.LookupResult{Found: true, Answer: b.ID, Text: "charge " + b.ID + " on room " + b.Room, At: l.clock.Now()}, nil
+		}
+	}
+	return gateway.LookupResult{Text: "no charge with reference " + p.Reference, At: l.clock.Now()}, nil
 }
 
 // changed publishes the status and wakes waiters; called with mu held.
@@ -177,7 +301,15 @@ func (l *PMSLink) Post(ctx context.Context, p gateway.PostRequest) (gateway.Post
 	if len(l.replies) > 0 {
 		r, l.replies = l.replies[0], l.replies[1:]
 	}
+	if r.Vacant {
+		l.mu.Unlock()
+		return gateway.PostResult{Outcome: gateway.PostVacant, At: l.clock.Now()},
+			gateway.Errorf(gateway.KindRejected, "posting %d not sent: the PMS has no guest in house in room %s", p.Number, p.Room)
+	}
 	l.posted = append(l.posted, p)
+	if r.Answer == "OK" && !r.Timeout && !r.Silent || r.Applied {
+		l.book(p)
+	}
 	l.changed()
 	l.mu.Unlock()
 	inDoubt := func(why string) (gateway.PostResult, error) {

@@ -31,7 +31,7 @@ type Collector struct {
 	records, replays, parseErrors, notCalls *prometheus.Desc
 	postings, queued, oldest, inDoubt       *prometheus.Desc
 	exceptions, link, pbxSilent, alarms     *prometheus.Desc
-	oversize                                *prometheus.Desc
+	oversize, resolving                     *prometheus.Desc
 }
 
 // New returns the collector of e's status and q's queue, registered with
@@ -49,6 +49,7 @@ func New(e Engine, q gateway.Queries) *Collector {
 	m.queued = d("queue_depth", "Postings waiting to be sent.")
 	m.oldest = d("queue_oldest_seconds", "Age of the oldest posting waiting to be sent.")
 	m.inDoubt = d("in_doubt", "Postings in doubt, waiting for the night auditor.")
+	m.resolving = d("resolving", "Postings whose answer was lost, being proven with the PMS (looked up, or sent again with the same key).")
 	m.exceptions = d("exceptions", "Entries in the exception queue.")
 	m.link = d("pms_link_state", "The PMS link's state (1 for the current one).", "state")
 	m.oversize = d("pms_oversize_frames_total", "Records from the PMS longer than its protocol allows, dropped unread.")
@@ -108,7 +109,7 @@ func (m *Collector) Handler() http.Handler {
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.records, m.replays, m.parseErrors, m.notCalls, m.postings, m.queued,
-		m.oldest, m.inDoubt, m.exceptions, m.link, m.pbxSilent, m.alarms, m.oversize} {
+		m.oldest, m.inDoubt, m.resolving, m.exceptions, m.link, m.pbxSilent, m.alarms, m.oversize} {
 		ch <- d
 	}
 }
@@ -154,6 +155,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	if counts, err := m.queries.Counts(ctx); err == nil {
 		gauge(m.queued, float64(counts.States[gateway.StateQueued]))
 		gauge(m.inDoubt, float64(counts.States[gateway.StateInDoubt]))
+		gauge(m.resolving, float64(counts.States[gateway.StateResolving]))
 		gauge(m.exceptions, float64(counts.States[gateway.StateException]))
 	}
 	age := 0.0

@@ -47,7 +47,7 @@ func TestCollector(t *testing.T) {
 	e := engine{gateway.Status{RecordsRead: 7, Replays: 2, Postings: map[gateway.PostOutcome]uint64{gateway.PostPosted: 5},
 		PMS:    gateway.LinkStatus{State: gateway.LinkAlive, OversizeFrames: 4},
 		Alarms: []gateway.Alarm{{Kind: gateway.AlarmPBXSilent}}}}
-	q := queries{counts: gateway.Counts{States: map[gateway.State]int64{gateway.StateQueued: 3, gateway.StateInDoubt: 1}}}
+	q := queries{counts: gateway.Counts{States: map[gateway.State]int64{gateway.StateQueued: 3, gateway.StateInDoubt: 1, gateway.StateResolving: 2}}}
 	m := metrics.New(e, q)
 	m.ObserveLatency(20 * time.Millisecond)
 	out := scrape(t, m.Handler())
@@ -61,6 +61,7 @@ func TestCollector(t *testing.T) {
 		"callgate_pbx_silent 1",
 		"callgate_queue_depth 3",
 		"callgate_in_doubt 1",
+		"callgate_resolving 2",
 		"callgate_pms_oversize_frames_total 4",
 		"callgate_posting_latency_seconds_count 1",
 	} {

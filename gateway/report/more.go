@@ -308,7 +308,7 @@ func nightAudit(es []gateway.Entry, o *Options) (*Table, error) {
 // is to be posted, or a person must or did decide about it.
 func audited(e *gateway.Entry) bool {
 	switch e.State {
-	case gateway.StateQueued, gateway.StateSent, gateway.StatePosted, gateway.StateRefused, gateway.StateInDoubt,
+	case gateway.StateQueued, gateway.StateSent, gateway.StateResolving, gateway.StatePosted, gateway.StateRefused, gateway.StateInDoubt,
 		gateway.StatePostedByHand, gateway.StateReposted, gateway.StateTransferred, gateway.StateVoided:
 		return true
 	case gateway.StateException:
