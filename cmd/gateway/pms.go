@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 	"go.yaml.in/yaml/v3"
@@ -47,6 +48,9 @@ type pmsEnv struct {
 	// Closers gets what the link opened that must be closed if the start
 	// fails after it (a transcript file).
 	Closers *[]func() error
+	// Location is the site's time zone (site.timezone): the PBX's wall
+	// clock, in which a cloud PMS gets a call's time.
+	Location *time.Location
 }
 
 // pmsProtocols are the protocols, by pms.protocol.

@@ -129,7 +129,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	// The PMS link, by pms.protocol (pms.go); it sets the engine's waits
 	// and limits from its section.
 	var linkClosers []func() error
-	link, err := c.openPMS(eng, pmsEnv{Logger: log, Closers: &linkClosers})
+	link, err := c.openPMS(eng, pmsEnv{Logger: log, Closers: &linkClosers, Location: c.Location})
 	g.closers = append(g.closers, linkClosers...) // a transcript file: closed at the stop too
 	// The engine closes the PMS link and the PBX source when it stops, the
 	// HTTP server its listener: the closers from here on are for a failed

@@ -12,6 +12,10 @@ import (
 	"callgate/pms/fias/sim"
 )
 
+// cloudSims run the simulator of a cloud PMS for gateway sim pms
+// --protocol (cmd/gateway/simcloud.go).
+var cloudSims = map[string]func(ctx context.Context, a *app, c sim.RunConfig) error{}
+
 // subcommand is one command under a command with sub-commands (gateway sim
 // pms, gateway sim pbx, …).
 type subcommand struct {
@@ -103,12 +107,15 @@ func runSub(ctx context.Context, a *app, parent string, s *subcommand, args []st
 
 func simPMSCommand() *subcommand {
 	var c sim.RunConfig
+	protocol := "fias"
 	return &subcommand{
 		name: "pms",
 		logs: true,
 		summary: "a FIAS PMS (OPERA's IFC8, or Protel) for the gateway to post to: it prints every posting it books or refuses " +
-			"and every rule the gateway breaks; --transcript prints every frame. Commands on stdin change guests: type help",
+			"and every rule the gateway breaks; --transcript prints every frame. Commands on stdin change guests: type help. " +
+			"--protocol opera-cloud|mews|apaleo serves that cloud PMS's API over HTTP instead",
 		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&protocol, "protocol", "fias", "the PMS to be: fias, or a cloud PMS's API: opera-cloud, mews, apaleo")
 			fs.StringVar(&c.Listen, "listen", "127.0.0.1:5010", "the TCP address to listen on, as IFC8 does")
 			fs.StringVar(&c.Rooms, "rooms", "101-160", "the hotel's rooms: numbers and ranges, comma-separated (101-160,201-230)")
 			fs.StringVar(&c.Vacant, "vacant", "", "rooms that start vacant; every other room starts with a guest")
@@ -124,6 +131,19 @@ func simPMSCommand() *subcommand {
 				return usageError{fmt.Sprintf("sim pms takes no arguments, got %q", args[0])}
 			}
 			c.In, c.Out, c.Logger = a.stdin, a.stdout, a.log
+			if protocol != "fias" {
+				run := cloudSims[protocol]
+				if run == nil {
+					return usageError{fmt.Sprintf("--protocol %q is not one of fias, opera-cloud, mews, apaleo", protocol)}
+				}
+				for flag, set := range map[string]bool{"--protel": c.Protel, "--transcript": c.Transcript, "--transcript-file": c.TranscriptFile != "",
+					"--serial": c.Serial != "", "--code-page": c.CodePage != "windows-1252"} {
+					if set {
+						return usageError{fmt.Sprintf("%s is for the FIAS simulator, not --protocol %s", flag, protocol)}
+					}
+				}
+				return run(ctx, a, c)
+			}
 			err := sim.Run(ctx, c)
 			if ue := (*sim.UsageError)(nil); errors.As(err, &ue) {
 				return usageError{ue.Msg}
