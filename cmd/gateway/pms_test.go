@@ -132,12 +132,12 @@ func TestPMSProtocolProblems(t *testing.T) {
 		want           []string
 	}{
 		{"unknown protocol", "protocol: test-cloud", "protocol: apalio",
-			[]string{`pms.protocol: line 8: "apalio" is not a PMS protocol this gateway speaks: use one of fias, test-cloud, test-liar`}},
+			[]string{`pms.protocol: line 8: "apalio" is not a PMS protocol this gateway speaks: use one of apaleo, fias, mews, opera-cloud, test-cloud, test-liar`}},
 		{"a fias key under a cloud protocol", "poll_s: 30", "poll_s: 30\n  address: \"10.0.0.20:5010\"",
 			[]string{"pms.address: line 13: address is a key of pms.protocol fias, not of test-cloud (the protocol this file sets)"}},
 		{"a cloud key under fias", "protocol: test-cloud", "protocol: fias\n  address: \"10.0.0.20:5010\"",
-			[]string{"pms.base_url: line 10: base_url is a key of pms.protocol test-cloud or test-liar, not of fias",
-				"pms.poll_s: line 13: poll_s is a key of pms.protocol test-cloud or test-liar, not of fias",
+			[]string{"pms.base_url: line 10: base_url is a key of pms.protocol apaleo or mews or opera-cloud or test-cloud or test-liar, not of fias",
+				"pms.poll_s: line 13: poll_s is a key of pms.protocol apaleo or mews or opera-cloud or test-cloud or test-liar, not of fias",
 				"pms.lost_answer", // not given: no problem of it
 			}},
 		{"a typo", "poll_s: 30", "pol_s: 30",
@@ -151,7 +151,7 @@ func TestPMSProtocolProblems(t *testing.T) {
 				"pms.lost_answer.limit_s: line 13: 7200 is not from grace_s (0) to 3600"}},
 		{"lost_answer under fias", "protocol: test-cloud\n  base_url: https://pms.example\n  property: MUC\n  auth: {client_id: callgate, client_secret_file: /etc/callgate/secret}\n  poll_s: 30",
 			"protocol: fias\n  address: \"10.0.0.20:5010\"\n  lost_answer: {grace_s: 10}",
-			[]string{"pms.lost_answer: line 10: lost_answer is a key of pms.protocol test-cloud or test-liar, not of fias"}},
+			[]string{"pms.lost_answer: line 10: lost_answer is a key of pms.protocol apaleo or mews or opera-cloud or test-cloud or test-liar, not of fias"}},
 		{"a key given twice", "poll_s: 30", "poll_s: 30\n  poll_s: 40",
 			[]string{"pms.poll_s: line 13: given twice (first on line 12)"}},
 		{"not a section", "pms:\n  protocol: test-cloud\n  base_url: https://pms.example\n  property: MUC\n  auth: {client_id: callgate, client_secret_file: /etc/callgate/secret}\n  poll_s: 30",
