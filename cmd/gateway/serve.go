@@ -78,8 +78,8 @@ type gatewayRun struct {
 	mail    *mail.Server // the scheduled reports are sent through
 	// notify delivers the alarms (nil without alarms.notify).
 	notify *notify.Notifier
-	http    *http.Server
-	ln      net.Listener
+	http   *http.Server
+	ln     net.Listener
 	// closers close what the gateway opened, last first (closeAll).
 	closers []func() error
 }
