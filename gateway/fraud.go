@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -109,13 +110,44 @@ func FormatTimeSpan(from, to int) string {
 // FraudCallRef names one call of a fraud hit, without the whole number.
 type FraudCallRef struct {
 	Entry       EntryID   `json:"entry,omitempty"`
-	Start       time.Time `json:"start"`  // local wall clock (Location UTC, meaning nothing)
+	Start       time.Time `json:"-"`      // local wall clock (Location UTC, meaning nothing): "start" in JSON, without a zone
 	Dialed      string    `json:"dialed"` // masked (MaskNumber)
 	Class       string    `json:"class"`
 	Destination string    `json:"destination,omitempty"`
 	DurationS   int       `json:"duration_s"`
 	TotalMinor  int64     `json:"total_minor"`
 	Currency    string    `json:"currency"`
+}
+
+type fraudCallJSON FraudCallRef
+
+// MarshalJSON writes the call with its start as the site's wall clock,
+// 2026-12-06T02:37:09 (WallClockLayout), as a normalized call's start.
+func (r FraudCallRef) MarshalJSON() ([]byte, error) {
+	return MarshalPlain(struct {
+		Start string `json:"start"`
+		fraudCallJSON
+	}{r.Start.Format(WallClockLayout), fraudCallJSON(r)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *FraudCallRef) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Start string `json:"start"`
+		fraudCallJSON
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = FraudCallRef(w.fraudCallJSON)
+	if w.Start != "" {
+		t, err := time.Parse(WallClockLayout, w.Start)
+		if err != nil {
+			return fmt.Errorf("a fraud call's start %q is not a wall-clock time like 2026-12-06T02:37:09", w.Start)
+		}
+		r.Start = t
+	}
+	return nil
 }
 
 // FraudHit is one rule firing on a call: the rule, whom it names, and the

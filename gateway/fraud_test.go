@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -237,4 +238,19 @@ func FuzzParseTimeSpan(f *testing.F) {
 			t.Fatalf("%q gave %d-%d", s, from, to)
 		}
 	})
+}
+
+func TestFraudCallRefJSON(t *testing.T) {
+	r := gateway.FraudCallRef{Entry: 7, Start: time.Date(2026, 12, 6, 2, 37, 9, 0, time.UTC), Dialed: "9011xxxx", Class: "international", DurationS: 240, TotalMinor: 480, Currency: "USD"}
+	b, err := json.Marshal(r)
+	if err != nil || string(b) != `{"start":"2026-12-06T02:37:09","entry":7,"dialed":"9011xxxx","class":"international","duration_s":240,"total_minor":480,"currency":"USD"}` {
+		t.Fatalf("%s %v", b, err)
+	}
+	var back gateway.FraudCallRef
+	if err := json.Unmarshal(b, &back); err != nil || back != r {
+		t.Errorf("%+v %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"start":"06/12/2026"}`), &back); err == nil || !strings.Contains(err.Error(), "wall-clock") {
+		t.Errorf("a bad start: %v", err)
+	}
 }

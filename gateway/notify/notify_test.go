@@ -413,3 +413,20 @@ func TestNewRefusesBadKeys(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVerify: a receiver's check never panics on a header or body from
+// outside, and takes only the signature Sign makes.
+func FuzzVerify(f *testing.F) {
+	f.Add([]byte("k"), []byte(`{"alarm":"test"}`), "sha256=00")
+	f.Add([]byte("key"), []byte{}, "")
+	f.Add([]byte("key"), []byte("x"), "sha256=zz")
+	f.Fuzz(func(t *testing.T, key, body []byte, sig string) {
+		if notify.Verify(key, body, sig) && strings.TrimPrefix(strings.TrimSpace(sig), "sha256=") != strings.TrimPrefix(notify.Sign(key, body), "sha256=") &&
+			!strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(sig), "sha256="), strings.TrimPrefix(notify.Sign(key, body), "sha256=")) {
+			t.Fatalf("Verify took %q for %q", sig, body)
+		}
+		if !notify.Verify(key, body, notify.Sign(key, body)) {
+			t.Fatal("Verify refused Sign's signature")
+		}
+	})
+}
