@@ -289,7 +289,7 @@ func (e *Engine) checkCredit(ctx context.Context, room string) error {
 	e.rules.mu.Unlock()
 	e.SetAlarm(Alarm{Kind: AlarmRoomCredit, Subject: room, Text: text, Detail: &AlarmDetail{
 		Room: room, Reservation: g.Reservation, Count: calls, AmountMinor: total, Amount: e.major(total, cur), Currency: cur,
-		Limit: e.major(limit, cur) + " (" + source + ")"}}, true)
+		Limit: e.amount(limit, cur) + " (" + source + ")"}}, true)
 	return nil
 }
 
