@@ -254,3 +254,19 @@ func TestFraudCallRefJSON(t *testing.T) {
 		t.Errorf("a bad start: %v", err)
 	}
 }
+
+// BenchmarkFraudCheck is the rules' cost on the engine's path, per call of
+// a generated month (every rule on, the planted fraud firing).
+func BenchmarkFraudCheck(b *testing.B) {
+	calls, _ := gatewaytest.GenerateMonth(1, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), true)
+	c := gateway.NewFraudChecker(gatewaytest.TrafficRules, gatewaytest.TrafficRooms)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tc := &calls[i%len(calls)]
+		if i%len(calls) == 0 && i > 0 {
+			c = gateway.NewFraudChecker(gatewaytest.TrafficRules, gatewaytest.TrafficRooms)
+		}
+		c.Check(gateway.EntryID(i), &tc.Call, &tc.Charge)
+	}
+}
