@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/rs/zerolog"
 
@@ -97,5 +98,18 @@ func (c *Config) validateAlarms(k *checker) {
 	}
 	if c.Alarms.NeedsSMTP() && c.SMTP.Host == "" {
 		k.Add("alarms.notify", "a target sends e-mail: give the mail server in the smtp: section (host, from)")
+	}
+}
+
+// warnAlarms warns of a webhook over plain HTTP to the network: the
+// messages are signed, not encrypted, and name rooms and extensions.
+func (c *Config) warnAlarms(k *checker) {
+	for i, t := range c.Alarms.Notify {
+		u, err := url.Parse(t.Webhook)
+		if t.Webhook == "" || err != nil || u.Scheme != "http" || gateway.LoopbackHost(u.Hostname()) {
+			continue
+		}
+		k.Add(fmt.Sprintf("alarms.notify[%d].webhook", i), "%s sends alarms (rooms, extensions, amounts) over plain HTTP to the network: "+
+			"they are signed, not encrypted; use https://", t.Name())
 	}
 }

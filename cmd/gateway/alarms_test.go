@@ -239,3 +239,27 @@ alarms:
 		t.Errorf("alarms %+v", g.engine.Status().Alarms)
 	}
 }
+
+// TestAlarmsWebhookWarning: gateway check warns (exit 0) of a webhook over
+// plain HTTP to the network, not of one on this machine or over HTTPS.
+func TestAlarmsWebhookWarning(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hook.key"), []byte("k\n"), 0o600)
+	cfg := filepath.Join(dir, "callgate.yaml")
+	os.WriteFile(cfg, []byte(`site: {name: Grand Hotel, timezone: America/New_York}
+store: {path: journal.db}
+pbx: {format: avaya-ipo, transport: file, file: /dev/null}
+pms: {protocol: fias, address: "127.0.0.1:5010"}
+tariff: `+mustAbs(t, "../../configs/tariffs/usa.yaml")+`
+alarms:
+  notify:
+    - {webhook: "http://ops.hotel.example/hook?token=x", secret_file: hook.key}
+    - {webhook: "http://127.0.0.1:9000/hook", secret_file: hook.key}
+    - {webhook: "https://ops.hotel.example/hook", secret_file: hook.key}
+`), 0o644)
+	code, out, errOut := run(t, "", "check", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "warning: alarms.notify[0].webhook: line 8: webhook http://ops.hotel.example/hook sends alarms") ||
+		strings.Contains(out, "token=x") || !strings.Contains(out, "config OK, with 1 warning") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
