@@ -172,6 +172,9 @@ func (e *Engine) handleAll(ctx context.Context, recs []RawRecord) {
 			}
 		}
 		e.mu.Unlock()
+		if !c.Replay {
+			e.checkCall(c.ID, ps[i].moves) // the fraud rules, in memory (rules_alarms.go)
+		}
 		switch {
 		case c.Replay:
 			e.logReplay(rec)

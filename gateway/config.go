@@ -16,6 +16,7 @@ type RoomsConfig struct {
 	Map      map[string]string `yaml:"map"`
 	Ranges   []RoomRangeConfig `yaml:"ranges"`
 	NotRooms []string          `yaml:"not_rooms"` // extensions ("250") or ranges ("200-299") that are never rooms
+	Credit   *CreditConfig     `yaml:"credit"`    // credit limits per stay (config_alarms.go)
 }
 
 // RoomRangeConfig maps a range of extensions to rooms by an offset.
@@ -75,6 +76,7 @@ func (r *RoomsConfig) Check(k *Checker) {
 			k.Add(fmt.Sprintf("rooms.not_rooms[%d]", i), "%q is not an extension (250) or a range of extensions (200-299, low to high)", nr)
 		}
 	}
+	r.Credit.check(k)
 }
 
 // AlarmsConfig is the alarms section of the gateway's config file: when
@@ -82,6 +84,10 @@ func (r *RoomsConfig) Check(k *Checker) {
 type AlarmsConfig struct {
 	PMSDownMinutes int `yaml:"pms_down_minutes"` // PMS link down longer than this
 	QueueMinutes   int `yaml:"queue_minutes"`    // a posting waiting longer than this
+	// Notify, RemindMinutes and Fraud: config_alarms.go.
+	Notify        []NotifyTarget `yaml:"notify"`
+	RemindMinutes int            `yaml:"remind_minutes"`
+	Fraud         *FraudConfig   `yaml:"fraud"`
 }
 
 // Check records the section's problems, under alarms.
@@ -92,6 +98,7 @@ func (a AlarmsConfig) Check(k *Checker) {
 	if a.QueueMinutes < 1 {
 		k.Add("alarms.queue_minutes", "%d: give the minutes (1 or more) a posting may wait before the alarm", a.QueueMinutes)
 	}
+	a.checkDelivery(k)
 }
 
 // Options returns the engine's alarm options.

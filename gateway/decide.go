@@ -115,6 +115,7 @@ func (e *Engine) process(ctx context.Context, id EntryID, rec RawRecord) {
 	}
 	// The rating and the decision share one commit: two events, one fsync.
 	e.settle(ctx, d, rated, d.Move)
+	e.checkCall(id, []Change{rated.Change, d.Change}) // the fraud rules (rules_alarms.go)
 }
 
 // decide moves a rated entry on: not chargeable, an exception, or queued.

@@ -88,8 +88,15 @@ type Engine struct {
 	// show amounts as 12.79 USD rather than 1279 minor units.
 	MinorDigits func(currency string) (int, bool)
 	// OnAlarm, if set, is called each time an alarm is raised or cleared,
-	// after the engine's status shows it; it must not block.
+	// after the engine's status shows it, in the order they happen; it must
+	// not block.
 	OnAlarm func(a Alarm, raised bool)
+	// Fraud, if it has a rule set, is checked on each call as it is rated
+	// (rules_alarms.go, docs/alarms.md).
+	Fraud FraudRules
+	// Credit, if set, is the rooms' credit limits per stay: a room whose
+	// posted calls pass its limit raises a room-credit alarm.
+	Credit CreditLimits
 	// Latency, if set, observes each posting's end-to-end time: from the
 	// record's arrival to the PMS's OK.
 	Latency func(time.Duration)
@@ -121,7 +128,11 @@ type Engine struct {
 
 	mu     sync.Mutex
 	status Status
-	alarms map[AlarmKind]Alarm
+	alarms map[alarmKey]Alarm
+	// alarmOrder keeps OnAlarm's calls in the order the alarms changed.
+	alarmOrder sync.Mutex
+	// rules is the state of the fraud and credit rules (rules_alarms.go).
+	rules ruleState
 	// writeFailing names the engine's writers (capture, answer, send) whose
 	// last journal write failed: the journal-write alarm is up while any is.
 	writeFailing map[string]error
@@ -153,13 +164,33 @@ const (
 	AlarmQueueOld     AlarmKind = "queue-old"     // postings have waited too long
 	AlarmInDoubt      AlarmKind = "in-doubt"      // postings in doubt wait for the night auditor
 	AlarmJournalWrite AlarmKind = "journal-write" // the journal cannot be written
+	AlarmFraud        AlarmKind = "fraud"         // a toll-fraud or cost rule fired for an extension
+	AlarmRoomCredit   AlarmKind = "room-credit"   // a room's posted calls passed its credit limit
+	AlarmNotifyFailed AlarmKind = "notify-failed" // an alarm target keeps failing
 )
 
-// Alarm is a condition a person should know about.
+// AlarmKinds lists every alarm kind, in the order docs/alarms.md gives them.
+var AlarmKinds = []AlarmKind{AlarmPBXSilent, AlarmPMSDown, AlarmQueueOld, AlarmInDoubt, AlarmJournalWrite,
+	AlarmFraud, AlarmRoomCredit, AlarmNotifyFailed}
+
+// Alarm is a condition a person should know about. The engine's own alarms
+// stand once per kind; fraud, room-credit and notify-failed alarms stand
+// once per Subject (an extension and rule, a room, a target).
 type Alarm struct {
-	Kind  AlarmKind
-	Since time.Time
-	Text  string
+	Kind    AlarmKind
+	Subject string `json:",omitempty"` // what the alarm is about, "" for the engine's own
+	Since   time.Time
+	Text    string
+	Detail  *AlarmDetail `json:",omitempty"`
+}
+
+// Key names the alarm among those standing: its kind, and its subject when
+// it has one ("fraud/201/night").
+func (a Alarm) Key() string {
+	if a.Subject == "" {
+		return string(a.Kind)
+	}
+	return string(a.Kind) + "/" + a.Subject
 }
 
 // Status is a snapshot of the engine for the console, metrics and health
@@ -229,7 +260,8 @@ func (e *Engine) defaults() {
 	}
 	e.wake = make(chan struct{}, 1)
 	e.handoff = make(chan Entry, 1)
-	e.alarms = map[AlarmKind]Alarm{}
+	e.alarms = map[alarmKey]Alarm{}
+	e.rules.init(e)
 	e.writeFailing = map[string]error{}
 	e.status = Status{Started: e.now(), Postings: map[PostOutcome]uint64{}}
 }
@@ -304,24 +336,53 @@ func (e *Engine) journalWrite(writer string, err error) {
 }
 
 func (e *Engine) setAlarm(k AlarmKind, on bool, text string) {
+	e.SetAlarm(Alarm{Kind: k, Text: text}, on)
+}
+
+// alarmKey names a standing alarm: its kind and subject.
+type alarmKey struct {
+	kind    AlarmKind
+	subject string
+}
+
+// SetAlarm raises a (or updates its text and detail when it stands) or
+// clears the alarm of a's kind and subject: the one list of alarms the
+// dashboard, /metrics, /healthz and the alarm targets read. A change of
+// state is logged and passed to OnAlarm; an update is not.
+func (e *Engine) SetAlarm(a Alarm, on bool) {
+	e.alarmOrder.Lock()
+	defer e.alarmOrder.Unlock()
+	k := alarmKey{a.Kind, a.Subject}
 	e.mu.Lock()
-	a, was := e.alarms[k]
+	if e.alarms == nil {
+		e.alarms = map[alarmKey]Alarm{}
+	}
+	old, was := e.alarms[k]
 	switch {
 	case on && !was:
-		a = Alarm{Kind: k, Since: e.now(), Text: text}
+		if a.Since.IsZero() {
+			a.Since = e.now()
+		}
 		e.alarms[k] = a
 	case on:
-		a.Text = text
+		a.Since = old.Since
 		e.alarms[k] = a
 	case was:
 		delete(e.alarms, k)
+		if a.Text == "" {
+			a.Text = old.Text
+		}
+		if a.Detail == nil {
+			a.Detail = old.Detail
+		}
+		a.Since = old.Since
 	}
 	e.mu.Unlock()
 	switch {
 	case on && !was:
-		e.Logger.Error().Str("alarm", string(k)).Msg(text)
+		e.Logger.Error().Str("alarm", string(a.Kind)).Str("subject", a.Subject).Msg(a.Text)
 	case !on && was:
-		e.Logger.Info().Str("alarm", string(k)).Msg("alarm cleared")
+		e.Logger.Info().Str("alarm", string(a.Kind)).Str("subject", a.Subject).Msg("alarm cleared")
 	}
 	if on != was && e.OnAlarm != nil {
 		e.OnAlarm(a, on)
@@ -345,6 +406,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock() // Status reads them
 	e.capability, e.prover, e.epoch = capability, prover, info.Epoch
 	e.mu.Unlock()
+	e.warmRules(ctx) // before the recovery, which rates what the last run left
 	if err := e.recoverEntries(ctx); err != nil {
 		e.Source.Close()
 		e.PMS.Close()

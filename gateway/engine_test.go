@@ -15,6 +15,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/gatewaytest"
+	"callgate/internal/testutil"
 )
 
 // The engine's unit tests run it over the fakes of gatewaytest: no disk, no
@@ -171,6 +172,12 @@ func TestEngineCapturesAndDropsReplays(t *testing.T) {
 	if !r.j.Await(r.ctx, func() bool { return r.e.Status().Replays == 1 }) {
 		t.Fatal("the replay was not counted")
 	}
+	// The status counts a burst's records one after another after its
+	// commit, and the journal signals no change then: poll it (bounded).
+	testutil.WaitFor(t, 5*time.Second, "the status counting both records", func() bool {
+		st := r.e.Status()
+		return st.RecordsRead == 2 && st.NotCalls == 1
+	})
 	en, _ := r.j.Entry(r.ctx, id)
 	st := r.e.Status()
 	if en.Replays != 1 || st.RecordsRead != 2 || st.NotCalls != 1 || st.LastRecord.IsZero() {

@@ -112,6 +112,7 @@ func (e *Engine) watchLoop(ctx context.Context, w *watch) {
 		case <-check.C():
 			w.evaluate(ctx, e.PMS.Status())
 			e.checkQueues(ctx)
+			e.tickRules(ctx) // fraud alarms that went quiet, room credit (rules_alarms.go)
 		case <-tidy.C():
 			e.tidy(ctx)
 		}

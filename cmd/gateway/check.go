@@ -88,5 +88,6 @@ func configWarnings(c *Config) Problems {
 		k.Add("console.listen", "%s serves the console (passwords, session cookies, guest names) over plain HTTP to the network: "+
 			"set console.tls_cert and console.tls_key, or listen on 127.0.0.1 behind a TLS reverse proxy", c.Console.Listen)
 	}
+	c.warnAlarms(k) // alarms.go
 	return k.Problems
 }

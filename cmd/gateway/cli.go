@@ -30,6 +30,7 @@ func commands() []*command {
 		serveCommand(),
 		userCommand(),
 		checkCommand(),
+		alarmsCommand(),
 		parseCommand(),
 		captureCommand(),
 		rateCommand(),

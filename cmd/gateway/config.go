@@ -200,6 +200,7 @@ func (c *Config) validate() Problems {
 		tariff.CheckFile(k, "tariff", c.Resolve(c.Tariff))
 	}
 	c.Alarms.Check(k)
+	c.validateAlarms(k) // alarms.go
 	c.validateReport(k)
 	c.validateDelivery(k)
 	c.Console.Check(k, c.Resolve)

@@ -43,7 +43,7 @@ func (c *Config) validateDelivery(k *checker) {
 			k.Add(p.Key, "%s", p.Msg)
 		}
 	}
-	if len(c.Reports) > 0 || c.SMTP.Host != "" {
+	if len(c.Reports) > 0 || c.SMTP.Host != "" || c.Alarms.NeedsSMTP() {
 		c.SMTP.Check(k)
 	}
 }

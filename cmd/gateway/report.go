@@ -75,6 +75,9 @@ func reportCommand() *command {
 				return err
 			}
 			sections := []string{"site", "store", "rooms", "report"}
+			if name == "fraud" || name == "exceptions" {
+				sections = append(sections, "alarms") // the fraud rules
+			}
 			if mailTo != "" {
 				sections = append(sections, "smtp")
 			}

@@ -50,5 +50,7 @@ func loadCarriers(resolve func(string) string, paths []string) ([]report.NamedRa
 // reportOptions maps the config onto the report options, with the
 // tariff's amount digits (dates and alternative tariffs are the caller's).
 func (c *Config) reportOptions() report.Options {
-	return c.Report.Options(c.Location, c.Rooms.RoomMap(), tariff.MinorDigits)
+	o := c.Report.Options(c.Location, c.Rooms.RoomMap(), tariff.MinorDigits)
+	o.Fraud = c.Alarms.FraudRules() // the fraud report and the exceptions' fraud reasons
+	return o
 }

@@ -20,6 +20,7 @@ import (
 	"callgate/gateway/console"
 	"callgate/gateway/mail"
 	"callgate/gateway/metrics"
+	"callgate/gateway/notify"
 	"callgate/gateway/report"
 	"callgate/internal/yamlstrict"
 	"callgate/pbx"
@@ -74,8 +75,10 @@ type gatewayRun struct {
 	// reports sends the config's scheduled reports (nil without any).
 	reports *report.Scheduler
 	mail    *mail.Server // the scheduled reports are sent through
-	http    *http.Server
-	ln      net.Listener
+	// notify delivers the alarms (nil without alarms.notify).
+	notify *notify.Notifier
+	http   *http.Server
+	ln     net.Listener
 	// closers close what the gateway opened, last first (closeAll).
 	closers []func() error
 }
@@ -121,11 +124,21 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		Rooms:        c.Rooms.RoomMap(),
 		PostToVacant: c.Policy.PostToVacant,
 		Alarms:       c.Alarms.Options(),
+		Fraud:        c.Alarms.FraudRules(),
+		Credit:       c.Rooms.Credit.Limits(),
 		MinorDigits:  tariff.MinorDigits,
 		Property:     c.Site.Name, // in posting references
 		Logger:       log.With().Str("component", "engine").Logger(),
 	}
 	g.engine = eng
+	if len(c.Alarms.Notify) > 0 {
+		// Alarms delivered by e-mail and webhook, from the engine's one
+		// list; a target that keeps failing is an alarm in that list.
+		if g.notify, err = c.notifier(eng.SetAlarm, log); err != nil {
+			return nil, err
+		}
+		eng.OnAlarm = g.notify.Alarm
+	}
 	// The PMS link, by pms.protocol (pms.go); it sets the engine's waits
 	// and limits from its section.
 	var linkClosers []func() error
@@ -223,6 +236,16 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	if g.reports != nil {
 		g.log.Info().Int("reports", len(g.cfg.Reports)).Msg("scheduled reports: e-mail delivery running")
 	}
+	notifyDone := make(chan struct{})
+	notifyCtx, stopNotify := context.WithCancel(context.Background())
+	defer stopNotify()
+	go func() {
+		defer close(notifyDone)
+		if g.notify != nil {
+			g.log.Info().Int("targets", len(g.cfg.Alarms.Notify)).Msg("alarm delivery running")
+			g.notify.Run(notifyCtx)
+		}
+	}()
 	httpDone := make(chan error, 1)
 	go func() {
 		if g.http.TLSConfig != nil {
@@ -240,6 +263,8 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	g.http.Shutdown(shut)
 	<-httpDone
 	stopReports() // a report being read or sent ends before the journal closes
+	stopNotify()  // the engine has stopped: no alarm changes after this
+	<-notifyDone
 	g.closeAll()
 	return err
 }

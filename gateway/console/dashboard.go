@@ -66,9 +66,12 @@ type retryView struct {
 }
 
 type alarmView struct {
-	Kind  string `json:"kind"`
-	Since string `json:"since"`
-	Text  string `json:"text"`
+	Kind string `json:"kind"`
+	// Subject is what a fraud, room-credit or notify-failed alarm is about
+	// (201/night, a room, a target); "" for the engine's own.
+	Subject string `json:"subject,omitempty"`
+	Since   string `json:"since"`
+	Text    string `json:"text"`
 }
 
 type classTotal struct {
@@ -127,9 +130,14 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 			WaitMS: w.Wait.Milliseconds(), NextTry: s.wall(w.Until)}
 	}
 	for _, a := range st.Alarms {
-		sn.Alarms = append(sn.Alarms, alarmView{string(a.Kind), s.wall(a.Since), a.Text})
+		sn.Alarms = append(sn.Alarms, alarmView{string(a.Kind), a.Subject, s.wall(a.Since), a.Text})
 	}
-	sort.Slice(sn.Alarms, func(i, j int) bool { return sn.Alarms[i].Kind < sn.Alarms[j].Kind })
+	sort.Slice(sn.Alarms, func(i, j int) bool {
+		if sn.Alarms[i].Kind != sn.Alarms[j].Kind {
+			return sn.Alarms[i].Kind < sn.Alarms[j].Kind
+		}
+		return sn.Alarms[i].Subject < sn.Alarms[j].Subject
+	})
 	counts, err := s.o.Queries.Counts(ctx)
 	if err != nil {
 		return sn, err

@@ -145,3 +145,39 @@ func TestConsoleShowsThePostersWait(t *testing.T) {
 		t.Errorf("the dashboard lacks %q", want)
 	}
 }
+
+// TestDashboardShowsRuleAlarms: the fraud, room-credit and notify-failed
+// alarms of the engine's list show on the dashboard and in
+// /api/v1/status, each with what it is about, sorted by kind and subject.
+func TestDashboardShowsRuleAlarms(t *testing.T) {
+	e := newConsoleEnv(t)
+	since := time.Date(2026, 11, 27, 7, 30, 0, 0, time.UTC)
+	e.eng.mu.Lock()
+	e.eng.st.Alarms = []gateway.Alarm{
+		{Kind: gateway.AlarmRoomCredit, Subject: "101", Since: since, Text: "room 101: posted calls this stay come to 212.00 USD, over its credit limit of 150.00 USD (default)"},
+		{Kind: gateway.AlarmFraud, Subject: "205/night", Since: since, Text: "extension 205, not a room, made 1 international or premium calls during the night hours 00:00-06:00, 4.80 USD"},
+		{Kind: gateway.AlarmNotifyFailed, Subject: "webhook https://ops.example/callgate", Since: since, Text: "alarms cannot be delivered to webhook https://ops.example/callgate"},
+		{Kind: gateway.AlarmFraud, Subject: "117/international-per-hour", Since: since, Text: "room 117 made 4 international calls within an hour (limit 3)"},
+	}
+	e.eng.mu.Unlock()
+	code, page, _ := e.as("fd").get("/")
+	if code != http.StatusOK {
+		t.Fatalf("dashboard: %d", code)
+	}
+	for _, want := range []string{"fraud · 117/international-per-hour", "fraud · 205/night", "room-credit · 101", "notify-failed · webhook https://ops.example/callgate",
+		"over its credit limit of 150.00 USD"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the dashboard lacks %q", want)
+		}
+	}
+	if i, j := strings.Index(page, "117/international"), strings.Index(page, "205/night"); i < 0 || j < i {
+		t.Error("fraud alarms not in subject order")
+	}
+	_, body := e.api("GET", "/api/v1/status", e.token("fd"), "")
+	var st struct {
+		Alarms []struct{ Kind, Subject, Text string } `json:"alarms"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Alarms) != 4 || st.Alarms[0].Kind != "fraud" || st.Alarms[0].Subject != "117/international-per-hour" || st.Alarms[3].Kind != "room-credit" {
+		t.Errorf("status alarms %+v (%v)", st.Alarms, err)
+	}
+}

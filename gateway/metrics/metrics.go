@@ -54,7 +54,7 @@ func New(e Engine, q gateway.Queries) *Collector {
 	m.link = d("pms_link_state", "The PMS link's state (1 for the current one).", "state")
 	m.oversize = d("pms_oversize_frames_total", "Records from the PMS longer than its protocol allows, dropped unread.")
 	m.pbxSilent = d("pbx_silent", "1 while the PBX has sent nothing for the configured time.")
-	m.alarms = d("alarms", "Alarms raised, by kind.", "kind")
+	m.alarms = d("alarms", "Alarms standing, by kind (fraud, room-credit and notify-failed count one per extension and rule, room or target).", "kind")
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "callgate_posting_latency_seconds",
 		Help:    "From a record's arrival to the PMS's OK for its posting.",
@@ -138,18 +138,14 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(m.link, v, string(s))
 	}
-	alarms := map[gateway.AlarmKind]bool{}
+	alarms := map[gateway.AlarmKind]int{}
 	for _, a := range st.Alarms {
-		alarms[a.Kind] = true
+		alarms[a.Kind]++
 	}
-	for _, k := range []gateway.AlarmKind{gateway.AlarmPBXSilent, gateway.AlarmPMSDown, gateway.AlarmQueueOld, gateway.AlarmInDoubt, gateway.AlarmJournalWrite} {
-		v := 0.0
-		if alarms[k] {
-			v = 1
-		}
-		gauge(m.alarms, v, string(k))
+	for _, k := range gateway.AlarmKinds { // per subject alarms (fraud, room-credit, notify-failed) count
+		gauge(m.alarms, float64(alarms[k]), string(k))
 	}
-	gauge(m.pbxSilent, boolFloat(alarms[gateway.AlarmPBXSilent]))
+	gauge(m.pbxSilent, boolFloat(alarms[gateway.AlarmPBXSilent] > 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if counts, err := m.queries.Counts(ctx); err == nil {

@@ -100,6 +100,9 @@ type Options struct {
 	MinorDigits func(currency string) (int, bool)
 	// Tariffs are the alternative tariffs of the carriers report.
 	Tariffs []NamedRater
+	// Fraud are the fraud rules (alarms.fraud) the fraud and exceptions
+	// reports run over the period, as the engine runs them on each call.
+	Fraud gateway.FraudRules
 	// CallerPrefixDigits is how many leading digits of a caller ID make
 	// its area in the caller-areas report (default 3: a North American
 	// area code, or a UK 0xx code).
@@ -357,6 +360,7 @@ func Reports() []Report {
 		{"caller-areas", "Inbound calls by caller area", "prefix, calls, answered, minutes", callerAreas, false, nil},
 		{"unanswered", "Unanswered inbound calls by hour of day", "hour, inbound, unanswered, unanswered_pct", unanswered, false, nil},
 		{"carriers", "Carrier comparison: the period re-rated under other tariffs", "tariff, class, destination, calls, actual_cost, alternative_cost, difference", carriers, false, nil},
+		{"fraud", "Toll fraud: what the fraud rules catch", "first, last, extension, room, rule, calls, guest_charge, currency, limit, alarm", fraud, false, nil},
 		{"night-audit", "Night audit: postings reconciled", "room, posting, start, state, amount, answer, resolved_by, reason", nightAudit, true, nil},
 	}
 }
@@ -507,11 +511,21 @@ func exceptions(es []gateway.Entry, o *Options) (*Table, error) {
 	t := &Table{Columns: []Column{{Name: "start", Kind: Instant}, {Name: "extension"}, {Name: "room"}, {Name: "direction"},
 		{Name: "dialed"}, {Name: "destination"}, {Name: "duration_s", Kind: Int}, {Name: "guest_charge", Kind: Money}, {Name: "reason"}}}
 	counts := map[string]int{}
+	// The fraud rules' alarms, on the calls that raised or fed them.
+	fraudOf := map[int][]string{}
+	fraudHits(es, o, func(i int, hits []gateway.FraudHit) {
+		for _, h := range hits {
+			fraudOf[i] = append(fraudOf[i], "fraud: "+h.Rule)
+		}
+	})
 	for i := range es {
 		e := &es[i]
 		c, ch := e.Call, chargeOf(e)
 		var why []string
 		add := func(r string) { why = append(why, r); counts[r]++ }
+		for _, r := range fraudOf[i] {
+			add(r)
+		}
 		answered := c.Answered == nil || *c.Answered
 		if th.LongCallMinutes > 0 && c.DurationS > th.LongCallMinutes*60 {
 			add(fmt.Sprintf("long (over %d min)", th.LongCallMinutes))

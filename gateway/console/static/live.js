@@ -34,7 +34,7 @@
     document.querySelectorAll("[data-live]").forEach(function (el) { text(el, d[el.getAttribute("data-live")]); });
     var pill = document.querySelector('[data-live="pms_state"]');
     if (pill) { pill.className = "pill " + d.pms_state; }
-    fill("alarms", d.alarms, function (tr, a) { cell(tr, a.kind, "alarm"); cell(tr, a.since); cell(tr, a.text); }, "No alarms.", 3);
+    fill("alarms", d.alarms, function (tr, a) { cell(tr, a.subject ? a.kind + " · " + a.subject : a.kind, "alarm"); cell(tr, a.since); cell(tr, a.text); }, "No alarms.", 3);
     fill("today", d.today, function (tr, t) { cell(tr, t.class); cell(tr, t.calls, "num"); cell(tr, t.revenue, "num"); }, "No chargeable calls yet today.", 3);
     fill("recent", d.recent, function (tr, c) {
       var td = document.createElement("td");
