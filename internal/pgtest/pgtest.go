@@ -156,6 +156,11 @@ func (c *Cluster) Restart() error {
 	if err := c.Stop(); err != nil {
 		return err
 	}
+	return c.StartAgain()
+}
+
+// StartAgain starts the stopped cluster on the port it had.
+func (c *Cluster) StartAgain() error {
 	port := c.Port
 	fsync := "off"
 	if c.fsync {

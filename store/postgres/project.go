@@ -1,0 +1,448 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"callgate/gateway"
+)
+
+// eventData is the "data" of a stored event as far as the central projects
+// it: the keys docs/journal.md gives the kinds captured, imported and
+// moved, and the audit detail.
+type eventData struct {
+	Received    string          `json:"received"`
+	Source      string          `json:"source"`
+	Call        *gateway.Call   `json:"call"`
+	Charge      *gateway.Charge `json:"charge"`
+	Room        string          `json:"room"`
+	Reservation string          `json:"reservation"`
+	Posting     uint32          `json:"posting"`
+	Answer      *struct {
+		Code string `json:"code"`
+		Text string `json:"text"`
+	} `json:"answer"`
+	Action string            `json:"action"`
+	Detail map[string]string `json:"detail"`
+}
+
+// callRow is one row of call_state: a journal entry's latest state and
+// facts, projected from its events as the property's journal projects them.
+type callRow struct {
+	entry       uint64
+	created     time.Time
+	state       gateway.State
+	updated     time.Time
+	lastSeq     uint64
+	received    *time.Time
+	source      *string
+	call        *gateway.Call
+	charge      *gateway.Charge
+	room        *string
+	reservation *string
+	posting     uint32
+	sent        *time.Time
+	answer      *string
+	answerText  *string
+	replays     int
+}
+
+// postingRow is one (entry, posting number) of the batch, with what the
+// batch tells of it; nil fields keep what is stored.
+type postingRow struct {
+	entry, posting uint64
+	room           *string
+	total          *int64
+	currency       *string
+	state          gateway.State
+	given          time.Time
+	sent           *time.Time
+	answer         *string
+	answerText     *string
+	answerAt       *time.Time
+}
+
+// project updates the projections from the batch's new events: call_state,
+// posting, exception and action.
+func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gateway.Event) error {
+	rows := map[uint64]*callRow{}
+	var order []uint64
+	created := map[uint64]bool{}
+	var load []int64
+	for i := range evs {
+		e := &evs[i]
+		if e.Entry == 0 {
+			continue
+		}
+		id := uint64(e.Entry)
+		if e.Kind == gateway.EventCaptured || e.Kind == gateway.EventImported {
+			created[id] = true
+		} else if !created[id] && !containsID(load, int64(id)) {
+			load = append(load, int64(id))
+		}
+	}
+	if len(load) > 0 {
+		if err := loadCalls(ctx, tx, property, epoch, load, rows); err != nil {
+			return err
+		}
+	}
+	postings := map[[2]uint64]*postingRow{}
+	var postOrder [][2]uint64
+	var excs, acts [][]any
+	for i := range evs {
+		e := &evs[i]
+		var d eventData
+		if len(e.Data) > 0 {
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				return gateway.Errorf(gateway.KindInvalid, "event %d (%s) of epoch %s: its data cannot be read: %v", e.Seq, e.Kind, epoch, err)
+			}
+		}
+		if e.Actor != "" || e.Kind == gateway.EventAudit || e.Kind == gateway.EventPruned {
+			var detail any
+			if len(d.Detail) > 0 {
+				detail = d.Detail
+			}
+			action := d.Action
+			if action == "" {
+				action = string(e.Kind)
+			}
+			acts = append(acts, []any{property, epoch, int64(e.Seq), int64(e.Entry), e.Time.UTC(), e.Local, string(e.Kind), e.Actor,
+				action, string(e.From), string(e.To), e.Reason, detail})
+		}
+		if e.Entry == 0 {
+			continue
+		}
+		id := uint64(e.Entry)
+		r := rows[id]
+		if r == nil {
+			r = &callRow{entry: id, created: e.Time.UTC(), state: gateway.StateCaptured}
+			rows[id] = r
+		}
+		if !containsU(order, id) {
+			order = append(order, id)
+		}
+		r.updated, r.lastSeq = e.Time.UTC(), e.Seq
+		switch e.Kind {
+		case gateway.EventCaptured, gateway.EventImported:
+			*r = callRow{entry: id, created: e.Time.UTC(), state: gateway.StateCaptured, updated: e.Time.UTC(), lastSeq: e.Seq}
+			if d.Received != "" {
+				if t, err := time.Parse(time.RFC3339Nano, d.Received); err == nil {
+					t = t.UTC()
+					r.received = &t
+				}
+			}
+			if d.Source != "" {
+				r.source = ptr(d.Source)
+			}
+			if e.Kind == gateway.EventImported {
+				r.state = gateway.StateImported
+				if d.Room != "" {
+					r.room = ptr(d.Room)
+				}
+				setCall(r, &d)
+			}
+		case gateway.EventReplayed:
+			r.replays++
+		case gateway.EventMoved:
+			r.state = e.To
+			setCall(r, &d)
+			if d.Room != "" {
+				r.room = ptr(d.Room)
+			}
+			if d.Reservation != "" {
+				r.reservation = ptr(d.Reservation)
+			}
+			switch {
+			case d.Posting != 0:
+				r.posting = d.Posting
+				p := postingOf(postings, &postOrder, r, e)
+				p.given = e.Time.UTC()
+			case e.To == gateway.StateQueued && (e.From == gateway.StateReposted || e.From == gateway.StateTransferred):
+				r.posting = 0 // queued again by a person, to go under a new number
+			}
+			if e.To == gateway.StateSent {
+				t := e.Time.UTC()
+				r.sent = &t
+			}
+			if d.Answer != nil {
+				r.answer, r.answerText = ptr(d.Answer.Code), optPtr(d.Answer.Text)
+			}
+			if r.posting != 0 {
+				p := postingOf(postings, &postOrder, r, e)
+				if e.To == gateway.StateSent {
+					p.sent = r.sent
+				}
+				if d.Answer != nil {
+					t := e.Time.UTC()
+					p.answer, p.answerText, p.answerAt = r.answer, r.answerText, &t
+				}
+			}
+			if e.To == gateway.StateException || e.To == gateway.StateInDoubt {
+				excs = append(excs, []any{property, epoch, int64(e.Seq), int64(e.Entry), e.Time.UTC(), string(e.From), string(e.To), e.Reason})
+			}
+		}
+	}
+	if err := putCalls(ctx, tx, property, epoch, rows, order); err != nil {
+		return err
+	}
+	if err := putPostings(ctx, tx, property, epoch, postings, postOrder); err != nil {
+		return err
+	}
+	if len(excs) > 0 {
+		if err := insertAll(ctx, tx, "exception", []string{"property", "epoch", "seq", "entry", "time_utc", "from_state", "to_state", "reason"}, excs); err != nil {
+			return err
+		}
+	}
+	if len(acts) > 0 {
+		if err := insertAll(ctx, tx, "action", []string{"property", "epoch", "seq", "entry", "time_utc", "time_local", "kind", "actor", "action", "from_state", "to_state", "reason", "detail"}, acts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// postingOf is the batch's row for the entry's current posting number,
+// carrying the entry's state, room and charge as they are now.
+func postingOf(m map[[2]uint64]*postingRow, order *[][2]uint64, r *callRow, e *gateway.Event) *postingRow {
+	k := [2]uint64{r.entry, uint64(r.posting)}
+	p := m[k]
+	if p == nil {
+		p = &postingRow{entry: r.entry, posting: uint64(r.posting), given: e.Time.UTC()}
+		m[k] = p
+		*order = append(*order, k)
+	}
+	p.state, p.room = r.state, r.room
+	if r.charge != nil {
+		p.total, p.currency = &r.charge.TotalMinor, &r.charge.Currency
+	}
+	return p
+}
+
+func setCall(r *callRow, d *eventData) {
+	if d.Call != nil {
+		c := *d.Call
+		c.Raw = nil
+		r.call = &c
+	}
+	if d.Charge != nil {
+		ch := *d.Charge
+		r.charge = &ch
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func optPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func containsID(xs []int64, x int64) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func containsU(xs []uint64, x uint64) bool {
+	// The batch's entries come mostly in order: look from the end.
+	for i := len(xs) - 1; i >= 0 && i >= len(xs)-64; i-- {
+		if xs[i] == x {
+			return true
+		}
+	}
+	for i := 0; i < len(xs)-64; i++ {
+		if xs[i] == x {
+			return true
+		}
+	}
+	return false
+}
+
+// callCols are call_state's columns in the order callRow.values gives them.
+var callCols = []string{"property", "epoch", "entry", "created_utc", "state", "updated_utc", "last_seq", "received_utc", "source",
+	"start_local", "start_utc", "extension", "room", "reservation", "dialed", "duration_s", "direction", "trunk", "account_code",
+	"class", "destination", "band", "billable_s", "chargeable", "carrier_minor", "markup_minor", "surcharge_minor", "tax_minor",
+	"total_minor", "currency", "tariff_version", "exception", "posting", "sent_utc", "pms_answer", "pms_answer_text", "replays"}
+
+func (r *callRow) values(property, epoch string) []any {
+	v := make([]any, 0, len(callCols))
+	v = append(v, property, epoch, int64(r.entry), r.created, string(r.state), r.updated, int64(r.lastSeq), r.received, r.source)
+	if c := r.call; c != nil {
+		var startLocal, startUTC *time.Time
+		if !c.Start.IsZero() {
+			startLocal = &c.Start
+		}
+		if !c.StartUTC.IsZero() {
+			t := c.StartUTC.UTC()
+			startUTC = &t
+		}
+		v = append(v, startLocal, startUTC, optPtr(c.Extension))
+	} else {
+		v = append(v, nil, nil, nil)
+	}
+	v = append(v, r.room, r.reservation)
+	if c := r.call; c != nil {
+		v = append(v, optPtr(c.Dialed), int32(c.DurationS), optPtr(string(c.Direction)), optPtr(c.Trunk), optPtr(c.AccountCode))
+	} else {
+		v = append(v, nil, nil, nil, nil, nil)
+	}
+	if ch := r.charge; ch != nil {
+		v = append(v, ch.Class, optPtr(ch.Destination), optPtr(ch.Band), int32(ch.BillableS), ch.Chargeable, ch.CarrierMinor, ch.MarkupMinor,
+			ch.SurchargeMinor, ch.TaxMinor, ch.TotalMinor, ch.Currency, ch.TariffVersion, ch.Exception)
+	} else {
+		v = append(v, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+	}
+	var posting *int64
+	if r.posting != 0 {
+		posting = ptr(int64(r.posting))
+	}
+	return append(v, posting, r.sent, r.answer, r.answerText, int32(r.replays))
+}
+
+func loadCalls(ctx context.Context, tx pgx.Tx, property, epoch string, ids []int64, into map[uint64]*callRow) error {
+	rows, err := tx.Query(ctx, `SELECT entry, created_utc, state, updated_utc, last_seq, received_utc, source,
+		start_local, start_utc, extension, room, reservation, dialed, duration_s, direction, trunk, account_code,
+		class, destination, band, billable_s, chargeable, carrier_minor, markup_minor, surcharge_minor, tax_minor,
+		total_minor, currency, tariff_version, exception, posting, sent_utc, pms_answer, pms_answer_text, replays
+		FROM callgate.call_state WHERE property = $1 AND epoch = $2 AND entry = ANY($3)`, property, epoch, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r callRow
+		var state string
+		var entry, lastSeq int64
+		var startLocal, startUTC *time.Time
+		var ext, dialed, direction, trunk, account, class, dest, band, currency, tv *string
+		var duration, billable *int32
+		var chargeable *bool
+		var carrier, markup, surcharge, tax, total, posting *int64
+		var replays int32
+		var exc *string
+		if err := rows.Scan(&entry, &r.created, &state, &r.updated, &lastSeq, &r.received, &r.source,
+			&startLocal, &startUTC, &ext, &r.room, &r.reservation, &dialed, &duration, &direction, &trunk, &account,
+			&class, &dest, &band, &billable, &chargeable, &carrier, &markup, &surcharge, &tax,
+			&total, &currency, &tv, &exc, &posting, &r.sent, &r.answer, &r.answerText, &replays); err != nil {
+			return err
+		}
+		r.entry, r.lastSeq, r.state, r.replays = uint64(entry), uint64(lastSeq), gateway.State(state), int(replays)
+		if posting != nil {
+			r.posting = uint32(*posting)
+		}
+		r.created = r.created.UTC()
+		r.updated = r.updated.UTC()
+		if startLocal != nil || startUTC != nil || ext != nil || dialed != nil || direction != nil {
+			c := &gateway.Call{Extension: deref(ext), Dialed: deref(dialed), Direction: gateway.Direction(deref(direction)),
+				Trunk: deref(trunk), AccountCode: deref(account)}
+			if startLocal != nil {
+				c.Start = time.Date(startLocal.Year(), startLocal.Month(), startLocal.Day(), startLocal.Hour(), startLocal.Minute(), startLocal.Second(), startLocal.Nanosecond(), time.UTC)
+			}
+			if startUTC != nil {
+				c.StartUTC = startUTC.UTC()
+			}
+			if duration != nil {
+				c.DurationS = int(*duration)
+			}
+			r.call = c
+		}
+		if class != nil {
+			ch := &gateway.Charge{Class: *class, Destination: deref(dest), Band: deref(band), Currency: deref(currency), TariffVersion: deref(tv), Exception: exc}
+			if billable != nil {
+				ch.BillableS = int(*billable)
+			}
+			if chargeable != nil {
+				ch.Chargeable = *chargeable
+			}
+			ch.CarrierMinor, ch.MarkupMinor, ch.SurchargeMinor, ch.TaxMinor, ch.TotalMinor = deref(carrier), deref(markup), deref(surcharge), deref(tax), deref(total)
+			r.charge = ch
+		}
+		into[r.entry] = &r
+	}
+	return rows.Err()
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// putCalls copies the batch's rows into the staging table and upserts them.
+func putCalls(ctx context.Context, tx pgx.Tx, property, epoch string, rows map[uint64]*callRow, order []uint64) error {
+	if len(order) == 0 {
+		return nil
+	}
+	vals := make([][]any, len(order))
+	for i, id := range order {
+		vals[i] = rows[id].values(property, epoch)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_call"}, callCols, pgx.CopyFromRows(vals)); err != nil {
+		return err
+	}
+	set := ""
+	for _, c := range callCols[4:] {
+		if set != "" {
+			set += ", "
+		}
+		set += c + " = EXCLUDED." + c
+	}
+	cols := ""
+	for i, c := range callCols {
+		if i > 0 {
+			cols += ", "
+		}
+		cols += c
+	}
+	_, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO callgate.call_state (%s) SELECT %s FROM stage_call
+		ON CONFLICT (property, epoch, entry, created_utc) DO UPDATE SET %s`, cols, cols, set))
+	return err
+}
+
+func putPostings(ctx context.Context, tx pgx.Tx, property, epoch string, m map[[2]uint64]*postingRow, order [][2]uint64) error {
+	if len(order) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	for _, k := range order {
+		p := m[k]
+		batch.Queue(`INSERT INTO callgate.posting (property, epoch, entry, posting, room, total_minor, currency, state, given_utc, sent_utc, answer, answer_text, answer_utc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (property, epoch, entry, posting) DO UPDATE SET
+				room = COALESCE(EXCLUDED.room, posting.room), total_minor = COALESCE(EXCLUDED.total_minor, posting.total_minor),
+				currency = COALESCE(EXCLUDED.currency, posting.currency), state = EXCLUDED.state,
+				sent_utc = COALESCE(EXCLUDED.sent_utc, posting.sent_utc), answer = COALESCE(EXCLUDED.answer, posting.answer),
+				answer_text = COALESCE(EXCLUDED.answer_text, posting.answer_text), answer_utc = COALESCE(EXCLUDED.answer_utc, posting.answer_utc)`,
+			property, epoch, int64(p.entry), int64(p.posting), p.room, p.total, p.currency, string(p.state), p.given, p.sent, p.answer, p.answerText, p.answerAt)
+	}
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+func insertAll(ctx context.Context, tx pgx.Tx, table string, cols []string, rows [][]any) error {
+	batch := &pgx.Batch{}
+	list, params := "", ""
+	for i, c := range cols {
+		if i > 0 {
+			list += ", "
+			params += ", "
+		}
+		list += c
+		params += fmt.Sprintf("$%d", i+1)
+	}
+	sql := fmt.Sprintf("INSERT INTO callgate.%s (%s) VALUES (%s) ON CONFLICT DO NOTHING", table, list, params)
+	for _, r := range rows {
+		batch.Queue(sql, r...)
+	}
+	return tx.SendBatch(ctx, batch).Close()
+}
