@@ -448,8 +448,8 @@ func TestSQLContract(t *testing.T) {
 	applyAll(t, s, "grand", l, 10)
 	var (
 		property, state, ext, room, dialed, direction, class, currency, answer string
-		entry, total, carrier, markup, posting                                  int64
-		startLocal, startUTC                                                    time.Time
+		entry, total, carrier, markup, posting                                 int64
+		startLocal, startUTC                                                   time.Time
 	)
 	err := s.Pool().QueryRow(testCtx(t), `SELECT property, entry, state, start_local, start_utc, extension, room, dialed, direction, class,
 		total_minor, carrier_minor, markup_minor, currency, posting, pms_answer FROM callgate.calls`).
