@@ -15,8 +15,9 @@ import (
 
 // ErrChain is wrapped by Apply's refusal of a batch that does not continue
 // the hash chain the central holds for its epoch: another journal claims
-// the property's epoch, or the journal was altered (HTTP 422).
-var ErrChain = errors.New("hash chain broken")
+// the property's epoch, or the journal was altered (HTTP 422). It is
+// gateway.ErrShipChain, as gateway/ship's decoding wraps.
+var ErrChain = gateway.ErrShipChain
 
 // maxMonths is the most months one batch's events may span: each makes
 // partitions, and a journal's events come in time order.

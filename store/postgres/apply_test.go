@@ -557,3 +557,14 @@ func TestUsers(t *testing.T) {
 		t.Errorf("a user with no list sees every property: %+v %v", got, err)
 	}
 }
+
+// TestCentralContract: the store keeps gatewaytest's contract of a
+// gateway.CentralApplier, as the in-memory fake does.
+func TestCentralContract(t *testing.T) {
+	gatewaytest.CentralContract(t, func(t *testing.T) gatewaytest.CentralUnderTest {
+		s, _ := open(t)
+		return gatewaytest.CentralUnderTest{Applier: s, Property: "grand", Held: func(e string) int {
+			return count(t, s, "SELECT count(*) FROM callgate.event WHERE property = 'grand' AND epoch = $1", e)
+		}}
+	})
+}
