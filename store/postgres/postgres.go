@@ -73,12 +73,10 @@ func (s *Store) Close() { s.pool.Close() }
 // Pool is the connection pool, for the chain console's queries and tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// stagingDDL makes each connection's staging tables: Apply copies a batch
-// into them, then inserts from them (docs/central.md, "Apply").
+// stagingDDL makes each connection's staging tables: Apply copies a batch's
+// projected rows into them, then upserts from them (docs/central.md,
+// "Apply").
 const stagingDDL = `
-CREATE TEMP TABLE IF NOT EXISTS stage_event (
-	property text, epoch text, seq bigint, entry bigint, kind text, time_utc timestamptz, time_local timestamp,
-	actor text, reason text, from_state text, to_state text, hash bytea, body json) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_call (
 	property text, epoch text, entry bigint, created_utc timestamptz, state text, updated_utc timestamptz, last_seq bigint,
 	received_utc timestamptz, source text, start_local timestamp, start_utc timestamptz, extension text, room text,
@@ -86,6 +84,14 @@ CREATE TEMP TABLE IF NOT EXISTS stage_call (
 	destination text, band text, billable_s integer, chargeable boolean, carrier_minor bigint, markup_minor bigint,
 	surcharge_minor bigint, tax_minor bigint, total_minor bigint, currency text, tariff_version text, exception text,
 	posting bigint, sent_utc timestamptz, pms_answer text, pms_answer_text text, replays integer) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_posting (
+	property text, epoch text, entry bigint, posting bigint, room text, total_minor bigint, currency text, state text,
+	given_utc timestamptz, sent_utc timestamptz, answer text, answer_text text, answer_utc timestamptz) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_exception (
+	property text, epoch text, seq bigint, entry bigint, time_utc timestamptz, from_state text, to_state text, reason text) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_action (
+	property text, epoch text, seq bigint, entry bigint, time_utc timestamptz, time_local timestamp, kind text, actor text,
+	action text, from_state text, to_state text, reason text, detail jsonb) ON COMMIT DELETE ROWS;
 `
 
 // migration is one embedded schema step, NNN_name.sql.

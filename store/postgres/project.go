@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -414,35 +415,32 @@ func putPostings(ctx context.Context, tx pgx.Tx, property, epoch string, m map[[
 	if len(order) == 0 {
 		return nil
 	}
-	batch := &pgx.Batch{}
-	for _, k := range order {
+	cols := []string{"property", "epoch", "entry", "posting", "room", "total_minor", "currency", "state", "given_utc", "sent_utc", "answer", "answer_text", "answer_utc"}
+	rows := make([][]any, len(order))
+	for i, k := range order {
 		p := m[k]
-		batch.Queue(`INSERT INTO callgate.posting (property, epoch, entry, posting, room, total_minor, currency, state, given_utc, sent_utc, answer, answer_text, answer_utc)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-			ON CONFLICT (property, epoch, entry, posting) DO UPDATE SET
-				room = COALESCE(EXCLUDED.room, posting.room), total_minor = COALESCE(EXCLUDED.total_minor, posting.total_minor),
-				currency = COALESCE(EXCLUDED.currency, posting.currency), state = EXCLUDED.state,
-				sent_utc = COALESCE(EXCLUDED.sent_utc, posting.sent_utc), answer = COALESCE(EXCLUDED.answer, posting.answer),
-				answer_text = COALESCE(EXCLUDED.answer_text, posting.answer_text), answer_utc = COALESCE(EXCLUDED.answer_utc, posting.answer_utc)`,
-			property, epoch, int64(p.entry), int64(p.posting), p.room, p.total, p.currency, string(p.state), p.given, p.sent, p.answer, p.answerText, p.answerAt)
+		rows[i] = []any{property, epoch, int64(p.entry), int64(p.posting), p.room, p.total, p.currency, string(p.state), p.given, p.sent, p.answer, p.answerText, p.answerAt}
 	}
-	return tx.SendBatch(ctx, batch).Close()
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_posting"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO callgate.posting (property, epoch, entry, posting, room, total_minor, currency, state, given_utc, sent_utc, answer, answer_text, answer_utc)
+		SELECT property, epoch, entry, posting, room, total_minor, currency, state, given_utc, sent_utc, answer, answer_text, answer_utc FROM stage_posting
+		ON CONFLICT (property, epoch, entry, posting) DO UPDATE SET
+			room = COALESCE(EXCLUDED.room, posting.room), total_minor = COALESCE(EXCLUDED.total_minor, posting.total_minor),
+			currency = COALESCE(EXCLUDED.currency, posting.currency), state = EXCLUDED.state,
+			sent_utc = COALESCE(EXCLUDED.sent_utc, posting.sent_utc), answer = COALESCE(EXCLUDED.answer, posting.answer),
+			answer_text = COALESCE(EXCLUDED.answer_text, posting.answer_text), answer_utc = COALESCE(EXCLUDED.answer_utc, posting.answer_utc)`)
+	return err
 }
 
+// insertAll copies rows into table's staging table and inserts them,
+// skipping any held already.
 func insertAll(ctx context.Context, tx pgx.Tx, table string, cols []string, rows [][]any) error {
-	batch := &pgx.Batch{}
-	list, params := "", ""
-	for i, c := range cols {
-		if i > 0 {
-			list += ", "
-			params += ", "
-		}
-		list += c
-		params += fmt.Sprintf("$%d", i+1)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_" + table}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
 	}
-	sql := fmt.Sprintf("INSERT INTO callgate.%s (%s) VALUES (%s) ON CONFLICT DO NOTHING", table, list, params)
-	for _, r := range rows {
-		batch.Queue(sql, r...)
-	}
-	return tx.SendBatch(ctx, batch).Close()
+	list := strings.Join(cols, ", ")
+	_, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO callgate.%s (%s) SELECT %s FROM stage_%s ON CONFLICT DO NOTHING", table, list, list, table))
+	return err
 }
