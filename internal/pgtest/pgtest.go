@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,15 +228,18 @@ func tail(b []byte) string {
 
 // shared is the test binary's cluster (Main), or the reason there is none.
 var (
-	shared    *Cluster
-	sharedErr error
+	shared     *Cluster
+	sharedErr  error
+	sharedOnce sync.Once
+	mainRan    bool
 )
 
-// Main runs a test binary's tests with one cluster for all of them: call it
+// Main runs a test binary's tests with one cluster for all of them, started
+// when a test first asks for it (Shared, DB) and stopped at the end: call it
 // from TestMain as os.Exit(pgtest.Main(m)). When PostgreSQL is missing the
-// tests that ask DB for a database skip, loudly, or fail when CI=true.
+// tests that ask for a database skip, loudly, or fail when CI=true.
 func Main(m *testing.M) int {
-	shared, sharedErr = Start("", Options{})
+	mainRan = true
 	code := m.Run()
 	if shared != nil {
 		if err := shared.Close(); err != nil {
@@ -249,12 +253,12 @@ func Main(m *testing.M) int {
 // when there is none.
 func Shared(t testing.TB) *Cluster {
 	t.Helper()
+	if !mainRan {
+		t.Fatal("pgtest.Main did not run: call it from TestMain")
+	}
+	sharedOnce.Do(func() { shared, sharedErr = Start("", Options{}) })
 	if shared == nil {
-		err := sharedErr
-		if err == nil {
-			err = errors.New("pgtest.Main did not run: call it from TestMain")
-		}
-		Unavailable(t, err)
+		Unavailable(t, sharedErr)
 	}
 	return shared
 }
