@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"strings"
@@ -218,7 +219,8 @@ func centralServe(ctx context.Context, a *app, path string) error {
 		ReadTimeout:       5 * time.Minute, // a batch of 16 MiB over a slow line
 		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
+		// TLS handshake failures and the like, into our log.
+		ErrorLog: stdlog.New(a.log.With().Str("component", "central-http").Logger(), "", 0),
 	}
 	scheme := "http"
 	if c.Central.TLSCert != "" {

@@ -76,7 +76,7 @@ func serveCentral(t *testing.T, cfg string) string {
 			t.Error("central serve did not stop")
 		}
 	})
-	re := regexp.MustCompile(`central listening on (http://\S+)`)
+	re := regexp.MustCompile(`central listening on (https?://\S+)`)
 	if !out.wait(time.Minute, func(s string) bool { return re.MatchString(s) }) {
 		t.Fatalf("central serve did not start: %s %s", out.String(), errb.String())
 	}

@@ -152,6 +152,15 @@ func (c *Cluster) Stop() error {
 	return nil
 }
 
+// Crash stops the cluster as a power cut would leave it: immediate
+// shutdown, no checkpoint, recovery from the WAL at the next start.
+func (c *Cluster) Crash() error {
+	if out, err := c.run("pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop -m immediate failed: %v: %s", err, out)
+	}
+	return nil
+}
+
 // Restart stops the cluster and starts it again on the same port.
 func (c *Cluster) Restart() error {
 	if err := c.Stop(); err != nil {

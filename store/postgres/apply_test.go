@@ -568,3 +568,58 @@ func TestCentralContract(t *testing.T) {
 		}}
 	})
 }
+
+// TestAckedSurvivesCrash: with fsync on, what Apply acknowledged is there
+// after PostgreSQL stops as in a power cut and recovers; the rest of the log
+// is then taken from the cursor.
+func TestAckedSurvivesCrash(t *testing.T) {
+	if _, err := pgtest.Find(); err != nil {
+		pgtest.Unavailable(t, err)
+	}
+	c, err := pgtest.Start("", pgtest.Options{Fsync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dsn, err := c.CreateDB(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Open(testCtx(t), dsn, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.AddProperty(testCtx(t), "grand"); err != nil {
+		t.Fatal(err)
+	}
+	l := mixedLog("e", 100)
+	n := uint64(len(l.Events()))
+	ack, err := s.Apply(testCtx(t), "grand", l.Batch(1, n/2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Crash(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartAgain(); err != nil {
+		t.Fatal(err)
+	}
+	var got gateway.ShipAck
+	for i := 0; ; i++ { // the pool's connections died with the server
+		got, err = s.Cursor(testCtx(t), "grand", "e")
+		if err == nil {
+			break
+		}
+		if !gateway.IsTransient(err) || i > 20 {
+			t.Fatalf("cursor after the crash: %v", err)
+		}
+	}
+	if got.Cursor != ack.Cursor {
+		t.Fatalf("cursor %d after the crash, %d acknowledged before", got.Cursor, ack.Cursor)
+	}
+	if _, err := s.Apply(testCtx(t), "grand", l.Batch(got.Cursor+1, n)); err != nil {
+		t.Fatal(err)
+	}
+	checkCalls(t, s, "grand", l)
+}
