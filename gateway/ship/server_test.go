@@ -5,9 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +198,77 @@ func TestServerTransient(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("%d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// FuzzServerBatch: no body makes the handler panic or store events
+// without answering 200 with the cursor.
+func FuzzServerBatch(f *testing.F) {
+	l := shipLog("e1", 2, "101")
+	for _, b := range [][]byte{encodeSeed(l.Batch(1, 10)), encodeSeed(l.Batch(3, 5)), []byte(`{"v":1}`), {0x1f, 0x8b}, nil} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fake := gatewaytest.NewCentral()
+		fake.AddProperty("grand", token)
+		h := ship.NewServer(fake, fake, fake, zerolog.Nop())
+		req := httptest.NewRequest(http.MethodPost, ship.PathBatch, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		held := len(fake.Events("grand", "e1"))
+		if rec.Code != http.StatusOK && fake.Applied != 0 {
+			t.Fatalf("answered %d and applied a batch", rec.Code)
+		}
+		var ack ship.Ack
+		if rec.Code == http.StatusOK && (json.Unmarshal(rec.Body.Bytes(), &ack) != nil || (ack.Epoch == "e1" && ack.Cursor != uint64(held))) {
+			t.Fatalf("200 with %q, %d events held", rec.Body.String(), held)
+		}
+	})
+}
+
+func encodeSeed(b gateway.ShipBatch) []byte {
+	body, _ := ship.EncodeBatch(b) // the log's batches encode
+	return body
+}
+
+// TestServerTestdata posts every batch of testdata/ (wire_test.go's cases)
+// to the handler: the good ones are taken, every other is refused with
+// 400, or 422 for a broken chain, and nothing of it is stored.
+func TestServerTestdata(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("testdata: %d files, %v", len(files), err)
+	}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newCentral(t)
+		st, ans := c.do(t, http.MethodPost, ship.PathBatch, token, body)
+		_, decodeErr := ship.DecodeBatch(bytes.NewReader(body))
+		held := 0
+		for _, e := range []string{"e1", "5f0c2a4e-epoch"} {
+			held += len(c.fake.Events("grand", e))
+		}
+		switch {
+		case decodeErr == nil:
+			if st != http.StatusOK && st != http.StatusConflict {
+				t.Errorf("%s decodes, and the server answered %d %v", f, st, ans)
+			}
+		case errors.Is(decodeErr, ship.ErrChain):
+			if st != http.StatusUnprocessableEntity {
+				t.Errorf("%s: a broken chain answered %d, want 422", f, st)
+			}
+		case st != http.StatusBadRequest:
+			t.Errorf("%s: %v answered %d, want 400", f, decodeErr, st)
+		}
+		if st != http.StatusOK && (held != 0 || c.fake.Applied != 0) {
+			t.Errorf("%s: refused with %d and %d events stored", f, st, held)
+		}
+		if msg, _ := ans["error"].(string); st != http.StatusOK && msg == "" {
+			t.Errorf("%s: refused without a sentence", f)
+		}
 	}
 }
