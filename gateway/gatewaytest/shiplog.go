@@ -26,6 +26,9 @@ type ShipLog struct {
 	events  []gateway.Event
 	// Want is each entry as its events leave it.
 	Want map[gateway.EntryID]*ShipWant
+	// Entries are the entries as the journal would show them (without
+	// the raw record), history and all.
+	Entries map[gateway.EntryID]*gateway.Entry
 }
 
 // ShipWant is what an entry of a ShipLog should show at the central.
@@ -42,7 +45,7 @@ type ShipWant struct {
 // NewShipLog starts an epoch's log whose first event is at start (UTC),
 // with wall-clock times in loc.
 func NewShipLog(epoch string, start time.Time, loc *time.Location) *ShipLog {
-	return &ShipLog{Epoch: epoch, Loc: loc, now: start.UTC(), Want: map[gateway.EntryID]*ShipWant{}}
+	return &ShipLog{Epoch: epoch, Loc: loc, now: start.UTC(), Want: map[gateway.EntryID]*ShipWant{}, Entries: map[gateway.EntryID]*gateway.Entry{}}
 }
 
 // Events is every event written so far.
@@ -113,16 +116,23 @@ func mustJSON(v any) []byte {
 // Capture journals a raw record: a new entry, captured.
 func (l *ShipLog) Capture(raw string) gateway.EntryID {
 	l.entry++
+	received := l.now
 	l.add(l.entry, gateway.EventCaptured, "", "", "", gateway.StateCaptured,
-		mustJSON(map[string]any{"raw": raw, "received": l.now.Format(time.RFC3339Nano), "source": "pbx"}))
+		mustJSON(map[string]any{"raw": raw, "received": received.Format(time.RFC3339Nano), "source": "pbx"}))
 	id := gateway.EntryID(l.entry)
 	l.Want[id] = &ShipWant{State: gateway.StateCaptured}
+	ev := l.events[len(l.events)-1]
+	l.Entries[id] = &gateway.Entry{ID: id, State: gateway.StateCaptured, Time: received, Raw: gateway.RawRecord{Received: received, Source: "pbx"},
+		Updated: ev.Time, History: []gateway.StateChange{{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, To: gateway.StateCaptured}}}
 	return id
 }
 
 // Replay journals a replay of an entry's record.
 func (l *ShipLog) Replay(id gateway.EntryID) {
-	l.add(uint64(id), gateway.EventReplayed, "", "", "", "", nil)
+	ev := l.add(uint64(id), gateway.EventReplayed, "", "", "", "", nil)
+	e := l.Entries[id]
+	e.Replays++
+	e.Updated = ev.Time
 }
 
 // ShipMove is one move for Move: the facts it brings.
@@ -168,8 +178,37 @@ func (l *ShipLog) Move(id gateway.EntryID, m ShipMove) {
 	if m.To == gateway.StateQueued && (w.State == gateway.StateReposted || w.State == gateway.StateTransferred) && m.Posting == 0 {
 		w.Posting = 0
 	}
-	l.add(uint64(id), gateway.EventMoved, m.Actor, m.Reason, w.State, m.To, mustJSON(d))
+	from := w.State
+	ev := l.add(uint64(id), gateway.EventMoved, m.Actor, m.Reason, from, m.To, mustJSON(d))
 	w.State = m.To
+	e := l.Entries[id]
+	e.State, e.Updated = m.To, ev.Time
+	if m.Call != nil {
+		c := *m.Call
+		c.Raw = nil
+		e.Call = &c
+		if !c.StartUTC.IsZero() {
+			e.Time = c.StartUTC
+		}
+	}
+	if m.Charge != nil {
+		ch := *m.Charge
+		e.Charge = &ch
+	}
+	if m.Room != "" {
+		e.Room = m.Room
+	}
+	if m.Reservation != "" {
+		e.Reservation = m.Reservation
+	}
+	e.Posting = w.Posting
+	if m.To == gateway.StateSent {
+		e.Sent = ev.Time
+	}
+	if m.Answer != "" {
+		e.Answer = &gateway.Answer{Code: m.Answer, Time: ev.Time}
+	}
+	e.History = append(e.History, gateway.StateChange{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, From: from, To: m.To, Actor: m.Actor, Reason: m.Reason})
 }
 
 // Audit journals an audit record.

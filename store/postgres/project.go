@@ -18,8 +18,8 @@ import (
 type eventData struct {
 	Received    string          `json:"received"`
 	Source      string          `json:"source"`
-	Call        *gateway.Call   `json:"call"`
-	Charge      *gateway.Charge `json:"charge"`
+	Call        json.RawMessage `json:"call"`
+	Charge      json.RawMessage `json:"charge"`
 	Room        string          `json:"room"`
 	Reservation string          `json:"reservation"`
 	Posting     uint32          `json:"posting"`
@@ -43,12 +43,16 @@ type callRow struct {
 	source      *string
 	call        *gateway.Call
 	charge      *gateway.Charge
+	callJSON    []byte // the journal's JSON of call and charge, kept whole
+	chargeJSON  []byte
+	entryAt     time.Time // the entry's time: the call's start once parsed, the time read before
 	room        *string
 	reservation *string
 	posting     uint32
 	sent        *time.Time
 	answer      *string
 	answerText  *string
+	answerAt    *time.Time
 	replays     int
 }
 
@@ -97,8 +101,19 @@ func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gatew
 	for i := range evs {
 		e := &evs[i]
 		var d eventData
+		var call *gateway.Call
+		var charge *gateway.Charge
 		if len(e.Data) > 0 {
-			if err := json.Unmarshal(e.Data, &d); err != nil {
+			err := json.Unmarshal(e.Data, &d)
+			if err == nil && len(d.Call) > 0 && string(d.Call) != "null" {
+				call = new(gateway.Call)
+				err = json.Unmarshal(d.Call, call)
+			}
+			if err == nil && len(d.Charge) > 0 && string(d.Charge) != "null" {
+				charge = new(gateway.Charge)
+				err = json.Unmarshal(d.Charge, charge)
+			}
+			if err != nil {
 				return gateway.Errorf(gateway.KindInvalid, "event %d (%s) of epoch %s: its data cannot be read: %v", e.Seq, e.Kind, epoch, err)
 			}
 		}
@@ -120,7 +135,7 @@ func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gatew
 		id := uint64(e.Entry)
 		r := rows[id]
 		if r == nil {
-			r = &callRow{entry: id, created: e.Time.UTC(), state: gateway.StateCaptured}
+			r = &callRow{entry: id, created: e.Time.UTC(), entryAt: e.Time.UTC(), state: gateway.StateCaptured}
 			rows[id] = r
 		}
 		if !containsU(order, id) {
@@ -129,11 +144,11 @@ func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gatew
 		r.updated, r.lastSeq = e.Time.UTC(), e.Seq
 		switch e.Kind {
 		case gateway.EventCaptured, gateway.EventImported:
-			*r = callRow{entry: id, created: e.Time.UTC(), state: gateway.StateCaptured, updated: e.Time.UTC(), lastSeq: e.Seq}
+			*r = callRow{entry: id, created: e.Time.UTC(), entryAt: e.Time.UTC(), state: gateway.StateCaptured, updated: e.Time.UTC(), lastSeq: e.Seq}
 			if d.Received != "" {
 				if t, err := time.Parse(time.RFC3339Nano, d.Received); err == nil {
 					t = t.UTC()
-					r.received = &t
+					r.received, r.entryAt = &t, t
 				}
 			}
 			if d.Source != "" {
@@ -144,13 +159,13 @@ func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gatew
 				if d.Room != "" {
 					r.room = ptr(d.Room)
 				}
-				setCall(r, &d)
+				setCall(r, &d, call, charge)
 			}
 		case gateway.EventReplayed:
 			r.replays++
 		case gateway.EventMoved:
 			r.state = e.To
-			setCall(r, &d)
+			setCall(r, &d, call, charge)
 			if d.Room != "" {
 				r.room = ptr(d.Room)
 			}
@@ -170,7 +185,8 @@ func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gatew
 				r.sent = &t
 			}
 			if d.Answer != nil {
-				r.answer, r.answerText = ptr(d.Answer.Code), optPtr(d.Answer.Text)
+				t := e.Time.UTC()
+				r.answer, r.answerText, r.answerAt = ptr(d.Answer.Code), optPtr(d.Answer.Text), &t
 			}
 			if r.posting != 0 {
 				p := postingOf(postings, &postOrder, r, e)
@@ -223,15 +239,16 @@ func postingOf(m map[[2]uint64]*postingRow, order *[][2]uint64, r *callRow, e *g
 	return p
 }
 
-func setCall(r *callRow, d *eventData) {
-	if d.Call != nil {
-		c := *d.Call
-		c.Raw = nil
-		r.call = &c
+func setCall(r *callRow, d *eventData, call *gateway.Call, charge *gateway.Charge) {
+	if call != nil {
+		call.Raw = nil
+		r.call, r.callJSON = call, d.Call
+		if !call.StartUTC.IsZero() {
+			r.entryAt = call.StartUTC.UTC()
+		}
 	}
-	if d.Charge != nil {
-		ch := *d.Charge
-		r.charge = &ch
+	if charge != nil {
+		r.charge, r.chargeJSON = charge, d.Charge
 	}
 }
 
@@ -272,7 +289,8 @@ func containsU(xs []uint64, x uint64) bool {
 var callCols = []string{"property", "epoch", "entry", "created_utc", "state", "updated_utc", "last_seq", "received_utc", "source",
 	"start_local", "start_utc", "extension", "room", "reservation", "dialed", "duration_s", "direction", "trunk", "account_code",
 	"class", "destination", "band", "billable_s", "chargeable", "carrier_minor", "markup_minor", "surcharge_minor", "tax_minor",
-	"total_minor", "currency", "tariff_version", "exception", "posting", "sent_utc", "pms_answer", "pms_answer_text", "replays"}
+	"total_minor", "currency", "tariff_version", "exception", "posting", "sent_utc", "pms_answer", "pms_answer_text", "answer_utc",
+	"replays", "entry_utc", "call", "charge"}
 
 func (r *callRow) values(property, epoch string) []any {
 	v := make([]any, 0, len(callCols))
@@ -306,78 +324,71 @@ func (r *callRow) values(property, epoch string) []any {
 	if r.posting != 0 {
 		posting = ptr(int64(r.posting))
 	}
-	return append(v, posting, r.sent, r.answer, r.answerText, int32(r.replays))
+	return append(v, posting, r.sent, r.answer, r.answerText, r.answerAt, int32(r.replays), r.entryAt, jsonText(r.callJSON), jsonText(r.chargeJSON))
+}
+
+// jsonText is JSON for a json column: NULL when there is none.
+func jsonText(b []byte) *string {
+	if len(b) == 0 {
+		return nil
+	}
+	s := string(b)
+	return &s
 }
 
 func loadCalls(ctx context.Context, tx pgx.Tx, property, epoch string, ids []int64, into map[uint64]*callRow) error {
 	rows, err := tx.Query(ctx, `SELECT entry, created_utc, state, updated_utc, last_seq, received_utc, source,
-		start_local, start_utc, extension, room, reservation, dialed, duration_s, direction, trunk, account_code,
-		class, destination, band, billable_s, chargeable, carrier_minor, markup_minor, surcharge_minor, tax_minor,
-		total_minor, currency, tariff_version, exception, posting, sent_utc, pms_answer, pms_answer_text, replays
+		room, reservation, posting, sent_utc, pms_answer, pms_answer_text, answer_utc, replays, entry_utc, call::text, charge::text
 		FROM callgate.call_state WHERE property = $1 AND epoch = $2 AND entry = ANY($3)`, property, epoch, ids)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r callRow
-		var state string
-		var entry, lastSeq int64
-		var startLocal, startUTC *time.Time
-		var ext, dialed, direction, trunk, account, class, dest, band, currency, tv *string
-		var duration, billable *int32
-		var chargeable *bool
-		var carrier, markup, surcharge, tax, total, posting *int64
-		var replays int32
-		var exc *string
-		if err := rows.Scan(&entry, &r.created, &state, &r.updated, &lastSeq, &r.received, &r.source,
-			&startLocal, &startUTC, &ext, &r.room, &r.reservation, &dialed, &duration, &direction, &trunk, &account,
-			&class, &dest, &band, &billable, &chargeable, &carrier, &markup, &surcharge, &tax,
-			&total, &currency, &tv, &exc, &posting, &r.sent, &r.answer, &r.answerText, &replays); err != nil {
+		r, err := scanCall(rows)
+		if err != nil {
 			return err
 		}
-		r.entry, r.lastSeq, r.state, r.replays = uint64(entry), uint64(lastSeq), gateway.State(state), int(replays)
-		if posting != nil {
-			r.posting = uint32(*posting)
-		}
-		r.created = r.created.UTC()
-		r.updated = r.updated.UTC()
-		if startLocal != nil || startUTC != nil || ext != nil || dialed != nil || direction != nil {
-			c := &gateway.Call{Extension: deref(ext), Dialed: deref(dialed), Direction: gateway.Direction(deref(direction)),
-				Trunk: deref(trunk), AccountCode: deref(account)}
-			if startLocal != nil {
-				c.Start = time.Date(startLocal.Year(), startLocal.Month(), startLocal.Day(), startLocal.Hour(), startLocal.Minute(), startLocal.Second(), startLocal.Nanosecond(), time.UTC)
-			}
-			if startUTC != nil {
-				c.StartUTC = startUTC.UTC()
-			}
-			if duration != nil {
-				c.DurationS = int(*duration)
-			}
-			r.call = c
-		}
-		if class != nil {
-			ch := &gateway.Charge{Class: *class, Destination: deref(dest), Band: deref(band), Currency: deref(currency), TariffVersion: deref(tv), Exception: exc}
-			if billable != nil {
-				ch.BillableS = int(*billable)
-			}
-			if chargeable != nil {
-				ch.Chargeable = *chargeable
-			}
-			ch.CarrierMinor, ch.MarkupMinor, ch.SurchargeMinor, ch.TaxMinor, ch.TotalMinor = deref(carrier), deref(markup), deref(surcharge), deref(tax), deref(total)
-			r.charge = ch
-		}
-		into[r.entry] = &r
+		into[r.entry] = r
 	}
 	return rows.Err()
 }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
+// scanCall reads a row of loadCalls' columns.
+func scanCall(rows pgx.Rows) (*callRow, error) {
+	var r callRow
+	var state string
+	var entry, lastSeq int64
+	var posting *int64
+	var replays int32
+	var callJSON, chargeJSON *string
+	if err := rows.Scan(&entry, &r.created, &state, &r.updated, &lastSeq, &r.received, &r.source,
+		&r.room, &r.reservation, &posting, &r.sent, &r.answer, &r.answerText, &r.answerAt, &replays, &r.entryAt, &callJSON, &chargeJSON); err != nil {
+		return nil, err
 	}
-	return *p
+	r.entry, r.lastSeq, r.state, r.replays = uint64(entry), uint64(lastSeq), gateway.State(state), int(replays)
+	if posting != nil {
+		r.posting = uint32(*posting)
+	}
+	r.created, r.updated, r.entryAt = r.created.UTC(), r.updated.UTC(), r.entryAt.UTC()
+	for _, t := range []*time.Time{r.received, r.sent, r.answerAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+	if callJSON != nil {
+		r.call, r.callJSON = new(gateway.Call), []byte(*callJSON)
+		if err := json.Unmarshal(r.callJSON, r.call); err != nil {
+			return nil, fmt.Errorf("entry %d: the stored call cannot be read: %w", entry, err)
+		}
+	}
+	if chargeJSON != nil {
+		r.charge, r.chargeJSON = new(gateway.Charge), []byte(*chargeJSON)
+		if err := json.Unmarshal(r.chargeJSON, r.charge); err != nil {
+			return nil, fmt.Errorf("entry %d: the stored charge cannot be read: %w", entry, err)
+		}
+	}
+	return &r, nil
 }
 
 // putCalls copies the batch's rows into the staging table and upserts them.

@@ -94,10 +94,17 @@ CREATE TABLE callgate.call_state (
 	sent_utc        timestamptz,
 	pms_answer      text,
 	pms_answer_text text,
+	answer_utc      timestamptz,
 	replays         integer NOT NULL DEFAULT 0,
+	-- entry_utc orders the journal (the call's start once parsed, the time
+	-- read before); call and charge are the journal's JSON of them, whole.
+	entry_utc       timestamptz NOT NULL,
+	call            json,
+	charge          json,
 	PRIMARY KEY (property, epoch, entry, created_utc)
 ) PARTITION BY RANGE (created_utc);
 CREATE INDEX call_state_start ON callgate.call_state (property, start_utc);
+CREATE INDEX call_state_entry_utc ON callgate.call_state (property, entry_utc);
 CREATE INDEX call_state_state ON callgate.call_state (property, state);
 
 -- One row per posting number an entry was sent under.
