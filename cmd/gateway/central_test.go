@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,11 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/gatewaytest"
+	"callgate/gateway/report"
+	"callgate/gateway/report/render"
 	"callgate/gateway/ship"
 	"callgate/internal/pgtest"
+	"callgate/tariff"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -254,5 +258,81 @@ func TestCentralUserAdd(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "central", "user", "add", "y", "--config", cfg); code != 2 {
 		t.Errorf("user add without a role: %d, want 2", code)
+	}
+}
+
+// TestCentralReport: `gateway report NAME --central` over one property and
+// over all prints what gateway/report computes over the properties' own
+// entries, number for number.
+func TestCentralReport(t *testing.T) {
+	dsn := pgtest.DB(t)
+	cfg := writeCentralConfig(t, dsn, "127.0.0.1:0", "")
+	tokens := map[string]string{"grand": addProperty(t, cfg, "grand"), "beach": addProperty(t, cfg, "beach")}
+	base := serveCentral(t, cfg)
+	logs := map[string]*gatewaytest.ShipLog{}
+	for name, n := range map[string]int{"grand": 120, "beach": 80} {
+		l := gatewaytest.NewShipLog("e-"+name, time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC), time.UTC)
+		for i := 0; i < n; i++ {
+			l.Tick(7 * time.Minute)
+			l.PostedCall(i, fmt.Sprint(100+i%25), int64(40+i))
+		}
+		if st, r := postBatch(t, base, tokens[name], encodeBatch(t, l.Batch(1, uint64(len(l.Events()))))); st != http.StatusOK {
+			t.Fatalf("%s: %d %+v", name, st, r)
+		}
+		logs[name] = l
+	}
+	expect := func(name string, props ...string) string {
+		o := report.Options{From: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), Location: time.UTC, MinorDigits: tariff.MinorDigits}
+		in := report.InPeriod(o)
+		var es []gateway.Entry
+		for _, p := range props {
+			for _, e := range logs[p].Entries {
+				if in(e) {
+					es = append(es, *e)
+				}
+			}
+		}
+		sort.Slice(es, func(i, j int) bool { return es[i].Time.Before(es[j].Time) })
+		r, _ := report.Lookup(name)
+		tb, err := r.Run(es, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(props) > 1 {
+			tb.Title = fmt.Sprintf("%s (%d properties)", tb.Title, len(props))
+		}
+		var b bytes.Buffer
+		if err := render.WriteOutput(&b, "", tb, "csv"); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		report string
+		args   []string
+		props  []string
+	}{
+		{"rooms", []string{"--property", "grand"}, []string{"grand"}},
+		{"classes", []string{"--all"}, []string{"beach", "grand"}},
+		{"busy-hour", []string{"--property", "grand,beach"}, []string{"beach", "grand"}},
+		{"night-audit", []string{"--property", "beach"}, []string{"beach"}},
+	} {
+		args := append([]string{"report", tc.report, "--central", cfg, "--from", "2026-12-05", "--format", "csv"}, tc.args...)
+		code, out, errs := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s", args, code, errs)
+		}
+		if want := expect(tc.report, tc.props...); out != want {
+			t.Errorf("%v:\n%s\nwant\n%s", args, out, want)
+		}
+		if strings.Count(out, "\n") < 2 {
+			t.Errorf("%v: the report is nearly empty:\n%s", args, out)
+		}
+	}
+	if code, _, _ := run(t, "", "report", "rooms", "--central", cfg, "--from", "2026-12-05"); code != 2 {
+		t.Errorf("a central report without --property or --all: %d, want 2", code)
+	}
+	if code, _, errs := run(t, "", "report", "rooms", "--central", cfg, "--from", "2026-12-05", "--property", "nowhere"); code != 1 || !strings.Contains(errs, "nowhere") {
+		t.Errorf("a central report of an unknown property: %d %s", code, errs)
 	}
 }
