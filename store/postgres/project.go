@@ -75,9 +75,11 @@ type postingRow struct {
 // posting, exception and action.
 func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gateway.Event) error {
 	rows := map[uint64]*callRow{}
-	var order []uint64
+	var order []uint64 // the entries the batch touches, first touch first
+	inOrder := map[uint64]bool{}
 	created := map[uint64]bool{}
-	var load []int64
+	var load []int64 // entries made before the batch: their rows are read
+	loading := map[uint64]bool{}
 	for i := range evs {
 		e := &evs[i]
 		if e.Entry == 0 {
@@ -86,7 +88,8 @@ func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gatew
 		id := uint64(e.Entry)
 		if e.Kind == gateway.EventCaptured || e.Kind == gateway.EventImported {
 			created[id] = true
-		} else if !created[id] && !containsID(load, int64(id)) {
+		} else if !created[id] && !loading[id] {
+			loading[id] = true
 			load = append(load, int64(id))
 		}
 	}
@@ -138,7 +141,8 @@ func project(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gatew
 			r = &callRow{entry: id, created: e.Time.UTC(), entryAt: e.Time.UTC(), state: gateway.StateCaptured}
 			rows[id] = r
 		}
-		if !containsU(order, id) {
+		if !inOrder[id] {
+			inOrder[id] = true
 			order = append(order, id)
 		}
 		r.updated, r.lastSeq = e.Time.UTC(), e.Seq
@@ -259,30 +263,6 @@ func optPtr(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-func containsID(xs []int64, x int64) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-func containsU(xs []uint64, x uint64) bool {
-	// The batch's entries come mostly in order: look from the end.
-	for i := len(xs) - 1; i >= 0 && i >= len(xs)-64; i-- {
-		if xs[i] == x {
-			return true
-		}
-	}
-	for i := 0; i < len(xs)-64; i++ {
-		if xs[i] == x {
-			return true
-		}
-	}
-	return false
 }
 
 // callCols are call_state's columns in the order callRow.values gives them.
