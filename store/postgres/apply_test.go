@@ -623,3 +623,35 @@ func TestAckedSurvivesCrash(t *testing.T) {
 	}
 	checkCalls(t, s, "grand", l)
 }
+
+// TestApplySiteAndGuests: the site snapshot shipped last (by its time) is
+// kept, not one from an older batch sent again; guest names shipped with
+// a batch are stored, the latest per stay.
+func TestApplySiteAndGuests(t *testing.T) {
+	s, _ := open(t)
+	l := mixedLog("e", 10)
+	n := uint64(len(l.Events()))
+	older := l.Batch(1, n/2)
+	older.Site.At, older.Site.Link, older.Site.Queued = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), gateway.LinkDown, 7
+	older.GuestNames = []gateway.ShipGuestName{{Room: "101", Reservation: "77", LastName: "Old"}}
+	newer := l.Batch(n/2+1, n)
+	newer.Site.At, newer.Site.Link, newer.Site.Queued = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), gateway.LinkAlive, 0
+	newer.GuestNames = []gateway.ShipGuestName{{Room: "101", Reservation: "77", LastName: "Gruber", FirstName: "Anna"}, {Room: "102", LastName: "Maier"}}
+	for _, b := range []gateway.ShipBatch{older, newer, older} {
+		if _, err := s.Apply(testCtx(t), "grand", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var link string
+	var queued int64
+	if err := s.Pool().QueryRow(testCtx(t), "SELECT link, queued FROM callgate.site WHERE property = 'grand'").Scan(&link, &queued); err != nil ||
+		link != string(gateway.LinkAlive) || queued != 0 {
+		t.Errorf("site %s queued %d (%v): an older snapshot overwrote the newer", link, queued, err)
+	}
+	if n := count(t, s, "SELECT count(*) FROM callgate.guest_name WHERE property = 'grand'"); n != 2 {
+		t.Errorf("%d guest names, want 2", n)
+	}
+	if n := count(t, s, "SELECT count(*) FROM callgate.guest_name WHERE room = '101' AND last_name = 'Gruber' AND first_name = 'Anna'"); n != 1 {
+		t.Error("the stay's name is not the one shipped last")
+	}
+}
