@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -84,6 +85,12 @@ type ShipGapError struct {
 func (e *ShipGapError) Error() string {
 	return fmt.Sprintf("the central holds epoch %s up to event %d, and this batch starts at %d: resend from %d", e.Epoch, e.Cursor, e.First, e.Cursor+1)
 }
+
+// ErrShipChain is wrapped by every refusal of a batch whose hash chain does
+// not hold: within the batch (gateway/ship's decoding) or against what the
+// central stored (another journal claims the epoch, a journal altered). The
+// central answers it with HTTP 422 (docs/central.md).
+var ErrShipChain = errors.New("hash chain broken")
 
 // CentralSink takes a property's batches (package gateway/ship: over
 // HTTPS). Ship returns the central's cursor after applying the batch; a

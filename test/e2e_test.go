@@ -28,6 +28,7 @@ import (
 	"golang.org/x/term"
 
 	"callgate/gateway"
+	"callgate/internal/pgtest"
 	"callgate/pbx"
 	pbxsim "callgate/pbx/sim"
 	"callgate/pms/fias/sim"
@@ -60,7 +61,7 @@ func TestMain(m *testing.M) {
 	} else {
 		gatewayBin = bin
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // m.Run, with a PostgreSQL cluster for the central's tests
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

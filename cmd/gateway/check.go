@@ -26,6 +26,9 @@ func checkCommand() *command {
 			if path == "" {
 				return usageError{"check needs --config FILE"}
 			}
+			if central, err := checkCentralFile(a, path); central {
+				return err
+			}
 			c, err := LoadConfig(path)
 			var problems Problems
 			if !errors.As(err, &problems) && err != nil {

@@ -28,6 +28,7 @@ func commands() []*command {
 	return []*command{
 		demoCommand(),
 		serveCommand(),
+		centralCommand(),
 		userCommand(),
 		checkCommand(),
 		alarmsCommand(),

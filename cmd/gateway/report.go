@@ -23,7 +23,8 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 func reportCommand() *command {
-	var config, from, to, format, out, mailTo string
+	var config, from, to, format, out, mailTo, central, property string
+	var all bool
 	var tariffs multiFlag
 	var fs *flag.FlagSet
 	return &command{
@@ -39,6 +40,9 @@ func reportCommand() *command {
 			f.StringVar(&format, "format", "", "the output: "+strings.Join(render.Formats, ", ")+" (default: from --out's extension, else table)")
 			f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
 			f.Var(&tariffs, "tariff", "carriers: an alternative tariff file to re-rate the period with (repeat for several; default: the config's report.carriers)")
+			f.StringVar(&central, "central", "", "run the report at the central, over what properties shipped: the central's config file (instead of --config)")
+			f.StringVar(&property, "property", "", "with --central: the property, or several comma-separated")
+			f.BoolVar(&all, "all", false, "with --central: every property")
 			f.StringVar(&mailTo, "mail", "", "e-mail the report, attached in --format (default xlsx), to these addresses (comma-separated) through the config's smtp server, instead of printing it")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -60,6 +64,15 @@ func reportCommand() *command {
 			r, err := report.Lookup(name)
 			if err != nil {
 				return usageError{err.Error()}
+			}
+			if central != "" {
+				if config != "" || mailTo != "" || len(tariffs) > 0 {
+					return usageError{"--central takes the place of --config, and is not for --mail or --tariff"}
+				}
+				return centralReport(ctx, a, r, central, property, all, from, to, format, out)
+			}
+			if property != "" || all {
+				return usageError{"--property and --all are for a report at the central (--central FILE)"}
 			}
 			if config == "" {
 				return usageError{"report needs --config FILE"}

@@ -58,3 +58,11 @@ func TestCallSourceContract(t *testing.T) {
 		return s
 	})
 }
+
+func TestCentralContract(t *testing.T) {
+	gatewaytest.CentralContract(t, func(t *testing.T) gatewaytest.CentralUnderTest {
+		c := gatewaytest.NewCentral()
+		c.AddProperty("grand", "tok")
+		return gatewaytest.CentralUnderTest{Applier: c, Property: "grand", Held: func(e string) int { return len(c.Events("grand", e)) }}
+	})
+}

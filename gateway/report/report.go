@@ -271,6 +271,14 @@ func periodFilter(o Options, history bool) (gateway.Filter, func(*gateway.Entry)
 	}
 }
 
+// InPeriod is the test Entries applies to an entry read for the options'
+// period (a call, started on one of its local dates): for entries read
+// from elsewhere, such as the central's (store/postgres).
+func InPeriod(o Options) func(*gateway.Entry) bool {
+	_, in := periodFilter(o, false)
+	return in
+}
+
 // keep moves the entries of page that in accepts to its front, and returns
 // them.
 func keep(page []gateway.Entry, in func(*gateway.Entry) bool) []gateway.Entry {

@@ -45,7 +45,8 @@ var ErrTooLarge = errors.New("batch too large")
 // ErrChain is wrapped by DecodeBatch's error for a batch whose events do
 // not chain: a hash that is not SHA-256 of the previous hash and the
 // event's body (HTTP 422).
-var ErrChain = errors.New("hash chain broken")
+// It is gateway.ErrShipChain, which the central's store wraps too.
+var ErrChain = gateway.ErrShipChain
 
 type wireBatch struct {
 	V        int         `json:"v"`

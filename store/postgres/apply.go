@@ -1,0 +1,274 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"callgate/gateway"
+)
+
+// ErrChain is wrapped by Apply's refusal of a batch that does not continue
+// the hash chain the central holds for its epoch: another journal claims
+// the property's epoch, or the journal was altered (HTTP 422). It is
+// gateway.ErrShipChain, as gateway/ship's decoding wraps.
+var ErrChain = gateway.ErrShipChain
+
+// maxMonths is the most months one batch's events may span: each makes
+// partitions, and a journal's events come in time order.
+const maxMonths = 36
+
+// Apply applies one property's batch in one transaction (docs/central.md,
+// "Apply"): it locks the (property, epoch) cursor, refuses a gap with a
+// *gateway.ShipGapError, skips the events it holds after checking they are
+// the same, checks the new ones continue the chain, inserts them, updates
+// the projections and the site, and advances the cursor.
+func (s *Store) Apply(ctx context.Context, property string, b gateway.ShipBatch) (gateway.ShipAck, error) {
+	if err := checkShape(b); err != nil {
+		return gateway.ShipAck{}, err
+	}
+	var months []time.Time
+	for i := range b.Events {
+		m := monthOf(b.Events[i].Time)
+		if !containsTime(months, m) {
+			months = append(months, m)
+			if len(months) > maxMonths {
+				return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "the batch's events span more than %d months: set central.batch_max lower at the property", maxMonths)
+			}
+		}
+	}
+	if err := s.ensureMonths(ctx, months); err != nil {
+		return gateway.ShipAck{}, err
+	}
+	var ack gateway.ShipAck
+	var added int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		ack, added, err = s.apply(ctx, tx, property, b)
+		return err
+	})
+	if err != nil {
+		var gap *gateway.ShipGapError
+		if errors.As(err, &gap) {
+			return gateway.ShipAck{}, err
+		}
+		return gateway.ShipAck{}, classify(err, fmt.Sprintf("store property %s's batch", property))
+	}
+	s.log.Debug().Str("property", property).Str("epoch", b.Epoch).Uint64("cursor", ack.Cursor).Int("added", added).Msg("applied a batch")
+	return ack, nil
+}
+
+// checkShape checks what DecodeBatch checks of a batch's form, for callers
+// that did not decode it: events, consecutive, each with a body.
+func checkShape(b gateway.ShipBatch) error {
+	if b.Epoch == "" {
+		return gateway.Errorf(gateway.KindInvalid, "the batch names no epoch")
+	}
+	if len(b.Events) == 0 {
+		return gateway.Errorf(gateway.KindInvalid, "the batch has no events")
+	}
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.Seq == 0 || len(e.Body) == 0 {
+			return gateway.Errorf(gateway.KindInvalid, "the batch's event %d has no sequence number or no stored body", i+1)
+		}
+		if i > 0 && e.Seq != b.Events[i-1].Seq+1 {
+			return gateway.Errorf(gateway.KindInvalid, "the batch's events are not consecutive: %d follows %d", e.Seq, b.Events[i-1].Seq)
+		}
+	}
+	return nil
+}
+
+func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatch) (gateway.ShipAck, int, error) {
+	now := time.Now().UTC()
+	var disabled bool
+	if err := tx.QueryRow(ctx, "SELECT disabled FROM callgate.property WHERE property = $1", property).Scan(&disabled); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindNotFound, "there is no property %q at the central: add it with `gateway central property add`", property)
+		}
+		return gateway.ShipAck{}, 0, err
+	}
+	if disabled {
+		return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindRejected, "property %q is disabled at the central", property)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO callgate.cursor (property, epoch, seq, hash) VALUES ($1, $2, 0, $3)
+		ON CONFLICT (property, epoch) DO NOTHING`, property, b.Epoch, make([]byte, 32)); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	var cur uint64
+	var curHash []byte
+	var curAt time.Time
+	if err := tx.QueryRow(ctx, "SELECT seq, hash, updated_utc FROM callgate.cursor WHERE property = $1 AND epoch = $2 FOR UPDATE",
+		property, b.Epoch).Scan(&cur, &curHash, &curAt); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	first, last := b.Events[0].Seq, b.Events[len(b.Events)-1].Seq
+	if first > cur+1 {
+		return gateway.ShipAck{}, 0, &gateway.ShipGapError{Epoch: b.Epoch, Cursor: cur, First: first}
+	}
+	if first <= cur {
+		if err := checkOverlap(ctx, tx, property, b, min(last, cur)); err != nil {
+			return gateway.ShipAck{}, 0, err
+		}
+	}
+	news := b.Events[min(cur+1-first, uint64(len(b.Events))):]
+	if len(news) == 0 {
+		if err := putSite(ctx, tx, property, b, now); err != nil {
+			return gateway.ShipAck{}, 0, err
+		}
+		return gateway.ShipAck{Epoch: b.Epoch, Cursor: cur, At: curAt.UTC()}, 0, nil
+	}
+	prev := [32]byte(curHash)
+	if cur == 0 {
+		prev = [32]byte{}
+	}
+	for i := range news {
+		e := &news[i]
+		if h := chainHash(prev, e.Body); h != e.Hash {
+			if i == 0 {
+				return gateway.ShipAck{}, 0, gateway.Wrap(gateway.KindRejected, ErrChain, fmt.Sprintf(
+					"event %d of property %s's epoch %s does not continue the chain the central holds up to event %d: two journals claim property %s, or the journal was altered; run `gateway journal verify` at the property",
+					e.Seq, property, b.Epoch, cur, property))
+			}
+			return gateway.ShipAck{}, 0, gateway.Wrap(gateway.KindRejected, ErrChain, fmt.Sprintf(
+				"event %d of property %s's epoch %s does not chain from the one before it: the journal was altered or the batch damaged; run `gateway journal verify` at the property", e.Seq, property, b.Epoch))
+		}
+		prev = e.Hash
+	}
+	if err := insertEvents(ctx, tx, property, b.Epoch, news); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	if err := project(ctx, tx, property, b.Epoch, news); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	if err := putSite(ctx, tx, property, b, now); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	if err := putGuests(ctx, tx, property, b.GuestNames, now); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	end := news[len(news)-1]
+	if _, err := tx.Exec(ctx, "UPDATE callgate.cursor SET seq = $3, hash = $4, updated_utc = $5 WHERE property = $1 AND epoch = $2",
+		property, b.Epoch, end.Seq, end.Hash[:], now); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	return gateway.ShipAck{Epoch: b.Epoch, Cursor: end.Seq, At: now}, len(news), nil
+}
+
+// checkOverlap compares the batch's events up to upto, which the central
+// holds, with the stored ones: the same sequence number with another hash
+// means another journal claims the epoch.
+func checkOverlap(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatch, upto uint64) error {
+	first := b.Events[0].Seq
+	rows, err := tx.Query(ctx, "SELECT seq, hash FROM callgate.event WHERE property = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
+		property, b.Epoch, first, upto)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	seen := 0
+	for rows.Next() {
+		var seq uint64
+		var h []byte
+		if err := rows.Scan(&seq, &h); err != nil {
+			return err
+		}
+		if seq < first || seq > upto {
+			continue
+		}
+		seen++
+		e := b.Events[seq-first]
+		if !bytes.Equal(h, e.Hash[:]) {
+			return gateway.Wrap(gateway.KindRejected, ErrChain, fmt.Sprintf(
+				"two journals claim property %s: its event %d of epoch %s differs from the one the central holds; find which gateway has that journal, or run `gateway journal verify` at the property",
+				property, seq, b.Epoch))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if want := int(upto - first + 1); seen != want {
+		return gateway.Errorf(gateway.KindInternal, "the central holds %d of property %s's events %d to %d of epoch %s, and its cursor says all %d", seen, property, first, upto, b.Epoch, want)
+	}
+	return nil
+}
+
+func chainHash(prev [32]byte, body []byte) [32]byte {
+	h := sha256.New()
+	h.Write(prev[:])
+	h.Write(body)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// insertEvents copies the new events into callgate.event, PostgreSQL
+// routing each to its month's partition. No staging table and no ON
+// CONFLICT: under the cursor row's lock no event above the cursor can be
+// held (the cursor moves in the transaction that stores them), so a
+// conflict would mean the cursor and the events disagree, which must fail
+// the batch loudly rather than be skipped; and one COPY costs half of a
+// staged insert (docs/central.md, "Apply").
+func insertEvents(ctx context.Context, tx pgx.Tx, property, epoch string, evs []gateway.Event) error {
+	rows := make([][]any, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		rows[i] = []any{property, epoch, int64(e.Seq), int64(e.Entry), string(e.Kind), e.Time.UTC(), e.Local,
+			e.Actor, e.Reason, string(e.From), string(e.To), e.Hash[:], string(e.Body)}
+	}
+	cols := []string{"property", "epoch", "seq", "entry", "kind", "time_utc", "time_local", "actor", "reason", "from_state", "to_state", "hash", "body"}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"callgate", "event"}, cols, pgx.CopyFromRows(rows))
+	return err
+}
+
+func putSite(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatch, now time.Time) error {
+	si := b.Site
+	var at *time.Time
+	if !si.At.IsZero() {
+		t := si.At.UTC()
+		at = &t
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO callgate.site (property, epoch, name, timezone, at_utc, link, queued, in_doubt, version, received_utc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (property) DO UPDATE SET epoch = EXCLUDED.epoch, name = EXCLUDED.name, timezone = EXCLUDED.timezone,
+			at_utc = EXCLUDED.at_utc, link = EXCLUDED.link, queued = EXCLUDED.queued, in_doubt = EXCLUDED.in_doubt,
+			version = EXCLUDED.version, received_utc = EXCLUDED.received_utc
+		WHERE site.at_utc IS NULL OR EXCLUDED.at_utc IS NULL OR EXCLUDED.at_utc >= site.at_utc`,
+		property, b.Epoch, si.Name, si.Timezone, at, string(si.Link), si.Queued, si.InDoubt, si.Version, now)
+	return err
+}
+
+func putGuests(ctx context.Context, tx pgx.Tx, property string, gs []gateway.ShipGuestName, now time.Time) error {
+	if len(gs) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	for _, g := range gs {
+		batch.Queue(`INSERT INTO callgate.guest_name (property, room, reservation, last_name, first_name, title, updated_utc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (property, room, reservation) DO UPDATE SET last_name = EXCLUDED.last_name, first_name = EXCLUDED.first_name,
+				title = EXCLUDED.title, updated_utc = EXCLUDED.updated_utc`,
+			property, g.Room, g.Reservation, g.LastName, g.FirstName, g.Title, now)
+	}
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+// Cursor is the central's cursor for a property's epoch (0: nothing held).
+func (s *Store) Cursor(ctx context.Context, property, epoch string) (gateway.ShipAck, error) {
+	var seq uint64
+	var at time.Time
+	err := s.pool.QueryRow(ctx, "SELECT seq, updated_utc FROM callgate.cursor WHERE property = $1 AND epoch = $2", property, epoch).Scan(&seq, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return gateway.ShipAck{Epoch: epoch}, nil
+	}
+	if err != nil {
+		return gateway.ShipAck{}, classify(err, "read a cursor")
+	}
+	return gateway.ShipAck{Epoch: epoch, Cursor: seq, At: at.UTC()}, nil
+}
+
+var _ gateway.CentralApplier = (*Store)(nil)
