@@ -586,3 +586,57 @@ func TestE2ECloudVacantAtPosting(t *testing.T) {
 		t.Errorf("the call after: %s; %d charge requests, want 2 (none for the vacant room)", p.State, requests)
 	}
 }
+
+// loadAverage is the machine's one-minute load average (0 where there is
+// none).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
+}
+
+// BenchmarkE2ECloudPostings is how many postings a second `gateway serve`
+// sustains end to end with each cloud PMS, against its simulator in this
+// process over loopback, within the PMS's documented rate limit as the
+// adapter's defaults keep it (OPERA Cloud 50 requests a second; Mews 200
+// in 30 s; apaleo 5 a second, the adapter's own choice): b.N chargeable
+// calls to occupied rooms written at once to the gateway's TCP PBX port,
+// timed until the last is on the simulator's ledger. Reports postings/s,
+// the gateway's CPU time per posting and the load average at the end. Run
+// with -benchtime=300x or so (Mews allows a burst of 200 requests before
+// its 30 s window binds: fewer postings than that measure the burst).
+func BenchmarkE2ECloudPostings(b *testing.B) {
+	for _, protocol := range []string{"opera-cloud", "mews", "apaleo"} {
+		b.Run(protocol, func(b *testing.B) {
+			h, c, addr := newCloudHotel(b, protocol, 0, 60)
+			g := h.start()
+			conn := dialPBX(b, g, addr)
+			if _, err := conn.Write([]byte(chargeable(1, "101"))); err != nil {
+				b.Fatal(err)
+			}
+			c.wait(b, g, 60*time.Second, "the first posting", func() bool { return len(c.ledger()) == 1 })
+			var calls strings.Builder
+			for i := range b.N {
+				calls.WriteString(chargeable(i+2, occupiedRoom(i)))
+			}
+			cpu0 := cpuTime(g.cmd.Process.Pid)
+			b.ResetTimer()
+			t0 := time.Now()
+			if _, err := conn.Write([]byte(calls.String())); err != nil {
+				b.Fatal(err)
+			}
+			c.wait(b, g, time.Duration(b.N)*time.Second+120*time.Second, "every posting", func() bool { return len(c.ledger()) >= 1+b.N })
+			took := time.Since(t0)
+			b.StopTimer()
+			cpu := cpuTime(g.cmd.Process.Pid) - cpu0
+			g.stop()
+			b.ReportMetric(float64(b.N)/took.Seconds(), "postings/s")
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/posting")
+			b.ReportMetric(loadAverage(), "load1")
+		})
+	}
+}
