@@ -53,6 +53,10 @@ type cloudSim struct {
 	// expire ends the tokens in use (Mews: the hotel's access token is
 	// replaced, and the new one written to its file).
 	expire func()
+	// onWire makes the next charge request wait for its answer until the
+	// client leaves: booked first when booked, else not; clear ends it.
+	onWire func(booked bool)
+	clear  func()
 	// checkOut checks the guest of room out.
 	checkOut func(room string)
 	waitFor  func(ctx context.Context, cond func() bool) error
@@ -134,6 +138,14 @@ func startCloudSim(t testing.TB, protocol, dir string, rooms, occupied []string,
 			})
 		}
 		c.storm = s.Storm
+		c.onWire = func(booked bool) {
+			if booked {
+				s.Fail(operasim.Fault{Kind: operasim.Slow, Delay: time.Hour})
+			} else {
+				s.Fail(operasim.Fault{Kind: operasim.Hold})
+			}
+		}
+		c.clear = func() { s.SetChargeFault(nil) }
 		c.expire = s.ExpireTokens
 		c.checkOut = func(room string) {
 			if !s.CheckOut(ids[room]) {
@@ -196,6 +208,14 @@ func startCloudSim(t testing.TB, protocol, dir string, rooms, occupied []string,
 			f.Storm, f.StormRetryAfter = n, time.Second
 			s.SetFaults(f)
 		}
+		c.onWire = func(booked bool) {
+			if booked {
+				s.SetFaults(mewssim.Faults{Slow: 1, SlowFor: time.Hour})
+			} else {
+				s.SetFaults(mewssim.Faults{Hold: 1})
+			}
+		}
+		c.clear = func() { s.SetFaults(mewssim.Faults{}) }
 		c.expire = func() {
 			// The hotel replaced the connection's access token: the new
 			// one is in the file before the old one stops working.
@@ -256,6 +276,14 @@ func startCloudSim(t testing.TB, protocol, dir string, rooms, occupied []string,
 			f.TooMany = n
 			s.SetFaults(f)
 		}
+		c.onWire = func(booked bool) {
+			if booked {
+				s.SetFaults(apaleosim.Faults{Slow: time.Hour})
+			} else {
+				s.SetFaults(apaleosim.Faults{Hold: true})
+			}
+		}
+		c.clear = func() { s.SetFaults(apaleosim.Faults{}) }
 		c.expire = s.ExpireTokens
 		c.checkOut = func(room string) {
 			if err := s.CheckOut("RES" + room + "-1"); err != nil {
@@ -339,6 +367,19 @@ func (c *cloudSim) wait(t testing.TB, g *gw, within time.Duration, what string, 
 	defer cancel()
 	if err := c.waitFor(ctx, cond); err != nil {
 		t.Fatalf("timed out after %v waiting for %s\n%s", within, what, g.tail())
+	}
+}
+
+// waitSettled waits until nothing is queued or being resolved.
+func (g *gw) waitSettled(within time.Duration) {
+	g.h.t.Helper()
+	g.waitDrained(within)
+	deadline := time.Now().Add(within)
+	for v, err := g.metric("callgate_resolving"); err != nil || v != 0; v, err = g.metric("callgate_resolving") {
+		if time.Now().After(deadline) {
+			g.h.t.Fatalf("postings still resolving after %v: %v %v\n%s", within, v, err, g.tail())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -438,14 +479,7 @@ func TestE2ECloudPMS(t *testing.T) {
 			c.wait(t, g, 120*time.Second, "half the postings", func() bool { return distinctRefs(c.ledger()) >= want/2 })
 			c.storm(8)
 			c.wait(t, g, 300*time.Second, "every posting", func() bool { return distinctRefs(c.ledger()) >= want })
-			g.waitDrained(120 * time.Second)
-			deadline := time.Now().Add(60 * time.Second)
-			for v, err := g.metric("callgate_resolving"); err != nil || v != 0; v, err = g.metric("callgate_resolving") {
-				if time.Now().After(deadline) {
-					t.Fatalf("postings still resolving: %v %v\n%s", v, err, g.tail())
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			g.waitSettled(120 * time.Second)
 			g.stop()
 
 			es := h.entries()
@@ -638,5 +672,92 @@ func BenchmarkE2ECloudPostings(b *testing.B) {
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/posting")
 			b.ReportMetric(loadAverage(), "load1")
 		})
+	}
+}
+
+// TestE2ECloudKilledOnTheWire: the gateway is SIGKILLed while a charge is
+// on the wire — booked at the PMS and not yet answered, or not booked —
+// and started again. The posting left `sent` is resolved by the link's
+// capability (docs/posting-safety.md, "At start"): Mews looks it up and
+// finds it, or resends it with the same reference; apaleo resends it with
+// the same key. Either way it is on the folio once. OPERA Cloud finds a
+// booked one; one not booked it cannot prove absent after a restart (the
+// link no longer knows the reservation it was sent to, and the room's
+// current guest may not be the one charged: docs/pms-operacloud.md,
+// "Lookup"), so after pms.lost_answer.lookup_tries failed lookups it goes
+// to the night auditor in doubt, never sent again by itself.
+func TestE2ECloudKilledOnTheWire(t *testing.T) {
+	for _, protocol := range []string{"opera-cloud", "mews", "apaleo"} {
+		for _, booked := range []bool{true, false} {
+			name := protocol + "/booked"
+			if !booked {
+				name = protocol + "/not-booked"
+			}
+			t.Run(name, func(t *testing.T) {
+				h, c, addr := newCloudHotel(t, protocol, 0, 60)
+				// Two failed lookups are enough to give up.
+				b, err := os.ReadFile(h.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(h.cfg, []byte(strings.Replace(string(b), "lookup_tries: 5", "lookup_tries: 2", 1)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				g := h.start()
+				conn := dialPBX(t, g, addr)
+				if _, err := conn.Write([]byte(chargeable(1, "101"))); err != nil {
+					t.Fatal(err)
+				}
+				c.wait(t, g, 60*time.Second, "the first posting", func() bool { return len(c.ledger()) == 1 })
+				c.onWire(booked)
+				before := c.requests()
+				if _, err := conn.Write([]byte(chargeable(2, "102"))); err != nil {
+					t.Fatal(err)
+				}
+				want := 1
+				if booked {
+					want = 2
+				}
+				c.wait(t, g, 60*time.Second, "the charge on the wire", func() bool { return c.requests() > before && len(c.ledger()) == want })
+				g.kill()
+				c.clear()
+				g = h.start()
+				g.waitSettled(120 * time.Second)
+				g.stop()
+
+				es := h.entries()
+				idx := byRaw(t, es)
+				e := idx[strings.TrimRight(chargeable(2, "102"), "\r\n")]
+				ref := gateway.PostingReference("E2E Cloud Hotel", h.epoch(), e.ID, e.Posting)
+				n := 0
+				for _, f := range c.ledger() {
+					if f.ref == ref {
+						n++
+					}
+				}
+				why := ""
+				for _, s := range e.History {
+					if s.From == "sent" && s.To == gateway.StateResolving {
+						why = s.Reason
+					}
+				}
+				if !strings.Contains(why, "the gateway stopped before it journaled the PMS's answer") {
+					t.Errorf("entry %d: sent → resolving because %q", e.ID, why)
+				}
+				if protocol == "opera-cloud" && !booked {
+					if e.State != gateway.StateInDoubt || n != 0 {
+						t.Errorf("entry %d: %s, %d on the folio; want in doubt, none", e.ID, e.State, n)
+					}
+					return
+				}
+				if e.State != gateway.StatePosted || n != 1 {
+					last := ""
+					if len(e.History) > 0 {
+						last = e.History[len(e.History)-1].Reason
+					}
+					t.Errorf("entry %d: %s (%s), %d charges with reference %s on the folio; want posted, once", e.ID, e.State, last, n, ref)
+				}
+			})
+		}
 	}
 }
