@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -157,13 +158,18 @@ func TestExampleConfigs(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			if data, _ := os.ReadFile(f); isCentralConfig(data) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isCentralConfig(data) {
 				if _, err := LoadCentralConfig(f); err != nil {
 					t.Errorf("%s (a central's config):\n%v", f, err)
 				}
 				return
 			}
-			c, err := LoadConfig(f)
+			data = withExampleSecrets(t, f, data)
+			c, err := ParseConfig(data, f)
 			if err != nil {
 				t.Errorf("%s:\n%v", f, err)
 			}
@@ -185,6 +191,38 @@ func TestExampleConfigs(t *testing.T) {
 			t.Errorf("%s:\n%v", f, err)
 		}
 	}
+}
+
+// exampleSecret is a secret file key of an example config and its path.
+var exampleSecret = regexp.MustCompile(`(?m)^(\s+[a-z_]*(?:secret|token|password)_file:\s*)(\S+)`)
+
+// withExampleSecrets points the secret files an example names (the
+// place a real installation keeps them, /etc/callgate/…, which gateway
+// check reads) at files in a temporary folder holding a made-up secret.
+// A made-up secret committed in configs/ would be copied along with the
+// example; this way the example stays as it must be deployed. A cloud PMS
+// example must name its secrets in files under /etc/callgate, never
+// inline.
+func withExampleSecrets(t *testing.T, f string, data []byte) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	n := 0
+	data = exampleSecret.ReplaceAllFunc(data, func(m []byte) []byte {
+		sub := exampleSecret.FindSubmatch(m)
+		if !strings.HasPrefix(string(sub[2]), "/etc/callgate/") {
+			t.Errorf("%s: %s names %s: keep secrets in /etc/callgate/, readable by the gateway's user only", f, strings.TrimSpace(string(sub[1])), sub[2])
+		}
+		p := filepath.Join(dir, filepath.Base(string(sub[2])))
+		if err := os.WriteFile(p, []byte("made-up-example-secret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		return append(append([]byte{}, sub[1]...), p...)
+	})
+	if regexp.MustCompile(`(?m)^  protocol: (opera-cloud|mews|apaleo)\s*$`).Match(data) && n == 0 {
+		t.Errorf("%s: a cloud PMS example names no secret file", f)
+	}
+	return data
 }
 
 func TestConfigCMFields(t *testing.T) {

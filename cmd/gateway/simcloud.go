@@ -37,10 +37,17 @@ func init() {
 			return err
 		}
 		o := apaleosim.Options{Rooms: rooms, Occupied: occupied, Logger: a.log}
-		fmt.Fprintf(a.stdout, "apaleo simulator on http://%s: point the gateway at it with\n"+
-			"pms: {protocol: apaleo, base_url: \"http://%s\", property: MUC, auth: {token_url: \"http://%s/connect/token\", client_id: callgate, client_secret_file: FILE}}\n"+
-			"where FILE holds the line sim-secret\n", c.Listen, c.Listen, c.Listen)
-		return apaleosim.Run(ctx, o, c.Listen)
+		s, err := apaleosim.Start(o, c.Listen)
+		if err != nil {
+			return err
+		}
+		// The address it listens on, not --listen: a port 0 is chosen here.
+		fmt.Fprintf(a.stdout, "apaleo simulator on %s: point the gateway at it with\n"+
+			"pms: {protocol: apaleo, base_url: %q, property: MUC, auth: {token_url: %q, client_id: callgate, client_secret_file: FILE}}\n"+
+			"where FILE holds the line sim-secret\n", s.URL(), s.URL(), s.TokenURL())
+		a.log.Info().Str("url", s.URL()).Int("rooms", len(rooms)).Int("in_house", len(occupied)).Msg("apaleo simulator serving")
+		<-ctx.Done()
+		return s.Close()
 	}
 }
 
