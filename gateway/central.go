@@ -28,7 +28,8 @@ type ShipBatch struct {
 	// (which it skips). At least one.
 	Events []Event
 	// PrevHash is the hash of the event before Events[0] (zero when
-	// Events[0].Seq is 1), so the central can check the chain continues
+	// Events[0].Seq is 1: event 1 chains from the epoch's genesis,
+	// ship.Genesis), so the central can check the chain continues
 	// from what it stored.
 	PrevHash [32]byte
 	// Site is the property as it stood when the batch was read, for the
