@@ -1,0 +1,78 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"callgate/gateway"
+	"callgate/store"
+)
+
+// TestPruneGuard: with a central configured, retention removes only
+// entries whose events the central acknowledged, and says how many wait.
+func TestPruneGuard(t *testing.T) {
+	e := newEnv(t, store.Options{CentralGuard: true})
+	for n, s := range restingStates {
+		e.to(n, s)
+	}
+	mid, _ := e.j.Info(ctx)
+	for n, s := range restingStates {
+		e.to(100+n, s)
+	}
+	e.clock.Add(300 * 24 * time.Hour)
+	cut := e.clock.Now().Add(-24 * time.Hour)
+
+	// Nothing acknowledged: nothing goes, and every closed entry is held.
+	dry, err := e.j.Prune(ctx, cut, true)
+	if err != nil || dry.Entries != 0 || !dry.Held || dry.ShipCursor != 0 || dry.HeldEntries != 10 || dry.HeldEvents == 0 {
+		t.Fatalf("dry run with nothing shipped: %+v %v", dry, err)
+	}
+	p, err := e.j.Prune(ctx, cut, false)
+	if err != nil || p.Entries != 0 || p.HeldEntries != 10 || p.HeldEvents != dry.HeldEvents {
+		t.Fatalf("prune with nothing shipped: %+v %v", p, err)
+	}
+
+	// The first half acknowledged: only its closed entries go.
+	if err := e.j.SetShipCursor(ctx, gateway.ShipAck{Epoch: mid.Epoch, Cursor: mid.LastSeq}); err != nil {
+		t.Fatal(err)
+	}
+	p, err = e.j.Prune(ctx, cut, false)
+	if err != nil || p.Entries != 5 || p.ShipCursor != mid.LastSeq || p.HeldEntries != 5 {
+		t.Fatalf("prune with half shipped: %+v %v", p, err)
+	}
+	evs, _ := e.j.Events(ctx, gateway.EventFilter{Since: mid.LastSeq})
+	for i, ev := range evs {
+		if ev.Seq != mid.LastSeq+uint64(i)+1 {
+			t.Fatalf("an event above the central's cursor was removed: %d follows %d", ev.Seq, mid.LastSeq+uint64(i))
+		}
+	}
+	e.verify()
+
+	// Without the guard (no central), everything closed goes.
+	e.opt.CentralGuard = false
+	e.reopen()
+	if p, err = e.j.Prune(ctx, cut, false); err != nil || p.Entries != 5 || p.Held {
+		t.Fatalf("prune without a central: %+v %v", p, err)
+	}
+}
+
+// TestShipCursorSurvives: the cursor is kept across a reopen and a
+// rebuild (it is not a projection).
+func TestShipCursorSurvives(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	e.to(1, gateway.StatePosted)
+	in, _ := e.j.Info(ctx)
+	at := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	if err := e.j.SetShipCursor(ctx, gateway.ShipAck{Epoch: in.Epoch, Cursor: in.LastSeq, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	e.reopen()
+	if _, err := e.j.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.j.ShipCursor(ctx)
+	if err != nil || c.Cursor != in.LastSeq || !c.At.Equal(at) || c.Epoch != in.Epoch {
+		t.Fatalf("cursor after reopen and rebuild: %+v %v", c, err)
+	}
+	e.verify()
+}
