@@ -120,14 +120,18 @@ func wireCases() map[string]struct {
 		want string
 	}
 	return map[string]c{
-		"ok":               {w(func(*wireBatch) {}), ""},
-		"version":          {w(func(b *wireBatch) { b.V = 2 }), "wire version 2"},
-		"no-epoch":         {w(func(b *wireBatch) { b.Epoch = "" }), "epoch"},
-		"no-events":        {w(func(b *wireBatch) { b.Events = nil }), "no events"},
-		"gap":              {w(func(b *wireBatch) { b.Events = append(b.Events[:1], b.Events[2]) }), "not consecutive"},
-		"tampered":         {w(func(b *wireBatch) { b.Events[1].Event = []byte(strings.Replace(string(b.Events[1].Event), "N,123", "N,999", 1)) }), "does not chain"},
-		"bad-hash":         {w(func(b *wireBatch) { b.Events[0].Hash = "xyz" }), "64 hex digits"},
-		"bad-time":         {w(func(b *wireBatch) { b.Events[0].Event = []byte(`{"seq":1,"kind":"captured","time":"x","time_utc":"2026-12-06T02:00:00Z"}`) }), "wall-clock"},
+		"ok":        {w(func(*wireBatch) {}), ""},
+		"version":   {w(func(b *wireBatch) { b.V = 2 }), "wire version 2"},
+		"no-epoch":  {w(func(b *wireBatch) { b.Epoch = "" }), "epoch"},
+		"no-events": {w(func(b *wireBatch) { b.Events = nil }), "no events"},
+		"gap":       {w(func(b *wireBatch) { b.Events = append(b.Events[:1], b.Events[2]) }), "not consecutive"},
+		"tampered": {w(func(b *wireBatch) {
+			b.Events[1].Event = []byte(strings.Replace(string(b.Events[1].Event), "N,123", "N,999", 1))
+		}), "does not chain"},
+		"bad-hash": {w(func(b *wireBatch) { b.Events[0].Hash = "xyz" }), "64 hex digits"},
+		"bad-time": {w(func(b *wireBatch) {
+			b.Events[0].Event = []byte(`{"seq":1,"kind":"captured","time":"x","time_utc":"2026-12-06T02:00:00Z"}`)
+		}), "wall-clock"},
 		"not-an-event":     {w(func(b *wireBatch) { b.Events[0].Event = []byte(`[1]`) }), "not a stored event"},
 		"prev-on-first":    {w(func(b *wireBatch) { b.PrevHash = strings.Repeat("ab", 32) }), "names a previous hash"},
 		"unknown-key":      {[]byte(`{"v":1,"epoch":"e","prev_hash":"","events":[],"extra":1}`), "not the JSON"},
