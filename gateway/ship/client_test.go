@@ -89,7 +89,11 @@ func TestClientStatuses(t *testing.T) {
 		t.Run(tc.fault, func(t *testing.T) {
 			d := newDouble(t)
 			d.fault = func(int, gateway.ShipBatch) string { return tc.fault }
-			_, c := tlsDouble(t, d, 300*time.Millisecond)
+			timeout := 10 * time.Second
+			if tc.fault == "slow" {
+				timeout = 300 * time.Millisecond
+			}
+			_, c := tlsDouble(t, d, timeout)
 			_, err := c.Ship(context.Background(), gateway.ShipBatch{Epoch: testEpoch, Events: evs})
 			if err == nil || gateway.KindOf(err) != tc.kind || tc.is != nil && !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("got %v (%v), want %v saying %q", err, gateway.KindOf(err), tc.kind, tc.says)

@@ -53,7 +53,10 @@ func (d *double) answer(w http.ResponseWriter, status int, v any) {
 }
 
 func (d *double) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "Bearer "+d.token {
+	d.mu.Lock()
+	token := d.token
+	d.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+token {
 		d.answer(w, http.StatusUnauthorized, Refusal{Error: "unknown token"})
 		return
 	}
