@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"callgate/gateway"
+	"callgate/gateway/ship"
+	"callgate/internal/testutil"
+	"callgate/store"
+)
+
+// TestConfigCentral: the central section's checks (docs/central.md).
+func TestConfigCentral(t *testing.T) {
+	dir := filepath.Dir(writeConfig(t, goodConfig))
+	token := filepath.Join(dir, "token")
+	os.WriteFile(token, []byte("tok-1\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("not a certificate"), 0o600)
+	ok := "central: {url: https://central.example.com:8443, property: grand-vienna, token_file: " + token + "}\n"
+	c, err := ParseConfig([]byte(goodConfig+ok), filepath.Join(dir, "callgate.yaml"))
+	if err != nil || !c.Central.Enabled() || c.Central.BatchMax != 0 || c.Central.ShipGuestNames {
+		t.Fatalf("a good central section: %+v %v", c.Central, err)
+	}
+	if o := storeOptions(c); !o.CentralGuard {
+		t.Error("the journal's prune guard is off with a central configured")
+	}
+	if c, _ := ParseConfig([]byte(goodConfig), filepath.Join(dir, "callgate.yaml")); c.Central.Enabled() || storeOptions(c).CentralGuard {
+		t.Error("a central without a central section")
+	}
+	for _, tc := range []struct{ section, want string }{
+		{"central: {url: http://central.example.com, property: p, token_file: token}", "central.url: line 11: http://central.example.com is plain http to another machine"},
+		{"central: {url: http://127.0.0.1:9000, property: p, token_file: token, batch_max: 10001}", "central.batch_max: line 11: 10001: give the most events a batch carries, 1 to 10000"},
+		{"central: {url: https://c.example, token_file: token}", "central.property: line 11: missing"},
+		{"central: {url: https://c.example, property: p}", "central.token_file: line 11: missing"},
+		{"central: {url: https://c.example, property: p, token_file: nothere}", "central.token_file: line 11: " + filepath.Join(dir, "nothere") + " cannot be read"},
+		{"central: {url: https://c.example, property: p, token_file: empty}", "does not hold one token"},
+		{"central: {url: https://c.example, property: p, token_file: token, ca_file: ca.pem}", "central.ca_file: line 11: " + filepath.Join(dir, "ca.pem") + " holds no PEM certificate"},
+		{"central: {property: p, token_file: token}", "central.url: line 11: missing"},
+	} {
+		_, err := ParseConfig([]byte(goodConfig+tc.section+"\n"), filepath.Join(dir, "callgate.yaml"))
+		var ps Problems
+		if !errors.As(err, &ps) || !strings.Contains(ps.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.section, err, tc.want)
+		}
+	}
+}
+
+// centralDouble is a loopback stand-in for the central: it applies the
+// batches it decodes in order and answers its cursor.
+type centralDouble struct {
+	mu     sync.Mutex
+	events map[string][]gateway.Event
+}
+
+func (d *centralDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer tok-1" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	b, err := ship.DecodeBatch(r.Body)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	held := d.events[b.Epoch]
+	if b.Events[0].Seq > uint64(len(held))+1 {
+		w.WriteHeader(http.StatusConflict)
+		return
+	}
+	for _, e := range b.Events {
+		if e.Seq > uint64(len(held)) {
+			held = append(held, e)
+		}
+	}
+	d.events[b.Epoch] = held
+	w.Header().Set("Content-Type", "application/json")
+	ack := ship.AckOf(gateway.ShipAck{Epoch: b.Epoch, Cursor: uint64(len(held)), At: time.Now()})
+	json.NewEncoder(w).Encode(ack)
+}
+
+func (d *centralDouble) held(epoch string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.events[epoch])
+}
+
+// TestServeShips: gateway serve with a central section ships the journal,
+// shows it on /metrics and /api/v1/status, and keeps the cursor in the
+// journal.
+func TestServeShips(t *testing.T) {
+	d := &centralDouble{events: map[string][]gateway.Event{}}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "token"), []byte("tok-1\n"), 0o600)
+	g := startTestGateway(t, dir, `site: {name: Harbour Hotel, timezone: America/New_York}
+store: {path: journal.db}
+pbx: {format: avaya-ipo, transport: file, file: smdr.txt}
+pms: {protocol: fias, address: "127.0.0.1:1"}
+tariff: tariff.yaml
+console: {listen: "127.0.0.1:0"}
+central: {url: "`+srv.URL+`", property: harbour, token_file: token}
+`)
+	g.run(t)
+	ctx := context.Background()
+	in, err := g.journal.Info(ctx)
+	if err != nil || in.LastSeq == 0 {
+		t.Fatalf("journal %+v %v", in, err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the central holds the journal", func() bool {
+		st, _ := g.shipStatus()
+		return d.held(in.Epoch) >= int(in.LastSeq) && st.Cursor >= in.LastSeq
+	})
+	rec := httptest.NewRecorder()
+	g.http.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), "callgate_ship_cursor ") || !strings.Contains(rec.Body.String(), "callgate_ship_lag_events ") {
+		t.Error("/metrics has no shipping series")
+	}
+	g.stop(t)
+	j, err := store.Open(filepath.Join(dir, "journal.db"), store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if c, err := j.ShipCursor(ctx); err != nil || c.Cursor < in.LastSeq || c.Epoch != in.Epoch {
+		t.Fatalf("the cursor kept in the journal: %+v %v", c, err)
+	}
+}
+
+// TestJournalPruneSaysWhatCentralHolds: with a central configured, prune
+// says what it kept for the central.
+func TestJournalPruneSaysWhatCentralHolds(t *testing.T) {
+	config, _ := journalSite(t)
+	token := filepath.Join(filepath.Dir(config), "token")
+	os.WriteFile(token, []byte("tok-1"), 0o600)
+	body, _ := os.ReadFile(config)
+	os.WriteFile(config, append(body, []byte("central: {url: http://127.0.0.1:1, property: p, token_file: token}\n")...), 0o600)
+	code, out, errOut := run(t, "", "journal", "prune", "--config", config, "--months", "1", "--dry-run")
+	if code != 0 || !strings.Contains(out, "the central holds this journal's events up to 0") {
+		t.Fatalf("prune with a central: exit %d %q %q", code, out, errOut)
+	}
+}
