@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,4 +76,72 @@ func TestShipCursorSurvives(t *testing.T) {
 		t.Fatalf("cursor after reopen and rebuild: %+v %v", c, err)
 	}
 	e.verify()
+}
+
+// TestShipReadsTakeNoWriterLock: what the shipper reads (Info, Events,
+// ShipCursor) runs while a writer holds bbolt's writer lock: read-only
+// transactions, never waiting for a commit.
+func TestShipReadsTakeNoWriterLock(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	for n := range 5 {
+		e.to(n, gateway.StatePosted)
+	}
+	release, err := store.HoldWriter(e.j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	done := make(chan error, 1)
+	go func() {
+		if _, err := e.j.Info(ctx); err != nil {
+			done <- err
+			return
+		}
+		evs, err := e.j.Events(ctx, gateway.EventFilter{Since: 2, Limit: 10})
+		if err == nil && (len(evs) == 0 || len(evs[0].Body) == 0) {
+			err = fmt.Errorf("events %d, first body %q", len(evs), evs[0].Body)
+		}
+		if err == nil {
+			_, err = e.j.ShipCursor(ctx)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shipper's reads waited for the writer")
+	}
+}
+
+// BenchmarkShipIdlePoll is the idle shipper's look for new events (one
+// Info, a read-only transaction), four times a second.
+func BenchmarkShipIdlePoll(b *testing.B) {
+	e := newEnv(b, store.Options{})
+	e.to(1, gateway.StatePosted)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.j.Info(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkShipRead reads a batch of 5,000 events with their bodies, as
+// the shipper does.
+func BenchmarkShipRead(b *testing.B) {
+	e := newEnv(b, store.Options{})
+	for n := range 1000 {
+		e.to(n, gateway.StatePosted) // 5+ events each
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		evs, err := e.j.Events(ctx, gateway.EventFilter{Limit: 5000})
+		if err != nil || len(evs) != 5000 {
+			b.Fatal(len(evs), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/5000, "ns/event")
 }
