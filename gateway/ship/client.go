@@ -183,10 +183,21 @@ func (c *Client) do(req *http.Request, epoch string, first uint64) (gateway.Ship
 	if err != nil {
 		return gateway.ShipAck{}, gateway.Wrap(gateway.KindTransient, err, fmt.Sprintf("the central %s's answer was cut off (the shipper retries)", where))
 	}
-	if resp.StatusCode == http.StatusOK {
+	return readAnswer(resp.StatusCode, data, where, epoch, first)
+}
+
+// readAnswer reads the central's answer (status and body) to a request for
+// epoch whose batch began at first (0 for a cursor question): an Ack, or a
+// Refusal turned into an error as docs/central.md's table says. where
+// names the central in sentences.
+func readAnswer(status int, data []byte, where, epoch string, first uint64) (gateway.ShipAck, error) {
+	if status == http.StatusOK {
 		var a Ack
-		if err := json.Unmarshal(data, &a); err != nil {
+		if err := json.Unmarshal(data, &a); err != nil || a.Epoch == "" {
 			return gateway.ShipAck{}, gateway.Errorf(gateway.KindTransient, "the central %s answered 200 without its cursor: is central.url a callgate central?", where)
+		}
+		if a.Epoch != epoch {
+			return gateway.ShipAck{}, gateway.Errorf(gateway.KindRejected, "the central %s answered for epoch %q, and the request was for epoch %s: is central.url a callgate central?", where, clip(a.Epoch), epoch)
 		}
 		return a.ShipAck()
 	}
@@ -194,13 +205,13 @@ func (c *Client) do(req *http.Request, epoch string, first uint64) (gateway.Ship
 	_ = json.Unmarshal(data, &ref) // a refusal without JSON keeps its status
 	said := strings.TrimSpace(ref.Error)
 	if said == "" {
-		said = http.StatusText(resp.StatusCode)
+		said = http.StatusText(status)
 	}
 	said = clipText(said, 300)
-	switch s := resp.StatusCode; {
+	switch s := status; {
 	case s == http.StatusConflict:
-		if ref.Epoch == "" {
-			ref.Epoch = epoch
+		if ref.Epoch != epoch {
+			ref.Epoch = epoch // the central's cursor is for the epoch asked
 		}
 		return gateway.ShipAck{}, &gateway.ShipGapError{Epoch: ref.Epoch, Cursor: ref.Cursor, First: first}
 	case s == http.StatusRequestEntityTooLarge:
