@@ -224,12 +224,20 @@ func (s *Shipper) Run(ctx context.Context) error {
 			<-ctx.Done()
 			return nil
 		}
-		d := bo.Next()
-		d = d/2 + rand.N(d/2+1) // jitter: between half and the whole step
+		d := jitter(bo.Next())
 		log.Debug().Dur("wait", d).Msg("shipping waits before its next try")
 		s.wait(ctx, d)
 	}
 	return nil
+}
+
+// jitter draws a wait between half and the whole of d, so that properties
+// cut off together do not come back together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 // wait returns after d, at Wake, or when ctx ends.

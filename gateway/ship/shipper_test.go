@@ -348,3 +348,22 @@ func TestShipperProbe(t *testing.T) {
 	e.d.mu.Unlock()
 	e.waitFor("the probe's refusal shows", func() bool { return strings.Contains(e.s.Status().LastError, "token") })
 }
+
+// TestJitter: a back-off's wait is drawn between half and the whole step,
+// and the draws differ.
+func TestJitter(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		d := jitter(10 * time.Second)
+		if d < 5*time.Second || d > 10*time.Second {
+			t.Fatalf("jitter(10s) = %v", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("only %d distinct waits in 200", len(seen))
+	}
+	if jitter(0) != 0 {
+		t.Fatal("jitter(0)")
+	}
+}
