@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,4 +223,68 @@ func BenchmarkShipCatchUp(b *testing.B) {
 	}
 	b.ReportMetric(rate, "events/s")
 	b.ReportMetric(1e6/rate, "s-per-1M")
+}
+
+// BenchmarkShipStep is what the shipper does for one call's events while
+// calls trickle in (the case of BenchmarkE2ELatencyShipping): read the five
+// events above the cursor from a store journal, encode and post them over
+// loopback HTTP to a stand-in central (the cursor is persisted at most
+// every 5 s, not per batch: not in it). Reports the
+// process's CPU time per batch beside the wall time (both sides of the
+// loopback are in this process).
+func BenchmarkShipStep(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	j, err := store.Open(filepath.Join(dir, "journal.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	in, _ := j.Info(ctx)
+	os.WriteFile(filepath.Join(dir, "token"), []byte("tok-1"), 0o600)
+	d := &centralDouble{events: map[string][]gateway.Event{}}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	client, err := ship.NewClient(ship.ClientConfig{URL: srv.URL, TokenFile: filepath.Join(dir, "token")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cursor uint64
+	var prev [32]byte
+	oneCall := func(i int) {
+		c, err := j.Capture(ctx, gateway.RawRecord{Data: fmt.Appendf(nil, "2026/12/06 03:00:00,95,415,6175550134,%09d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+		call := &gateway.Call{Format: "avaya-ipo", Extension: "415", Dialed: "6175550134", Start: t, StartUTC: t, DurationS: 95, Direction: gateway.Outgoing}
+		for _, ch := range []gateway.Change{{To: gateway.StateRated, Call: call, Charge: &gateway.Charge{Class: "national", Chargeable: true, TotalMinor: 136, Currency: "USD"}},
+			{To: gateway.StateQueued, Room: "415"}, {To: gateway.StateSent}, {To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}}} {
+			if _, err := j.Move(ctx, c.ID, ch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var ru0, ru1 syscall.Rusage
+	var cpu time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		oneCall(i)
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		b.StartTimer()
+		evs, err := j.Events(ctx, gateway.EventFilter{Since: cursor, Limit: 5000})
+		if err != nil || len(evs) == 0 {
+			b.Fatal(len(evs), err)
+		}
+		ack, err := client.Ship(ctx, gateway.ShipBatch{Epoch: in.Epoch, Events: evs, PrevHash: prev, Site: gateway.SiteSnapshot{Name: "bench"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cursor, prev = ack.Cursor, evs[len(evs)-1].Hash
+		b.StopTimer()
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu += time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/batch")
 }

@@ -35,6 +35,10 @@ const (
 	// ShipPoll is how often an idle shipper looks for new events: one
 	// read-only transaction reading the journal's last sequence number.
 	ShipPoll = 250 * time.Millisecond
+	// ShipCursorEvery is how often, at most, the cursor is persisted
+	// while batches flow: each is a commit with its fsync, which an
+	// engine's commit would wait behind.
+	ShipCursorEvery = 5 * time.Second
 	// ShipIdleProbe is how often an idle shipper asks the central for its
 	// cursor (when the sink can), so that a link down shows while no
 	// events flow.
@@ -71,6 +75,12 @@ type Shipper struct {
 	// Wake, if set, signals that events were journaled: the shipper looks
 	// at once instead of at its next poll.
 	Wake <-chan struct{}
+	// CursorEvery is how often, at most, the acknowledged cursor is
+	// persisted while batches flow (default ShipCursorEvery); it is also
+	// persisted when the shipper falls idle after that and when it stops.
+	// A cursor not yet persisted when the process dies only makes the
+	// next start send those events again, which the central skips.
+	CursorEvery time.Duration
 	// Poll is how often an idle shipper looks for new events (default
 	// ShipPoll); IdleProbe how often it asks an idle central's cursor
 	// (default ShipIdleProbe; only with a CentralProber).
@@ -188,7 +198,20 @@ func (s *Shipper) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := shipRun{s: s, log: log, epoch: in.Epoch, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes}
+	every := s.CursorEvery
+	if every <= 0 {
+		every = ShipCursorEvery
+	}
+	r := shipRun{s: s, log: log, epoch: in.Epoch, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes, every: every}
+	defer func() {
+		// The last acknowledgement is kept as the shipper stops (the
+		// journal closes after it).
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.save(sctx); err != nil {
+			log.Warn().Err(err).Msg("the central's cursor was not kept: the next start sends the last events again, and the central skips them")
+		}
+	}()
 	s.set(func(st *ShipStatus) {
 		st.Running, st.Epoch, st.Cursor, st.LastSeq, st.Batch = true, in.Epoch, ack.Cursor, in.LastSeq, batchMax
 		if !ack.At.IsZero() {
@@ -209,6 +232,11 @@ func (s *Shipper) Run(ctx context.Context) error {
 			idleSince = s.clock().Now()
 			continue
 		case err == nil: // nothing to ship
+			if r.unsaved && s.clock().Now().Sub(r.saved) >= every {
+				if err := r.save(ctx); err != nil && ctx.Err() == nil {
+					r.failed(err)
+				}
+			}
 			if s.clock().Now().Sub(idleSince) >= probe {
 				r.probe(ctx)
 				idleSince = s.clock().Now()
@@ -264,6 +292,14 @@ type shipRun struct {
 	maxBytes int
 	stopped  bool
 	lastErr  string
+	// The cursor is persisted at most every `every` while batches flow,
+	// when the shipper falls idle after that, and when it stops: pending
+	// is the last acknowledgement, unsaved whether it is not yet kept,
+	// saved when one last was.
+	every   time.Duration
+	pending gateway.ShipAck
+	unsaved bool
+	saved   time.Time
 }
 
 // step reads the events above the cursor and sends one batch. It reports
@@ -376,8 +412,13 @@ func (r *shipRun) acked(ctx context.Context, ack gateway.ShipAck, batches uint64
 		ack.At = r.s.clock().Now().UTC()
 	}
 	ack.Epoch = r.epoch
-	if err := r.s.Journal.SetShipCursor(ctx, ack); err != nil {
-		return err
+	r.unsaved, r.pending = true, ack
+	if batches == 0 || r.s.clock().Now().Sub(r.saved) >= r.every {
+		// A cursor learnt otherwise than by a batch (a gap, a probe) is
+		// kept at once: it may be lower than the one kept.
+		if err := r.save(ctx); err != nil {
+			return err
+		}
 	}
 	var gained uint64
 	if ack.Cursor > r.cursor {
@@ -393,6 +434,19 @@ func (r *shipRun) acked(ctx context.Context, ack gateway.ShipAck, batches uint64
 		st.Batches += batches
 		st.Events += gained
 	})
+	return nil
+}
+
+// save persists the last acknowledged cursor if it is not yet: one small
+// commit of its own (docs/central.md, "The shipper").
+func (r *shipRun) save(ctx context.Context) error {
+	if !r.unsaved {
+		return nil
+	}
+	if err := r.s.Journal.SetShipCursor(ctx, r.pending); err != nil {
+		return err
+	}
+	r.unsaved, r.saved = false, r.s.clock().Now()
 	return nil
 }
 

@@ -37,7 +37,7 @@ func newShipEnv(t *testing.T, mod func(*Shipper)) *shipEnv {
 
 // start runs a new shipper on the journal (a restart of serve).
 func (e *shipEnv) start(mod func(*Shipper)) {
-	e.s = &Shipper{Sink: e.c, Journal: e.j, Queries: e.j, BatchMax: 50, Poll: 5 * time.Millisecond,
+	e.s = &Shipper{Sink: e.c, Journal: e.j, Queries: e.j, BatchMax: 50, Poll: 5 * time.Millisecond, CursorEvery: time.Millisecond,
 		RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond,
 		Site: func() gateway.SiteSnapshot { return gateway.SiteSnapshot{Name: "Grand Hotel", Link: gateway.LinkAlive} }}
 	if mod != nil {
@@ -229,38 +229,55 @@ func TestShipperBatchBytes(t *testing.T) {
 }
 
 // TestShipperResumes: the cursor persists; a shipper restarted after the
-// central acknowledged a batch whose cursor was not yet written (a kill
-// between the two) resends it, and the central skips the overlap: no loss,
-// no duplicate.
+// central acknowledged batches whose cursor was not yet written (a kill
+// between the two) resends them, and the central skips the overlap: no
+// loss, no duplicate. A stop keeps the last cursor: nothing is resent.
 func TestShipperResumes(t *testing.T) {
-	var failOnce sync.Once
 	e := newShipEnv(t, nil)
 	e.capture(40)
 	e.caughtUp()
 	e.stop()
-	// The next acknowledgement is not persisted: the journal fails its
-	// write once, as a kill between the answer and the commit would leave it.
+	// The journal takes no cursor for a while, as if the process died
+	// before writing it.
+	var noCursor atomic.Bool
+	noCursor.Store(true)
 	e.j.Fail = func(op string) error {
-		if op != "ship" {
-			return nil
+		if op == "ship" && noCursor.Load() {
+			return gateway.Errorf(gateway.KindInternal, "disk gone")
 		}
-		err := error(nil)
-		failOnce.Do(func() { err = gateway.Errorf(gateway.KindInternal, "disk gone") })
-		return err
+		return nil
 	}
 	e.capture(40)
+	e.start(nil)
+	e.waitFor("the central holds 80 events", func() bool { return e.d.cursor(e.epoch()) == 80 })
+	e.stop()
+	if c, _ := e.j.ShipCursor(e.ctx); c.Cursor != 40 {
+		t.Fatalf("the cursor kept is %d, want the 40 before the failures", c.Cursor)
+	}
+	noCursor.Store(false)
 	e.start(nil)
 	e.caughtUp()
 	e.d.mu.Lock()
 	overlap := e.d.overlap
 	e.d.mu.Unlock()
-	if overlap == 0 {
-		t.Fatal("no event was resent: the test did not lose a cursor")
+	if overlap < 40 {
+		t.Fatalf("%d events resent: the restart did not start from the kept cursor", overlap)
 	}
-	// A restart ships from the persisted cursor: nothing is resent.
 	e.stop()
 	e.capture(5)
+	e.start(func(s *Shipper) { s.CursorEvery = time.Hour }) // kept only when it stops
+	e.waitFor("the central holds 85 events", func() bool { return e.d.cursor(e.epoch()) == 85 })
+	e.capture(3) // a second batch within the hour: its cursor waits
+	e.waitFor("the central holds 88 events", func() bool { return e.d.cursor(e.epoch()) == 88 })
+	if c, _ := e.j.ShipCursor(e.ctx); c.Cursor != 85 {
+		t.Fatalf("the cursor kept while shipping is %d, want 85 (the first batch's)", c.Cursor)
+	}
+	e.stop()
+	if c, _ := e.j.ShipCursor(e.ctx); c.Cursor != 88 {
+		t.Fatalf("the cursor kept at stop is %d, want 88", c.Cursor)
+	}
 	e.start(nil)
+	e.capture(1)
 	e.caughtUp()
 	e.d.mu.Lock()
 	defer e.d.mu.Unlock()

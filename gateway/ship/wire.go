@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"callgate/gateway"
@@ -94,6 +95,13 @@ type eventHeader struct {
 	Data    json.RawMessage `json:"data"`
 }
 
+// gzipWriters keeps gzip writers between batches: a new one allocates and
+// clears about a megabyte, most of a small batch's cost.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // the level is valid
+	return zw
+}}
+
 // EncodeBatch writes b as the body of a POST to PathBatch: JSON, gzip'd.
 // Every event must carry its Body (Queries.Events fills it).
 func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
@@ -120,7 +128,9 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 		w.Guests = append(w.Guests, wireGuest(g))
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the level is valid
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	enc := json.NewEncoder(zw)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(&w); err != nil {
