@@ -373,8 +373,8 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	var gap *gateway.ShipGapError
 	switch {
 	case errors.As(err, &gap):
-		if gap.Cursor > evs[len(evs)-1].Seq {
-			return false, gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, gap.Cursor, evs[len(evs)-1].Seq)
+		if last := max(in.LastSeq, evs[len(evs)-1].Seq); gap.Cursor > last {
+			return false, gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, gap.Cursor, last)
 		}
 		r.log.Warn().Uint64("central_cursor", gap.Cursor).Uint64("first", evs[0].Seq).Msg("the central holds less than the batch assumed: resending from its cursor")
 		if err := r.acked(ctx, gateway.ShipAck{Epoch: r.epoch, Cursor: gap.Cursor}, 0); err != nil {
@@ -392,8 +392,11 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	if ack.Epoch != r.epoch {
 		return false, gateway.Errorf(gateway.KindRejected, "the central answered for epoch %q, and the batch was of epoch %s: check central.url names a callgate central", ack.Epoch, r.epoch)
 	}
-	if ack.Cursor > evs[len(evs)-1].Seq {
-		return false, gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, ack.Cursor, evs[len(evs)-1].Seq)
+	// The central may hold more than the batch (a cursor not persisted
+	// before a kill): the shipper goes on from the central's cursor. More
+	// than the journal holds is another journal's.
+	if last := max(in.LastSeq, evs[len(evs)-1].Seq); ack.Cursor > last {
+		return false, gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, ack.Cursor, last)
 	}
 	if err := r.acked(ctx, ack, 1); err != nil {
 		return false, err
