@@ -417,10 +417,10 @@ type Pruned struct {
 	Events  int
 	DryRun  bool
 	// Held is set when a central is configured (docs/central.md, "Prune
-	// guard"): only events the central acknowledged are removed.
+	// guard"): only events the central acknowledged are removed, and not
+	// the one at its cursor (the next batch chains from its hash).
 	// ShipCursor is its cursor; HeldEntries and HeldEvents count the
-	// closed entries older than Before kept because some of their events
-	// wait to be shipped.
+	// closed entries older than Before kept for the central.
 	Held        bool
 	ShipCursor  uint64
 	HeldEntries int

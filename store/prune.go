@@ -28,7 +28,9 @@ func (j *Journal) Prune(ctx context.Context, before time.Time, dryRun bool) (gat
 	out := gateway.Pruned{Before: before.UTC(), DryRun: dryRun}
 	if dryRun {
 		err := j.view(ctx, "count what retention would remove", func(tx *bolt.Tx) error {
-			recs, err := prunable(tx, micros(before), 0, j.pruneLimit(tx), &out)
+			upTo, cursor := j.pruneLimit(tx)
+			recs, err := prunable(tx, micros(before), 0, upTo, &out)
+			out.ShipCursor = cursor
 			for _, r := range recs {
 				out.Entries++
 				out.Events += countPrefix(tx.Bucket(bEntryEvents), be64(r.id))
@@ -42,11 +44,12 @@ func (j *Journal) Prune(ctx context.Context, before time.Time, dryRun bool) (gat
 		err := j.write(ctx, "prune old entries", func(w *txw) error {
 			var err error
 			held := out
-			n, m, err = w.prune(micros(before), 2000, j.pruneLimit(w.tx), &held)
+			upTo, cursor := j.pruneLimit(w.tx)
+			n, m, err = w.prune(micros(before), 2000, upTo, &held)
 			if n == 0 && err == nil {
 				// The last round (nothing left to remove) counts what
 				// the guard keeps.
-				out.Held, out.ShipCursor, out.HeldEntries, out.HeldEvents = held.Held, held.ShipCursor, held.HeldEntries, held.HeldEvents
+				out.Held, out.ShipCursor, out.HeldEntries, out.HeldEvents = held.Held, cursor, held.HeldEntries, held.HeldEvents
 			}
 			return err
 		})
@@ -66,13 +69,13 @@ func (j *Journal) Prune(ctx context.Context, before time.Time, dryRun bool) (gat
 }
 
 // prunable lists up to limit (0: all) closed entries older than before
-// whose events are all at or below upTo (the ship cursor when a central is
-// configured, else the maximum); held, if not nil, counts in HeldEntries
+// whose events are all at or below upTo (below the ship cursor when a
+// central is configured, else the maximum); held, if not nil, counts in HeldEntries
 // and HeldEvents those kept back by upTo.
 func prunable(tx *bolt.Tx, before int64, limit int, upTo uint64, held *gateway.Pruned) ([]*rec, error) {
 	var out []*rec
 	if held != nil && upTo != math.MaxUint64 {
-		held.Held, held.ShipCursor, held.HeldEntries, held.HeldEvents = true, upTo, 0, 0
+		held.Held, held.HeldEntries, held.HeldEvents = true, 0, 0
 	}
 	entries := tx.Bucket(bEntries)
 	for _, s := range closedStates {

@@ -73,14 +73,19 @@ func (j *Journal) SetShipCursor(ctx context.Context, a gateway.ShipAck) error {
 	})
 }
 
-// pruneLimit is the last event Prune may remove: the ship cursor when a
-// central is configured, else every event.
-func (j *Journal) pruneLimit(tx *bolt.Tx) uint64 {
+// pruneLimit is the last event Prune may remove: with a central
+// configured, the one before the ship cursor — the event at the cursor is
+// kept, as the next batch chains from its hash — else every event.
+// It returns the cursor too.
+func (j *Journal) pruneLimit(tx *bolt.Tx) (upTo, cursor uint64) {
 	if !j.opt.CentralGuard {
-		return math.MaxUint64
+		return math.MaxUint64, 0
 	}
 	c, _ := shipCursor(tx, j.epoch)
-	return c
+	if c == 0 {
+		return 0, 0
+	}
+	return c - 1, c
 }
 
 // lastEventOf returns the sequence number of entry id's last event.

@@ -33,13 +33,25 @@ func TestPruneGuard(t *testing.T) {
 		t.Fatalf("prune with nothing shipped: %+v %v", p, err)
 	}
 
-	// The first half acknowledged: only its closed entries go.
+	// The first half acknowledged, its last event at the cursor: that
+	// event is kept (the next batch chains from its hash), so its entry
+	// stays.
 	if err := e.j.SetShipCursor(ctx, gateway.ShipAck{Epoch: mid.Epoch, Cursor: mid.LastSeq}); err != nil {
 		t.Fatal(err)
 	}
 	p, err = e.j.Prune(ctx, cut, false)
-	if err != nil || p.Entries != 5 || p.ShipCursor != mid.LastSeq || p.HeldEntries != 5 {
+	if err != nil || p.Entries != 4 || p.ShipCursor != mid.LastSeq || p.HeldEntries != 6 {
 		t.Fatalf("prune with half shipped: %+v %v", p, err)
+	}
+	if evs, _ := e.j.Events(ctx, gateway.EventFilter{Since: mid.LastSeq - 1, Limit: 1}); len(evs) != 1 || evs[0].Seq != mid.LastSeq {
+		t.Fatalf("the event at the central's cursor was pruned: %+v", evs)
+	}
+	// One more acknowledged: the first half's last entry goes too.
+	if err := e.j.SetShipCursor(ctx, gateway.ShipAck{Epoch: mid.Epoch, Cursor: mid.LastSeq + 1}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = e.j.Prune(ctx, cut, false); err != nil || p.Entries != 1 || p.HeldEntries != 5 {
+		t.Fatalf("prune with half and one shipped: %+v %v", p, err)
 	}
 	evs, _ := e.j.Events(ctx, gateway.EventFilter{Since: mid.LastSeq})
 	for i, ev := range evs {
