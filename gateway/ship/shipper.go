@@ -38,7 +38,7 @@ const (
 	// ShipCursorEvery is how often, at most, the cursor is persisted
 	// while batches flow: each is a commit with its fsync, which an
 	// engine's commit would wait behind.
-	ShipCursorEvery = 5 * time.Second
+	ShipCursorEvery = time.Minute
 	// ShipIdleProbe is how often an idle shipper asks the central for its
 	// cursor (when the sink can), so that a link down shows while no
 	// events flow.
@@ -202,7 +202,8 @@ func (s *Shipper) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = ShipCursorEvery
 	}
-	r := shipRun{s: s, log: log, epoch: in.Epoch, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes, every: every}
+	r := shipRun{s: s, log: log, epoch: in.Epoch, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes,
+		every: every, saved: s.clock().Now()}
 	defer func() {
 		// The last acknowledgement is kept as the shipper stops (the
 		// journal closes after it).
