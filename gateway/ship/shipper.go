@@ -34,7 +34,10 @@ const (
 	ShipBatchBytes = 4 << 20
 	// ShipPoll is how often an idle shipper looks for new events: one
 	// read-only transaction reading the journal's last sequence number.
-	ShipPoll = 250 * time.Millisecond
+	// While calls trickle in, it is also how often a batch goes: once a
+	// second keeps the shipper's CPU (reading, compressing, sending) from
+	// meeting a posting more than rarely.
+	ShipPoll = time.Second
 	// ShipCursorEvery is how often, at most, the cursor is persisted
 	// while batches flow: each is a commit with its fsync, which an
 	// engine's commit would wait behind.
