@@ -108,8 +108,9 @@ func NewClient(c ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The transport honours HTTPS_PROXY and NO_PROXY, as a hotel's network
+	// may require (never for a loopback address).
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil // a property's shipper goes straight to its central
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
 		pool, err := CAPool(c.CAFile)
@@ -118,7 +119,6 @@ func NewClient(c ClientConfig) (*Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	tr.ResponseHeaderTimeout = 0
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
