@@ -112,7 +112,7 @@ func (d *double) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
 			}
-			return
+			panic(http.ErrAbortHandler) // no answer at all, never an empty 200
 		case "500":
 			d.answer(w, http.StatusInternalServerError, Refusal{Error: "PostgreSQL is restarting"})
 			return

@@ -270,7 +270,7 @@ func TestShipperResumes(t *testing.T) {
 	e.start(func(s *Shipper) { s.CursorEvery = time.Hour }) // kept only when it stops
 	e.waitFor("the central holds 85 events", func() bool { return e.d.cursor(e.epoch()) == 85 })
 	e.capture(3) // a second batch within the hour: no cursor is kept yet
-	e.waitFor("the central holds 88 events", func() bool { return e.d.cursor(e.epoch()) == 88 })
+	e.waitFor("the shipper has the central's answer for 88", func() bool { return e.s.Status().Cursor == 88 })
 	if c, _ := e.j.ShipCursor(e.ctx); c.Cursor != 80 {
 		t.Fatalf("the cursor kept while shipping is %d, want 80 (the one before the start)", c.Cursor)
 	}
