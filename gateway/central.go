@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -29,7 +30,8 @@ type ShipBatch struct {
 	// (which it skips). At least one.
 	Events []Event
 	// PrevHash is the hash of the event before Events[0] (zero when
-	// Events[0].Seq is 1), so the central can check the chain continues
+	// Events[0].Seq is 1: event 1 chains from the epoch's genesis,
+	// ship.Genesis), so the central can check the chain continues
 	// from what it stored.
 	PrevHash [32]byte
 	// Site is the property as it stood when the batch was read, for the
@@ -107,4 +109,12 @@ type CentralSink interface {
 // is the name the batch's token belongs to. Errors as CentralSink.Ship.
 type CentralApplier interface {
 	Apply(ctx context.Context, property string, b ShipBatch) (ShipAck, error)
+}
+
+// JournalGenesis is the "hash of event 0" of a journal epoch, from which
+// its event 1 chains: SHA-256 of "callgate journal " and the epoch
+// (docs/journal.md, "Hash chain"). The central checks a property's first
+// events from it.
+func JournalGenesis(epoch string) [32]byte {
+	return sha256.Sum256([]byte("callgate journal " + epoch))
 }

@@ -163,6 +163,21 @@ type Journal interface {
 	// window, and, if a retention is configured, prunes closed entries older
 	// than it together with their events.
 	Tidy(ctx context.Context) (Tidied, error)
+
+	// ShipCursor returns the central's acknowledged cursor for the
+	// journal's epoch, as the shipper last persisted it (docs/central.md,
+	// "The property's side"): every event up to Cursor is held by the
+	// central. Epoch is always the journal's; Cursor is 0 when nothing
+	// was acknowledged.
+	ShipCursor(ctx context.Context) (ShipAck, error)
+
+	// SetShipCursor persists the central's answer: one small commit of its
+	// own, off the engine's path, after each acknowledged batch. The cursor
+	// may go down (a central restored from a backup holds less).
+	//
+	// Outcomes: nil; KindInvalid for another epoch than the journal's or a
+	// cursor above its last event.
+	SetShipCursor(ctx context.Context, a ShipAck) error
 }
 
 // Queries is the read side of the journal: the engine's queues, the console's
@@ -405,6 +420,15 @@ type Pruned struct {
 	Entries int
 	Events  int
 	DryRun  bool
+	// Held is set when a central is configured (docs/central.md, "Prune
+	// guard"): only events the central acknowledged are removed, and not
+	// the one at its cursor (the next batch chains from its hash).
+	// ShipCursor is its cursor; HeldEntries and HeldEvents count the
+	// closed entries older than Before kept for the central.
+	Held        bool
+	ShipCursor  uint64
+	HeldEntries int
+	HeldEvents  int
 }
 
 // Filter selects entries for Queries.Entries. Zero fields select everything.

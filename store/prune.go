@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -27,7 +28,9 @@ func (j *Journal) Prune(ctx context.Context, before time.Time, dryRun bool) (gat
 	out := gateway.Pruned{Before: before.UTC(), DryRun: dryRun}
 	if dryRun {
 		err := j.view(ctx, "count what retention would remove", func(tx *bolt.Tx) error {
-			recs, err := prunable(tx, micros(before), 0)
+			upTo, cursor := j.pruneLimit(tx)
+			recs, err := prunable(tx, micros(before), 0, upTo, &out)
+			out.ShipCursor = cursor
 			for _, r := range recs {
 				out.Entries++
 				out.Events += countPrefix(tx.Bucket(bEntryEvents), be64(r.id))
@@ -40,7 +43,14 @@ func (j *Journal) Prune(ctx context.Context, before time.Time, dryRun bool) (gat
 		var n, m int
 		err := j.write(ctx, "prune old entries", func(w *txw) error {
 			var err error
-			n, m, err = w.prune(micros(before), 2000)
+			held := out
+			upTo, cursor := j.pruneLimit(w.tx)
+			n, m, err = w.prune(micros(before), 2000, upTo, &held)
+			if n == 0 && err == nil {
+				// The last round (nothing left to remove) counts what
+				// the guard keeps.
+				out.Held, out.ShipCursor, out.HeldEntries, out.HeldEvents = held.Held, cursor, held.HeldEntries, held.HeldEvents
+			}
 			return err
 		})
 		if err != nil {
@@ -58,9 +68,15 @@ func (j *Journal) Prune(ctx context.Context, before time.Time, dryRun bool) (gat
 	return out, nil
 }
 
-// prunable lists up to limit (0: all) closed entries older than before.
-func prunable(tx *bolt.Tx, before int64, limit int) ([]*rec, error) {
+// prunable lists up to limit (0: all) closed entries older than before
+// whose events are all at or below upTo (below the ship cursor when a
+// central is configured, else the maximum); held, if not nil, counts in HeldEntries
+// and HeldEvents those kept back by upTo.
+func prunable(tx *bolt.Tx, before int64, limit int, upTo uint64, held *gateway.Pruned) ([]*rec, error) {
 	var out []*rec
+	if held != nil && upTo != math.MaxUint64 {
+		held.Held, held.HeldEntries, held.HeldEvents = true, 0, 0
+	}
 	entries := tx.Bucket(bEntries)
 	for _, s := range closedStates {
 		prefix := []byte(string(s) + "\x00")
@@ -73,6 +89,13 @@ func prunable(tx *bolt.Tx, before int64, limit int) ([]*rec, error) {
 				return nil, fmt.Errorf("entry %d: %w", h.id, err)
 			}
 			if r.updated >= before {
+				continue
+			}
+			if upTo != math.MaxUint64 && lastEventOf(tx, h.id) > upTo {
+				if held != nil {
+					held.HeldEntries++
+					held.HeldEvents += countPrefix(tx.Bucket(bEntryEvents), be64(h.id))
+				}
 				continue
 			}
 			out = append(out, r)
@@ -95,8 +118,8 @@ func countPrefix(b *bolt.Bucket, prefix []byte) int {
 
 // prune removes up to limit prunable entries with their events and records
 // the holes in the chain; it returns the entries and events removed.
-func (w *txw) prune(before int64, limit int) (int, int, error) {
-	recs, err := prunable(w.tx, before, limit)
+func (w *txw) prune(before int64, limit int, upTo uint64, held *gateway.Pruned) (int, int, error) {
+	recs, err := prunable(w.tx, before, limit, upTo, held)
 	if err != nil || len(recs) == 0 {
 		return 0, 0, err
 	}

@@ -437,7 +437,7 @@ func (j *Journal) Events(ctx context.Context, f gateway.EventFilter) ([]gateway.
 				return false, err
 			}
 			e := gateway.Event{Seq: h.seq, Entry: gateway.EntryID(h.entry), Kind: h.kind, Time: h.at, Local: h.local,
-				Actor: h.actor, Reason: h.reason, From: h.from, To: h.to, Data: clone(data)}
+				Actor: h.actor, Reason: h.reason, From: h.from, To: h.to, Data: data, Body: clone(v[32:])}
 			copy(e.Hash[:], v[:32])
 			out = append(out, e)
 			return f.Limit == 0 || len(out) < f.Limit, nil

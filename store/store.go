@@ -42,6 +42,10 @@ type Options struct {
 	// RetentionMonths, if above zero, makes Tidy prune closed entries older
 	// than this many months with their events. 0 keeps everything.
 	RetentionMonths int
+	// CentralGuard is set when a central is configured: Prune and Tidy
+	// then remove only events the central acknowledged (the ship cursor,
+	// docs/central.md "Prune guard").
+	CentralGuard bool
 	// Logger receives the journal's log lines; the zero value logs nothing,
 	// like zerolog.Nop().
 	Logger zerolog.Logger

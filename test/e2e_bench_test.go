@@ -49,8 +49,12 @@ func (h *hotel) warmUp(id int) {
 // sent in one commit when the poster waits — one commit — before the PS
 // leaves). One call at a time, each once the last one's answer is journaled.
 // Reports p50 and p99 in milliseconds. Run with -benchtime=500x or so.
-func BenchmarkE2ELatency(b *testing.B) {
-	h := newHotel(b, hotelOptions{})
+func BenchmarkE2ELatency(b *testing.B) { e2eLatency(b, hotelOptions{}) }
+
+// e2eLatency is BenchmarkE2ELatency with the hotel's options (a central
+// to ship to: BenchmarkE2ELatencyShipping).
+func e2eLatency(b *testing.B, o hotelOptions) {
+	h := newHotel(b, o)
 	g := h.start()
 	h.warmUp(1)
 	lat := make([]time.Duration, 0, b.N)

@@ -42,6 +42,8 @@ type Config struct {
 	// Reports are the reports sent by e-mail on a schedule, through SMTP.
 	Reports []ScheduleConfig `yaml:"reports"`
 	SMTP    SMTPConfig       `yaml:"smtp"`
+	// Central is where the journal is shipped (ship.go); none by default.
+	Central CentralConfig `yaml:"central"`
 
 	// Path is the file the config was read from ("" for a built-in config).
 	Path string `yaml:"-"`
@@ -204,6 +206,7 @@ func (c *Config) validate() Problems {
 	c.validateReport(k)
 	c.validateDelivery(k)
 	c.Console.Check(k, c.Resolve)
+	c.Central.Check(k, c.Resolve)
 	return k.Problems
 }
 

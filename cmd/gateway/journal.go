@@ -140,6 +140,9 @@ func journalSubcommands(jf *journalFlags) []*subcommand {
 						verb = "would remove"
 					}
 					fmt.Fprintf(a.stdout, "%s: %s %d entries and their %d events, closed before %s\n", path, verb, p.Entries, p.Events, before.Format("2006-01-02"))
+					if p.Held {
+						fmt.Fprintln(a.stdout, pruneHeldText(p))
+					}
 					return nil
 				})
 			}},
@@ -239,7 +242,11 @@ func (c *Config) readJournal(ro report.Options, log zerolog.Logger) (*store.Jour
 }
 
 // storeOptions are the journal's options from a config.
-func storeOptions(c *Config) store.Options { return c.Store.Options(c.Location) }
+func storeOptions(c *Config) store.Options {
+	o := c.Store.Options(c.Location)
+	o.CentralGuard = c.Central.Enabled() // prune only what the central holds (docs/central.md)
+	return o
+}
 
 func configRetention(jf *journalFlags) int {
 	if c, _, err := journalConfig(jf); err == nil && c != nil {

@@ -22,6 +22,7 @@ import (
 	"callgate/gateway/metrics"
 	"callgate/gateway/notify"
 	"callgate/gateway/report"
+	"callgate/gateway/ship"
 	"callgate/internal/yamlstrict"
 	"callgate/pbx"
 	"callgate/store"
@@ -74,6 +75,8 @@ type gatewayRun struct {
 	console *console.Server
 	// reports sends the config's scheduled reports (nil without any).
 	reports *report.Scheduler
+	// shipper ships the journal to the central (nil without one).
+	shipper *ship.Shipper
 	mail    *mail.Server // the scheduled reports are sent through
 	// notify delivers the alarms (nil without alarms.notify).
 	notify *notify.Notifier
@@ -159,7 +162,13 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 	}
 	g.closers = append(g.closers, src.Close)
 	eng.Source = src
+	// The shipper's client holds no connection until Run: nothing to
+	// close on a failed start.
+	if g.shipper, err = newShipper(c, g.journal, eng, log); err != nil {
+		return nil, err
+	}
 	m := metrics.New(eng, g.journal)
+	m.AddShipping(g.shipStatus)
 	m.AddCounters("pbx_connections_refused_total", "PBX connections refused (tcp-listen), by reason: not-allowed, address-limit, full.", "reason",
 		func() map[string]int64 { return src.Stats().Refused() })
 	m.AddCounters("pbx_connections_evicted_total", "Idle PBX connections closed to make room for a new one (tcp-listen).", "",
@@ -192,6 +201,7 @@ func startGateway(ctx context.Context, c *Config, log zerolog.Logger) (_ *gatewa
 		ReportOptions:  c.reportOptions,
 		CarrierTariffs: carriers,
 		Deliveries:     g.deliveries,
+		Shipping:       g.shipStatus,
 		TLS:            c.Console.TLSCert != "",
 		Logger:         log.With().Str("component", "console").Logger(),
 	})
@@ -256,7 +266,11 @@ func (g *gatewayRun) run(ctx context.Context) error {
 	}()
 	g.log.Info().Str("site", g.cfg.Site.Name).Str("pbx_format", g.cfg.PBX.Format).Str("pbx_transport", g.cfg.PBX.Transport).
 		Str("listen", g.ln.Addr().String()).Msg("callgate serving")
+	shipCtx, stopShip := context.WithCancel(ctx)
+	shipDone := g.runShipper(shipCtx)
 	err := g.engine.Run(ctx)
+	stopShip()
+	shipDone() // the shipper's last read or cursor write ends before the journal closes
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	g.console.Close() // ends the dashboards' live streams, which Shutdown would wait for

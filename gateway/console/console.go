@@ -26,6 +26,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/report"
+	"callgate/gateway/ship"
 )
 
 //go:embed templates/*.html
@@ -67,6 +68,10 @@ type Options struct {
 	// Deliveries, if set, returns the state of the reports e-mailed on a
 	// schedule, shown on the dashboard to auditors and admins.
 	Deliveries func() []report.Delivery
+	// Shipping, if set, returns the state of the shipping to the central
+	// (ok false without a central), on the dashboard and in
+	// /api/v1/status (docs/central.md).
+	Shipping func() (ship.ShipStatus, bool)
 
 	// Site is the hotel's name for the page titles.
 	Site string

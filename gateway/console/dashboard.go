@@ -44,6 +44,47 @@ type snapshot struct {
 	// Deliveries are the scheduled e-mailed reports (auditors and admins
 	// only; not refreshed by the live stream).
 	Deliveries []deliveryView `json:"-"`
+	// Central is the shipping of the journal to the central, absent
+	// without one.
+	Central *centralView `json:"central,omitempty"`
+}
+
+// centralView is the shipper's state (ship.ShipStatus) for the dashboard
+// and /api/v1/status: times in site time, UTC beside.
+type centralView struct {
+	Epoch          string  `json:"epoch"`
+	Cursor         uint64  `json:"cursor"`
+	LastEvent      uint64  `json:"last_event"`
+	LagEvents      uint64  `json:"lag_events"`
+	LagSeconds     float64 `json:"lag_seconds"`
+	LastSuccess    string  `json:"last_success"`
+	LastSuccessUTC string  `json:"last_success_utc,omitempty"`
+	LastError      string  `json:"last_error,omitempty"`
+	LastErrorAt    string  `json:"last_error_at,omitempty"`
+	Stopped        bool    `json:"stopped"`
+	Batches        uint64  `json:"batches"`
+	Events         uint64  `json:"events"`
+	Running        bool    `json:"running"`
+}
+
+func (s *Server) centralView() *centralView {
+	if s.o.Shipping == nil {
+		return nil
+	}
+	st, ok := s.o.Shipping()
+	if !ok {
+		return nil
+	}
+	v := &centralView{Epoch: st.Epoch, Cursor: st.Cursor, LastEvent: st.LastSeq, LagEvents: st.LagEvents(),
+		LagSeconds: st.Lag(s.o.Now()).Round(time.Second).Seconds(), LastSuccess: s.wall(st.LastSuccess),
+		LastError: st.LastError, Stopped: st.Stopped, Batches: st.Batches, Events: st.Events, Running: st.Running}
+	if !st.LastSuccess.IsZero() {
+		v.LastSuccessUTC = st.LastSuccess.UTC().Format(time.RFC3339)
+	}
+	if !st.LastErrorAt.IsZero() {
+		v.LastErrorAt = s.wall(st.LastErrorAt)
+	}
+	return v
 }
 
 type deliveryView struct {
@@ -189,6 +230,7 @@ func (s *Server) snapshot(ctx context.Context, w who) (snapshot, error) {
 				LastError: d.LastError, Failures: d.Failures})
 		}
 	}
+	sn.Central = s.centralView()
 	sn.Updated = s.wall(s.o.Now())
 	return sn, nil
 }

@@ -3,6 +3,8 @@ package gatewaytest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -39,7 +41,7 @@ func JournalContract(t *testing.T, open OpenJournal) {
 		{"person's moves", contractPersonMoves}, {"batches", contractBatches},
 		{"queues and listings", contractListings}, {"import", contractImport},
 		{"guest events", contractGuests}, {"audit", contractAudit}, {"users", contractUsers},
-		{"totals", contractTotals}, {"queue pages", contractQueuePages},
+		{"totals", contractTotals}, {"queue pages", contractQueuePages}, {"shipping", contractShipping},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}
@@ -911,5 +913,74 @@ func contractCaptureAll(t *testing.T, open OpenJournal) {
 	// The refused records were not journaled: "fine" is new, not a replay.
 	if got, err := e.j.CaptureAll(e.ctx, []gateway.Capture{{Rec: rec("fine")}}); err != nil || got[0].Replay {
 		t.Errorf("a record of a refused batch: %+v %v", got, err)
+	}
+}
+
+// contractShipping checks what the shipper relies on (docs/central.md):
+// every event carries its stored body, the hashes chain over the bodies
+// from the epoch's genesis, and the acknowledged cursor is kept per epoch.
+func contractShipping(t *testing.T, open OpenJournal) {
+	e := newContractEnv(t, open, JournalOptions{})
+	q := e.queued("101")
+	e.must(q.ID, gateway.Change{To: gateway.StateVoided, Actor: "night", Reason: "test call"})
+	if _, err := e.j.ApplyGuest(e.ctx, gateway.GuestEvent{Kind: gateway.GuestCheckIn, Guest: gateway.Guest{Room: "101", Reservation: "77", LastName: "Muster"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.j.Audit(e.ctx, gateway.AuditRecord{Actor: "admin", Action: "config-change"}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.j.Info(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.j.Events(e.ctx, gateway.EventFilter{})
+	if err != nil || len(evs) < 5 {
+		t.Fatalf("events %d %v", len(evs), err)
+	}
+	prev := sha256.Sum256([]byte("callgate journal " + in.Epoch))
+	for _, ev := range evs {
+		var hd struct {
+			Seq  uint64 `json:"seq"`
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(ev.Body, &hd); err != nil || hd.Seq != ev.Seq || hd.Kind != string(ev.Kind) {
+			t.Fatalf("event %d's body %q: %v", ev.Seq, ev.Body, err)
+		}
+		if h := sha256.Sum256(append(prev[:], ev.Body...)); h != ev.Hash {
+			t.Fatalf("event %d's hash is not SHA-256 of the previous hash and its body", ev.Seq)
+		}
+		prev = ev.Hash
+	}
+	if bytes.Contains(evs[len(evs)-2].Body, []byte("Muster")) {
+		t.Error("a guest event's body carries the guest's name")
+	}
+	// A page from the middle carries its bodies too.
+	page, _ := e.j.Events(e.ctx, gateway.EventFilter{Since: 2, Limit: 2})
+	if len(page) != 2 || page[0].Seq != 3 || !bytes.Equal(page[0].Body, evs[2].Body) {
+		t.Errorf("page of events %+v", page)
+	}
+
+	c, err := e.j.ShipCursor(e.ctx)
+	if err != nil || c.Epoch != in.Epoch || c.Cursor != 0 {
+		t.Fatalf("cursor of a journal never shipped: %+v %v", c, err)
+	}
+	at := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	if err := e.j.SetShipCursor(e.ctx, gateway.ShipAck{Epoch: in.Epoch, Cursor: 4, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ = e.j.ShipCursor(e.ctx); c.Cursor != 4 || !c.At.Equal(at) || c.Epoch != in.Epoch {
+		t.Errorf("cursor after SetShipCursor: %+v", c)
+	}
+	if err := e.j.SetShipCursor(e.ctx, gateway.ShipAck{Epoch: in.Epoch, Cursor: in.LastSeq + 1}); !gateway.IsKind(err, gateway.KindInvalid) {
+		t.Errorf("a cursor above the last event: %v", err)
+	}
+	if err := e.j.SetShipCursor(e.ctx, gateway.ShipAck{Epoch: "another", Cursor: 1}); !gateway.IsKind(err, gateway.KindInvalid) {
+		t.Errorf("a cursor of another epoch: %v", err)
+	}
+	if err := e.j.SetShipCursor(e.ctx, gateway.ShipAck{Epoch: in.Epoch, Cursor: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ = e.j.ShipCursor(e.ctx); c.Cursor != 2 || !c.At.IsZero() {
+		t.Errorf("a cursor set lower: %+v", c)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,8 +48,9 @@ type JournalOptions struct {
 // changes only some fields is not modelled).
 type Journal struct {
 	// Fail, if set, is asked before every write with the operation's name
-	// ("capture", "move", "import", "guest", "audit", "tidy", "user"): an
-	// error it returns fails the write, changing nothing — a failing disk.
+	// ("capture", "move", "import", "guest", "audit", "tidy", "user",
+	// "ship"): an error it returns fails the write, changing nothing — a
+	// failing disk.
 	Fail func(op string) error
 
 	mu      sync.Mutex
@@ -61,6 +63,7 @@ type Journal struct {
 	lastID  gateway.EntryID
 	events  []gateway.Event
 	head    [32]byte
+	ship    gateway.ShipAck // the acknowledged cursor (SetShipCursor)
 	posting uint32
 	held    map[uint32]gateway.EntryID
 	replay  map[[32]byte]replayMark
@@ -164,14 +167,67 @@ func (j *Journal) event(ev gateway.Event, data map[string]any) *gateway.Event {
 	ev.Time = j.now()
 	ev.Local = j.local(ev.Time)
 	ev.Data, _ = gateway.MarshalPlain(data)
+	// The body and hash as the journal keeps them (docs/journal.md, "Hash
+	// chain"), so that a batch shipped from the fake decodes.
+	ev.Body = eventBody(&ev)
 	h := sha256.New()
 	h.Write(j.head[:])
-	fmt.Fprintf(h, "%d %s %d %s %s %s ", ev.Seq, ev.Kind, ev.Entry, ev.From, ev.To, ev.Actor)
-	h.Write(ev.Data)
+	h.Write(ev.Body)
 	copy(ev.Hash[:], h.Sum(nil))
 	j.head = ev.Hash
 	j.events = append(j.events, ev)
 	return &j.events[len(j.events)-1]
+}
+
+// eventBody writes an event's stored JSON object as package store does:
+// seq, entry, kind, the wall clock and UTC times, actor, reason, from, to
+// (each only when set) and data.
+func eventBody(ev *gateway.Event) json.RawMessage {
+	b := []byte(`{"seq":`)
+	b = strconv.AppendUint(b, ev.Seq, 10)
+	if ev.Entry != 0 {
+		b = append(b, `,"entry":`...)
+		b = strconv.AppendUint(b, uint64(ev.Entry), 10)
+	}
+	for _, f := range [...]struct{ k, v string }{{"kind", string(ev.Kind)}, {"time", ev.Local.Format(gateway.WallClockLayout)},
+		{"time_utc", ev.Time.UTC().Format(time.RFC3339Nano)}, {"actor", ev.Actor}, {"reason", ev.Reason},
+		{"from", string(ev.From)}, {"to", string(ev.To)}} {
+		if f.v != "" {
+			b = append(b, ',')
+			b = gateway.AppendJSONString(b, f.k)
+			b = append(b, ':')
+			b = gateway.AppendJSONString(b, f.v)
+		}
+	}
+	if len(ev.Data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, ev.Data...)
+	}
+	return append(b, '}')
+}
+
+// ShipCursor returns the acknowledged cursor; see gateway.Journal.
+func (j *Journal) ShipCursor(ctx context.Context) (gateway.ShipAck, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	a := j.ship
+	a.Epoch = j.epoch
+	return a, nil
+}
+
+// SetShipCursor keeps the central's acknowledgement; see gateway.Journal.
+func (j *Journal) SetShipCursor(ctx context.Context, a gateway.ShipAck) error {
+	if a.Epoch != j.epoch {
+		return gateway.Errorf(gateway.KindInvalid, "the central's cursor is for epoch %q and this journal is epoch %s: it cannot be kept", a.Epoch, j.epoch)
+	}
+	return j.write(ctx, "ship", func() error {
+		if a.Cursor > uint64(len(j.events)) {
+			return gateway.Errorf(gateway.KindInvalid, "the central acknowledged event %d of epoch %s, and this journal's last event is %d", a.Cursor, a.Epoch, len(j.events))
+		}
+		a.At = a.At.UTC().Truncate(time.Microsecond)
+		j.ship = a
+		return nil
+	})
 }
 
 // Capture journals a raw record or counts a replay; see gateway.Journal.
@@ -751,6 +807,7 @@ func (j *Journal) Events(ctx context.Context, f gateway.EventFilter) ([]gateway.
 			continue
 		}
 		ev.Data = slices.Clone(ev.Data)
+		ev.Body = slices.Clone(ev.Body)
 		out = append(out, ev)
 		if f.Limit > 0 && len(out) == f.Limit {
 			break

@@ -45,7 +45,8 @@ type ShipWant struct {
 // NewShipLog starts an epoch's log whose first event is at start (UTC),
 // with wall-clock times in loc.
 func NewShipLog(epoch string, start time.Time, loc *time.Location) *ShipLog {
-	return &ShipLog{Epoch: epoch, Loc: loc, now: start.UTC(), Want: map[gateway.EntryID]*ShipWant{}, Entries: map[gateway.EntryID]*gateway.Entry{}}
+	return &ShipLog{Epoch: epoch, Loc: loc, now: start.UTC(), Want: map[gateway.EntryID]*ShipWant{}, Entries: map[gateway.EntryID]*gateway.Entry{},
+		prev: gateway.JournalGenesis(epoch)} // event 1 chains from the epoch's genesis, as the store writes it
 }
 
 // Events is every event written so far.

@@ -13,6 +13,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/metrics"
+	"callgate/gateway/ship"
 )
 
 type engine struct{ st gateway.Status }
@@ -124,5 +125,28 @@ func TestAddCounters(t *testing.T) {
 	}
 	if !strings.Contains(out, "callgate_pbx_connections_evicted_total 5\n") {
 		t.Errorf("unlabelled counter: not the sum 5:\n%s", out)
+	}
+}
+
+// TestShippingSeries: with a central, /metrics has the shipper's cursor,
+// lag, last success and error; without one, none of its series.
+func TestShippingSeries(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	m := metrics.New(engine{gateway.Status{}}, queries{})
+	on := true
+	m.AddShipping(func() (ship.ShipStatus, bool) {
+		return ship.ShipStatus{Cursor: 40, LastSeq: 45, Oldest: time.Now().Add(-time.Hour), LastSuccess: at, LastError: "down", LastErrorAt: at,
+			Batches: 2, Events: 40}, on
+	})
+	out := scrape(t, m.Handler())
+	for _, want := range []string{"callgate_ship_cursor 40", "callgate_ship_lag_events 5", "callgate_ship_last_success_timestamp_seconds 1.8e+09",
+		"callgate_ship_failing 1", "callgate_ship_stopped 0", "callgate_ship_batches_total 2", "callgate_ship_events_total 40", "callgate_ship_lag_seconds 3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	on = false
+	if out := scrape(t, m.Handler()); strings.Contains(out, "callgate_ship_") {
+		t.Error("shipping series without a central")
 	}
 }

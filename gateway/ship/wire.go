@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"callgate/gateway"
@@ -95,6 +96,13 @@ type eventHeader struct {
 	Data    json.RawMessage `json:"data"`
 }
 
+// gzipWriters keeps gzip writers between batches: a new one allocates and
+// clears about a megabyte, most of a small batch's cost.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // the level is valid
+	return zw
+}}
+
 // EncodeBatch writes b as the body of a POST to PathBatch: JSON, gzip'd.
 // Every event must carry its Body (Queries.Events fills it).
 func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
@@ -121,7 +129,9 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 		w.Guests = append(w.Guests, wireGuest(g))
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the level is valid
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	enc := json.NewEncoder(zw)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(&w); err != nil {
@@ -203,6 +213,14 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		if err != nil {
 			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's event %d: %v", i+1, err)
 		}
+		if i == 0 && e.Seq == 1 {
+			// Event 1 chains from the epoch's genesis, which the
+			// batch does not carry (docs/journal.md, "Hash chain").
+			if b.PrevHash != ([32]byte{}) {
+				return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch starts at event 1 but names a previous hash")
+			}
+			prev = Genesis(b.Epoch)
+		}
 		if i > 0 && e.Seq != b.Events[i-1].Seq+1 {
 			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's events are not consecutive: %d follows %d", e.Seq, b.Events[i-1].Seq)
 		}
@@ -212,9 +230,6 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		}
 		prev = e.Hash
 		b.Events[i] = e
-	}
-	if b.Events[0].Seq == 1 && b.PrevHash != ([32]byte{}) {
-		return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch starts at event 1 but names a previous hash")
 	}
 	for _, g := range w.Guests {
 		b.GuestNames = append(b.GuestNames, gateway.ShipGuestName(g))
@@ -264,6 +279,12 @@ func chain(prev [32]byte, body []byte) [32]byte {
 	h.Sum(out[:0])
 	return out
 }
+
+// Genesis is the "hash of event 0" of a journal epoch, from which its
+// event 1 chains: SHA-256 of "callgate journal " and the epoch, as package
+// store writes it (docs/journal.md, "Hash chain"). A batch starting at
+// event 1 carries a zero PrevHash and is checked from Genesis.
+func Genesis(epoch string) [32]byte { return gateway.JournalGenesis(epoch) }
 
 // Chain is chain for the central, which checks that a batch continues
 // from the last event it stored.

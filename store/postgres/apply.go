@@ -124,7 +124,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 	}
 	prev := [32]byte(curHash)
 	if cur == 0 {
-		prev = [32]byte{}
+		prev = gateway.JournalGenesis(b.Epoch) // event 1 chains from the epoch's genesis
 	}
 	for i := range news {
 		e := &news[i]
