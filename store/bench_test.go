@@ -76,23 +76,29 @@ func BenchmarkCapture(b *testing.B) {
 // pages than BenchmarkCapture's) and syncs twice.
 func BenchmarkCaptureAllSent(b *testing.B) {
 	j := benchJournal(b)
+	var pages, cpu int64
 	b.ResetTimer()
 	for i := range b.N {
 		n := i + 1
 		cs := []gateway.Capture{{Rec: record(n), Send: true, Moves: []gateway.Change{
 			{To: gateway.StateRated, Call: call(n), Charge: charge(136)},
 			{To: gateway.StateQueued, Room: fmt.Sprint(400 + n%50)}}}}
+		p0, c0 := store.PagesWritten(j), cpuNow()
 		got, err := j.CaptureAll(ctx, cs)
+		cpu += cpuNow() - c0
 		if err != nil || got[0].Sent == nil {
 			b.Fatalf("record %d: %+v, %v", n, got, err)
 		}
 		b.StopTimer()
+		pages += store.PagesWritten(j) - p0
 		if _, err := j.Move(ctx, got[0].ID, gateway.Change{To: gateway.StatePosted}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(pages)/float64(b.N), "pages/commit")
+	b.ReportMetric(float64(cpu)/float64(b.N)/1e3, "cpu-µs/op")
 }
 
 // BenchmarkCaptureConcurrent is BenchmarkCapture with several writers at
