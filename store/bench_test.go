@@ -101,6 +101,39 @@ func BenchmarkCaptureAllSent(b *testing.B) {
 	b.ReportMetric(float64(cpu)/float64(b.N)/1e3, "cpu-µs/op")
 }
 
+// BenchmarkCaptureAllBurst is the store's part of a burst (issue 15: a
+// PBX replaying its buffer, a new CDR file): 1,000 records a commit, each
+// captured with its rating and its decision (queued, as the engine decides
+// for an occupied room), as Engine.handleAll journals them. It reports the
+// CPU time and allocations a record and the pages a commit writes.
+func BenchmarkCaptureAllBurst(b *testing.B) {
+	const batch = 1000
+	j := benchJournal(b)
+	var pages, cpu int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		cs := make([]gateway.Capture, batch)
+		for k := range cs {
+			n := i*batch + k + 1
+			cs[k] = gateway.Capture{Rec: record(n), Moves: []gateway.Change{
+				{To: gateway.StateRated, Call: call(n), Charge: charge(136)},
+				{To: gateway.StateQueued, Room: fmt.Sprint(400 + n%50)}}}
+		}
+		b.StartTimer()
+		p0, c0 := store.PagesWritten(j), cpuNow()
+		if _, err := j.CaptureAll(ctx, cs); err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuNow() - c0
+		pages += store.PagesWritten(j) - p0
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpu)/float64(b.N*batch)/1e3, "cpu-µs/record")
+	b.ReportMetric(float64(pages)/float64(b.N), "pages/commit")
+}
+
 // BenchmarkCaptureConcurrent is BenchmarkCapture with several writers at
 // once (PBX sources, the poster, the console), each waiting for its own
 // record's commit: the committer runs the writes that arrive during a
