@@ -195,6 +195,68 @@ func BenchmarkBoltUpdate(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 }
 
+// BenchmarkBoltHotSpots is what a commit costs by the places it writes
+// (issue 15: a lone call's latency is mostly its one commit): bare bbolt,
+// each commit putting one 200-byte value at the end of each of k buckets
+// of 50,000 keys (a leaf and its branch in each, as the journal's log,
+// entries and indices take a record), with fsync. The journal's commit
+// before a PS writes at 11 such places (BenchmarkCaptureAllSent): this is
+// the floor of that commit, and of any schema that keeps its indices.
+func BenchmarkBoltHotSpots(b *testing.B) {
+	for _, k := range []int{1, 3, 6, 11} {
+		b.Run(fmt.Sprintf("buckets=%d", k), func(b *testing.B) {
+			db, err := bolt.Open(filepath.Join(b.TempDir(), "bare.db"), 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			val := make([]byte, 200)
+			const prefill = 50_000
+			err = db.Update(func(tx *bolt.Tx) error {
+				for i := range k {
+					bk, err := tx.CreateBucket(fmt.Appendf(nil, "b%02d", i))
+					if err != nil {
+						return err
+					}
+					bk.FillPercent = 0.95
+					for n := range prefill {
+						if err := bk.Put(binary.BigEndian.AppendUint64(nil, uint64(n)), val); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var pages, cpu int64
+			b.ResetTimer()
+			for n := range b.N {
+				st0, c0 := db.Stats(), cpuNow()
+				err := db.Update(func(tx *bolt.Tx) error {
+					for i := range k {
+						bk := tx.Bucket(fmt.Appendf(nil, "b%02d", i))
+						bk.FillPercent = 0.95
+						if err := bk.Put(binary.BigEndian.AppendUint64(nil, uint64(prefill+n)), val); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st1 := db.Stats()
+				cpu += cpuNow() - c0
+				pages += st1.TxStats.GetWrite() - st0.TxStats.GetWrite()
+			}
+			b.ReportMetric(float64(pages)/float64(b.N), "pages/commit")
+			b.ReportMetric(float64(cpu)/float64(b.N)/1e3, "cpu-µs/op")
+		})
+	}
+}
+
 // BenchmarkBoltCapture is the floor of BenchmarkCapture: bare bbolt making
 // the same puts per record in one fsync'd transaction (the event, the entry
 // record, its event, time and state index keys, a replay digest, the
