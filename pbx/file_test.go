@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,9 +239,18 @@ func TestFollowNotices(t *testing.T) {
 	appendTo(t, path, "AFTER\n")
 	expect(t, src, "AFTER")
 
+	// A file that appears after the first attempt to open it failed (the
+	// log says so before the source waits).
+	var logged syncBuffer
 	missing := filepath.Join(t.TempDir(), "later.log")
-	late := follow(t, FileOptions{Path: missing, Poll: time.Hour}, SourceOptions{})
-	waitRetries(t, late.base, 1)
+	late, err := FollowFile(FileOptions{Path: missing, Poll: time.Hour}, SourceOptions{Logger: testLog(t, &logged)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { late.Close() })
+	testutil.WaitFor(t, 5*time.Second, "the first attempt to open the file failed", func() bool {
+		return strings.Contains(logged.String(), "waiting for the PBX file to appear")
+	})
 	appendTo(t, missing, "FIRST\n")
 	expect(t, late, "FIRST")
 }
