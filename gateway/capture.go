@@ -80,7 +80,8 @@ type prepared struct {
 // prepare parses, rates and decides rec in memory (docs/design.md "The
 // path of one call"). A parser or tariff that fails, even by panicking,
 // makes the record an exception: its bytes are journaled all the same.
-func (e *Engine) prepare(ctx context.Context, rec RawRecord) prepared {
+// memo holds the rooms' occupancy judged for the records read with rec.
+func (e *Engine) prepare(ctx context.Context, rec RawRecord, memo map[string]occupancy) prepared {
 	r := Rate(e.Parser, e.Rater, rec)
 	switch {
 	case r.NotCall:
@@ -91,7 +92,7 @@ func (e *Engine) prepare(ctx context.Context, rec RawRecord) prepared {
 		return prepared{moves: []Change{{To: StateException, Call: &r.Call, Reason: "cannot be rated: " + r.RateErr.Error()}}}
 	}
 	rated := Change{To: StateRated, Call: &r.Call, Charge: r.Charge}
-	d, ok := e.decision(ctx, 0, &r.Call, r.Charge)
+	d, ok := e.decisionIn(ctx, 0, &r.Call, r.Charge, memo)
 	if !ok {
 		return prepared{moves: []Change{rated}} // stays rated; the next start goes on with it
 	}
@@ -112,8 +113,15 @@ func (e *Engine) handleAll(ctx context.Context, recs []RawRecord) {
 	cs := make([]Capture, len(recs))
 	ps := make([]prepared, len(recs))
 	queued := -1
+	// The records of a burst are decided against the guests as they are
+	// when it is read: each room's guests are read once (the commit makes
+	// the decisions together anyway).
+	var memo map[string]occupancy
+	if len(recs) > 1 {
+		memo = map[string]occupancy{}
+	}
 	for i, rec := range recs {
-		ps[i] = e.prepare(jctx, rec)
+		ps[i] = e.prepare(jctx, rec, memo)
 		cs[i] = Capture{Rec: rec, Moves: ps[i].moves}
 		if ps[i].queued {
 			// Only a lone posting goes straight on to sent: with several,

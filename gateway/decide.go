@@ -136,11 +136,25 @@ type decided struct {
 // exception, or queued. It reports false when the room's guests cannot be
 // read: the entry then stays rated (and the next start goes on with it).
 func (e *Engine) decision(ctx context.Context, id EntryID, call *Call, ch *Charge) (decided, bool) {
+	return e.decisionIn(ctx, id, call, ch, nil)
+}
+
+// decisionIn is decision with the occupancy of the rooms already judged for
+// the same burst of records (memo, nil for none; see handleAll): a room's
+// guests are read once per burst, not once per record.
+func (e *Engine) decisionIn(ctx context.Context, id EntryID, call *Call, ch *Charge, memo map[string]occupancy) (decided, bool) {
 	v := Judge(call, ch, e.Rooms)
 	if v.To != StateQueued {
 		return decided{Move: Move{ID: id, Change: Change{To: v.To, Reason: v.Reason}}}, true
 	}
-	occ, err := e.occupancy(ctx, v.Room)
+	occ, ok := memo[v.Room]
+	var err error
+	if !ok {
+		occ, err = e.occupancy(ctx, v.Room)
+		if err == nil && memo != nil {
+			memo[v.Room] = occ
+		}
+	}
 	if err != nil {
 		if ctx.Err() == nil { // a read cut by the stop is no error
 			e.Logger.Error().Err(err).Msg("reading the guests of a room")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -757,4 +758,73 @@ func TestEngineJournalsABurstInOneCommit(t *testing.T) {
 	if total != n+1 || len(sizes) > 7 {
 		t.Errorf("commits of %v records for a burst of %d", sizes, n+1)
 	}
+}
+
+// guestReads is the fake journal's queries, counting the reads of a
+// room's guests.
+type guestReads struct {
+	gateway.Queries
+	mu    sync.Mutex
+	rooms map[string]int
+}
+
+func (g *guestReads) Guests(ctx context.Context, room string) ([]gateway.Guest, error) {
+	g.mu.Lock()
+	g.rooms[room]++
+	g.mu.Unlock()
+	return g.Queries.Guests(ctx, room)
+}
+
+// The records of a burst are decided against one reading of each room's
+// guests, not one per record: a burst of 25 calls from three rooms reads
+// the guests three times, and decides as reading them each time would
+// (occupied rooms queued, the vacant one's calls held as exceptions).
+func TestEngineReadsARoomsGuestsOncePerBurst(t *testing.T) {
+	var g *guestReads
+	var atCommit map[string]int // the reads made before the burst's commit
+	r := newRig(t, false, func(e *gateway.Engine) {
+		g = &guestReads{Queries: e.Queries, rooms: map[string]int{}}
+		e.Queries = g
+		e.Journal = &onCaptureAll{Journal: e.Journal.(*gatewaytest.Journal), before: func() {
+			g.mu.Lock()
+			if atCommit == nil {
+				atCommit = maps.Clone(g.rooms)
+			}
+			g.mu.Unlock()
+		}}
+	})
+	var vacant []gateway.EntryID
+	for i := range 25 {
+		room := []string{"101", "103", "102"}[i%3]
+		id := r.send(fmt.Sprintf("out %s 44%04d 60", room, i))
+		if room == "102" {
+			vacant = append(vacant, id)
+		}
+	}
+	r.run()
+	for _, id := range vacant {
+		r.await(id, gateway.StateException)
+	}
+	if !r.j.Await(r.ctx, func() bool {
+		c, err := r.j.Counts(r.ctx)
+		return err == nil && c.Entries == 25
+	}) {
+		t.Fatal("the burst was not journaled")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if atCommit["101"] != 1 || atCommit["103"] != 1 || atCommit["102"] != 1 {
+		t.Errorf("guests read %v times by room before the burst's commit, want once each", atCommit)
+	}
+}
+
+// onCaptureAll is the fake journal, calling before at each CaptureAll.
+type onCaptureAll struct {
+	*gatewaytest.Journal
+	before func()
+}
+
+func (o *onCaptureAll) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gateway.Captured, error) {
+	o.before()
+	return o.Journal.CaptureAll(ctx, cs)
 }

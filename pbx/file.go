@@ -5,13 +5,17 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"callgate/gateway"
 )
 
-// DefaultFilePoll is how often a followed file is checked for new data.
+// DefaultFilePoll is how often a followed file is checked for new data
+// when no change notice comes (see FollowFile).
 const DefaultFilePoll = 250 * time.Millisecond
 
 // FileOptions configures the file transport: a PBX or call server that
@@ -25,8 +29,11 @@ type FileOptions struct {
 	// from its beginning once it appears.
 	FromStart bool
 	// Poll is how often the file is checked for growth, truncation and
-	// replacement; 0 means 250 ms.
+	// replacement when no change notice comes; 0 means 250 ms.
 	Poll time.Duration
+	// NoNotify turns the change notices off: the file is only polled (a
+	// test of the fallback).
+	NoNotify bool
 }
 
 // FileSource reads records from a file: followed like tail -F (FollowFile)
@@ -37,6 +44,12 @@ type FileSource struct {
 
 	mu sync.Mutex
 	f  *os.File // the open file, nil while there is none
+
+	// changed gets a value when the system reports a change to the file's
+	// name in its folder (written, truncated, created, renamed over,
+	// removed); the poll is the fallback (see FollowFile).
+	changed chan struct{}
+	watcher *fsnotify.Watcher // nil when polling only
 }
 
 var _ Source = (*FileSource)(nil)
@@ -51,8 +64,15 @@ var (
 // reads it again from the start; when another file takes its name (renamed
 // away and created anew) it finishes the old file and reads the new one from
 // the start; a missing file is waited for. A truncation followed, before the
-// next poll, by writes past the old size cannot be told from growth: keep
-// Poll short. A partial last line of a replaced file is delivered as it is.
+// next look, by writes past the old size cannot be told from growth. A
+// partial last line of a replaced file is delivered as it is.
+//
+// Changes are noticed at once where the system reports them (inotify on
+// Linux, through fsnotify: the file's folder is watched, so that a file
+// created or renamed over the name is seen too), and by polling every
+// Poll in any case: notices do not come for a file changed over a network
+// share by another machine, or when the system's watch limit is reached.
+// See docs/pbx-formats.md "Transports".
 func FollowFile(o FileOptions, so SourceOptions) (*FileSource, error) {
 	if o.Path == "" {
 		return nil, gateway.Errorf(gateway.KindInvalid, "file: no path given")
@@ -60,10 +80,68 @@ func FollowFile(o FileOptions, so SourceOptions) (*FileSource, error) {
 	if o.Poll <= 0 {
 		o.Poll = DefaultFilePoll
 	}
-	s := &FileSource{base: newBase("file", o.Path, so, true), opts: o}
+	s := &FileSource{base: newBase("file", o.Path, so, true), opts: o, changed: make(chan struct{}, 1)}
+	if !o.NoNotify {
+		s.watch()
+	}
 	s.wg.Add(1)
 	go s.follow()
 	return s, nil
+}
+
+// watch asks the system for notices of changes in the file's folder; where
+// it cannot, the file is polled only.
+func (s *FileSource) watch() {
+	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		if err = w.Add(filepath.Dir(s.opts.Path)); err != nil {
+			w.Close()
+		}
+	}
+	if err != nil {
+		s.log.Info().Err(err).Dur("poll", s.opts.Poll).Msg("no change notices for the PBX file's folder: polling it")
+		return
+	}
+	s.watcher = w
+	name := filepath.Clean(s.opts.Path)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if filepath.Clean(ev.Name) == name {
+					signal(s.changed)
+				}
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				// A lost notice (the system's queue overflowed) is made
+				// up for by a look now; the poll stays.
+				s.log.Debug().Err(err).Msg("change notices for the PBX file")
+				signal(s.changed)
+			}
+		}
+	}()
+}
+
+// wait waits d, or less when the file's name changes, and reports whether
+// the source is still open.
+func (s *FileSource) wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.changed:
+		return true
+	case <-s.stopped.Done():
+		return false
+	}
 }
 
 // ReadFile reads a whole file once (a history import, `gateway parse`):
@@ -91,6 +169,9 @@ func (s *FileSource) Close() error {
 			s.f.Close()
 		}
 		s.mu.Unlock()
+		if s.watcher != nil {
+			s.watcher.Close()
+		}
 	})
 	return nil
 }
@@ -175,7 +256,7 @@ func (c *followConn) Read(p []byte) (int, error) {
 	}
 	// A missing name (renamed away, not yet recreated) keeps us on the old
 	// file until the new one appears.
-	if !c.s.sleep(c.poll) {
+	if !c.s.wait(c.poll) {
 		return 0, ErrClosed
 	}
 	return 0, nil
@@ -195,7 +276,8 @@ func (s *FileSource) follow() {
 				s.log.Warn().Err(err).Msg("waiting for the PBX file to appear")
 			}
 			atStart = false // when it appears, everything in it is new
-			if !s.retryAfter(s.opts.Poll) {
+			signal(s.retried)
+			if !s.wait(s.opts.Poll) {
 				return
 			}
 			continue

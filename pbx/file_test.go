@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,4 +205,74 @@ func TestReadFileClose(t *testing.T) {
 	if !errors.Is(err, ErrClosed) || len(got) > 990 {
 		t.Fatalf("%d more records, then %v", len(got), err)
 	}
+}
+
+// TestFollowNotices: with a poll of an hour, only the system's change
+// notices can make the follower look: an append, a new file renamed over
+// the name (as a CDR file delivered by SFTP appears), a truncation and a
+// file that appears where there was none are each read at once.
+func TestFollowNotices(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cdr_current")
+	appendTo(t, path, "")
+	src := follow(t, FileOptions{Path: path, Poll: time.Hour}, SourceOptions{})
+	if src.watcher == nil {
+		if runtime.GOOS == "linux" {
+			t.Fatal("no change notices (inotify) on Linux")
+		}
+		t.Skip("no change notices on this system: the poll is all there is")
+	}
+	testutil.WaitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	appendTo(t, path, "APPENDED\n")
+	expect(t, src, "APPENDED")
+
+	next := filepath.Join(dir, "cdr_next")
+	appendTo(t, next, "NEW FILE 1\nNEW FILE 2\n")
+	if err := os.Rename(next, path); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, src, "NEW FILE 1", "NEW FILE 2")
+
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, "AFTER\n")
+	expect(t, src, "AFTER")
+
+	// A file that appears after the first attempt to open it failed (the
+	// log says so before the source waits).
+	var logged syncBuffer
+	missing := filepath.Join(t.TempDir(), "later.log")
+	late, err := FollowFile(FileOptions{Path: missing, Poll: time.Hour}, SourceOptions{Logger: testLog(t, &logged)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { late.Close() })
+	testutil.WaitFor(t, 5*time.Second, "the first attempt to open the file failed", func() bool {
+		return strings.Contains(logged.String(), "waiting for the PBX file to appear")
+	})
+	appendTo(t, missing, "FIRST\n")
+	expect(t, late, "FIRST")
+}
+
+// TestFollowPollOnly: without change notices (a network share, the
+// system's watch limit reached) the poll still finds appends and a file
+// renamed over the name.
+func TestFollowPollOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cdr_current")
+	appendTo(t, path, "")
+	src := follow(t, FileOptions{Path: path, NoNotify: true}, SourceOptions{})
+	if src.watcher != nil {
+		t.Fatal("watching the folder with NoNotify set")
+	}
+	testutil.WaitFor(t, 3*time.Second, "the file open", func() bool { return src.Stats().Connected == 1 })
+	appendTo(t, path, "APPENDED\n")
+	expect(t, src, "APPENDED")
+	next := filepath.Join(dir, "cdr_next")
+	appendTo(t, next, "NEW FILE\n")
+	if err := os.Rename(next, path); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, src, "NEW FILE")
 }

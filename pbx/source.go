@@ -21,9 +21,12 @@ var ErrClosed = errors.New("PBX source closed")
 // The defaults of SourceOptions.
 const (
 	DefaultIdleFlush = 2 * time.Second
-	DefaultQueueSize = 256
-	DefaultSilence   = 60 * time.Minute
-	DefaultPoll      = 200 * time.Millisecond
+	DefaultQueueSize = 1024
+	// DefaultQueueBytes bounds the bytes of the records queued: a queue of
+	// DefaultQueueSize records of up to DefaultMaxRecord bytes each fits it.
+	DefaultQueueBytes = 4 << 20
+	DefaultSilence    = 60 * time.Minute
+	DefaultPoll       = 200 * time.Millisecond
 )
 
 // SourceOptions is what every transport shares: how the byte stream is framed
@@ -44,8 +47,14 @@ type SourceOptions struct {
 	IdleFlush time.Duration
 	// QueueSize is how many framed records may wait for Read. When it is
 	// full the source stops reading its connection (TCP and RTS/CTS push back
-	// to the PBX) instead of dropping records. 0 means DefaultQueueSize.
+	// to the PBX) instead of dropping records. 0 means DefaultQueueSize: more
+	// than the engine journals in one commit (gateway.BurstRecords), so that
+	// a burst's next commit is framed while one is being written.
 	QueueSize int
+	// QueueBytes bounds the bytes of the queued records the same way (a
+	// record larger than it still fits an empty queue); 0 means
+	// DefaultQueueBytes.
+	QueueBytes int
 	// Silence is how long a live source may go without a byte before the
 	// watchdog warns and calls OnSilence. 0 means DefaultSilence; negative
 	// turns the watchdog off. A file read once has no watchdog.
@@ -126,6 +135,9 @@ func newBase(transport, name string, so SourceOptions, live bool) *base {
 	if so.QueueSize <= 0 {
 		so.QueueSize = DefaultQueueSize
 	}
+	if so.QueueBytes <= 0 {
+		so.QueueBytes = DefaultQueueBytes
+	}
 	if so.Silence == 0 {
 		so.Silence = DefaultSilence
 	}
@@ -136,7 +148,7 @@ func newBase(transport, name string, so SourceOptions, live bool) *base {
 		transport: transport,
 		opts:      so,
 		log:       so.Logger.With().Str("component", "pbx").Str("transport", transport).Str("pbx_source", name).Logger(),
-		q:         newQueue(so.QueueSize),
+		q:         newQueue(so.QueueSize, so.QueueBytes),
 		retried:   make(chan struct{}),
 	}
 	b.stopped, b.stop = context.WithCancel(context.Background())
@@ -361,24 +373,27 @@ func newBackoff(min, max time.Duration) backoff.Backoff {
 }
 
 // queue is the bounded FIFO between the framers and Read. push blocks while
-// it is full, so a connection is not read while its records cannot be
-// delivered; after Close it no longer blocks (records framed while shutting
-// down are kept, beyond the bound, rather than dropped).
+// it is full (max records, or maxBytes of their data), so a connection is
+// not read while its records cannot be delivered; after Close it no longer
+// blocks (records framed while shutting down are kept, beyond the bound,
+// rather than dropped).
 type queue struct {
-	mu    sync.Mutex
-	recs  []gateway.RawRecord
-	max   int
-	done  bool
-	err   error         // what pop returns once done and empty
-	avail chan struct{} // a record was pushed or the queue ended
-	space chan struct{} // a record was popped
+	mu       sync.Mutex
+	recs     []gateway.RawRecord
+	max      int
+	maxBytes int
+	bytes    int // of the queued records' data
+	done     bool
+	err      error         // what pop returns once done and empty
+	avail    chan struct{} // a record was pushed or the queue ended
+	space    chan struct{} // a record was popped
 	// popWaits and pushWaits hold a value once a pop has waited for a
 	// record, or a push for space: tests wait on them.
 	popWaits, pushWaits chan struct{}
 }
 
-func newQueue(max int) *queue {
-	return &queue{max: max, avail: make(chan struct{}, 1), space: make(chan struct{}, 1),
+func newQueue(max, maxBytes int) *queue {
+	return &queue{max: max, maxBytes: maxBytes, avail: make(chan struct{}, 1), space: make(chan struct{}, 1),
 		popWaits: make(chan struct{}, 1), pushWaits: make(chan struct{}, 1)}
 }
 
@@ -395,9 +410,14 @@ func (q *queue) len() int {
 	return len(q.recs)
 }
 
+// full reports whether rec must wait for room.
+func (q *queue) full(rec gateway.RawRecord) bool {
+	return len(q.recs) >= q.max || len(q.recs) > 0 && q.bytes+len(rec.Data) > q.maxBytes
+}
+
 func (q *queue) push(rec gateway.RawRecord, stop <-chan struct{}) {
 	q.mu.Lock()
-	for len(q.recs) >= q.max {
+	for q.full(rec) {
 		stopped := false
 		select {
 		case <-stop:
@@ -416,7 +436,8 @@ func (q *queue) push(rec gateway.RawRecord, stop <-chan struct{}) {
 		q.mu.Lock()
 	}
 	q.recs = append(q.recs, rec)
-	if len(q.recs) < q.max {
+	q.bytes += len(rec.Data)
+	if len(q.recs) < q.max && q.bytes < q.maxBytes {
 		signal(q.space) // wake another waiting producer, if any
 	}
 	q.mu.Unlock()
@@ -433,6 +454,7 @@ func (q *queue) tryPop() (gateway.RawRecord, bool) {
 	rec := q.recs[0]
 	q.recs[0] = gateway.RawRecord{}
 	q.recs = q.recs[1:]
+	q.bytes -= len(rec.Data)
 	q.mu.Unlock()
 	signal(q.space)
 	return rec, true
@@ -448,6 +470,7 @@ func (q *queue) pop(ctx context.Context) (gateway.RawRecord, error) {
 			rec := q.recs[0]
 			q.recs[0] = gateway.RawRecord{}
 			q.recs = q.recs[1:]
+			q.bytes -= len(rec.Data)
 			more := len(q.recs) > 0
 			q.mu.Unlock()
 			signal(q.space)

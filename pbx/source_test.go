@@ -260,6 +260,52 @@ func TestBackpressure(t *testing.T) {
 	}
 }
 
+// TestQueueHoldsABurst: by default the queue holds more records than the
+// engine journals in one commit (gateway.BurstRecords), so that a PBX's
+// burst is framed whole while nobody reads, and the next commit's records
+// are waiting when the engine comes back for them.
+func TestQueueHoldsABurst(t *testing.T) {
+	if DefaultQueueSize < gateway.BurstRecords {
+		t.Fatalf("DefaultQueueSize %d is less than a commit's %d records", DefaultQueueSize, gateway.BurstRecords)
+	}
+	l := listen(t, ListenOptions{}, SourceOptions{})
+	c := dialTo(t, l)
+	lines := smdrLines("burst", gateway.BurstRecords)
+	if _, err := io.WriteString(c, strings.Join(lines, "\r\n")+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the whole burst queued", func() bool { return l.Stats().Queued == len(lines) })
+	select {
+	case <-l.q.pushWaits:
+		t.Fatal("the reader waited for room with one burst queued")
+	default:
+	}
+	if got := readN(t, l, len(lines), 10*time.Second); !slices.Equal(datas(got), lines) {
+		t.Fatal("records lost or out of order")
+	}
+}
+
+// TestQueueBytes: the queue's bytes are bounded too (QueueBytes), whatever
+// the records' count: with room for two 66-byte records, the reader waits
+// with two queued, and every record still arrives, in order.
+func TestQueueBytes(t *testing.T) {
+	l := listen(t, ListenOptions{}, SourceOptions{QueueBytes: 170})
+	c := dialTo(t, l)
+	lines := smdrLines("bytes", 50)
+	go io.WriteString(c, strings.Join(lines, "\r\n")+"\r\n")
+	select {
+	case <-l.q.pushWaits:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader never waited for room in the queue")
+	}
+	if st := l.Stats(); st.Queued != 2 {
+		t.Fatalf("%d records of %d bytes queued under a bound of 170 bytes, want 2", st.Queued, len(lines[0]))
+	}
+	if got := readN(t, l, len(lines), 10*time.Second); !slices.Equal(datas(got), lines) {
+		t.Fatal("records lost or out of order under the byte bound")
+	}
+}
+
 // TestSourceWatchdog: a source whose PBX goes quiet reports it through
 // Stats().Silent and the OnSilence callback, and reports the data resuming.
 func TestSourceWatchdog(t *testing.T) {

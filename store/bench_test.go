@@ -76,23 +76,62 @@ func BenchmarkCapture(b *testing.B) {
 // pages than BenchmarkCapture's) and syncs twice.
 func BenchmarkCaptureAllSent(b *testing.B) {
 	j := benchJournal(b)
+	var pages, cpu int64
 	b.ResetTimer()
 	for i := range b.N {
 		n := i + 1
 		cs := []gateway.Capture{{Rec: record(n), Send: true, Moves: []gateway.Change{
 			{To: gateway.StateRated, Call: call(n), Charge: charge(136)},
 			{To: gateway.StateQueued, Room: fmt.Sprint(400 + n%50)}}}}
+		p0, c0 := store.PagesWritten(j), cpuNow()
 		got, err := j.CaptureAll(ctx, cs)
+		cpu += cpuNow() - c0
 		if err != nil || got[0].Sent == nil {
 			b.Fatalf("record %d: %+v, %v", n, got, err)
 		}
 		b.StopTimer()
+		pages += store.PagesWritten(j) - p0
 		if _, err := j.Move(ctx, got[0].ID, gateway.Change{To: gateway.StatePosted}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(pages)/float64(b.N), "pages/commit")
+	b.ReportMetric(float64(cpu)/float64(b.N)/1e3, "cpu-µs/op")
+}
+
+// BenchmarkCaptureAllBurst is the store's part of a burst (issue 15: a
+// PBX replaying its buffer, a new CDR file): 1,000 records a commit, each
+// captured with its rating and its decision (queued, as the engine decides
+// for an occupied room), as Engine.handleAll journals them. It reports the
+// CPU time and allocations a record and the pages a commit writes.
+func BenchmarkCaptureAllBurst(b *testing.B) {
+	const batch = 1000
+	j := benchJournal(b)
+	var pages, cpu int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		cs := make([]gateway.Capture, batch)
+		for k := range cs {
+			n := i*batch + k + 1
+			cs[k] = gateway.Capture{Rec: record(n), Moves: []gateway.Change{
+				{To: gateway.StateRated, Call: call(n), Charge: charge(136)},
+				{To: gateway.StateQueued, Room: fmt.Sprint(400 + n%50)}}}
+		}
+		b.StartTimer()
+		p0, c0 := store.PagesWritten(j), cpuNow()
+		if _, err := j.CaptureAll(ctx, cs); err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuNow() - c0
+		pages += store.PagesWritten(j) - p0
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpu)/float64(b.N*batch)/1e3, "cpu-µs/record")
+	b.ReportMetric(float64(pages)/float64(b.N), "pages/commit")
 }
 
 // BenchmarkCaptureConcurrent is BenchmarkCapture with several writers at
@@ -154,6 +193,68 @@ func BenchmarkBoltUpdate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkBoltHotSpots is what a commit costs by the places it writes
+// (issue 15: a lone call's latency is mostly its one commit): bare bbolt,
+// each commit putting one 200-byte value at the end of each of k buckets
+// of 50,000 keys (a leaf and its branch in each, as the journal's log,
+// entries and indices take a record), with fsync. The journal's commit
+// before a PS writes at 11 such places (BenchmarkCaptureAllSent): this is
+// the floor of that commit, and of any schema that keeps its indices.
+func BenchmarkBoltHotSpots(b *testing.B) {
+	for _, k := range []int{1, 3, 6, 11} {
+		b.Run(fmt.Sprintf("buckets=%d", k), func(b *testing.B) {
+			db, err := bolt.Open(filepath.Join(b.TempDir(), "bare.db"), 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			val := make([]byte, 200)
+			const prefill = 50_000
+			err = db.Update(func(tx *bolt.Tx) error {
+				for i := range k {
+					bk, err := tx.CreateBucket(fmt.Appendf(nil, "b%02d", i))
+					if err != nil {
+						return err
+					}
+					bk.FillPercent = 0.95
+					for n := range prefill {
+						if err := bk.Put(binary.BigEndian.AppendUint64(nil, uint64(n)), val); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var pages, cpu int64
+			b.ResetTimer()
+			for n := range b.N {
+				st0, c0 := db.Stats(), cpuNow()
+				err := db.Update(func(tx *bolt.Tx) error {
+					for i := range k {
+						bk := tx.Bucket(fmt.Appendf(nil, "b%02d", i))
+						bk.FillPercent = 0.95
+						if err := bk.Put(binary.BigEndian.AppendUint64(nil, uint64(prefill+n)), val); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st1 := db.Stats()
+				cpu += cpuNow() - c0
+				pages += st1.TxStats.GetWrite() - st0.TxStats.GetWrite()
+			}
+			b.ReportMetric(float64(pages)/float64(b.N), "pages/commit")
+			b.ReportMetric(float64(cpu)/float64(b.N)/1e3, "cpu-µs/op")
+		})
+	}
 }
 
 // BenchmarkBoltCapture is the floor of BenchmarkCapture: bare bbolt making

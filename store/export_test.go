@@ -52,3 +52,11 @@ func SetFullCheckMax(n int64) func() {
 // FailCommits makes every commit of j's writes ask fail first: an error
 // fails the commit, as a full disk does; nil lets it through.
 func FailCommits(j *Journal, fail func() error) { j.commits.fail.Store(&fail) }
+
+// PagesWritten returns the page writes of j's committed transactions so
+// far (bbolt's TxStats.Write: one for each dirty page run, the free list
+// and the meta page), for the benchmarks' pages a commit.
+func PagesWritten(j *Journal) int64 {
+	st := j.db.Stats()
+	return st.TxStats.GetWrite()
+}

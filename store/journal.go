@@ -17,6 +17,7 @@ func (j *Journal) Capture(ctx context.Context, r gateway.RawRecord) (gateway.Cap
 	}
 	var out gateway.Captured
 	err := j.write(ctx, "journal a raw record", func(w *txw) error {
+		w.cacheRecs()
 		var err error
 		out, err = w.capture(r)
 		return err
@@ -55,6 +56,7 @@ func (j *Journal) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gatew
 	}
 	out := make([]gateway.Captured, len(cs))
 	err := j.write(ctx, fmt.Sprintf("journal %d raw records", len(cs)), func(w *txw) error {
+		w.cacheRecs()
 		for i, c := range cs {
 			cp, err := w.capture(c.Rec)
 			if err != nil {
@@ -81,7 +83,7 @@ func (j *Journal) CaptureAll(ctx context.Context, cs []gateway.Capture) ([]gatew
 			if err != nil {
 				return err
 			}
-			en, err := loadEntry(w.tx, uint64(cp.ID), false)
+			en, err := w.entryOf(uint64(cp.ID))
 			if err != nil {
 				return err
 			}
@@ -107,7 +109,7 @@ func (w *txw) replayOf(raw []byte, received time.Time) (uint64, bool) {
 	if d < 0 {
 		d = -d
 	}
-	if d > w.j.opt.ReplayWindow || w.entries.Get(be64(id)) == nil {
+	if d > w.j.opt.ReplayWindow || !w.exists(id) {
 		return 0, false
 	}
 	return id, true
@@ -121,11 +123,12 @@ func (j *Journal) Move(ctx context.Context, id gateway.EntryID, c gateway.Change
 	}
 	var out gateway.Entry
 	err := j.write(ctx, fmt.Sprintf("move entry %d", id), func(w *txw) error {
+		w.cacheRecs()
 		if err := w.move(id, c); err != nil {
 			return err
 		}
 		var err error
-		out, err = loadEntry(w.tx, uint64(id), false)
+		out, err = w.entryOf(uint64(id))
 		return err
 	})
 	if err != nil {
@@ -145,6 +148,7 @@ func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) (gateway.En
 	}
 	var out gateway.Entry
 	err := j.write(ctx, movesText(moves), func(w *txw) error {
+		w.cacheRecs()
 		for _, m := range moves {
 			if err := w.move(m.ID, m.Change); err != nil {
 				return err
@@ -153,7 +157,7 @@ func (j *Journal) MoveAll(ctx context.Context, moves []gateway.Move) (gateway.En
 		// Only the last entry is read back: an entry costs tens of
 		// microseconds to decode, inside the write.
 		var err error
-		out, err = loadEntry(w.tx, uint64(moves[len(moves)-1].ID), false)
+		out, err = w.entryOf(uint64(moves[len(moves)-1].ID))
 		return err
 	})
 	if err != nil {

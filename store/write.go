@@ -41,6 +41,9 @@ type txw struct {
 	// order find their pages in the cache. Only for a transaction that adds
 	// entries, moves none and reads none of these indices (Import).
 	sorted *[4][][]byte
+	// recs, when set, is the write-back cache of entry records
+	// (reccache.go).
+	recs map[uint64]*cachedRec
 }
 
 func (j *Journal) newTxw(tx *bolt.Tx) (*txw, error) {
@@ -82,6 +85,9 @@ func (w *txw) count(s gateway.State) int64 {
 
 // flush writes back what the transaction kept in memory.
 func (w *txw) flush() error {
+	if err := w.flushRecs(); err != nil {
+		return err
+	}
 	head := make([]byte, 40)
 	binary.BigEndian.PutUint64(head, w.headSeq)
 	copy(head[8:], w.head[:])
@@ -340,6 +346,9 @@ func replayValue(id uint64, received int64) []byte {
 }
 
 func (w *txw) getRec(id uint64) (*rec, error) {
+	if r, ok := w.cachedGet(id); ok {
+		return r, nil
+	}
 	v := w.entries.Get(be64(id))
 	if v == nil {
 		return nil, gateway.Errorf(gateway.KindNotFound, "entry %d does not exist", id)
@@ -353,6 +362,10 @@ func (w *txw) getRec(id uint64) (*rec, error) {
 
 // putRec stores r and moves its index keys and count from what old had.
 func (w *txw) putRec(old, r *rec) error {
+	if w.recs != nil {
+		w.cachePut(old, r)
+		return nil
+	}
 	nk := r.indexKeys()
 	var ok [4][]byte
 	if old != nil {

@@ -252,8 +252,9 @@ func (st *burstStats) report(b *testing.B, n int, unit string) {
 // /metrics answer (polled every 5 ms) whose records journaled (records read
 // + replays dropped, after their commit) include the file's every line,
 // header rows included (they are journaled as non-call lines). The file
-// source looks for a new file every 250 ms (pbx.DefaultFilePoll): that wait,
-// 125 ms on average, is part of the figure. Run with -benchtime=10x or so.
+// source looks at the file when the system reports a change to its name
+// (inotify), and every 250 ms in any case (pbx.DefaultFilePoll); the time to
+// notice the new file is part of the figure. Run with -benchtime=10x or so.
 func BenchmarkE2ECUCMFile(b *testing.B) {
 	const n = 10000
 	h := newHotel(b, hotelOptions{})

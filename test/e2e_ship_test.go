@@ -21,11 +21,11 @@ import (
 	"callgate/store"
 )
 
-// central is a loopback stand-in for `gateway central` (which is not this
+// centralDouble is a loopback stand-in for `gateway central` (which is not this
 // test's subject): it decodes each batch with ship.DecodeBatch and applies
 // it with the central's cursor, gap and overlap rules (docs/central.md),
 // counting what it stores and what it skips.
-type central struct {
+type centralDouble struct {
 	t       testing.TB
 	srv     *http.Server
 	url     string
@@ -41,26 +41,26 @@ type central struct {
 	delay time.Duration
 }
 
-func startCentral(t testing.TB, delay time.Duration) *central {
+func startCentralDouble(t testing.TB, delay time.Duration) *centralDouble {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &central{t: t, events: map[string][]gateway.Event{}, delay: delay, url: "http://" + ln.Addr().String()}
+	c := &centralDouble{t: t, events: map[string][]gateway.Event{}, delay: delay, url: "http://" + ln.Addr().String()}
 	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
 	go c.srv.Serve(ln)
 	t.Cleanup(func() { c.srv.Close() })
 	return c
 }
 
-func (c *central) answer(w http.ResponseWriter, status int, v any) {
+func (c *centralDouble) answer(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 
-func (c *central) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (c *centralDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.down.Load() {
 		c.answer(w, http.StatusServiceUnavailable, ship.Refusal{Error: "the central is away"})
 		return
@@ -112,7 +112,7 @@ func (c *central) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.answer(w, http.StatusOK, ship.AckOf(gateway.ShipAck{Epoch: b.Epoch, Cursor: uint64(len(held)), At: time.Now()}))
 }
 
-func (c *central) held(epoch string) int {
+func (c *centralDouble) held(epoch string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.events[epoch])
@@ -120,7 +120,7 @@ func (c *central) held(epoch string) int {
 
 // centralConfig writes the token in a folder of its own and returns the
 // central section for it.
-func centralConfig(t testing.TB, c *central, batchMax int) string {
+func centralConfig(t testing.TB, c *centralDouble, batchMax int) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "central.token"), []byte("e2e-token\n"), 0o600); err != nil {
@@ -185,7 +185,7 @@ func (g *gw) linesWith(s string) string {
 // but whose cursor was not yet written when a kill came were sent again
 // and skipped by the central's overlap rule, none lost, none stored twice.
 func TestE2EShipping(t *testing.T) {
-	c := startCentral(t, 3*time.Millisecond)
+	c := startCentralDouble(t, 3*time.Millisecond)
 	h := newHotel(t, hotelOptions{extraConfig: centralConfig(t, c, 20)})
 	n := calls(600, 200)
 	seed := uint64(time.Now().UnixNano())
@@ -262,7 +262,7 @@ func TestE2EShipping(t *testing.T) {
 // end-to-end latency. Each call's events ship as soon as the shipper's
 // poll finds them, while the next call is posted.
 func BenchmarkE2ELatencyShipping(b *testing.B) {
-	c := startCentral(b, 0)
+	c := startCentralDouble(b, 0)
 	e2eLatency(b, hotelOptions{extraConfig: centralConfig(b, c, 5000)})
 	if c.applied == 0 {
 		b.Fatal("nothing was shipped")
