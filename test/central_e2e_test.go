@@ -8,6 +8,7 @@ package test
 
 import (
 	"bytes"
+	"callgate/gateway"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -220,7 +221,7 @@ func TestCentralProcessesExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var prev [32]byte
+	prev := gateway.JournalGenesis("chaos") // event 1 chains from the epoch's genesis
 	var seq uint64
 	for rows.Next() {
 		var h []byte
