@@ -8,7 +8,6 @@ package test
 
 import (
 	"bytes"
-	"callgate/gateway"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"callgate/gateway"
 
 	"callgate/gateway/gatewaytest"
 	"callgate/gateway/ship"
