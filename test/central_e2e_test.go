@@ -28,7 +28,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"callgate/gateway"
-
 	"callgate/gateway/gatewaytest"
 	"callgate/gateway/ship"
 	"callgate/internal/pgtest"
