@@ -76,13 +76,20 @@ func (s *Store) DisableProperty(ctx context.Context, name string) error {
 
 // Properties lists the properties by name.
 func (s *Store) Properties(ctx context.Context) ([]Property, error) {
+	return s.PropertiesOf(ctx, nil)
+}
+
+// PropertiesOf lists the properties named (nil: every one) by name: the
+// chain console's reads pass the user's list.
+func (s *Store) PropertiesOf(ctx context.Context, names []string) ([]Property, error) {
 	rows, err := s.pool.Query(ctx, `SELECT p.property, p.disabled, p.created_utc,
 			COALESCE(s.name, ''), COALESCE(s.timezone, ''), s.at_utc, COALESCE(s.link, ''), COALESCE(s.queued, 0), COALESCE(s.in_doubt, 0), COALESCE(s.version, ''),
 			COALESCE(v.epoch, ''), COALESCE(v.last_seq, 0), v.last_received_utc
 		FROM callgate.property p
 		LEFT JOIN callgate.site s ON s.property = p.property
 		JOIN callgate.properties v ON v.property = p.property
-		ORDER BY p.property`)
+		WHERE $1::text[] IS NULL OR p.property = ANY($1)
+		ORDER BY p.property`, names)
 	if err != nil {
 		return nil, classify(err, "list the properties")
 	}
