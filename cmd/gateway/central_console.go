@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"callgate/gateway/console"
+	"callgate/gateway/report"
 	"callgate/store/postgres"
 	"callgate/tariff"
 )
@@ -61,6 +62,11 @@ func chainEntries(es []postgres.CentralEntry) []console.ChainEntry {
 		out[i] = console.ChainEntry(e)
 	}
 	return out
+}
+
+func (c chainStore) ChainTraffic(ctx context.Context, names []string, from, to time.Time) (report.Hourly, error) {
+	ht, err := c.s.Traffic(ctx, names, from, to)
+	return report.Hourly{Calls: ht.Calls, Secs: ht.Secs}, err
 }
 
 // newChainConsole builds the chain console over the central's store.

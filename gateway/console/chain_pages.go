@@ -427,12 +427,21 @@ func chainOffered() []report.Report {
 	return out
 }
 
+// ChainTraffic is a Chain that folds the hourly trunk traffic of the
+// busy-hour and busy-days reports itself (in SQL: docs/chain-console.md),
+// by the rules of gateway/report's own fold, for properties (nil: every
+// one) over the wall-clock hours [from, to).
+type ChainTraffic interface {
+	ChainTraffic(ctx context.Context, properties []string, from, to time.Time) (report.Hourly, error)
+}
+
 // ChainReport runs report r over the central's entries of the properties
 // list (nil: every one): gateway/report's own code over the entries as the
 // properties' journals show them, so each report has one definition.
 // Dates are each call's local dates; clock hours are the property's zone
-// when every property read has one zone, else UTC. names are the
-// properties read, for the title.
+// when every property read has one zone, else UTC. The busy-hour reports
+// take their hourly traffic from the chain when it folds it (ChainTraffic),
+// and make the table with the same code.
 func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, o report.Options) (*report.Table, error) {
 	if r.Name == "carriers" {
 		return nil, gateway.Errorf(gateway.KindInvalid, "the carriers report re-rates under a property's tariffs: run it at the property")
@@ -455,6 +464,21 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 	}
 	if err := o.Check(); err != nil {
 		return nil, err
+	}
+	if tc, ok := ch.(ChainTraffic); ok && r.ByHour() {
+		from, to := report.TrafficPeriod(o)
+		hs, err := tc.ChainTraffic(ctx, list, from, to)
+		if err != nil {
+			return nil, err
+		}
+		t, err := r.FromHourly(hs, o)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) > 1 {
+			t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
+		}
+		return t, nil
 	}
 	start, end := o.Span()
 	ces, err := ch.ChainEntries(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour), r.History)
