@@ -75,6 +75,7 @@ type propertyRow struct {
 	LastEvent   string `json:"last_received_utc"`
 	Lag         string `json:"lag"`           // since the last batch came, in words
 	LagSeconds  int64  `json:"lag_seconds"`   // the same; -1 before the first batch
+	LagEvents   int64  `json:"lag_events"`    // the property's head as last shipped less the cursor; -1 when unknown
 	SnapshotAge string `json:"snapshot_utc"`  // when the property took the snapshot shown
 	Link        string `json:"link"`          // as last shipped
 	Queued      int64  `json:"queued"`        // as last shipped
@@ -104,7 +105,10 @@ func (s *Server) dashboardRows(ctx context.Context, list []string) ([]propertyRo
 	for _, p := range ps {
 		r := propertyRow{Name: p.Name, Site: p.Site.Name, Timezone: p.Site.Timezone, Disabled: p.Disabled, Epoch: p.Epoch, Cursor: p.Cursor,
 			LastEvent: utc(p.Received), SnapshotAge: utc(p.Site.At), Link: string(p.Site.Link), Queued: p.Site.Queued, InDoubt: p.Site.InDoubt,
-			Version: p.Site.Version, LagSeconds: -1, Lag: "nothing received yet"}
+			Version: p.Site.Version, LagSeconds: -1, LagEvents: -1, Lag: "nothing received yet"}
+		if p.Site.Head > 0 && p.Site.Head >= p.Cursor {
+			r.LagEvents = int64(p.Site.Head - p.Cursor)
+		}
 		if !p.Received.IsZero() {
 			d := now.Sub(p.Received)
 			r.LagSeconds = int64(d / time.Second)

@@ -488,7 +488,7 @@ func TestMigrateTwoAtOnce(t *testing.T) {
 		defer stores[i].Close()
 	}
 	if n := count(t, stores[0], "SELECT count(*) FROM callgate.schema_migration"); n != 2 {
-		t.Errorf("%d migrations recorded, want 2 (001_schema, 002_traffic)", n)
+		t.Errorf("%d migrations recorded, want 2 (001_schema, 002_chain)", n)
 	}
 }
 

@@ -1,4 +1,4 @@
--- callgate central: trunk traffic for the busy-hour reports in SQL
+-- callgate central: the chain console's needs: trunk traffic for the busy-hour reports in SQL
 -- (docs/chain-console.md, "Busy hour in SQL").
 -- ring_s is the call's ring time where the PBX prints one (Call.RingS): a
 -- trunk call's connected interval starts after it.
@@ -19,3 +19,7 @@ CREATE INDEX call_state_traffic ON callgate.call_state (wall_h) INCLUDE (propert
 	WHERE direction IN ('in', 'out');
 CREATE INDEX call_state_traffic_long ON callgate.call_state (wall_h) INCLUDE (property, conn_s, conn_end_s)
 	WHERE direction IN ('in', 'out') AND conn_end_s > (wall_h + 2) * 3600;
+
+-- The property's journal head as its last snapshot gave it
+-- (SiteSnapshot.Head): the chain dashboard's lag in events.
+ALTER TABLE callgate.site ADD COLUMN head bigint NOT NULL DEFAULT 0;
