@@ -231,7 +231,7 @@ func TestBusyHourMonth(t *testing.T) {
 	if ferr != nil {
 		t.Fatal(ferr)
 	}
-	t.Logf("busy-hour traffic of a month, %d calls over 100 properties: %s (%v per fold), %d trunk calls", *busyHourCalls, r, time.Duration(r.NsPerOp()), n)
+	t.Logf("busy-hour traffic of a month, %d calls over 100 properties: %s %s (%v per fold), %d trunk calls", *busyHourCalls, r, r.MemString(), time.Duration(r.NsPerOp()), n)
 	if n < int64(*busyHourCalls)*9/10 {
 		t.Fatalf("%d trunk calls folded of %d loaded", n, *busyHourCalls)
 	}
