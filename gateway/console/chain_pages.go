@@ -347,8 +347,10 @@ func (s *Server) chainAPICalls(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"calls": rows, "page": q.Page, "more": more})
 }
 
-// maxExport is the most calls one export holds.
-const maxExport = 1_000_000
+// maxExport is the most calls one export holds: the export is built in
+// memory (XLSX needs the whole sheet), so a bigger one is refused with a
+// sentence rather than risk the central's memory.
+const maxExport = 200_000
 
 // chainCallsExport writes the filtered calls of every property asked as
 // CSV or XLSX, through gateway/report/render (the reports' writer).
