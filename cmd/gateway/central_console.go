@@ -56,6 +56,10 @@ func (c chainStore) ChainEntries(ctx context.Context, names []string, from, to t
 	return chainEntries(es), err
 }
 
+func (c chainStore) ChainCount(ctx context.Context, names []string, from, to time.Time) (int64, error) {
+	return c.s.CountEntries(ctx, names, from, to)
+}
+
 func chainEntries(es []postgres.CentralEntry) []console.ChainEntry {
 	out := make([]console.ChainEntry, len(es))
 	for i, e := range es {

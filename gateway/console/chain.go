@@ -41,6 +41,8 @@ type Chain interface {
 	// ChainEntries returns the entries whose entry time is in [from, to),
 	// with their history when asked, for the reports of gateway/report.
 	ChainEntries(ctx context.Context, properties []string, from, to time.Time, history bool) ([]ChainEntry, error)
+	// ChainCount returns how many entries ChainEntries would return.
+	ChainCount(ctx context.Context, properties []string, from, to time.Time) (int64, error)
 }
 
 // ChainUser is a chain console user: the account and the properties it may

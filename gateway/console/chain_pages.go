@@ -433,6 +433,11 @@ func chainOffered() []report.Report {
 	return out
 }
 
+// ChainReportLimit is the most entries a report other than busy-hour and
+// busy-days reads at the central: they are held in memory, as at a
+// property, where a busy month is about a million.
+var ChainReportLimit int64 = 1_000_000
+
 // ChainTraffic is a Chain that folds the hourly trunk traffic of the
 // busy-hour and busy-days reports itself (in SQL: docs/chain-console.md),
 // by the rules of gateway/report's own fold, for properties (nil: every
@@ -487,6 +492,14 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 		return t, nil
 	}
 	start, end := o.Span()
+	n, err := ch.ChainCount(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	if n > ChainReportLimit {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report would read %d calls, over the %d one report reads at the central: pick fewer properties or a shorter period (busy-hour and busy-days run over any number)",
+			r.Name, n, ChainReportLimit)
+	}
 	ces, err := ch.ChainEntries(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour), r.History)
 	if err != nil {
 		return nil, err
