@@ -60,6 +60,15 @@ func (c chainStore) ChainCount(ctx context.Context, names []string, from, to tim
 	return c.s.CountEntries(ctx, names, from, to)
 }
 
+func (c chainStore) ChainSums(ctx context.Context, names []string, key string, from, to time.Time) ([]report.KeySum, error) {
+	ss, err := c.s.Sums(ctx, names, key, from, to)
+	out := make([]report.KeySum, len(ss))
+	for i, s := range ss {
+		out[i] = report.KeySum(s)
+	}
+	return out, err
+}
+
 func chainEntries(es []postgres.CentralEntry) []console.ChainEntry {
 	out := make([]console.ChainEntry, len(es))
 	for i, e := range es {

@@ -433,8 +433,16 @@ func chainOffered() []report.Report {
 	return out
 }
 
-// ChainReportLimit is the most entries a report other than busy-hour and
-// busy-days reads at the central: they are held in memory, as at a
+// ChainSums is a Chain that sums the rated calls by key itself (in SQL:
+// docs/chain-console.md), as gateway/report's by-key reports do, for
+// properties (nil: every one) whose calls started in [from, to) on the wall
+// clock.
+type ChainSums interface {
+	ChainSums(ctx context.Context, properties []string, key string, from, to time.Time) ([]report.KeySum, error)
+}
+
+// ChainReportLimit is the most entries a report reads at the central when
+// the chain neither folds nor sums it (ChainTraffic, ChainSums): they are held in memory, as at a
 // property, where a busy month is about a million.
 var ChainReportLimit int64 = 1_000_000
 
@@ -452,7 +460,8 @@ type ChainTraffic interface {
 // Dates are each call's local dates; clock hours are the property's zone
 // when every property read has one zone, else UTC. The busy-hour reports
 // take their hourly traffic from the chain when it folds it (ChainTraffic),
-// and make the table with the same code.
+// the by-key reports their sums (ChainSums), and make the table with the
+// same code.
 func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, o report.Options) (*report.Table, error) {
 	if r.Name == "carriers" {
 		return nil, gateway.Errorf(gateway.KindInvalid, "the carriers report re-rates under a property's tariffs: run it at the property")
@@ -491,13 +500,28 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 		}
 		return t, nil
 	}
+	if sc, ok := ch.(ChainSums); ok && r.SumKey(o) != "" {
+		from, to := report.TrafficPeriod(o)
+		sums, err := sc.ChainSums(ctx, list, r.SumKey(o), from, to)
+		if err != nil {
+			return nil, err
+		}
+		t, err := r.FromKeySums(sums, o)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) > 1 {
+			t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
+		}
+		return t, nil
+	}
 	start, end := o.Span()
 	n, err := ch.ChainCount(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour))
 	if err != nil {
 		return nil, err
 	}
 	if n > ChainReportLimit {
-		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report would read %d calls, over the %d one report reads at the central: pick fewer properties or a shorter period (busy-hour and busy-days run over any number)",
+		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report would read %d calls, over the %d one report reads at the central: pick fewer properties or a shorter period (busy-hour, busy-days and the reports by room, extension, account, class and destination run over any number)",
 			r.Name, n, ChainReportLimit)
 	}
 	ces, err := ch.ChainEntries(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour), r.History)

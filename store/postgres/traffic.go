@@ -136,3 +136,46 @@ const trafficLongSQL = `
 	FROM callgate.call_state
 	WHERE direction IN ('in', 'out') AND wall_h >= $2 AND wall_h < $3 AND conn_end_s > (wall_h + 2) * 3600
 	  AND ($1::text[] IS NULL OR property = ANY($1))`
+
+// KeySum is one key's sums in one currency (Sums).
+type KeySum struct {
+	Key, Currency string
+	Calls, Secs   int64
+	CarrierMinor  int64
+	ChargeMinor   int64
+}
+
+// sumKeys are the keys Sums groups by: the column of call_state each names.
+var sumKeys = map[string]string{"room": "room", "extension": "extension", "account_code": "account_code", "class": "class", "destination": "destination"}
+
+// Sums returns, per key (room, extension, account_code, class or
+// destination; NULL as "") and currency, the rated calls (a charge,
+// whatever the state) of the properties named (nil: every property) that
+// started in [from, to) on their wall clock: their number, connected
+// seconds, carrier cost and guest charge, as gateway/report's by-key
+// reports sum them (docs/chain-console.md).
+func (s *Store) Sums(ctx context.Context, properties []string, key string, from, to time.Time) ([]KeySum, error) {
+	col, ok := sumKeys[key]
+	if !ok {
+		return nil, gateway.Errorf(gateway.KindInvalid, "%q is not a key the central sums by", key)
+	}
+	wf := time.Date(from.Year(), from.Month(), from.Day(), from.Hour(), from.Minute(), from.Second(), 0, time.UTC)
+	wt := time.Date(to.Year(), to.Month(), to.Day(), to.Hour(), to.Minute(), to.Second(), 0, time.UTC)
+	rows, err := s.pool.Query(ctx, `SELECT COALESCE(`+col+`, ''), COALESCE(currency, ''), count(*), COALESCE(sum(duration_s), 0),
+			COALESCE(sum(carrier_minor), 0), COALESCE(sum(total_minor), 0)
+		FROM callgate.call_state
+		WHERE chargeable IS NOT NULL AND start_local >= $2 AND start_local < $3 AND ($1::text[] IS NULL OR property = ANY($1))
+		GROUP BY 1, 2`, properties, wf, wt)
+	if err != nil {
+		return nil, classify(err, "sum the calls by "+key)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (KeySum, error) {
+		var k KeySum
+		err := r.Scan(&k.Key, &k.Currency, &k.Calls, &k.Secs, &k.CarrierMinor, &k.ChargeMinor)
+		return k, err
+	})
+	if err != nil {
+		return nil, classify(err, "sum the calls by "+key)
+	}
+	return out, nil
+}
