@@ -62,6 +62,10 @@ type SiteSnapshot struct {
 	Link     LinkState
 	Queued   int64
 	InDoubt  int64
+	// Head is the journal's last event (Seq) when the snapshot was taken:
+	// the chain dashboard's lag in events is Head less the central's
+	// cursor. 0 when the property does not say.
+	Head uint64
 	// Version is the gateway's version (buildinfo).
 	Version string
 }

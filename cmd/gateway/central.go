@@ -183,11 +183,9 @@ func centralUserAdd(ctx context.Context, a *app, path, name, role, props string)
 		return err
 	}
 	defer s.Close()
-	pw, err := console.ReadNewPassword(a.stdin, a.stderr, name)
-	if err != nil {
-		return err
-	}
-	hash, err := console.HashPassword(string(pw))
+	// ReadNewPassword returns the password's bcrypt hash (hashing it again
+	// would store a hash no password matches).
+	hash, err := console.ReadNewPassword(a.stdin, a.stderr, name)
 	if err != nil {
 		return err
 	}
@@ -241,18 +239,51 @@ func centralServe(ctx context.Context, a *app, path string) error {
 		ln = tls.NewListener(ln, tc)
 		scheme = "https"
 	}
+	// The chain console (docs/chain-console.md) on console.listen, with
+	// the property console's HTTP limits and TLS settings.
+	cln, err := net.Listen("tcp", c.Console.Listen)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("the chain console cannot listen on %s (console.listen): %w", c.Console.Listen, err)
+	}
+	ctls, err := c.Console.TLSConfig(c.Resolve)
+	if err != nil {
+		ln.Close()
+		cln.Close()
+		return err
+	}
+	cons, err := newChainConsole(a, s, c)
+	if err != nil {
+		ln.Close()
+		cln.Close()
+		return err
+	}
+	csrv := console.HTTPServer(cons, ctls)
+	cscheme := "http"
+	if ctls != nil {
+		cln = tls.NewListener(cln, ctls)
+		cscheme = "https"
+	}
 	a.log.Info().Str("listen", scheme+"://"+ln.Addr().String()).Bool("client_certificates", c.Central.ClientCA != "").Msg("central serving")
+	a.log.Info().Str("listen", cscheme+"://"+cln.Addr().String()).Msg("chain console serving")
 	fmt.Fprintf(a.stdout, "central listening on %s://%s\n", scheme, ln.Addr())
-	done := make(chan error, 1)
+	fmt.Fprintf(a.stdout, "chain console on %s://%s\n", cscheme, cln.Addr())
+	done := make(chan error, 2)
 	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- csrv.Serve(cln) }()
 	select {
 	case err := <-done:
+		srv.Close()
+		csrv.Close()
+		<-done
 		return fmt.Errorf("the central stopped serving: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	cons.Close()
+	err = errors.Join(srv.Shutdown(sctx), csrv.Shutdown(sctx))
+	<-done
 	<-done
 	a.log.Info().Msg("central stopped")
 	return err

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"callgate/gateway"
+	"callgate/gateway/console"
 	"callgate/gateway/report"
 	"callgate/gateway/report/render"
 	"callgate/tariff"
@@ -43,11 +42,9 @@ func centralReport(ctx context.Context, a *app, r report.Report, path, propertie
 		return err
 	}
 	var names []string
-	zones := map[string]bool{}
 	for _, p := range ps {
 		if all || slices.Contains(strings.Split(properties, ","), p.Name) {
 			names = append(names, p.Name)
-			zones[p.Site.Timezone] = true
 		}
 	}
 	if !all {
@@ -57,41 +54,18 @@ func centralReport(ctx context.Context, a *app, r report.Report, path, propertie
 			}
 		}
 	}
-	o.Location = time.UTC
-	if len(zones) == 1 {
-		for z := range zones {
-			if loc, err := time.LoadLocation(z); err == nil && z != "" {
-				o.Location = loc
-			}
-		}
-	}
 	if err := o.Check(); err != nil {
 		return usageError{err.Error()}
 	}
-	// Entry time is the call's start instant: a day either side of the
-	// span catches every zone, and the local dates decide (InPeriod).
-	start, end := o.Span()
 	var list []string
 	if !all {
 		list = names
 	}
-	ces, err := s.Entries(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour), r.History)
+	// The chain console's code: gateway/report over the central's entries,
+	// the busy-hour reports' traffic folded in SQL.
+	t, err := console.ChainReport(ctx, chainStore{s}, r, list, o)
 	if err != nil {
 		return err
-	}
-	in := report.InPeriod(o)
-	es := make([]gateway.Entry, 0, len(ces))
-	for i := range ces {
-		if in(&ces[i].Entry) {
-			es = append(es, ces[i].Entry)
-		}
-	}
-	t, err := r.Run(es, o)
-	if err != nil {
-		return err
-	}
-	if len(names) > 1 || all {
-		t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(names))
 	}
 	return render.WriteOutput(a.stdout, out, t, f)
 }

@@ -119,6 +119,12 @@ type Server struct {
 
 	done     chan struct{}
 	stopOnce sync.Once
+
+	// lookupUser finds a login's user: Options.Users, or the chain's
+	// users in the chain console (chain.go).
+	lookupUser func(ctx context.Context, name string) (gateway.User, error)
+	// chain is set in the chain console (NewChain): the central's reads.
+	chain Chain
 }
 
 // DefaultLiveStreams is Options.LiveStreams when unset: a hotel has a few
@@ -154,6 +160,7 @@ func New(o Options) (*Server, error) {
 		o.Site = "callgate"
 	}
 	s := &Server{o: o, done: make(chan struct{}), streams: make(chan struct{}, o.LiveStreams)}
+	s.lookupUser = o.Users.User
 	s.sessions = newSessions(o.SessionTTL, o.Now)
 	s.logins = newLoginLimiter(o.Now)
 	pages, err := parsePages()

@@ -22,13 +22,14 @@ type view struct {
 	Message string
 	Notice  string
 	Tariff  bool // the tariff page exists
+	Chain   bool // the chain console's navigation (chain.go)
 	Data    any
 }
 
 func (s *Server) view(c echo.Context, title string) view {
 	w := current(c)
 	tok, _ := c.Get("csrf").(string)
-	return view{Title: title, Site: s.o.Site, User: w.user, Role: w.role, CSRF: tok, Tariff: s.o.Tariff != nil}
+	return view{Title: title, Site: s.o.Site, User: w.user, Role: w.role, CSRF: tok, Tariff: s.o.Tariff != nil, Chain: s.chain != nil}
 }
 
 // CanAudit and IsAdmin drive the navigation.

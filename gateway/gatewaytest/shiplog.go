@@ -55,7 +55,7 @@ func (l *ShipLog) Events() []gateway.Event { return l.events }
 // Batch is events from..to (sequence numbers, inclusive) as one batch.
 func (l *ShipLog) Batch(from, to uint64) gateway.ShipBatch {
 	b := gateway.ShipBatch{Epoch: l.Epoch, Events: append([]gateway.Event(nil), l.events[from-1:to]...),
-		Site: gateway.SiteSnapshot{Name: "Test Hotel", Timezone: l.Loc.String(), At: l.now, Link: gateway.LinkAlive, Version: "test"}}
+		Site: gateway.SiteSnapshot{Name: "Test Hotel", Timezone: l.Loc.String(), At: l.now, Link: gateway.LinkAlive, Version: "test", Head: l.seq}}
 	if from > 1 {
 		b.PrevHash = l.events[from-2].Hash
 	}

@@ -446,70 +446,139 @@ func minutes(s int64) float64 { return math.Round(float64(s)/60*100) / 100 }
 // byKey is the cost report by one key: every rated call counts.
 func byKey(col string, key func(*gateway.Entry, *Options) string) func([]gateway.Entry, *Options) (*Table, error) {
 	return func(es []gateway.Entry, o *Options) (*Table, error) {
-		type acc struct {
-			calls, secs     int64
-			carrier, charge int64
-			currency        string
-		}
-		m := map[string]*acc{}
-		var total acc
-		mixed := false
+		type k2 struct{ key, currency string }
+		m := map[k2]*KeySum{}
 		for i := range es {
 			e := &es[i]
 			if e.Charge == nil {
 				continue
 			}
-			k := key(e, o)
+			k := k2{key(e, o), e.Charge.Currency}
 			a := m[k]
 			if a == nil {
-				a = &acc{currency: e.Charge.Currency}
+				a = &KeySum{Key: k.key, Currency: k.currency}
 				m[k] = a
 			}
-			for _, x := range []*acc{a, &total} {
-				x.calls++
-				x.secs += int64(e.Call.DurationS)
-				x.carrier += e.Charge.CarrierMinor
-				x.charge += e.Charge.TotalMinor
-			}
-			if total.currency == "" {
-				total.currency = e.Charge.Currency
-			} else if total.currency != e.Charge.Currency {
-				mixed = true
-			}
+			a.Calls++
+			a.Secs += int64(e.Call.DurationS)
+			a.CarrierMinor += e.Charge.CarrierMinor
+			a.ChargeMinor += e.Charge.TotalMinor
 		}
-		if mixed {
-			return nil, gateway.Errorf(gateway.KindInvalid, "the period's calls were rated in more than one currency: report shorter periods, one currency each")
+		sums := make([]KeySum, 0, len(m))
+		for _, a := range m {
+			sums = append(sums, *a)
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if m[keys[i]].charge != m[keys[j]].charge {
-				return m[keys[i]].charge > m[keys[j]].charge
-			}
-			return keys[i] < keys[j]
-		})
-		d := o.digits(total.currency)
-		t := &Table{Columns: []Column{{Name: col}, {Name: "calls", Kind: Int}, {Name: "minutes", Kind: Float, Decimals: 2},
-			{Name: "carrier_cost", Kind: Money}, {Name: "guest_charge", Kind: Money}},
-			Chart: &Chart{Kind: "bars", X: col, Y: "guest_charge", Title: "Guest charge by " + strings.ReplaceAll(col, "_", " ")}}
-		for _, k := range keys {
-			a := m[k]
-			name := k
-			if name == "" {
-				name = "(none)"
-			}
-			t.Rows = append(t.Rows, []any{name, a.calls, minutes(a.secs), Amount{a.carrier, d}, Amount{a.charge, d}})
-		}
-		if total.currency != "" {
-			t.Notes = append(t.Notes, fmt.Sprintf("%d rated calls, %.2f minutes, carrier cost %s %s, guest charge %s %s.",
-				total.calls, minutes(total.secs), Amount{total.carrier, d}, total.currency, Amount{total.charge, d}, total.currency))
-		} else {
-			t.Notes = append(t.Notes, "No rated calls in the period.")
-		}
-		return t, nil
+		return keyTable(col, sums, o)
 	}
+}
+
+// KeySum is a by-key report's sums of one key in one currency, the rated
+// calls of the period (a charge, whatever its state): their number,
+// connected seconds, carrier cost and guest charge.
+type KeySum struct {
+	Key, Currency string
+	Calls, Secs   int64
+	CarrierMinor  int64
+	ChargeMinor   int64
+}
+
+// SumKey names the key of a report made of sums by key (rooms: "room",
+// extensions, accounts, classes, destinations), whose sums FromKeySums
+// takes; "" for any other report, and for rooms when o maps extensions to
+// rooms (the key is then not the journaled room alone).
+func (r Report) SumKey(o Options) string {
+	switch r.Name {
+	case "rooms":
+		if o.Rooms.Same || len(o.Rooms.Map) > 0 || len(o.Rooms.Ranges) > 0 {
+			return ""
+		}
+		return "room"
+	case "extensions":
+		return "extension"
+	case "accounts":
+		return "account_code"
+	case "classes":
+		return "class"
+	case "destinations":
+		return "destination"
+	}
+	return ""
+}
+
+// FromKeySums makes a report of sums by key (SumKey) from sums computed
+// elsewhere (the central's PostgreSQL, docs/chain-console.md), with the
+// same table code as Run: only the sums are done elsewhere.
+func (r Report) FromKeySums(sums []KeySum, o Options) (*Table, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	col := r.SumKey(o)
+	if col == "" {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report is not made of sums by key", r.Name)
+	}
+	o.defaults()
+	t, err := keyTable(col, sums, &o)
+	if err != nil {
+		return nil, err
+	}
+	return r.finish(t, &o), nil
+}
+
+// keyTable makes a by-key table from its sums: one row per key, by guest
+// charge then key; one currency, or an error.
+func keyTable(col string, sums []KeySum, o *Options) (*Table, error) {
+	type acc struct{ calls, secs, carrier, charge int64 }
+	m := map[string]*acc{}
+	var total acc
+	currency := ""
+	for _, s := range sums {
+		if s.Currency != "" {
+			if currency != "" && currency != s.Currency {
+				return nil, gateway.Errorf(gateway.KindInvalid, "the period's calls were rated in more than one currency: report shorter periods, one currency each")
+			}
+			currency = s.Currency
+		}
+		a := m[s.Key]
+		if a == nil {
+			a = &acc{}
+			m[s.Key] = a
+		}
+		for _, x := range []*acc{a, &total} {
+			x.calls += s.Calls
+			x.secs += s.Secs
+			x.carrier += s.CarrierMinor
+			x.charge += s.ChargeMinor
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]].charge != m[keys[j]].charge {
+			return m[keys[i]].charge > m[keys[j]].charge
+		}
+		return keys[i] < keys[j]
+	})
+	d := o.digits(currency)
+	t := &Table{Columns: []Column{{Name: col}, {Name: "calls", Kind: Int}, {Name: "minutes", Kind: Float, Decimals: 2},
+		{Name: "carrier_cost", Kind: Money}, {Name: "guest_charge", Kind: Money}},
+		Chart: &Chart{Kind: "bars", X: col, Y: "guest_charge", Title: "Guest charge by " + strings.ReplaceAll(col, "_", " ")}}
+	for _, k := range keys {
+		a := m[k]
+		name := k
+		if name == "" {
+			name = "(none)"
+		}
+		t.Rows = append(t.Rows, []any{name, a.calls, minutes(a.secs), Amount{a.carrier, d}, Amount{a.charge, d}})
+	}
+	if currency != "" {
+		t.Notes = append(t.Notes, fmt.Sprintf("%d rated calls, %.2f minutes, carrier cost %s %s, guest charge %s %s.",
+			total.calls, minutes(total.secs), Amount{total.carrier, d}, currency, Amount{total.charge, d}, currency))
+	} else {
+		t.Notes = append(t.Notes, "No rated calls in the period.")
+	}
+	return t, nil
 }
 
 // exceptions lists the calls a manager should look at, one row per call

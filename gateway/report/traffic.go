@@ -475,3 +475,50 @@ func sizing(es []gateway.Entry, o *Options) (*Table, error) {
 	t.Notes = append(t.Notes, fmt.Sprintf("Trunks needed so that at most %.2f %% of busy-hour calls are blocked (Erlang B).", o.GoS*100))
 	return t, nil
 }
+
+// Hourly is the trunk traffic of each clock hour of a report's period,
+// folded outside this package by the same rules as add above (the
+// central's PostgreSQL: store/postgres's Traffic, docs/chain-console.md):
+// Calls started in the hour, connected Secs in it. Hour h is
+// TrafficPeriod's from plus h hours.
+type Hourly struct {
+	Calls []int64
+	Secs  []int64
+}
+
+// TrafficPeriod returns the wall-clock bounds [from, to) of o's period (the
+// wall clock written as UTC, as Call.Start is), whose hours Hourly holds.
+func TrafficPeriod(o Options) (from, to time.Time) { return o.wall() }
+
+// FromHourly makes a report made of the period's hourly traffic
+// (busy-hour, busy-days) from hs, with the same table code as Run: only
+// the fold is done elsewhere.
+func (r Report) FromHourly(hs Hourly, o Options) (*Table, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	o.defaults()
+	p := periodOf(&o)
+	if len(hs.Calls) != p.hours || len(hs.Secs) != p.hours {
+		return nil, fmt.Errorf("report: %d hours of traffic for a period of %d", len(hs.Calls), p.hours)
+	}
+	h := p.hourly()
+	copy(h.calls, hs.Calls)
+	for i, s := range hs.Secs {
+		h.secs[i] = float64(s)
+	}
+	var t *Table
+	switch r.Name {
+	case "busy-hour":
+		t = busyHourTable(p, h)
+	case "busy-days":
+		t = busyDaysTable(p, h)
+	default:
+		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report is not made of hourly traffic", r.Name)
+	}
+	return r.finish(t, &o), nil
+}
+
+// ByHour reports whether r is made of the period's hourly traffic alone,
+// so FromHourly can make it.
+func (r Report) ByHour() bool { return r.Name == "busy-hour" || r.Name == "busy-days" }

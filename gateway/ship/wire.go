@@ -66,6 +66,7 @@ type wireSite struct {
 	Queued   int64  `json:"queued"`
 	InDoubt  int64  `json:"in_doubt"`
 	Version  string `json:"version"`
+	Head     uint64 `json:"head,omitempty"`
 }
 
 // wireEvent is one event: its hash and its stored body, byte for byte.
@@ -114,7 +115,7 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 	}
 	w := wireBatch{V: WireVersion, Epoch: b.Epoch, PrevHash: hex.EncodeToString(b.PrevHash[:]),
 		Site: wireSite{Name: b.Site.Name, Timezone: b.Site.Timezone, Link: string(b.Site.Link),
-			Queued: b.Site.Queued, InDoubt: b.Site.InDoubt, Version: b.Site.Version},
+			Queued: b.Site.Queued, InDoubt: b.Site.InDoubt, Version: b.Site.Version, Head: b.Site.Head},
 		Events: make([]wireEvent, len(b.Events))}
 	if !b.Site.At.IsZero() {
 		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
@@ -199,7 +200,7 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	}
 	b.PrevHash = prev
 	b.Site = gateway.SiteSnapshot{Name: w.Site.Name, Timezone: w.Site.Timezone, Link: gateway.LinkState(w.Site.Link),
-		Queued: w.Site.Queued, InDoubt: w.Site.InDoubt, Version: w.Site.Version}
+		Queued: w.Site.Queued, InDoubt: w.Site.InDoubt, Version: w.Site.Version, Head: w.Site.Head}
 	if w.Site.At != "" {
 		at, err := time.Parse(time.RFC3339Nano, w.Site.At)
 		if err != nil {

@@ -45,7 +45,7 @@ func events(first uint64, n int, prev [32]byte) []gateway.Event {
 func TestBatchRoundTrip(t *testing.T) {
 	evs := events(1, 50, [32]byte{})
 	in := gateway.ShipBatch{Epoch: testEpoch, Events: evs,
-		Site:       gateway.SiteSnapshot{Name: "Grand Hotel", Timezone: "Europe/Vienna", At: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC), Link: gateway.LinkAlive, Queued: 3, InDoubt: 1, Version: "v1"},
+		Site:       gateway.SiteSnapshot{Name: "Grand Hotel", Timezone: "Europe/Vienna", At: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC), Link: gateway.LinkAlive, Queued: 3, InDoubt: 1, Version: "v1", Head: 77},
 		GuestNames: []gateway.ShipGuestName{{Room: "101", Reservation: "77", LastName: "Muster"}}}
 	data, err := EncodeBatch(in)
 	if err != nil {

@@ -232,13 +232,13 @@ func putSite(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatc
 		t := si.At.UTC()
 		at = &t
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO callgate.site (property, epoch, name, timezone, at_utc, link, queued, in_doubt, version, received_utc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	_, err := tx.Exec(ctx, `INSERT INTO callgate.site (property, epoch, name, timezone, at_utc, link, queued, in_doubt, version, received_utc, head)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (property) DO UPDATE SET epoch = EXCLUDED.epoch, name = EXCLUDED.name, timezone = EXCLUDED.timezone,
 			at_utc = EXCLUDED.at_utc, link = EXCLUDED.link, queued = EXCLUDED.queued, in_doubt = EXCLUDED.in_doubt,
-			version = EXCLUDED.version, received_utc = EXCLUDED.received_utc
+			version = EXCLUDED.version, received_utc = EXCLUDED.received_utc, head = EXCLUDED.head
 		WHERE site.at_utc IS NULL OR EXCLUDED.at_utc IS NULL OR EXCLUDED.at_utc >= site.at_utc`,
-		property, b.Epoch, si.Name, si.Timezone, at, string(si.Link), si.Queued, si.InDoubt, si.Version, now)
+		property, b.Epoch, si.Name, si.Timezone, at, string(si.Link), si.Queued, si.InDoubt, si.Version, now, int64(si.Head))
 	return err
 }
 

@@ -487,8 +487,8 @@ func TestMigrateTwoAtOnce(t *testing.T) {
 		}
 		defer stores[i].Close()
 	}
-	if n := count(t, stores[0], "SELECT count(*) FROM callgate.schema_migration"); n != 1 {
-		t.Errorf("%d migrations recorded, want 1", n)
+	if n := count(t, stores[0], "SELECT count(*) FROM callgate.schema_migration"); n != 2 {
+		t.Errorf("%d migrations recorded, want 2 (001_schema, 002_chain)", n)
 	}
 }
 

@@ -60,6 +60,18 @@ func (s *Store) Entries(ctx context.Context, properties []string, from, to time.
 	return out, nil
 }
 
+// CountEntries returns how many entries Entries would return (without
+// reading them): the chain console checks a report's size first.
+func (s *Store) CountEntries(ctx context.Context, properties []string, from, to time.Time) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM callgate.call_state
+		WHERE ($1::text[] IS NULL OR property = ANY($1)) AND entry_utc >= $2 AND entry_utc < $3`, properties, from.UTC(), to.UTC()).Scan(&n)
+	if err != nil {
+		return 0, classify(err, "count the entries")
+	}
+	return n, nil
+}
+
 // prefixed scans its prefix's columns first, then passes the rest on.
 type prefixed struct {
 	pgx.Rows

@@ -84,7 +84,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_call (
 	destination text, band text, billable_s integer, chargeable boolean, carrier_minor bigint, markup_minor bigint,
 	surcharge_minor bigint, tax_minor bigint, total_minor bigint, currency text, tariff_version text, exception text,
 	posting bigint, sent_utc timestamptz, pms_answer text, pms_answer_text text, answer_utc timestamptz, replays integer,
-	entry_utc timestamptz, call json, charge json) ON COMMIT DELETE ROWS;
+	entry_utc timestamptz, call json, charge json, ring_s integer) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_posting (
 	property text, epoch text, entry bigint, posting bigint, room text, total_minor bigint, currency text, state text,
 	given_utc timestamptz, sent_utc timestamptz, answer text, answer_text text, answer_utc timestamptz) ON COMMIT DELETE ROWS;

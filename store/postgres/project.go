@@ -270,7 +270,7 @@ var callCols = []string{"property", "epoch", "entry", "created_utc", "state", "u
 	"start_local", "start_utc", "extension", "room", "reservation", "dialed", "duration_s", "direction", "trunk", "account_code",
 	"class", "destination", "band", "billable_s", "chargeable", "carrier_minor", "markup_minor", "surcharge_minor", "tax_minor",
 	"total_minor", "currency", "tariff_version", "exception", "posting", "sent_utc", "pms_answer", "pms_answer_text", "answer_utc",
-	"replays", "entry_utc", "call", "charge"}
+	"replays", "entry_utc", "call", "charge", "ring_s"}
 
 func (r *callRow) values(property, epoch string) []any {
 	v := make([]any, 0, len(callCols))
@@ -304,7 +304,11 @@ func (r *callRow) values(property, epoch string) []any {
 	if r.posting != 0 {
 		posting = ptr(int64(r.posting))
 	}
-	return append(v, posting, r.sent, r.answer, r.answerText, r.answerAt, int32(r.replays), r.entryAt, jsonText(r.callJSON), jsonText(r.chargeJSON))
+	var ring *int32
+	if r.call != nil && r.call.RingS != nil {
+		ring = ptr(int32(*r.call.RingS))
+	}
+	return append(v, posting, r.sent, r.answer, r.answerText, r.answerAt, int32(r.replays), r.entryAt, jsonText(r.callJSON), jsonText(r.chargeJSON), ring)
 }
 
 // jsonText is JSON for a json column: NULL when there is none.

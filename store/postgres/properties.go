@@ -76,13 +76,20 @@ func (s *Store) DisableProperty(ctx context.Context, name string) error {
 
 // Properties lists the properties by name.
 func (s *Store) Properties(ctx context.Context) ([]Property, error) {
+	return s.PropertiesOf(ctx, nil)
+}
+
+// PropertiesOf lists the properties named (nil: every one) by name: the
+// chain console's reads pass the user's list.
+func (s *Store) PropertiesOf(ctx context.Context, names []string) ([]Property, error) {
 	rows, err := s.pool.Query(ctx, `SELECT p.property, p.disabled, p.created_utc,
-			COALESCE(s.name, ''), COALESCE(s.timezone, ''), s.at_utc, COALESCE(s.link, ''), COALESCE(s.queued, 0), COALESCE(s.in_doubt, 0), COALESCE(s.version, ''),
+			COALESCE(s.name, ''), COALESCE(s.timezone, ''), s.at_utc, COALESCE(s.link, ''), COALESCE(s.queued, 0), COALESCE(s.in_doubt, 0), COALESCE(s.version, ''), COALESCE(s.head, 0),
 			COALESCE(v.epoch, ''), COALESCE(v.last_seq, 0), v.last_received_utc
 		FROM callgate.property p
 		LEFT JOIN callgate.site s ON s.property = p.property
 		JOIN callgate.properties v ON v.property = p.property
-		ORDER BY p.property`)
+		WHERE $1::text[] IS NULL OR p.property = ANY($1)
+		ORDER BY p.property`, names)
 	if err != nil {
 		return nil, classify(err, "list the properties")
 	}
@@ -92,14 +99,14 @@ func (s *Store) Properties(ctx context.Context) ([]Property, error) {
 		var p Property
 		var at, recv *time.Time
 		var link string
-		var cur int64
-		if err := rows.Scan(&p.Name, &p.Disabled, &p.Created, &p.Site.Name, &p.Site.Timezone, &at, &link, &p.Site.Queued, &p.Site.InDoubt, &p.Site.Version,
+		var cur, head int64
+		if err := rows.Scan(&p.Name, &p.Disabled, &p.Created, &p.Site.Name, &p.Site.Timezone, &at, &link, &p.Site.Queued, &p.Site.InDoubt, &p.Site.Version, &head,
 			&p.Epoch, &cur, &recv); err != nil {
 			return nil, classify(err, "list the properties")
 		}
 		p.Created = p.Created.UTC()
 		p.Site.Link = gateway.LinkState(link)
-		p.Cursor = uint64(cur)
+		p.Cursor, p.Site.Head = uint64(cur), uint64(head)
 		if at != nil {
 			p.Site.At = at.UTC()
 		}

@@ -1,0 +1,231 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"callgate/gateway"
+	"callgate/gateway/report"
+	"callgate/gateway/report/render"
+)
+
+// chainOffered are the reports the chain console runs: every report of
+// gateway/report but carriers, which re-rates under a property's tariffs.
+func chainOffered() []report.Report {
+	var out []report.Report
+	for _, r := range report.Reports() {
+		if r.Name != "carriers" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ChainSums is a Chain that sums the rated calls by key itself (in SQL:
+// docs/chain-console.md), as gateway/report's by-key reports do, for
+// properties (nil: every one) whose calls started in [from, to) on the wall
+// clock.
+type ChainSums interface {
+	ChainSums(ctx context.Context, properties []string, key string, from, to time.Time) ([]report.KeySum, error)
+}
+
+// ChainReportLimit is the most entries a report reads at the central when
+// the chain neither folds nor sums it (ChainTraffic, ChainSums): they are
+// held in memory, as at a property, where a busy month is about a million.
+var ChainReportLimit int64 = 1_000_000
+
+// ChainTraffic is a Chain that folds the hourly trunk traffic of the
+// busy-hour and busy-days reports itself (in SQL: docs/chain-console.md),
+// by the rules of gateway/report's own fold, for properties (nil: every
+// one) over the wall-clock hours [from, to).
+type ChainTraffic interface {
+	ChainTraffic(ctx context.Context, properties []string, from, to time.Time) (report.Hourly, error)
+}
+
+// ChainReport runs report r over the central's entries of the properties
+// list (nil: every one): gateway/report's own code over the entries as the
+// properties' journals show them, so each report has one definition.
+// Dates are each call's local dates; clock hours are the property's zone
+// when every property read has one zone, else UTC. The busy-hour reports
+// take their hourly traffic from the chain when it folds it (ChainTraffic),
+// the by-key reports their sums (ChainSums), and make the table with the
+// same code.
+func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, o report.Options) (*report.Table, error) {
+	if r.Name == "carriers" {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the carriers report re-rates under a property's tariffs: run it at the property")
+	}
+	ps, err := ch.ChainProperties(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	zs := map[string]bool{}
+	for _, p := range ps {
+		zs[p.Site.Timezone] = true
+	}
+	o.Location = time.UTC
+	if len(zs) == 1 {
+		for z := range zs {
+			if loc, err := time.LoadLocation(z); err == nil && z != "" {
+				o.Location = loc
+			}
+		}
+	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	if tc, ok := ch.(ChainTraffic); ok && r.ByHour() {
+		from, to := report.TrafficPeriod(o)
+		hs, err := tc.ChainTraffic(ctx, list, from, to)
+		if err != nil {
+			return nil, err
+		}
+		t, err := r.FromHourly(hs, o)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) > 1 {
+			t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
+		}
+		return t, nil
+	}
+	if sc, ok := ch.(ChainSums); ok && r.SumKey(o) != "" {
+		from, to := report.TrafficPeriod(o)
+		sums, err := sc.ChainSums(ctx, list, r.SumKey(o), from, to)
+		if err != nil {
+			return nil, err
+		}
+		t, err := r.FromKeySums(sums, o)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) > 1 {
+			t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
+		}
+		return t, nil
+	}
+	start, end := o.Span()
+	n, err := ch.ChainCount(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	if n > ChainReportLimit {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report would read %d calls, over the %d one report reads at the central: pick fewer properties or a shorter period (busy-hour, busy-days and the reports by room, extension, account, class and destination run over any number)",
+			r.Name, n, ChainReportLimit)
+	}
+	ces, err := ch.ChainEntries(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour), r.History)
+	if err != nil {
+		return nil, err
+	}
+	in := report.InPeriod(o)
+	es := make([]gateway.Entry, 0, len(ces))
+	for i := range ces {
+		if in(&ces[i].Entry) {
+			es = append(es, ces[i].Entry)
+		}
+	}
+	t, err := r.Run(es, o)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 1 {
+		t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
+	}
+	return t, nil
+}
+
+type chainReportsPage struct {
+	reportsPage
+	Picker picker
+}
+
+// chainReportTable checks the report form and runs it.
+func (s *Server) chainReportTable(c echo.Context) (*report.Table, reportFilter, error) {
+	var f reportFilter
+	if err := (&echo.DefaultBinder{}).BindQueryParams(c, &f); err != nil {
+		return nil, f, echo.NewHTTPError(http.StatusBadRequest, "the report's filter could not be read")
+	}
+	list, err := s.scope(c)
+	if err != nil {
+		return nil, f, err
+	}
+	if f.Report == "carriers" {
+		return nil, f, echo.NewHTTPError(http.StatusBadRequest, "the carriers report re-rates under a property's tariffs: run it at the property")
+	}
+	o, err := s.reportOptions(&f)
+	if err != nil {
+		return nil, f, err
+	}
+	r, _ := report.Lookup(f.Report)
+	t, err := ChainReport(c.Request().Context(), s.chain, r, list, o)
+	return t, f, err
+}
+
+func (s *Server) chainReports(c echo.Context) error {
+	ctx := c.Request().Context()
+	pk, err := s.picker(ctx, c)
+	if err != nil {
+		return err
+	}
+	p := chainReportsPage{reportsPage: reportsPage{Reports: chainOffered()}, Picker: pk}
+	if c.QueryParam("report") == "" {
+		y := s.o.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+		p.F.From, p.F.To = y, y
+	} else {
+		t, f, err := s.chainReportTable(c)
+		if err != nil {
+			return err
+		}
+		p.F, p.Table, p.Chart = f, t, template.HTML(render.ChartSVG(t))
+		for _, col := range t.Columns {
+			p.Head = append(p.Head, col.Name)
+		}
+		for _, r := range t.Rows {
+			row := make([]reportCell, len(t.Columns))
+			for j, col := range t.Columns {
+				row[j] = reportCell{render.Text(col, r[j]), col.Kind == report.Int || col.Kind == report.Float || col.Kind == report.Money}
+			}
+			p.Rows = append(p.Rows, row)
+		}
+		for _, d := range downloadFormats {
+			q := url.Values{"report": {f.Report}, "from": {f.From}, "to": {f.To}, "format": {d.Name}}
+			if pk.Selected != "" {
+				q.Set("property", pk.Selected)
+			}
+			p.Links = append(p.Links, reportLink{d.Name, "/reports/download?" + q.Encode()})
+		}
+	}
+	v := s.view(c, "Reports")
+	v.Nav, v.Data = "reports", p
+	return c.Render(http.StatusOK, "chain_reports", v)
+}
+
+func (s *Server) chainReportDownload(c echo.Context) error {
+	format := c.QueryParam("format")
+	ctype := ""
+	for _, d := range downloadFormats {
+		if d.Name == format {
+			ctype = d.Type
+		}
+	}
+	if ctype == "" {
+		return echo.NewHTTPError(http.StatusBadRequest, "the download format "+quote(format)+" is not one of csv, json, xlsx, html")
+	}
+	t, _, err := s.chainReportTable(c)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := render.Write(&b, t, format); err != nil {
+		return err
+	}
+	name := t.Name + "_" + t.From.Format(time.DateOnly) + "_" + t.To.Format(time.DateOnly) + "." + format
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	return c.Blob(http.StatusOK, ctype, b.Bytes())
+}

@@ -1,0 +1,7 @@
+package postgres
+
+// TrafficSQL is Traffic's query, for the benchmark's EXPLAIN.
+const TrafficSQL = trafficSQL
+
+// TrafficSettings are Traffic's planner settings.
+const TrafficSettings = trafficSettings
