@@ -368,6 +368,9 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	if b.Site.At.IsZero() {
 		b.Site.At = r.s.clock().Now().UTC()
 	}
+	// The journal's last event as read now: the chain dashboard's lag in
+	// events is Head less the central's cursor.
+	b.Site.Head = max(in.LastSeq, last)
 	if r.s.GuestNames {
 		if b.GuestNames, err = r.guestNames(ctx, evs); err != nil {
 			return false, err

@@ -153,8 +153,8 @@ func TestShipperWANDown(t *testing.T) {
 	e.d.mu.Lock()
 	site := e.d.sites[len(e.d.sites)-1]
 	e.d.mu.Unlock()
-	if site.Name != "Grand Hotel" || site.At.IsZero() {
-		t.Errorf("site snapshot %+v", site)
+	if site.Name != "Grand Hotel" || site.At.IsZero() || site.Head != 203 {
+		t.Errorf("site snapshot %+v (want the journal's last event, 203, as Head)", site)
 	}
 }
 
