@@ -246,9 +246,12 @@ func decodeEvent(we wireEvent) (gateway.Event, error) {
 	if err != nil {
 		return e, err
 	}
-	var hd eventHeader
-	if err := json.Unmarshal(we.Event, &hd); err != nil {
-		return e, fmt.Errorf("not a stored event: %v", err)
+	hd, ok := fastHeader(we.Event)
+	if !ok {
+		hd = eventHeader{}
+		if err := json.Unmarshal(we.Event, &hd); err != nil {
+			return e, fmt.Errorf("not a stored event: %v", err)
+		}
 	}
 	if hd.Seq == 0 {
 		return e, fmt.Errorf("no sequence number")
@@ -264,10 +267,11 @@ func decodeEvent(we wireEvent) (gateway.Event, error) {
 	if err != nil {
 		return e, fmt.Errorf("event %d: time %q is not a wall-clock time like 2026-11-27T14:03:05", hd.Seq, clip(hd.Time))
 	}
-	body := append(json.RawMessage(nil), we.Event...)
+	// The decoder gave the event's bytes a copy of their own: the body
+	// and its data (a part of it) keep them.
 	return gateway.Event{Seq: hd.Seq, Entry: gateway.EntryID(hd.Entry), Kind: gateway.EventKind(hd.Kind), Time: at.UTC(), Local: local,
 		Actor: hd.Actor, Reason: hd.Reason, From: gateway.State(hd.From), To: gateway.State(hd.To),
-		Data: append(json.RawMessage(nil), hd.Data...), Hash: h, Body: body}, nil
+		Data: hd.Data, Hash: h, Body: we.Event}, nil
 }
 
 // chain is the journal's hash of an event whose predecessor's hash is

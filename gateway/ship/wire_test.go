@@ -233,3 +233,50 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastHeader: wherever the fast envelope reader takes a body, it reads
+// what encoding/json reads.
+func FuzzFastHeader(f *testing.F) {
+	for _, e := range events(1, 3, [32]byte{}) {
+		f.Add([]byte(e.Body))
+	}
+	f.Add([]byte(`{"seq":7,"entry":3,"kind":"moved","time":"2026-12-05T21:00:00","time_utc":"2026-12-06T02:00:00Z","actor":"engine","reason":"sent","from":"queued","to":"sent","data":{"posting":4,"answer":{"code":"OK","text":"a \"quoted\" } text"}}}`))
+	f.Add([]byte(`{"seq":7,"kind":"audit","time":"x","time_utc":"y","reason":"with \\ escape","data":{}}`))
+	f.Add([]byte(`{"seq":7,"kind":"k","time":"x","time_utc":"y","data":{},"extra":1}`))
+	f.Add([]byte(`{"seq":01,"kind":"k","time":"x","time_utc":"y"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return // the batch's decoder refuses it before
+		}
+		fast, ok := fastHeader(body)
+		if !ok {
+			return
+		}
+		var slow eventHeader
+		if err := json.Unmarshal(body, &slow); err != nil {
+			t.Fatalf("the fast reader took %q, which json refuses: %v", body, err)
+		}
+		if fast.Seq != slow.Seq || fast.Entry != slow.Entry || fast.Kind != slow.Kind || fast.Time != slow.Time || fast.TimeUTC != slow.TimeUTC ||
+			fast.Actor != slow.Actor || fast.Reason != slow.Reason || fast.From != slow.From || fast.To != slow.To || !bytes.Equal(fast.Data, slow.Data) {
+			t.Fatalf("%q: fast %+v, json %+v", body, fast, slow)
+		}
+	})
+}
+
+func TestFastHeaderTakesTheJournalsShape(t *testing.T) {
+	for _, e := range events(1, 3, [32]byte{}) {
+		if _, ok := fastHeader(e.Body); !ok {
+			t.Errorf("the fast reader refused a body as the journal writes it: %s", e.Body)
+		}
+	}
+	for _, body := range []string{
+		`{"seq":7,"kind":"k","time":"x","time_utc":"y","data":{},"extra":1}`, // a member after data
+		`{"seq":7,"kind":"k\u0041","time":"x","time_utc":"y"}`,               // an escape
+		`{"kind":"k","seq":7,"time":"x","time_utc":"y"}`,                     // another order
+		`{"seq":1.5,"kind":"k","time":"x","time_utc":"y"}`,
+	} {
+		if _, ok := fastHeader([]byte(body)); ok {
+			t.Errorf("the fast reader took %s", body)
+		}
+	}
+}
