@@ -213,15 +213,7 @@ func centralServe(ctx context.Context, a *app, path string) error {
 	if err != nil {
 		return fmt.Errorf("the central cannot listen on %s (central.listen): %w", c.Central.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           ship.NewServer(s, s, s, a.log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // a batch of 16 MiB over a slow line
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		// TLS handshake failures and the like, into our log.
-		ErrorLog: stdlog.New(a.log.With().Str("component", "central-http").Logger(), "", 0),
-	}
+	srv := ingestServer(a, s)
 	scheme := "http"
 	if c.Central.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.Resolve(c.Central.TLSCert), c.Resolve(c.Central.TLSKey))
@@ -243,6 +235,25 @@ func centralServe(ctx context.Context, a *app, path string) error {
 	}
 	a.log.Info().Str("listen", scheme+"://"+ln.Addr().String()).Bool("client_certificates", c.Central.ClientCA != "").Msg("central serving")
 	fmt.Fprintf(a.stdout, "central listening on %s://%s\n", scheme, ln.Addr())
+	return serveIngest(ctx, a, srv, ln)
+}
+
+// ingestServer is the central's HTTP server for the ingest protocol on s.
+func ingestServer(a *app, s *postgres.Store) *http.Server {
+	return &http.Server{
+		Handler:           ship.NewServer(s, s, s, a.log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // a batch of 16 MiB over a slow line
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		// TLS handshake failures and the like, into our log.
+		ErrorLog: stdlog.New(a.log.With().Str("component", "central-http").Logger(), "", 0),
+	}
+}
+
+// serveIngest serves srv on ln until ctx ends (central serve, the chain
+// demo).
+func serveIngest(ctx context.Context, a *app, srv *http.Server, ln net.Listener) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -252,7 +263,7 @@ func centralServe(ctx context.Context, a *app, path string) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	<-done
 	a.log.Info().Msg("central stopped")
 	return err
