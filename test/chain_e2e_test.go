@@ -243,14 +243,22 @@ func TestChainEndToEnd(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.write(quarter) }()
 	}
-	for i := 0; ; i = (i + 1) % len(sites) { // a batch is flowing: kill
-		if v, _ := sites[i].g.metric("callgate_ship_batches_total"); v > marks[i] {
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; ; i = (i + 1) % len(sites) { // batches are flowing: kill
+		v, _ := sites[i].g.metric("callgate_ship_batches_total")
+		lag, _ := sites[i].g.metric("callgate_ship_lag_events")
+		if v > marks[i] && lag > 0 {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no property shipped a batch within 60 s of new calls")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	ctrl.kill(syscall.SIGKILL)
 	wg.Wait()
+	// Every shipper finds the central gone before it comes back.
+	all(func(s *site) { s.g.waitMetric("callgate_ship_failing", 1, 60*time.Second) })
 	ctrl = startCentral(t, cfg)
 
 	// 4. PostgreSQL is restarted while batches flow.
@@ -265,7 +273,9 @@ func TestChainEndToEnd(t *testing.T) {
 
 	// 5. A property is SIGKILLed while it ships, and restarted.
 	south := sites[1]
+	mark, _ := south.g.metric("callgate_ship_batches_total")
 	south.write(quarter / 2)
+	south.g.waitMetric("callgate_ship_batches_total", mark+1, 60*time.Second) // shipping is under way
 	south.g.kill()
 	south.restart()
 
@@ -456,14 +466,14 @@ func compareEpoch(t *testing.T, ctx context.Context, conn *pgx.Conn, s *site, fi
 		Post   *uint32         `json:"posting"`
 		Charge *gateway.Charge `json:"charge"`
 	}
-	want := map[uint64]entry{}
+	want, all := map[uint64]entry{}, map[uint64]entry{}
 	var revenue int64
 	for _, l := range journalLines(t, s, file) {
 		var e entry
 		if err := json.Unmarshal(l, &e); err != nil {
 			t.Fatalf("%s: an entry line: %v", s.name, err)
 		}
-		want[e.ID] = e
+		want[e.ID], all[e.ID] = e, e
 		if e.State == string(gateway.StatePosted) && e.Charge != nil {
 			revenue += e.Charge.TotalMinor
 		}
@@ -506,6 +516,45 @@ func compareEpoch(t *testing.T, ctx context.Context, conn *pgx.Conn, s *site, fi
 	}
 	if len(want) > 0 {
 		t.Errorf("%s epoch %s: %d entries of the journal are not at the central", s.name, epoch, len(want))
+	}
+
+	// Postings: each entry's posting number at the central, with its
+	// amount; none for an entry the journal has none for.
+	prow, err := conn.Query(ctx, "SELECT entry, posting, total_minor FROM callgate.posting WHERE property = $1 AND epoch = $2", s.name, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ entry, posting uint64 }
+	held := map[key]*int64{}
+	for prow.Next() {
+		var k key
+		var total *int64
+		if err := prow.Scan(&k.entry, &k.posting, &total); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := all[k.entry]; !ok {
+			t.Errorf("%s epoch %s: a posting %d of entry %d at the central, which is not in the journal", s.name, epoch, k.posting, k.entry)
+		}
+		held[k] = total
+	}
+	if err := prow.Err(); err != nil {
+		t.Fatal(err)
+	}
+	posted := 0
+	for id, e := range all {
+		if e.Post == nil {
+			continue
+		}
+		posted++
+		total, ok := held[key{id, uint64(*e.Post)}]
+		if !ok {
+			t.Errorf("%s epoch %s: entry %d's posting %d is not at the central", s.name, epoch, id, *e.Post)
+		} else if e.Charge != nil && (total == nil || *total != e.Charge.TotalMinor) {
+			t.Errorf("%s epoch %s: posting %d of entry %d is %v at the central, %d in the journal", s.name, epoch, *e.Post, id, deref(total), e.Charge.TotalMinor)
+		}
+	}
+	if posted == 0 {
+		t.Errorf("%s epoch %s: no posting in the journal: the test posted nothing", s.name, epoch)
 	}
 	return int64(got), revenue
 }
