@@ -276,22 +276,33 @@ func TestChainEndToEnd(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.write(quarter) }()
 	}
+	written := make(chan struct{})
+	go func() { wg.Wait(); close(written) }()
+	// Kill while a property has shipped a batch of the new calls and has
+	// more to ship; once every call is written, a batch shipped is enough.
 	deadline := time.Now().Add(60 * time.Second)
-	for i := 0; ; i = (i + 1) % len(sites) { // batches are flowing: kill
+	for i := 0; ; i = (i + 1) % len(sites) {
 		v, _ := sites[i].g.metric("callgate_ship_batches_total")
 		lag, _ := sites[i].g.metric("callgate_ship_lag_events")
-		if v > marks[i] && lag > 0 {
+		done := false
+		select {
+		case <-written:
+			done = true
+		default:
+		}
+		if v > marks[i] && (lag > 0 || done) {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("no property shipped a batch within 60 s of new calls")
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	ctrl.kill(syscall.SIGKILL)
-	wg.Wait()
-	// Every shipper finds the central gone before it comes back.
-	all(func(s *site) { s.g.waitMetric("callgate_ship_failing", 1, 60*time.Second) })
+	<-written
+	// Every shipper finds the central gone (a few more calls each, so
+	// that an idle one has something to send) before it comes back.
+	all(func(s *site) { s.write(5); s.g.waitMetric("callgate_ship_failing", 1, 60*time.Second) })
 	ctrl = startCentral(t, cfg)
 
 	// 4. PostgreSQL is restarted while batches flow.
