@@ -27,6 +27,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"callgate/gateway"
 	"callgate/gateway/gatewaytest"
 	"callgate/gateway/ship"
 	"callgate/internal/pgtest"
@@ -220,7 +221,7 @@ func TestCentralProcessesExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var prev [32]byte
+	prev := gateway.JournalGenesis("chaos") // event 1 chains from the epoch's genesis
 	var seq uint64
 	for rows.Next() {
 		var h []byte
