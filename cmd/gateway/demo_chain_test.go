@@ -109,3 +109,26 @@ func TestDemoSites(t *testing.T) {
 		t.Errorf("the throwaway cluster's folder %s is still there after Ctrl-C: %v", clusterDir, err)
 	}
 }
+
+// TestDemoSitesWithoutPostgreSQL: with no PostgreSQL server programs the
+// chain demo says how to install them, and --sites out of range is a usage
+// error.
+func TestDemoSitesWithoutPostgreSQL(t *testing.T) {
+	saved := pgcluster.BinDirs
+	defer func() { pgcluster.BinDirs = saved }()
+	pgcluster.BinDirs = nil
+	t.Setenv("PATH", t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errOut syncBuffer
+	code := Run(ctx, []string{"demo", "--sites", "3", "--listen", "127.0.0.1:0"}, strings.NewReader(""), &out, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), "apt-get install postgresql") || !strings.Contains(errOut.String(), "--sites 3") {
+		t.Errorf("exit %d:\n%s", code, errOut.String())
+	}
+	for _, n := range []string{"0", "21", "-1"} {
+		var out, errOut syncBuffer
+		if code := Run(ctx, []string{"demo", "--sites", n}, strings.NewReader(""), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--sites must be 1 to 20") {
+			t.Errorf("--sites %s: exit %d:\n%s", n, code, errOut.String())
+		}
+	}
+}
