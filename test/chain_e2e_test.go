@@ -323,12 +323,18 @@ func TestChainEndToEnd(t *testing.T) {
 	south.g.kill()
 	south.restart()
 
-	// 6. A batch twice and out of order: north stops; the test replays
-	// batches of its journal with its token.
+	// 6. Batches twice and out of order: north's WAN is cut while calls
+	// post, north stops, and the test ships batches of its journal with
+	// its token, ahead of the central's cursor, twice, late after early.
+	// North then starts with its own cursor behind the central's.
 	all(func(s *site) { s.g.waitDrained(120 * time.Second); s.g.waitShipped(120 * time.Second) })
 	north := sites[0]
+	north.w.Cut()
+	north.write(quarter / 2)
+	north.g.waitDrained(120 * time.Second)
 	north.g.stop()
 	replay(t, ctrl.url, north)
+	north.w.Mend()
 	north.restart()
 
 	// 7. A new epoch: east stops, its journal is moved away, it starts on
@@ -373,10 +379,10 @@ func TestChainEndToEnd(t *testing.T) {
 	}
 }
 
-// replay sends north's journal batches to the central as its shipper would,
-// but twice and out of order: a late batch, then an earlier one, each
-// twice, all of them already held. Each is answered with the
-// central's cursor and changes nothing (the final comparison proves it);
+// replay sends north's journal batches that the central does not hold yet,
+// as its shipper would but out of order and twice: a gap is refused with the
+// cursor, a batch twice is taken once, an earlier batch after a later one
+// and events held long ago change nothing (the final comparison proves it);
 // an unknown token is refused.
 func replay(t *testing.T, url string, s *site) {
 	t.Helper()
@@ -387,6 +393,10 @@ func replay(t *testing.T, url string, s *site) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	in, _ := j.Info(ctx)
+	ack, err := j.ShipCursor(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	evs, err := j.Events(ctx, gateway.EventFilter{})
 	j.Close()
 	if err != nil {
@@ -407,14 +417,29 @@ func replay(t *testing.T, url string, s *site) {
 		}
 		return b
 	}
-	// Out of order: a later batch first, then an earlier one, each twice.
-	for _, r := range [][2]uint64{{last - 99, last}, {101, 200}} {
-		body := batch(r[0], r[1])
-		for try := 0; try < 2; try++ {
-			st, cur, err := shipTo(ctx, url, s.token, body)
-			if err != nil || st != http.StatusOK || cur != last {
-				t.Fatalf("replaying events %d-%d: status %d, cursor %d, %v; want 200 and the cursor %d", r[0], r[1], st, cur, err, last)
-			}
+	// The central holds up to cur (north shipped everything before the
+	// cut); the journal k*3 and more beyond.
+	cur := ack.Cursor
+	k := (last - cur) / 3
+	if k < 10 {
+		t.Fatalf("north wrote %d events while its WAN was cut: too few to replay", last-cur)
+	}
+	for _, step := range []struct {
+		what     string
+		from, to uint64
+		status   int
+		cursor   uint64
+	}{
+		{"a batch ahead of the cursor (a gap)", cur + k + 1, cur + 2*k, http.StatusConflict, cur},
+		{"the batch from the cursor", cur + 1, cur + k, http.StatusOK, cur + k},
+		{"the same batch again", cur + 1, cur + k, http.StatusOK, cur + k},
+		{"the later batch, now in order", cur + k + 1, cur + 2*k, http.StatusOK, cur + 2*k},
+		{"the earlier batch after it", cur + 1, cur + k, http.StatusOK, cur + 2*k},
+		{"events held long ago", 101, 200, http.StatusOK, cur + 2*k},
+	} {
+		st, got, err := shipTo(ctx, url, s.token, batch(step.from, step.to))
+		if err != nil || st != step.status || got != step.cursor {
+			t.Fatalf("%s, events %d-%d: status %d, cursor %d, %v; want %d and the cursor %d", step.what, step.from, step.to, st, got, err, step.status, step.cursor)
 		}
 	}
 	// A token the central does not know writes nothing (the token names
