@@ -211,15 +211,7 @@ func centralServe(ctx context.Context, a *app, path string) error {
 	if err != nil {
 		return fmt.Errorf("the central cannot listen on %s (central.listen): %w", c.Central.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           ship.NewServer(s, s, s, a.log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // a batch of 16 MiB over a slow line
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		// TLS handshake failures and the like, into our log.
-		ErrorLog: stdlog.New(a.log.With().Str("component", "central-http").Logger(), "", 0),
-	}
+	srv := ingestServer(a, s)
 	scheme := "http"
 	if c.Central.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.Resolve(c.Central.TLSCert), c.Resolve(c.Central.TLSKey))
@@ -268,23 +260,55 @@ func centralServe(ctx context.Context, a *app, path string) error {
 	a.log.Info().Str("listen", cscheme+"://"+cln.Addr().String()).Msg("chain console serving")
 	fmt.Fprintf(a.stdout, "central listening on %s://%s\n", scheme, ln.Addr())
 	fmt.Fprintf(a.stdout, "chain console on %s://%s\n", cscheme, cln.Addr())
+	return serveCentralAndConsole(ctx, a, srv, ln, csrv, cln, cons.Close)
+}
+
+// ingestServer is the central's HTTP server for the ingest protocol on s.
+func ingestServer(a *app, s *postgres.Store) *http.Server {
+	return &http.Server{
+		Handler:           ship.NewServer(s, s, s, a.log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // a batch of 16 MiB over a slow line
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		// TLS handshake failures and the like, into our log.
+		ErrorLog: stdlog.New(a.log.With().Str("component", "central-http").Logger(), "", 0),
+	}
+}
+
+// serveCentralAndConsole serves the ingest server srv on ln and, when csrv is set,
+// the chain console on cln, until ctx ends (central serve, the chain
+// demo); closeConsole ends the console's streams before the shutdown.
+func serveCentralAndConsole(ctx context.Context, a *app, srv *http.Server, ln net.Listener, csrv *http.Server, cln net.Listener, closeConsole func()) error {
+	servers := 1
 	done := make(chan error, 2)
 	go func() { done <- srv.Serve(ln) }()
-	go func() { done <- csrv.Serve(cln) }()
+	if csrv != nil {
+		servers = 2
+		go func() { done <- csrv.Serve(cln) }()
+	}
 	select {
 	case err := <-done:
 		srv.Close()
-		csrv.Close()
-		<-done
+		if csrv != nil {
+			csrv.Close()
+			<-done
+		}
 		return fmt.Errorf("the central stopped serving: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	cons.Close()
-	err = errors.Join(srv.Shutdown(sctx), csrv.Shutdown(sctx))
-	<-done
-	<-done
+	if closeConsole != nil {
+		closeConsole()
+	}
+	err := srv.Shutdown(sctx)
+	if csrv != nil {
+		err = errors.Join(err, csrv.Shutdown(sctx))
+	}
+	for range servers {
+		<-done
+	}
 	a.log.Info().Msg("central stopped")
 	return err
 }

@@ -33,18 +33,21 @@ func demoCommand() *command {
 		format, listen string
 		dir            string
 		seed           uint64
+		sites          int
 	)
 	return &command{
 		name: "demo",
 		summary: "everything on this machine with no hardware: a simulated 60-room hotel's PBX printing SMDR into a " +
 			"pseudo-terminal read through the serial code, the FIAS PMS simulator, a journal in a temporary folder; " +
-			"calls flow until Ctrl-C",
+			"calls flow until Ctrl-C; with --sites N, N such properties shipping to a central on a throwaway PostgreSQL",
 		flags: func(fs *flag.FlagSet, _ *app) {
 			fs.Float64Var(&rate, "rate", 12, "calls per minute the simulated PBX prints")
 			fs.StringVar(&format, "format", "mitel-mivb", "the PBX format it prints: one of "+strings.Join(pbxsim.WritableFormats(), ", "))
 			fs.StringVar(&listen, "listen", "127.0.0.1:8080", "the console's address (a free port is taken if it is busy)")
 			fs.StringVar(&dir, "dir", "", "keep the demo's journal and config in this folder (default: a temporary folder, removed at the end)")
 			fs.Uint64Var(&seed, "seed", 0, "the simulated calls are a function of this number (0: a new one each run)")
+			fs.IntVar(&sites, "sites", 1, "simulated properties: above 1, a hotel chain, each property shipping its journal to a central "+
+				"on a throwaway PostgreSQL (needs PostgreSQL's server programs: apt-get install postgresql)")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			if len(args) > 0 {
@@ -53,10 +56,17 @@ func demoCommand() *command {
 			if rate <= 0 {
 				return usageError{"--rate must be above 0 calls per minute"}
 			}
+			if sites < 1 || sites > maxDemoSites {
+				return usageError{fmt.Sprintf("--sites must be 1 to %d", maxDemoSites)}
+			}
 			if seed == 0 {
 				seed = uint64(time.Now().UnixNano())
 			}
-			return runDemo(ctx, a, demoOptions{rate: rate, format: format, listen: listen, dir: dir, seed: seed})
+			o := demoOptions{rate: rate, format: format, listen: listen, dir: dir, seed: seed}
+			if sites > 1 {
+				return runChainDemo(ctx, a, o, sites)
+			}
+			return runDemo(ctx, a, o)
 		},
 	}
 }
@@ -68,52 +78,74 @@ type demoOptions struct {
 	seed           uint64
 }
 
-func runDemo(ctx context.Context, a *app, o demoOptions) error {
-	log := a.log
-	keep := o.dir != ""
-	if !keep {
-		d, err := os.MkdirTemp("", "callgate-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		o.dir = d
-	} else if err := os.MkdirAll(o.dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(o.dir, "tariff.yaml"), demoTariff, 0o644); err != nil {
-		return err
-	}
+// maxDemoSites bounds --sites: each property is a PBX simulator, a PMS
+// simulator and a gateway in this one process.
+const maxDemoSites = 20
 
+// demoSite is one simulated property: its PMS simulator, the PBX's
+// pseudo-terminal, its config and its started gateway.
+type demoSite struct {
+	name, dir, cfgPath string
+	cfg                *Config
+	pms                *sim.Sim
+	master, slave      *os.File
+	g                  *gatewayRun
+	pbx                *pbxsim.Simulator
+	password           string
+	rooms, occupied    []string
+	seed               uint64
+}
+
+// close closes what the site opened besides its gateway (which run or
+// closeAll closes).
+func (s *demoSite) close() {
+	if s.pms != nil {
+		s.pms.Close()
+	}
+	if s.master != nil {
+		s.master.Close()
+	}
+	if s.slave != nil {
+		s.slave.Close()
+	}
+}
+
+// startDemoSite writes a site's config into dir and starts its PMS
+// simulator, its pseudo-terminal and its gateway, with a one-time console
+// user "demo". extra is appended to the config (the central section).
+func startDemoSite(ctx context.Context, a *app, o demoOptions, name, dir, listen, extra string) (_ *demoSite, err error) {
+	log := a.log
+	s := &demoSite{name: name, dir: dir, seed: o.seed}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(dir, "tariff.yaml"), demoTariff, 0o644); err != nil {
+		return nil, err
+	}
 	// The PMS: an IFC8-like simulator with rooms 101-160, 150-160 vacant.
 	hotel := pbxsim.DefaultHotel()
-	rooms := hotel.Rooms
-	pms, err := sim.Start("127.0.0.1:0", sim.Options{Rooms: rooms, Logger: log.Level(zerolog.WarnLevel)})
-	if err != nil {
-		return err
+	s.rooms = hotel.Rooms
+	if s.pms, err = sim.Start("127.0.0.1:0", sim.Options{Rooms: s.rooms, Logger: log.Level(zerolog.WarnLevel)}); err != nil {
+		return nil, err
 	}
-	defer pms.Close()
-	occupied := rooms[:len(rooms)*5/6]
-	pms.Occupy(occupied)
+	s.occupied = s.rooms[:len(s.rooms)*5/6]
+	s.pms.Occupy(s.occupied)
 
 	// The PBX's serial port: a pseudo-terminal pair. The simulated PBX
 	// writes the master; the gateway reads the slave like a real port.
-	master, slave, err := pty.Open()
-	if err != nil {
-		return fmt.Errorf("the demo needs a pseudo-terminal: %w", err)
+	if s.master, s.slave, err = pty.Open(); err != nil {
+		return nil, fmt.Errorf("the demo needs a pseudo-terminal: %w", err)
 	}
-	defer master.Close()
-	defer slave.Close()
-
-	cfgPath := filepath.Join(o.dir, "callgate.yaml")
-	listen := o.listen
+	s.cfgPath = filepath.Join(dir, "callgate.yaml")
 	if ln, err := net.Listen("tcp", listen); err != nil {
 		listen = "127.0.0.1:0"
 	} else {
 		ln.Close()
 	}
 	cfg := fmt.Sprintf(`# Written by gateway demo.
-site: {name: Demo Hotel, timezone: America/New_York}
+site: {name: %s, timezone: America/New_York}
 store: {path: journal.db}
 pbx:
   format: %s
@@ -127,40 +159,89 @@ rooms:
   not_rooms: ["200-299"]
 tariff: tariff.yaml
 console: {listen: %q}
-`, o.format, slave.Name(), pms.Addr(), listen)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return err
+%s`, name, o.format, s.slave.Name(), s.pms.Addr(), listen, extra)
+	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o644); err != nil {
+		return nil, err
 	}
-	c, err := LoadConfig(cfgPath)
-	if err != nil {
-		return fmt.Errorf("the demo's config: %w", err)
+	if s.cfg, err = LoadConfig(s.cfgPath); err != nil {
+		return nil, fmt.Errorf("the demo's config: %w", err)
 	}
-	g, err := startGateway(ctx, c, log)
-	if err != nil {
-		return err
+	if s.g, err = startGateway(ctx, s.cfg, log); err != nil {
+		return nil, err
 	}
 	// A one-time login for the console: a new password every run.
-	password := console.RandomPassword()
-	hash, err := console.HashPassword(password)
+	s.password = console.RandomPassword()
+	hash, err := console.HashPassword(s.password)
 	if err == nil {
 		now := time.Now()
-		err = g.journal.PutUser(ctx, gateway.User{Name: "demo", Role: "admin", PasswordHash: hash, Created: now, Updated: now})
+		err = s.g.journal.PutUser(ctx, gateway.User{Name: "demo", Role: "admin", PasswordHash: hash, Created: now, Updated: now})
 	}
 	if err != nil {
-		g.closeAll()
-		return fmt.Errorf("the demo's console user: %w", err)
+		s.g.closeAll()
+		return nil, fmt.Errorf("the demo's console user: %w", err)
 	}
-	pbxSim, err := pbxsim.NewSimulator(pbxsim.SimulatorOptions{
+	s.pbx, err = pbxsim.NewSimulator(pbxsim.SimulatorOptions{
 		Format:    o.format,
-		Writer:    pbxsim.WriterOptions{Location: c.Location},
+		Writer:    pbxsim.WriterOptions{Location: s.cfg.Location},
 		Generator: pbxsim.GeneratorOptions{Hotel: hotel, Plan: pbxsim.NANP(), Seed: o.seed},
 		Rate:      o.rate,
 		Logger:    log.Level(zerolog.WarnLevel),
 	})
 	if err != nil {
-		g.closeAll()
+		s.g.closeAll()
+		return nil, err
+	}
+	return s, nil
+}
+
+// run runs the site's PBX simulator, the PMS's guest churn and the
+// gateway until ctx ends.
+func (s *demoSite) run(ctx context.Context, a *app) error {
+	simDone := make(chan error, 1)
+	go func() { simDone <- s.pbx.Run(ctx, s.master) }()
+	churn := time.NewTicker(45 * time.Second)
+	defer churn.Stop()
+	go s.pms.Churner(s.rooms, s.seed, a.log).Run(ctx, churn.C)
+	err := s.g.run(ctx)
+	if serr := <-simDone; serr != nil && !errors.Is(serr, context.Canceled) && ctx.Err() == nil {
+		a.log.Warn().Err(serr).Str("site", s.name).Msg("the simulated PBX stopped")
+	}
+	return err
+}
+
+// summary says what the site's gateway did.
+func (s *demoSite) summary() string {
+	st := s.g.engine.Status()
+	return fmt.Sprintf("%d records read, %d postings booked, %d refused, %d in doubt",
+		st.RecordsRead, st.Postings[gateway.PostPosted], st.Postings[gateway.PostRefused], st.Postings[gateway.PostInDoubt])
+}
+
+// demoDir is the demo's folder: o.dir (kept) or a new temporary one
+// (removed by the returned function).
+func demoDir(o *demoOptions) (keep bool, cleanup func(), err error) {
+	if o.dir != "" {
+		return true, func() {}, os.MkdirAll(o.dir, 0o755)
+	}
+	d, err := os.MkdirTemp("", "callgate-demo-")
+	if err != nil {
+		return false, nil, err
+	}
+	o.dir = d
+	return false, func() { os.RemoveAll(d) }, nil
+}
+
+func runDemo(ctx context.Context, a *app, o demoOptions) error {
+	keep, cleanup, err := demoDir(&o)
+	if err != nil {
 		return err
 	}
+	defer cleanup()
+	s, err := startDemoSite(ctx, a, o, "Demo Hotel", o.dir, o.listen, "")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	addr := s.g.ln.Addr()
 	fmt.Fprintf(a.stderr, `
 callgate demo — a 60-room hotel (rooms %s-%s, %d of them vacant), %s SMDR at %g calls a minute
   PBX:      a simulated PBX printing into %s, read as a serial port
@@ -171,23 +252,12 @@ callgate demo — a 60-room hotel (rooms %s-%s, %d of them vacant), %s SMDR at %
   metrics:  http://%s/metrics   health: http://%s/healthz
 Each posting is logged as it is booked. Ctrl-C stops the demo.
 
-`, rooms[0], rooms[len(rooms)-1], len(rooms)-len(occupied), o.format, o.rate, slave.Name(), pms.Addr(),
-		filepath.Join(o.dir, "journal.db"), cfgPath, g.ln.Addr(), password, g.ln.Addr(), g.ln.Addr())
-
-	simDone := make(chan error, 1)
-	go func() { simDone <- pbxSim.Run(ctx, master) }()
-	churn := time.NewTicker(45 * time.Second)
-	defer churn.Stop()
-	go pms.Churner(rooms, o.seed, log).Run(ctx, churn.C)
-	err = g.run(ctx)
-	if serr := <-simDone; serr != nil && !errors.Is(serr, context.Canceled) && ctx.Err() == nil {
-		log.Warn().Err(serr).Msg("the simulated PBX stopped")
-	}
-	st := g.engine.Status()
-	fmt.Fprintf(a.stderr, "\ndemo over: %d records read, %d postings booked, %d refused, %d in doubt\n",
-		st.RecordsRead, st.Postings[gateway.PostPosted], st.Postings[gateway.PostRefused], st.Postings[gateway.PostInDoubt])
+`, s.rooms[0], s.rooms[len(s.rooms)-1], len(s.rooms)-len(s.occupied), o.format, o.rate, s.slave.Name(), s.pms.Addr(),
+		filepath.Join(o.dir, "journal.db"), s.cfgPath, addr, s.password, addr, addr)
+	err = s.run(ctx, a)
+	fmt.Fprintf(a.stderr, "\ndemo over: %s\n", s.summary())
 	if keep {
-		fmt.Fprintf(a.stderr, "the journal stays in %s: gateway journal --config %s lists it\n", o.dir, cfgPath)
+		fmt.Fprintf(a.stderr, "the journal stays in %s: gateway journal --config %s lists it\n", o.dir, s.cfgPath)
 	}
 	return err
 }

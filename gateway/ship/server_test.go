@@ -272,3 +272,47 @@ func TestServerTestdata(t *testing.T) {
 		}
 	}
 }
+
+// waitingApplier blocks until the request's context ends and fails as the
+// store does then.
+type waitingApplier struct {
+	*gatewaytest.Central
+	entered chan struct{}
+}
+
+func (a waitingApplier) Apply(ctx context.Context, _ string, _ gateway.ShipBatch) (gateway.ShipAck, error) {
+	close(a.entered)
+	<-ctx.Done()
+	return gateway.ShipAck{}, gateway.Errorf(gateway.KindTransient, "PostgreSQL is not reachable for now: %v", ctx.Err())
+}
+
+// TestServerPropertyGone: a property that goes away mid-batch (Ctrl-C, a
+// cut line) is no error of the central's: logged at info, not as
+// PostgreSQL unreachable at error level.
+func TestServerPropertyGone(t *testing.T) {
+	fake := gatewaytest.NewCentral()
+	fake.AddProperty("grand", token)
+	logs := &testutil.Buffer{}
+	a := waitingApplier{fake, make(chan struct{})}
+	h := ship.NewServer(a, fake, fake, zerolog.New(logs))
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest(http.MethodPost, ship.PathBatch, bytes.NewReader(encode(t, shipLog("e1", 1, "1").Batch(1, 5)))).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+token)
+	done := make(chan struct{})
+	go func() { h.ServeHTTP(httptest.NewRecorder(), req); close(done) }()
+	select {
+	case <-a.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the batch never reached the store")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the handler did not return after the property went away")
+	}
+	got := logs.String()
+	if strings.Contains(got, `"level":"error"`) || !strings.Contains(got, "the property went away before its answer") {
+		t.Errorf("the log:\n%s", got)
+	}
+}
