@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"callgate/internal/changes"
 )
 
 // Options configures a simulator.
@@ -127,7 +129,7 @@ type Sim struct {
 	winStart time.Time
 	winN     int
 	seq      int
-	changed  chan struct{}
+	changed  changes.Signal
 	stop     chan struct{}
 	stopOnce sync.Once
 }
@@ -173,7 +175,7 @@ func New(o Options) (*Sim, error) {
 		o.RetryAfterS = 1
 	}
 	s := &Sim{o: o, tokens: map[string]time.Time{}, res: map[string]*reservation{}, folios: map[string]*folio{},
-		keys: map[string]stored{}, unitIDs: map[string]string{}, inflight: map[string]bool{}, changed: make(chan struct{}), stop: make(chan struct{})}
+		keys: map[string]stored{}, unitIDs: map[string]string{}, inflight: map[string]bool{}, stop: make(chan struct{})}
 	for i, room := range o.Occupied {
 		if err := s.CheckIn(room, fmt.Sprintf("SIM%04d-1", i+1), "Guest"+room); err != nil {
 			return nil, err
@@ -215,25 +217,12 @@ func (s *Sim) Close() error {
 
 // changedLocked wakes WaitFor; s.mu is held.
 func (s *Sim) changedLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.changed.Notify()
 }
 
 // WaitFor waits until cond holds (checked at every change) or ctx ends.
 func (s *Sim) WaitFor(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ch := s.changed
-		s.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.changed.Wait(ctx, cond)
 }
 
 // CheckIn puts a new in-house reservation id in room, with its guest folio

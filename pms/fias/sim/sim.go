@@ -34,6 +34,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
+	"callgate/internal/changes"
 	"callgate/pms/fias"
 )
 
@@ -182,7 +183,7 @@ type Sim struct {
 	refused     int
 	aliveCount  int
 	pending     []fias.Record // guest records waiting for the link
-	changed     chan struct{}
+	changed     changes.Signal
 	done        chan struct{} // closed by Close
 	closed      bool
 	wg          sync.WaitGroup
@@ -208,8 +209,7 @@ func New(o Options) (*Sim, error) {
 		o: o, codec: codec, log: o.Logger.With().Str("component", "pms-sim").Logger(),
 		rng:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)),
 		rooms:  slices.Clone(o.Rooms),
-		guests: map[string][]gateway.Guest{}, nextRes: 40001, booked: map[string]bool{}, tried: map[string]bool{},
-		changed: make(chan struct{}), done: make(chan struct{}),
+		guests: map[string][]gateway.Guest{}, nextRes: 40001, booked: map[string]bool{}, tried: map[string]bool{}, done: make(chan struct{}),
 	}
 	s.trace = fias.NewTranscript(o.Transcript, codec, s.log, "PMS→", "→PMS")
 	return s, nil
@@ -432,24 +432,11 @@ func (s *Sim) DescriptionsAnswered() int {
 // WaitFor waits until cond (called with the simulator unlocked) holds, or
 // ctx ends; cond is checked at every change of the simulator's state.
 func (s *Sim) WaitFor(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ch := s.changed
-		s.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.changed.Wait(ctx, cond)
 }
 
 func (s *Sim) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.changed.Notify()
 }
 
 func (s *Sim) violate(rule string, r *fias.Record) {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"callgate/internal/changes"
 	"callgate/pms/mews"
 )
 
@@ -141,7 +142,7 @@ type Sim struct {
 	loseCount int
 	stamps    map[string][]time.Time // per access token
 	seq       int
-	changed   chan struct{}
+	changed   changes.Signal
 }
 
 type resource struct{ id, name string }
@@ -188,7 +189,7 @@ func New(o Options) (*Sim, error) {
 		return nil, fmt.Errorf("the Mews simulator cannot listen on %s: %v", o.Listen, err)
 	}
 	s := &Sim{o: o, ln: ln, log: o.Logger, now: o.Now, access: o.AccessToken, cats: map[string]bool{},
-		stamps: map[string][]time.Time{}, changed: make(chan struct{})}
+		stamps: map[string][]time.Time{}}
 	for _, c := range o.AccountingCategories {
 		s.cats[strings.ToLower(c)] = true
 	}
@@ -254,24 +255,11 @@ func (s *Sim) Unauthorized() int {
 
 // WaitFor waits until cond holds (checked at each change) or ctx ends.
 func (s *Sim) WaitFor(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ch := s.changed
-		s.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.changed.Wait(ctx, cond)
 }
 
 func (s *Sim) changedLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.changed.Notify()
 }
 
 // CheckIn puts a new reservation with confirmation number number, in

@@ -24,6 +24,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"callgate/internal/changes"
 	"callgate/pms/operacloud"
 )
 
@@ -136,7 +137,7 @@ type Sim struct {
 	tokenReqs    int
 	unauthorized int
 	throttled    int
-	changed      chan struct{}
+	changed      changes.Signal
 }
 
 // Start starts a simulator.
@@ -182,7 +183,7 @@ func Start(o Options) (*Sim, error) {
 		return nil, fmt.Errorf("the OPERA Cloud simulator cannot listen on %s: %v", o.Listen, err)
 	}
 	s := &Sim{o: o, ln: ln, log: o.Logger, tokens: map[string]time.Time{}, res: map[string]*Reservation{},
-		nextRes: 100000, nextTrx: 5000000, changed: make(chan struct{})}
+		nextRes: 100000, nextTrx: 5000000}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/v1/tokens", s.token)
 	mux.HandleFunc("GET /rsv/v1/hotels/{hotelId}/reservations", s.api(s.reservations))
@@ -220,26 +221,13 @@ func (s *Sim) Close() error {
 
 // notify wakes WaitFor; called with mu held.
 func (s *Sim) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.changed.Notify()
 }
 
 // WaitFor waits until cond holds (it may call the simulator's methods), or
 // ctx ends. It looks again at every change of the simulator's state.
 func (s *Sim) WaitFor(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ch := s.changed
-		s.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.changed.Wait(ctx, cond)
 }
 
 // CheckIn puts a reservation in house in room (id "" makes one up) and
