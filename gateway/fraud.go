@@ -16,11 +16,13 @@ import (
 
 // The fraud rules' names, as alarms and reports give them.
 const (
-	RuleInternationalPerHour = "international-per-hour"
-	RuleCostPerHour          = "cost-per-hour"
+	// Each rule is named by its key under alarms.fraud, so an alarm, a
+	// report row and the config say the same word.
+	RuleInternationalPerHour = "international_per_hour"
+	RuleCostPerHour          = "cost_per_hour"
 	RuleNight                = "night"
-	RuleLongCall             = "long-call"
-	RuleDestination          = "destination"
+	RuleLongCall             = "long_call_minutes"
+	RuleDestination          = "destinations"
 )
 
 // FraudWindow is the sliding window of the per-hour rules, and how long a
@@ -298,7 +300,9 @@ func (c *FraudChecker) Check(id EntryID, call *Call, ch *Charge) []FraudHit {
 	}
 
 	room, why := c.rooms.Resolve(call.Extension)
-	notRoom := why == RoomNotARoom
+	// Not a room: an admin extension (rooms.not_rooms) and one that maps
+	// to no room at all — both are what the night rule watches.
+	notRoom := why != RoomOK
 	if notRoom {
 		room = ""
 	}
@@ -324,7 +328,7 @@ func (c *FraudChecker) Check(id EntryID, call *Call, ch *Charge) []FraudHit {
 		h.First, h.Last = ep.first, ep.last
 		if windowed {
 			h.Count, h.AmountMinor = count, amount
-			h.Calls = maskedCalls(w.recent)
+			h.Calls = maskedCalls(windowCalls(w.recent, call.Start, rule == RuleInternationalPerHour))
 		} else {
 			h.Count, h.AmountMinor = ep.count, ep.amount
 			h.Calls = maskedCalls(ep.calls)
@@ -413,6 +417,19 @@ func maskedCalls(calls []FraudCallRef) []FraudCallRef {
 	out := slices.Clone(calls)
 	for i := range out {
 		out[i].Dialed = MaskNumber(out[i].Dialed)
+	}
+	return out
+}
+
+// windowCalls is the calls of recent that the hour before now holds (the
+// calls an hourly rule counted), only the international ones for the
+// international rule.
+func windowCalls(recent []FraudCallRef, now time.Time, intlOnly bool) []FraudCallRef {
+	var out []FraudCallRef
+	for _, r := range recent {
+		if now.Sub(r.Start) < FraudWindow && (!intlOnly || r.Class == "international") {
+			out = append(out, r)
+		}
 	}
 	return out
 }

@@ -91,20 +91,20 @@ func TestFraudCheckerRules(t *testing.T) {
 			{"101", "16175550100", 15, 60, "national", 10, ""},
 			{"101", "0114420", 20, 60, "international", 100, ""},
 			{"102", "0114420", 25, 60, "international", 100, ""},
-			{"101", "0114420", 30, 60, "international", 100, "international-per-hour/new"},
-			{"101", "0114420", 40, 60, "international", 100, "international-per-hour"},
+			{"101", "0114420", 30, 60, "international", 100, "international_per_hour/new"},
+			{"101", "0114420", 40, 60, "international", 100, "international_per_hour"},
 			// 82 minutes on, the first three left the window: 3 in it.
 			{"101", "0114420", 82, 60, "international", 100, ""},
 			// Over two hours after the last firing: a new episode.
 			{"101", "0114420", 165, 1, "international", 100, ""},
 			{"101", "0114420", 166, 1, "international", 100, ""},
 			{"101", "0114420", 167, 1, "international", 100, ""},
-			{"101", "0114420", 168, 1, "international", 100, "international-per-hour/new"},
+			{"101", "0114420", 168, 1, "international", 100, "international_per_hour/new"},
 		}},
 		{"cost per hour sums the window", gateway.FraudRules{CostPerHour: 1000}, []call{
 			{"103", "16175550100", 0, 60, "national", 600, ""},
 			{"103", "16175550100", 30, 60, "national", 400, ""},
-			{"103", "16175550100", 50, 60, "national", 1, "cost-per-hour/new"},
+			{"103", "16175550100", 50, 60, "national", 1, "cost_per_hour/new"},
 			{"103", "16175550100", 200, 60, "national", 999, ""},
 		}},
 		{"night is for extensions that are not rooms", gateway.FraudRules{NightFrom: 0, NightTo: 360, PremiumClasses: []string{"premium"}}, []call{
@@ -115,9 +115,9 @@ func TestFraudCheckerRules(t *testing.T) {
 			{"205", "0114420", 300, 60, "international", 100, ""}, // 06:00: outside
 		}},
 		{"long calls and destinations", gateway.FraudRules{LongCallMinutes: 60, Destinations: []string{"882"}}, []call{
-			{"104", "16175550100", 0, 3601, "national", 100, "long-call/new"},
+			{"104", "16175550100", 0, 3601, "national", 100, "long_call_minutes/new"},
 			{"104", "16175550100", 0, 3600, "national", 100, ""},
-			{"105", "01188216000", 5, 10, "international", 100, "destination/new"},
+			{"105", "01188216000", 5, 10, "international", 100, "destinations/new"},
 			{"105", "0114420", 6, 10, "international", 100, ""},
 		}},
 	} {
@@ -158,6 +158,34 @@ func TestFraudHitText(t *testing.T) {
 	}
 	if got := hits[0].Calls; len(got) != 2 || got[1].Entry != 2 || got[1].Dialed != "4420xxxxxxxxxxx" && got[1].Dialed != "0114xxxxxxxxxxx" {
 		t.Errorf("calls %+v", got)
+	}
+}
+
+// TestFraudNightCatchesUnmappedExtensions: at a site that maps rooms by a
+// table (no "same"), an extension the table does not name is no room: the
+// night rule watches it as it watches rooms.not_rooms. And an hourly
+// rule's alarm lists only the calls it counted.
+func TestFraudNightCatchesUnmappedExtensions(t *testing.T) {
+	rooms := gateway.RoomMap{Map: map[string]string{"2101": "101"}}
+	c := gateway.NewFraudChecker(gateway.FraudRules{NightFrom: 0, NightTo: 360, InternationalPerHour: 2}, rooms)
+	t0 := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
+	if hits := checkCall(c, 1, "2101", "0114420", t0, 60, "international", 100); len(hits) != 0 {
+		t.Errorf("a room's call at night: %+v", hits)
+	}
+	hits := checkCall(c, 2, "200", "0114420", t0, 60, "international", 100)
+	if len(hits) != 1 || hits[0].Rule != gateway.RuleNight || hits[0].Extension != "200" || hits[0].Room != "" {
+		t.Fatalf("an unmapped extension's international call at night: %+v", hits)
+	}
+	// 3 international calls from 2101 within the hour, with a national
+	// one and one from two hours before: the alarm lists the 3.
+	d := gateway.NewFraudChecker(gateway.FraudRules{InternationalPerHour: 2}, rooms)
+	checkCall(d, 10, "2101", "0114420", t0.Add(-2*time.Hour), 60, "international", 100)
+	checkCall(d, 11, "2101", "0114420", t0, 60, "international", 100)
+	checkCall(d, 12, "2101", "16175550100", t0.Add(time.Minute), 60, "national", 10)
+	checkCall(d, 13, "2101", "0114420", t0.Add(2*time.Minute), 60, "international", 100)
+	hits = checkCall(d, 14, "2101", "0114420", t0.Add(3*time.Minute), 60, "international", 100)
+	if len(hits) != 1 || len(hits[0].Calls) != 3 || hits[0].Calls[0].Entry != 11 || hits[0].Calls[2].Entry != 14 {
+		t.Fatalf("the calls the alarm names: %+v", hits)
 	}
 }
 

@@ -181,7 +181,7 @@ alarms:
 		t.Errorf("%d rows, want %d:\n%s", len(rows), len(planted), out)
 	}
 	code, out, errOut = run(t, "", "report", "exceptions", "--config", cfg, "--from", "2026-11-04", "--format", "csv")
-	if code != 0 || !strings.Contains(out, "fraud: international-per-hour") {
+	if code != 0 || !strings.Contains(out, "fraud: international_per_hour") {
 		t.Errorf("exceptions: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
@@ -225,7 +225,7 @@ alarms:
 	f.Close()
 	select {
 	case m := <-got:
-		if m["alarm"] != "fraud" || m["extension"] != "201" || m["rule"] != "international-per-hour" || m["site"] != "Harbour Hotel" {
+		if m["alarm"] != "fraud" || m["extension"] != "201" || m["rule"] != "international_per_hour" || m["site"] != "Harbour Hotel" {
 			t.Errorf("message %v", m)
 		}
 	case <-time.After(20 * time.Second):
@@ -233,7 +233,7 @@ alarms:
 	}
 	found := false
 	for _, a := range g.engine.Status().Alarms {
-		found = found || a.Kind == gateway.AlarmFraud && a.Subject == "201/international-per-hour"
+		found = found || a.Kind == gateway.AlarmFraud && a.Subject == "201/international_per_hour"
 	}
 	if !found {
 		t.Errorf("alarms %+v", g.engine.Status().Alarms)

@@ -120,7 +120,7 @@ func TestBuildDeb(t *testing.T) {
 		}
 	}
 	unit, _ := os.ReadFile(filepath.Join(x, "lib/systemd/system/callgate.service"))
-	if !strings.Contains(string(unit), "SupplementaryGroups=dialout") || !strings.Contains(string(unit), "gateway serve --config /etc/callgate/callgate.yaml") {
+	if !strings.Contains(string(unit), "SupplementaryGroups=dialout") || !strings.Contains(string(unit), "DeviceAllow=char-ttyUSB rw") || !strings.Contains(string(unit), "gateway serve --config /etc/callgate/callgate.yaml") {
 		t.Errorf("callgate.service does not run serve with serial access:\n%s", unit)
 	}
 	unit, _ = os.ReadFile(filepath.Join(x, "lib/systemd/system/callgate-central.service"))

@@ -157,14 +157,14 @@ func TestDashboardShowsRuleAlarms(t *testing.T) {
 		{Kind: gateway.AlarmRoomCredit, Subject: "101", Since: since, Text: "room 101: posted calls this stay come to 212.00 USD, over its credit limit of 150.00 USD (default)"},
 		{Kind: gateway.AlarmFraud, Subject: "205/night", Since: since, Text: "extension 205, not a room, made 1 international or premium calls during the night hours 00:00-06:00, 4.80 USD"},
 		{Kind: gateway.AlarmNotifyFailed, Subject: "webhook https://ops.example/callgate", Since: since, Text: "alarms cannot be delivered to webhook https://ops.example/callgate"},
-		{Kind: gateway.AlarmFraud, Subject: "117/international-per-hour", Since: since, Text: "room 117 made 4 international calls within an hour (limit 3)"},
+		{Kind: gateway.AlarmFraud, Subject: "117/international_per_hour", Since: since, Text: "room 117 made 4 international calls within an hour (limit 3)"},
 	}
 	e.eng.mu.Unlock()
 	code, page, _ := e.as("fd").get("/")
 	if code != http.StatusOK {
 		t.Fatalf("dashboard: %d", code)
 	}
-	for _, want := range []string{"fraud · 117/international-per-hour", "fraud · 205/night", "room-credit · 101", "notify-failed · webhook https://ops.example/callgate",
+	for _, want := range []string{"fraud · 117/international_per_hour", "fraud · 205/night", "room-credit · 101", "notify-failed · webhook https://ops.example/callgate",
 		"over its credit limit of 150.00 USD"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the dashboard lacks %q", want)
@@ -177,7 +177,7 @@ func TestDashboardShowsRuleAlarms(t *testing.T) {
 	var st struct {
 		Alarms []struct{ Kind, Subject, Text string } `json:"alarms"`
 	}
-	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Alarms) != 4 || st.Alarms[0].Kind != "fraud" || st.Alarms[0].Subject != "117/international-per-hour" || st.Alarms[3].Kind != "room-credit" {
+	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Alarms) != 4 || st.Alarms[0].Kind != "fraud" || st.Alarms[0].Subject != "117/international_per_hour" || st.Alarms[3].Kind != "room-credit" {
 		t.Errorf("status alarms %+v (%v)", st.Alarms, err)
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -118,7 +120,10 @@ type target struct {
 	mu      sync.Mutex
 	queue   []Message
 	dropped int
-	wake    chan struct{}
+	// headDrops counts the heads a full queue dropped, so that the sender
+	// knows whether the head it sent is still the queue's first.
+	headDrops uint64
+	wake      chan struct{}
 }
 
 // New checks the targets and reads the webhooks' keys.
@@ -323,6 +328,7 @@ func (t *target) push(m Message) {
 	if len(t.queue) >= queueMax {
 		t.queue = t.queue[1:]
 		t.dropped++
+		t.headDrops++ // the message being sent, if any, left the queue
 	}
 	t.queue = append(t.queue, m)
 	t.mu.Unlock()
@@ -347,6 +353,7 @@ func (t *target) run(ctx context.Context) {
 		if len(t.queue) > 0 {
 			m = &t.queue[0]
 		}
+		gen := t.headDrops
 		dropped := t.dropped
 		t.dropped = 0
 		t.mu.Unlock()
@@ -364,7 +371,9 @@ func (t *target) run(ctx context.Context) {
 		err := t.send(ctx, *m)
 		if err == nil {
 			t.mu.Lock()
-			if len(t.queue) > 0 {
+			// The message sent is the head, unless a full queue dropped
+			// it meanwhile: then the head is the next, still to send.
+			if len(t.queue) > 0 && t.headDrops == gen {
 				t.queue = t.queue[1:]
 			}
 			t.mu.Unlock()
@@ -426,6 +435,13 @@ func (t *target) post(ctx context.Context, body []byte, kind string) error {
 	req.Header.Set(SignatureHeader, Sign(t.secret, body))
 	resp, err := t.n.o.Client.Do(req)
 	if err != nil {
+		// net/http's error quotes the whole URL, and a webhook's query or
+		// path may hold its secret: keep only the cause after the name
+		// (t.name drops the query and any login).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("%s: %w", t.name, err)
 	}
 	defer resp.Body.Close()
