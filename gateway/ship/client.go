@@ -24,9 +24,10 @@ import (
 // turns the central's statuses into the gateway's error kinds. It never
 // logs or prints the token.
 type Client struct {
-	base  *url.URL
-	token string
-	hc    *http.Client
+	base     *url.URL
+	token    string
+	property string
+	hc       *http.Client
 }
 
 var (
@@ -39,6 +40,12 @@ var (
 type ClientConfig struct {
 	URL       string
 	TokenFile string
+	// Property is central.property, sent with every request so that the
+	// central refuses a token of another property's.
+	Property string
+	// CertFile and KeyFile, if set, are the property's client certificate
+	// and key (PEM), for a central that asks for one (central.client_ca).
+	CertFile, KeyFile string
 	// CAFile, if set, is the PEM file of the root CA the central's
 	// certificate must chain to (instead of the system's roots).
 	CAFile string
@@ -119,11 +126,18 @@ func NewClient(c ClientConfig) (*Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, gateway.Errorf(gateway.KindInvalid, "central.cert_file and central.key_file cannot be loaded as a certificate and its key (PEM): %v", err)
+		}
+		tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+	}
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	return &Client{base: u, token: tok, hc: &http.Client{Transport: tr, Timeout: timeout,
+	return &Client{base: u, token: tok, property: strings.TrimSpace(c.Property), hc: &http.Client{Transport: tr, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
 }
 
@@ -170,6 +184,9 @@ func (c *Client) Cursor(ctx context.Context, epoch string) (gateway.ShipAck, err
 func (c *Client) do(req *http.Request, epoch string, first uint64) (gateway.ShipAck, error) {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
+	if c.property != "" {
+		req.Header.Set(PropertyHeader, c.property)
+	}
 	where := c.base.Redacted()
 	resp, err := c.hc.Do(req)
 	if err != nil {

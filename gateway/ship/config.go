@@ -1,6 +1,7 @@
 package ship
 
 import (
+	"crypto/tls"
 	"strings"
 	"time"
 
@@ -22,6 +23,10 @@ type Config struct {
 	TokenFile string `yaml:"token_file"`
 	// CAFile, if set, is the PEM root CA of the central's certificate.
 	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the property's client certificate and key
+	// (PEM), for a central that asks for one (its central.client_ca).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 	// BatchMax is the most events a batch carries (default 5,000; 1 to
 	// 10,000).
 	BatchMax int `yaml:"batch_max"`
@@ -37,7 +42,7 @@ func (c Config) Enabled() bool { return c.URL != "" }
 // file name of the config absolute.
 func (c Config) Check(k *gateway.Checker, resolve func(string) string) {
 	if !c.Enabled() {
-		if c.Property != "" || c.TokenFile != "" || c.CAFile != "" || c.BatchMax != 0 || c.ShipGuestNames {
+		if c.Property != "" || c.TokenFile != "" || c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.BatchMax != 0 || c.ShipGuestNames {
 			k.Add("central.url", "missing: the central's address (https://…), or remove the central section to ship nothing")
 		}
 		return
@@ -59,6 +64,13 @@ func (c Config) Check(k *gateway.Checker, resolve func(string) string) {
 			k.Add("central.ca_file", "%s", strings.TrimPrefix(err.Error(), "central.ca_file "))
 		}
 	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		k.Add("central.cert_file", "give both central.cert_file and central.key_file (the property's client certificate and its key), or neither")
+	} else if c.CertFile != "" {
+		if _, err := tls.LoadX509KeyPair(resolve(c.CertFile), resolve(c.KeyFile)); err != nil {
+			k.Add("central.cert_file", "cannot be loaded with central.key_file as a certificate and its key (PEM): %v", err)
+		}
+	}
 	if c.BatchMax < 0 || c.BatchMax > MaxEvents {
 		k.Add("central.batch_max", "%d: give the most events a batch carries, 1 to %d (default %d)", c.BatchMax, MaxEvents, ShipBatchMax)
 	}
@@ -66,9 +78,12 @@ func (c Config) Check(k *gateway.Checker, resolve func(string) string) {
 
 // ClientConfig returns the client's settings, files resolved.
 func (c Config) ClientConfig(resolve func(string) string) ClientConfig {
-	cc := ClientConfig{URL: c.URL, TokenFile: resolve(c.TokenFile), Timeout: 2 * time.Minute}
+	cc := ClientConfig{URL: c.URL, TokenFile: resolve(c.TokenFile), Property: c.Property, Timeout: 2 * time.Minute}
 	if c.CAFile != "" {
 		cc.CAFile = resolve(c.CAFile)
+	}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cc.CertFile, cc.KeyFile = resolve(c.CertFile), resolve(c.KeyFile)
 	}
 	return cc
 }

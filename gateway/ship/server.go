@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -80,6 +81,14 @@ func (s *Server) property(ctx context.Context, w http.ResponseWriter, r *http.Re
 	p, err := s.props.PropertyByToken(ctx, token)
 	switch {
 	case err == nil:
+		// A shipper names the property it believes it is (central.property):
+		// a token of another property's (a file copied from the wrong
+		// hotel) is refused rather than filed under the token's property.
+		if claimed := strings.TrimSpace(r.Header.Get(PropertyHeader)); claimed != "" && claimed != p {
+			s.log.Warn().Str("property", p).Str("claimed", claimed).Str("remote", r.RemoteAddr).Msg("refused a request naming another property than its token's")
+			refuse(w, http.StatusForbidden, Refusal{Error: fmt.Sprintf("this token belongs to property %s, and the request says it is %s: a property writes only its own stream; put %s's own token in central.token_file", p, claimed, claimed)})
+			return "", false
+		}
 		return p, true
 	case gateway.IsKind(err, gateway.KindNotFound):
 		s.log.Warn().Str("remote", r.RemoteAddr).Msg("refused a request with a token the central does not know")

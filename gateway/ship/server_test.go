@@ -174,6 +174,37 @@ func TestServerRefuses(t *testing.T) {
 	}
 }
 
+// TestServerRefusesAnotherPropertysToken: a shipper that names its
+// property (central.property) with a token of another property's — a token
+// file copied from the wrong hotel — is refused, and nothing is filed under
+// the token's property.
+func TestServerRefusesAnotherPropertysToken(t *testing.T) {
+	c := newCentral(t)
+	body := encode(t, shipLog("e1", 10, "101").Batch(1, 10))
+	req, _ := http.NewRequest(http.MethodPost, c.srv.URL+ship.PathBatch, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set(ship.PropertyHeader, "beach")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans ship.Refusal
+	json.NewDecoder(resp.Body).Decode(&ans)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(ans.Error, "belongs to property grand") {
+		t.Fatalf("%d %q, want 403 naming the token's property", resp.StatusCode, ans.Error)
+	}
+	if n := len(c.fake.Events("grand", "e1")); n != 0 {
+		t.Fatalf("%d events filed under grand", n)
+	}
+	req, _ = http.NewRequest(http.MethodPost, c.srv.URL+ship.PathBatch, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set(ship.PropertyHeader, "grand")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the property's own name: %v %v", resp, err)
+	}
+}
+
 // transientApplier fails as PostgreSQL away does.
 type transientApplier struct{ *gatewaytest.Central }
 

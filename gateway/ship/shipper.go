@@ -422,8 +422,12 @@ func (r *shipRun) acked(ctx context.Context, ack gateway.ShipAck, batches uint64
 		ack.At = r.s.clock().Now().UTC()
 	}
 	ack.Epoch = r.epoch
-	r.unsaved, r.pending = true, ack
-	if batches == 0 || r.s.clock().Now().Sub(r.saved) >= r.every {
+	answered := r.s.clock().Now().UTC() // when the central answered, not when its cursor last moved
+	// An idle probe that finds the cursor where it was costs no commit.
+	if r.unsaved || ack.Cursor != r.pending.Cursor || ack.Epoch != r.pending.Epoch {
+		r.unsaved, r.pending = true, ack
+	}
+	if r.unsaved && (batches == 0 || r.s.clock().Now().Sub(r.saved) >= r.every) {
 		// A cursor learnt otherwise than by a batch (a gap, a probe) is
 		// kept at once: it may be lower than the one kept.
 		if err := r.save(ctx); err != nil {
@@ -440,7 +444,7 @@ func (r *shipRun) acked(ctx context.Context, ack gateway.ShipAck, batches uint64
 		r.lastErr = ""
 	}
 	r.s.set(func(st *ShipStatus) {
-		st.Cursor, st.LastSuccess, st.LastError = ack.Cursor, ack.At, ""
+		st.Cursor, st.LastSuccess, st.LastError = ack.Cursor, answered, ""
 		st.Batches += batches
 		st.Events += gained
 	})

@@ -362,6 +362,11 @@ func TestShipperProbe(t *testing.T) {
 	e.capture(4)
 	e.caughtUp()
 	e.waitFor("the idle shipper probes", func() bool { e.d.mu.Lock(); defer e.d.mu.Unlock(); return e.d.cursorGets >= 2 })
+	// Each answer is a success: "last success" follows the probes, not the
+	// time the cursor last moved (a quiet night is no alarm).
+	first := e.s.Status().LastSuccess
+	e.waitFor("more probes", func() bool { e.d.mu.Lock(); defer e.d.mu.Unlock(); return e.d.cursorGets >= 5 })
+	e.waitFor("last success follows the probes", func() bool { return e.s.Status().LastSuccess.After(first) })
 	e.d.mu.Lock()
 	e.d.token = "rotated" // the central no longer knows the property
 	e.d.mu.Unlock()

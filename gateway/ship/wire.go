@@ -25,6 +25,10 @@ const (
 	PathBatch = "/v1/batch"
 	// PathCursor answers the central's cursor for ?epoch=E: GET.
 	PathCursor = "/v1/cursor"
+	// PropertyHeader names the property a shipper ships for
+	// (central.property); the central refuses it (403) when it is not the
+	// token's.
+	PropertyHeader = "X-Callgate-Property"
 	// WireVersion is the version of the batch format written in "v".
 	WireVersion = 1
 	// MaxEvents is the most events one batch may carry; central.batch_max

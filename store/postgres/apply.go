@@ -23,6 +23,11 @@ var ErrChain = gateway.ErrShipChain
 // partitions, and a journal's events come in time order.
 const maxMonths = 36
 
+// The span of event times Apply takes.
+var earliestEvent = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const maxAhead = 48 * time.Hour
+
 // Apply applies one property's batch in one transaction (docs/central.md,
 // "Apply"): it locks the (property, epoch) cursor, refuses a gap with a
 // *gateway.ShipGapError, skips the events it holds after checking they are
@@ -33,7 +38,14 @@ func (s *Store) Apply(ctx context.Context, property string, b gateway.ShipBatch)
 		return gateway.ShipAck{}, err
 	}
 	var months []time.Time
+	latest := time.Now().Add(maxAhead)
 	for i := range b.Events {
+		// An event's time makes a month's partition: a time no journal
+		// writes (a clock years off, a crafted batch) is refused before it
+		// can add partitions for every century.
+		if t := b.Events[i].Time; t.Before(earliestEvent) || t.After(latest) {
+			return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "event %d's time %s is before 2000 or more than two days ahead of the central's clock: check the property's clock (the journal stamps events with it)", b.Events[i].Seq, t.UTC().Format(time.RFC3339))
+		}
 		m := monthOf(b.Events[i].Time)
 		if !containsTime(months, m) {
 			months = append(months, m)

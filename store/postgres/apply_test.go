@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -423,7 +424,7 @@ func TestSQLContract(t *testing.T) {
 	for view, want := range map[string][]string{
 		"calls": {"property", "entry", "state", "start_local", "start_utc", "extension", "room", "dialed", "duration_s", "direction", "trunk",
 			"account_code", "class", "destination", "band", "billable_s", "carrier_minor", "markup_minor", "surcharge_minor", "tax_minor",
-			"total_minor", "currency", "tariff_version", "posting", "pms_answer"},
+			"total_minor", "currency", "tariff_version", "posting", "pms_answer", "epoch"},
 		"properties": {"property", "name", "timezone", "epoch", "last_seq", "last_received_utc"},
 	} {
 		rows, err := s.Pool().Query(testCtx(t), `SELECT column_name FROM information_schema.columns
@@ -487,8 +488,8 @@ func TestMigrateTwoAtOnce(t *testing.T) {
 		}
 		defer stores[i].Close()
 	}
-	if n := count(t, stores[0], "SELECT count(*) FROM callgate.schema_migration"); n != 2 {
-		t.Errorf("%d migrations recorded, want 2 (001_schema, 002_chain)", n)
+	if n := count(t, stores[0], "SELECT count(*) FROM callgate.schema_migration"); n != 3 {
+		t.Errorf("%d migrations recorded, want 3 (001_schema, 002_chain, 003_calls_epoch)", n)
 	}
 }
 
@@ -653,5 +654,23 @@ func TestApplySiteAndGuests(t *testing.T) {
 	}
 	if n := count(t, s, "SELECT count(*) FROM callgate.guest_name WHERE room = '101' AND last_name = 'Gruber' AND first_name = 'Anna'"); n != 1 {
 		t.Error("the stay's name is not the one shipped last")
+	}
+}
+
+// TestApplyRefusesTimesNoJournalWrites: an event stamped before 2000 or
+// days ahead of the central's clock would make partitions for any month:
+// the batch is refused, nothing applied.
+func TestApplyRefusesTimesNoJournalWrites(t *testing.T) {
+	s, _ := open(t) // with property grand
+	for _, start := range []time.Time{time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC), time.Now().Add(72 * time.Hour)} {
+		l := gatewaytest.NewShipLog("e-"+start.Format("2006"), start, time.UTC)
+		l.PostedCall(1, "101", 100)
+		_, err := s.Apply(testCtx(t), "grand", l.Batch(1, uint64(len(l.Events()))))
+		if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "clock") {
+			t.Errorf("events from %s: %v, want a refusal naming the clock", start.Format(time.RFC3339), err)
+		}
+	}
+	if n := count(t, s, "SELECT count(*) FROM callgate.event"); n != 0 {
+		t.Errorf("%d events stored", n)
 	}
 }

@@ -21,7 +21,7 @@ const TokenPrefix = "cgp_"
 
 // propertyName is what a property's name may be: it names the property in
 // every row, the config (central.property) and the SQL contract.
-var propertyName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+var propertyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // Property is a property the central knows.
 type Property struct {
@@ -42,7 +42,7 @@ type Property struct {
 // the token's SHA-256 is kept, so it is shown this once.
 func (s *Store) AddProperty(ctx context.Context, name string) (string, error) {
 	if !propertyName.MatchString(name) {
-		return "", gateway.Errorf(gateway.KindInvalid, "%q is not a property name: use up to 63 lower-case letters, digits, dots, dashes and underscores, starting with a letter or digit (e.g. grand-vienna)", name)
+		return "", gateway.Errorf(gateway.KindInvalid, "%q is not a property name: use up to 63 letters, digits, dots, dashes and underscores, starting with a letter or digit (e.g. grand-vienna)", name)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
