@@ -101,7 +101,13 @@ func cloudPMS[C any](name string, capability gateway.PostCapability, def func() 
 		decode: func(c *Config, data []byte) yamlstrict.Result {
 			s := &cloudSection[C]{Config: def(), LostAnswer: DefaultLostAnswer()}
 			c.PMSCloud = s
-			return decodePMS(data, s)
+			r := decodePMS(data, s)
+			// Secret and token files are relative to the config file, as
+			// every file it names: serve runs from / under systemd.
+			if p, ok := any(&s.Config).(interface{ ResolvePaths(func(string) string) }); ok {
+				p.ResolvePaths(c.Resolve)
+			}
+			return r
 		},
 		check: func(c *Config, k *checker) {
 			s := section(c)

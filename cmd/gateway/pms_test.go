@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -289,6 +290,32 @@ func TestCheckPrintsTheProtocolsProblems(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("gateway check lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCloudSecretFilesAreRelativeToTheConfig: a cloud PMS's secret file
+// named relative to the config file is read from the config's folder, as
+// the tariff is, whatever the working folder (systemd runs serve from /).
+func TestCloudSecretFilesAreRelativeToTheConfig(t *testing.T) {
+	data, err := os.ReadFile("../../configs/3cx-apaleo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	text := strings.Replace(string(data), "client_secret_file: /etc/callgate/apaleo.secret", "client_secret_file: apaleo.secret", 1)
+	if text == string(data) {
+		t.Fatal("the example no longer names /etc/callgate/apaleo.secret")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "apaleo.secret"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseConfig([]byte(text), filepath.Join(dir, "callgate.yaml"))
+	var ps Problems
+	errors.As(err, &ps)
+	for _, p := range ps {
+		if strings.HasPrefix(p.Key, "pms.auth") {
+			t.Errorf("the secret beside the config is not found: %v", p)
 		}
 	}
 }

@@ -168,6 +168,12 @@ func unwrapPath(err error) error {
 	return err
 }
 
+// ResolvePaths makes the secret file's name absolute with resolve (against
+// the config file's folder).
+func (c *Config) ResolvePaths(resolve func(string) string) {
+	c.Auth.ClientSecretFile = resolve(c.Auth.ClientSecretFile)
+}
+
 // Secret returns the client secret: from pms.auth.client_secret_file, or
 // from the environment variable SecretEnv.
 func (c Config) Secret() (string, error) {

@@ -209,3 +209,10 @@ func (c *Config) Tokens() (client, access string, err error) {
 	}
 	return client, access, nil
 }
+
+// ResolvePaths makes the token files' names absolute with resolve (against
+// the config file's folder).
+func (c *Config) ResolvePaths(resolve func(string) string) {
+	c.Auth.ClientTokenFile = resolve(c.Auth.ClientTokenFile)
+	c.Auth.AccessTokenFile = resolve(c.Auth.AccessTokenFile)
+}

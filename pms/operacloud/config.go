@@ -216,3 +216,10 @@ func (c Config) Secrets() (clientSecret, password string, err error) {
 	}
 	return clientSecret, password, nil
 }
+
+// ResolvePaths makes the secret files' names absolute with resolve (against
+// the config file's folder).
+func (c *Config) ResolvePaths(resolve func(string) string) {
+	c.Auth.ClientSecretFile = resolve(c.Auth.ClientSecretFile)
+	c.Auth.PasswordFile = resolve(c.Auth.PasswordFile)
+}
