@@ -215,7 +215,10 @@ func (e *Engine) postSent(ctx, postCtx context.Context, sent Entry) PostOutcome 
 			e.journalAnswer(postCtx, log, req, sent.ID, e.vacantChange(req, answer, err))
 			log.Warn().Msg("the PMS has no guest in the room: the posting waits for the night auditor")
 		default: // PostInvalid, or an outcome this engine does not know
-			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
+			// Not sent and never sendable as it is (a class missing from a
+			// cloud PMS's map, a number FIAS cannot carry): an exception
+			// naming what to fix, as PostInvalid's contract says.
+			e.journalAnswer(postCtx, log, req, sent.ID, Change{To: StateException, Reason: "cannot be sent as a posting: " + errorText(err)})
 			log.Error().Err(err).Msg("the posting cannot be sent")
 			res.Outcome = PostInvalid
 		}

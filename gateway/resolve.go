@@ -129,6 +129,12 @@ func firstSent(en Entry) time.Time {
 		switch h.To {
 		case StateReposted, StateTransferred:
 			t = time.Time{}
+		case StateQueued:
+			// Back to the queue from sent: the PMS said "not now" (a 429,
+			// RY), so that try stored nothing — not a charge, not a key.
+			if h.From == StateSent {
+				t = time.Time{}
+			}
 		case StateSent:
 			if t.IsZero() {
 				t = h.Time
@@ -341,7 +347,7 @@ func (e *Engine) resolve(ctx, postCtx context.Context, en Entry, req PostRequest
 				return PostTransient
 			}
 		default: // PostInvalid: it cannot be sent as it is
-			step(Change{To: StateRefused, Reason: "cannot be sent as a posting: " + errorText(err)})
+			step(Change{To: StateException, Reason: "cannot be sent as a posting: " + errorText(err)})
 			e.count(func(s *Status) { s.Postings[PostInvalid]++ })
 			return PostInvalid
 		}

@@ -389,6 +389,20 @@ func TestEnginePostVacantIsTheVacantException(t *testing.T) {
 	}
 }
 
+// TestEnginePostInvalidIsAnException: a posting the link cannot write for
+// its PMS (a class missing from a cloud PMS's map) is an exception naming
+// the key to add, as PostInvalid's contract says — not a refusal by the PMS.
+func TestEnginePostInvalidIsAnException(t *testing.T) {
+	r := capRig(t, gateway.CapabilityLookup).run()
+	defer r.stop()
+	r.pms.Answer(gatewaytest.Reply{Invalid: true, Text: "the call's class premium has no transaction code: add pms.charge.transaction_codes.premium"})
+	id := r.send("out 101 4416 60")
+	en := r.await(id, gateway.StateException)
+	if h := reasons(en); !strings.Contains(h, "pms.charge.transaction_codes.premium") {
+		t.Errorf("history\n%s", h)
+	}
+}
+
 // The link down while a posting is resolved: a lookup PMS is asked once the
 // link is back, however long it was down (the gateway gives up only right
 // after a try); an idempotent PMS is not sent a key older than

@@ -27,6 +27,10 @@ type Reply struct {
 	// resolving the reservation just before posting): PostVacant, not
 	// sent.
 	Vacant bool
+	// Invalid: the link cannot write the request as a posting of its PMS
+	// (a cloud PMS's map has no code for the call's class): PostInvalid,
+	// not sent, with Text as the error's sentence.
+	Invalid bool
 }
 
 // Booking is one charge on the fake PMS's folios (its ledger).
@@ -300,6 +304,10 @@ func (l *PMSLink) Post(ctx context.Context, p gateway.PostRequest) (gateway.Post
 	r := Reply{Answer: "OK"}
 	if len(l.replies) > 0 {
 		r, l.replies = l.replies[0], l.replies[1:]
+	}
+	if r.Invalid {
+		l.mu.Unlock()
+		return gateway.PostResult{Outcome: gateway.PostInvalid, At: l.clock.Now()}, gateway.Errorf(gateway.KindInvalid, "%s", r.Text)
 	}
 	if r.Vacant {
 		l.mu.Unlock()
