@@ -260,10 +260,15 @@ func (e *Engine) defaults() {
 	}
 	e.wake = make(chan struct{}, 1)
 	e.handoff = make(chan Entry, 1)
-	e.alarms = map[alarmKey]Alarm{}
 	e.rules.init(e)
+	// What Status reads, under its lock: the console and the shipper may
+	// ask for the status while Run is starting.
+	started := e.now()
+	e.mu.Lock()
+	e.alarms = map[alarmKey]Alarm{}
 	e.writeFailing = map[string]error{}
-	e.status = Status{Started: e.now(), Postings: map[PostOutcome]uint64{}}
+	e.status = Status{Started: started, Postings: map[PostOutcome]uint64{}}
+	e.mu.Unlock()
 }
 
 // Status returns a snapshot of the engine.
