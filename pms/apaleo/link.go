@@ -15,6 +15,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/internal/backoff"
+	"callgate/internal/changes"
 
 	"github.com/rs/zerolog"
 )
@@ -32,7 +33,7 @@ type Link struct {
 
 	mu      sync.Mutex
 	st      gateway.LinkStatus
-	wake    chan struct{} // closed at every status change
+	wake    changes.Signal // at every status change
 	statusc chan gateway.LinkStatus
 	closing bool
 	units   map[string]string // room → apaleo unit id, learnt from the reservations
@@ -76,8 +77,8 @@ func Open(opts Options) (*Link, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Link{o: o, c: newClient(o), log: o.Logger, ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		st:   gateway.LinkStatus{State: gateway.LinkConnecting, Since: o.Now(), Peer: hostOf(o.BaseURL)},
-		wake: make(chan struct{}), statusc: make(chan gateway.LinkStatus, 1), units: map[string]string{},
+		st:      gateway.LinkStatus{State: gateway.LinkConnecting, Since: o.Now(), Peer: hostOf(o.BaseURL)},
+		statusc: make(chan gateway.LinkStatus, 1), units: map[string]string{},
 		events: newQueue(o.Logger), resyncc: make(chan struct{}, 1), kickc: make(chan struct{}, 1), post: make(chan struct{}, 1),
 		house: map[string]gateway.Guest{},
 	}
@@ -113,22 +114,14 @@ func (l *Link) GuestEvents() <-chan gateway.GuestEvent { return l.events.out }
 // WaitReady blocks until the link is alive and no resync runs, or ctx
 // ends.
 func (l *Link) WaitReady(ctx context.Context) error {
-	for {
-		l.mu.Lock()
-		st, wake := l.st, l.wake
-		l.mu.Unlock()
-		if st.Ready() {
-			return nil
-		}
-		if st.State == gateway.LinkClosed {
-			return gateway.Errorf(gateway.KindTransient, "the apaleo link is closed")
-		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	var st gateway.LinkStatus
+	if err := l.wake.Wait(ctx, func() bool { st = l.Status(); return st.Ready() || st.State == gateway.LinkClosed }); err != nil {
+		return err
 	}
+	if st.State == gateway.LinkClosed {
+		return gateway.Errorf(gateway.KindTransient, "the apaleo link is closed")
+	}
+	return nil
 }
 
 // setStatus changes the status under the lock and tells the watchers.
@@ -155,8 +148,7 @@ func (l *Link) setStatusLocked(f func(s *gateway.LinkStatus)) {
 		}
 		ev.Str("state", string(l.st.State)).Str("peer", l.st.Peer).Msg("apaleo link " + string(l.st.State))
 	}
-	close(l.wake)
-	l.wake = make(chan struct{})
+	l.wake.Notify()
 	select {
 	case <-l.statusc:
 	default:

@@ -14,6 +14,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/internal/backoff"
+	"callgate/internal/changes"
 )
 
 // settings are a Link's settings, from Options with the secrets read and
@@ -88,7 +89,7 @@ type Link struct {
 
 	mu     sync.Mutex
 	status gateway.LinkStatus
-	wake   chan struct{} // closed and replaced at every status change
+	wake   changes.Signal // at every status change
 	closed bool
 	house  map[string]stay // reservation id → stay, from the last read
 	// sent remembers the reservations each reference was charged to (a
@@ -159,7 +160,7 @@ func Open(opts Options) (*Link, error) {
 	l := &Link{o: o, peer: peer, log: o.Logger.With().Str("pms", Protocol).Logger(),
 		slot: make(chan struct{}, 1), guests: make(chan gateway.GuestEvent, 256),
 		changes: make(chan gateway.LinkStatus, 1), kick: make(chan struct{}, 1),
-		ctx: ctx, cancel: cancel, polling: make(chan struct{}), wake: make(chan struct{}),
+		ctx: ctx, cancel: cancel, polling: make(chan struct{}),
 		sent: map[string]sentTo{}, seen: map[string]map[string]time.Time{},
 		status: gateway.LinkStatus{State: gateway.LinkConnecting, Since: o.Now(), Peer: peer, Resync: true},
 	}
@@ -203,8 +204,7 @@ func (l *Link) setStatusLocked(f func(*gateway.LinkStatus)) {
 	default:
 	}
 	l.changes <- l.status
-	close(l.wake)
-	l.wake = make(chan struct{})
+	l.wake.Notify()
 }
 
 // alive marks the link alive after an answer from OHIP.
@@ -238,22 +238,14 @@ func (l *Link) GuestEvents() <-chan gateway.GuestEvent { return l.guests }
 
 // WaitReady blocks until the link is alive and no resync runs, or ctx ends.
 func (l *Link) WaitReady(ctx context.Context) error {
-	for {
-		l.mu.Lock()
-		st, wake := l.status, l.wake
-		l.mu.Unlock()
-		if st.Ready() {
-			return nil
-		}
-		if st.State == gateway.LinkClosed {
-			return gateway.Errorf(gateway.KindTransient, "the OPERA Cloud link is closed")
-		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	var st gateway.LinkStatus
+	if err := l.wake.Wait(ctx, func() bool { st = l.Status(); return st.Ready() || st.State == gateway.LinkClosed }); err != nil {
+		return err
 	}
+	if st.State == gateway.LinkClosed {
+		return gateway.Errorf(gateway.KindTransient, "the OPERA Cloud link is closed")
+	}
+	return nil
 }
 
 // Resync reads the in-house reservations at once and delivers them as a
@@ -285,9 +277,8 @@ func (l *Link) Close() error {
 		l.mu.Lock()
 		l.status.State, l.status.Since = gateway.LinkClosed, l.o.Now()
 		l.closed = true
-		close(l.wake)
-		l.wake = make(chan struct{})
 		l.mu.Unlock()
+		l.wake.Notify()
 		close(l.changes)
 		close(l.guests)
 		l.log.Info().Msg("OPERA Cloud link closed")

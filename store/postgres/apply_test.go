@@ -417,8 +417,8 @@ func TestApplyAcrossRestart(t *testing.T) {
 	checkCalls(t, s, "grand", l)
 }
 
-// TestSQLContract: the views BI tools read have exactly DESIGN.md's
-// columns, in its order (docs/central.md, "SQL contract").
+// TestSQLContract: the views BI tools read have exactly the columns of
+// docs/central.md, "SQL contract", in its order.
 func TestSQLContract(t *testing.T) {
 	s, _ := open(t)
 	for view, want := range map[string][]string{
