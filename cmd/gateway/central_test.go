@@ -60,31 +60,11 @@ func addProperty(t *testing.T, cfg, name string) string {
 }
 
 // serveCentral runs `gateway central serve` until the test ends and returns
-// its base URL.
+// its ingest's base URL (serveChain).
 func serveCentral(t *testing.T, cfg string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"central", "serve", "--config", cfg}, strings.NewReader(""), &out, &errb)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("central serve ended with %d: %s", code, errb.String())
-			}
-		case <-time.After(time.Minute):
-			t.Error("central serve did not stop")
-		}
-	})
-	re := regexp.MustCompile(`central listening on (https?://\S+)`)
-	if !out.wait(time.Minute, func(s string) bool { return re.MatchString(s) }) {
-		t.Fatalf("central serve did not start: %s %s", out.String(), errb.String())
-	}
-	return re.FindStringSubmatch(out.String())[1]
+	ingest, _ := serveChain(t, cfg)
+	return ingest
 }
 
 func postBatch(t *testing.T, base, token string, body []byte) (int, ship.Refusal) {
