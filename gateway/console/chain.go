@@ -155,16 +155,7 @@ func (s *Server) chainRoutes() *echo.Echo {
 			return err
 		},
 	}))
-	sec := middleware.SecureConfig{
-		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
-		ContentSecurityPolicy: csp, ReferrerPolicy: "same-origin",
-	}
-	if s.o.TLS {
-		sec.HSTSMaxAge = 31536000
-	}
-	e.Use(middleware.SecureWithConfig(sec))
-	e.Use(middleware.BodyLimit("1M"))
-	e.StaticFS("/static", echo.MustSubFS(staticFS, "static"))
+	useSecurity(e, s.o.TLS)
 
 	timeout := middleware.ContextTimeout(2 * time.Minute)
 	for _, r := range []struct {

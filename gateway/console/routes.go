@@ -42,17 +42,7 @@ func (s *Server) routes() *echo.Echo {
 			return nil
 		},
 	}))
-	sec := middleware.SecureConfig{
-		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
-		ContentSecurityPolicy: csp, ReferrerPolicy: "same-origin",
-	}
-	if s.o.TLS {
-		sec.HSTSMaxAge = 31536000
-	}
-	e.Use(middleware.SecureWithConfig(sec))
-	e.Use(middleware.BodyLimit("1M"))
-
-	e.StaticFS("/static", echo.MustSubFS(staticFS, "static"))
+	useSecurity(e, s.o.TLS)
 
 	// The HTML console: server-side sessions, a CSRF token of the session
 	// on every form (auth.go).
@@ -195,4 +185,20 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if err := c.Render(code, "error", v); err != nil {
 		c.String(code, msg)
 	}
+}
+
+// useSecurity sets the headers, the body limit and the static files that
+// the property console and the chain console share
+// (docs/console-security.md); tls adds HSTS.
+func useSecurity(e *echo.Echo, tls bool) {
+	sec := middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ContentSecurityPolicy: csp, ReferrerPolicy: "same-origin",
+	}
+	if tls {
+		sec.HSTSMaxAge = 31536000
+	}
+	e.Use(middleware.SecureWithConfig(sec))
+	e.Use(middleware.BodyLimit("1M"))
+	e.StaticFS("/static", echo.MustSubFS(staticFS, "static"))
 }
