@@ -34,10 +34,13 @@ type double struct {
 	// "401" refuse it.
 	fault      func(n int, b gateway.ShipBatch) string
 	cursorGets int // GET /v1/cursor received
+	// moved is when each epoch's cursor last moved: what the central's
+	// cursor answer says as its time (callgate.cursor.updated_utc).
+	moved map[string]time.Time
 }
 
 func newDouble(t testing.TB) *double {
-	return &double{t: t, token: "s3cret-token-4711", events: map[string][]gateway.Event{}}
+	return &double{t: t, token: "s3cret-token-4711", events: map[string][]gateway.Event{}, moved: map[string]time.Time{}}
 }
 
 func (d *double) cursor(epoch string) uint64 {
@@ -65,8 +68,9 @@ func (d *double) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		epoch := r.URL.Query().Get("epoch")
 		d.mu.Lock()
 		d.cursorGets++
+		at := d.moved[epoch]
 		d.mu.Unlock()
-		d.answer(w, http.StatusOK, Ack{Epoch: epoch, Cursor: d.cursor(epoch)})
+		d.answer(w, http.StatusOK, AckOf(gateway.ShipAck{Epoch: epoch, Cursor: d.cursor(epoch), At: at}))
 		return
 	case r.Method == http.MethodPost && r.URL.Path == PathBatch:
 	default:
@@ -156,11 +160,14 @@ func (d *double) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		held = append(held, e)
 		d.applied++
 	}
+	if uint64(len(held)) > cur {
+		d.moved[b.Epoch] = time.Now()
+	}
 	d.events[b.Epoch] = held
 	d.batches++
 	d.guests = append(d.guests, b.GuestNames...)
 	d.sites = append(d.sites, b.Site)
-	d.answer(w, http.StatusOK, AckOf(gateway.ShipAck{Epoch: b.Epoch, Cursor: uint64(len(held)), At: time.Now()}))
+	d.answer(w, http.StatusOK, AckOf(gateway.ShipAck{Epoch: b.Epoch, Cursor: uint64(len(held)), At: d.moved[b.Epoch]}))
 }
 
 // holds checks that the double holds exactly the journal's events of
