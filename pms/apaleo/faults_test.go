@@ -2,6 +2,7 @@ package apaleo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -151,6 +152,73 @@ func TestLostBeforeBooking(t *testing.T) {
 	}
 	if n := len(s.Ledger()); n != 2 {
 		t.Errorf("%d charges, want 2", n)
+	}
+}
+
+// TestResendGoesToTheFirstFolio: a charge booked whose answer was lost,
+// then the guest leaves and another checks into the room before the
+// resend. The resend goes to the first try's folio with the same key, and
+// apaleo answers the first result: posted, booked once, on the guest who
+// made the call. (Resolved again, it would go to the new guest's folio:
+// the same key with another request, refused 422 though booked.)
+func TestResendGoesToTheFirstFolio(t *testing.T) {
+	s := startSim(t, sim.Options{Occupied: []string{"101"}})
+	l := openLink(t, fastOptions(s))
+	awaitResync(t, l)
+	ctx := testCtx(t, 10*time.Second)
+	s.SetFaults(sim.Faults{LoseEvery: 1}) // lost after booking
+	p := posting(1, "101")
+	if res, err := l.Post(ctx, p); res.Outcome != gateway.PostInDoubt {
+		t.Fatalf("lost answer: %+v %v", res, err)
+	}
+	s.SetFaults(sim.Faults{})
+	if err := s.CheckOut("SIM0001-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckIn("101", "NEXT-1", "Next"); err != nil {
+		t.Fatal(err)
+	}
+	p.FirstSent = time.Now()
+	res, err := l.Post(ctx, p)
+	if res.Outcome != gateway.PostPosted || err != nil {
+		t.Fatalf("resent: %+v %v", res, err)
+	}
+	led := s.Ledger()
+	if len(led) != 1 || led[0].FolioID != "SIM0001-1-1" {
+		t.Errorf("ledger %+v: want one charge on the first guest's folio", led)
+	}
+}
+
+// TestResendRefusedIsInDoubt: after a restart the link no longer knows
+// the first try's folio; a resend that apaleo refuses (422: the key met
+// another request) is in doubt, not refused, because the first try may be
+// booked. A first try refused 422 stays refused.
+func TestResendRefusedIsInDoubt(t *testing.T) {
+	s := startSim(t, sim.Options{Occupied: []string{"101"}})
+	l := openLink(t, fastOptions(s))
+	awaitResync(t, l)
+	ctx := testCtx(t, 10*time.Second)
+	s.SetFaults(sim.Faults{LoseEvery: 1})
+	p := posting(1, "101")
+	if res, err := l.Post(ctx, p); res.Outcome != gateway.PostInDoubt {
+		t.Fatalf("lost answer: %+v %v", res, err)
+	}
+	s.SetFaults(sim.Faults{})
+	if err := s.CheckOut("SIM0001-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckIn("101", "NEXT-1", "Next"); err != nil {
+		t.Fatal(err)
+	}
+	l2 := openLink(t, fastOptions(s)) // the gateway restarted
+	awaitResync(t, l2)
+	p.FirstSent = time.Now().Add(-time.Minute)
+	res, err := l2.Post(ctx, p)
+	if res.Outcome != gateway.PostInDoubt || res.Answer != "422" || !errors.Is(err, gateway.ErrInDoubt) || !strings.Contains(err.Error(), p.Reference) {
+		t.Fatalf("resend refused: %+v %v", res, err)
+	}
+	if n := len(s.Ledger()); n != 1 {
+		t.Errorf("%d charges, want 1", n)
 	}
 }
 

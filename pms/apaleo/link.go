@@ -46,7 +46,16 @@ type Link struct {
 	once    sync.Once
 
 	house map[string]gateway.Guest // the poller's: reservation id → guest in house
+
+	// sentTo is the folio each posting's first try went to, by reference,
+	// while no definite answer came: a resend goes to the same folio with
+	// the same key (docs/pms-apaleo.md, "Resends"). Held by post.
+	sentTo map[string]string
 }
+
+// sentToMax bounds sentTo: postings waiting for a definite answer are few
+// (one at a time is resent), so past it the map is simply emptied.
+const sentToMax = 1024
 
 var (
 	_ gateway.PMSLink    = (*Link)(nil)
@@ -80,7 +89,7 @@ func Open(opts Options) (*Link, error) {
 		st:      gateway.LinkStatus{State: gateway.LinkConnecting, Since: o.Now(), Peer: hostOf(o.BaseURL)},
 		statusc: make(chan gateway.LinkStatus, 1), units: map[string]string{},
 		events: newQueue(o.Logger), resyncc: make(chan struct{}, 1), kickc: make(chan struct{}, 1), post: make(chan struct{}, 1),
-		house: map[string]gateway.Guest{},
+		house: map[string]gateway.Guest{}, sentTo: map[string]string{},
 	}
 	go l.run()
 	return l, nil
@@ -439,7 +448,14 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 	stop := context.AfterFunc(l.ctx, cancel)
 	defer stop()
 
-	res, folio, err := l.resolve(pctx, p.Room)
+	// A resend goes where the first try went: the same key on another
+	// folio (the guest moved or left meanwhile) is another request to
+	// apaleo, refused 422 while the first may be booked.
+	folio, resend := l.sentTo[p.Reference]
+	var res string
+	if !resend {
+		res, folio, err = l.resolve(pctx, p.Room)
+	}
 	switch {
 	case errors.Is(err, errVacant):
 		l.log.Info().Uint32("posting", p.Number).Str("room", p.Room).Msg("apaleo: room vacant, nothing posted")
@@ -453,12 +469,25 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 		return l.transient(false, "", gateway.Wrap(gateway.KindTransient, err, fmt.Sprintf("posting %d for room %s was not sent", p.Number, p.Room)))
 	}
 
+	if len(l.sentTo) >= sentToMax {
+		clear(l.sentTo)
+	}
+	l.sentTo[p.Reference] = folio
 	r, err := l.c.do(pctx, l.o.AnswerTimeout, http.MethodPost, "/finance/v1/folio-actions/"+url.PathEscape(folio)+"/charges", nil, body, p.Reference)
 	at := l.o.Now()
 	lg := l.log.With().Uint32("posting", p.Number).Str("reference", p.Reference).Str("room", p.Room).Str("folio", folio).Logger()
+	// Only an answer that leaves the posting in doubt keeps the folio for
+	// the resend.
+	keep := false
+	defer func() {
+		if !keep {
+			delete(l.sentTo, p.Reference)
+		}
+	}()
 	if err != nil {
 		var ce *callError
 		if errors.As(err, &ce) && ce.written {
+			keep = true
 			lg.Warn().Str("reason", err.Error()).Msg("apaleo: charge in doubt (no answer)")
 			return gateway.PostResult{Outcome: gateway.PostInDoubt, Sent: true, At: at}, l.inDoubt(p, err.Error())
 		}
@@ -485,13 +514,22 @@ func (l *Link) Post(ctx context.Context, p gateway.PostRequest) (gateway.PostRes
 		l.poke()
 		return l.transient(true, code, gateway.Errorf(gateway.KindTransient, "posting %d for room %s: apaleo refused the access token twice (HTTP 401); it was not booked", p.Number, p.Room))
 	case r.status == http.StatusConflict:
+		keep = true
 		lg.Warn().Str("text", text).Msg("apaleo: an earlier try with the same key is still being processed")
 		return gateway.PostResult{Outcome: gateway.PostInDoubt, Sent: true, Answer: code, Text: text, At: at},
 			l.inDoubt(p, "apaleo is still processing an earlier try with the same Idempotency-Key (HTTP 409)")
 	case r.status >= 500:
+		keep = true
 		lg.Warn().Int("status", r.status).Str("text", text).Msg("apaleo: charge in doubt (server error)")
 		return gateway.PostResult{Outcome: gateway.PostInDoubt, Sent: true, Answer: code, Text: text, At: at},
 			l.inDoubt(p, fmt.Sprintf("apaleo answered HTTP %d (%s)", r.status, text))
+	case r.status == http.StatusUnprocessableEntity && (resend || !p.FirstSent.IsZero()):
+		// A resend refused: the key may have met a different request (the
+		// folio the first try went to is not known after a restart), and
+		// the first try may be booked. Only a person can tell.
+		lg.Warn().Str("text", text).Msg("apaleo: a resend refused, the first try may be booked")
+		return gateway.PostResult{Outcome: gateway.PostInDoubt, Sent: true, Answer: code, Text: text, At: at},
+			l.inDoubt(p, fmt.Sprintf("apaleo refused the resend (HTTP 422: %s), and the first try may have been booked: look for %s on the guest's folio, then confirm it or post it again", text, p.Reference))
 	default:
 		lg.Warn().Int("status", r.status).Str("text", text).Msg("apaleo: charge refused")
 		return gateway.PostResult{Outcome: gateway.PostRefused, Sent: true, Answer: code, Text: text, At: at},
