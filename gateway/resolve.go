@@ -171,6 +171,25 @@ func (e *Engine) resolveEntry(ctx, postCtx context.Context, en Entry) PostOutcom
 	return e.resolve(ctx, postCtx, full, req, true)
 }
 
+// resolvingSoFar is what the journal shows of en's resolving so far, for
+// a run that takes it over from the last: when it began (its first move to
+// resolving since the posting last went out afresh) and how many lookups
+// failed since (moves resolving → resolving). Zero when it has none, as for
+// a posting whose answer this run lost.
+func resolvingSoFar(en Entry) (began time.Time, failed int) {
+	for _, h := range en.History {
+		switch {
+		case h.To == StateReposted || h.To == StateTransferred || (h.To == StateQueued && h.From == StateSent):
+			began, failed = time.Time{}, 0
+		case h.To == StateResolving && h.From == StateResolving:
+			failed++
+		case h.To == StateResolving && began.IsZero():
+			began = h.Time
+		}
+	}
+	return began, failed
+}
+
 // resolve proves what became of a posting whose answer was lost, on a
 // lookup or idempotent link; en is journaled resolving and req is its
 // posting with Reference and FirstSent set; graceDue says a lookup must
@@ -182,8 +201,10 @@ func (e *Engine) resolveEntry(ctx, postCtx context.Context, en Entry) PostOutcom
 //     could not be asked → resolving again, asked again with back-off. A
 //     failure (a lookup failed, a resend's answer lost again) after
 //     LookupTries failed lookups, or ResolveLimit since the resolving
-//     began in this run, → in doubt: the gateway never gives up without
-//     having just tried (a link down meanwhile holds it, not the clock).
+//     began, → in doubt: the gateway never gives up without having just
+//     tried (a link down meanwhile holds it, not the clock). Both count
+//     across restarts: a run that takes over a posting left resolving
+//     reads them from its history (resolvingSoFar).
 //   - idempotent: sent again with the same reference (the key) with
 //     back-off, until a definite answer; a resend that would go out more
 //     than ResolveLimit after the posting first went out (the key's age)
@@ -196,7 +217,10 @@ func (e *Engine) resolveEntry(ctx, postCtx context.Context, en Entry) PostOutcom
 // goes on with it.
 func (e *Engine) resolve(ctx, postCtx context.Context, en Entry, req PostRequest, graceDue bool) PostOutcome {
 	log := e.Logger.With().Uint64("entry", uint64(en.ID)).Uint32("posting", req.Number).Str("room", req.Room).Str("reference", req.Reference).Logger()
-	began := e.now()
+	began, failed := resolvingSoFar(en)
+	if began.IsZero() {
+		began = e.now()
+	}
 	// The back-off between steps: from RetryMin between resends, from the
 	// grace period between lookups; doubling up to RetryMax (or the
 	// grace).
@@ -204,7 +228,7 @@ func (e *Engine) resolve(ctx, postCtx context.Context, en Entry, req PostRequest
 	if e.capability == CapabilityLookup {
 		wait, most = e.LookupGrace, max(e.RetryMax, e.LookupGrace)
 	}
-	failed, resends := 0, 0
+	resends := 0
 	// step journals a move of the entry, trying again while the journal
 	// cannot take it; false when postCtx ended first.
 	step := func(c Change) bool {

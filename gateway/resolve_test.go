@@ -241,6 +241,38 @@ func TestEngineLookupFailingPastTheLimitIsInDoubt(t *testing.T) {
 	r.tickUntilAlarm(gateway.AlarmInDoubt, true)
 }
 
+// The lookups a stopped gateway already failed count for the next run: a
+// posting left resolving after two failed lookups, with LookupTries 3, is
+// in doubt after one more failure, not three more.
+func TestEngineLookupTriesCountAcrossRestarts(t *testing.T) {
+	r := capRig(t, gateway.CapabilityLookup, func(e *gateway.Engine) { e.LookupTries = 3 })
+	ctx := r.ctx
+	raw := gateway.RawRecord{Data: []byte("out 101 4416 10"), Received: r.clock.Now()}
+	cp, _ := r.j.Capture(ctx, raw)
+	call, _ := gatewaytest.Parser{}.Parse(raw)
+	ch, _ := gatewaytest.Rater{}.Rate(call)
+	for _, c := range []gateway.Change{{To: gateway.StateRated, Call: &call, Charge: &ch}, {To: gateway.StateQueued, Room: "101"}, {To: gateway.StateSent},
+		{To: gateway.StateResolving, Reason: "the PMS's answer was lost (test)"},
+		{To: gateway.StateResolving, Reason: "looking up reference R failed (try 1 of 3: test)"},
+		{To: gateway.StateResolving, Reason: "looking up reference R failed (try 2 of 3: test)"}} {
+		if _, err := r.j.Move(ctx, cp.ID, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.pms.FailLookups(100)
+	r.run()
+	en := r.advanceUntil(cp.ID, gateway.StateInDoubt, 10*time.Second)
+	if n := len(r.pms.Lookups()); n != 1 {
+		t.Errorf("%d lookups by this run, want 1:\n%s", n, reasons(en))
+	}
+	if h := reasons(en); !strings.Contains(h, "failed 3 times") {
+		t.Errorf("history:\n%s", h)
+	}
+	if n := len(r.pms.Posted()); n != 0 {
+		t.Errorf("sent %d times, want never", n)
+	}
+}
+
 // An idempotent PMS that never answers: resent until ResolveLimit after the
 // first sending (the key's age), then in doubt.
 func TestEngineIdempotentPastTheKeysLimitIsInDoubt(t *testing.T) {
