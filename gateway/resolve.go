@@ -24,7 +24,8 @@ const ReferenceMax = 40
 // It is stable for the posting (the entry and its number do not change
 // while it is tried, looked up or sent again), and never reused: the epoch
 // is drawn at random when the journal is created (posting numbers and entry
-// ids start over in a new journal), entry ids are never reused in a
+// ids start over in a new journal) and again when a backup is put back in
+// its place (its numbers start over from the backup's), entry ids are never reused in a
 // journal, and a posting a person puts back in the queue is sent under a
 // new number. The property's name only makes it readable on a folio and
 // apart from other properties of one PMS account; it is cut to make room.

@@ -820,7 +820,7 @@ func (j *Journal) Events(ctx context.Context, f gateway.EventFilter) ([]gateway.
 func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return gateway.JournalInfo{Epoch: j.epoch, Created: j.created, LastSeq: uint64(len(j.events)),
+	return gateway.JournalInfo{Epoch: j.epoch, ChainEpoch: j.epoch, Created: j.created, LastSeq: uint64(len(j.events)),
 		Entries: uint64(j.lastID), Posting: j.posting, ResyncOpen: j.resyncSeq != 0}, nil
 }
 
