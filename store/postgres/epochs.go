@@ -17,7 +17,8 @@ import (
 // entry: the new epoch's entries up to it are the same calls as the
 // followed epoch's. Both epochs are kept (their events, postings, actions);
 // in call_state the older epoch's row of a call both hold is marked
-// superseded_by the newer epoch, which callgate.calls and the chain's
+// superseded_by the newer epoch (the one that follows the other; of two
+// that follow one epoch, the one the central saw last), which callgate.calls and the chain's
 // queries leave out. A call the old epoch took after the backup (lost with
 // the restore at the property) stays: it is a real call.
 
@@ -131,7 +132,7 @@ func supersede(ctx context.Context, tx pgx.Tx, property, epoch string, created [
 		if len(ids) == 0 {
 			continue
 		}
-		if r.n < me.n { // the other is older: this epoch holds these calls now
+		if newer(eps, epoch, other, me, r) { // this epoch holds these calls now
 			_, err = tx.Exec(ctx, `UPDATE callgate.call_state SET superseded_by = $3
 				WHERE property = $1 AND epoch = $2 AND entry = ANY($4) AND superseded_by IS NULL`, property, other, epoch, ids)
 		} else { // the other is newer: where it holds the call, this row is the old one
@@ -145,6 +146,19 @@ func supersede(ctx context.Context, tx pgx.Tx, property, epoch string, created [
 		}
 	}
 	return nil
+}
+
+// newer reports whether epoch a (row ra) is the newer of a and b: the one
+// that follows the other, else (two restores of one backup, each
+// following the same epoch) the one the central saw last.
+func newer(eps map[string]epochRow, a, b string, ra, rb epochRow) bool {
+	if _, ok := lineage(eps, a)[b]; ok {
+		return true
+	}
+	if _, ok := lineage(eps, b)[a]; ok {
+		return false
+	}
+	return ra.n > rb.n
 }
 
 // createdEntries are the entries the events create (captured, imported).
