@@ -54,17 +54,17 @@ var ErrTooLarge = errors.New("batch too large")
 var ErrChain = gateway.ErrShipChain
 
 type wireBatch struct {
-	V        int         `json:"v"`
-	Epoch    string      `json:"epoch"`
-	PrevHash string      `json:"prev_hash"`
+	V        int    `json:"v"`
+	Epoch    string `json:"epoch"`
+	PrevHash string `json:"prev_hash"`
 	// ChainEpoch, Follows and FollowsEntry are sent only for an epoch a
 	// replaced journal file started (docs/central.md, "Epochs").
-	ChainEpoch   string `json:"chain_epoch,omitempty"`
-	Follows      string `json:"follows,omitempty"`
-	FollowsEntry uint64 `json:"follows_entry,omitempty"`
-	Site     wireSite    `json:"site"`
-	Events   []wireEvent `json:"events"`
-	Guests   []wireGuest `json:"guest_names,omitempty"`
+	ChainEpoch   string      `json:"chain_epoch,omitempty"`
+	Follows      string      `json:"follows,omitempty"`
+	FollowsEntry uint64      `json:"follows_entry,omitempty"`
+	Site         wireSite    `json:"site"`
+	Events       []wireEvent `json:"events"`
+	Guests       []wireGuest `json:"guest_names,omitempty"`
 }
 
 type wireSite struct {
