@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,5 +279,68 @@ func TestRestoredJournalNewEpochAtCentral(t *testing.T) {
 	}
 	if n := rows(t, dsn, "SELECT COALESCE(sum(total_minor), 0)::int FROM callgate.calls WHERE property = 'harbour' AND state = 'posted'"); int64(n) != sum {
 		t.Errorf("posted total at the central %d, in the journals %d", n, sum)
+	}
+}
+
+// TestJournalRestore: `gateway journal restore BACKUP` refuses while a
+// gateway holds the journal and a backup that does not verify, puts the
+// backup in place keeping the replaced journal, leaves the epoch to the
+// next writable open (read-only commands change nothing), which starts a
+// new one after the backup's.
+func TestJournalRestore(t *testing.T) {
+	config, journal := journalSite(t)
+	ctx := context.Background()
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if code, _, errOut := run(t, "", "journal", "backup", "--config", config, backup); code != 0 {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	j, err := store.Open(journal, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := j.Info(ctx)
+	epochCall(t, j, 50, gateway.StatePosted) // made after the backup
+	code, _, errOut := run(t, "", "journal", "restore", "--config", config, backup)
+	want := fmt.Sprintf("gateway: the journal %s is in use by a running gateway (pid %d): stop it first", journal, os.Getpid())
+	if code != 1 || !strings.HasPrefix(errOut, want) {
+		t.Errorf("restore while the journal is in use: exit %d %q", code, errOut)
+	}
+	last, _ := j.Info(ctx)
+	j.Close()
+	if code, _, errOut := run(t, "", "journal", "restore", "--config", config); code != 2 || !strings.Contains(errOut, "needs the BACKUP") {
+		t.Errorf("restore without a backup: exit %d %q", code, errOut)
+	}
+	if code, _, errOut := run(t, "", "journal", "restore", "--config", config, config); code != 1 || !strings.Contains(errOut, "not a readable journal") {
+		t.Errorf("restore of a file that is no journal: exit %d %q", code, errOut)
+	}
+	code, out, errOut := run(t, "", "journal", "restore", "--config", config, backup)
+	if code != 0 || !strings.Contains(out, "restored "+backup+" to "+journal+": epoch "+before.Epoch) || !strings.Contains(out, "kept as "+journal+".replaced-") {
+		t.Fatalf("restore: exit %d %q %q", code, out, errOut)
+	}
+	kept, _ := filepath.Glob(journal + ".replaced-*")
+	if len(kept) != 1 {
+		t.Fatalf("the replaced journal: %v", kept)
+	}
+	old, err := store.Open(kept[0], store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := old.Info(ctx); in.LastSeq != last.LastSeq || in.Epoch != last.Epoch {
+		t.Errorf("the kept journal %+v, want %+v", in, last)
+	}
+	old.Close()
+	// Reading the restored journal changes nothing.
+	if code, out, _ := run(t, "", "journal", "verify", "--config", config); code != 0 || !strings.Contains(out, "epoch "+before.Epoch) {
+		t.Errorf("verify after restore: exit %d %q", code, out)
+	}
+	// The gateway's next start: a new epoch after the backup's.
+	j, err = store.Open(journal, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	in, _ := j.Info(ctx)
+	if in.Epoch == before.Epoch || in.Follows != before.Epoch || in.FollowsSeq != before.LastSeq || in.ChainEpoch != before.Epoch {
+		t.Errorf("after the restore the journal is %+v; the backup %+v", in, before)
 	}
 }
