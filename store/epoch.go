@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,14 +59,29 @@ const ActionJournalReplaced = "journal-replaced"
 // (Backup puts the mark, copies, takes it away).
 var backupMu sync.Mutex
 
-// fileIdentity is path's identity: device, inode and absolute path; ""
-// when it cannot be read (or on systems without inodes).
+// fileIdentity is path's identity: "inode N device D path P"; "" when it
+// cannot be read (or on systems without inodes).
+//
+// Only the inode tells another file (sameFile): a copy — cp, rsync, a move
+// to another file system, a restore — is a new inode, while the same file
+// keeps its inode when renamed (a path changed in the config) and may get
+// another device number at the next mount (btrfs subvolumes, overlayfs,
+// NFS number devices as they mount). Device and path are recorded for the
+// audit record. A copy written over the journal in place keeps the
+// journal's inode: the copy mark tells that one (docs/journal.md,
+// "Epochs").
 func fileIdentity(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
 	return identityOf(path, abs)
+}
+
+// sameFile reports whether two identities name one file: the same inode.
+func sameFile(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	return len(fa) >= 2 && len(fb) >= 2 && fa[0] == "inode" && fa[0] == fb[0] && fa[1] == fb[1]
 }
 
 // checkFile runs at every writable open: it records the file's identity,
@@ -86,15 +102,16 @@ func (j *Journal) checkFile() error {
 	switch {
 	case mark != "":
 		cause = "the file is a copy (" + mark + ")"
-	case old != "" && id != "" && old != id:
+	case old != "" && id != "" && !sameFile(old, id):
 		cause = "the file is another one than the journal last wrote (" + old + ", now " + id + ")"
 	}
 	if cause == "" {
 		if id == "" || old == id {
 			return nil
 		}
-		// A new journal, or the first open by a callgate that records
-		// the identity: noted, nothing else.
+		// A new journal, the first open by a callgate that records the
+		// identity, or the same file under another path or device
+		// number: noted, nothing else.
 		return j.update(context.Background(), "record its file's identity", func(tx *bolt.Tx) error {
 			return tx.Bucket(bMeta).Put(kFileID, []byte(id))
 		})

@@ -251,3 +251,21 @@ func TestRestore(t *testing.T) {
 		t.Errorf("restore onto a new path: %+v %v", r, err)
 	}
 }
+
+// The same file renamed (store.path changed to follow it) keeps its epoch:
+// nothing was lost, it is not a copy.
+func TestRenamedJournalKeepsEpoch(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	e.to(1, gateway.StatePosted)
+	old, _ := e.j.Info(ctx)
+	e.j.Close()
+	moved := filepath.Join(filepath.Dir(e.path), "renamed.db")
+	if err := os.Rename(e.path, moved); err != nil {
+		t.Fatal(err)
+	}
+	e.path = moved
+	e.open()
+	if in, _ := e.j.Info(ctx); in.Epoch != old.Epoch || in.LastSeq != old.LastSeq {
+		t.Errorf("renamed: %+v, want %+v", in, old)
+	}
+}

@@ -8,8 +8,8 @@ import (
 	"syscall"
 )
 
-// identityOf is the file's device, inode and absolute path abs (see
-// fileIdentity).
+// identityOf is the file's inode, device and absolute path abs (see
+// fileIdentity); sameFile compares the inodes.
 func identityOf(path, abs string) string {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -19,7 +19,7 @@ func identityOf(path, abs string) string {
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("device %d inode %d path %s", uint64(sys.Dev), uint64(sys.Ino), abs)
+	return fmt.Sprintf("inode %d device %d path %s", uint64(sys.Ino), uint64(sys.Dev), abs)
 }
 
 // lockFile takes path's exclusive lock (the one a writing gateway holds)
