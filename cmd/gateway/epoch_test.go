@@ -338,9 +338,13 @@ func TestJournalRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
 	in, _ := j.Info(ctx)
 	if in.Epoch == before.Epoch || in.Follows != before.Epoch || in.FollowsSeq != before.LastSeq || in.ChainEpoch != before.Epoch {
 		t.Errorf("after the restore the journal is %+v; the backup %+v", in, before)
+	}
+	j.Close()
+	code, out, _ = run(t, "", "journal", "verify", "--config", config)
+	if want := fmt.Sprintf("epoch %s follows epoch %s from event %d", in.Epoch, before.Epoch, before.LastSeq); code != 0 || !strings.Contains(out, want) {
+		t.Errorf("verify of the new epoch: exit %d %q, want %q", code, out, want)
 	}
 }

@@ -86,6 +86,10 @@ func journalSubcommands(jf *journalFlags) []*subcommand {
 					}
 					fmt.Fprintf(a.stdout, "journal OK: %d events checked (%d removed by retention), %d entries, epoch %s\n",
 						rep.Events, rep.Pruned, rep.Entries, in.Epoch)
+					if in.Follows != "" {
+						fmt.Fprintf(a.stdout, "the file was replaced (restored or moved): epoch %s follows epoch %s from event %d, entry %d; the chain starts from epoch %s\n",
+							in.Epoch, in.Follows, in.FollowsSeq, in.FollowsEntry, in.ChainEpoch)
+					}
 					return nil
 				})
 			}},
