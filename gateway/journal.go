@@ -557,6 +557,12 @@ type JournalInfo struct {
 	LastSeq                  uint64
 	Entries                  uint64 // the last entry id given
 	Posting                  uint32 // the last posting number given
+	// PostingEpochs names the epoch of the postings numbered before the
+	// file was replaced and still unsettled then: their references keep
+	// the epoch they were sent under, so that a lookup or an idempotent
+	// resend after a restore finds what the PMS holds (docs/journal.md,
+	// "Epochs"). Every other posting's reference names Epoch.
+	PostingEpochs PostingEpochs
 	// ResyncOpen: a guest resync began and has not ended (the gateway was
 	// stopped or killed during it), so the guests held may be only part of
 	// the house.

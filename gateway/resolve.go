@@ -83,9 +83,28 @@ func appendSlug(b []byte, s string, dashes bool, most int) []byte {
 	return b
 }
 
+// PostingKey names a posting: the entry and its posting number.
+type PostingKey struct {
+	Entry   EntryID
+	Posting uint32
+}
+
+// PostingEpochs maps the postings numbered under an earlier epoch of a
+// replaced journal file to that epoch (JournalInfo.PostingEpochs).
+type PostingEpochs map[PostingKey]string
+
+// Of is the epoch posting p of entry id names in its reference: its own
+// epoch when it was numbered before the file was replaced, else current.
+func (m PostingEpochs) Of(id EntryID, p uint32, current string) string {
+	if e, ok := m[PostingKey{id, p}]; ok {
+		return e
+	}
+	return current
+}
+
 // reference is the reference of an entry's current posting.
 func (e *Engine) reference(en Entry) string {
-	return PostingReference(e.Property, e.epoch, en.ID, en.Posting)
+	return PostingReference(e.Property, e.postingEpochs.Of(en.ID, en.Posting, e.epoch), en.ID, en.Posting)
 }
 
 // request builds the posting of an entry journaled as sent.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -42,7 +43,31 @@ var (
 	// writable open starts a new epoch. Its value says whose copy, for
 	// the audit record.
 	kCopy = []byte("copy")
+	// kPostingEpochs is the JSON list (postingEpoch) of the postings
+	// numbered under an earlier epoch and unsettled when the file was
+	// replaced, with that epoch: their references keep it.
+	kPostingEpochs = []byte("posting_epochs")
 )
+
+// postingEpoch is one posting numbered under an earlier epoch.
+type postingEpoch struct {
+	Entry   uint64 `json:"entry"`
+	Posting uint32 `json:"posting"`
+	Epoch   string `json:"epoch"`
+}
+
+// postingEpochs reads kPostingEpochs; nil when absent or unreadable.
+func postingEpochs(m *bolt.Bucket) gateway.PostingEpochs {
+	var list []postingEpoch
+	if v := m.Get(kPostingEpochs); v == nil || json.Unmarshal(v, &list) != nil || len(list) == 0 {
+		return nil
+	}
+	out := make(gateway.PostingEpochs, len(list))
+	for _, p := range list {
+		out[gateway.PostingKey{Entry: gateway.EntryID(p.Entry), Posting: p.Posting}] = p.Epoch
+	}
+	return out
+}
 
 // epochFollows is the epoch a new epoch follows, at the point the copy was
 // taken: its last entry and last event.
@@ -135,6 +160,37 @@ func (j *Journal) newEpoch(id, cause string) error {
 		if err != nil {
 			return err
 		}
+		// The postings numbered and not settled (their numbers held) keep
+		// the epoch they were numbered under in their references: the one
+		// an earlier replacement gave them, else the epoch ending now. A
+		// posting numbered from now on names the new epoch.
+		before := postingEpochs(w.meta)
+		var pe []postingEpoch
+		err = w.held.ForEach(func(k, v []byte) error {
+			if len(k) != 4 || len(v) != 8 {
+				return nil
+			}
+			p := postingEpoch{Entry: u64(v), Posting: binary.BigEndian.Uint32(k), Epoch: j.epoch}
+			if e, ok := before[gateway.PostingKey{Entry: gateway.EntryID(p.Entry), Posting: p.Posting}]; ok {
+				p.Epoch = e
+			}
+			pe = append(pe, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		pj, err := json.Marshal(pe)
+		if err != nil {
+			return err
+		}
+		if len(pe) == 0 {
+			if err := w.meta.Delete(kPostingEpochs); err != nil {
+				return err
+			}
+		} else if err := w.meta.Put(kPostingEpochs, pj); err != nil {
+			return err
+		}
 		for _, kv := range [][2][]byte{{kEpoch, []byte(epoch)}, {kChainEpoch, []byte(chainEpoch)}, {kFollows, fj}, {kFileID, []byte(id)}} {
 			if len(kv[1]) == 0 {
 				continue
@@ -196,6 +252,7 @@ func readEpochs(m *bolt.Bucket, in *gateway.JournalInfo) {
 	if v := m.Get(kFollows); v != nil && json.Unmarshal(v, &f) == nil {
 		in.Follows, in.FollowsEntry, in.FollowsSeq = f.Epoch, f.Entry, f.Seq
 	}
+	in.PostingEpochs = postingEpochs(m)
 }
 
 func absPath(path string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -267,5 +268,78 @@ func TestRenamedJournalKeepsEpoch(t *testing.T) {
 	e.open()
 	if in, _ := e.j.Info(ctx); in.Epoch != old.Epoch || in.LastSeq != old.LastSeq {
 		t.Errorf("renamed: %+v, want %+v", in, old)
+	}
+}
+
+// restoreInPlace closes the journal, writes backup over it (the same
+// inode) and opens it again: a new epoch.
+func (e *env) restoreInPlace(backup []byte) {
+	e.t.Helper()
+	e.j.Close()
+	if err := os.WriteFile(e.path, backup, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	e.open()
+}
+
+// Postings numbered before the file was replaced and not settled keep the
+// epoch they were numbered under in their references — a lookup or an
+// idempotent resend after a restore must name what the PMS may already
+// hold — across a second restore too; settled ones and postings numbered
+// after the restore name the new epoch.
+func TestRestoredPostingsKeepTheirEpoch(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	posted := e.to(0, gateway.StatePosted)
+	sent := e.to(1, gateway.StateSent)
+	queued := e.to(2, gateway.StateQueued)
+	doubt := e.to(3, gateway.StateInDoubt)
+	first, _ := e.j.Info(ctx)
+	if first.PostingEpochs != nil {
+		t.Fatalf("a journal never replaced has posting epochs: %v", first.PostingEpochs)
+	}
+	var b1 bytes.Buffer
+	if _, err := e.j.Backup(ctx, &b1); err != nil {
+		t.Fatal(err)
+	}
+	number := func(id gateway.EntryID) uint32 {
+		en, err := e.j.Entry(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return en.Posting
+	}
+	e.restoreInPlace(b1.Bytes())
+	second, _ := e.j.Info(ctx)
+	if number(queued) != 0 {
+		t.Fatalf("a queued entry has posting number %d: numbers are given when sent", number(queued))
+	}
+	want := gateway.PostingEpochs{ // a queued entry has no number yet
+		{Entry: sent, Posting: number(sent)}:   first.Epoch,
+		{Entry: doubt, Posting: number(doubt)}: first.Epoch,
+	}
+	if !reflect.DeepEqual(second.PostingEpochs, want) {
+		t.Fatalf("posting epochs after a restore: %v, want %v", second.PostingEpochs, want)
+	}
+	if got := second.PostingEpochs.Of(posted, number(posted), second.Epoch); got != second.Epoch {
+		t.Errorf("a settled posting names epoch %s, want the new %s", got, second.Epoch)
+	}
+	// One settles, two are numbered under the second epoch; restored
+	// again, the first epoch's keep it and the second's name the second.
+	e.move(sent, gateway.Change{To: gateway.StatePosted, Answer: &gateway.Answer{Code: "OK"}})
+	fresh := e.to(9, gateway.StateInDoubt)
+	e.move(queued, gateway.Change{To: gateway.StateSent})
+	var b2 bytes.Buffer
+	if _, err := e.j.Backup(ctx, &b2); err != nil {
+		t.Fatal(err)
+	}
+	e.restoreInPlace(b2.Bytes())
+	third, _ := e.j.Info(ctx)
+	want = gateway.PostingEpochs{
+		{Entry: doubt, Posting: number(doubt)}:   first.Epoch,
+		{Entry: queued, Posting: number(queued)}: second.Epoch, // numbered under the second
+		{Entry: fresh, Posting: number(fresh)}:   second.Epoch,
+	}
+	if third.Epoch == second.Epoch || !reflect.DeepEqual(third.PostingEpochs, want) {
+		t.Fatalf("posting epochs after a second restore: %v (epoch %s), want %v", third.PostingEpochs, third.Epoch, want)
 	}
 }
