@@ -25,6 +25,18 @@ type ShipBatch struct {
 	// journal was replaced (a restored backup, a new disk) ships a new
 	// epoch; the central keeps both.
 	Epoch string
+	// ChainEpoch is the epoch whose genesis event 1 chains from when it is
+	// not Epoch: a replaced journal file starts a new epoch but goes on
+	// with its first epoch's hash chain (docs/journal.md, "Epochs"). Empty
+	// when it is Epoch.
+	ChainEpoch string
+	// Follows is the epoch this one follows when the journal file was
+	// replaced (a backup put back in place: the backup's epoch), and
+	// FollowsEntry the backup's last entry: entries 1 to FollowsEntry are
+	// the same calls in both epochs, which the central counts once
+	// (docs/central.md, "Epochs"). Empty for a journal's first epoch.
+	Follows      string
+	FollowsEntry uint64
 	// Events are consecutive (Seq without gaps, ascending); the first
 	// follows the central's cursor or overlaps events it already holds
 	// (which it skips). At least one.
@@ -121,4 +133,13 @@ type CentralApplier interface {
 // events from it.
 func JournalGenesis(epoch string) [32]byte {
 	return sha256.Sum256([]byte("callgate journal " + epoch))
+}
+
+// ChainGenesis is the hash event 1 of the batch's epoch chains from: the
+// genesis of ChainEpoch, or of Epoch when the batch names no chain epoch.
+func (b *ShipBatch) ChainGenesis() [32]byte {
+	if b.ChainEpoch != "" {
+		return JournalGenesis(b.ChainEpoch)
+	}
+	return JournalGenesis(b.Epoch)
 }

@@ -143,6 +143,9 @@ type Engine struct {
 	capability PostCapability
 	prover     PostProver
 	epoch      string
+	// postingEpochs: the epochs of postings numbered before the journal
+	// file was replaced (JournalInfo.PostingEpochs).
+	postingEpochs PostingEpochs
 
 	replayLogged time.Time
 	replayBurst  int
@@ -216,6 +219,10 @@ type Status struct {
 	// idempotent).
 	Capability      PostCapability
 	Property, Epoch string
+	// PostingEpochs is the journal's (JournalInfo.PostingEpochs), read
+	// only: a posting's reference is PostingReference(Property,
+	// PostingEpochs.Of(entry, posting, Epoch), entry, posting).
+	PostingEpochs PostingEpochs
 }
 
 func (e *Engine) now() time.Time { return e.clock().Now() }
@@ -284,7 +291,7 @@ func (e *Engine) Status() Status {
 		s.Alarms = append(s.Alarms, a)
 	}
 	s.GuestData = e.guestData.Load()
-	s.Capability, s.Property, s.Epoch = e.capability, e.Property, e.epoch
+	s.Capability, s.Property, s.Epoch, s.PostingEpochs = e.capability, e.Property, e.epoch, e.postingEpochs
 	if e.PMS != nil {
 		s.PMS = e.PMS.Status()
 	}
@@ -409,7 +416,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("reading the journal's epoch for posting references: %w", infoErr)
 	}
 	e.mu.Lock() // Status reads them
-	e.capability, e.prover, e.epoch = capability, prover, info.Epoch
+	e.capability, e.prover, e.epoch, e.postingEpochs = capability, prover, info.Epoch, info.PostingEpochs
 	e.mu.Unlock()
 	e.warmRules(ctx) // before the recovery, which rates what the last run left
 	if err := e.recoverEntries(ctx); err != nil {

@@ -250,7 +250,9 @@ type Queries interface {
 
 	// Backup writes a consistent copy of the whole journal file to w while
 	// the gateway keeps running (writers are not blocked), and returns the
-	// bytes written. The copy opens as a journal with the same epoch.
+	// bytes written. The copy reads as a journal with the same epoch; put
+	// back in place and opened for writing, it starts a new epoch
+	// (docs/journal.md, "Epochs").
 	Backup(ctx context.Context, w io.Writer) (int64, error)
 }
 
@@ -538,12 +540,29 @@ type EventFilter struct {
 
 // JournalInfo describes a journal.
 type JournalInfo struct {
-	Epoch   string // a UUID written when the file was created
-	Schema  int
-	Created time.Time
-	LastSeq uint64
-	Entries uint64 // the last entry id given
-	Posting uint32 // the last posting number given
+	// Epoch is a UUID written when the file was created, and again when
+	// a writable open finds the file replaced (a backup copied in place, a
+	// move to another disk): docs/journal.md, "Epochs".
+	Epoch string
+	// ChainEpoch is the epoch whose genesis the hash chain starts from:
+	// the file's first epoch (Epoch unless the file was replaced).
+	ChainEpoch string
+	// Follows is the epoch this one follows when the file was replaced
+	// (the copy's epoch), FollowsEntry and FollowsSeq its last entry and
+	// event in the copy; empty for a file's first epoch.
+	Follows                  string
+	FollowsEntry, FollowsSeq uint64
+	Schema                   int
+	Created                  time.Time
+	LastSeq                  uint64
+	Entries                  uint64 // the last entry id given
+	Posting                  uint32 // the last posting number given
+	// PostingEpochs names the epoch of the postings numbered before the
+	// file was replaced and still unsettled then: their references keep
+	// the epoch they were sent under, so that a lookup or an idempotent
+	// resend after a restore finds what the PMS holds (docs/journal.md,
+	// "Epochs"). Every other posting's reference names Epoch.
+	PostingEpochs PostingEpochs
 	// ResyncOpen: a guest resync began and has not ended (the gateway was
 	// stopped or killed during it), so the guests held may be only part of
 	// the house.

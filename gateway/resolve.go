@@ -24,7 +24,8 @@ const ReferenceMax = 40
 // It is stable for the posting (the entry and its number do not change
 // while it is tried, looked up or sent again), and never reused: the epoch
 // is drawn at random when the journal is created (posting numbers and entry
-// ids start over in a new journal), entry ids are never reused in a
+// ids start over in a new journal) and again when a backup is put back in
+// its place (its numbers start over from the backup's), entry ids are never reused in a
 // journal, and a posting a person puts back in the queue is sent under a
 // new number. The property's name only makes it readable on a folio and
 // apart from other properties of one PMS account; it is cut to make room.
@@ -82,9 +83,28 @@ func appendSlug(b []byte, s string, dashes bool, most int) []byte {
 	return b
 }
 
+// PostingKey names a posting: the entry and its posting number.
+type PostingKey struct {
+	Entry   EntryID
+	Posting uint32
+}
+
+// PostingEpochs maps the postings numbered under an earlier epoch of a
+// replaced journal file to that epoch (JournalInfo.PostingEpochs).
+type PostingEpochs map[PostingKey]string
+
+// Of is the epoch posting p of entry id names in its reference: its own
+// epoch when it was numbered before the file was replaced, else current.
+func (m PostingEpochs) Of(id EntryID, p uint32, current string) string {
+	if e, ok := m[PostingKey{id, p}]; ok {
+		return e
+	}
+	return current
+}
+
 // reference is the reference of an entry's current posting.
 func (e *Engine) reference(en Entry) string {
-	return PostingReference(e.Property, e.epoch, en.ID, en.Posting)
+	return PostingReference(e.Property, e.postingEpochs.Of(en.ID, en.Posting, e.epoch), en.ID, en.Posting)
 }
 
 // request builds the posting of an entry journaled as sent.

@@ -401,6 +401,55 @@ func TestEngineResolvesWhatTheLastRunLeft(t *testing.T) {
 	}
 }
 
+// A journal file put back from a backup starts a new epoch, but a posting
+// sent before — booked by a lookup PMS whose answer was lost — keeps the
+// reference it was sent with: the next run looks it up under that
+// reference, finds it, and never sends it again. A posting numbered after
+// the restore names the new epoch.
+func TestEngineRestoredPostingKeepsItsReference(t *testing.T) {
+	r := capRig(t, gateway.CapabilityLookup)
+	ctx := r.ctx
+	raw := gateway.RawRecord{Data: []byte("out 101 4416 10"), Received: r.clock.Now()}
+	cp, _ := r.j.Capture(ctx, raw)
+	call, _ := gatewaytest.Parser{}.Parse(raw)
+	ch, _ := gatewaytest.Rater{}.Rate(call)
+	var en gateway.Entry
+	for _, c := range []gateway.Change{{To: gateway.StateRated, Call: &call, Charge: &ch}, {To: gateway.StateQueued, Room: "101"}, {To: gateway.StateSent}} {
+		var err error
+		if en, err = r.j.Move(ctx, cp.ID, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := r.reference(en)
+	r.pms.Answer(gatewaytest.Reply{Timeout: true, Applied: true})
+	if res, _ := r.pms.Post(ctx, gateway.PostRequest{Number: en.Posting, Room: "101", AmountMinor: ch.TotalMinor, Currency: ch.Currency,
+		Start: call.Start, DurationS: 10, Reference: old}); res.Outcome != gateway.PostInDoubt {
+		t.Fatalf("booking before the restore: %+v", res)
+	}
+	r.j.ReplaceFile()
+	if r.reference(en) == old {
+		t.Fatal("the journal's epoch did not change")
+	}
+	r.run()
+	got := r.advanceUntil(cp.ID, gateway.StatePosted, 10*time.Second)
+	if n := len(r.pms.Posted()); n != 1 {
+		t.Errorf("sent %d times in all, want once (before the restore):\n%s", n, reasons(got))
+	}
+	if l := r.pms.Lookups(); len(l) != 1 || l[0].Reference != old {
+		t.Errorf("lookups %+v, want one for %s", l, old)
+	}
+	if r.pms.Charges(old) != 1 {
+		t.Errorf("%d charges with %s, want 1", r.pms.Charges(old), old)
+	}
+	// A call after the restore: its posting names the new epoch.
+	r.send("out 103 4416 70")
+	next := r.advanceUntil(cp.ID+1, gateway.StatePosted, 10*time.Second) // the rig counts from its own sends
+	p := r.pms.Posted()
+	if info, _ := r.j.Info(ctx); len(p) != 2 || p[1].Reference != gateway.PostingReference("Grand Hotel", info.Epoch, next.ID, next.Posting) {
+		t.Errorf("sent %+v, want the new call under epoch %s", p, info.Epoch)
+	}
+}
+
 // A cloud PMS that finds no guest in the room just before posting
 // (PostVacant): the "room vacant" exception, or refused when the policy
 // posts to vacant rooms.

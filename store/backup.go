@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,28 @@ import (
 )
 
 // Backup writes a consistent copy of the journal to w without stopping
-// writers; see gateway.Queries.
+// writers; see gateway.Queries. On a journal open for writing the copy is
+// marked as a copy (a meta key put just before and taken away just after
+// it), so that a backup copied back in place starts a new epoch
+// (docs/journal.md, "Epochs").
 func (j *Journal) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if j.commits != nil {
+		backupMu.Lock()
+		defer backupMu.Unlock()
+		mark := j.copyMark("a backup")
+		if err := j.update(ctx, "mark its backup", func(tx *bolt.Tx) error {
+			return tx.Bucket(bMeta).Put(kCopy, []byte(mark))
+		}); err != nil {
+			return 0, err
+		}
+		defer func() {
+			if err := j.update(context.WithoutCancel(ctx), "unmark its backup", func(tx *bolt.Tx) error {
+				return tx.Bucket(bMeta).Delete(kCopy)
+			}); err != nil {
+				j.log.Error().Err(err).Msg("the journal keeps the mark of a backup: its next start draws a new epoch")
+			}
+		}()
+	}
 	var n int64
 	err := j.view(ctx, "back itself up", func(tx *bolt.Tx) error {
 		var err error
@@ -43,6 +64,10 @@ func (j *Journal) BackupFile(ctx context.Context, path string) (int64, error) {
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && j.commits == nil {
+		// A read-only journal could not mark the copy: the file is.
+		err = markCopy(tmp.Name(), j.copyMark("a backup"))
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
@@ -93,6 +118,19 @@ func Compact(path string, o Options) (before, after int64, err error) {
 		}
 		return fail(err)
 	}
+	// The compacted file is the same journal under another inode once
+	// renamed: its identity is recorded, so that its next open does not
+	// take it for a replaced file (docs/journal.md, "Epochs").
+	if err := dst.Update(func(tx *bolt.Tx) error {
+		id := identityOf(tmp, absPath(path))
+		if id == "" {
+			return nil
+		}
+		return tx.Bucket(bMeta).Put(kFileID, []byte(id))
+	}); err != nil {
+		dst.Close()
+		return fail(err)
+	}
 	if err := dst.Close(); err != nil {
 		return fail(err)
 	}
@@ -122,4 +160,105 @@ func Compact(path string, o Options) (before, after int64, err error) {
 		return st.Size(), 0, nil
 	}
 	return st.Size(), nst.Size(), nil
+}
+
+// Restored says what Restore did.
+type Restored struct {
+	Epoch    string // the backup's epoch (the next start draws a new one)
+	LastSeq  uint64 // the backup's last event
+	Entries  uint64 // the backup's last entry
+	Replaced string // where the replaced journal was kept ("" when there was none)
+}
+
+// Restore puts the backup at backup in place of the journal at path, for
+// a stopped gateway (docs/journal.md, "Epochs"): it verifies the backup
+// (its chain and projections), refuses while a gateway holds the journal,
+// keeps the replaced file as path.replaced-TIME, and marks the copy so
+// that the next writable open starts a new epoch. o are the journal's
+// options (its zone, for the verification's rebuild).
+func Restore(ctx context.Context, path, backup string, o Options) (Restored, error) {
+	var out Restored
+	o.ReadOnly, o.Timeout = true, time.Second
+	src, err := Open(backup, o)
+	if err != nil {
+		return out, err
+	}
+	rep, err := src.Verify(ctx, filepath.Dir(path))
+	if err == nil {
+		var in gateway.JournalInfo
+		in, err = src.Info(ctx)
+		out.Epoch, out.LastSeq, out.Entries = in.Epoch, in.LastSeq, in.Entries
+	}
+	src.Close()
+	if err != nil {
+		return out, err
+	}
+	if !rep.OK() {
+		return out, gateway.Errorf(gateway.KindInvalid, "the backup %s does not verify (%s): it is not restored; take an older backup, or run `gateway journal verify --journal %s` for every problem", backup, rep.Problems[0], backup)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
+		return out, gateway.Errorf(gateway.KindInvalid, "the folder %s for the journal does not exist: create it, or check store.path", filepath.Dir(path))
+	}
+	// The lock a writing gateway holds, taken for the time of the swap.
+	if cur, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		defer cur.Close()
+		ok, err := lockFile(cur)
+		if err != nil {
+			return out, gateway.Errorf(gateway.KindInternal, "cannot lock the journal %s: %w", path, err)
+		}
+		if !ok {
+			return out, &gateway.Error{Kind: gateway.KindTransient, Err: ErrInUse,
+				Msg: fmt.Sprintf("the journal %s is in use by a running gateway (%s): stop it first, then restore", path, lockHolder(path))}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return out, gateway.Errorf(gateway.KindInternal, "cannot open the journal %s to replace it: %w", path, err)
+	}
+	tmp := path + ".restoring"
+	os.Remove(tmp)
+	fail := func(err error) (Restored, error) {
+		os.Remove(tmp)
+		return out, gateway.Errorf(gateway.KindInternal, "cannot restore %s to %s (the journal is unchanged): %w", backup, path, err)
+	}
+	if err := copyFile(backup, tmp); err != nil {
+		return fail(err)
+	}
+	if err := markCopy(tmp, fmt.Sprintf("restored from %s of epoch %s, %s", backup, out.Epoch, time.Now().UTC().Format(time.RFC3339))); err != nil {
+		return fail(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		out.Replaced = path + ".replaced-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Rename(path, out.Replaced); err != nil {
+			out.Replaced = ""
+			return fail(err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		if out.Replaced != "" {
+			os.Rename(out.Replaced, path)
+		}
+		return fail(err)
+	}
+	syncDir(filepath.Dir(path))
+	return out, nil
+}
+
+// copyFile copies src to a new file dst, synced.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func TestCompact(t *testing.T) {
 		t.Errorf("compact: %d → %d bytes, %v", before, after, err)
 	}
 	e.open()
-	if in, _ := e.j.Info(ctx); in != want {
+	if in, _ := e.j.Info(ctx); !reflect.DeepEqual(in, want) {
 		t.Errorf("compacted journal %+v, want %+v", in, want)
 	}
 	e.verify()

@@ -24,8 +24,10 @@
 // # Hashes
 //
 // The hash of event n is SHA-256(hash of event n-1 ‖ stored JSON of event n),
-// and the "hash of event 0" is SHA-256("callgate journal " + epoch). The
-// chain binds every event to its predecessors and to the journal's epoch: a
+// and the "hash of event 0" is SHA-256("callgate journal " + chain epoch),
+// the file's first epoch (meta chain_epoch; absent: epoch; see epoch.go and
+// docs/journal.md "Epochs"). The chain binds every event to its
+// predecessors and to the journal's first epoch: a
 // changed byte, a removed event or a swapped pair breaks the hash of the
 // event and of the one after it, and Verify names it. The stored JSON is
 // hashed as stored, so verification never depends on re-encoding; `gateway
@@ -43,6 +45,8 @@
 // # Buckets (schema 3)
 //
 //	meta          schema, epoch, created, head (last seq ‖ its hash),
+//	              file_id, and after a replaced file's new epoch
+//	              chain_epoch and follows (JSON); copy on a backup's copy;
 //	              and projected counters: entries (last id), posting
 //	              (last P#), replays, resync, night_audit
 //	events        seq(8) → hash(32) ‖ JSON                  the log

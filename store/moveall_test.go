@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -106,7 +107,7 @@ func TestMoveAllNothingOrAll(t *testing.T) {
 				t.Fatalf("got %v (%s), entry %d; want %s naming %q", err, kindOf(err), en.ID, tc.kind, tc.text)
 			}
 			after, _ := e.j.Info(ctx)
-			if after != before {
+			if !reflect.DeepEqual(after, before) {
 				t.Errorf("journal changed: %+v, was %+v", after, before)
 			}
 			if c, _ := e.j.Counts(ctx); !mapsEqual(c.States, counts.States) {
@@ -137,7 +138,7 @@ func TestMoveAllNothingOrAll(t *testing.T) {
 	if !gateway.IsTransient(err) {
 		t.Fatalf("all numbers held: %v", err)
 	}
-	if after, _ := e.j.Info(ctx); after != before {
+	if after, _ := e.j.Info(ctx); !reflect.DeepEqual(after, before) {
 		t.Errorf("journal changed: %+v, was %+v", after, before)
 	}
 	if en, _ := e.j.Entry(ctx, c1); en.State != gateway.StateRated || en.Posting != 0 {

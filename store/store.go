@@ -127,7 +127,8 @@ type Journal struct {
 	opt   Options
 	log   zerolog.Logger
 	epoch string
-	// genesis is the "hash of event 0": SHA-256("callgate journal " + epoch).
+	// genesis is the "hash of event 0": SHA-256("callgate journal " +
+	// chain epoch), the file's first epoch (docs/journal.md, "Epochs").
 	genesis [32]byte
 	// commits runs the writes of Journal.write, grouped (see commit.go);
 	// nil for a read-only journal.
@@ -238,6 +239,12 @@ func Open(path string, o Options) (*Journal, error) {
 		return nil, err
 	}
 	if !o.ReadOnly {
+		// A replaced file (a backup copied in place, a move) starts a new
+		// epoch here, before any other write (docs/journal.md, "Epochs").
+		if err := j.checkFile(); err != nil {
+			db.Close()
+			return nil, err
+		}
 		j.commits = newCommitter(db)
 	}
 	return j, nil
@@ -248,6 +255,7 @@ func Open(path string, o Options) (*Journal, error) {
 func (j *Journal) init() error {
 	var schema int
 	var fresh bool
+	var chainEpoch string // the epoch the chain starts from, when not j.epoch
 	err := j.db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bMeta)
 		if m == nil {
@@ -261,6 +269,7 @@ func (j *Journal) init() error {
 		}
 		schema = int(u64(m.Get(kSchema)))
 		j.epoch = string(m.Get(kEpoch))
+		chainEpoch = string(m.Get(kChainEpoch))
 		if schema == currentSchema {
 			if err := checkStructure(tx, j.path, !j.opt.ReadOnly); err != nil {
 				return gateway.Errorf(gateway.KindInternal, "the journal %s is damaged (%v): %s", j.path, err, fixDamaged)
@@ -271,7 +280,10 @@ func (j *Journal) init() error {
 	if err != nil {
 		return err
 	}
-	j.genesis = sha256.Sum256([]byte("callgate journal " + j.epoch))
+	if chainEpoch == "" {
+		chainEpoch = j.epoch
+	}
+	j.genesis = sha256.Sum256([]byte("callgate journal " + chainEpoch))
 	switch {
 	case fresh && j.opt.ReadOnly:
 		return gateway.Errorf(gateway.KindInvalid, "%s is an empty file, not a journal yet: start the gateway once to create it", j.path)

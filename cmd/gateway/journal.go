@@ -29,9 +29,9 @@ func journalCommand() *command {
 	var q listFlags
 	return &command{
 		name: "journal",
-		args: "[events|verify|backup FILE|compact|prune|rebuild]",
+		args: "[events|verify|backup FILE|restore BACKUP|compact|prune|rebuild]",
 		summary: "print a stopped gateway's journal as JSON lines, one entry each (id, state, raw, call, charge, room, posting number, " +
-			"PMS answer, history); the subcommands print its events, verify it, back it up, compact it, prune old entries or rebuild its indices " +
+			"PMS answer, history); the subcommands print its events, verify it, back it up, restore a backup, compact it, prune old entries or rebuild its indices " +
 			"(gateway journal SUBCOMMAND --help)",
 		flags: func(fs *flag.FlagSet, _ *app) {
 			jf.register(fs)
@@ -46,13 +46,13 @@ func journalCommand() *command {
 					return runSub(ctx, a, "journal", sc, args[1:], jf.register)
 				}
 			}
-			return usageError{fmt.Sprintf("journal has no journalSubcommand %q: use events, verify, backup, compact, prune or rebuild", args[0])}
+			return usageError{fmt.Sprintf("journal has no journalSubcommand %q: use events, verify, backup, restore, compact, prune or rebuild", args[0])}
 		},
 	}
 }
 
 // journalSubcommands are gateway journal's subcommands, on the journal jf
-// names; only backup takes an argument.
+// names; only backup and restore take an argument.
 func journalSubcommands(jf *journalFlags) []*subcommand {
 	var since uint64
 	var months int
@@ -86,6 +86,10 @@ func journalSubcommands(jf *journalFlags) []*subcommand {
 					}
 					fmt.Fprintf(a.stdout, "journal OK: %d events checked (%d removed by retention), %d entries, epoch %s\n",
 						rep.Events, rep.Pruned, rep.Entries, in.Epoch)
+					if in.Follows != "" {
+						fmt.Fprintf(a.stdout, "the file was replaced (restored or moved): epoch %s follows epoch %s from event %d, entry %d; the chain starts from epoch %s\n",
+							in.Epoch, in.Follows, in.FollowsSeq, in.FollowsEntry, in.ChainEpoch)
+					}
 					return nil
 				})
 			}},
@@ -103,6 +107,27 @@ func journalSubcommands(jf *journalFlags) []*subcommand {
 					fmt.Fprintf(a.stdout, "backed up %s to %s: epoch %s, last event %d\n", store.FormatSize(n), args[0], in.Epoch, in.LastSeq)
 					return nil
 				})
+			}},
+		{name: "restore", args: "BACKUP", summary: "put BACKUP in place of a stopped gateway's journal: it is verified first, the replaced journal is kept " +
+			"as PATH.replaced-TIME, and the next start begins a new epoch that the central keeps beside the old one",
+			run: func(ctx context.Context, a *app, args []string) error {
+				if len(args) != 1 {
+					return usageError{"journal restore needs the BACKUP to put in place, and nothing else"}
+				}
+				path, opt, err := journalOptions(jf)
+				if err != nil {
+					return err
+				}
+				r, err := store.Restore(ctx, path, args[0], opt)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "restored %s to %s: epoch %s up to event %d, entry %d\n", args[0], path, r.Epoch, r.LastSeq, r.Entries)
+				if r.Replaced != "" {
+					fmt.Fprintf(a.stdout, "the replaced journal is kept as %s\n", r.Replaced)
+				}
+				fmt.Fprintln(a.stdout, "the next start of the gateway begins a new epoch after it: calls and postings made since the backup are not in the journal; the central keeps both epochs")
+				return nil
 			}},
 		{name: "compact", noArgs: true, summary: "rewrite the journal without the free space bbolt keeps (the file never shrinks by itself)",
 			run: func(_ context.Context, a *app, _ []string) error {

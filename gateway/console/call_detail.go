@@ -86,7 +86,7 @@ func (s *Server) callDetail(c echo.Context) error {
 		// takes it as the key): the night auditor finds the charge by it
 		// (docs/posting-safety.md "The reference").
 		if st := s.o.Engine.Status(); st.Capability == gateway.CapabilityLookup || st.Capability == gateway.CapabilityIdempotent {
-			p.Posting = append(p.Posting, kvRow{"Posting reference (" + string(st.Capability) + ")", gateway.PostingReference(st.Property, st.Epoch, e.ID, e.Posting)})
+			p.Posting = append(p.Posting, kvRow{"Posting reference (" + string(st.Capability) + ")", gateway.PostingReference(st.Property, st.PostingEpochs.Of(e.ID, e.Posting, st.Epoch), e.ID, e.Posting)})
 		}
 	}
 	if !e.Sent.IsZero() {

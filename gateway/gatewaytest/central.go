@@ -110,7 +110,7 @@ func (c *Central) Apply(_ context.Context, property string, b gateway.ShipBatch)
 	if first > cur+1 {
 		return gateway.ShipAck{}, &gateway.ShipGapError{Epoch: b.Epoch, Cursor: cur, First: first}
 	}
-	prev := gateway.JournalGenesis(b.Epoch)
+	prev := b.ChainGenesis()
 	if cur > 0 {
 		prev = s.events[cur-1].Hash
 	}

@@ -161,6 +161,11 @@ func contractCapture(t *testing.T, open OpenJournal) {
 	if err != nil || info.Entries != 2 || info.Epoch == "" {
 		t.Errorf("info %+v %v", info, err)
 	}
+	// A journal's first epoch is its own chain's and follows none
+	// (docs/journal.md, "Epochs").
+	if info.ChainEpoch != info.Epoch || info.Follows != "" || info.FollowsEntry != 0 || info.FollowsSeq != 0 {
+		t.Errorf("a new journal's epochs: %+v", info)
+	}
 }
 
 func contractReplay(t *testing.T, open OpenJournal) {

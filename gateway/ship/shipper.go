@@ -205,7 +205,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = ShipCursorEvery
 	}
-	r := shipRun{s: s, log: log, epoch: in.Epoch, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes,
+	r := shipRun{s: s, log: log, epoch: in.Epoch, chainEpoch: in.ChainEpoch, follows: in.Follows, followsEntry: in.FollowsEntry, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes,
 		every: every, saved: s.clock().Now()}
 	defer func() {
 		// The last acknowledgement is kept as the shipper stops (the
@@ -223,6 +223,9 @@ func (s *Shipper) Run(ctx context.Context) error {
 		}
 	})
 	defer s.set(func(st *ShipStatus) { st.Running = false })
+	if in.Follows != "" {
+		log.Info().Str("epoch", in.Epoch).Str("follows", in.Follows).Uint64("follows_entry", in.FollowsEntry).Msg("the journal file was replaced: this epoch ships the whole log again, the central counts the calls both epochs hold once")
+	}
 	log.Info().Str("epoch", in.Epoch).Uint64("cursor", ack.Cursor).Uint64("last_event", in.LastSeq).Msg("shipping the journal to the central")
 	bo := backoff.New(rmin, rmax)
 	idleSince := s.clock().Now()
@@ -287,15 +290,19 @@ var errResend = errors.New("resend")
 
 // shipRun is the state of Run's loop.
 type shipRun struct {
-	s        *Shipper
-	log      zerolog.Logger
-	epoch    string
-	cursor   uint64 // the central's cursor as last acknowledged
-	batch    int    // events per batch now
-	batchMax int
-	maxBytes int
-	stopped  bool
-	lastErr  string
+	s     *Shipper
+	log   zerolog.Logger
+	epoch string
+	// chainEpoch, follows and followsEntry go with every batch of an
+	// epoch a replaced journal file started (docs/central.md, "Epochs").
+	chainEpoch, follows string
+	followsEntry        uint64
+	cursor              uint64 // the central's cursor as last acknowledged
+	batch               int    // events per batch now
+	batchMax            int
+	maxBytes            int
+	stopped             bool
+	lastErr             string
 	// The cursor is persisted at most every `every` while batches flow,
 	// when the shipper falls idle after that, and when it stops: pending
 	// is the last acknowledgement, unsaved whether it is not yet kept,
@@ -361,7 +368,10 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 		}
 		size += len(e.Body)
 	}
-	b := gateway.ShipBatch{Epoch: r.epoch, Events: evs, PrevHash: prev}
+	b := gateway.ShipBatch{Epoch: r.epoch, Events: evs, PrevHash: prev, Follows: r.follows, FollowsEntry: r.followsEntry}
+	if r.chainEpoch != r.epoch {
+		b.ChainEpoch = r.chainEpoch
+	}
 	if r.s.Site != nil {
 		b.Site = r.s.Site()
 	}

@@ -54,12 +54,17 @@ var ErrTooLarge = errors.New("batch too large")
 var ErrChain = gateway.ErrShipChain
 
 type wireBatch struct {
-	V        int         `json:"v"`
-	Epoch    string      `json:"epoch"`
-	PrevHash string      `json:"prev_hash"`
-	Site     wireSite    `json:"site"`
-	Events   []wireEvent `json:"events"`
-	Guests   []wireGuest `json:"guest_names,omitempty"`
+	V        int    `json:"v"`
+	Epoch    string `json:"epoch"`
+	PrevHash string `json:"prev_hash"`
+	// ChainEpoch, Follows and FollowsEntry are sent only for an epoch a
+	// replaced journal file started (docs/central.md, "Epochs").
+	ChainEpoch   string      `json:"chain_epoch,omitempty"`
+	Follows      string      `json:"follows,omitempty"`
+	FollowsEntry uint64      `json:"follows_entry,omitempty"`
+	Site         wireSite    `json:"site"`
+	Events       []wireEvent `json:"events"`
+	Guests       []wireGuest `json:"guest_names,omitempty"`
 }
 
 type wireSite struct {
@@ -118,9 +123,13 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 		return nil, gateway.Errorf(gateway.KindInvalid, "a batch of %d events is over the %d a central takes: set central.batch_max lower", len(b.Events), MaxEvents)
 	}
 	w := wireBatch{V: WireVersion, Epoch: b.Epoch, PrevHash: hex.EncodeToString(b.PrevHash[:]),
+		Follows: b.Follows, FollowsEntry: b.FollowsEntry,
 		Site: wireSite{Name: b.Site.Name, Timezone: b.Site.Timezone, Link: string(b.Site.Link),
 			Queued: b.Site.Queued, InDoubt: b.Site.InDoubt, Version: b.Site.Version, Head: b.Site.Head},
 		Events: make([]wireEvent, len(b.Events))}
+	if b.ChainEpoch != b.Epoch {
+		w.ChainEpoch = b.ChainEpoch
+	}
 	if !b.Site.At.IsZero() {
 		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
 	}
@@ -197,7 +206,21 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	case len(w.Events) > MaxEvents:
 		return b, gateway.Wrap(gateway.KindInvalid, ErrTooLarge, fmt.Sprintf("the batch has %d events, more than the %d a central takes: set central.batch_max lower at the property", len(w.Events), MaxEvents))
 	}
-	b.Epoch = w.Epoch
+	for _, f := range []struct{ name, v string }{{"chain_epoch", w.ChainEpoch}, {"follows", w.Follows}} {
+		if f.v != "" && (len(f.v) > maxEpoch || !printable(f.v)) {
+			return b, gateway.Errorf(gateway.KindInvalid, "the batch's %s %q is not a journal epoch (up to %d printable characters)", f.name, clip(f.v), maxEpoch)
+		}
+	}
+	switch {
+	case w.Follows == w.Epoch:
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch's epoch %s says it follows itself", clip(w.Epoch))
+	case w.FollowsEntry > 0 && w.Follows == "":
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch names follows_entry %d but no epoch it follows", w.FollowsEntry)
+	}
+	b.Epoch, b.Follows, b.FollowsEntry = w.Epoch, w.Follows, w.FollowsEntry
+	if w.ChainEpoch != w.Epoch {
+		b.ChainEpoch = w.ChainEpoch
+	}
 	prev, err := hash32(w.PrevHash)
 	if err != nil {
 		return b, gateway.Errorf(gateway.KindInvalid, "the batch's prev_hash: %v", err)
@@ -219,12 +242,13 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's event %d: %v", i+1, err)
 		}
 		if i == 0 && e.Seq == 1 {
-			// Event 1 chains from the epoch's genesis, which the
-			// batch does not carry (docs/journal.md, "Hash chain").
+			// Event 1 chains from the genesis of the chain's epoch,
+			// which the batch does not carry (docs/journal.md, "Hash
+			// chain", "Epochs").
 			if b.PrevHash != ([32]byte{}) {
 				return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch starts at event 1 but names a previous hash")
 			}
-			prev = Genesis(b.Epoch)
+			prev = b.ChainGenesis()
 		}
 		if i > 0 && e.Seq != b.Events[i-1].Seq+1 {
 			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's events are not consecutive: %d follows %d", e.Seq, b.Events[i-1].Seq)

@@ -20,6 +20,9 @@ import (
 // genesis.
 const testEpoch = "5f0c2a4e-0000-4000-8000-000000000001"
 
+// testEpoch2 is the epoch a replaced journal file of testEpoch started.
+const testEpoch2 = "5f0c2a4e-0000-4000-8000-000000000002"
+
 var update = flag.Bool("update", false, "rewrite testdata/*.json from the cases in wire_test.go")
 
 // events makes n chained events from seq first on, each with a body in the
@@ -65,6 +68,19 @@ func TestBatchRoundTrip(t *testing.T) {
 		if string(e.Data) != fmt.Sprintf(`{"raw":"N,123,%d"}`, e.Seq) {
 			t.Fatalf("event %d data %s", i, e.Data)
 		}
+	}
+	// A replaced journal file's epoch names its chain's epoch and the one
+	// it follows, and chains from the first epoch's genesis.
+	re := gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 7, Events: evs[:3]}
+	data, err = EncodeBatch(re)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || out.ChainEpoch != testEpoch || out.Follows != testEpoch || out.FollowsEntry != 7 {
+		t.Fatalf("a new epoch's batch: %+v %v", out, err)
+	}
+	if plain, _ := EncodeBatch(in); bytes.Contains(plain, []byte("chain_epoch")) || bytes.Contains(plain, []byte("follows")) {
+		t.Errorf("a first epoch's batch names a chain epoch or one it follows")
 	}
 	// A batch in the middle of the log chains from the hash before it.
 	mid := evs[20:30]
@@ -141,6 +157,15 @@ func wireCases() map[string]struct {
 		"zero-seq":         {w(func(b *wireBatch) { b.Events[0].Event = []byte(`{"seq":0,"kind":"captured"}`) }), "no sequence number"},
 		"site-at":          {w(func(b *wireBatch) { b.Site.At = "yesterday" }), "site.at"},
 		"epoch-with-space": {w(func(b *wireBatch) { b.Epoch = "a b" }), "epoch"},
+		// A replaced journal file's new epoch: its events chain from its
+		// first epoch's genesis (docs/central.md, "Epochs").
+		"new-epoch": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch2, testEpoch, testEpoch, 2
+		}), ""},
+		"new-epoch-own-genesis": {w(func(b *wireBatch) { b.Epoch, b.Follows, b.FollowsEntry = testEpoch2, testEpoch, 2 }), "does not chain"},
+		"follows-entry-alone":   {w(func(b *wireBatch) { b.Epoch, b.ChainEpoch, b.FollowsEntry = testEpoch2, testEpoch, 2 }), "no epoch it follows"},
+		"follows-itself":        {w(func(b *wireBatch) { b.Follows = testEpoch }), "follows itself"},
+		"chain-epoch-space":     {w(func(b *wireBatch) { b.Epoch, b.ChainEpoch = testEpoch2, "a b" }), "chain_epoch"},
 	}
 }
 
@@ -205,6 +230,8 @@ func FuzzDecodeBatch(f *testing.F) {
 	}
 	ok, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: events(1, 2, [32]byte{})})
 	f.Add(ok)
+	replaced, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 1, Events: events(1, 2, [32]byte{})})
+	f.Add(replaced)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeBatch(bytes.NewReader(data))
 		if err != nil {
@@ -216,7 +243,7 @@ func FuzzDecodeBatch(f *testing.F) {
 		// What was accepted chains and re-encodes to the same batch.
 		prev := b.PrevHash
 		if b.Events[0].Seq == 1 {
-			prev = Genesis(b.Epoch)
+			prev = b.ChainGenesis()
 		}
 		for _, e := range b.Events {
 			if chain(prev, e.Body) != e.Hash {

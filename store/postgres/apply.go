@@ -118,6 +118,10 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		property, b.Epoch).Scan(&cur, &curHash, &curAt); err != nil {
 		return gateway.ShipAck{}, 0, err
 	}
+	chainEpoch, err := registerEpoch(ctx, tx, property, b)
+	if err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
 	first, last := b.Events[0].Seq, b.Events[len(b.Events)-1].Seq
 	if first > cur+1 {
 		return gateway.ShipAck{}, 0, &gateway.ShipGapError{Epoch: b.Epoch, Cursor: cur, First: first}
@@ -136,7 +140,10 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 	}
 	prev := [32]byte(curHash)
 	if cur == 0 {
-		prev = gateway.JournalGenesis(b.Epoch) // event 1 chains from the epoch's genesis
+		// Event 1 chains from the genesis of the chain's epoch: the epoch's
+		// own, or the first epoch of a replaced journal file's
+		// (docs/central.md, "Epochs").
+		prev = gateway.JournalGenesis(chainEpoch)
 	}
 	for i := range news {
 		e := &news[i]
@@ -155,6 +162,9 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		return gateway.ShipAck{}, 0, err
 	}
 	if err := project(ctx, tx, property, b.Epoch, news); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
+	if err := supersede(ctx, tx, property, b.Epoch, createdEntries(news)); err != nil {
 		return gateway.ShipAck{}, 0, err
 	}
 	if err := putSite(ctx, tx, property, b, now); err != nil {

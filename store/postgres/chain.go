@@ -48,7 +48,7 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]CentralEntry, error)
 	rows, err := s.pool.Query(ctx, `SELECT c.property, c.epoch, c.entry, c.created_utc, c.state, c.updated_utc, c.last_seq, c.received_utc, c.source,
 			c.room, c.reservation, c.posting, c.sent_utc, c.pms_answer, c.pms_answer_text, c.answer_utc, c.replays, c.entry_utc, c.call::text, c.charge::text
 		FROM callgate.call_state c LEFT JOIN callgate.site s ON s.property = c.property
-		WHERE ($1::text[] IS NULL OR c.property = ANY($1))
+		WHERE ($1::text[] IS NULL OR c.property = ANY($1)) AND c.superseded_by IS NULL
 		  AND ($2::timestamptz IS NULL OR c.entry_utc >= $2) AND ($3::timestamptz IS NULL OR c.entry_utc < $3)
 		  AND ($4::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date >= $4)
 		  AND ($5::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date <= $5)
@@ -96,7 +96,7 @@ func (s *Store) Today(ctx context.Context, properties []string, now time.Time) (
 			count(*) FILTER (WHERE c.state <> $4),
 			COALESCE(sum(c.total_minor) FILTER (WHERE c.state IN ($5, $6)), 0)
 		FROM callgate.call_state c LEFT JOIN callgate.site s ON s.property = c.property
-		WHERE ($1::text[] IS NULL OR c.property = ANY($1))
+		WHERE ($1::text[] IS NULL OR c.property = ANY($1)) AND c.superseded_by IS NULL
 		  AND c.entry_utc >= $2 AND c.entry_utc < $3 AND c.chargeable AND c.exception IS NULL AND c.total_minor > 0 AND c.currency IS NOT NULL
 		  AND (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date = ($7::timestamptz AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date
 		GROUP BY c.property, c.currency

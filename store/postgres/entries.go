@@ -29,7 +29,7 @@ func (s *Store) Entries(ctx context.Context, properties []string, from, to time.
 		rows, err := tx.Query(ctx, `SELECT property, epoch, entry, created_utc, state, updated_utc, last_seq, received_utc, source,
 			room, reservation, posting, sent_utc, pms_answer, pms_answer_text, answer_utc, replays, entry_utc, call::text, charge::text
 			FROM callgate.call_state
-			WHERE ($1::text[] IS NULL OR property = ANY($1)) AND entry_utc >= $2 AND entry_utc < $3
+			WHERE ($1::text[] IS NULL OR property = ANY($1)) AND superseded_by IS NULL AND entry_utc >= $2 AND entry_utc < $3
 			ORDER BY entry_utc, property, epoch, entry`, properties, from.UTC(), to.UTC())
 		if err != nil {
 			return err
@@ -65,7 +65,7 @@ func (s *Store) Entries(ctx context.Context, properties []string, from, to time.
 func (s *Store) CountEntries(ctx context.Context, properties []string, from, to time.Time) (int64, error) {
 	var n int64
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM callgate.call_state
-		WHERE ($1::text[] IS NULL OR property = ANY($1)) AND entry_utc >= $2 AND entry_utc < $3`, properties, from.UTC(), to.UTC()).Scan(&n)
+		WHERE ($1::text[] IS NULL OR property = ANY($1)) AND superseded_by IS NULL AND entry_utc >= $2 AND entry_utc < $3`, properties, from.UTC(), to.UTC()).Scan(&n)
 	if err != nil {
 		return 0, classify(err, "count the entries")
 	}

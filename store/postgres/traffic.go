@@ -125,7 +125,7 @@ const trafficSQL = `
 		COALESCE(sum(least(conn_end_s, (wall_h + 1) * 3600) - least(conn_s, (wall_h + 1) * 3600)), 0),
 		COALESCE(sum(greatest(conn_end_s, (wall_h + 1) * 3600) - greatest(conn_s, (wall_h + 1) * 3600)), 0)
 	FROM callgate.call_state
-	WHERE direction IN ('in', 'out') AND wall_h >= $2 AND wall_h < $3 AND conn_end_s <= (wall_h + 2) * 3600
+	WHERE direction IN ('in', 'out') AND superseded_by IS NULL AND wall_h >= $2 AND wall_h < $3 AND conn_end_s <= (wall_h + 2) * 3600
 	  AND ($1::text[] IS NULL OR property = ANY($1))
 	GROUP BY wall_h`
 
@@ -134,7 +134,7 @@ const trafficSQL = `
 const trafficLongSQL = `
 	SELECT wall_h - $2, conn_s - $2 * 3600, conn_end_s - $2 * 3600
 	FROM callgate.call_state
-	WHERE direction IN ('in', 'out') AND wall_h >= $2 AND wall_h < $3 AND conn_end_s > (wall_h + 2) * 3600
+	WHERE direction IN ('in', 'out') AND superseded_by IS NULL AND wall_h >= $2 AND wall_h < $3 AND conn_end_s > (wall_h + 2) * 3600
 	  AND ($1::text[] IS NULL OR property = ANY($1))`
 
 // KeySum is one key's sums in one currency (Sums).
@@ -164,7 +164,7 @@ func (s *Store) Sums(ctx context.Context, properties []string, key string, from,
 	rows, err := s.pool.Query(ctx, `SELECT COALESCE(`+col+`, ''), COALESCE(currency, ''), count(*), COALESCE(sum(duration_s), 0),
 			COALESCE(sum(carrier_minor), 0), COALESCE(sum(total_minor), 0)
 		FROM callgate.call_state
-		WHERE chargeable IS NOT NULL AND start_local >= $2 AND start_local < $3 AND ($1::text[] IS NULL OR property = ANY($1))
+		WHERE chargeable IS NOT NULL AND superseded_by IS NULL AND start_local >= $2 AND start_local < $3 AND ($1::text[] IS NULL OR property = ANY($1))
 		GROUP BY 1, 2`, properties, wf, wt)
 	if err != nil {
 		return nil, classify(err, "sum the calls by "+key)

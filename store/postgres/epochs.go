@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+
+	"callgate/gateway"
+)
+
+// Epochs (docs/central.md, "Epochs"). A property whose journal file was
+// replaced by a backup ships a new epoch from event 1, chained from its
+// first epoch's genesis, naming the epoch it follows and the backup's last
+// entry: the new epoch's entries up to it are the same calls as the
+// followed epoch's. Both epochs are kept (their events, postings, actions);
+// in call_state the older epoch's row of a call both hold is marked
+// superseded_by the newer epoch (the one that follows the other; of two
+// that follow one epoch, the one the central saw last), which callgate.calls and the chain's
+// queries leave out. A call the old epoch took after the backup (lost with
+// the restore at the property) stays: it is a real call.
+
+// epochRow is one row of callgate.epoch.
+type epochRow struct {
+	chain   string
+	follows string
+	upto    uint64
+	n       int64 // order of first sight
+}
+
+// registerEpoch makes the batch's epoch row at its first batch and
+// returns the epoch its chain starts from: the stored row's, so that a
+// later batch cannot change it.
+func registerEpoch(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatch) (string, error) {
+	chain := b.ChainEpoch
+	if chain == "" {
+		chain = b.Epoch
+	}
+	var follows *string
+	if b.Follows != "" {
+		follows = &b.Follows
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO callgate.epoch (property, epoch, chain_epoch, follows, follows_upto_entry)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (property, epoch) DO NOTHING`,
+		property, b.Epoch, chain, follows, int64(b.FollowsEntry)); err != nil {
+		return "", err
+	}
+	err := tx.QueryRow(ctx, "SELECT chain_epoch FROM callgate.epoch WHERE property = $1 AND epoch = $2", property, b.Epoch).Scan(&chain)
+	return chain, err
+}
+
+func loadEpochs(ctx context.Context, tx pgx.Tx, property string) (map[string]epochRow, error) {
+	rows, err := tx.Query(ctx, "SELECT epoch, chain_epoch, COALESCE(follows, ''), follows_upto_entry, n FROM callgate.epoch WHERE property = $1", property)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]epochRow{}
+	for rows.Next() {
+		var e string
+		var r epochRow
+		var upto int64
+		if err := rows.Scan(&e, &r.chain, &r.follows, &upto, &r.n); err != nil {
+			return nil, err
+		}
+		r.upto = uint64(max(upto, 0))
+		out[e] = r
+	}
+	return out, rows.Err()
+}
+
+// lineage maps epoch and each epoch it descends from to the last entry
+// the two share (epoch itself: all of them).
+func lineage(eps map[string]epochRow, epoch string) map[string]uint64 {
+	out := map[string]uint64{epoch: math.MaxUint64}
+	limit := uint64(math.MaxUint64)
+	for cur := epoch; ; {
+		r, ok := eps[cur]
+		if !ok || r.follows == "" {
+			return out
+		}
+		limit = min(limit, r.upto)
+		if _, seen := out[r.follows]; seen {
+			return out // a loop no property writes; stop
+		}
+		out[r.follows] = limit
+		cur = r.follows
+	}
+}
+
+// sharedEntries is the last entry epochs a and b share (the same calls
+// under the same entry numbers): 0 when they share none.
+func sharedEntries(eps map[string]epochRow, a, b string) uint64 {
+	la, lb := lineage(eps, a), lineage(eps, b)
+	var best uint64
+	for e, x := range la {
+		if y, ok := lb[e]; ok {
+			best = max(best, min(x, y))
+		}
+	}
+	return best
+}
+
+// supersede marks, among the entries the batch created in epoch, the rows
+// of a call another epoch holds too: the older epoch's row is superseded
+// by the newer epoch.
+func supersede(ctx context.Context, tx pgx.Tx, property, epoch string, created []uint64) error {
+	if len(created) == 0 {
+		return nil
+	}
+	eps, err := loadEpochs(ctx, tx, property)
+	if err != nil {
+		return err
+	}
+	me, ok := eps[epoch]
+	if !ok || len(eps) < 2 {
+		return nil
+	}
+	for other, r := range eps {
+		if other == epoch {
+			continue
+		}
+		shared := sharedEntries(eps, epoch, other)
+		var ids []int64
+		for _, id := range created {
+			if id <= shared {
+				ids = append(ids, int64(id))
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if newer(eps, epoch, other, me, r) { // this epoch holds these calls now
+			_, err = tx.Exec(ctx, `UPDATE callgate.call_state SET superseded_by = $3
+				WHERE property = $1 AND epoch = $2 AND entry = ANY($4) AND superseded_by IS NULL`, property, other, epoch, ids)
+		} else { // the other is newer: where it holds the call, this row is the old one
+			_, err = tx.Exec(ctx, `UPDATE callgate.call_state c SET superseded_by = $2
+				WHERE c.property = $1 AND c.epoch = $3 AND c.entry = ANY($4) AND c.superseded_by IS NULL
+				  AND EXISTS (SELECT 1 FROM callgate.call_state n WHERE n.property = $1 AND n.epoch = $2 AND n.entry = c.entry)`,
+				property, other, epoch, ids)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newer reports whether epoch a (row ra) is the newer of a and b: the one
+// that follows the other, else (two restores of one backup, each
+// following the same epoch) the one the central saw last.
+func newer(eps map[string]epochRow, a, b string, ra, rb epochRow) bool {
+	if _, ok := lineage(eps, a)[b]; ok {
+		return true
+	}
+	if _, ok := lineage(eps, b)[a]; ok {
+		return false
+	}
+	return ra.n > rb.n
+}
+
+// createdEntries are the entries the events create (captured, imported).
+func createdEntries(evs []gateway.Event) []uint64 {
+	var out []uint64
+	for i := range evs {
+		if e := &evs[i]; e.Entry != 0 && (e.Kind == gateway.EventCaptured || e.Kind == gateway.EventImported) {
+			out = append(out, uint64(e.Entry))
+		}
+	}
+	return out
+}
+
+// VerifyChain checks the hash chain the central holds for a property's
+// epoch: every event from 1 to the cursor, consecutive, each hash SHA-256 of
+// the previous hash and the stored body, event 1 from the genesis of the
+// epoch's chain epoch (docs/central.md, "Epochs"). It returns the events
+// checked; a break is an error naming the event.
+func (s *Store) VerifyChain(ctx context.Context, property, epoch string) (uint64, error) {
+	var n uint64
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		chain := epoch
+		err := tx.QueryRow(ctx, "SELECT chain_epoch FROM callgate.epoch WHERE property = $1 AND epoch = $2", property, epoch).Scan(&chain)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		prev := gateway.JournalGenesis(chain)
+		rows, err := tx.Query(ctx, "SELECT seq, hash, body::text FROM callgate.event WHERE property = $1 AND epoch = $2 ORDER BY seq", property, epoch)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			var h []byte
+			var body string
+			if err := rows.Scan(&seq, &h, &body); err != nil {
+				return err
+			}
+			if uint64(seq) != n+1 {
+				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d follows event %d at the central", property, epoch, seq, n)
+			}
+			if want := chainHash(prev, []byte(body)); string(want[:]) != string(h) {
+				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d's hash does not chain from event %d's at the central", property, epoch, seq, n)
+			}
+			copy(prev[:], h)
+			n++
+		}
+		return rows.Err()
+	})
+	if err != nil && !gateway.IsKind(err, gateway.KindInternal) {
+		return n, classify(err, fmt.Sprintf("verify property %s's epoch %s", property, epoch))
+	}
+	return n, err
+}
