@@ -196,4 +196,3 @@ func centralHolds(t *testing.T, dsn, v string) []string {
 	}
 	return out
 }
-
