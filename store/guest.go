@@ -57,10 +57,6 @@ type personal struct {
 	ClassOfService       string
 }
 
-func (r *guestRecord) personal() personal {
-	return personal{r.Language, r.VIP, r.Group, r.NoPost, r.ClassOfService}
-}
-
 func (r *guestRecord) setPersonal(p personal) {
 	r.Language, r.VIP, r.Group, r.NoPost, r.ClassOfService = p.Language, p.VIP, p.Group, p.NoPost, p.ClassOfService
 }
