@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -49,20 +50,60 @@ type ShipBatch struct {
 	// Site is the property as it stood when the batch was read, for the
 	// chain dashboard (the last state shipped, not a live view).
 	Site SiteSnapshot
-	// GuestNames are the names of the guests of the stays the batch's
-	// events name, shipped only when the property's config sets
-	// central.ship_guest_names (default false: the central needs rooms and
-	// stays, not names). Events never carry names (docs/journal.md).
+	// GuestNames are the names and personal data of the guests of the
+	// stays the batch's events name, shipped only when the property's
+	// config sets central.ship_guest_names (default false: the central
+	// needs rooms and stays, not names). Events never carry names, and
+	// since journal schema 4 no personal data; older guest events that
+	// do are shipped sealed unless ship_guest_names is set
+	// (docs/central.md, "Guest data").
 	GuestNames []ShipGuestName
 }
 
-// ShipGuestName is one guest's name beside the shipped log.
+// ShipGuestName is one guest's names and personal data beside the shipped
+// log.
 type ShipGuestName struct {
-	Room        string
-	Reservation string
-	LastName    string
-	FirstName   string
-	Title       string
+	Room           string
+	Reservation    string
+	LastName       string
+	FirstName      string
+	Title          string
+	Language       string
+	VIP            string
+	Group          string
+	NoPost         bool
+	ClassOfService string
+}
+
+// SealedGuestKeys are the keys of a guest event's data that a sealed event
+// keeps: the stay, not the guest (docs/central.md, "Guest data").
+var SealedGuestKeys = []string{"room", "reservation", "event", "shared", "arrival", "departure", "fields",
+	"old_room", "old_room_shared", "resync", "partial", "pms_time"}
+
+// SealGuestData returns a guest event's data with only SealedGuestKeys,
+// and whether the data held any other key (the guest's personal data in an
+// event written before journal schema 4). The values kept are the data's
+// own bytes. data that is not a JSON object is an error.
+func SealGuestData(data []byte) (json.RawMessage, bool, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil || m == nil {
+		return nil, false, fmt.Errorf("a guest event's data is not a JSON object")
+	}
+	out := []byte{'{'}
+	for _, k := range SealedGuestKeys {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		delete(m, k)
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = AppendJSONString(out, k)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	return append(out, '}'), len(m) > 0, nil
 }
 
 // SiteSnapshot is what the chain dashboard shows of a property beyond its

@@ -528,6 +528,12 @@ type Event struct {
 	// for shipping, so that the central can check the chain
 	// (docs/central.md); nil where a journal does not keep it.
 	Body json.RawMessage
+	// Sealed marks a guest event shipped without its body: an event
+	// written before journal schema 4 holds the guest's personal data, and
+	// a property that does not ship guest data sends its Hash and its Data
+	// without that data (gateway.SealGuestData); the central trusts the
+	// hash for that one link (docs/central.md, "Guest data").
+	Sealed bool
 }
 
 // EventFilter selects events for Queries.Events.

@@ -13,7 +13,7 @@
 // closed entries with their events and leaves the hash chain intact (see
 // below).
 //
-// Everything else except guest names and console users is a projection of the
+// Everything else except guest records and console users is a projection of the
 // log: each entry's current state, the indices, the counts, the posting
 // number counter, the replay index, the rooms and their guests. Every write
 // appends its event(s) and applies them to the projections with the same code
@@ -42,7 +42,7 @@
 // shipping each property's log (epoch, seq, hash) to a central server will
 // give.
 //
-// # Buckets (schema 3)
+// # Buckets (schema 4)
 //
 //	meta          schema, epoch, created, head (last seq ‖ its hash),
 //	              file_id, and after a replaced file's new epoch
@@ -67,9 +67,10 @@
 //	              calls(8) ‖ revenue(8)                     sign bit flipped
 //	replay        SHA-256(raw)(32) → id(8) ‖ read time(8)
 //	audit         seq(8) → ∅                                audit records and persons' moves
-//	rooms         room → JSON list of stays (no names)
+//	rooms         room → JSON list of stays (no names, no personal data)
 //	stays         reservation → room
-//	names         guest key → JSON names      not a projection: erased after check-out
+//	names         guest key → JSON guest record (names and personal data)
+//	              not a projection: erased after check-out
 //	users         name → JSON user            not a projection
 //	tokens        token hash → name           index of users
 //
@@ -84,7 +85,10 @@
 // bytes. Schema 1 kept the sequence numbers of those events instead; opening
 // a schema-1 journal rewrites its entry records (migrate.go), in the one
 // transaction that records schema 2. Schema 3 adds the totals, made from the
-// entry records when a schema-2 journal is opened.
+// entry records when a schema-2 journal is opened. Schema 4 moves a guest's
+// personal data (language, VIP, group, no-post flag, class of service) from
+// the stays in "rooms" to the guest record in "names", which guest events
+// written since no longer carry (docs/journal.md, "Guest records").
 //
 // # Durability and concurrency
 //

@@ -25,7 +25,7 @@ import (
 // chain is not restarted: it goes on from the file's first epoch, kept as
 // chain_epoch.
 //
-// The meta keys are new keys of schema 3, read as absent by older files
+// The meta keys need no schema change: older files read them as absent
 // (no migration): chain_epoch (absent: the epoch), file_id, follows and
 // copy.
 

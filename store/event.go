@@ -72,9 +72,11 @@ type answerJSON struct {
 	Text string `json:"text,omitempty"`
 }
 
-// guestData is a guest event as the log keeps it: everything the PMS sent
-// except the guest's names. The room and reservation are the event's room
-// and reservation.
+// guestData is a guest event as the log keeps it: the stay, without the
+// guest's names and personal data (those are in the guest record beside the
+// log, guest.go). The room and reservation are the event's room and
+// reservation. Language, VIP, Group, NoPost and ClassOfService are only
+// read, from events written before schema 4; the projection ignores them.
 type guestData struct {
 	Event          gateway.GuestEventKind `json:"event,omitempty"`
 	Shared         bool                   `json:"shared,omitempty"`

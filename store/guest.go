@@ -15,18 +15,15 @@ import (
 	"callgate/gateway"
 )
 
-// stay is one reservation in a room, as bucket "rooms" keeps it: what the PMS
-// said about it, without names.
+// stay is one reservation in a room, as bucket "rooms" keeps it: what the
+// PMS said about the stay itself (its reservation, sharing and dates). The
+// guest's names and personal data are in the guest record beside the log
+// (guestRecord); schema 3 kept the personal data here (migrate.go).
 type stay struct {
-	Reservation    string `json:"reservation,omitempty"`
-	Shared         bool   `json:"shared,omitempty"`
-	Language       string `json:"language,omitempty"`
-	VIP            string `json:"vip,omitempty"`
-	Group          string `json:"group,omitempty"`
-	Arrival        string `json:"arrival,omitempty"`
-	Departure      string `json:"departure,omitempty"`
-	NoPost         bool   `json:"no_post,omitempty"`
-	ClassOfService string `json:"class_of_service,omitempty"`
+	Reservation string `json:"reservation,omitempty"`
+	Shared      bool   `json:"shared,omitempty"`
+	Arrival     string `json:"arrival,omitempty"`
+	Departure   string `json:"departure,omitempty"`
 	// Seen is the event that created the stay or, during a resync, last
 	// confirmed it: a resync's end removes the stays it did not confirm.
 	Seen uint64 `json:"seen"`
@@ -35,13 +32,49 @@ type stay struct {
 // stayRef names a stay that ended (for its names' check-out time).
 type stayRef struct{ room, reservation string }
 
-// names is a guest's names, kept beside the log and erased after check-out.
-type names struct {
-	Last       string `json:"last,omitempty"`
-	First      string `json:"first,omitempty"`
-	Title      string `json:"title,omitempty"`
-	Updated    string `json:"updated"`
-	CheckedOut string `json:"checked_out,omitempty"`
+// guestRecord is a guest's names and personal data (language, VIP, group,
+// no-post flag, class of service), kept beside the log in bucket "names"
+// and erased after check-out (docs/journal.md, "Guest records"). Guest
+// events never carry them, so they stay at the property unless
+// central.ship_guest_names ships them beside the events.
+type guestRecord struct {
+	Last           string `json:"last,omitempty"`
+	First          string `json:"first,omitempty"`
+	Title          string `json:"title,omitempty"`
+	Language       string `json:"language,omitempty"`
+	VIP            string `json:"vip,omitempty"`
+	Group          string `json:"group,omitempty"`
+	NoPost         bool   `json:"no_post,omitempty"`
+	ClassOfService string `json:"class_of_service,omitempty"`
+	Updated        string `json:"updated"`
+	CheckedOut     string `json:"checked_out,omitempty"`
+}
+
+// personal is the record's personal data without its names.
+type personal struct {
+	Language, VIP, Group string
+	NoPost               bool
+	ClassOfService       string
+}
+
+func (r *guestRecord) setPersonal(p personal) {
+	r.Language, r.VIP, r.Group, r.NoPost, r.ClassOfService = p.Language, p.VIP, p.Group, p.NoPost, p.ClassOfService
+}
+
+// recordFields is how each guest field the record keeps is copied from a
+// guest.
+var recordFields = [...]struct {
+	field gateway.GuestFields
+	copy  func(r *guestRecord, g *gateway.Guest)
+}{
+	{gateway.FieldLastName, func(r *guestRecord, g *gateway.Guest) { r.Last = g.LastName }},
+	{gateway.FieldFirstName, func(r *guestRecord, g *gateway.Guest) { r.First = g.FirstName }},
+	{gateway.FieldTitle, func(r *guestRecord, g *gateway.Guest) { r.Title = g.Title }},
+	{gateway.FieldLanguage, func(r *guestRecord, g *gateway.Guest) { r.Language = g.Language }},
+	{gateway.FieldVIP, func(r *guestRecord, g *gateway.Guest) { r.VIP = g.VIP }},
+	{gateway.FieldGroup, func(r *guestRecord, g *gateway.Guest) { r.Group = g.Group }},
+	{gateway.FieldNoPost, func(r *guestRecord, g *gateway.Guest) { r.NoPost = g.NoPost }},
+	{gateway.FieldClassOfService, func(r *guestRecord, g *gateway.Guest) { r.ClassOfService = g.ClassOfService }},
 }
 
 // nameKey keys a guest's names: the reservation number, or the room for a
@@ -77,13 +110,8 @@ var stayFields = [...]struct {
 	copy  func(s *stay, g *guestData)
 }{
 	{gateway.FieldShared, func(s *stay, g *guestData) { s.Shared = g.Shared }},
-	{gateway.FieldLanguage, func(s *stay, g *guestData) { s.Language = g.Language }},
-	{gateway.FieldVIP, func(s *stay, g *guestData) { s.VIP = g.VIP }},
-	{gateway.FieldGroup, func(s *stay, g *guestData) { s.Group = g.Group }},
 	{gateway.FieldArrival, func(s *stay, g *guestData) { s.Arrival = g.Arrival }},
 	{gateway.FieldDeparture, func(s *stay, g *guestData) { s.Departure = g.Departure }},
-	{gateway.FieldNoPost, func(s *stay, g *guestData) { s.NoPost = g.NoPost }},
-	{gateway.FieldClassOfService, func(s *stay, g *guestData) { s.ClassOfService = g.ClassOfService }},
 }
 
 func (w *txw) loadRoom(room string) ([]stay, error) {
@@ -312,21 +340,18 @@ var errUnchanged = errors.New("unchanged")
 // ApplyGuest records a guest or link event from the PMS and updates the rooms
 // and names it touches; see gateway.Journal.
 func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, error) {
+	// The event keeps what the central needs of the stay; the guest's names
+	// and personal data go to the guest record beside the log (below).
 	g := &guestData{
-		Event:          ge.Kind,
-		Shared:         ge.Guest.Shared,
-		Language:       ge.Guest.Language,
-		VIP:            ge.Guest.VIP,
-		Group:          ge.Guest.Group,
-		Arrival:        dateString(ge.Guest.Arrival),
-		Departure:      dateString(ge.Guest.Departure),
-		NoPost:         ge.Guest.NoPost,
-		ClassOfService: ge.Guest.ClassOfService,
-		Fields:         storedFieldNames(ge.Guest.Room, ge.Guest.Reservation, ge.Carried()),
-		carried:        ge.Carried(),
-		OldRoom:        ge.OldRoom,
-		OldRoomShared:  ge.OldRoomShared,
-		Resync:         ge.Resync,
+		Event:         ge.Kind,
+		Shared:        ge.Guest.Shared,
+		Arrival:       dateString(ge.Guest.Arrival),
+		Departure:     dateString(ge.Guest.Departure),
+		Fields:        storedFieldNames(ge.Guest.Room, ge.Guest.Reservation, ge.Carried()),
+		carried:       ge.Carried(),
+		OldRoom:       ge.OldRoom,
+		OldRoomShared: ge.OldRoomShared,
+		Resync:        ge.Resync,
 	}
 	if !ge.Time.IsZero() {
 		g.PMSTime = ge.Time.Format(gateway.WallClockLayout)
@@ -349,8 +374,7 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 	if strings.ContainsRune(ge.OldRoom, 0) || strings.ContainsRune(res, 0) {
 		return false, gateway.Errorf(gateway.KindInvalid, "a room or reservation number holds a NUL byte")
 	}
-	wantNames := (ge.Kind == gateway.GuestCheckIn || ge.Kind == gateway.GuestChange) &&
-		g.carried.Has(gateway.FieldNames)
+	stayEvent := ge.Kind == gateway.GuestCheckIn || ge.Kind == gateway.GuestChange
 	err := j.write(ctx, "record a guest event", func(w *txw) error {
 		var keys [][]byte
 		if ge.Kind == gateway.GuestCheckIn || ge.Kind == gateway.GuestChange || ge.Kind == gateway.GuestCheckOut {
@@ -363,6 +387,9 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 			}
 		}
 		before := w.snapshot(keys)
+		// A stay the event creates starts a new guest record, as the
+		// stay itself starts without the fields of an earlier one.
+		fresh := stayEvent && w.freshStay(room, res, ge)
 		now := j.now()
 		ev := &event{kind: gateway.EventGuest, at: now, room: room, reservation: res, guest: g}
 		if err := w.append(ev); err != nil {
@@ -374,7 +401,7 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 		stamp := now.Format(time.RFC3339Nano)
 		for _, s := range gone {
 			k := nameKey(s.room, s.reservation)
-			var n names
+			var n guestRecord
 			if v := nb.Get(k); v != nil && json.Unmarshal(v, &n) == nil && n.CheckedOut == "" {
 				n.CheckedOut = stamp
 				if err := putJSON(nb, k, n); err != nil {
@@ -390,24 +417,24 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 				changed = true
 			}
 		}
-		if wantNames {
+		if stayEvent {
 			k := nameKey(room, res)
-			var n names
-			if v := nb.Get(k); v != nil {
+			var n guestRecord
+			v := nb.Get(k)
+			if v != nil {
 				json.Unmarshal(v, &n)
 			}
 			nn := n
-			if g.carried.Has(gateway.FieldLastName) {
-				nn.Last = ge.Guest.LastName
+			if fresh {
+				nn = guestRecord{}
 			}
-			if g.carried.Has(gateway.FieldFirstName) {
-				nn.First = ge.Guest.FirstName
+			for _, f := range recordFields {
+				if g.carried.Has(f.field) {
+					f.copy(&nn, &ge.Guest)
+				}
 			}
-			if g.carried.Has(gateway.FieldTitle) {
-				nn.Title = ge.Guest.Title
-			}
-			nn.CheckedOut = ""
-			if nn != n || nb.Get(k) == nil {
+			nn.Updated, nn.CheckedOut = n.Updated, ""
+			if v != nil && nn != n || v == nil && nn != (guestRecord{}) {
 				nn.Updated = stamp
 				if err := putJSON(nb, k, nn); err != nil {
 					return err
@@ -424,6 +451,24 @@ func (j *Journal) ApplyGuest(ctx context.Context, ge gateway.GuestEvent) (bool, 
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// freshStay reports whether the check-in or change ge, for room and res,
+// creates its stay rather than updating one: no stay holds the reservation
+// (for a reservation number), or neither the room nor the room it moves
+// from holds a stay without one. This is arrive's rule for a new stay.
+func (w *txw) freshStay(room, res string, ge gateway.GuestEvent) bool {
+	if res != "" {
+		return w.stays.Get([]byte(res)) == nil
+	}
+	has := func(r string) bool {
+		list, _ := w.loadRoom(r)
+		return slices.ContainsFunc(list, func(s stay) bool { return s.Reservation == "" })
+	}
+	if has(room) {
+		return false
+	}
+	return !(ge.Kind == gateway.GuestChange && ge.OldRoom != "" && ge.OldRoom != room && has(ge.OldRoom))
 }
 
 // snapshot copies the values of rooms ("r"+room) and stays ("s"+reservation)
@@ -469,13 +514,13 @@ func appendGuests(out []gateway.Guest, nb *bolt.Bucket, r string, v []byte) ([]g
 		return out, errors.New("room " + r + ": guest record is damaged")
 	}
 	for _, s := range list {
-		g := gateway.Guest{Room: r, Reservation: s.Reservation, Shared: s.Shared, Language: s.Language,
-			VIP: s.VIP, Group: s.Group, NoPost: s.NoPost, ClassOfService: s.ClassOfService}
+		g := gateway.Guest{Room: r, Reservation: s.Reservation, Shared: s.Shared}
 		g.Arrival, _ = time.Parse(dateLayout, s.Arrival)
 		g.Departure, _ = time.Parse(dateLayout, s.Departure)
-		var n names
+		var n guestRecord
 		if v := nb.Get(nameKey(r, s.Reservation)); v != nil && json.Unmarshal(v, &n) == nil {
 			g.LastName, g.FirstName, g.Title = n.Last, n.First, n.Title
+			g.Language, g.VIP, g.Group, g.NoPost, g.ClassOfService = n.Language, n.VIP, n.Group, n.NoPost, n.ClassOfService
 		}
 		out = append(out, g)
 	}
@@ -532,23 +577,20 @@ func (j *Journal) Guests(ctx context.Context, room string) ([]gateway.Guest, err
 	return out, err
 }
 
-// eraseNames erases the names of guests who checked out before cutoff, and
-// of guests no room holds any more whose names were last written before it.
+// eraseNames erases the guest records (names and personal data) of guests
+// who checked out before cutoff, and of guests no room holds any more whose
+// record was last written before it. The record of a stay a room holds is
+// never erased: it holds what the engine reads of the stay (no-post,
+// class of service, VIP).
 func (j *Journal) eraseNames(ctx context.Context, cutoff time.Time) (int, error) {
 	n := 0
 	err := j.update(ctx, "erase guest names", func(tx *bolt.Tx) error {
 		nb, stays, rooms := tx.Bucket(bNames), tx.Bucket(bStays), tx.Bucket(bRooms)
 		var doomed [][]byte
 		err := nb.ForEach(func(k, v []byte) error {
-			var rec names
+			var rec guestRecord
 			if json.Unmarshal(v, &rec) != nil {
 				doomed = append(doomed, clone(k))
-				return nil
-			}
-			if rec.CheckedOut != "" {
-				if t, err := time.Parse(time.RFC3339Nano, rec.CheckedOut); err != nil || !t.After(cutoff) {
-					doomed = append(doomed, clone(k))
-				}
 				return nil
 			}
 			key := string(k)
@@ -559,6 +601,12 @@ func (j *Journal) eraseNames(ctx context.Context, cutoff time.Time) (int, error)
 				var list []stay
 				json.Unmarshal(rooms.Get([]byte(room)), &list)
 				present = slices.ContainsFunc(list, func(s stay) bool { return s.Reservation == "" })
+			}
+			if rec.CheckedOut != "" && !present {
+				if t, err := time.Parse(time.RFC3339Nano, rec.CheckedOut); err != nil || !t.After(cutoff) {
+					doomed = append(doomed, clone(k))
+				}
+				return nil
 			}
 			if t, err := time.Parse(time.RFC3339Nano, rec.Updated); !present && (err != nil || !t.After(cutoff)) {
 				doomed = append(doomed, clone(k))

@@ -115,7 +115,7 @@ func TestRawBytesKept(t *testing.T) {
 func TestSequenceAcrossReopen(t *testing.T) {
 	e := newEnv(t, store.Options{})
 	info, _ := e.j.Info(ctx)
-	if len(info.Epoch) != 36 || info.Schema != 3 || info.LastSeq != 0 {
+	if len(info.Epoch) != 36 || info.Schema != 4 || info.LastSeq != 0 {
 		t.Fatalf("new journal: %+v", info)
 	}
 	var ids []gateway.EntryID

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -166,4 +168,77 @@ func convertRecord(events *bolt.Bucket, id uint64, v []byte) (*rec, error) {
 		r.charge = canonCharge(ev.charge)
 	}
 	return &r, nil
+}
+
+// Schema 3 → 4: a guest's personal data (language, VIP, group, no-post flag,
+// class of service) leaves the stays in bucket "rooms" for the guest record
+// beside the log (bucket "names"), where the names are: guest events no
+// longer carry it, so a stay projected from the log cannot hold it
+// (docs/journal.md, "Guest records"). Events written before keep their
+// fields (events are never rewritten); the projection ignores them.
+
+// stayV3 is a stay as schema 3 keeps it.
+type stayV3 struct {
+	stay
+	Language       string `json:"language,omitempty"`
+	VIP            string `json:"vip,omitempty"`
+	Group          string `json:"group,omitempty"`
+	NoPost         bool   `json:"no_post,omitempty"`
+	ClassOfService string `json:"class_of_service,omitempty"`
+}
+
+// migrateGuestRecords copies each stay's personal data into its guest
+// record (making one where the stay has data and no record) and rewrites
+// the stays without it.
+func migrateGuestRecords(tx *bolt.Tx, j *Journal) error {
+	rooms, nb := tx.Bucket(bRooms), tx.Bucket(bNames)
+	if rooms == nil || nb == nil {
+		return fmt.Errorf("bucket rooms or names is missing")
+	}
+	stamp := j.now().Format(time.RFC3339Nano)
+	type kv struct{ k, v []byte }
+	var out []kv
+	err := rooms.ForEach(func(k, v []byte) error {
+		var old []stayV3
+		if err := json.Unmarshal(v, &old); err != nil {
+			return fmt.Errorf("room %s: guest record is damaged: %w", k, err)
+		}
+		list := make([]stay, len(old))
+		for i, s := range old {
+			list[i] = s.stay
+			p := personal{s.Language, s.VIP, s.Group, s.NoPost, s.ClassOfService}
+			key := nameKey(string(k), s.Reservation)
+			var rec guestRecord
+			rv := nb.Get(key)
+			if rv == nil && p == (personal{}) {
+				continue
+			}
+			if rv != nil {
+				if err := json.Unmarshal(rv, &rec); err != nil {
+					rec = guestRecord{Updated: stamp} // damaged: the stay's data replaces it
+				}
+			} else {
+				rec.Updated = stamp
+			}
+			rec.setPersonal(p)
+			if err := putJSON(nb, key, rec); err != nil {
+				return err
+			}
+		}
+		b, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		out = append(out, kv{clone(k), b})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range out {
+		if err := rooms.Put(p.k, p.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -73,7 +73,7 @@ func TestMigration(t *testing.T) {
 		return err
 	}})
 	// A reader does not upgrade: it says what to do.
-	if _, err := Open(path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "has schema 3 and this callgate uses 4: start the gateway once to upgrade it") {
+	if _, err := Open(path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "has schema 4 and this callgate uses 5: start the gateway once to upgrade it") {
 		t.Errorf("read-only open of an old journal: %v", err)
 	}
 	j, err := Open(path, Options{})
@@ -82,7 +82,7 @@ func TestMigration(t *testing.T) {
 	}
 	defer j.Close()
 	ctx := context.Background()
-	if in, _ := j.Info(ctx); in.Schema != 4 || in.Entries != 5 {
+	if in, _ := j.Info(ctx); in.Schema != 5 || in.Entries != 5 {
 		t.Errorf("after the upgrade: %+v", in)
 	}
 	if c, _ := j.Counts(ctx); c.States[gateway.StateException] != 5 {
@@ -102,13 +102,13 @@ func TestMigrationFails(t *testing.T) {
 		return errors.New("disk full")
 	}})
 	_, err := Open(path, Options{})
-	if err == nil || !strings.Contains(err.Error(), "cannot upgrade the journal") || !strings.Contains(err.Error(), "(it is unchanged): migration from schema 3 (a broken step): disk full") {
+	if err == nil || !strings.Contains(err.Error(), "cannot upgrade the journal") || !strings.Contains(err.Error(), "(it is unchanged): migration from schema 4 (a broken step): disk full") {
 		t.Errorf("failed migration: %v", err)
 	}
-	if s := schemaOf(t, path); s != 3 {
+	if s := schemaOf(t, path); s != 4 {
 		t.Errorf("schema %d after a failed migration", s)
 	}
-	currentSchema, migrations = 3, migrations[:2]
+	currentSchema, migrations = 4, migrations[:3]
 	j, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func checkMigrated(t *testing.T, path string) {
 	}
 	defer j.Close()
 	ctx := context.Background()
-	if in, _ := j.Info(ctx); in.Schema != 3 {
+	if in, _ := j.Info(ctx); in.Schema != 4 {
 		t.Errorf("schema %d after the upgrade", in.Schema)
 	}
 	es, err := j.Entries(ctx, gateway.Filter{History: true})

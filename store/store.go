@@ -94,7 +94,7 @@ func (o *Options) fill() error {
 
 // currentSchema is the layout this code reads and writes (see doc.go). A var,
 // not a const, so the migration tests can pretend to be a later version.
-var currentSchema = 3
+var currentSchema = 4
 
 // migration moves a journal from schema to schema+1, inside the one
 // transaction that also records the new schema. Events are never migrated
@@ -117,6 +117,7 @@ type migration struct {
 var migrations = []migration{
 	{from: 1, what: "entry records carry their raw record, call and charge", run: migrateRecords, prepare: prepareRecords},
 	{from: 2, what: "running totals per quarter hour", run: migrateTotals},
+	{from: 3, what: "guests' personal data moves from the stays to the guest records", run: migrateGuestRecords},
 }
 
 // Journal is the bbolt journal. It implements gateway.Journal,

@@ -69,7 +69,7 @@ func TestOpenRefuses(t *testing.T) {
 	for _, ro := range []bool{false, true} {
 		t.Run(fmt.Sprintf("read-only=%v", ro), func(t *testing.T) {
 			_, err := store.Open(e.path, store.Options{ReadOnly: ro})
-			if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "was written by a newer callgate (schema 7; this one knows schema 3): upgrade callgate") {
+			if !gateway.IsKind(err, gateway.KindInvalid) || !strings.Contains(err.Error(), "was written by a newer callgate (schema 7; this one knows schema 4): upgrade callgate") {
 				t.Errorf("newer schema, read-only %v: %v", ro, err)
 			}
 		})

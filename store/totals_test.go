@@ -73,7 +73,7 @@ func TestMigrateTotals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	if in, _ := j.Info(ctx); in.Schema != 3 {
+	if in, _ := j.Info(ctx); in.Schema != 4 {
 		t.Errorf("schema %d after the upgrade", in.Schema)
 	}
 	got, err := j.Totals(ctx, from, to)

@@ -125,11 +125,17 @@ func (c *Central) Apply(_ context.Context, property string, b gateway.ShipBatch)
 			}
 			continue
 		}
+		if e.Sealed && e.Kind != gateway.EventGuest {
+			return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "event %d is sealed and of kind %s: only guest events are sealed", e.Seq, e.Kind)
+		}
 		h := sha256.New()
 		h.Write(prev[:])
 		h.Write(e.Body)
 		var sum [32]byte
 		h.Sum(sum[:0])
+		if e.Sealed {
+			sum = e.Hash // a sealed event's hash is taken for its link
+		}
 		if sum != e.Hash {
 			return gateway.ShipAck{}, gateway.Wrap(gateway.KindRejected, gateway.ErrShipChain, fmt.Sprintf("event %d does not continue the chain", e.Seq))
 		}
@@ -207,6 +213,38 @@ func CentralContract(t *testing.T, open func(t *testing.T) CentralUnderTest) {
 		}
 		if n := c.Held("e1"); n != 20 {
 			t.Errorf("%d events held after refusals, want 20", n)
+		}
+	})
+	t.Run("sealed guest events", func(t *testing.T) {
+		c := open(t)
+		l := log("e1", 2, "101") // 10 events
+		l.OldGuest(map[string]any{"room": "101", "reservation": "R1", "event": "check-in", "vip": "Platinum7", "no_post": true})
+		l.PostedCall(3, "101", 300) // events 12 to 16 chain from the guest event
+		// A sealed event of another kind, or whose hash is not the
+		// journal's, is refused, and nothing of the batch is stored.
+		bad := l.Sealed(1, 16)
+		bad.Events[3].Sealed, bad.Events[3].Body = true, nil
+		if _, err := c.Applier.Apply(ctx, c.Property, bad); err == nil {
+			t.Error("a sealed captured event was taken")
+		}
+		bad = l.Sealed(1, 16)
+		bad.Events[10].Hash[0] ^= 1
+		if _, err := c.Applier.Apply(ctx, c.Property, bad); !errors.Is(err, gateway.ErrShipChain) {
+			t.Errorf("a sealed event with another hash: %v, want a broken chain", err)
+		}
+		if n := c.Held("e1"); n != 0 {
+			t.Errorf("%d events held after refusals, want 0", n)
+		}
+		a, err := c.Applier.Apply(ctx, c.Property, l.Sealed(1, 16))
+		if err != nil || a.Cursor != 16 {
+			t.Fatalf("a batch with a sealed guest event: %+v %v", a, err)
+		}
+		// The batch sent again, now whole: the same hashes, skipped.
+		if a, err := c.Applier.Apply(ctx, c.Property, l.Batch(5, 16)); err != nil || a.Cursor != 16 {
+			t.Errorf("the same events again, unsealed: %+v %v", a, err)
+		}
+		if n := c.Held("e1"); n != 16 {
+			t.Errorf("%d events held, want 16", n)
 		}
 	})
 	t.Run("epochs apart", func(t *testing.T) {

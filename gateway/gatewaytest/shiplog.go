@@ -212,6 +212,30 @@ func (l *ShipLog) Move(id gateway.EntryID, m ShipMove) {
 	e.History = append(e.History, gateway.StateChange{Seq: ev.Seq, Time: ev.Time, Local: ev.Local, From: from, To: m.To, Actor: m.Actor, Reason: m.Reason})
 }
 
+// OldGuest journals a guest event as journals before schema 4 wrote them:
+// its data holds the guest's personal data beside the stay (data is the
+// event's "data" object).
+func (l *ShipLog) OldGuest(data map[string]any) gateway.Event {
+	return l.add(0, gateway.EventGuest, "", "", "", "", mustJSON(data))
+}
+
+// Sealed is the batch from..to with its guest events sealed as a property
+// that does not ship guest data sends them (docs/central.md, "Guest
+// data"): no body, the data without the guest's personal data.
+func (l *ShipLog) Sealed(from, to uint64) gateway.ShipBatch {
+	b := l.Batch(from, to)
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.Kind != gateway.EventGuest {
+			continue
+		}
+		if data, personal, err := gateway.SealGuestData(e.Data); err == nil && personal {
+			e.Data, e.Body, e.Sealed = data, nil, true
+		}
+	}
+	return b
+}
+
 // Audit journals an audit record.
 func (l *ShipLog) Audit(actor, action, reason string, detail map[string]string) {
 	l.add(0, gateway.EventAudit, actor, reason, "", "", mustJSON(map[string]any{"action": action, "detail": detail}))

@@ -30,8 +30,10 @@ type Config struct {
 	// BatchMax is the most events a batch carries (default 5,000; 1 to
 	// 10,000).
 	BatchMax int `yaml:"batch_max"`
-	// ShipGuestNames sends the guests' names beside the events (default
-	// false: the central needs rooms and stays, not names).
+	// ShipGuestNames sends the guests' names and personal data beside the
+	// events (default false: the central needs rooms and stays, not names;
+	// older guest events holding personal data then go sealed,
+	// docs/central.md "Guest data").
 	ShipGuestNames bool `yaml:"ship_guest_names"`
 }
 

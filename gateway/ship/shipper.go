@@ -70,8 +70,10 @@ type Shipper struct {
 	// (default ShipBatchBytes; a single longer event still goes alone).
 	BatchMax   int
 	BatchBytes int
-	// GuestNames ships the names of the guests the batch's events name
-	// (central.ship_guest_names; default false).
+	// GuestNames ships the names and personal data of the guests the
+	// batch's events name (central.ship_guest_names; default false).
+	// Without it, guest events that hold personal data (written before
+	// journal schema 4) are shipped sealed (Seal).
 	GuestNames bool
 	// Site, if set, gives the property's snapshot sent with every batch.
 	Site func() gateway.SiteSnapshot
@@ -368,6 +370,14 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 		}
 		size += len(e.Body)
 	}
+	if !r.s.GuestNames {
+		// Guest events written before journal schema 4 hold the guest's
+		// personal data: they go sealed (docs/central.md, "Guest data").
+		// Events are the run's own copies, read for this batch.
+		for i := range evs {
+			evs[i], _ = Seal(evs[i])
+		}
+	}
 	b := gateway.ShipBatch{Epoch: r.epoch, Events: evs, PrevHash: prev, Follows: r.follows, FollowsEntry: r.followsEntry}
 	if r.chainEpoch != r.epoch {
 		b.ChainEpoch = r.chainEpoch
@@ -523,8 +533,8 @@ func (r *shipRun) failed(err error) {
 	})
 }
 
-// guestNames returns the names the journal holds for the stays the
-// events name (room and reservation in their data).
+// guestNames returns the names and personal data the journal holds for
+// the stays the events name (room and reservation in their data).
 func (r *shipRun) guestNames(ctx context.Context, evs []gateway.Event) ([]gateway.ShipGuestName, error) {
 	type stayKey struct{ room, res string }
 	rooms := map[string]map[string]bool{}
@@ -553,11 +563,13 @@ func (r *shipRun) guestNames(ctx context.Context, evs []gateway.Event) ([]gatewa
 		}
 		for _, g := range gs {
 			k := stayKey{g.Room, g.Reservation}
-			if seen[k] || !res[""] && !res[g.Reservation] || g.LastName == "" && g.FirstName == "" && g.Title == "" {
+			n := gateway.ShipGuestName{Room: g.Room, Reservation: g.Reservation, LastName: g.LastName, FirstName: g.FirstName, Title: g.Title,
+				Language: g.Language, VIP: g.VIP, Group: g.Group, NoPost: g.NoPost, ClassOfService: g.ClassOfService}
+			if seen[k] || !res[""] && !res[g.Reservation] || n == (gateway.ShipGuestName{Room: g.Room, Reservation: g.Reservation}) {
 				continue
 			}
 			seen[k] = true
-			out = append(out, gateway.ShipGuestName{Room: g.Room, Reservation: g.Reservation, LastName: g.LastName, FirstName: g.FirstName, Title: g.Title})
+			out = append(out, n)
 		}
 	}
 	slices.SortFunc(out, func(a, b gateway.ShipGuestName) int {

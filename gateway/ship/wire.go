@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,18 +79,106 @@ type wireSite struct {
 	Head     uint64 `json:"head,omitempty"`
 }
 
-// wireEvent is one event: its hash and its stored body, byte for byte.
+// wireEvent is one event: its hash and its stored body, byte for byte; or,
+// for a sealed guest event, its hash and its envelope with the data
+// gateway.SealGuestData keeps (docs/central.md, "Guest data").
 type wireEvent struct {
-	Hash  string          `json:"hash"`
-	Event json.RawMessage `json:"event"`
+	Hash   string          `json:"hash"`
+	Event  json.RawMessage `json:"event,omitempty"`
+	Sealed json.RawMessage `json:"sealed,omitempty"`
+}
+
+// sealedEvent is a sealed event's envelope on the wire.
+type sealedEvent struct {
+	Seq     uint64          `json:"seq"`
+	Entry   uint64          `json:"entry,omitempty"`
+	Kind    string          `json:"kind"`
+	Time    string          `json:"time"`
+	TimeUTC string          `json:"time_utc"`
+	Actor   string          `json:"actor,omitempty"`
+	Reason  string          `json:"reason,omitempty"`
+	Data    json.RawMessage `json:"data"`
 }
 
 type wireGuest struct {
-	Room        string `json:"room"`
-	Reservation string `json:"reservation,omitempty"`
-	LastName    string `json:"last_name,omitempty"`
-	FirstName   string `json:"first_name,omitempty"`
-	Title       string `json:"title,omitempty"`
+	Room           string `json:"room"`
+	Reservation    string `json:"reservation,omitempty"`
+	LastName       string `json:"last_name,omitempty"`
+	FirstName      string `json:"first_name,omitempty"`
+	Title          string `json:"title,omitempty"`
+	Language       string `json:"language,omitempty"`
+	VIP            string `json:"vip,omitempty"`
+	Group          string `json:"group,omitempty"`
+	NoPost         bool   `json:"no_post,omitempty"`
+	ClassOfService string `json:"class_of_service,omitempty"`
+}
+
+// Seal returns e sealed when it is a guest event whose data holds more than
+// gateway.SealedGuestKeys (the guest's personal data, in an event written
+// before journal schema 4): without its body, with its hash and the data
+// reduced to those keys. Any other event is returned as it is, and false.
+func Seal(e gateway.Event) (gateway.Event, bool) {
+	if e.Kind != gateway.EventGuest || e.Sealed {
+		return e, false
+	}
+	data, personal, err := gateway.SealGuestData(e.Data)
+	if err != nil {
+		// Data that is no object holds no key to keep: seal it empty.
+		data, personal = json.RawMessage(`{}`), true
+	}
+	if !personal {
+		return e, false
+	}
+	e.Data, e.Body, e.Sealed = data, nil, true
+	return e, true
+}
+
+// encodeSealed writes a sealed event's envelope.
+func encodeSealed(e gateway.Event) (json.RawMessage, error) {
+	if e.Kind != gateway.EventGuest {
+		return nil, gateway.Errorf(gateway.KindInternal, "event %d is a %s event: only guest events are sealed", e.Seq, e.Kind)
+	}
+	if e.From != "" || e.To != "" {
+		return nil, gateway.Errorf(gateway.KindInternal, "sealed event %d has a state change", e.Seq)
+	}
+	return json.Marshal(sealedEvent{Seq: e.Seq, Entry: uint64(e.Entry), Kind: string(e.Kind),
+		Time: e.Local.Format(gateway.WallClockLayout), TimeUTC: e.Time.UTC().Format(time.RFC3339Nano),
+		Actor: e.Actor, Reason: e.Reason, Data: e.Data})
+}
+
+// decodeSealed reads a sealed event: a guest event's envelope whose data
+// has only gateway.SealedGuestKeys.
+func decodeSealed(h [32]byte, raw json.RawMessage) (gateway.Event, error) {
+	var e gateway.Event
+	var s sealedEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return e, fmt.Errorf("not a sealed event: %v", err)
+	}
+	if s.Seq == 0 {
+		return e, fmt.Errorf("no sequence number")
+	}
+	if s.Kind != string(gateway.EventGuest) {
+		return e, fmt.Errorf("sealed event %d is of kind %q: only guest events are sealed", s.Seq, clip(s.Kind))
+	}
+	at, err := time.Parse(time.RFC3339Nano, s.TimeUTC)
+	if err != nil {
+		return e, fmt.Errorf("event %d: time_utc %q is not an RFC 3339 time", s.Seq, clip(s.TimeUTC))
+	}
+	local, err := time.Parse(gateway.WallClockLayout, s.Time)
+	if err != nil {
+		return e, fmt.Errorf("event %d: time %q is not a wall-clock time like 2026-11-27T14:03:05", s.Seq, clip(s.Time))
+	}
+	data, extra, err := gateway.SealGuestData(s.Data)
+	if err != nil {
+		return e, fmt.Errorf("sealed event %d: %v", s.Seq, err)
+	}
+	if extra {
+		return e, fmt.Errorf("sealed event %d carries more than the stay (%s): a sealed event keeps none of the guest's data", s.Seq, strings.Join(gateway.SealedGuestKeys, ", "))
+	}
+	return gateway.Event{Seq: s.Seq, Entry: gateway.EntryID(s.Entry), Kind: gateway.EventGuest, Time: at.UTC(), Local: local,
+		Actor: s.Actor, Reason: s.Reason, Data: data, Hash: h, Sealed: true}, nil
 }
 
 // eventHeader is the envelope of a stored event body (docs/journal.md).
@@ -134,10 +223,19 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
 	}
 	for i, e := range b.Events {
+		w.Events[i].Hash = hex.EncodeToString(e.Hash[:])
+		if e.Sealed {
+			s, err := encodeSealed(e)
+			if err != nil {
+				return nil, err
+			}
+			w.Events[i].Sealed = s
+			continue
+		}
 		if len(e.Body) == 0 {
 			return nil, gateway.Errorf(gateway.KindInternal, "event %d has no stored body to ship", e.Seq)
 		}
-		w.Events[i] = wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body}
+		w.Events[i].Event = e.Body
 	}
 	for _, g := range b.GuestNames {
 		w.Guests = append(w.Guests, wireGuest(g))
@@ -253,7 +351,9 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		if i > 0 && e.Seq != b.Events[i-1].Seq+1 {
 			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's events are not consecutive: %d follows %d", e.Seq, b.Events[i-1].Seq)
 		}
-		if want := chain(prev, e.Body); want != e.Hash {
+		// A sealed event's body is not shipped: its hash is taken for
+		// that one link, and the next event is checked from it.
+		if want := chain(prev, e.Body); !e.Sealed && want != e.Hash {
 			return gateway.ShipBatch{}, gateway.Wrap(gateway.KindInvalid, ErrChain,
 				fmt.Sprintf("event %d of epoch %s does not chain from the one before it: the journal was altered or the batch damaged; run `gateway journal verify` at the property", e.Seq, b.Epoch))
 		}
@@ -273,6 +373,12 @@ func decodeEvent(we wireEvent) (gateway.Event, error) {
 	h, err := hash32(we.Hash)
 	if err != nil {
 		return e, err
+	}
+	switch {
+	case we.Sealed != nil && we.Event != nil:
+		return e, fmt.Errorf("both a body and a sealed event")
+	case we.Sealed != nil:
+		return decodeSealed(h, we.Sealed)
 	}
 	hd, ok := fastHeader(we.Event)
 	if !ok {

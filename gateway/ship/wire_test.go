@@ -2,11 +2,13 @@ package ship
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,11 +47,93 @@ func events(first uint64, n int, prev [32]byte) []gateway.Event {
 	return out
 }
 
+// guestEvents makes events 1 to 3 of testEpoch: a captured record, an old
+// guest event holding the guest's personal data (as the journal wrote them
+// before schema 4) and another captured record.
+func guestEvents() []gateway.Event {
+	evs := events(1, 3, [32]byte{})
+	body := `{"seq":2,"kind":"guest","time":"2026-12-05T21:00:01","time_utc":"2026-12-06T02:00:01Z","data":{"room":"101","reservation":"R1","event":"check-in","shared":true,"language":"Klingon","vip":"Platinum7","group":"Orion Syndicate","arrival":"2026-12-05","no_post":true,"class_of_service":"cos-9","fields":["RN","G#","GS","GL","GV","GG","GA","NP","CS"],"pms_time":"2026-12-05T21:00:00"}}`
+	evs[1] = gateway.Event{Seq: 2, Kind: gateway.EventGuest, Time: time.Date(2026, 12, 6, 2, 0, 1, 0, time.UTC), Local: time.Date(2026, 12, 5, 21, 0, 1, 0, time.UTC),
+		Data: json.RawMessage(body[strings.Index(body, `"data":`)+7 : len(body)-1]), Hash: chain(evs[0].Hash, []byte(body)), Body: json.RawMessage(body)}
+	// Event 3 chains from the guest event's hash.
+	evs[2].Hash = chain(evs[1].Hash, evs[2].Body)
+	return evs
+}
+
+// TestSealedRoundTrip: an old guest event sealed (Seal) goes without its
+// body and its personal data, keeps its hash, stay and envelope, and the
+// batch still checks: the next event chains from the sealed one's hash.
+func TestSealedRoundTrip(t *testing.T) {
+	evs := guestEvents()
+	sealed, ok := Seal(evs[1])
+	if !ok || !sealed.Sealed || sealed.Body != nil || sealed.Hash != evs[1].Hash {
+		t.Fatalf("Seal: %+v %v", sealed, ok)
+	}
+	if _, ok := Seal(evs[0]); ok {
+		t.Error("a captured event was sealed")
+	}
+	stay := gateway.Event{Seq: 9, Kind: gateway.EventGuest, Data: json.RawMessage(`{"room":"101","event":"check-out"}`)}
+	if _, ok := Seal(stay); ok {
+		t.Error("a guest event without personal data was sealed")
+	}
+	evs[1] = sealed
+	data, err := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := gunzip(t, data)
+	for _, v := range []string{"Klingon", "Platinum7", "Orion", "no_post", "cos-9"} {
+		if bytes.Contains(plain, []byte(v)) {
+			t.Errorf("the sealed batch holds %q: %s", v, plain)
+		}
+	}
+	out, err := DecodeBatch(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := out.Events[1]
+	if !e.Sealed || e.Body != nil || e.Hash != evs[1].Hash || e.Seq != 2 || e.Kind != gateway.EventGuest || !e.Time.Equal(evs[1].Time) || !e.Local.Equal(evs[1].Local) {
+		t.Fatalf("the sealed event came back as %+v", e)
+	}
+	if want := `{"room":"101","reservation":"R1","event":"check-in","shared":true,"arrival":"2026-12-05","fields":["RN","G#","GS","GL","GV","GG","GA","NP","CS"],"pms_time":"2026-12-05T21:00:00"}`; string(e.Data) != want {
+		t.Errorf("sealed data\n%s\nwant\n%s", e.Data, want)
+	}
+	if out.Events[2].Sealed || !bytes.Equal(out.Events[2].Body, evs[2].Body) {
+		t.Errorf("the event after the sealed one: %+v", out.Events[2])
+	}
+	// Unsealed, the same events ship whole and check too.
+	if _, err := DecodeBatch(bytes.NewReader(mustEncode(t, gateway.ShipBatch{Epoch: testEpoch, Events: guestEvents()}))); err != nil {
+		t.Errorf("the unsealed batch: %v", err)
+	}
+}
+
+func mustEncode(t *testing.T, b gateway.ShipBatch) []byte {
+	t.Helper()
+	data, err := EncodeBatch(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func gunzip(t *testing.T, data []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestBatchRoundTrip(t *testing.T) {
 	evs := events(1, 50, [32]byte{})
 	in := gateway.ShipBatch{Epoch: testEpoch, Events: evs,
 		Site:       gateway.SiteSnapshot{Name: "Grand Hotel", Timezone: "Europe/Vienna", At: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC), Link: gateway.LinkAlive, Queued: 3, InDoubt: 1, Version: "v1", Head: 77},
-		GuestNames: []gateway.ShipGuestName{{Room: "101", Reservation: "77", LastName: "Muster"}}}
+		GuestNames: []gateway.ShipGuestName{{Room: "101", Reservation: "77", LastName: "Muster", Language: "D", VIP: "2", Group: "G", NoPost: true, ClassOfService: "3"}}}
 	data, err := EncodeBatch(in)
 	if err != nil {
 		t.Fatal(err)
@@ -135,12 +219,44 @@ func wireCases() map[string]struct {
 		json []byte
 		want string
 	}
+	// Batches with the sealed guest event of guestEvents.
+	sealed := func(mod func(s map[string]any)) []byte {
+		evs := guestEvents()
+		evs[1], _ = Seal(evs[1])
+		return w(func(b *wireBatch) {
+			b.Events = nil
+			for _, e := range evs {
+				we := wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body}
+				if e.Sealed {
+					s, _ := encodeSealed(e)
+					if mod != nil {
+						var m map[string]any
+						_ = json.Unmarshal(s, &m)
+						mod(m)
+						s, _ = json.Marshal(m)
+					}
+					we = wireEvent{Hash: we.Hash, Sealed: s}
+				}
+				b.Events = append(b.Events, we)
+			}
+		})
+	}
 	return map[string]c{
-		"ok":        {w(func(*wireBatch) {}), ""},
-		"version":   {w(func(b *wireBatch) { b.V = 2 }), "wire version 2"},
-		"no-epoch":  {w(func(b *wireBatch) { b.Epoch = "" }), "epoch"},
-		"no-events": {w(func(b *wireBatch) { b.Events = nil }), "no events"},
-		"gap":       {w(func(b *wireBatch) { b.Events = append(b.Events[:1], b.Events[2]) }), "not consecutive"},
+		"sealed": {sealed(nil), ""},
+		"sealed-personal": {sealed(func(m map[string]any) { m["data"].(map[string]any)["vip"] = "Platinum7" }),
+			"keeps none of the guest's data"},
+		"sealed-kind":    {sealed(func(m map[string]any) { m["kind"] = "captured" }), "only guest events are sealed"},
+		"sealed-state":   {sealed(func(m map[string]any) { m["to"] = "sent" }), "not a sealed event"},
+		"sealed-no-data": {sealed(func(m map[string]any) { m["data"] = []int{1} }), "not a JSON object"},
+		"sealed-and-body": {w(func(b *wireBatch) { b.Events[1].Sealed = json.RawMessage(`{"seq":2}`) }),
+			"both a body and a sealed event"},
+		// The event after a sealed one still chains from its hash.
+		"sealed-tampered-next": {[]byte(strings.Replace(string(sealed(nil)), "N,123,3", "N,999,3", 1)), "does not chain"},
+		"ok":                   {w(func(*wireBatch) {}), ""},
+		"version":              {w(func(b *wireBatch) { b.V = 2 }), "wire version 2"},
+		"no-epoch":             {w(func(b *wireBatch) { b.Epoch = "" }), "epoch"},
+		"no-events":            {w(func(b *wireBatch) { b.Events = nil }), "no events"},
+		"gap":                  {w(func(b *wireBatch) { b.Events = append(b.Events[:1], b.Events[2]) }), "not consecutive"},
 		"tampered": {w(func(b *wireBatch) {
 			b.Events[1].Event = []byte(strings.Replace(string(b.Events[1].Event), "N,123", "N,999", 1))
 		}), "does not chain"},
@@ -232,6 +348,10 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(ok)
 	replaced, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 1, Events: events(1, 2, [32]byte{})})
 	f.Add(replaced)
+	evs := guestEvents()
+	evs[1], _ = Seal(evs[1])
+	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})
+	f.Add(sealed)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeBatch(bytes.NewReader(data))
 		if err != nil {
@@ -246,7 +366,16 @@ func FuzzDecodeBatch(f *testing.F) {
 			prev = b.ChainGenesis()
 		}
 		for _, e := range b.Events {
-			if chain(prev, e.Body) != e.Hash {
+			// A sealed event's hash is taken for its link; it keeps
+			// only the stay.
+			if e.Sealed {
+				if e.Body != nil || e.Kind != gateway.EventGuest {
+					t.Fatalf("accepted a sealed event with a body or of kind %s", e.Kind)
+				}
+				if _, personal, err := gateway.SealGuestData(e.Data); err != nil || personal {
+					t.Fatalf("accepted a sealed event carrying more than the stay: %s", e.Data)
+				}
+			} else if chain(prev, e.Body) != e.Hash {
 				t.Fatal("accepted a broken chain")
 			}
 			prev = e.Hash

@@ -85,7 +85,16 @@ func checkShape(b gateway.ShipBatch) error {
 	}
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.Seq == 0 || len(e.Body) == 0 {
+		if e.Sealed {
+			// A sealed guest event: no body, its stay's data only
+			// (docs/central.md, "Guest data").
+			if e.Seq == 0 || e.Kind != gateway.EventGuest || len(e.Body) != 0 {
+				return gateway.Errorf(gateway.KindInvalid, "the batch's event %d is sealed and is no guest event without a body: only guest events are sealed", i+1)
+			}
+			if _, personal, err := gateway.SealGuestData(e.Data); err != nil || personal {
+				return gateway.Errorf(gateway.KindInvalid, "the batch's sealed event %d carries more than the stay: a sealed event keeps none of the guest's data", e.Seq)
+			}
+		} else if e.Seq == 0 || len(e.Body) == 0 {
 			return gateway.Errorf(gateway.KindInvalid, "the batch's event %d has no sequence number or no stored body", i+1)
 		}
 		if i > 0 && e.Seq != b.Events[i-1].Seq+1 {
@@ -147,7 +156,9 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 	}
 	for i := range news {
 		e := &news[i]
-		if h := chainHash(prev, e.Body); h != e.Hash {
+		// A sealed event's body is not shipped: its hash is taken for
+		// that one link, and the next event is checked from it.
+		if h := chainHash(prev, e.Body); !e.Sealed && h != e.Hash {
 			if i == 0 {
 				return gateway.ShipAck{}, 0, gateway.Wrap(gateway.KindRejected, ErrChain, fmt.Sprintf(
 					"event %d of property %s's epoch %s does not continue the chain the central holds up to event %d: two journals claim property %s, or the journal was altered; run `gateway journal verify` at the property",
@@ -239,10 +250,14 @@ func insertEvents(ctx context.Context, tx pgx.Tx, property, epoch string, evs []
 	rows := make([][]any, len(evs))
 	for i := range evs {
 		e := &evs[i]
+		var body, sealed any = string(e.Body), nil
+		if e.Sealed {
+			body, sealed = nil, string(e.Data)
+		}
 		rows[i] = []any{property, epoch, int64(e.Seq), int64(e.Entry), string(e.Kind), e.Time.UTC(), e.Local,
-			e.Actor, e.Reason, string(e.From), string(e.To), e.Hash[:], string(e.Body)}
+			e.Actor, e.Reason, string(e.From), string(e.To), e.Hash[:], body, e.Sealed, sealed}
 	}
-	cols := []string{"property", "epoch", "seq", "entry", "kind", "time_utc", "time_local", "actor", "reason", "from_state", "to_state", "hash", "body"}
+	cols := []string{"property", "epoch", "seq", "entry", "kind", "time_utc", "time_local", "actor", "reason", "from_state", "to_state", "hash", "body", "sealed", "sealed_data"}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"callgate", "event"}, cols, pgx.CopyFromRows(rows))
 	return err
 }
@@ -270,11 +285,14 @@ func putGuests(ctx context.Context, tx pgx.Tx, property string, gs []gateway.Shi
 	}
 	batch := &pgx.Batch{}
 	for _, g := range gs {
-		batch.Queue(`INSERT INTO callgate.guest_name (property, room, reservation, last_name, first_name, title, updated_utc)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
+		batch.Queue(`INSERT INTO callgate.guest_name (property, room, reservation, last_name, first_name, title, updated_utc,
+				language, vip, guest_group, no_post, class_of_service)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (property, room, reservation) DO UPDATE SET last_name = EXCLUDED.last_name, first_name = EXCLUDED.first_name,
-				title = EXCLUDED.title, updated_utc = EXCLUDED.updated_utc`,
-			property, g.Room, g.Reservation, g.LastName, g.FirstName, g.Title, now)
+				title = EXCLUDED.title, updated_utc = EXCLUDED.updated_utc, language = EXCLUDED.language, vip = EXCLUDED.vip,
+				guest_group = EXCLUDED.guest_group, no_post = EXCLUDED.no_post, class_of_service = EXCLUDED.class_of_service`,
+			property, g.Room, g.Reservation, g.LastName, g.FirstName, g.Title, now,
+			g.Language, g.VIP, g.Group, g.NoPost, g.ClassOfService)
 	}
 	return tx.SendBatch(ctx, batch).Close()
 }
