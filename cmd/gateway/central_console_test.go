@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"callgate/gateway"
-	"callgate/gateway/console"
 	"callgate/gateway/gatewaytest"
 	"callgate/gateway/report"
 	"callgate/gateway/report/render"
@@ -344,27 +343,6 @@ func TestChainConsoleReports(t *testing.T) {
 	}
 	if st, x := get(t, boss, f.console+"/calls/export?format=xlsx"); st != http.StatusOK || !strings.HasPrefix(x, "PK") {
 		t.Errorf("the calls' xlsx export: %d", st)
-	}
-
-	// A report that would read more entries than the central holds in
-	// memory for one is refused with a sentence; busy-hour and rooms,
-	// computed in SQL, run over any number.
-	defer func(n int64) { console.ChainReportLimit = n }(console.ChainReportLimit)
-	console.ChainReportLimit = int64(len(f.logs["grand"].Entries))
-	q = url.Values{"report": {"night-audit"}, "from": {from}, "to": {to}, "format": {"csv"}}
-	if st, body := get(t, boss, f.console+"/reports/download?"+q.Encode()); st != http.StatusUnprocessableEntity || !strings.Contains(body, "pick fewer properties") {
-		t.Errorf("a report over too many calls: %d %s", st, body)
-	}
-	q.Set("property", "grand")
-	if st, _ := get(t, boss, f.console+"/reports/download?"+q.Encode()); st != http.StatusOK {
-		t.Errorf("a report within the limit: %d", st)
-	}
-	q.Del("property")
-	for _, r := range []string{"busy-hour", "rooms"} {
-		q.Set("report", r)
-		if st, _ := get(t, boss, f.console+"/reports/download?"+q.Encode()); st != http.StatusOK {
-			t.Errorf("%s over every property: %d", r, st)
-		}
 	}
 
 	// Today: each property's own local day, counted as gateway.Tally does.
