@@ -224,6 +224,11 @@ func (s *Server) chainCallsExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Request().Method == http.MethodHead {
+		// A stream's HEAD: its type, without reading the calls.
+		c.Response().Header().Set(echo.HeaderContentType, ctype)
+		return c.NoContent(http.StatusOK)
+	}
 	ctx, cancel := s.untilClose(c.Request().Context())
 	defer cancel()
 	_, z, err := s.properties(ctx, f.Properties)

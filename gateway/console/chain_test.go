@@ -247,6 +247,21 @@ func TestChainExportStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
+	// HEAD answers the type without reading the calls.
+	fc.mu.Lock()
+	fc.asked = nil
+	fc.mu.Unlock()
+	res, err = c.Head(srv.URL + "/calls/export?format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	fc.mu.Lock()
+	asked := len(fc.asked)
+	fc.mu.Unlock()
+	if asked != 0 || res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Errorf("HEAD: %d %s, %d reads of the central", res.StatusCode, res.Header.Get("Content-Type"), asked)
+	}
 	for _, format := range []string{"csv", "xlsx"} {
 		res, err = c.Get(srv.URL + "/calls/export?format=" + format)
 		if err != nil {
