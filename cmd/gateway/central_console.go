@@ -51,13 +51,29 @@ func (c chainStore) ChainCalls(ctx context.Context, f console.ChainFilter) ([]co
 	return chainEntries(es), err
 }
 
-func (c chainStore) ChainEntries(ctx context.Context, names []string, from, to time.Time, history bool) ([]console.ChainEntry, error) {
-	es, err := c.s.Entries(ctx, names, from, to, history)
-	return chainEntries(es), err
+func (c chainStore) ChainEach(ctx context.Context, sc console.ChainScan, fn func([]console.ChainEntry) error) error {
+	var buf []console.ChainEntry
+	return c.s.EachEntry(ctx, postgres.EntryScan(sc), func(es []postgres.CentralEntry) error {
+		return fn(chainPage(&buf, es))
+	})
 }
 
-func (c chainStore) ChainCount(ctx context.Context, names []string, from, to time.Time) (int64, error) {
-	return c.s.CountEntries(ctx, names, from, to)
+func (c chainStore) ChainExport(ctx context.Context, f console.ChainFilter, page int, count func(int64) error, fn func([]console.ChainEntry) error) error {
+	var buf []console.ChainEntry
+	return c.s.EachCall(ctx, postgres.CallFilter(f), page, count, func(es []postgres.CentralEntry) error {
+		return fn(chainPage(&buf, es))
+	})
+}
+
+// chainPage copies a page of the store's entries into buf, reused from
+// page to page.
+func chainPage(buf *[]console.ChainEntry, es []postgres.CentralEntry) []console.ChainEntry {
+	clear(*buf)
+	*buf = (*buf)[:0]
+	for _, e := range es {
+		*buf = append(*buf, console.ChainEntry(e))
+	}
+	return *buf
 }
 
 func (c chainStore) ChainSums(ctx context.Context, names []string, key string, from, to time.Time) ([]report.KeySum, error) {

@@ -38,11 +38,29 @@ type Chain interface {
 	ChainToday(ctx context.Context, properties []string, now time.Time) ([]ChainDayTotal, error)
 	// ChainCalls returns the entries f selects, newest first.
 	ChainCalls(ctx context.Context, f ChainFilter) ([]ChainEntry, error)
-	// ChainEntries returns the entries whose entry time is in [from, to),
-	// with their history when asked, for the reports of gateway/report.
-	ChainEntries(ctx context.Context, properties []string, from, to time.Time, history bool) ([]ChainEntry, error)
-	// ChainCount returns how many entries ChainEntries would return.
-	ChainCount(ctx context.Context, properties []string, from, to time.Time) (int64, error)
+	// ChainEach calls fn with the entries sc selects, a page at a time
+	// (the reports of gateway/report fold them), from one snapshot; fn
+	// may not keep the page. An error from fn, or ctx ending, stops it.
+	ChainEach(ctx context.Context, sc ChainScan, fn func([]ChainEntry) error) error
+	// ChainExport calls fn with every call f selects (Offset and Limit
+	// aside), newest first as ChainCalls lists them, page entries at a
+	// time, from one snapshot; fn may not keep the page. count, when set,
+	// is given the number of those calls first (in the same snapshot), and
+	// an error from it stops the export before any page. An error from
+	// fn, or ctx ending (the client gone), stops it.
+	ChainExport(ctx context.Context, f ChainFilter, page int, count func(int64) error, fn func([]ChainEntry) error) error
+}
+
+// ChainScan selects the entries of a report at the central.
+type ChainScan struct {
+	Properties []string  // nil: every property
+	From, To   time.Time // the entry time: [From, To)
+	History    bool      // each entry with its state changes
+	// ByStart orders the entries by the wall clock of their call's start
+	// (report.Report.ByStart); otherwise by entry time, property, epoch
+	// and entry.
+	ByStart bool
+	Page    int // the most entries fn is given at once
 }
 
 // ChainUser is a chain console user: the account and the properties it may
@@ -189,7 +207,13 @@ func (s *Server) chainRoutes() *echo.Echo {
 		if r.role != "" {
 			mw = append(mw, s.requireSession(r.role), s.chainScope)
 		}
-		mw = append(mw, s.writeDeadline, timeout)
+		switch r.path {
+		case "/calls/export", "/reports", "/reports/download":
+			// Streams and reports over any number of calls: no deadline;
+			// they end with the request or the console's Close.
+		default:
+			mw = append(mw, s.writeDeadline, timeout)
+		}
 		e.Add(r.method, r.path, r.h, mw...)
 		if r.method == http.MethodGet {
 			e.Add(http.MethodHead, r.path, r.h, mw...)

@@ -1,7 +1,7 @@
 package console
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -193,13 +193,22 @@ func (s *Server) chainAPICalls(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"calls": rows, "page": q.Page, "more": more})
 }
 
-// maxExport is the most calls one export holds: the export is built in
-// memory (XLSX needs the whole sheet), so a bigger one is refused with a
-// sentence rather than risk the central's memory.
-const maxExport = 200_000
+// chainExportColumns are the chain calls export's columns.
+var chainExportColumns = []report.Column{
+	{Name: "property"}, {Name: "epoch"}, {Name: "entry", Kind: report.Int}, {Name: "start_local", Kind: report.Instant}, {Name: "start_utc"},
+	{Name: "extension"}, {Name: "room"}, {Name: "dialed"}, {Name: "duration_s", Kind: report.Int}, {Name: "direction"},
+	{Name: "class"}, {Name: "total", Kind: report.Money}, {Name: "currency"}, {Name: "state"}, {Name: "posting", Kind: report.Int}}
 
 // chainCallsExport writes the filtered calls of every property asked as
-// CSV or XLSX, through gateway/report/render (the reports' writer).
+// CSV or XLSX, through gateway/report/render's RowWriter, as the central
+// returns them: a page at a time from one snapshot (ChainExport), however
+// many. An XLSX holds at most a sheet's rows (render.MaxSheetRows): above,
+// the export is refused before a byte is sent, with a sentence saying to
+// use CSV. The export runs without the pages' deadline and ends with the
+// request (the client gone) or the console's Close; cut after the status
+// line went out, the response is aborted, so that the client sees a
+// broken transfer rather than a clean end with rows missing (as the
+// property console's CSV export, docs/chain-console.md).
 func (s *Server) chainCallsExport(c echo.Context) error {
 	format := c.QueryParam("format")
 	ctype := ""
@@ -215,47 +224,106 @@ func (s *Server) chainCallsExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	if c.Request().Method == http.MethodHead {
+		// A stream's HEAD: its type, without reading the calls.
+		c.Response().Header().Set(echo.HeaderContentType, ctype)
+		return c.NoContent(http.StatusOK)
+	}
+	ctx, cancel := s.untilClose(c.Request().Context())
+	defer cancel()
 	_, z, err := s.properties(ctx, f.Properties)
 	if err != nil {
 		return err
 	}
-	f.Offset, f.Limit = 0, maxExport+1
-	es, err := s.chain.ChainCalls(ctx, f)
-	if err != nil {
+	f.Offset, f.Limit = 0, 0
+	res := c.Response()
+	// A server-wide write timeout must not cut a long export either.
+	_ = http.NewResponseController(res).SetWriteDeadline(time.Time{})
+	var count func(int64) error
+	if format == "xlsx" {
+		count = func(n int64) error {
+			if n > render.MaxSheetRows-1 {
+				return gateway.Errorf(gateway.KindInvalid, "%d calls match, more than the %d rows a spreadsheet's sheet holds: export them as CSV, or narrow the dates or the properties", n, render.MaxSheetRows-1)
+			}
+			return nil
+		}
+	}
+	var rw render.RowWriter
+	// The writer starts at the first page (after the count): an error
+	// before it is still answered with its own status.
+	open := func() error {
+		if rw != nil {
+			return nil
+		}
+		res.Header().Set(echo.HeaderContentType, ctype)
+		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="calls.`+format+`"`)
+		var err error
+		rw, err = render.NewRowWriter(res, "calls", chainExportColumns, format)
 		return err
 	}
-	if len(es) > maxExport {
-		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d calls match: narrow the dates or the properties", maxExport))
-	}
-	t := &report.Table{Name: "calls", Title: "Calls across properties", Columns: []report.Column{
-		{Name: "property"}, {Name: "epoch"}, {Name: "entry", Kind: report.Int}, {Name: "start_local", Kind: report.Instant}, {Name: "start_utc"},
-		{Name: "extension"}, {Name: "room"}, {Name: "dialed"}, {Name: "duration_s", Kind: report.Int}, {Name: "direction"},
-		{Name: "class"}, {Name: "total", Kind: report.Money}, {Name: "currency"}, {Name: "state"}, {Name: "posting", Kind: report.Int}}}
 	w := current(c)
-	for _, e := range es {
-		var local time.Time
-		var ext, dialed, dir, class, cur string
-		var dur int64
-		var total report.Amount
-		if e.Call != nil {
-			local, ext, dialed, dur, dir = e.Call.Start, e.Call.Extension, s.number(w, e.Call.Dialed), int64(e.Call.DurationS), string(e.Call.Direction)
-		} else if !e.Time.IsZero() {
-			local = e.Time.In(z.of(e.Property))
+	row := make([]any, len(chainExportColumns))
+	err = s.chain.ChainExport(ctx, f, ChainPage, count, func(es []ChainEntry) error {
+		if err := open(); err != nil {
+			return err
 		}
-		if e.Charge != nil {
-			class, cur = e.Charge.Class, e.Charge.Currency
-			total = report.Amount{Minor: e.Charge.TotalMinor, Digits: s.digits(cur)}
+		for _, e := range es {
+			s.chainExportRow(row, w, z, &e)
+			if err := rw.Write(row); err != nil {
+				return err
+			}
 		}
-		t.Rows = append(t.Rows, []any{e.Property, e.Epoch, int64(e.ID), local, e.Time.UTC().Format(time.RFC3339), ext, e.Room, dialed, dur, dir,
-			class, total, cur, string(e.State), int64(e.Posting)})
+		return rw.Flush()
+	})
+	if err == nil {
+		if err = open(); err == nil {
+			err = rw.Close()
+		}
 	}
-	var b bytes.Buffer
-	if err := render.Write(&b, t, format); err != nil {
+	if err == nil {
+		return nil
+	}
+	if !res.Committed {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="calls.`+format+`"`)
-	return c.Blob(http.StatusOK, ctype, b.Bytes())
+	// The status line is sent: abort the response (net/http closes the
+	// connection without the final chunk).
+	s.o.Logger.Error().Err(err).Msg("chain console: calls export cut short; the response is aborted")
+	panic(http.ErrAbortHandler)
+}
+
+// untilClose returns ctx, also ended by the console's Close: for what runs
+// without the pages' deadline (the export, the reports).
+func (s *Server) untilClose(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.done: // Close: the console is stopping
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// chainExportRow fills row with e's cells (chainExportColumns).
+func (s *Server) chainExportRow(row []any, w who, z zones, e *ChainEntry) {
+	var local time.Time
+	var ext, dialed, dir, class, cur string
+	var dur int64
+	var total report.Amount
+	if e.Call != nil {
+		local, ext, dialed, dur, dir = e.Call.Start, e.Call.Extension, s.number(w, e.Call.Dialed), int64(e.Call.DurationS), string(e.Call.Direction)
+	} else if !e.Time.IsZero() {
+		local = e.Time.In(z.of(e.Property))
+	}
+	if e.Charge != nil {
+		class, cur = e.Charge.Class, e.Charge.Currency
+		total = report.Amount{Minor: e.Charge.TotalMinor, Digits: s.digits(cur)}
+	}
+	row[0], row[1], row[2], row[3], row[4] = e.Property, e.Epoch, int64(e.ID), local, e.Time.UTC().Format(time.RFC3339)
+	row[5], row[6], row[7], row[8], row[9] = ext, e.Room, dialed, dur, dir
+	row[10], row[11], row[12], row[13], row[14] = class, total, cur, string(e.State), int64(e.Posting)
 }
 
 func (s *Server) digits(currency string) int {

@@ -36,10 +36,10 @@ type ChainSums interface {
 	ChainSums(ctx context.Context, properties []string, key string, from, to time.Time) ([]report.KeySum, error)
 }
 
-// ChainReportLimit is the most entries a report reads at the central when
-// the chain neither folds nor sums it (ChainTraffic, ChainSums): they are
-// held in memory, as at a property, where a busy month is about a million.
-var ChainReportLimit int64 = 1_000_000
+// ChainPage is how many entries a report at the central or the calls'
+// export reads at a time: what one of them holds in memory beside the
+// report's own table.
+var ChainPage = 2000
 
 // ChainTraffic is a Chain that folds the hourly trunk traffic of the
 // busy-hour and busy-days reports itself (in SQL: docs/chain-console.md),
@@ -51,7 +51,8 @@ type ChainTraffic interface {
 
 // ChainReport runs report r over the central's entries of the properties
 // list (nil: every one): gateway/report's own code over the entries as the
-// properties' journals show them, so each report has one definition.
+// properties' journals show them, so each report has one definition, over
+// any number of entries (they are folded a page at a time).
 // Dates are each call's local dates; clock hours are the property's zone
 // when every property read has one zone, else UTC. The busy-hour reports
 // take their hourly traffic from the chain when it folds it (ChainTraffic),
@@ -79,6 +80,11 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 	}
 	if err := o.Check(); err != nil {
 		return nil, err
+	}
+	if th := o.Thresholds; th.PremiumClasses == nil && th.LongCallMinutes == 0 && th.CostlyMinor == 0 && th.ShortCallS == 0 && th.UnusualFrom == th.UnusualTo {
+		// The central has no report settings of its own: the exceptions
+		// report takes the defaults a property's config starts from.
+		o.Thresholds = report.DefaultThresholds()
 	}
 	if tc, ok := ch.(ChainTraffic); ok && r.ByHour() {
 		from, to := report.TrafficPeriod(o)
@@ -110,27 +116,29 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 		}
 		return t, nil
 	}
+	// Every other report folds the period's entries as they come, a page
+	// at a time, by its own code (report.Fold): the sweeps (trunks,
+	// all-busy) in the order the calls started.
+	fo, err := r.Fold(o)
+	if err != nil {
+		return nil, err
+	}
 	start, end := o.Span()
-	n, err := ch.ChainCount(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour))
-	if err != nil {
-		return nil, err
-	}
-	if n > ChainReportLimit {
-		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report would read %d calls, over the %d one report reads at the central: pick fewer properties or a shorter period (busy-hour, busy-days and the reports by room, extension, account, class and destination run over any number)",
-			r.Name, n, ChainReportLimit)
-	}
-	ces, err := ch.ChainEntries(ctx, list, start.Add(-26*time.Hour), end.Add(26*time.Hour), r.History)
-	if err != nil {
-		return nil, err
-	}
-	in := report.InPeriod(o)
-	es := make([]gateway.Entry, 0, len(ces))
-	for i := range ces {
-		if in(&ces[i].Entry) {
-			es = append(es, ces[i].Entry)
+	var page []gateway.Entry
+	sc := ChainScan{Properties: list, From: start.Add(-26 * time.Hour), To: end.Add(26 * time.Hour), History: r.History, ByStart: r.ByStart(), Page: ChainPage}
+	err = ch.ChainEach(ctx, sc, func(ces []ChainEntry) error {
+		page = page[:0]
+		for i := range ces {
+			page = append(page, ces[i].Entry)
 		}
+		fo.Add(page)
+		clear(page)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	t, err := r.Run(es, o)
+	t, err := fo.Table()
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +171,9 @@ func (s *Server) chainReportTable(c echo.Context) (*report.Table, reportFilter, 
 		return nil, f, err
 	}
 	r, _ := report.Lookup(f.Report)
-	t, err := ChainReport(c.Request().Context(), s.chain, r, list, o)
+	ctx, cancel := s.untilClose(c.Request().Context())
+	defer cancel()
+	t, err := ChainReport(ctx, s.chain, r, list, o)
 	return t, f, err
 }
 

@@ -24,6 +24,9 @@ type fakeChain struct {
 	mu    sync.Mutex
 	users map[string]console.ChainUser
 	asked [][]string // every read's properties, in order; nil: all
+	// endless: ChainExport gives pages until stopped, and tells exported.
+	endless  bool
+	exported chan exported
 }
 
 func (f *fakeChain) record(ps []string) {
@@ -63,14 +66,43 @@ func (f *fakeChain) ChainCalls(_ context.Context, cf console.ChainFilter) ([]con
 	return nil, nil
 }
 
-func (f *fakeChain) ChainEntries(_ context.Context, ps []string, _, _ time.Time, _ bool) ([]console.ChainEntry, error) {
-	f.record(ps)
-	return nil, nil
+func (f *fakeChain) ChainEach(_ context.Context, sc console.ChainScan, _ func([]console.ChainEntry) error) error {
+	f.record(sc.Properties)
+	return nil
 }
 
-func (f *fakeChain) ChainCount(_ context.Context, ps []string, _, _ time.Time) (int64, error) {
-	f.record(ps)
-	return 0, nil
+// ChainExport exports nothing, or, with endless set, pages of calls until
+// fn or ctx stops it (at most a million pages), and then tells exported
+// how many pages it gave and why it stopped.
+func (f *fakeChain) ChainExport(ctx context.Context, cf console.ChainFilter, page int, count func(int64) error, fn func([]console.ChainEntry) error) error {
+	f.record(cf.Properties)
+	if !f.endless {
+		if count != nil {
+			if err := count(0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	es := make([]console.ChainEntry, page)
+	n, err := 0, error(nil)
+	for ; n < 1_000_000 && err == nil; n++ {
+		for i := range es {
+			at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n*page+i) * time.Second)
+			es[i] = console.ChainEntry{Property: "grand", Epoch: "e1", Entry: gateway.Entry{ID: gateway.EntryID(n*page + i + 1), Time: at, State: gateway.StatePosted,
+				Call: &gateway.Call{Start: at, Extension: "101", Dialed: "0044207946000", DurationS: 60, Direction: gateway.Outgoing}}}
+		}
+		if err = ctx.Err(); err == nil {
+			err = fn(es)
+		}
+	}
+	f.exported <- exported{n, err}
+	return err
+}
+
+type exported struct {
+	pages int
+	err   error
 }
 
 var chainCSRF = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
@@ -176,5 +208,80 @@ func TestChainScopeEveryRead(t *testing.T) {
 	res.Body.Close()
 	if !strings.HasSuffix(res.Request.URL.Path, "/login") && res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a removed user's page: %d at %s", res.StatusCode, res.Request.URL)
+	}
+}
+
+// TestChainExportStops: the calls export streams page after page as the
+// central gives them, and when the client goes away mid-way the export
+// stops reading the central (its context ends, or the write fails) rather
+// than run through every call.
+func TestChainExportStops(t *testing.T) {
+	hash, err := console.HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := &fakeChain{endless: true, exported: make(chan exported, 1), users: map[string]console.ChainUser{
+		"boss": {User: gateway.User{Name: "boss", Role: "admin", PasswordHash: hash}},
+	}}
+	s, err := console.NewChain(console.ChainOptions{Chain: fc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	res, err := c.Get(srv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := chainCSRF.FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no CSRF token on /login")
+	}
+	res, err = c.PostForm(srv.URL+"/login", url.Values{"_csrf": {string(m[1])}, "username": {"boss"}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	// HEAD answers the type without reading the calls.
+	fc.mu.Lock()
+	fc.asked = nil
+	fc.mu.Unlock()
+	res, err = c.Head(srv.URL + "/calls/export?format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	fc.mu.Lock()
+	asked := len(fc.asked)
+	fc.mu.Unlock()
+	if asked != 0 || res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Errorf("HEAD: %d %s, %d reads of the central", res.StatusCode, res.Header.Get("Content-Type"), asked)
+	}
+	for _, format := range []string{"csv", "xlsx"} {
+		res, err = c.Get(srv.URL + "/calls/export?format=" + format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != http.StatusOK || res.TransferEncoding == nil || res.TransferEncoding[0] != "chunked" {
+			t.Errorf("%s export: %d %v, want a chunked 200", format, res.StatusCode, res.TransferEncoding)
+		}
+		// Read a few pages' worth, then go away.
+		if n, err := io.CopyN(io.Discard, res.Body, 1<<20); n != 1<<20 {
+			t.Fatalf("%s: read %d bytes: %v", format, n, err)
+		}
+		res.Body.Close()
+		select {
+		case x := <-fc.exported:
+			if x.err == nil || x.pages >= 1_000_000 {
+				t.Errorf("%s: the export ran %d pages and ended with %v", format, x.pages, x.err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: the export did not stop when the client went away", format)
+		}
 	}
 }

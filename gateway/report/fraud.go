@@ -41,16 +41,39 @@ func fraudHits(es []gateway.Entry, o *Options, fn func(i int, hits []gateway.Fra
 	}
 }
 
+func fraudTable() *Table {
+	return &Table{Columns: []Column{{Name: "first", Kind: Instant}, {Name: "last", Kind: Instant}, {Name: "extension"}, {Name: "room"},
+		{Name: "rule"}, {Name: "calls", Kind: Int}, {Name: "guest_charge", Kind: Money}, {Name: "currency"}, {Name: "limit"}, {Name: "alarm"}}}
+}
+
+// fraudFold is the fraud report page by page when no fraud rule is set
+// (the table says so, whatever the calls); with rules, the report runs
+// them over the whole period in the order the calls ended (nil).
+func fraudFold(o *Options) fold {
+	if o.Fraud.On() {
+		return nil
+	}
+	return noFraud{}
+}
+
+type noFraud struct{}
+
+func (noFraud) add([]gateway.Entry) {}
+
+func (noFraud) table() (*Table, error) {
+	t := fraudTable()
+	t.Notes = append(t.Notes, "No fraud rules are set (alarms.fraud in the config): nothing to check.")
+	return t, nil
+}
+
 // fraud lists what the fraud rules catch in the period: one row per
 // episode (a rule firing for an extension until it is quiet for an hour),
 // with its first and last call, the most calls and cost it counted, and
 // the sentence its alarm carries.
 func fraud(es []gateway.Entry, o *Options) (*Table, error) {
-	t := &Table{Columns: []Column{{Name: "first", Kind: Instant}, {Name: "last", Kind: Instant}, {Name: "extension"}, {Name: "room"},
-		{Name: "rule"}, {Name: "calls", Kind: Int}, {Name: "guest_charge", Kind: Money}, {Name: "currency"}, {Name: "limit"}, {Name: "alarm"}}}
+	t := fraudTable()
 	if !o.Fraud.On() {
-		t.Notes = append(t.Notes, "No fraud rules are set (alarms.fraud in the config): nothing to check.")
-		return t, nil
+		return noFraud{}.table()
 	}
 	open := map[string]int{} // extension/rule → its episode's row
 	type peak struct {

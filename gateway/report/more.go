@@ -23,19 +23,30 @@ type inboundAcc struct{ calls, answered, secs int64 }
 
 func (a *inboundAcc) more(b *inboundAcc) bool { return a.calls > b.calls }
 
-// inboundBy adds up the inbound calls by the key of each.
-func inboundBy(es []gateway.Entry, key func(*gateway.Call) string) map[string]*inboundAcc {
-	m := map[string]*inboundAcc{}
+// inboundFold adds up the inbound calls by the key of each (bounded by
+// the keys: the table's rows); table makes the report from the sums.
+func inboundFold(table func(map[string]*inboundAcc, *Options) *Table, key func(*gateway.Call, *Options) string) func(*Options) fold {
+	return func(o *Options) fold { return &inboundSums{o: o, key: key, make: table, m: map[string]*inboundAcc{}} }
+}
+
+type inboundSums struct {
+	o    *Options
+	key  func(*gateway.Call, *Options) string
+	make func(map[string]*inboundAcc, *Options) *Table
+	m    map[string]*inboundAcc
+}
+
+func (f *inboundSums) add(es []gateway.Entry) {
 	for i := range es {
 		e := &es[i]
 		if !inbound(e) {
 			continue
 		}
-		k := key(e.Call)
-		a := m[k]
+		k := f.key(e.Call, f.o)
+		a := f.m[k]
 		if a == nil {
 			a = &inboundAcc{}
-			m[k] = a
+			f.m[k] = a
 		}
 		a.calls++
 		if answeredCall(e.Call) {
@@ -43,17 +54,19 @@ func inboundBy(es []gateway.Entry, key func(*gateway.Call) string) map[string]*i
 		}
 		a.secs += int64(e.Call.DurationS)
 	}
-	return m
 }
 
-// callers lists inbound callers by caller ID, most calls first.
-func callers(es []gateway.Entry, o *Options) (*Table, error) {
-	m := inboundBy(es, func(c *gateway.Call) string {
-		if c.CallerID == "" {
-			return "(withheld)"
-		}
-		return c.CallerID
-	})
+func (f *inboundSums) table() (*Table, error) { return f.make(f.m, f.o), nil }
+
+func callerKey(c *gateway.Call, _ *Options) string {
+	if c.CallerID == "" {
+		return "(withheld)"
+	}
+	return c.CallerID
+}
+
+// callersTable lists inbound callers by caller ID, most calls first.
+func callersTable(m map[string]*inboundAcc, _ *Options) *Table {
 	keys := sortedKeys(m, (*inboundAcc).more)
 	t := &Table{Columns: []Column{{Name: "caller_id"}, {Name: "calls", Kind: Int}, {Name: "answered", Kind: Int},
 		{Name: "unanswered", Kind: Int}, {Name: "minutes", Kind: Float, Decimals: 2}}}
@@ -61,7 +74,7 @@ func callers(es []gateway.Entry, o *Options) (*Table, error) {
 		a := m[k]
 		t.Rows = append(t.Rows, []any{k, a.calls, a.answered, a.calls - a.answered, minutes(a.secs)})
 	}
-	return t, nil
+	return t
 }
 
 // sortedKeys returns m's keys ordered by more (then by key).
@@ -105,8 +118,9 @@ func callerArea(id string, n int) string {
 	return b.String()
 }
 
-func callerAreas(es []gateway.Entry, o *Options) (*Table, error) {
-	m := inboundBy(es, func(c *gateway.Call) string { return callerArea(c.CallerID, o.CallerPrefixDigits) })
+func areaKey(c *gateway.Call, o *Options) string { return callerArea(c.CallerID, o.CallerPrefixDigits) }
+
+func callerAreasTable(m map[string]*inboundAcc, o *Options) *Table {
 	t := &Table{Columns: []Column{{Name: "prefix"}, {Name: "calls", Kind: Int}, {Name: "answered", Kind: Int}, {Name: "minutes", Kind: Float, Decimals: 2}},
 		Chart: &Chart{Kind: "bars", X: "prefix", Y: "calls", Title: "Inbound calls by caller area"}}
 	for _, k := range sortedKeys(m, (*inboundAcc).more) {
@@ -114,30 +128,38 @@ func callerAreas(es []gateway.Entry, o *Options) (*Table, error) {
 		t.Rows = append(t.Rows, []any{k, a.calls, a.answered, minutes(a.secs)})
 	}
 	t.Notes = append(t.Notes, fmt.Sprintf("The prefix is the first %d digits of the caller ID as the PBX delivered it.", o.CallerPrefixDigits))
-	return t, nil
+	return t
 }
 
-func unanswered(es []gateway.Entry, o *Options) (*Table, error) {
-	var in, un [24]int64
+// unansweredFold counts the inbound calls and the unanswered ones by the
+// clock hour they started in.
+func unansweredFold(*Options) fold { return &unansweredHours{} }
+
+type unansweredHours struct{ in, un [24]int64 }
+
+func (f *unansweredHours) add(es []gateway.Entry) {
 	for i := range es {
 		e := &es[i]
 		if !inbound(e) {
 			continue
 		}
 		h := e.Call.Start.Hour()
-		in[h]++
+		f.in[h]++
 		if !answeredCall(e.Call) {
-			un[h]++
+			f.un[h]++
 		}
 	}
+}
+
+func (f *unansweredHours) table() (*Table, error) {
 	t := &Table{Columns: []Column{{Name: "hour"}, {Name: "inbound", Kind: Int}, {Name: "unanswered", Kind: Int}, {Name: "unanswered_pct", Kind: Float, Decimals: 1}},
 		Chart: &Chart{Kind: "bars", X: "hour", Y: "unanswered", Title: "Unanswered inbound calls by hour of day"}}
 	for h := range 24 {
 		pct := 0.0
-		if in[h] > 0 {
-			pct = float64(un[h]) * 100 / float64(in[h])
+		if f.in[h] > 0 {
+			pct = float64(f.un[h]) * 100 / float64(f.in[h])
 		}
-		t.Rows = append(t.Rows, []any{fmt.Sprintf("%02d:00", h), in[h], un[h], pct})
+		t.Rows = append(t.Rows, []any{fmt.Sprintf("%02d:00", h), f.in[h], f.un[h], pct})
 	}
 	return t, nil
 }
@@ -214,22 +236,33 @@ func carriers(es []gateway.Entry, o *Options) (*Table, error) {
 	return t, nil
 }
 
-// nightAudit lists every posting of the period with its outcome and who
-// resolved it, then totals per room and state in the notes.
-func nightAudit(es []gateway.Entry, o *Options) (*Table, error) {
-	t := &Table{Columns: []Column{{Name: "room"}, {Name: "posting", Kind: Int}, {Name: "start", Kind: Instant}, {Name: "state"},
-		{Name: "amount", Kind: Money}, {Name: "answer"}, {Name: "resolved_by"}, {Name: "reason"}}}
-	type tot struct{ n, minor int64 }
-	perRoom := map[string]map[gateway.State]*tot{}
-	currency := ""
+// nightAuditFold lists every posting of the period with its outcome and
+// who resolved it (a row per posting: the table's own size), then totals
+// per room and state in the notes.
+func nightAuditFold(o *Options) fold {
+	return &nightAudit{o: o, perRoom: map[string]map[gateway.State]*auditTotal{}, t: &Table{Columns: []Column{{Name: "room"}, {Name: "posting", Kind: Int}, {Name: "start", Kind: Instant}, {Name: "state"},
+		{Name: "amount", Kind: Money}, {Name: "answer"}, {Name: "resolved_by"}, {Name: "reason"}}}}
+}
+
+type auditTotal struct{ n, minor int64 }
+
+type nightAudit struct {
+	o        *Options
+	t        *Table
+	perRoom  map[string]map[gateway.State]*auditTotal
+	currency string
+}
+
+func (f *nightAudit) add(es []gateway.Entry) {
+	o := f.o
 	for i := range es {
 		e := &es[i]
 		if !audited(e) {
 			continue
 		}
 		ch := chargeOf(e)
-		if currency == "" {
-			currency = ch.Currency
+		if f.currency == "" {
+			f.currency = ch.Currency
 		}
 		answer := ""
 		if e.Answer != nil {
@@ -249,18 +282,22 @@ func nightAudit(es []gateway.Entry, o *Options) (*Table, error) {
 			}
 		}
 		room := e.Room
-		t.Rows = append(t.Rows, []any{room, int64(e.Posting), e.Call.Start, string(e.State), Amount{ch.TotalMinor, o.digits(ch.Currency)}, answer, by, why})
-		if perRoom[room] == nil {
-			perRoom[room] = map[gateway.State]*tot{}
+		f.t.Rows = append(f.t.Rows, []any{room, int64(e.Posting), e.Call.Start, string(e.State), Amount{ch.TotalMinor, o.digits(ch.Currency)}, answer, by, why})
+		if f.perRoom[room] == nil {
+			f.perRoom[room] = map[gateway.State]*auditTotal{}
 		}
-		x := perRoom[room][e.State]
+		x := f.perRoom[room][e.State]
 		if x == nil {
-			x = &tot{}
-			perRoom[room][e.State] = x
+			x = &auditTotal{}
+			f.perRoom[room][e.State] = x
 		}
 		x.n++
 		x.minor += ch.TotalMinor
 	}
+}
+
+func (f *nightAudit) table() (*Table, error) {
+	t, perRoom := f.t, f.perRoom
 	sort.SliceStable(t.Rows, func(i, j int) bool {
 		a, b := t.Rows[i], t.Rows[j]
 		return a[0].(string) < b[0].(string)
@@ -270,15 +307,15 @@ func nightAudit(es []gateway.Entry, o *Options) (*Table, error) {
 		rooms = append(rooms, r)
 	}
 	sort.Strings(rooms)
-	d := o.digits(currency)
-	all := map[gateway.State]*tot{}
+	d := f.o.digits(f.currency)
+	all := map[gateway.State]*auditTotal{}
 	for _, r := range rooms {
 		var parts []string
 		for _, s := range gateway.States {
 			if x := perRoom[r][s]; x != nil {
 				parts = append(parts, fmt.Sprintf("%s %d (%s)", s, x.n, Amount{x.minor, d}))
 				if all[s] == nil {
-					all[s] = &tot{}
+					all[s] = &auditTotal{}
 				}
 				all[s].n += x.n
 				all[s].minor += x.minor

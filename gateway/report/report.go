@@ -294,8 +294,10 @@ func keep(page []gateway.Entry, in func(*gateway.Entry) bool) []gateway.Entry {
 // Generate reads the period's entries through q and computes the report
 // called name: what `gateway report` does, for the console's /reports.
 // Package render writes the table in any of its Formats. A report that
-// folds its entries page by page (busy-hour, busy-days) never holds the
-// period's entries at once.
+// folds its entries in any order (every one but trunks and all-busy, which
+// sweep the calls in the order they started, and exceptions and fraud with
+// fraud rules set, which run them in the order they ended) never holds the
+// period's entries at once: the journal's pages come in entry order.
 func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*Table, error) {
 	r, err := Lookup(name)
 	if err != nil {
@@ -304,35 +306,82 @@ func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	if r.fold == nil {
+	fo, err := r.Fold(o)
+	if err != nil || r.byStart {
 		es, err := Entries(ctx, q, o, r.History)
 		if err != nil {
 			return nil, err
 		}
 		return r.Run(es, o)
 	}
-	o.defaults()
-	fo := r.fold(&o)
-	f, in := periodFilter(o, r.History)
+	f, _ := periodFilter(fo.o, r.History)
 	err = q.EachPage(ctx, f, func(page []gateway.Entry) error {
-		fo.add(keep(page, in))
+		fo.Add(page)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	t, err := fo.table()
-	if err != nil {
-		return nil, err
-	}
-	return r.finish(t, &o), nil
+	return fo.Table()
 }
 
 // A fold computes a report a page of entries at a time: add takes each page
 // of the period's entries (and keeps none of them), table makes the table.
+// It is the report's one definition: Run folds its entries in one page.
 type fold interface {
 	add(es []gateway.Entry)
 	table() (*Table, error)
+}
+
+// A Fold computes one report over the entries of its period given a page
+// at a time, in memory bounded by the report's own table (its rows by key,
+// hour or call listed), never by the number of entries: the central streams
+// its PostgreSQL rows into it (docs/chain-console.md).
+type Fold struct {
+	r  Report
+	o  Options
+	f  fold
+	in func(*gateway.Entry) bool
+}
+
+// Fold returns the fold of r over o's period, or an error saying why r
+// cannot be folded under o (exceptions and fraud with fraud rules set run
+// the rules over the whole period in the order the calls ended; carriers
+// re-rates in memory).
+func (r Report) Fold(o Options) (*Fold, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	o.defaults()
+	var fo fold
+	if r.fold != nil {
+		fo = r.fold(&o)
+	}
+	if fo == nil {
+		return nil, gateway.Errorf(gateway.KindInvalid, "the %s report cannot be computed page by page here: run it at the property", r.Name)
+	}
+	return &Fold{r: r, o: o, f: fo, in: InPeriod(o)}, nil
+}
+
+// ByStart reports whether r's fold needs the entries in the order their
+// calls started (Call.Start, the wall clock): trunks and all-busy sweep
+// the trunks' seizures as they begin and end. Any other fold takes its
+// pages in any order.
+func (r Report) ByStart() bool { return r.byStart }
+
+// Add folds a page of entries, keeping those of the period (it moves them
+// to the page's front) and none of the page afterwards: the caller may
+// reuse it. A ByStart report's pages must come in the order the calls
+// started; Table says so if they did not.
+func (f *Fold) Add(page []gateway.Entry) { f.f.add(keep(page, f.in)) }
+
+// Table makes the report's table from what was added.
+func (f *Fold) Table() (*Table, error) {
+	t, err := f.f.table()
+	if err != nil {
+		return nil, err
+	}
+	return f.r.finish(t, &f.o), nil
 }
 
 // A Report computes one table from the entries of its period.
@@ -340,36 +389,40 @@ type Report struct {
 	Name    string
 	Title   string
 	Columns string // one line saying what each row is, for gateway report --help
-	run     func(es []gateway.Entry, o *Options) (*Table, error)
 	// History is set for a report that reads the entries' histories: pass
 	// it to Entries.
 	History bool
-	// fold, when set, computes the same table as run page by page.
+	// fold computes the table page by page; nil, or a nil fold, for a
+	// report that needs its entries at once (run).
 	fold func(o *Options) fold
+	// byStart: fold needs the trunk calls in the order they started.
+	byStart bool
+	// run computes the table over every entry at once, where fold cannot.
+	run func(es []gateway.Entry, o *Options) (*Table, error)
 }
 
 // Reports lists every report, in the order `gateway report --help` shows
 // them.
 func Reports() []Report {
 	return []Report{
-		{"rooms", "Calls and cost by room", "room, calls, minutes, carrier_cost, guest_charge", byKey("room", roomOf), false, nil},
-		{"extensions", "Calls and cost by extension", "extension, calls, minutes, carrier_cost, guest_charge", byKey("extension", func(e *gateway.Entry, _ *Options) string { return e.Call.Extension }), false, nil},
-		{"accounts", "Calls and cost by account code", "account_code, calls, minutes, carrier_cost, guest_charge", byKey("account_code", func(e *gateway.Entry, _ *Options) string { return e.Call.AccountCode }), false, nil},
-		{"classes", "Calls and cost by call class", "class, calls, minutes, carrier_cost, guest_charge", byKey("class", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Class }), false, nil},
-		{"destinations", "Calls and cost by destination", "destination, calls, minutes, carrier_cost, guest_charge", byKey("destination", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Destination }), false, nil},
-		{"busy-hour", "Busy hour: trunk traffic per clock hour", "hour, calls, erlangs, ccs", busyHour, false, trafficFold(busyHourTable)},
-		{"busy-days", "The busiest hour of each day", "day, hour, calls, erlangs, ccs", busyDays, false, trafficFold(busyDaysTable)},
-		{"trunks", "Trunk use per hour, by trunk group and trunk", "hour, group, trunk, calls, seized_minutes, peak_simultaneous, all_busy_incidents, all_busy_s", trunks, false, nil},
-		{"all-busy", "All-trunks-busy incidents", "group, start, end, duration_s", allBusy, false, nil},
-		{"gos", "Grade of service: Erlang B blocking at the busy hour", "group, trunks, busy_hour, erlangs, blocking", gos, false, nil},
-		{"sizing", "Trunks needed for the target grade of service", "group, busy_hour, erlangs, gos, trunks_needed, blocking, trunks_configured", sizing, false, nil},
-		{"exceptions", "Calls that need a look", "start, extension, room, direction, dialed, destination, duration_s, guest_charge, reason", exceptions, false, nil},
-		{"callers", "Inbound callers", "caller_id, calls, answered, unanswered, minutes", callers, false, nil},
-		{"caller-areas", "Inbound calls by caller area", "prefix, calls, answered, minutes", callerAreas, false, nil},
-		{"unanswered", "Unanswered inbound calls by hour of day", "hour, inbound, unanswered, unanswered_pct", unanswered, false, nil},
-		{"carriers", "Carrier comparison: the period re-rated under other tariffs", "tariff, class, destination, calls, actual_cost, alternative_cost, difference", carriers, false, nil},
-		{"fraud", "Toll fraud: what the fraud rules catch", "first, last, extension, room, rule, calls, guest_charge, currency, limit, alarm", fraud, false, nil},
-		{"night-audit", "Night audit: postings reconciled", "room, posting, start, state, amount, answer, resolved_by, reason", nightAudit, true, nil},
+		{Name: "rooms", Title: "Calls and cost by room", Columns: "room, calls, minutes, carrier_cost, guest_charge", fold: keyFold("room", roomOf)},
+		{Name: "extensions", Title: "Calls and cost by extension", Columns: "extension, calls, minutes, carrier_cost, guest_charge", fold: keyFold("extension", func(e *gateway.Entry, _ *Options) string { return e.Call.Extension })},
+		{Name: "accounts", Title: "Calls and cost by account code", Columns: "account_code, calls, minutes, carrier_cost, guest_charge", fold: keyFold("account_code", func(e *gateway.Entry, _ *Options) string { return e.Call.AccountCode })},
+		{Name: "classes", Title: "Calls and cost by call class", Columns: "class, calls, minutes, carrier_cost, guest_charge", fold: keyFold("class", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Class })},
+		{Name: "destinations", Title: "Calls and cost by destination", Columns: "destination, calls, minutes, carrier_cost, guest_charge", fold: keyFold("destination", func(e *gateway.Entry, _ *Options) string { return chargeOf(e).Destination })},
+		{Name: "busy-hour", Title: "Busy hour: trunk traffic per clock hour", Columns: "hour, calls, erlangs, ccs", fold: trafficFold(busyHourTable)},
+		{Name: "busy-days", Title: "The busiest hour of each day", Columns: "day, hour, calls, erlangs, ccs", fold: trafficFold(busyDaysTable)},
+		{Name: "trunks", Title: "Trunk use per hour, by trunk group and trunk", Columns: "hour, group, trunk, calls, seized_minutes, peak_simultaneous, all_busy_incidents, all_busy_s", fold: trunksFold, byStart: true},
+		{Name: "all-busy", Title: "All-trunks-busy incidents", Columns: "group, start, end, duration_s", fold: allBusyFold, byStart: true},
+		{Name: "gos", Title: "Grade of service: Erlang B blocking at the busy hour", Columns: "group, trunks, busy_hour, erlangs, blocking", fold: groupFold(gosTable)},
+		{Name: "sizing", Title: "Trunks needed for the target grade of service", Columns: "group, busy_hour, erlangs, gos, trunks_needed, blocking, trunks_configured", fold: groupFold(sizingTable)},
+		{Name: "exceptions", Title: "Calls that need a look", Columns: "start, extension, room, direction, dialed, destination, duration_s, guest_charge, reason", fold: exceptionsFold, run: exceptions},
+		{Name: "callers", Title: "Inbound callers", Columns: "caller_id, calls, answered, unanswered, minutes", fold: inboundFold(callersTable, callerKey)},
+		{Name: "caller-areas", Title: "Inbound calls by caller area", Columns: "prefix, calls, answered, minutes", fold: inboundFold(callerAreasTable, areaKey)},
+		{Name: "unanswered", Title: "Unanswered inbound calls by hour of day", Columns: "hour, inbound, unanswered, unanswered_pct", fold: unansweredFold},
+		{Name: "carriers", Title: "Carrier comparison: the period re-rated under other tariffs", Columns: "tariff, class, destination, calls, actual_cost, alternative_cost, difference", run: carriers},
+		{Name: "fraud", Title: "Toll fraud: what the fraud rules catch", Columns: "first, last, extension, room, rule, calls, guest_charge, currency, limit, alarm", fold: fraudFold, run: fraud},
+		{Name: "night-audit", Title: "Night audit: postings reconciled", Columns: "room, posting, start, state, amount, answer, resolved_by, reason", History: true, fold: nightAuditFold},
 	}
 }
 
@@ -392,7 +445,21 @@ func (r Report) Run(es []gateway.Entry, o Options) (*Table, error) {
 		return nil, err
 	}
 	o.defaults()
-	t, err := r.run(es, &o)
+	var fo fold
+	if r.fold != nil {
+		fo = r.fold(&o)
+	}
+	var t *Table
+	var err error
+	switch {
+	case fo == nil:
+		t, err = r.run(es, &o)
+	case r.byStart:
+		t, err = foldByStart(fo, es)
+	default:
+		fo.add(es)
+		t, err = fo.table()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -443,33 +510,44 @@ func roomOf(e *gateway.Entry, o *Options) string {
 // minutes turns seconds into minutes with two decimals.
 func minutes(s int64) float64 { return math.Round(float64(s)/60*100) / 100 }
 
-// byKey is the cost report by one key: every rated call counts.
-func byKey(col string, key func(*gateway.Entry, *Options) string) func([]gateway.Entry, *Options) (*Table, error) {
-	return func(es []gateway.Entry, o *Options) (*Table, error) {
-		type k2 struct{ key, currency string }
-		m := map[k2]*KeySum{}
-		for i := range es {
-			e := &es[i]
-			if e.Charge == nil {
-				continue
-			}
-			k := k2{key(e, o), e.Charge.Currency}
-			a := m[k]
-			if a == nil {
-				a = &KeySum{Key: k.key, Currency: k.currency}
-				m[k] = a
-			}
-			a.Calls++
-			a.Secs += int64(e.Call.DurationS)
-			a.CarrierMinor += e.Charge.CarrierMinor
-			a.ChargeMinor += e.Charge.TotalMinor
+// keyFold is the cost report by one key: every rated call counts, summed
+// by key and currency; keyTable makes the table.
+func keyFold(col string, key func(*gateway.Entry, *Options) string) func(*Options) fold {
+	return func(o *Options) fold { return &keySums{col: col, key: key, o: o, m: map[[2]string]*KeySum{}} }
+}
+
+type keySums struct {
+	col string
+	key func(*gateway.Entry, *Options) string
+	o   *Options
+	m   map[[2]string]*KeySum
+}
+
+func (f *keySums) add(es []gateway.Entry) {
+	for i := range es {
+		e := &es[i]
+		if e.Charge == nil {
+			continue
 		}
-		sums := make([]KeySum, 0, len(m))
-		for _, a := range m {
-			sums = append(sums, *a)
+		k := [2]string{f.key(e, f.o), e.Charge.Currency}
+		a := f.m[k]
+		if a == nil {
+			a = &KeySum{Key: k[0], Currency: k[1]}
+			f.m[k] = a
 		}
-		return keyTable(col, sums, o)
+		a.Calls++
+		a.Secs += int64(e.Call.DurationS)
+		a.CarrierMinor += e.Charge.CarrierMinor
+		a.ChargeMinor += e.Charge.TotalMinor
 	}
+}
+
+func (f *keySums) table() (*Table, error) {
+	sums := make([]KeySum, 0, len(f.m))
+	for _, a := range f.m {
+		sums = append(sums, *a)
+	}
+	return keyTable(f.col, sums, f.o)
 }
 
 // KeySum is a by-key report's sums of one key in one currency, the rated
@@ -582,12 +660,10 @@ func keyTable(col string, sums []KeySum, o *Options) (*Table, error) {
 }
 
 // exceptions lists the calls a manager should look at, one row per call
-// with every reason it has.
+// with every reason it has; with fraud rules set, the rules run first over
+// every call of the period in the order the calls ended (fraudHits).
 func exceptions(es []gateway.Entry, o *Options) (*Table, error) {
-	th := o.Thresholds
-	t := &Table{Columns: []Column{{Name: "start", Kind: Instant}, {Name: "extension"}, {Name: "room"}, {Name: "direction"},
-		{Name: "dialed"}, {Name: "destination"}, {Name: "duration_s", Kind: Int}, {Name: "guest_charge", Kind: Money}, {Name: "reason"}}}
-	counts := map[string]int{}
+	x := newExceptionList(o)
 	// The fraud rules' alarms, on the calls that raised or fed them.
 	fraudOf := map[int][]string{}
 	fraudHits(es, o, func(i int, hits []gateway.FraudHit) {
@@ -596,50 +672,87 @@ func exceptions(es []gateway.Entry, o *Options) (*Table, error) {
 		}
 	})
 	for i := range es {
-		e := &es[i]
-		c, ch := e.Call, chargeOf(e)
-		var why []string
-		add := func(r string) { why = append(why, r); counts[r]++ }
-		for _, r := range fraudOf[i] {
-			add(r)
-		}
-		answered := c.Answered == nil || *c.Answered
-		if th.LongCallMinutes > 0 && c.DurationS > th.LongCallMinutes*60 {
-			add(fmt.Sprintf("long (over %d min)", th.LongCallMinutes))
-		}
-		if th.CostlyMinor > 0 && ch.TotalMinor > th.CostlyMinor {
-			add(fmt.Sprintf("costly (over %s)", Amount{th.CostlyMinor, o.digits(ch.Currency)}))
-		}
-		if c.Direction == gateway.Outgoing && answered && c.DurationS > 0 && c.DurationS <= th.ShortCallS {
-			add(fmt.Sprintf("short (%d s or less)", th.ShortCallS))
-		}
-		if c.Direction == gateway.Outgoing && !answered {
-			add("unanswered attempt")
-		}
-		if e.Charge != nil && slices.Contains(th.PremiumClasses, ch.Class) {
-			add("premium destination")
-		}
-		if ch.Exception != nil {
-			add(*ch.Exception)
-		}
-		if c.Direction != gateway.Internal && th.UnusualFrom != th.UnusualTo && inHours(c.Start.Hour(), th.UnusualFrom, th.UnusualTo) {
-			add(fmt.Sprintf("unusual hour (%02d:00-%02d:00)", th.UnusualFrom, th.UnusualTo))
-		}
-		if len(why) == 0 {
-			continue
-		}
-		t.Rows = append(t.Rows, []any{c.Start, c.Extension, roomOf(e, o), string(c.Direction), gateway.MaskNumber(c.Dialed),
-			ch.Destination, int64(c.DurationS), Amount{ch.TotalMinor, o.digits(ch.Currency)}, strings.Join(why, "; ")})
+		x.entry(&es[i], fraudOf[i])
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
+	return x.table()
+}
+
+// exceptionsFold is the exceptions report page by page, without fraud
+// rules (with them, exceptions runs over the whole period: nil). Its rows
+// are the calls that need a look: the table's own size.
+func exceptionsFold(o *Options) fold {
+	if o.Fraud.On() {
+		return nil
+	}
+	return newExceptionList(o)
+}
+
+// exceptionList is the exceptions table as its calls come.
+type exceptionList struct {
+	o      *Options
+	t      *Table
+	counts map[string]int
+}
+
+func newExceptionList(o *Options) *exceptionList {
+	return &exceptionList{o: o, counts: map[string]int{}, t: &Table{Columns: []Column{{Name: "start", Kind: Instant}, {Name: "extension"}, {Name: "room"}, {Name: "direction"},
+		{Name: "dialed"}, {Name: "destination"}, {Name: "duration_s", Kind: Int}, {Name: "guest_charge", Kind: Money}, {Name: "reason"}}}}
+}
+
+func (x *exceptionList) add(es []gateway.Entry) {
+	for i := range es {
+		x.entry(&es[i], nil)
+	}
+}
+
+// entry adds e's row when it has a reason (fraud: the fraud rules' own).
+func (x *exceptionList) entry(e *gateway.Entry, fraud []string) {
+	o, th := x.o, x.o.Thresholds
+	c, ch := e.Call, chargeOf(e)
+	var why []string
+	add := func(r string) { why = append(why, r); x.counts[r]++ }
+	for _, r := range fraud {
+		add(r)
+	}
+	answered := c.Answered == nil || *c.Answered
+	if th.LongCallMinutes > 0 && c.DurationS > th.LongCallMinutes*60 {
+		add(fmt.Sprintf("long (over %d min)", th.LongCallMinutes))
+	}
+	if th.CostlyMinor > 0 && ch.TotalMinor > th.CostlyMinor {
+		add(fmt.Sprintf("costly (over %s)", Amount{th.CostlyMinor, o.digits(ch.Currency)}))
+	}
+	if c.Direction == gateway.Outgoing && answered && c.DurationS > 0 && c.DurationS <= th.ShortCallS {
+		add(fmt.Sprintf("short (%d s or less)", th.ShortCallS))
+	}
+	if c.Direction == gateway.Outgoing && !answered {
+		add("unanswered attempt")
+	}
+	if e.Charge != nil && slices.Contains(th.PremiumClasses, ch.Class) {
+		add("premium destination")
+	}
+	if ch.Exception != nil {
+		add(*ch.Exception)
+	}
+	if c.Direction != gateway.Internal && th.UnusualFrom != th.UnusualTo && inHours(c.Start.Hour(), th.UnusualFrom, th.UnusualTo) {
+		add(fmt.Sprintf("unusual hour (%02d:00-%02d:00)", th.UnusualFrom, th.UnusualTo))
+	}
+	if len(why) == 0 {
+		return
+	}
+	x.t.Rows = append(x.t.Rows, []any{c.Start, c.Extension, roomOf(e, o), string(c.Direction), gateway.MaskNumber(c.Dialed),
+		ch.Destination, int64(c.DurationS), Amount{ch.TotalMinor, o.digits(ch.Currency)}, strings.Join(why, "; ")})
+}
+
+func (x *exceptionList) table() (*Table, error) {
+	keys := make([]string, 0, len(x.counts))
+	for k := range x.counts {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		t.Notes = append(t.Notes, fmt.Sprintf("%s: %d", k, counts[k]))
+		x.t.Notes = append(x.t.Notes, fmt.Sprintf("%s: %d", k, x.counts[k]))
 	}
-	return t, nil
+	return x.t, nil
 }
 
 // inHours reports whether hour h is in [from, to), wrapping past midnight

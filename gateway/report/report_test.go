@@ -347,7 +347,11 @@ func TestGenerateFolds(t *testing.T) {
 	f := month(t)
 	defer func(n int) { pageSize = n }(pageSize)
 	pageSize = 7
-	for _, name := range []string{"busy-hour", "busy-days", "rooms"} {
+	for _, r := range Reports() {
+		name := r.Name
+		if name == "carriers" {
+			continue
+		}
 		want := run(t, f, name)
 		p := &pager{es: f.es}
 		got, err := Generate(context.Background(), p, name, f.o)

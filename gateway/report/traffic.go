@@ -1,7 +1,7 @@
 package report
 
 import (
-	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
 	"sort"
@@ -69,30 +69,27 @@ type hourly struct {
 	secs  []float64 // connected seconds in the hour
 }
 
-func (p period) traffic(es []gateway.Entry, keep func(*gateway.Entry) bool) hourly {
-	hs := p.hourly()
-	p.add(hs, es, keep)
-	return hs
-}
-
 func (p period) hourly() hourly { return hourly{make([]int64, p.hours), make([]float64, p.hours)} }
 
-// add adds the trunk calls of es that keep accepts (nil: all) to hs.
-func (p period) add(hs hourly, es []gateway.Entry, keep func(*gateway.Entry) bool) {
+// add adds the trunk calls of es to hs.
+func (p period) add(hs hourly, es []gateway.Entry) {
 	for i := range es {
-		e := &es[i]
-		c := e.Call
-		if !trunkCall(c) || keep != nil && !keep(e) {
-			continue
+		if c := es[i].Call; c != nil && trunkCall(c) {
+			p.addCall(hs, c)
 		}
-		s := p.sec(c.Start)
-		if s >= 0 && s/3600 < int64(p.hours) {
-			hs.calls[s/3600]++
-		}
-		if c.DurationS > 0 {
-			from := s + ringOf(c)
-			p.spread(interval{from, from + int64(c.DurationS)}, func(h int, n int64) { hs.secs[h] += float64(n) })
-		}
+	}
+}
+
+// addCall adds the trunk call c to hs: a call in the hour it starts in, its
+// connected seconds in the hours they fall in.
+func (p period) addCall(hs hourly, c *gateway.Call) {
+	s := p.sec(c.Start)
+	if s >= 0 && s/3600 < int64(p.hours) {
+		hs.calls[s/3600]++
+	}
+	if c.DurationS > 0 {
+		from := s + ringOf(c)
+		p.spread(interval{from, from + int64(c.DurationS)}, func(h int, n int64) { hs.secs[h] += float64(n) })
 	}
 }
 
@@ -111,7 +108,7 @@ type hourlyFold struct {
 	make func(period, hourly) *Table
 }
 
-func (f *hourlyFold) add(es []gateway.Entry) { f.p.add(f.hs, es, nil) }
+func (f *hourlyFold) add(es []gateway.Entry) { f.p.add(f.hs, es) }
 
 func (f *hourlyFold) table() (*Table, error) { return f.make(f.p, f.hs), nil }
 
@@ -152,11 +149,6 @@ func (p period) consistent(hs hourly) (int, float64) {
 
 var trafficCols = []Column{{Name: "calls", Kind: Int}, {Name: "erlangs", Kind: Float, Decimals: 3}, {Name: "ccs", Kind: Float, Decimals: 2}}
 
-func busyHour(es []gateway.Entry, o *Options) (*Table, error) {
-	p := periodOf(o)
-	return busyHourTable(p, p.traffic(es, nil)), nil
-}
-
 func busyHourTable(p period, hs hourly) *Table {
 	t := &Table{Columns: append([]Column{{Name: "hour", Kind: Hour}}, trafficCols...),
 		Chart: &Chart{Kind: "bars", X: "hour", Y: "erlangs", Title: "Trunk traffic per hour (erlangs)"}}
@@ -176,11 +168,6 @@ func busyHourTable(p period, hs hourly) *Table {
 	return t
 }
 
-func busyDays(es []gateway.Entry, o *Options) (*Table, error) {
-	p := periodOf(o)
-	return busyDaysTable(p, p.traffic(es, nil)), nil
-}
-
 func busyDaysTable(p period, hs hourly) *Table {
 	t := &Table{Columns: append([]Column{{Name: "day", Kind: Date}, {Name: "hour", Kind: Hour}}, trafficCols...),
 		Chart: &Chart{Kind: "bars", X: "day", Y: "erlangs", Title: "Busy-hour traffic per day (erlangs)"}}
@@ -198,51 +185,53 @@ func busyDaysTable(p period, hs hourly) *Table {
 	return t
 }
 
-// groups assigns every trunk call to its trunk group.
+// grouping assigns every trunk call to its trunk group, as the calls come:
+// the configured groups (or one group "all" of every trunk when none is
+// configured), then "(other)" for trunks outside them once one is seen.
 type grouping struct {
-	groups []TrunkGroup
-	of     map[string]int // trunk → index in groups
+	groups     []TrunkGroup
+	configured int
+	other      int
+	of         map[string]int // trunk → index in groups
 }
 
 const otherGroup = "(other)"
 
-func groupsOf(es []gateway.Entry, o *Options) *grouping {
-	g := &grouping{of: map[string]int{}}
+func newGrouping(o *Options) *grouping {
+	g := &grouping{of: map[string]int{}, other: -1, configured: len(o.TrunkGroups)}
 	if len(o.TrunkGroups) == 0 {
 		g.groups = []TrunkGroup{{Name: "all"}}
 	} else {
 		g.groups = append(g.groups, o.TrunkGroups...)
 	}
-	other := -1
-	for i := range es {
-		c := es[i].Call
-		if !trunkCall(c) {
-			continue
-		}
-		if _, ok := g.of[c.Trunk]; ok {
-			continue
-		}
-		idx := -1
-		if len(o.TrunkGroups) == 0 {
-			idx = 0
-		} else {
-			for j, tg := range o.TrunkGroups {
-				if tg.Contains(c.Trunk) {
-					idx = j
-					break
-				}
-			}
-		}
-		if idx < 0 {
-			if other < 0 {
-				g.groups = append(g.groups, TrunkGroup{Name: otherGroup})
-				other = len(g.groups) - 1
-			}
-			idx = other
-		}
-		g.of[c.Trunk] = idx
-	}
 	return g
+}
+
+// assign returns the index of trunk's group.
+func (g *grouping) assign(trunk string) int {
+	if i, ok := g.of[trunk]; ok {
+		return i
+	}
+	idx := -1
+	if g.configured == 0 {
+		idx = 0
+	} else {
+		for j, tg := range g.groups[:g.configured] {
+			if tg.Contains(trunk) {
+				idx = j
+				break
+			}
+		}
+	}
+	if idx < 0 {
+		if g.other < 0 {
+			g.groups = append(g.groups, TrunkGroup{Name: otherGroup})
+			g.other = len(g.groups) - 1
+		}
+		idx = g.other
+	}
+	g.of[trunk] = idx
+	return idx
 }
 
 // trunksSeen returns the trunks of group gi that carried calls, sorted.
@@ -275,88 +264,207 @@ type occupancy struct {
 	incidents []interval
 }
 
-// sweep measures the seizures of a set of calls; size > 0 also finds the
-// moments when size or more were in use at once.
-func (p period) sweep(calls []*gateway.Call, size int) occupancy {
-	oc := occupancy{calls: make([]int64, p.hours), seized: make([]int64, p.hours), peak: make([]int64, p.hours),
-		busyCount: make([]int64, p.hours), busySecs: make([]int64, p.hours)}
-	type edge struct {
-		t int64
-		d int
-	}
-	var edges []edge
+// A sweeper measures the seizures of a set of calls given in the order
+// they started, holding only the calls in progress (a min-heap of their
+// ends): size > 0 also finds the moments when size or more were in use at
+// once. Every instant at which seizures begin or end is taken whole, ends
+// before starts: a call that ends as another begins does not overlap it.
+type sweeper struct {
+	p        period
+	size     int64
+	oc       occupancy
+	level    int64
+	lastHour int
+	busyFrom int64
+	ends     endHeap
+	at       int64 // the instant of the pending starts
+	starts   int64 // how many start at it; 0: none pending
+	last     int64 // the last call's start
+	seen     bool
+	disorder bool // a call came before one already swept
+}
+
+func (p period) sweeper(size int) *sweeper {
+	return &sweeper{p: p, size: int64(size), busyFrom: -1, oc: occupancy{calls: make([]int64, p.hours), seized: make([]int64, p.hours),
+		peak: make([]int64, p.hours), busyCount: make([]int64, p.hours), busySecs: make([]int64, p.hours)}}
+}
+
+// call sweeps c, which starts no earlier than the calls before it.
+func (w *sweeper) call(c *gateway.Call) {
+	p := w.p
 	end := int64(p.hours) * 3600
-	for _, c := range calls {
-		s := p.sec(c.Start)
-		if s >= 0 && s < end {
-			oc.calls[s/3600]++
-		}
-		iv := interval{s, s + ringOf(c) + int64(c.DurationS)}
-		p.spread(iv, func(h int, n int64) { oc.seized[h] += n })
-		iv.from, iv.to = max(iv.from, 0), min(iv.to, end)
-		if iv.from < iv.to {
-			edges = append(edges, edge{iv.from, +1}, edge{iv.to, -1})
-		}
+	s := p.sec(c.Start)
+	if w.seen && s < w.last {
+		w.disorder = true
 	}
-	// Ends before starts at the same instant: a call that ends as another
-	// begins does not overlap it.
-	slices.SortFunc(edges, func(a, b edge) int {
-		if a.t != b.t {
-			return cmp.Compare(a.t, b.t)
-		}
-		return cmp.Compare(a.d, b.d)
-	})
-	level, lastHour := int64(0), 0
-	busyFrom := int64(-1)
-	for i := 0; i < len(edges); {
-		at := edges[i].t
-		h := int(at / 3600)
-		// Hours passed since the last change ran at the level they began with.
-		for hh := lastHour + 1; hh < h && hh < p.hours; hh++ {
-			oc.peak[hh] = max(oc.peak[hh], level)
-		}
-		if h > lastHour && at > int64(h)*3600 && h < p.hours {
-			oc.peak[h] = max(oc.peak[h], level)
-		}
-		lastHour = h
-		// Every change at this instant, then the level that holds after it.
-		for ; i < len(edges) && edges[i].t == at; i++ {
-			level += int64(edges[i].d)
-		}
-		if h < p.hours {
-			oc.peak[h] = max(oc.peak[h], level)
-		}
-		if size <= 0 {
-			continue
-		}
-		switch {
-		case busyFrom < 0 && level >= int64(size):
-			busyFrom = at
-		case busyFrom >= 0 && level < int64(size):
-			iv := interval{busyFrom, at}
-			oc.incidents = append(oc.incidents, iv)
-			oc.busyCount[iv.from/3600]++
-			p.spread(iv, func(h int, n int64) { oc.busySecs[h] += n })
-			busyFrom = -1
-		}
+	w.seen, w.last = true, max(w.last, s)
+	if s >= 0 && s < end {
+		w.oc.calls[s/3600]++
 	}
-	return oc
+	iv := interval{s, s + ringOf(c) + int64(c.DurationS)}
+	p.spread(iv, func(h int, n int64) { w.oc.seized[h] += n })
+	iv.from, iv.to = max(iv.from, 0), min(iv.to, end)
+	if iv.from >= iv.to {
+		return
+	}
+	if w.starts > 0 && iv.from != w.at {
+		w.flush()
+	}
+	w.at = iv.from
+	w.starts++
+	heap.Push(&w.ends, iv.to)
 }
 
-func (g *grouping) calls(es []gateway.Entry, keep func(gi int, trunk string) bool) []*gateway.Call {
-	var out []*gateway.Call
+// flush takes the instants before the pending starts' (ends only), then
+// theirs.
+func (w *sweeper) flush() {
+	for len(w.ends) > 0 && w.ends[0] < w.at {
+		t := w.ends[0]
+		w.instant(t, -w.popAt(t))
+	}
+	w.instant(w.at, w.starts-w.popAt(w.at))
+	w.starts = 0
+}
+
+func (w *sweeper) popAt(t int64) int64 {
+	n := int64(0)
+	for len(w.ends) > 0 && w.ends[0] == t {
+		heap.Pop(&w.ends)
+		n++
+	}
+	return n
+}
+
+// finish takes every instant left: the pending starts and the ends after.
+func (w *sweeper) finish() occupancy {
+	if w.starts > 0 {
+		w.flush()
+	}
+	for len(w.ends) > 0 {
+		t := w.ends[0]
+		w.instant(t, -w.popAt(t))
+	}
+	return w.oc
+}
+
+// instant applies the seizures that begin and end at one instant (delta,
+// the net change) to the level, the hours' peaks and the incidents.
+func (w *sweeper) instant(at, delta int64) {
+	p, oc := w.p, &w.oc
+	h := int(at / 3600)
+	// Hours passed since the last change ran at the level they began with.
+	for hh := w.lastHour + 1; hh < h && hh < p.hours; hh++ {
+		oc.peak[hh] = max(oc.peak[hh], w.level)
+	}
+	if h > w.lastHour && at > int64(h)*3600 && h < p.hours {
+		oc.peak[h] = max(oc.peak[h], w.level)
+	}
+	w.lastHour = h
+	w.level += delta
+	if h < p.hours {
+		oc.peak[h] = max(oc.peak[h], w.level)
+	}
+	if w.size <= 0 {
+		return
+	}
+	switch {
+	case w.busyFrom < 0 && w.level >= w.size:
+		w.busyFrom = at
+	case w.busyFrom >= 0 && w.level < w.size:
+		iv := interval{w.busyFrom, at}
+		oc.incidents = append(oc.incidents, iv)
+		oc.busyCount[iv.from/3600]++
+		p.spread(iv, func(h int, n int64) { oc.busySecs[h] += n })
+		w.busyFrom = -1
+	}
+}
+
+// endHeap is a min-heap of the ends of the seizures in progress.
+type endHeap []int64
+
+func (h endHeap) Len() int           { return len(h) }
+func (h endHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *endHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *endHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// A callFold takes the trunk calls one by one in the order they started
+// (ByStart): the sweeps.
+type callFold interface {
+	fold
+	call(c *gateway.Call)
+}
+
+// foldByStart folds the trunk calls of es in the order they started (a
+// stable sort of pointers to them): what Run does for a ByStart report.
+func foldByStart(fo fold, es []gateway.Entry) (*Table, error) {
+	cf, ok := fo.(callFold)
+	if !ok {
+		return nil, fmt.Errorf("report: a fold by start has no call method")
+	}
+	var cs []*gateway.Call
 	for i := range es {
-		c := es[i].Call
-		if trunkCall(c) && keep(g.of[c.Trunk], c.Trunk) {
-			out = append(out, c)
+		if c := es[i].Call; c != nil && trunkCall(c) {
+			cs = append(cs, c)
 		}
 	}
-	return out
+	slices.SortStableFunc(cs, func(a, b *gateway.Call) int { return a.Start.Compare(b.Start) })
+	for _, c := range cs {
+		cf.call(c)
+	}
+	return fo.table()
 }
 
-func trunks(es []gateway.Entry, o *Options) (*Table, error) {
-	p := periodOf(o)
-	g := groupsOf(es, o)
+// addByStart gives a page's trunk calls to a fold by start.
+func addByStart(cf callFold, es []gateway.Entry) {
+	for i := range es {
+		if c := es[i].Call; c != nil && trunkCall(c) {
+			cf.call(c)
+		}
+	}
+}
+
+// errOrder is what a sweep says when its calls came out of order.
+func errOrder(name string) error {
+	return gateway.Errorf(gateway.KindInvalid, "the %s report needs the calls in the order they started, and they came in another: report it as a bug", name)
+}
+
+// trunkSweeps is the trunks report: a sweep per group and per trunk.
+type trunkSweeps struct {
+	p      period
+	g      *grouping
+	groups []*sweeper
+	trunk  map[string]*sweeper
+}
+
+func trunksFold(o *Options) fold {
+	return &trunkSweeps{p: periodOf(o), g: newGrouping(o), trunk: map[string]*sweeper{}}
+}
+
+func (f *trunkSweeps) add(es []gateway.Entry) { addByStart(f, es) }
+
+func (f *trunkSweeps) call(c *gateway.Call) {
+	gi := f.g.assign(c.Trunk)
+	for len(f.groups) <= gi {
+		// No all-trunks-busy without a configured size.
+		f.groups = append(f.groups, f.p.sweeper(f.g.groups[len(f.groups)].Size))
+	}
+	f.groups[gi].call(c)
+	w := f.trunk[c.Trunk]
+	if w == nil {
+		w = f.p.sweeper(0)
+		f.trunk[c.Trunk] = w
+	}
+	w.call(c)
+}
+
+func (f *trunkSweeps) table() (*Table, error) {
+	p, g := f.p, f.g
 	t := &Table{Columns: []Column{{Name: "hour", Kind: Hour}, {Name: "group"}, {Name: "trunk"}, {Name: "calls", Kind: Int},
 		{Name: "seized_minutes", Kind: Float, Decimals: 2}, {Name: "peak_simultaneous", Kind: Int},
 		{Name: "all_busy_incidents", Kind: Int}, {Name: "all_busy_s", Kind: Int}}}
@@ -365,22 +473,16 @@ func trunks(es []gateway.Entry, o *Options) (*Table, error) {
 		oc           occupancy
 	}
 	var lines []line
-	byTrunk := map[string][]*gateway.Call{}
-	for i := range es {
-		if c := es[i].Call; trunkCall(c) {
-			byTrunk[c.Trunk] = append(byTrunk[c.Trunk], c)
-		}
-	}
 	for gi, tg := range g.groups {
-		size := tg.Size // no all-trunks-busy without a configured size
-		var calls []*gateway.Call
-		seen := g.trunksSeen(gi)
-		for _, tr := range seen {
-			calls = append(calls, byTrunk[tr]...)
+		if gi >= len(f.groups) {
+			continue // a group without calls has no rows
 		}
-		lines = append(lines, line{tg.Name, "", p.sweep(calls, size)})
-		for _, tr := range seen {
-			lines = append(lines, line{tg.Name, tr, p.sweep(byTrunk[tr], 0)})
+		if f.groups[gi].disorder {
+			return nil, errOrder("trunks")
+		}
+		lines = append(lines, line{tg.Name, "", f.groups[gi].finish()})
+		for _, tr := range g.trunksSeen(gi) {
+			lines = append(lines, line{tg.Name, tr, f.trunk[tr].finish()})
 		}
 	}
 	for h := range p.hours {
@@ -401,19 +503,51 @@ func trunks(es []gateway.Entry, o *Options) (*Table, error) {
 	return t, nil
 }
 
-func allBusy(es []gateway.Entry, o *Options) (*Table, error) {
-	p := periodOf(o)
-	g := groupsOf(es, o)
+// busySweeps is the all-busy report: a sweep per group of configured size.
+type busySweeps struct {
+	p      period
+	g      *grouping
+	groups map[int]*sweeper
+}
+
+func allBusyFold(o *Options) fold {
+	return &busySweeps{p: periodOf(o), g: newGrouping(o), groups: map[int]*sweeper{}}
+}
+
+func (f *busySweeps) add(es []gateway.Entry) { addByStart(f, es) }
+
+func (f *busySweeps) call(c *gateway.Call) {
+	gi := f.g.assign(c.Trunk)
+	size := f.g.groups[gi].Size
+	if size == 0 {
+		return
+	}
+	w := f.groups[gi]
+	if w == nil {
+		w = f.p.sweeper(size)
+		f.groups[gi] = w
+	}
+	w.call(c)
+}
+
+func (f *busySweeps) table() (*Table, error) {
+	p := f.p
 	t := &Table{Columns: []Column{{Name: "group"}, {Name: "start", Kind: Instant}, {Name: "end", Kind: Instant}, {Name: "duration_s", Kind: Int}}}
-	for gi, tg := range g.groups {
+	for gi, tg := range f.g.groups {
 		if tg.Size == 0 {
 			continue
 		}
-		oc := p.sweep(g.calls(es, func(i int, _ string) bool { return i == gi }), tg.Size)
-		for _, iv := range oc.incidents {
+		var incidents []interval
+		if w := f.groups[gi]; w != nil {
+			if w.disorder {
+				return nil, errOrder("all-busy")
+			}
+			incidents = w.finish().incidents
+		}
+		for _, iv := range incidents {
 			t.Rows = append(t.Rows, []any{tg.Name, p.start.Add(time.Duration(iv.from) * time.Second), p.start.Add(time.Duration(iv.to) * time.Second), iv.to - iv.from})
 		}
-		t.Notes = append(t.Notes, fmt.Sprintf("Group %s (%d trunks): %d all-trunks-busy incidents.", tg.Name, tg.Size, len(oc.incidents)))
+		t.Notes = append(t.Notes, fmt.Sprintf("Group %s (%d trunks): %d all-trunks-busy incidents.", tg.Name, tg.Size, len(incidents)))
 	}
 	if len(t.Notes) == 0 {
 		t.Notes = append(t.Notes, "No trunk group has a configured size (report.trunk_groups): all-trunks-busy cannot be told.")
@@ -421,21 +555,48 @@ func allBusy(es []gateway.Entry, o *Options) (*Table, error) {
 	return t, nil
 }
 
-// groupBusyHour returns each group's busiest hour of the period and its
+// groupFold folds each trunk group's hourly traffic (in any order); table
+// makes the report from each group's busiest hour of the period and its
 // traffic in erlangs (hour -1 when the group carried nothing).
-func groupBusyHour(es []gateway.Entry, o *Options) (*grouping, period, []int, []float64) {
-	p := periodOf(o)
-	g := groupsOf(es, o)
-	hours := make([]int, len(g.groups))
-	erl := make([]float64, len(g.groups))
-	for gi := range g.groups {
-		hs := p.traffic(es, func(e *gateway.Entry) bool { return g.of[e.Call.Trunk] == gi })
-		hours[gi] = hs.busiest(0, p.hours)
-		if hours[gi] >= 0 {
-			erl[gi] = hs.erlangs(hours[gi])
+func groupFold(table func(g *grouping, p period, hours []int, erl []float64, o *Options) (*Table, error)) func(*Options) fold {
+	return func(o *Options) fold { return &groupTraffic{o: o, p: periodOf(o), g: newGrouping(o), make: table} }
+}
+
+type groupTraffic struct {
+	o    *Options
+	p    period
+	g    *grouping
+	hs   []hourly
+	make func(*grouping, period, []int, []float64, *Options) (*Table, error)
+}
+
+func (f *groupTraffic) add(es []gateway.Entry) {
+	for i := range es {
+		c := es[i].Call
+		if c == nil || !trunkCall(c) {
+			continue
+		}
+		gi := f.g.assign(c.Trunk)
+		for len(f.hs) <= gi {
+			f.hs = append(f.hs, f.p.hourly())
+		}
+		f.p.addCall(f.hs[gi], c)
+	}
+}
+
+func (f *groupTraffic) table() (*Table, error) {
+	n := len(f.g.groups)
+	hours, erl := make([]int, n), make([]float64, n)
+	for gi := range n {
+		hours[gi] = -1
+		if gi < len(f.hs) {
+			hours[gi] = f.hs[gi].busiest(0, f.p.hours)
+			if hours[gi] >= 0 {
+				erl[gi] = f.hs[gi].erlangs(hours[gi])
+			}
 		}
 	}
-	return g, p, hours, erl
+	return f.make(f.g, f.p, hours, erl, f.o)
 }
 
 func hourCell(p period, h int) any {
@@ -445,8 +606,7 @@ func hourCell(p period, h int) any {
 	return p.hour(h).Format("2006-01-02T15:04")
 }
 
-func gos(es []gateway.Entry, o *Options) (*Table, error) {
-	g, p, hours, erl := groupBusyHour(es, o)
+func gosTable(g *grouping, p period, hours []int, erl []float64, _ *Options) (*Table, error) {
 	t := &Table{Columns: []Column{{Name: "group"}, {Name: "trunks", Kind: Int}, {Name: "busy_hour"},
 		{Name: "erlangs", Kind: Float, Decimals: 3}, {Name: "blocking", Kind: Float, Decimals: 4}}}
 	for gi, tg := range g.groups {
@@ -460,8 +620,7 @@ func gos(es []gateway.Entry, o *Options) (*Table, error) {
 	return t, nil
 }
 
-func sizing(es []gateway.Entry, o *Options) (*Table, error) {
-	g, p, hours, erl := groupBusyHour(es, o)
+func sizingTable(g *grouping, p period, hours []int, erl []float64, o *Options) (*Table, error) {
 	t := &Table{Columns: []Column{{Name: "group"}, {Name: "busy_hour"}, {Name: "erlangs", Kind: Float, Decimals: 3},
 		{Name: "gos", Kind: Float, Decimals: 4}, {Name: "trunks_needed", Kind: Int}, {Name: "blocking", Kind: Float, Decimals: 4},
 		{Name: "trunks_configured", Kind: Int}}}

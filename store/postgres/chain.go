@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,9 +27,20 @@ type CallFilter struct {
 	Offset, Limit int
 }
 
-// Calls returns the entries f selects, newest entry time first (then
-// property, epoch and entry), without history.
-func (s *Store) Calls(ctx context.Context, f CallFilter) ([]CentralEntry, error) {
+// callsWhere is the calls list's selection (callsArgs gives its
+// arguments $1 to $9).
+const callsWhere = `FROM callgate.call_state c LEFT JOIN callgate.site s ON s.property = c.property
+		WHERE ($1::text[] IS NULL OR c.property = ANY($1)) AND c.superseded_by IS NULL
+		  AND ($2::timestamptz IS NULL OR c.entry_utc >= $2) AND ($3::timestamptz IS NULL OR c.entry_utc < $3)
+		  AND ($4::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date >= $4)
+		  AND ($5::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date <= $5)
+		  AND ($6 = '' OR c.room = $6) AND ($7 = '' OR c.extension = $7) AND ($8 = '' OR c.state = $8) AND ($9 = '' OR c.class = $9)
+		ORDER BY c.entry_utc DESC, c.property, c.epoch, c.entry DESC`
+
+const callsCols = `c.property, c.epoch, c.entry, c.created_utc, c.state, c.updated_utc, c.last_seq, c.received_utc, c.source,
+			c.room, c.reservation, c.posting, c.sent_utc, c.pms_answer, c.pms_answer_text, c.answer_utc, c.replays, c.entry_utc, c.call::text, c.charge::text`
+
+func callsArgs(f CallFilter) []any {
 	var from, to, lo, hi *time.Time
 	if !f.From.IsZero() {
 		d := time.Date(f.From.Year(), f.From.Month(), f.From.Day(), 0, 0, 0, 0, time.UTC)
@@ -42,20 +54,16 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]CentralEntry, error)
 		h := d.Add(50 * time.Hour)
 		to, hi = &d, &h
 	}
+	return []any{f.Properties, lo, hi, from, to, f.Room, f.Extension, f.State, f.Class}
+}
+
+// Calls returns the entries f selects, newest entry time first (then
+// property, epoch and entry), without history.
+func (s *Store) Calls(ctx context.Context, f CallFilter) ([]CentralEntry, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT c.property, c.epoch, c.entry, c.created_utc, c.state, c.updated_utc, c.last_seq, c.received_utc, c.source,
-			c.room, c.reservation, c.posting, c.sent_utc, c.pms_answer, c.pms_answer_text, c.answer_utc, c.replays, c.entry_utc, c.call::text, c.charge::text
-		FROM callgate.call_state c LEFT JOIN callgate.site s ON s.property = c.property
-		WHERE ($1::text[] IS NULL OR c.property = ANY($1)) AND c.superseded_by IS NULL
-		  AND ($2::timestamptz IS NULL OR c.entry_utc >= $2) AND ($3::timestamptz IS NULL OR c.entry_utc < $3)
-		  AND ($4::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date >= $4)
-		  AND ($5::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date <= $5)
-		  AND ($6 = '' OR c.room = $6) AND ($7 = '' OR c.extension = $7) AND ($8 = '' OR c.state = $8) AND ($9 = '' OR c.class = $9)
-		ORDER BY c.entry_utc DESC, c.property, c.epoch, c.entry DESC
-		OFFSET $10 LIMIT $11`,
-		f.Properties, lo, hi, from, to, f.Room, f.Extension, f.State, f.Class, f.Offset, f.Limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+callsCols+` `+callsWhere+` OFFSET $10 LIMIT $11`, append(callsArgs(f), f.Offset, f.Limit)...)
 	if err != nil {
 		return nil, classify(err, "list the calls")
 	}
@@ -74,6 +82,23 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]CentralEntry, error)
 		return nil, classify(err, "list the calls")
 	}
 	return out, nil
+}
+
+// EachCall calls fn with every call f selects (its Offset and Limit
+// aside), in the list's order, page entries at a time (default 2,000),
+// from one snapshot: the export of the chain console, written as the rows
+// come (scanCursor: a cursor in a REPEATABLE READ read-only transaction).
+// count, when set, is given how many calls that is first, in the same
+// snapshot; an error from it stops the scan before any page. fn may not
+// keep the page; an error from fn, or ctx ending (the client gone), stops
+// the scan and is returned.
+func (s *Store) EachCall(ctx context.Context, f CallFilter, page int, count func(int64) error, fn func([]CentralEntry) error) error {
+	c := cursor{q: `DECLARE entries NO SCROLL CURSOR FOR SELECT ` + callsCols + ` ` + callsWhere, args: callsArgs(f), page: page, count: count}
+	if count != nil {
+		where := callsWhere[:strings.Index(callsWhere, "ORDER BY")]
+		c.countQ = `SELECT count(*) ` + where
+	}
+	return classify(scanCursor(ctx, s, c, fn), "export the calls")
 }
 
 // DayTotal is one property's calls and revenue of one local day in one

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,55 +22,128 @@ type CentralEntry struct {
 // Entries returns the entries of the properties named (nil: every
 // property) whose entry time is in [from, to), ordered by entry time, then
 // property, epoch and entry; with history, each with its state changes from
-// the events. The reports of gateway/report run over them as over a
-// property's journal (one definition of each report).
+// the events: EachEntry's pages, gathered (for tests and small periods).
 func (s *Store) Entries(ctx context.Context, properties []string, from, to time.Time, history bool) ([]CentralEntry, error) {
 	var out []CentralEntry
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT property, epoch, entry, created_utc, state, updated_utc, last_seq, received_utc, source,
+	err := s.EachEntry(ctx, EntryScan{Properties: properties, From: from, To: to, History: history}, func(page []CentralEntry) error {
+		out = append(out, page...)
+		return nil
+	})
+	return out, err
+}
+
+// EntryScan says which entries EachEntry reads, in which order.
+type EntryScan struct {
+	// Properties are the properties read (nil: every property).
+	Properties []string
+	// From and To bound the entry time: [From, To).
+	From, To time.Time
+	// History: each entry with its state changes.
+	History bool
+	// ByStart orders the entries by the wall clock of their call's start
+	// (calls without one last), then as by default: entry time, property,
+	// epoch, entry. PostgreSQL sorts the period's rows for it (no index
+	// holds that order).
+	ByStart bool
+	// Page is the most entries fn is given at once (default 2,000).
+	Page int
+}
+
+// EachEntry calls fn with the entries sc selects, a page at a time, as the
+// properties' journals show them (the reports of gateway/report fold
+// them: one definition of each report). The rows come through a cursor
+// of one REPEATABLE READ read-only transaction: one snapshot, however many
+// rows, never more than a page of them in memory here, and no OFFSET. fn
+// may not keep the page (it is reused); an error from fn, or ctx ending,
+// stops the scan and is returned.
+func (s *Store) EachEntry(ctx context.Context, sc EntryScan, fn func([]CentralEntry) error) error {
+	order := "entry_utc, property, epoch, entry"
+	if sc.ByStart {
+		order = "start_local NULLS LAST, " + order
+	}
+	q := `DECLARE entries NO SCROLL CURSOR FOR
+		SELECT property, epoch, entry, created_utc, state, updated_utc, last_seq, received_utc, source,
 			room, reservation, posting, sent_utc, pms_answer, pms_answer_text, answer_utc, replays, entry_utc, call::text, charge::text
-			FROM callgate.call_state
-			WHERE ($1::text[] IS NULL OR property = ANY($1)) AND superseded_by IS NULL AND entry_utc >= $2 AND entry_utc < $3
-			ORDER BY entry_utc, property, epoch, entry`, properties, from.UTC(), to.UTC())
-		if err != nil {
+		FROM callgate.call_state
+		WHERE ($1::text[] IS NULL OR property = ANY($1)) AND superseded_by IS NULL AND entry_utc >= $2 AND entry_utc < $3
+		ORDER BY ` + order
+	err := scanCursor(ctx, s, cursor{page: sc.Page, history: sc.History, q: q, args: []any{sc.Properties, sc.From.UTC(), sc.To.UTC()}}, fn)
+	return classify(err, "read the entries")
+}
+
+// cursor is a scan of call_state rows: q declares the cursor "entries"
+// over them with args; countQ, when set, counts them first (count is
+// given the number, in the same snapshot).
+type cursor struct {
+	q, countQ string
+	args      []any
+	count     func(int64) error
+	page      int
+	history   bool
+}
+
+// scanCursor declares the cursor in a REPEATABLE READ read-only
+// transaction and fetches it a page at a time into fn.
+func scanCursor(ctx context.Context, s *Store, c cursor, fn func([]CentralEntry) error) error {
+	page := c.page
+	if page <= 0 {
+		page = 2000
+	}
+	history := c.history
+	fetch := "FETCH FORWARD " + strconv.Itoa(page) + " FROM entries"
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if c.countQ != "" && c.count != nil {
+			var n int64
+			if err := tx.QueryRow(ctx, c.countQ, c.args...).Scan(&n); err != nil {
+				return err
+			}
+			if err := c.count(n); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, c.q, c.args...); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var ce CentralEntry
-			// The first two columns name the stream; the rest are
-			// loadCalls' (scanCall reads them).
-			r, err := scanCall(&prefixed{Rows: rows, prefix: []any{&ce.Property, &ce.Epoch}})
+		buf := make([]CentralEntry, 0, page)
+		for {
+			buf = buf[:0]
+			rows, err := tx.Query(ctx, fetch)
 			if err != nil {
 				return err
 			}
-			ce.Entry = r.entry_()
-			out = append(out, ce)
+			for rows.Next() {
+				var ce CentralEntry
+				// The first two columns name the stream; the rest are
+				// loadCalls' (scanCall reads them).
+				r, err := scanCall(&prefixed{Rows: rows, prefix: []any{&ce.Property, &ce.Epoch}})
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				ce.Entry = r.entry_()
+				buf = append(buf, ce)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(buf) == 0 {
+				return nil
+			}
+			if history {
+				if err := addHistory(ctx, tx, buf); err != nil {
+					return err
+				}
+			}
+			if err := fn(buf); err != nil {
+				return err
+			}
+			clear(buf)
+			if len(buf) < page {
+				return nil
+			}
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if history && len(out) > 0 {
-			return addHistory(ctx, tx, out)
-		}
-		return nil
 	})
-	if err != nil {
-		return nil, classify(err, "read the entries")
-	}
-	return out, nil
-}
-
-// CountEntries returns how many entries Entries would return (without
-// reading them): the chain console checks a report's size first.
-func (s *Store) CountEntries(ctx context.Context, properties []string, from, to time.Time) (int64, error) {
-	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM callgate.call_state
-		WHERE ($1::text[] IS NULL OR property = ANY($1)) AND superseded_by IS NULL AND entry_utc >= $2 AND entry_utc < $3`, properties, from.UTC(), to.UTC()).Scan(&n)
-	if err != nil {
-		return 0, classify(err, "count the entries")
-	}
-	return n, nil
 }
 
 // prefixed scans its prefix's columns first, then passes the rest on.
