@@ -155,13 +155,10 @@ func TestLostBeforeBooking(t *testing.T) {
 	}
 }
 
-// TestResendGoesToTheFirstFolio: a charge booked whose answer was lost,
-// then the guest leaves and another checks into the room before the
-// resend. The resend goes to the first try's folio with the same key, and
-// apaleo answers the first result: posted, booked once, on the guest who
-// made the call. (Resolved again, it would go to the new guest's folio:
-// the same key with another request, refused 422 though booked.)
-func TestResendGoesToTheFirstFolio(t *testing.T) {
+// bookedThenTurnedOver posts posting 1 to room 101's guest, booked with its
+// answer lost; then that guest leaves and another checks into 101.
+func bookedThenTurnedOver(t *testing.T) (*sim.Sim, *apaleo.Link, context.Context, gateway.PostRequest) {
+	t.Helper()
 	s := startSim(t, sim.Options{Occupied: []string{"101"}})
 	l := openLink(t, fastOptions(s))
 	awaitResync(t, l)
@@ -178,6 +175,17 @@ func TestResendGoesToTheFirstFolio(t *testing.T) {
 	if err := s.CheckIn("101", "NEXT-1", "Next"); err != nil {
 		t.Fatal(err)
 	}
+	return s, l, ctx, p
+}
+
+// TestResendGoesToTheFirstFolio: a charge booked whose answer was lost,
+// then the guest leaves and another checks into the room before the
+// resend. The resend goes to the first try's folio with the same key, and
+// apaleo answers the first result: posted, booked once, on the guest who
+// made the call. (Resolved again, it would go to the new guest's folio:
+// the same key with another request, refused 422 though booked.)
+func TestResendGoesToTheFirstFolio(t *testing.T) {
+	s, l, ctx, p := bookedThenTurnedOver(t)
 	p.FirstSent = time.Now()
 	res, err := l.Post(ctx, p)
 	if res.Outcome != gateway.PostPosted || err != nil {
@@ -194,22 +202,7 @@ func TestResendGoesToTheFirstFolio(t *testing.T) {
 // another request) is in doubt, not refused, because the first try may be
 // booked. A first try refused 422 stays refused.
 func TestResendRefusedIsInDoubt(t *testing.T) {
-	s := startSim(t, sim.Options{Occupied: []string{"101"}})
-	l := openLink(t, fastOptions(s))
-	awaitResync(t, l)
-	ctx := testCtx(t, 10*time.Second)
-	s.SetFaults(sim.Faults{LoseEvery: 1})
-	p := posting(1, "101")
-	if res, err := l.Post(ctx, p); res.Outcome != gateway.PostInDoubt {
-		t.Fatalf("lost answer: %+v %v", res, err)
-	}
-	s.SetFaults(sim.Faults{})
-	if err := s.CheckOut("SIM0001-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CheckIn("101", "NEXT-1", "Next"); err != nil {
-		t.Fatal(err)
-	}
+	s, _, ctx, p := bookedThenTurnedOver(t)
 	l2 := openLink(t, fastOptions(s)) // the gateway restarted
 	awaitResync(t, l2)
 	p.FirstSent = time.Now().Add(-time.Minute)
