@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -135,5 +136,80 @@ func TestSweepBackToBack(t *testing.T) {
 				t.Errorf("all-busy: %v", want.Rows)
 			}
 		}
+	}
+}
+
+// TestFoldMaxRows: a report whose table would hold more than MaxRows rows
+// is refused with a sentence saying what to do; the folds whose rows grow
+// with the entries (a row per flagged call, posting, caller, key, all-busy
+// incident) refuse it from Add, as the rows are added, so that the reader
+// stops; a table of MaxRows rows is made whole.
+func TestFoldMaxRows(t *testing.T) {
+	f := month(t)
+	f.es = slices.Clone(f.es)
+	for i := range f.es { // posted: the night audit's rows; callers each their own
+		if f.es[i].Charge != nil {
+			f.es[i].State, f.es[i].Posting = gateway.StatePosted, uint32(f.es[i].ID)
+		}
+		c := *f.es[i].Call
+		c.CallerID = fmt.Sprintf("0043%d", f.es[i].ID)
+		if i%2 == 0 {
+			c.Direction = gateway.Incoming
+		}
+		f.es[i].Call = &c
+	}
+	f.o.TrunkGroups = []TrunkGroup{{Name: "pstn", Trunks: []string{"9001-9004"}, Size: 1}} // all busy often
+	defer func(n int) { MaxRows = n }(MaxRows)
+	for _, name := range []string{"exceptions", "night-audit", "callers", "rooms", "all-busy", "trunks"} {
+		r, _ := Lookup(name)
+		MaxRows = 200_000
+		want, err := r.Run(f.es, f.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(want.Rows)
+		if n < 2 {
+			t.Fatalf("%s: %d rows in the fixture's table, too few to test", name, n)
+		}
+		in := slices.Clone(f.es)
+		if r.ByStart() {
+			slices.SortStableFunc(in, func(a, b gateway.Entry) int { return a.Call.Start.Compare(b.Call.Start) })
+		}
+		MaxRows = n
+		if got, err := foldPages(t, r, f.o, in); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s with MaxRows %d, its own rows: %v", name, n, err)
+		}
+		MaxRows = n - 1
+		if _, err := foldPages(t, r, f.o, in); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the %s report has more than %d rows", name, n-1)) ||
+			!strings.Contains(err.Error(), "export the calls") {
+			t.Errorf("%s over MaxRows %d: %v", name, n-1, err)
+		}
+		if _, err := r.Run(f.es, f.o); err == nil {
+			t.Errorf("%s: Run made a table over MaxRows", name)
+		}
+		if name == "trunks" {
+			continue // its rows are made by Table
+		}
+		// Refused as the rows come: Add says so before the last page.
+		MaxRows = n / 2
+		fo, err := r.Fold(f.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages, refused := 0, false
+		for i := 0; i < len(in) && !refused; i += 3 {
+			pages++
+			refused = fo.Add(slices.Clone(in[i:min(i+3, len(in))])) != nil
+		}
+		if !refused || pages*3 >= len(in) {
+			t.Errorf("%s with MaxRows %d of %d rows: Add took %d pages of %d entries (refused %v)", name, n/2, n, pages, len(in), refused)
+		}
+		if _, err := fo.Table(); err == nil {
+			t.Errorf("%s: a table after Add's refusal", name)
+		}
+	}
+	MaxRows = 1_234_567
+	if err := (Report{Name: "x"}).tooLong(); !strings.Contains(err.Error(), "more than 1,234,567 rows") {
+		t.Errorf("the refusal's number: %v", err)
 	}
 }
