@@ -1,7 +1,10 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -211,5 +214,62 @@ func TestFoldMaxRows(t *testing.T) {
 	MaxRows = 1_234_567
 	if err := (Report{Name: "x"}).tooLong(); !strings.Contains(err.Error(), "more than 1,234,567 rows") {
 		t.Errorf("the refusal's number: %v", err)
+	}
+}
+
+// TestSweepGoldens: the sweeps (trunks, all-busy) folded a page at a time
+// (pages of 3 and of 7 entries, by start, each wiped after Add) make the
+// tables the code made before the folds (b45bc25: a sort and a sweep over
+// all the entries at once) for the random cases of sweepCase pinned in
+// testdata/sweeps: no fold against Run, which is now the fold itself.
+func TestSweepGoldens(t *testing.T) {
+	files, err := filepath.Glob("testdata/sweeps/seed-*.json")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("%d goldens: %v", len(files), err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g map[string]json.RawMessage
+		if err := json.Unmarshal(b, &g); err != nil {
+			t.Fatal(err)
+		}
+		var seed int64
+		if err := json.Unmarshal(g["seed"], &seed); err != nil {
+			t.Fatal(err)
+		}
+		es, o := sweepCase(seed)
+		slices.SortStableFunc(es, func(a, b gateway.Entry) int { return a.Call.Start.Compare(b.Call.Start) })
+		for _, name := range []string{"trunks", "all-busy"} {
+			r, _ := Lookup(name)
+			for _, size := range []int{3, 7} {
+				fo, err := r.Fold(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < len(es); i += size {
+					page := slices.Clone(es[i:min(i+size, len(es))])
+					if err := fo.Add(page); err != nil {
+						t.Fatal(err)
+					}
+					for j := range page {
+						page[j] = gateway.Entry{ID: 1 << 40, Call: &gateway.Call{Trunk: "wiped", Direction: gateway.Incoming}}
+					}
+				}
+				got, err := fo.Table()
+				if err != nil {
+					t.Fatalf("%s seed %d: %v", name, seed, err)
+				}
+				var want, have any
+				gb, _ := json.Marshal(got)
+				json.Unmarshal(gb, &have)
+				json.Unmarshal(g[name], &want)
+				if !reflect.DeepEqual(have, want) {
+					t.Errorf("%s, seed %d, pages of %d:\n%s\nwant\n%s", name, seed, size, gb, g[name])
+				}
+			}
+		}
 	}
 }
