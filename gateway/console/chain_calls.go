@@ -237,7 +237,7 @@ func (s *Server) chainCallsExport(c echo.Context) error {
 	defer cancel()
 	release, err := s.chainSlot(ctx)
 	if err != nil {
-		return err
+		return s.clientGone(c, ctx, err, "calls export")
 	}
 	defer release()
 	_, z, err := s.properties(ctx, f.Properties)

@@ -189,7 +189,7 @@ func (s *Server) chainReportTable(c echo.Context, run bool) (*report.Table, repo
 	defer cancel()
 	release, err := s.chainSlot(ctx)
 	if err != nil {
-		return nil, f, err
+		return nil, f, s.clientGone(c, ctx, err, "report "+f.Report)
 	}
 	defer release()
 	t, err := ChainReport(ctx, s.chain, r, list, o)
