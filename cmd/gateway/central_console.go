@@ -106,5 +106,9 @@ func newChainConsole(a *app, s *postgres.Store, c *CentralFile) (*console.Server
 		MinorDigits: tariff.MinorDigits,
 		TLS:         c.Console.TLSCert != "",
 		Logger:      a.log.With().Str("component", "chain-console").Logger(),
+		// Reports and exports hold a connection while they read: at most
+		// half the pool, so that ingest always finds one (docs/central.md,
+		// "Connections").
+		Concurrent: max(1, s.PoolSize()/2),
 	})
 }

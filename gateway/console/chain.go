@@ -121,6 +121,13 @@ type ChainOptions struct {
 	WriteTimeout time.Duration
 	Logger       zerolog.Logger
 	Now          func() time.Time
+	// Concurrent is the most reports and exports that run at once, each
+	// holding a connection of the central's pool while it reads (default
+	// DefaultChainConcurrent; `gateway central serve` sets half the pool,
+	// docs/chain-console.md). BusyWait is how long a request beyond waits
+	// for one to end before it is answered 503 (default 5 s).
+	Concurrent int
+	BusyWait   time.Duration
 }
 
 // NewChain builds the chain console.
@@ -142,7 +149,13 @@ func NewChain(co ChainOptions) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, done: make(chan struct{}), chain: co.Chain}
+	if co.Concurrent <= 0 {
+		co.Concurrent = DefaultChainConcurrent
+	}
+	if co.BusyWait <= 0 {
+		co.BusyWait = defaultBusyWait
+	}
+	s := &Server{o: o, done: make(chan struct{}), chain: co.Chain, heavy: make(chan struct{}, co.Concurrent), busyWait: co.BusyWait}
 	s.lookupUser = func(ctx context.Context, name string) (gateway.User, error) {
 		u, err := co.Chain.ChainUser(ctx, name)
 		return u.User, err
@@ -209,8 +222,11 @@ func (s *Server) chainRoutes() *echo.Echo {
 		}
 		switch r.path {
 		case "/calls/export", "/reports", "/reports/download":
-			// Streams and reports over any number of calls: no deadline;
-			// they end with the request or the console's Close.
+			// Reports and exports over any number of calls: no deadline
+			// while the central is read; the export sets one before each
+			// page it writes, a report once its table is computed
+			// (chain_slots.go). They end with the request or the
+			// console's Close.
 		default:
 			mw = append(mw, s.writeDeadline, timeout)
 		}

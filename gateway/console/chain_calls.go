@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -204,11 +205,14 @@ var chainExportColumns = []report.Column{
 // returns them: a page at a time from one snapshot (ChainExport), however
 // many. An XLSX holds at most a sheet's rows (render.MaxSheetRows): above,
 // the export is refused before a byte is sent, with a sentence saying to
-// use CSV. The export runs without the pages' deadline and ends with the
-// request (the client gone) or the console's Close; cut after the status
-// line went out, the response is aborted, so that the client sees a
-// broken transfer rather than a clean end with rows missing (as the
-// property console's CSV export, docs/chain-console.md).
+// use CSV. The export takes one of the slots for reports and exports
+// (chain_slots.go), runs without the pages' deadline as a whole, but each
+// page it writes must be written within the write timeout: a client that
+// stops reading ends it. It ends with the request (the client gone) or the
+// console's Close; cut after the status line went out, the response is
+// aborted, so that the client sees a broken transfer rather than a clean
+// end with rows missing (as the property console's CSV export,
+// docs/chain-console.md).
 func (s *Server) chainCallsExport(c echo.Context) error {
 	format := c.QueryParam("format")
 	ctype := ""
@@ -231,14 +235,17 @@ func (s *Server) chainCallsExport(c echo.Context) error {
 	}
 	ctx, cancel := s.untilClose(c.Request().Context())
 	defer cancel()
+	release, err := s.chainSlot(ctx)
+	if err != nil {
+		return s.clientGone(c, ctx, err, "calls export")
+	}
+	defer release()
 	_, z, err := s.properties(ctx, f.Properties)
 	if err != nil {
 		return err
 	}
 	f.Offset, f.Limit = 0, 0
 	res := c.Response()
-	// A server-wide write timeout must not cut a long export either.
-	_ = http.NewResponseController(res).SetWriteDeadline(time.Time{})
 	var count func(int64) error
 	if format == "xlsx" {
 		count = func(n int64) error {
@@ -250,8 +257,12 @@ func (s *Server) chainCallsExport(c echo.Context) error {
 	}
 	var rw render.RowWriter
 	// The writer starts at the first page (after the count): an error
-	// before it is still answered with its own status.
+	// before it is still answered with its own status. Each page, and the
+	// end, has the write timeout to be written.
 	open := func() error {
+		if err := s.setWriteDeadline(c, s.o.WriteTimeout); err != nil {
+			return err
+		}
 		if rw != nil {
 			return nil
 		}
@@ -265,30 +276,39 @@ func (s *Server) chainCallsExport(c echo.Context) error {
 	row := make([]any, len(chainExportColumns))
 	err = s.chain.ChainExport(ctx, f, ChainPage, count, func(es []ChainEntry) error {
 		if err := open(); err != nil {
-			return err
+			return errClientWrite{err}
 		}
 		for _, e := range es {
 			s.chainExportRow(row, w, z, &e)
 			if err := rw.Write(row); err != nil {
-				return err
+				return errClientWrite{err}
 			}
 		}
-		return rw.Flush()
+		if err := rw.Flush(); err != nil {
+			return errClientWrite{err}
+		}
+		return nil
 	})
 	if err == nil {
 		if err = open(); err == nil {
 			err = rw.Close()
 		}
+		if err != nil {
+			err = errClientWrite{err}
+		}
 	}
 	if err == nil {
 		return nil
 	}
+	err = s.clientGone(c, ctx, err, "calls export")
 	if !res.Committed {
 		return err
 	}
 	// The status line is sent: abort the response (net/http closes the
 	// connection without the final chunk).
-	s.o.Logger.Error().Err(err).Msg("chain console: calls export cut short; the response is aborted")
+	if !errors.As(err, new(errGone)) {
+		s.o.Logger.Error().Err(err).Msg("chain console: calls export cut short; the response is aborted")
+	}
 	panic(http.ErrAbortHandler)
 }
 

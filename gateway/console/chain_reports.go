@@ -123,20 +123,24 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 	if err != nil {
 		return nil, err
 	}
-	start, end := o.Span()
-	var page []gateway.Entry
-	sc := ChainScan{Properties: list, From: start.Add(-26 * time.Hour), To: end.Add(26 * time.Hour), History: r.History, ByStart: r.ByStart(), Page: ChainPage}
-	err = ch.ChainEach(ctx, sc, func(ces []ChainEntry) error {
-		page = page[:0]
-		for i := range ces {
-			page = append(page, ces[i].Entry)
+	// A fold whose table is known without the entries (all-busy with no
+	// sized group, fraud with no rule) reads none.
+	if fo.Reads() {
+		start, end := o.Span()
+		var page []gateway.Entry
+		sc := ChainScan{Properties: list, From: start.Add(-26 * time.Hour), To: end.Add(26 * time.Hour), History: r.History, ByStart: r.ByStart(), Page: ChainPage}
+		err = ch.ChainEach(ctx, sc, func(ces []ChainEntry) error {
+			page = page[:0]
+			for i := range ces {
+				page = append(page, ces[i].Entry)
+			}
+			err := fo.Add(page) // the table's MaxRows: stop reading
+			clear(page)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		fo.Add(page)
-		clear(page)
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	t, err := fo.Table()
 	if err != nil {
@@ -151,10 +155,20 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 type chainReportsPage struct {
 	reportsPage
 	Picker picker
+	// Shown is how many of the table's rows the page shows (ChainPageRows
+	// at most); the download has them all.
+	Shown int
 }
 
-// chainReportTable checks the report form and runs it.
-func (s *Server) chainReportTable(c echo.Context) (*report.Table, reportFilter, error) {
+// ChainPageRows is the most rows of a report the chain console's page
+// shows: the rest are in the downloads (a report holds up to
+// report.MaxRows).
+var ChainPageRows = 2000
+
+// chainReportTable checks the report form and, unless run is false (HEAD:
+// the form checked, nothing read), runs it in one of the slots for
+// reports and exports (chainSlot).
+func (s *Server) chainReportTable(c echo.Context, run bool) (*report.Table, reportFilter, error) {
 	var f reportFilter
 	if err := (&echo.DefaultBinder{}).BindQueryParams(c, &f); err != nil {
 		return nil, f, echo.NewHTTPError(http.StatusBadRequest, "the report's filter could not be read")
@@ -167,14 +181,27 @@ func (s *Server) chainReportTable(c echo.Context) (*report.Table, reportFilter, 
 		return nil, f, echo.NewHTTPError(http.StatusBadRequest, "the carriers report re-rates under a property's tariffs: run it at the property")
 	}
 	o, err := s.reportOptions(&f)
-	if err != nil {
+	if err != nil || !run {
 		return nil, f, err
 	}
 	r, _ := report.Lookup(f.Report)
 	ctx, cancel := s.untilClose(c.Request().Context())
 	defer cancel()
+	release, err := s.chainSlot(ctx)
+	if err != nil {
+		return nil, f, s.clientGone(c, ctx, err, "report "+f.Report)
+	}
+	defer release()
 	t, err := ChainReport(ctx, s.chain, r, list, o)
-	return t, f, err
+	if err != nil {
+		return nil, f, s.clientGone(c, ctx, err, "report "+f.Report)
+	}
+	// The report is computed: its answer is written within the pages'
+	// deadline, so that a client that stops reading cannot hold it.
+	if err := s.setWriteDeadline(c, s.o.WriteTimeout); err != nil {
+		return nil, f, err
+	}
+	return t, f, nil
 }
 
 func (s *Server) chainReports(c echo.Context) error {
@@ -188,15 +215,23 @@ func (s *Server) chainReports(c echo.Context) error {
 		y := s.o.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
 		p.F.From, p.F.To = y, y
 	} else {
-		t, f, err := s.chainReportTable(c)
+		head := c.Request().Method == http.MethodHead
+		t, f, err := s.chainReportTable(c, !head)
 		if err != nil {
 			return err
+		}
+		if head {
+			// HEAD: the page's type, without running the report.
+			c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+			return c.NoContent(http.StatusOK)
 		}
 		p.F, p.Table, p.Chart = f, t, template.HTML(render.ChartSVG(t))
 		for _, col := range t.Columns {
 			p.Head = append(p.Head, col.Name)
 		}
-		for _, r := range t.Rows {
+		shown := t.Rows[:min(len(t.Rows), ChainPageRows)]
+		p.Shown = len(shown)
+		for _, r := range shown {
 			row := make([]reportCell, len(t.Columns))
 			for j, col := range t.Columns {
 				row[j] = reportCell{render.Text(col, r[j]), col.Kind == report.Int || col.Kind == report.Float || col.Kind == report.Money}
@@ -227,10 +262,18 @@ func (s *Server) chainReportDownload(c echo.Context) error {
 	if ctype == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "the download format "+quote(format)+" is not one of csv, json, xlsx, html")
 	}
-	t, _, err := s.chainReportTable(c)
+	head := c.Request().Method == http.MethodHead
+	t, _, err := s.chainReportTable(c, !head)
 	if err != nil {
 		return err
 	}
+	if head {
+		// HEAD: the download's type, without running the report.
+		c.Response().Header().Set(echo.HeaderContentType, ctype)
+		return c.NoContent(http.StatusOK)
+	}
+	// Rendered whole before a byte is sent (an error still gets its own
+	// status): the table is bounded by report.MaxRows.
 	var b bytes.Buffer
 	if err := render.Write(&b, t, format); err != nil {
 		return err

@@ -125,6 +125,11 @@ type Server struct {
 	lookupUser func(ctx context.Context, name string) (gateway.User, error)
 	// chain is set in the chain console (NewChain): the central's reads.
 	chain Chain
+	// heavy holds a token per chain report or export running
+	// (ChainOptions.Concurrent); busyWait is how long a request waits for
+	// one (chain_slots.go).
+	heavy    chan struct{}
+	busyWait time.Duration
 }
 
 // DefaultLiveStreams is Options.LiveStreams when unset: a hotel has a few

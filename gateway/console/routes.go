@@ -149,8 +149,8 @@ func streamHead(c echo.Context) error {
 // /api/. Errors of the gateway's kinds map onto status codes; anything
 // unexpected is logged and answered 500 without details.
 func (s *Server) errorHandler(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
+	if c.Response().Committed || errors.As(err, new(errGone)) {
+		return // answered, or nobody to answer (chain_slots.go)
 	}
 	code, msg := http.StatusInternalServerError, "the console could not answer: see the gateway's log"
 	var he *echo.HTTPError

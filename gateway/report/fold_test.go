@@ -1,6 +1,10 @@
 package report
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -133,6 +137,138 @@ func TestSweepBackToBack(t *testing.T) {
 		case "all-busy":
 			if len(want.Rows) != 3 || want.Rows[0][0] != "one" || want.Rows[0][3] != int64(1200) || want.Rows[1][3] != int64(600) {
 				t.Errorf("all-busy: %v", want.Rows)
+			}
+		}
+	}
+}
+
+// TestFoldMaxRows: a report whose table would hold more than MaxRows rows
+// is refused with a sentence saying what to do; the folds whose rows grow
+// with the entries (a row per flagged call, posting, caller, key, all-busy
+// incident) refuse it from Add, as the rows are added, so that the reader
+// stops; a table of MaxRows rows is made whole.
+func TestFoldMaxRows(t *testing.T) {
+	f := month(t)
+	f.es = slices.Clone(f.es)
+	for i := range f.es { // posted: the night audit's rows; callers each their own
+		if f.es[i].Charge != nil {
+			f.es[i].State, f.es[i].Posting = gateway.StatePosted, uint32(f.es[i].ID)
+		}
+		c := *f.es[i].Call
+		c.CallerID = fmt.Sprintf("0043%d", f.es[i].ID)
+		if i%2 == 0 {
+			c.Direction = gateway.Incoming
+		}
+		f.es[i].Call = &c
+	}
+	f.o.TrunkGroups = []TrunkGroup{{Name: "pstn", Trunks: []string{"9001-9004"}, Size: 1}} // all busy often
+	defer func(n int) { MaxRows = n }(MaxRows)
+	for _, name := range []string{"exceptions", "night-audit", "callers", "rooms", "all-busy", "trunks"} {
+		r, _ := Lookup(name)
+		MaxRows = 200_000
+		want, err := r.Run(f.es, f.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(want.Rows)
+		if n < 2 {
+			t.Fatalf("%s: %d rows in the fixture's table, too few to test", name, n)
+		}
+		in := slices.Clone(f.es)
+		if r.ByStart() {
+			slices.SortStableFunc(in, func(a, b gateway.Entry) int { return a.Call.Start.Compare(b.Call.Start) })
+		}
+		MaxRows = n
+		if got, err := foldPages(t, r, f.o, in); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s with MaxRows %d, its own rows: %v", name, n, err)
+		}
+		MaxRows = n - 1
+		if _, err := foldPages(t, r, f.o, in); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the %s report has more than %d rows", name, n-1)) ||
+			!strings.Contains(err.Error(), "export the calls") {
+			t.Errorf("%s over MaxRows %d: %v", name, n-1, err)
+		}
+		if _, err := r.Run(f.es, f.o); err == nil {
+			t.Errorf("%s: Run made a table over MaxRows", name)
+		}
+		if name == "trunks" {
+			continue // its rows are made by Table
+		}
+		// Refused as the rows come: Add says so before the last page.
+		MaxRows = n / 2
+		fo, err := r.Fold(f.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages, refused := 0, false
+		for i := 0; i < len(in) && !refused; i += 3 {
+			pages++
+			refused = fo.Add(slices.Clone(in[i:min(i+3, len(in))])) != nil
+		}
+		if !refused || pages*3 >= len(in) {
+			t.Errorf("%s with MaxRows %d of %d rows: Add took %d pages of %d entries (refused %v)", name, n/2, n, pages, len(in), refused)
+		}
+		if _, err := fo.Table(); err == nil {
+			t.Errorf("%s: a table after Add's refusal", name)
+		}
+	}
+	MaxRows = 1_234_567
+	if err := (Report{Name: "x"}).tooLong(); !strings.Contains(err.Error(), "more than 1,234,567 rows") {
+		t.Errorf("the refusal's number: %v", err)
+	}
+}
+
+// TestSweepGoldens: the sweeps (trunks, all-busy) folded a page at a time
+// (pages of 3 and of 7 entries, by start, each wiped after Add) make the
+// tables the code made before the folds (b45bc25: a sort and a sweep over
+// all the entries at once) for the random cases of sweepCase pinned in
+// testdata/sweeps: no fold against Run, which is now the fold itself.
+func TestSweepGoldens(t *testing.T) {
+	files, err := filepath.Glob("testdata/sweeps/seed-*.json")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("%d goldens: %v", len(files), err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g map[string]json.RawMessage
+		if err := json.Unmarshal(b, &g); err != nil {
+			t.Fatal(err)
+		}
+		var seed int64
+		if err := json.Unmarshal(g["seed"], &seed); err != nil {
+			t.Fatal(err)
+		}
+		es, o := sweepCase(seed)
+		slices.SortStableFunc(es, func(a, b gateway.Entry) int { return a.Call.Start.Compare(b.Call.Start) })
+		for _, name := range []string{"trunks", "all-busy"} {
+			r, _ := Lookup(name)
+			for _, size := range []int{3, 7} {
+				fo, err := r.Fold(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < len(es); i += size {
+					page := slices.Clone(es[i:min(i+size, len(es))])
+					if err := fo.Add(page); err != nil {
+						t.Fatal(err)
+					}
+					for j := range page {
+						page[j] = gateway.Entry{ID: 1 << 40, Call: &gateway.Call{Trunk: "wiped", Direction: gateway.Incoming}}
+					}
+				}
+				got, err := fo.Table()
+				if err != nil {
+					t.Fatalf("%s seed %d: %v", name, seed, err)
+				}
+				var want, have any
+				gb, _ := json.Marshal(got)
+				json.Unmarshal(gb, &have)
+				json.Unmarshal(g[name], &want)
+				if !reflect.DeepEqual(have, want) {
+					t.Errorf("%s, seed %d, pages of %d:\n%s\nwant\n%s", name, seed, size, gb, g[name])
+				}
 			}
 		}
 	}

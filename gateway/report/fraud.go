@@ -60,6 +60,8 @@ type noFraud struct{}
 
 func (noFraud) add([]gateway.Entry) {}
 
+func (noFraud) idle() bool { return true }
+
 func (noFraud) table() (*Table, error) {
 	t := fraudTable()
 	t.Notes = append(t.Notes, "No fraud rules are set (alarms.fraud in the config): nothing to check.")

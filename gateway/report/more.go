@@ -56,6 +56,8 @@ func (f *inboundSums) add(es []gateway.Entry) {
 	}
 }
 
+func (f *inboundSums) rows() int { return len(f.m) }
+
 func (f *inboundSums) table() (*Table, error) { return f.make(f.m, f.o), nil }
 
 func callerKey(c *gateway.Call, _ *Options) string {
@@ -295,6 +297,8 @@ func (f *nightAudit) add(es []gateway.Entry) {
 		x.minor += ch.TotalMinor
 	}
 }
+
+func (f *nightAudit) rows() int { return len(f.t.Rows) }
 
 func (f *nightAudit) table() (*Table, error) {
 	t, perRoom := f.t, f.perRoom

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -307,6 +308,9 @@ func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*
 		return nil, err
 	}
 	fo, err := r.Fold(o)
+	if err == nil && !fo.Reads() {
+		return fo.Table()
+	}
 	if err != nil || r.byStart {
 		es, err := Entries(ctx, q, o, r.History)
 		if err != nil {
@@ -316,8 +320,7 @@ func Generate(ctx context.Context, q gateway.Queries, name string, o Options) (*
 	}
 	f, _ := periodFilter(fo.o, r.History)
 	err = q.EachPage(ctx, f, func(page []gateway.Entry) error {
-		fo.Add(page)
-		return nil
+		return fo.Add(page)
 	})
 	if err != nil {
 		return nil, err
@@ -336,13 +339,32 @@ type fold interface {
 // A Fold computes one report over the entries of its period given a page
 // at a time, in memory bounded by the report's own table (its rows by key,
 // hour or call listed), never by the number of entries: the central streams
-// its PostgreSQL rows into it (docs/chain-console.md).
+// its PostgreSQL rows into it (docs/chain-console.md). The table itself is
+// bounded by MaxRows.
 type Fold struct {
-	r  Report
-	o  Options
-	f  fold
-	in func(*gateway.Entry) bool
+	r   Report
+	o   Options
+	f   fold
+	in  func(*gateway.Entry) bool
+	err error
 }
+
+// MaxRows is the most rows a report's table may hold: a report that would
+// list more (a row per flagged call, per posting, per caller…) is refused
+// as its rows grow past it, with a sentence saying to narrow it or to
+// export the calls, rather than hold them all (docs/chain-console.md). A
+// variable for tests.
+var MaxRows = 200_000
+
+// A counted fold tells how many rows its table has so far while it folds:
+// the folds whose table grows with the entries (a row per call, posting or
+// key), so that MaxRows is held as the rows are added.
+type counted interface{ rows() int }
+
+// An idle fold makes its table without reading an entry: the all-busy
+// report with no trunk group of configured size, the fraud report with no
+// fraud rule. Its table says why.
+type idle interface{ idle() bool }
 
 // Fold returns the fold of r over o's period, or an error saying why r
 // cannot be folded under o (exceptions and fraud with fraud rules set run
@@ -369,19 +391,59 @@ func (r Report) Fold(o Options) (*Fold, error) {
 // pages in any order.
 func (r Report) ByStart() bool { return r.byStart }
 
+// Reads reports whether the fold needs the period's entries at all: false
+// when its table is known without them (all-busy with no trunk group of
+// configured size, fraud with no fraud rule), so that the caller skips
+// reading the period and goes straight to Table.
+func (f *Fold) Reads() bool {
+	i, ok := f.f.(idle)
+	return !ok || !i.idle()
+}
+
 // Add folds a page of entries, keeping those of the period (it moves them
 // to the page's front) and none of the page afterwards: the caller may
 // reuse it. A ByStart report's pages must come in the order the calls
-// started; Table says so if they did not.
-func (f *Fold) Add(page []gateway.Entry) { f.f.add(keep(page, f.in)) }
+// started; Table says so if they did not. Once the table holds more than
+// MaxRows rows, Add returns the refusal (and Table too): stop reading.
+func (f *Fold) Add(page []gateway.Entry) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.f.add(keep(page, f.in))
+	if c, ok := f.f.(counted); ok && c.rows() > MaxRows {
+		f.err = f.r.tooLong()
+	}
+	return f.err
+}
 
 // Table makes the report's table from what was added.
 func (f *Fold) Table() (*Table, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
 	t, err := f.f.table()
 	if err != nil {
 		return nil, err
 	}
+	if len(t.Rows) > MaxRows {
+		return nil, f.r.tooLong()
+	}
 	return f.r.finish(t, &f.o), nil
+}
+
+// tooLong is the refusal of a table over MaxRows.
+func (r Report) tooLong() error {
+	return gateway.Errorf(gateway.KindInvalid, "the %s report has more than %s rows, more than a report shows: pick a shorter period (or fewer properties at the central), or export the calls instead",
+		r.Name, thousands(MaxRows))
+}
+
+// thousands writes n with commas between its thousands: 200,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // A Report computes one table from the entries of its period.
@@ -463,6 +525,9 @@ func (r Report) Run(es []gateway.Entry, o Options) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(t.Rows) > MaxRows {
+		return nil, r.tooLong()
+	}
 	return r.finish(t, &o), nil
 }
 
@@ -542,6 +607,8 @@ func (f *keySums) add(es []gateway.Entry) {
 	}
 }
 
+func (f *keySums) rows() int { return len(f.m) }
+
 func (f *keySums) table() (*Table, error) {
 	sums := make([]KeySum, 0, len(f.m))
 	for _, a := range f.m {
@@ -598,6 +665,9 @@ func (r Report) FromKeySums(sums []KeySum, o Options) (*Table, error) {
 	t, err := keyTable(col, sums, &o)
 	if err != nil {
 		return nil, err
+	}
+	if len(t.Rows) > MaxRows {
+		return nil, r.tooLong()
 	}
 	return r.finish(t, &o), nil
 }
@@ -742,6 +812,8 @@ func (x *exceptionList) entry(e *gateway.Entry, fraud []string) {
 	x.t.Rows = append(x.t.Rows, []any{c.Start, c.Extension, roomOf(e, o), string(c.Direction), gateway.MaskNumber(c.Dialed),
 		ch.Destination, int64(c.DurationS), Amount{ch.TotalMinor, o.digits(ch.Currency)}, strings.Join(why, "; ")})
 }
+
+func (x *exceptionList) rows() int { return len(x.t.Rows) }
 
 func (x *exceptionList) table() (*Table, error) {
 	keys := make([]string, 0, len(x.counts))

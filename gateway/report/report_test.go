@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,8 +362,47 @@ func TestGenerateFolds(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s by pages:\n%+v\nwant\n%+v", name, got, want)
 		}
+		fo, _ := r.Fold(f.o)
+		if fo != nil && !fo.Reads() {
+			continue // TestIdleFoldsReadNothing
+		}
 		if p.calls < 2 {
 			t.Errorf("%s: %d pages", name, p.calls)
+		}
+	}
+}
+
+// TestIdleFoldsReadNothing: all-busy with no trunk group of configured
+// size and fraud with no fraud rule make the table Run makes over the
+// period's entries (saying why it is empty) without reading an entry.
+func TestIdleFoldsReadNothing(t *testing.T) {
+	f := month(t)
+	unsized := slices.Clone(f.o.TrunkGroups)
+	for i := range unsized {
+		unsized[i].Size = 0
+	}
+	for _, c := range []struct {
+		name   string
+		groups []TrunkGroup
+		idle   bool
+	}{{"all-busy", unsized, true}, {"all-busy", nil, true}, {"fraud", f.o.TrunkGroups, true}, {"all-busy", f.o.TrunkGroups, false}} {
+		o := f.o
+		o.TrunkGroups = c.groups
+		r, _ := Lookup(c.name)
+		want, err := r.Run(f.es, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &pager{es: f.es}
+		got, err := Generate(context.Background(), p, c.name, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s (%d groups) unread:\n%+v\nwant\n%+v", c.name, len(c.groups), got, want)
+		}
+		if idle := p.calls == 0; idle != c.idle {
+			t.Errorf("%s (%d groups): %d reads of the journal, want idle %v", c.name, len(c.groups), p.calls, c.idle)
 		}
 	}
 }

@@ -516,6 +516,26 @@ func allBusyFold(o *Options) fold {
 
 func (f *busySweeps) add(es []gateway.Entry) { addByStart(f, es) }
 
+// idle: no group of configured size, no incident to tell (the table says
+// so whatever the calls).
+func (f *busySweeps) idle() bool {
+	for _, tg := range f.g.groups {
+		if tg.Size > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// rows are the incidents found so far.
+func (f *busySweeps) rows() int {
+	n := 0
+	for _, w := range f.groups {
+		n += len(w.oc.incidents)
+	}
+	return n
+}
+
 func (f *busySweeps) call(c *gateway.Call) {
 	gi := f.g.assign(c.Trunk)
 	size := f.g.groups[gi].Size

@@ -98,7 +98,7 @@ func (s *Store) EachCall(ctx context.Context, f CallFilter, page int, count func
 		where := callsWhere[:strings.Index(callsWhere, "ORDER BY")]
 		c.countQ = `SELECT count(*) ` + where
 	}
-	return classify(scanCursor(ctx, s, c, fn), "export the calls")
+	return scanErr(ctx, scanCursor(ctx, s, c, fn), "export the calls")
 }
 
 // DayTotal is one property's calls and revenue of one local day in one

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -68,7 +70,32 @@ func (s *Store) EachEntry(ctx context.Context, sc EntryScan, fn func([]CentralEn
 		WHERE ($1::text[] IS NULL OR property = ANY($1)) AND superseded_by IS NULL AND entry_utc >= $2 AND entry_utc < $3
 		ORDER BY ` + order
 	err := scanCursor(ctx, s, cursor{page: sc.Page, history: sc.History, q: q, args: []any{sc.Properties, sc.From.UTC(), sc.To.UTC()}}, fn)
-	return classify(err, "read the entries")
+	return scanErr(ctx, err, "read the entries")
+}
+
+// callerErr is an error of scanCursor's caller (fn's, count's), told from
+// PostgreSQL's.
+type callerErr struct{ err error }
+
+func (e callerErr) Error() string { return e.err.Error() }
+func (e callerErr) Unwrap() error { return e.err }
+
+// scanErr is what a scan returns for err: the caller's own error as it is
+// (a report's refusal, a client's write error: not PostgreSQL's); the
+// request's end as such (the client gone, the console stopping), never as
+// PostgreSQL not reachable; else PostgreSQL's error, classified.
+func scanErr(ctx context.Context, err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var ce callerErr
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	if ctx.Err() != nil {
+		return gateway.Wrap(gateway.KindTransient, ctx.Err(), fmt.Sprintf("the central did not %s to the end: the request ended (the client went away, or the central is stopping)", what))
+	}
+	return classify(err, what)
 }
 
 // cursor is a scan of call_state rows: q declares the cursor "entries"
@@ -98,15 +125,16 @@ func scanCursor(ctx context.Context, s *Store, c cursor, fn func([]CentralEntry)
 				return err
 			}
 			if err := c.count(n); err != nil {
-				return err
+				return callerErr{err}
 			}
 		}
 		if _, err := tx.Exec(ctx, c.q, c.args...); err != nil {
 			return err
 		}
 		buf := make([]CentralEntry, 0, page)
+		created := make([]time.Time, 0, page)
 		for {
-			buf = buf[:0]
+			buf, created = buf[:0], created[:0]
 			rows, err := tx.Query(ctx, fetch)
 			if err != nil {
 				return err
@@ -122,6 +150,7 @@ func scanCursor(ctx context.Context, s *Store, c cursor, fn func([]CentralEntry)
 				}
 				ce.Entry = r.entry_()
 				buf = append(buf, ce)
+				created = append(created, r.created)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
@@ -131,12 +160,12 @@ func scanCursor(ctx context.Context, s *Store, c cursor, fn func([]CentralEntry)
 				return nil
 			}
 			if history {
-				if err := addHistory(ctx, tx, buf); err != nil {
+				if err := addHistory(ctx, tx, buf, created); err != nil {
 					return err
 				}
 			}
 			if err := fn(buf); err != nil {
-				return err
+				return callerErr{err}
 			}
 			clear(buf)
 			if len(buf) < page {
@@ -182,25 +211,47 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// historySlack is how far before its entry's creation an entry's event
+// may be stamped and still be read into its history: the property's clock
+// set back after the entry was made (Apply refuses events stamped more than
+// maxAhead after the central's clock, so a clock that ran fast when the
+// entry was made and was set right later stays within it). An event
+// stamped earlier still is left out of the history (docs/central.md,
+// "Reports' histories").
+const historySlack = maxAhead
+
+// historySQL reads the histories of one stream's entries $3, from events
+// stamped at or after $4: the page's earliest entry creation less
+// historySlack, so that older months' partitions are pruned, and the
+// event_entry index (migration 006) finds each entry's events.
+const historySQL = `SELECT entry, seq, kind, time_utc, time_local, from_state, to_state, actor, reason
+	FROM callgate.event WHERE property = $1 AND epoch = $2 AND entry = ANY($3) AND time_utc >= $4
+		AND kind IN ('captured', 'imported', 'moved')
+	ORDER BY entry, seq`
+
 // addHistory fills each entry's History from its stream's events: the
 // creating event and every move, as the journal's history shows them.
-func addHistory(ctx context.Context, tx pgx.Tx, es []CentralEntry) error {
+// created[i] is es[i]'s creation time (call_state.created_utc: its first
+// event's).
+func addHistory(ctx context.Context, tx pgx.Tx, es []CentralEntry, created []time.Time) error {
 	type key struct {
 		property, epoch string
 		entry           uint64
 	}
 	at := map[key]int{}
 	streams := map[[2]string][]int64{}
+	since := map[[2]string]time.Time{}
 	for i := range es {
 		e := &es[i]
 		at[key{e.Property, e.Epoch, uint64(e.ID)}] = i
 		k := [2]string{e.Property, e.Epoch}
 		streams[k] = append(streams[k], int64(e.ID))
+		if t, ok := since[k]; !ok || created[i].Before(t) {
+			since[k] = created[i]
+		}
 	}
 	for k, ids := range streams {
-		rows, err := tx.Query(ctx, `SELECT entry, seq, kind, time_utc, time_local, from_state, to_state, actor, reason
-			FROM callgate.event WHERE property = $1 AND epoch = $2 AND entry = ANY($3) AND kind IN ('captured', 'imported', 'moved')
-			ORDER BY entry, seq`, k[0], k[1], ids)
+		rows, err := tx.Query(ctx, historySQL, k[0], k[1], ids, since[k].Add(-historySlack))
 		if err != nil {
 			return err
 		}

@@ -5,3 +5,6 @@ const TrafficSQL = trafficSQL
 
 // TrafficSettings are Traffic's planner settings.
 const TrafficSettings = trafficSettings
+
+// HistorySQL is the night-audit histories' query, for its EXPLAIN.
+const HistorySQL = historySQL

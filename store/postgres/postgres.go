@@ -51,6 +51,9 @@ func Open(ctx context.Context, dsn string, log zerolog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, gateway.Errorf(gateway.KindInvalid, "the PostgreSQL connection string (central.postgres or CALLGATE_POSTGRES) cannot be read: %s", redact(err.Error()))
 	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultPoolSize
+	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, stagingDDL)
 		return err
@@ -66,6 +69,15 @@ func Open(ctx context.Context, dsn string, log zerolog.Logger) (*Store, error) {
 	}
 	return s, nil
 }
+
+// DefaultPoolSize is the most connections the central holds to
+// PostgreSQL when its connection string does not say (pool_max_conns):
+// ingest and the chain console share them, and the console runs at most
+// half of them as reports and exports (docs/central.md, "Connections").
+const DefaultPoolSize = 8
+
+// PoolSize is the most connections the store holds to PostgreSQL.
+func (s *Store) PoolSize() int { return int(s.pool.Config().MaxConns) }
 
 // Close closes the connections.
 func (s *Store) Close() { s.pool.Close() }

@@ -1,0 +1,12 @@
+-- callgate central: the night-audit report reads each page's entries'
+-- histories from callgate.event by (property, epoch, entry), bounded below
+-- by the page's earliest entry creation so that older months' partitions
+-- are pruned (docs/central.md, "Reports' histories"). Without this index
+-- each page read every event of its streams.
+--
+-- On the partitioned parent: PostgreSQL makes the index on every month's
+-- partition, now and as new months come. On a central that already holds
+-- years of events this builds one index per partition at the upgrade, in
+-- the migration's transaction, and blocks Apply meanwhile (docs/central.md
+-- says what it costs and how to build it ahead of the upgrade).
+CREATE INDEX IF NOT EXISTS event_entry ON callgate.event (property, epoch, entry);
