@@ -93,6 +93,11 @@ func TestShipGuestData(t *testing.T) {
 			if held := rows(t, dsn, "SELECT count(*) FROM callgate.event WHERE property = 'grand'"); held != int(in.LastSeq) {
 				t.Errorf("the central holds %d events, the journal %d", held, in.LastSeq)
 			}
+			// The central's own check of the chain it holds takes a sealed
+			// event's stored hash, as Apply does.
+			if n, err := central.VerifyChain(ctx, "grand", in.Epoch); err != nil || n != in.LastSeq {
+				t.Errorf("the central's chain check: %d events, %v; want %d", n, err, in.LastSeq)
+			}
 			if !names {
 				if sealed == 0 {
 					t.Error("no guest event arrived sealed")
