@@ -58,6 +58,15 @@ type ShipBatch struct {
 	// do are shipped sealed unless ship_guest_names is set
 	// (docs/central.md, "Guest data").
 	GuestNames []ShipGuestName
+	// SealableUpto is the journal's last event written before journal
+	// schema 4 (JournalInfo.SealableUpto; 0 for a journal created at schema
+	// 4), and HasSealable says the batch carries it (wire version 2; an
+	// older shipper's batch does not). Only guest events up to it may come
+	// sealed: the central keeps the first value it is told for the
+	// (property, epoch) and refuses a sealed event above it
+	// (docs/central.md, "Guest data").
+	SealableUpto uint64
+	HasSealable  bool
 }
 
 // ShipGuestName is one guest's names and personal data beside the shipped

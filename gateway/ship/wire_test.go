@@ -77,7 +77,7 @@ func TestSealedRoundTrip(t *testing.T) {
 		t.Error("a guest event without personal data was sealed")
 	}
 	evs[1] = sealed
-	data, err := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})
+	data, err := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs, SealableUpto: 2, HasSealable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +90,9 @@ func TestSealedRoundTrip(t *testing.T) {
 	out, err := DecodeBatch(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !out.HasSealable || out.SealableUpto != 2 {
+		t.Errorf("sealable_upto came back as %d (%v), want 2", out.SealableUpto, out.HasSealable)
 	}
 	e := out.Events[1]
 	if !e.Sealed || e.Body != nil || e.Hash != evs[1].Hash || e.Seq != 2 || e.Kind != gateway.EventGuest || !e.Time.Equal(evs[1].Time) || !e.Local.Equal(evs[1].Local) {
@@ -224,6 +227,8 @@ func wireCases() map[string]struct {
 		evs := guestEvents()
 		evs[1], _ = Seal(evs[1])
 		return w(func(b *wireBatch) {
+			upto := uint64(2) // the guest event was written before schema 4
+			b.SealableUpto = &upto
 			b.Events = nil
 			for _, e := range evs {
 				we := wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body}
@@ -248,12 +253,23 @@ func wireCases() map[string]struct {
 		"sealed-kind":    {sealed(func(m map[string]any) { m["kind"] = "captured" }), "only guest events are sealed"},
 		"sealed-state":   {sealed(func(m map[string]any) { m["to"] = "sent" }), "not a sealed event"},
 		"sealed-no-data": {sealed(func(m map[string]any) { m["data"] = []int{1} }), "not a JSON object"},
+		// Nothing a checked hash covers stands behind a sealed envelope:
+		// it names no entry, actor or reason (a guest event has none).
+		"sealed-entry":  {sealed(func(m map[string]any) { m["entry"] = 1 }), "names an entry, an actor or a reason"},
+		"sealed-actor":  {sealed(func(m map[string]any) { m["actor"] = "mallory" }), "names an entry, an actor or a reason"},
+		"sealed-reason": {sealed(func(m map[string]any) { m["reason"] = "hidden" }), "names an entry, an actor or a reason"},
+		// Only events written before schema 4 are sealed.
+		"sealed-above-sealable": {[]byte(strings.Replace(string(sealed(nil)), `"sealable_upto":2`, `"sealable_upto":1`, 1)), "only those are sealed"},
+		"sealed-no-sealable":    {[]byte(strings.Replace(string(sealed(nil)), `,"sealable_upto":2`, ``, 1)), "only those are sealed"},
+		"v1-sealable":           {[]byte(strings.Replace(string(sealed(nil)), `"v":2`, `"v":1`, 1)), "which version 2 added"},
+		// A shipper of wire version 1 (before sealed events) is still read.
+		"v1": {w(func(b *wireBatch) { b.V = 1 }), ""},
 		"sealed-and-body": {w(func(b *wireBatch) { b.Events[1].Sealed = json.RawMessage(`{"seq":2}`) }),
 			"both a body and a sealed event"},
 		// The event after a sealed one still chains from its hash.
 		"sealed-tampered-next": {[]byte(strings.Replace(string(sealed(nil)), "N,123,3", "N,999,3", 1)), "does not chain"},
 		"ok":                   {w(func(*wireBatch) {}), ""},
-		"version":              {w(func(b *wireBatch) { b.V = 2 }), "wire version 2"},
+		"version":              {w(func(b *wireBatch) { b.V = 3 }), "wire version 3 and this central reads versions 1 to 2: upgrade the central first"},
 		"no-epoch":             {w(func(b *wireBatch) { b.Epoch = "" }), "epoch"},
 		"no-events":            {w(func(b *wireBatch) { b.Events = nil }), "no events"},
 		"gap":                  {w(func(b *wireBatch) { b.Events = append(b.Events[:1], b.Events[2]) }), "not consecutive"},
@@ -350,7 +366,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(replaced)
 	evs := guestEvents()
 	evs[1], _ = Seal(evs[1])
-	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})
+	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs, SealableUpto: 2, HasSealable: true})
 	f.Add(sealed)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeBatch(bytes.NewReader(data))
