@@ -187,7 +187,7 @@ func decodeSealed(h [32]byte, raw json.RawMessage) (gateway.Event, error) {
 		return e, fmt.Errorf("sealed event %d: %v", s.Seq, err)
 	}
 	if extra {
-		return e, fmt.Errorf("sealed event %d carries more than the stay (%s): a sealed event keeps none of the guest's data", s.Seq, strings.Join(gateway.SealedGuestKeys, ", "))
+		return e, fmt.Errorf("sealed event %d carries more than the stay (%s), or its fields name the guest record's (%s): a sealed event keeps none of the guest's data", s.Seq, strings.Join(gateway.SealedGuestKeys, ", "), strings.Join(gateway.RecordFieldIDs, ", "))
 	}
 	return gateway.Event{Seq: s.Seq, Kind: gateway.EventGuest, Time: at.UTC(), Local: local, Data: data, Hash: h, Sealed: true}, nil
 }

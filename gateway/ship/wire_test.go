@@ -98,7 +98,7 @@ func TestSealedRoundTrip(t *testing.T) {
 	if !e.Sealed || e.Body != nil || e.Hash != evs[1].Hash || e.Seq != 2 || e.Kind != gateway.EventGuest || !e.Time.Equal(evs[1].Time) || !e.Local.Equal(evs[1].Local) {
 		t.Fatalf("the sealed event came back as %+v", e)
 	}
-	if want := `{"room":"101","reservation":"R1","event":"check-in","shared":true,"arrival":"2026-12-05","fields":["RN","G#","GS","GL","GV","GG","GA","NP","CS"],"pms_time":"2026-12-05T21:00:00"}`; string(e.Data) != want {
+	if want := `{"room":"101","reservation":"R1","event":"check-in","shared":true,"arrival":"2026-12-05","fields":["RN","G#","GS","GA"],"pms_time":"2026-12-05T21:00:00"}`; string(e.Data) != want {
 		t.Errorf("sealed data\n%s\nwant\n%s", e.Data, want)
 	}
 	if out.Events[2].Sealed || !bytes.Equal(out.Events[2].Body, evs[2].Body) {
@@ -249,6 +249,8 @@ func wireCases() map[string]struct {
 	return map[string]c{
 		"sealed": {sealed(nil), ""},
 		"sealed-personal": {sealed(func(m map[string]any) { m["data"].(map[string]any)["vip"] = "Platinum7" }),
+			"keeps none of the guest's data"},
+		"sealed-fields-personal": {sealed(func(m map[string]any) { m["data"].(map[string]any)["fields"] = []string{"RN", "G#", "GV"} }),
 			"keeps none of the guest's data"},
 		"sealed-kind":    {sealed(func(m map[string]any) { m["kind"] = "captured" }), "only guest events are sealed"},
 		"sealed-state":   {sealed(func(m map[string]any) { m["to"] = "sent" }), "not a sealed event"},
