@@ -168,14 +168,16 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		return gateway.ShipAck{Epoch: b.Epoch, Cursor: cur, At: curAt.UTC()}, 0, nil
 	}
 	for i := range news {
-		if e := &news[i]; e.Sealed && (sealable == nil || e.Seq > uint64(*sealable)) {
-			held := "it was not told which events"
-			if sealable != nil {
-				held = fmt.Sprintf("it was told events up to %d", *sealable)
-			}
+		e := &news[i]
+		switch {
+		case !e.Sealed:
+		case sealable == nil:
 			return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindInvalid,
-				"event %d of property %s's epoch %s is sealed, and of that epoch %s were written before journal schema 4: only those are sealed; run `gateway journal verify` at the property",
-				e.Seq, property, b.Epoch, held)
+				"event %d of property %s's epoch %s is sealed, and no batch of that epoch said which events its journal wrote before journal schema 4 (only those are sealed): upgrade callgate at the property", e.Seq, property, b.Epoch)
+		case e.Seq > uint64(*sealable):
+			return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindInvalid,
+				"event %d of property %s's epoch %s is sealed, and that epoch's journal wrote only events up to %d before journal schema 4, as its first batch said (only those are sealed): run `gateway journal verify` at the property",
+				e.Seq, property, b.Epoch, *sealable)
 		}
 	}
 	prev := [32]byte(curHash)
