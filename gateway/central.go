@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -58,6 +59,15 @@ type ShipBatch struct {
 	// do are shipped sealed unless ship_guest_names is set
 	// (docs/central.md, "Guest data").
 	GuestNames []ShipGuestName
+	// SealableUpto is the journal's last event written before journal
+	// schema 4 (JournalInfo.SealableUpto; 0 for a journal created at schema
+	// 4), and HasSealable says the batch carries it (wire version 2; an
+	// older shipper's batch does not). Only guest events up to it may come
+	// sealed: the central keeps the first value it is told for the
+	// (property, epoch) and refuses a sealed event above it
+	// (docs/central.md, "Guest data").
+	SealableUpto uint64
+	HasSealable  bool
 }
 
 // ShipGuestName is one guest's names and personal data beside the shipped
@@ -80,14 +90,42 @@ type ShipGuestName struct {
 var SealedGuestKeys = []string{"room", "reservation", "event", "shared", "arrival", "departure", "fields",
 	"old_room", "old_room_shared", "resync", "partial", "pms_time"}
 
+// RecordFieldIDs are the FIAS ids of the guest fields only the journal's
+// guest record keeps (names and personal data): a sealed event's "fields"
+// does not name them (docs/central.md, "Guest data").
+var RecordFieldIDs = []string{"GN", "GF", "GT", "GL", "GV", "GG", "NP", "CS"}
+
 // SealGuestData returns a guest event's data with only SealedGuestKeys,
-// and whether the data held any other key (the guest's personal data in an
-// event written before journal schema 4). The values kept are the data's
-// own bytes. data that is not a JSON object is an error.
+// its "fields" without RecordFieldIDs, and whether the data held any
+// other key or such an id (the guest's personal data in an event written
+// before journal schema 4). The values kept are the data's own bytes,
+// but for a "fields" that named such ids. data that is not a JSON object
+// is an error.
 func SealGuestData(data []byte) (json.RawMessage, bool, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil || m == nil {
 		return nil, false, fmt.Errorf("a guest event's data is not a JSON object")
+	}
+	named := false
+	if v, ok := m["fields"]; ok {
+		var ids []string
+		if json.Unmarshal(v, &ids) == nil && ids != nil {
+			kept := make([]string, 0, len(ids))
+			for _, id := range ids {
+				if !slices.Contains(RecordFieldIDs, id) {
+					kept = append(kept, id)
+				}
+			}
+			if named = len(kept) < len(ids); named {
+				// The list kept is never empty where the original was not
+				// (an empty list would read as every field): it keeps
+				// the room's id at least.
+				if len(kept) == 0 {
+					kept = append(kept, "RN")
+				}
+				m["fields"], _ = json.Marshal(kept) // strings
+			}
+		}
 	}
 	out := []byte{'{'}
 	for _, k := range SealedGuestKeys {
@@ -103,7 +141,7 @@ func SealGuestData(data []byte) (json.RawMessage, bool, error) {
 		out = append(out, ':')
 		out = append(out, v...)
 	}
-	return append(out, '}'), len(m) > 0, nil
+	return append(out, '}'), named || len(m) > 0, nil
 }
 
 // SiteSnapshot is what the chain dashboard shows of a property beyond its

@@ -573,6 +573,11 @@ type JournalInfo struct {
 	// stopped or killed during it), so the guests held may be only part of
 	// the house.
 	ResyncOpen bool
+	// SealableUpto is the last event written before the journal was
+	// upgraded to schema 4 (guest events up to it may hold the guest's
+	// personal data and may be shipped sealed); 0 for a journal created
+	// at schema 4 (docs/central.md, "Guest data").
+	SealableUpto uint64
 }
 
 // User is a console account.

@@ -152,12 +152,24 @@ func storedFieldNames(room, reservation string, c gateway.GuestFields) []string 
 		names = append(names, storedReservation)
 	}
 	for _, f := range storedFields {
-		if c.Has(f.field) {
+		if c.Has(f.field) && !recordOnly.Has(f.field) {
 			names = append(names, f.name)
 		}
 	}
 	return names
 }
+
+// recordOnly are the guest fields only the guest record keeps (names and
+// personal data, docs/journal.md, "Guest records"). Since schema 4 a
+// stored "fields" does not name them: nothing read from the log uses them
+// (the record is written from the PMS's event, not from the log), and
+// naming them would tell whoever reads the log — the central — that a
+// guest's VIP code or no-post flag changed at that time. A list that
+// names only these is stored as the room's and reservation's names alone,
+// which still reads as "no stay field" (the empty list keeps meaning
+// every field).
+const recordOnly = gateway.FieldLastName | gateway.FieldFirstName | gateway.FieldTitle | gateway.FieldLanguage |
+	gateway.FieldVIP | gateway.FieldGroup | gateway.FieldNoPost | gateway.FieldClassOfService
 
 // prunedData is what a retention run removed, and the counters at that point
 // of the log, so that a rebuild without the removed events ends where the

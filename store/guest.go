@@ -580,8 +580,8 @@ func (j *Journal) Guests(ctx context.Context, room string) ([]gateway.Guest, err
 // eraseNames erases the guest records (names and personal data) of guests
 // who checked out before cutoff, and of guests no room holds any more whose
 // record was last written before it. The record of a stay a room holds is
-// never erased: it holds what the engine reads of the stay (no-post,
-// class of service, VIP).
+// never erased: it holds the VIP code the engine reads for the credit
+// limits, and the no-post flag and class of service the console shows.
 func (j *Journal) eraseNames(ctx context.Context, cutoff time.Time) (int, error) {
 	n := 0
 	err := j.update(ctx, "erase guest names", func(tx *bolt.Tx) error {

@@ -187,13 +187,23 @@ type stayV3 struct {
 	ClassOfService string `json:"class_of_service,omitempty"`
 }
 
+// kSealable is the meta key holding the last event written before schema
+// 4 (absent in a journal created at schema 4: none): the guest events up
+// to it may hold personal data and may be shipped sealed, and the central
+// refuses a sealed event above it (docs/central.md, "Guest data").
+var kSealable = []byte("sealable_upto")
+
 // migrateGuestRecords copies each stay's personal data into its guest
 // record (making one where the stay has data and no record) and rewrites
-// the stays without it.
+// the stays without it. It records the last event written before schema 4
+// (kSealable).
 func migrateGuestRecords(tx *bolt.Tx, j *Journal) error {
-	rooms, nb := tx.Bucket(bRooms), tx.Bucket(bNames)
-	if rooms == nil || nb == nil {
-		return fmt.Errorf("bucket rooms or names is missing")
+	rooms, nb, meta, events := tx.Bucket(bRooms), tx.Bucket(bNames), tx.Bucket(bMeta), tx.Bucket(bEvents)
+	if rooms == nil || nb == nil || meta == nil || events == nil {
+		return fmt.Errorf("bucket rooms, names, meta or events is missing")
+	}
+	if err := meta.Put(kSealable, be64(events.Sequence())); err != nil {
+		return err
 	}
 	stamp := j.now().Format(time.RFC3339Nano)
 	type kv struct{ k, v []byte }
@@ -201,7 +211,7 @@ func migrateGuestRecords(tx *bolt.Tx, j *Journal) error {
 	err := rooms.ForEach(func(k, v []byte) error {
 		var old []stayV3
 		if err := json.Unmarshal(v, &old); err != nil {
-			return fmt.Errorf("room %s: guest record is damaged: %w", k, err)
+			return fmt.Errorf("room %s: its stays cannot be read (%v): repair the journal with the callgate that wrote it (gateway journal rebuild rebuilds the stays from the log) and start this one again, or restore it from a backup (the copy %s.schemaN.bak beside it is the file as it was before this upgrade)", k, err, j.path)
 		}
 		list := make([]stay, len(old))
 		for i, s := range old {

@@ -523,6 +523,7 @@ func (j *Journal) Info(ctx context.Context) (gateway.JournalInfo, error) {
 		in.Entries = u64(m.Get(kEntries))
 		in.Posting = uint32(u64(m.Get(kPosting)))
 		in.ResyncOpen = m.Get(kResync) != nil
+		in.SealableUpto = u64(m.Get(kSealable))
 		readEpochs(m, &in)
 		return nil
 	})

@@ -31,9 +31,9 @@ func centralCommand() *command {
 	}
 	return &command{
 		name: "central",
-		args: "serve | property add|list|disable NAME | user add NAME --role R [--properties A,B]",
+		args: "serve | property add|list|disable NAME | user add NAME --role R [--properties A,B] | purge-guest-data",
 		summary: "the central that every property's journal ships to, in PostgreSQL: serve it, add a property (its token is printed once, " +
-			"alone on the last line), list or disable properties, add a chain console user",
+			"alone on the last line), list or disable properties, add a chain console user, seal the guest data older shippers sent whole",
 		flags: func(fs *flag.FlagSet, _ *app) { register(fs) },
 		run: func(ctx context.Context, a *app, args []string) error {
 			if len(args) == 0 {
@@ -64,6 +64,8 @@ func centralCommand() *command {
 			switch {
 			case len(pos) == 1 && pos[0] == "serve":
 				return centralServe(ctx, a, path)
+			case len(pos) == 1 && pos[0] == "purge-guest-data":
+				return centralPurgeGuestData(ctx, a, path)
 			case len(pos) >= 2 && pos[0] == "property":
 				return centralProperty(ctx, a, path, pos[1], pos[2:])
 			case len(pos) >= 2 && pos[0] == "user" && pos[1] == "add":
@@ -72,7 +74,7 @@ func centralCommand() *command {
 				}
 				return centralUserAdd(ctx, a, path, pos[2], role, props)
 			}
-			return usageError{fmt.Sprintf("unknown central command %q: one of serve, property add|list|disable NAME, user add NAME", strings.Join(pos, " "))}
+			return usageError{fmt.Sprintf("unknown central command %q: one of serve, property add|list|disable NAME, user add NAME, purge-guest-data", strings.Join(pos, " "))}
 		},
 	}
 }
@@ -94,6 +96,25 @@ func openCentral(ctx context.Context, a *app, path string) (*CentralFile, *postg
 		return nil, nil, err
 	}
 	return c, s, nil
+}
+
+// centralPurgeGuestData seals the guest events the central holds whole
+// with a guest's personal data, for the properties that ship no guest
+// names (docs/central.md, "Guest data").
+func centralPurgeGuestData(ctx context.Context, a *app, path string) error {
+	_, s, err := openCentral(ctx, a, path)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	n, err := s.SealStoredGuestEvents(ctx, func(p string, n int64) {
+		fmt.Fprintf(a.stdout, "property %s: %d guest events sealed\n", p, n)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%d guest events sealed: the central holds no guest's personal data in its events for the properties that ship no guest names\n", n)
+	return nil
 }
 
 func centralProperty(ctx context.Context, a *app, path, sub string, names []string) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,11 @@ func TestShipGuestData(t *testing.T) {
 			sealed := rows(t, dsn, "SELECT count(*) FROM callgate.event WHERE property = 'grand' AND sealed AND body IS NULL")
 			if held := rows(t, dsn, "SELECT count(*) FROM callgate.event WHERE property = 'grand'"); held != int(in.LastSeq) {
 				t.Errorf("the central holds %d events, the journal %d", held, in.LastSeq)
+			}
+			// The central's own check of the chain it holds takes a sealed
+			// event's stored hash, as Apply does.
+			if n, err := central.VerifyChain(ctx, "grand", in.Epoch); err != nil || n != in.LastSeq {
+				t.Errorf("the central's chain check: %d events, %v; want %d", n, err, in.LastSeq)
 			}
 			if !names {
 				if sealed == 0 {
@@ -195,4 +201,49 @@ func centralHolds(t *testing.T, dsn, v string) []string {
 		}
 	}
 	return out
+}
+
+// TestCentralPurgeGuestData: `gateway central purge-guest-data` seals the
+// guest events an upgraded central received whole before guest events
+// went sealed (a shipper of wire version 1): afterwards no trace of the
+// guests' personal data is in any column of the central's tables.
+func TestCentralPurgeGuestData(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dsn := pgtest.DB(t)
+	cfg := writeCentralConfig(t, dsn, "127.0.0.1:0", "")
+	addProperty(t, cfg, "grand")
+	central, err := postgres.Open(ctx, dsn, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	j := oldGuestJournal(t)
+	in, err := j.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := j.Events(ctx, gateway.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older shipper sent them: whole.
+	if _, err := central.Apply(ctx, "grand", gateway.ShipBatch{Epoch: in.Epoch, ChainEpoch: in.ChainEpoch, Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if len(centralHolds(t, dsn, "ACME")) == 0 {
+		t.Fatal("the test's guest data is not at the central before the purge")
+	}
+	code, out, errs := run(t, "", "central", "purge-guest-data", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "property grand: ") {
+		t.Fatalf("purge-guest-data: %d %s %s", code, out, errs)
+	}
+	for _, v := range oldGuestData {
+		for _, where := range centralHolds(t, dsn, v) {
+			t.Errorf("%q is at the central after the purge, in %s", v, where)
+		}
+	}
+	if n, err := central.VerifyChain(ctx, "grand", in.Epoch); err != nil || n != in.LastSeq {
+		t.Errorf("the chain after the purge: %d events, %v; want %d", n, err, in.LastSeq)
+	}
 }

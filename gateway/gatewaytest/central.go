@@ -3,6 +3,7 @@ package gatewaytest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -27,6 +28,9 @@ type Central struct {
 
 type centralStream struct {
 	events []gateway.Event
+	// sealable is the epoch's last event written before journal schema
+	// 4, as the first batch that said it told; nil until one did.
+	sealable *uint64
 }
 
 // NewCentral returns an empty central.
@@ -105,6 +109,11 @@ func (c *Central) Apply(_ context.Context, property string, b gateway.ShipBatch)
 	if s == nil {
 		s = &centralStream{}
 	}
+	sealable := s.sealable
+	if sealable == nil && b.HasSealable {
+		v := b.SealableUpto // the first batch that says it fixes it
+		sealable = &v
+	}
 	cur := uint64(len(s.events))
 	first := b.Events[0].Seq
 	if first > cur+1 {
@@ -113,6 +122,9 @@ func (c *Central) Apply(_ context.Context, property string, b gateway.ShipBatch)
 	prev := b.ChainGenesis()
 	if cur > 0 {
 		prev = s.events[cur-1].Hash
+		if first == cur+1 && b.PrevHash != prev {
+			return gateway.ShipAck{}, gateway.Wrap(gateway.KindRejected, gateway.ErrShipChain, fmt.Sprintf("event %d does not continue the chain the central holds up to event %d", first, cur))
+		}
 	}
 	var add []gateway.Event
 	for i, e := range b.Events {
@@ -125,8 +137,19 @@ func (c *Central) Apply(_ context.Context, property string, b gateway.ShipBatch)
 			}
 			continue
 		}
-		if e.Sealed && e.Kind != gateway.EventGuest {
-			return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "event %d is sealed and of kind %s: only guest events are sealed", e.Seq, e.Kind)
+		if e.Sealed {
+			if e.Kind != gateway.EventGuest || len(e.Body) != 0 {
+				return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "event %d is sealed and of kind %s, or has a body: only guest events are sealed", e.Seq, e.Kind)
+			}
+			if e.Entry != 0 || e.Actor != "" || e.Reason != "" || e.From != "" || e.To != "" {
+				return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "sealed event %d names an entry, an actor, a reason or a state change", e.Seq)
+			}
+			if _, personal, err := gateway.SealGuestData(e.Data); err != nil || personal {
+				return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "sealed event %d carries more than the stay", e.Seq)
+			}
+			if sealable == nil || e.Seq > *sealable || !b.HasSealable || e.Seq > b.SealableUpto {
+				return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "event %d is sealed and was written after journal schema 4", e.Seq)
+			}
 		}
 		h := sha256.New()
 		h.Write(prev[:])
@@ -142,9 +165,10 @@ func (c *Central) Apply(_ context.Context, property string, b gateway.ShipBatch)
 		prev = sum
 		add = append(add, e)
 	}
+	s.sealable = sealable
+	c.streams[k] = s
 	if len(add) > 0 {
 		s.events = append(s.events, add...)
-		c.streams[k] = s
 		c.Applied++
 	}
 	return gateway.ShipAck{Epoch: b.Epoch, Cursor: uint64(len(s.events)), At: time.Now().UTC()}, nil
@@ -232,12 +256,43 @@ func CentralContract(t *testing.T, open func(t *testing.T) CentralUnderTest) {
 		if _, err := c.Applier.Apply(ctx, c.Property, bad); !errors.Is(err, gateway.ErrShipChain) {
 			t.Errorf("a sealed event with another hash: %v, want a broken chain", err)
 		}
+		// A sealed event still carrying the guest's personal data, or
+		// naming an entry, an actor or a reason (no hash the central can
+		// check stands behind them), is refused.
+		for name, mod := range map[string]func(e *gateway.Event){
+			"personal data": func(e *gateway.Event) {
+				e.Data = json.RawMessage(`{"room":"101","reservation":"R1","vip":"Platinum7"}`)
+			},
+			"an entry": func(e *gateway.Event) { e.Entry = 1 },
+			"an actor": func(e *gateway.Event) { e.Actor = "mallory" },
+			"a reason": func(e *gateway.Event) { e.Reason = "hidden" },
+		} {
+			bad = l.Sealed(1, 16)
+			mod(&bad.Events[10])
+			if _, err := c.Applier.Apply(ctx, c.Property, bad); !gateway.IsKind(err, gateway.KindInvalid) {
+				t.Errorf("a sealed event with %s: %v, want it refused as invalid", name, err)
+			}
+		}
 		if n := c.Held("e1"); n != 0 {
 			t.Errorf("%d events held after refusals, want 0", n)
 		}
-		a, err := c.Applier.Apply(ctx, c.Property, l.Sealed(1, 16))
+		if a, err := c.Applier.Apply(ctx, c.Property, l.Batch(1, 10)); err != nil || a.Cursor != 10 {
+			t.Fatalf("events 1 to 10: %+v %v", a, err)
+		}
+		// A batch starting at a sealed event must name the hash the
+		// central holds for the event before it: the sealed event's own
+		// hash is taken on trust.
+		bad = l.Sealed(11, 16)
+		bad.PrevHash[0] ^= 1
+		if _, err := c.Applier.Apply(ctx, c.Property, bad); !errors.Is(err, gateway.ErrShipChain) {
+			t.Errorf("a sealed first event after another previous hash: %v, want a broken chain", err)
+		}
+		if n := c.Held("e1"); n != 10 {
+			t.Errorf("%d events held after refusals, want 10", n)
+		}
+		a, err := c.Applier.Apply(ctx, c.Property, l.Sealed(11, 16))
 		if err != nil || a.Cursor != 16 {
-			t.Fatalf("a batch with a sealed guest event: %+v %v", a, err)
+			t.Fatalf("a batch starting at a sealed guest event: %+v %v", a, err)
 		}
 		// The batch sent again, now whole: the same hashes, skipped.
 		if a, err := c.Applier.Apply(ctx, c.Property, l.Batch(5, 16)); err != nil || a.Cursor != 16 {
@@ -245,6 +300,25 @@ func CentralContract(t *testing.T, open func(t *testing.T) CentralUnderTest) {
 		}
 		if n := c.Held("e1"); n != 16 {
 			t.Errorf("%d events held, want 16", n)
+		}
+		// A guest event written since schema 4 is never sealed, even by
+		// a batch that claims a later sealable_upto than the epoch's
+		// first batch told (11).
+		l.OldGuest(map[string]any{"room": "102", "reservation": "R2", "event": "check-in", "vip": "Gold"})
+		l.SealableUpto = 16
+		bad = l.Sealed(17, 17)
+		if !bad.Events[0].Sealed {
+			t.Fatal("the test's event 17 is not sealed")
+		}
+		if _, err := c.Applier.Apply(ctx, c.Property, bad); !gateway.IsKind(err, gateway.KindInvalid) {
+			t.Errorf("a sealed event above sealable_upto: %v, want it refused as invalid", err)
+		}
+		bad.SealableUpto = 17
+		if _, err := c.Applier.Apply(ctx, c.Property, bad); !gateway.IsKind(err, gateway.KindInvalid) {
+			t.Errorf("a sealed event above the epoch's sealable_upto, the batch claiming more: %v, want it refused as invalid", err)
+		}
+		if n := c.Held("e1"); n != 16 {
+			t.Errorf("%d events held after refusals, want 16", n)
 		}
 	})
 	t.Run("epochs apart", func(t *testing.T) {

@@ -16,14 +16,17 @@ import (
 // states, persons' moves, audit records. It keeps what each entry should
 // end as, so that a test can compare the central's projection with it.
 type ShipLog struct {
-	Epoch   string
-	Loc     *time.Location
-	now     time.Time
-	seq     uint64
-	entry   uint64
-	posting uint32
-	prev    [32]byte
-	events  []gateway.Event
+	Epoch string
+	Loc   *time.Location
+	// SealableUpto is the last event written before journal schema 4,
+	// which batches name (OldGuest moves it to its event).
+	SealableUpto uint64
+	now          time.Time
+	seq          uint64
+	entry        uint64
+	posting      uint32
+	prev         [32]byte
+	events       []gateway.Event
 	// Want is each entry as its events leave it.
 	Want map[gateway.EntryID]*ShipWant
 	// Entries are the entries as the journal would show them (without
@@ -55,6 +58,7 @@ func (l *ShipLog) Events() []gateway.Event { return l.events }
 // Batch is events from..to (sequence numbers, inclusive) as one batch.
 func (l *ShipLog) Batch(from, to uint64) gateway.ShipBatch {
 	b := gateway.ShipBatch{Epoch: l.Epoch, Events: append([]gateway.Event(nil), l.events[from-1:to]...),
+		SealableUpto: l.SealableUpto, HasSealable: true,
 		Site: gateway.SiteSnapshot{Name: "Test Hotel", Timezone: l.Loc.String(), At: l.now, Link: gateway.LinkAlive, Version: "test", Head: l.seq}}
 	if from > 1 {
 		b.PrevHash = l.events[from-2].Hash
@@ -215,8 +219,11 @@ func (l *ShipLog) Move(id gateway.EntryID, m ShipMove) {
 // OldGuest journals a guest event as journals before schema 4 wrote them:
 // its data holds the guest's personal data beside the stay (data is the
 // event's "data" object).
+// The log counts as written before schema 4 up to it (SealableUpto).
 func (l *ShipLog) OldGuest(data map[string]any) gateway.Event {
-	return l.add(0, gateway.EventGuest, "", "", "", "", mustJSON(data))
+	e := l.add(0, gateway.EventGuest, "", "", "", "", mustJSON(data))
+	l.SealableUpto = e.Seq
+	return e
 }
 
 // Sealed is the batch from..to with its guest events sealed as a property

@@ -23,20 +23,24 @@ var answerCases = map[string]struct {
 	says   string
 	gap    bool
 }{
-	"ok":               {cursor: 42},
-	"ok-empty":         {cursor: 0},
-	"other-epoch":      {kind: gateway.KindRejected, says: `answered for epoch "ep-2"`},
-	"not-json":         {kind: gateway.KindTransient, says: "without its cursor"},
-	"bad-time":         {kind: gateway.KindInvalid, says: "bad time"},
-	"gap":              {gap: true, says: "up to event 17"},
-	"gap-other-epoch":  {gap: true, says: "epoch ep-1 up to event 17"},
-	"too-large":        {kind: gateway.KindInvalid, is: ErrTooLarge, says: "over 64 MiB"},
-	"chain":            {kind: gateway.KindRejected, is: ErrChain, says: "does not chain"},
-	"unauthorized":     {kind: gateway.KindRejected, says: "central.token_file"},
-	"forbidden-empty":  {kind: gateway.KindRejected, says: "(Forbidden)"},
-	"malformed":        {kind: gateway.KindInvalid, says: "has no events"},
-	"unavailable-html": {kind: gateway.KindTransient, says: "HTTP 503"},
-	"not-found":        {kind: gateway.KindRejected, says: "HTTP 404"},
+	"ok":              {cursor: 42},
+	"ok-empty":        {cursor: 0},
+	"other-epoch":     {kind: gateway.KindRejected, says: `answered for epoch "ep-2"`},
+	"not-json":        {kind: gateway.KindTransient, says: "without its cursor"},
+	"bad-time":        {kind: gateway.KindInvalid, says: "bad time"},
+	"gap":             {gap: true, says: "up to event 17"},
+	"gap-other-epoch": {gap: true, says: "epoch ep-1 up to event 17"},
+	"too-large":       {kind: gateway.KindInvalid, is: ErrTooLarge, says: "over 64 MiB"},
+	"chain":           {kind: gateway.KindRejected, is: ErrChain, says: "does not chain"},
+	"unauthorized":    {kind: gateway.KindRejected, says: "central.token_file"},
+	"forbidden-empty": {kind: gateway.KindRejected, says: "(Forbidden)"},
+	"malformed":       {kind: gateway.KindInvalid, says: "has no events"},
+	// A central older than the property refuses its batch format: the
+	// sentence says to upgrade the central first.
+	"older-central":       {kind: gateway.KindInvalid, says: "upgrade the central first"},
+	"older-central-field": {kind: gateway.KindInvalid, says: "upgrade the central first"},
+	"unavailable-html":    {kind: gateway.KindTransient, says: "HTTP 503"},
+	"not-found":           {kind: gateway.KindRejected, says: "HTTP 404"},
 }
 
 func readAnswerFile(t testing.TB, path string) (int, []byte) {

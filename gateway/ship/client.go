@@ -239,6 +239,10 @@ func readAnswer(status int, data []byte, where, epoch string, first uint64) (gat
 		return gateway.ShipAck{}, gateway.Errorf(gateway.KindRejected, "the central %s does not know this property's token (%s): check central.token_file holds the token `gateway central property add` printed", where, said)
 	case s == http.StatusForbidden:
 		return gateway.ShipAck{}, gateway.Errorf(gateway.KindRejected, "the central %s refuses this property (%s): ask the central's administrator whether it is disabled", where, said)
+	case s == http.StatusBadRequest && (strings.Contains(said, "wire version") || strings.Contains(said, "unknown field")):
+		// A central older than this property refuses the newer batch
+		// format (docs/central.md, "Upgrading").
+		return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "the central %s runs an older callgate than this property and cannot read its batches (%s): upgrade the central first, then the properties; the events wait here meanwhile", where, said)
 	case s == http.StatusBadRequest:
 		return gateway.ShipAck{}, gateway.Errorf(gateway.KindInvalid, "the central %s refused the batch as malformed (%s): run the same callgate version at the property and the central", where, said)
 	case s >= 500:

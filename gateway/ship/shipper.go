@@ -370,17 +370,15 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 		}
 		size += len(e.Body)
 	}
-	if !r.s.GuestNames {
-		// Guest events written before journal schema 4 hold the guest's
-		// personal data: they go sealed (docs/central.md, "Guest data").
-		// Events are the run's own copies, read for this batch.
-		for i := range evs {
-			evs[i], _ = Seal(evs[i])
-		}
-	}
-	b := gateway.ShipBatch{Epoch: r.epoch, Events: evs, PrevHash: prev, Follows: r.follows, FollowsEntry: r.followsEntry}
+	b := gateway.ShipBatch{Epoch: r.epoch, Events: evs, PrevHash: prev, Follows: r.follows, FollowsEntry: r.followsEntry,
+		SealableUpto: in.SealableUpto, HasSealable: true}
 	if r.chainEpoch != r.epoch {
 		b.ChainEpoch = r.chainEpoch
+	}
+	if !r.s.GuestNames {
+		if err := sealOld(&b); err != nil {
+			return false, err
+		}
 	}
 	if r.s.Site != nil {
 		b.Site = r.s.Site()
@@ -433,6 +431,35 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 		r.s.set(func(st *ShipStatus) { st.Batch = r.batch })
 	}
 	return true, nil
+}
+
+// sealOld seals the batch's guest events written before journal schema 4
+// (up to b.SealableUpto), which hold the guest's personal data
+// (docs/central.md, "Guest data"). The central cannot check a sealed
+// event's hash, so each is checked here first, from the hash before it:
+// one that does not chain is a damaged or altered journal, which stops
+// shipping (ErrChain) rather than go out under a hash nobody checked.
+// The events are the run's own copies, read for this batch.
+func sealOld(b *gateway.ShipBatch) error {
+	prev := b.PrevHash
+	if len(b.Events) > 0 && b.Events[0].Seq == 1 {
+		prev = b.ChainGenesis()
+	}
+	for i := range b.Events {
+		e := &b.Events[i]
+		h := e.Hash
+		if e.Seq <= b.SealableUpto {
+			if sealed, ok := Seal(*e); ok {
+				if chain(prev, e.Body) != e.Hash {
+					return gateway.Wrap(gateway.KindInternal, ErrChain, fmt.Sprintf(
+						"event %d of the journal does not chain from the one before it, and it would go sealed (without the body the central could check): the journal is damaged or was altered", e.Seq))
+				}
+				*e = sealed
+			}
+		}
+		prev = h
+	}
+	return nil
 }
 
 // acked persists the central's cursor and counts it; batches is 1 for an

@@ -30,8 +30,12 @@ const (
 	// (central.property); the central refuses it (403) when it is not the
 	// token's.
 	PropertyHeader = "X-Callgate-Property"
-	// WireVersion is the version of the batch format written in "v".
-	WireVersion = 1
+	// WireVersion is the version of the batch format written in "v": 2
+	// since batches carry sealed guest events and sealable_upto; the
+	// central reads versions 1 and 2 (docs/central.md, "Protocol").
+	WireVersion = 2
+	// oldestWireVersion is the oldest version the central reads.
+	oldestWireVersion = 1
 	// MaxEvents is the most events one batch may carry; central.batch_max
 	// may not be set above it.
 	MaxEvents = 10_000
@@ -66,6 +70,9 @@ type wireBatch struct {
 	Site         wireSite    `json:"site"`
 	Events       []wireEvent `json:"events"`
 	Guests       []wireGuest `json:"guest_names,omitempty"`
+	// SealableUpto is the journal's last event written before schema 4
+	// (version 2 on; absent in version 1): docs/central.md, "Guest data".
+	SealableUpto *uint64 `json:"sealable_upto,omitempty"`
 }
 
 type wireSite struct {
@@ -138,12 +145,11 @@ func encodeSealed(e gateway.Event) (json.RawMessage, error) {
 	if e.Kind != gateway.EventGuest {
 		return nil, gateway.Errorf(gateway.KindInternal, "event %d is a %s event: only guest events are sealed", e.Seq, e.Kind)
 	}
-	if e.From != "" || e.To != "" {
-		return nil, gateway.Errorf(gateway.KindInternal, "sealed event %d has a state change", e.Seq)
+	if e.From != "" || e.To != "" || e.Entry != 0 || e.Actor != "" || e.Reason != "" {
+		return nil, gateway.Errorf(gateway.KindInternal, "sealed event %d has a state change, an entry, an actor or a reason: guest events have none", e.Seq)
 	}
-	return json.Marshal(sealedEvent{Seq: e.Seq, Entry: uint64(e.Entry), Kind: string(e.Kind),
-		Time: e.Local.Format(gateway.WallClockLayout), TimeUTC: e.Time.UTC().Format(time.RFC3339Nano),
-		Actor: e.Actor, Reason: e.Reason, Data: e.Data})
+	return json.Marshal(sealedEvent{Seq: e.Seq, Kind: string(e.Kind),
+		Time: e.Local.Format(gateway.WallClockLayout), TimeUTC: e.Time.UTC().Format(time.RFC3339Nano), Data: e.Data})
 }
 
 // decodeSealed reads a sealed event: a guest event's envelope whose data
@@ -162,6 +168,12 @@ func decodeSealed(h [32]byte, raw json.RawMessage) (gateway.Event, error) {
 	if s.Kind != string(gateway.EventGuest) {
 		return e, fmt.Errorf("sealed event %d is of kind %q: only guest events are sealed", s.Seq, clip(s.Kind))
 	}
+	// The envelope's other fields are not covered by a hash the central
+	// can check: a guest event has none, and a sealed one may carry none
+	// (docs/central.md, "Guest data").
+	if s.Entry != 0 || s.Actor != "" || s.Reason != "" {
+		return e, fmt.Errorf("sealed event %d names an entry, an actor or a reason: a guest event has none", s.Seq)
+	}
 	at, err := time.Parse(time.RFC3339Nano, s.TimeUTC)
 	if err != nil {
 		return e, fmt.Errorf("event %d: time_utc %q is not an RFC 3339 time", s.Seq, clip(s.TimeUTC))
@@ -175,10 +187,9 @@ func decodeSealed(h [32]byte, raw json.RawMessage) (gateway.Event, error) {
 		return e, fmt.Errorf("sealed event %d: %v", s.Seq, err)
 	}
 	if extra {
-		return e, fmt.Errorf("sealed event %d carries more than the stay (%s): a sealed event keeps none of the guest's data", s.Seq, strings.Join(gateway.SealedGuestKeys, ", "))
+		return e, fmt.Errorf("sealed event %d carries more than the stay (%s), or its fields name the guest record's (%s): a sealed event keeps none of the guest's data", s.Seq, strings.Join(gateway.SealedGuestKeys, ", "), strings.Join(gateway.RecordFieldIDs, ", "))
 	}
-	return gateway.Event{Seq: s.Seq, Entry: gateway.EntryID(s.Entry), Kind: gateway.EventGuest, Time: at.UTC(), Local: local,
-		Actor: s.Actor, Reason: s.Reason, Data: data, Hash: h, Sealed: true}, nil
+	return gateway.Event{Seq: s.Seq, Kind: gateway.EventGuest, Time: at.UTC(), Local: local, Data: data, Hash: h, Sealed: true}, nil
 }
 
 // eventHeader is the envelope of a stored event body (docs/journal.md).
@@ -218,6 +229,9 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 		Events: make([]wireEvent, len(b.Events))}
 	if b.ChainEpoch != b.Epoch {
 		w.ChainEpoch = b.ChainEpoch
+	}
+	if b.HasSealable {
+		w.SealableUpto = &b.SealableUpto
 	}
 	if !b.Site.At.IsZero() {
 		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
@@ -295,8 +309,10 @@ func DecodeBatch(r io.Reader) (gateway.ShipBatch, error) {
 func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	var b gateway.ShipBatch
 	switch {
-	case w.V != WireVersion:
-		return b, gateway.Errorf(gateway.KindInvalid, "the batch is of wire version %d and this central reads version %d: run the same callgate version at the property and the central", w.V, WireVersion)
+	case w.V < oldestWireVersion || w.V > WireVersion:
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch is of wire version %d and this central reads versions %d to %d: upgrade the central first, then the properties", w.V, oldestWireVersion, WireVersion)
+	case w.V < 2 && w.SealableUpto != nil:
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch is of wire version %d and names sealable_upto, which version 2 added", w.V)
 	case w.Epoch == "" || len(w.Epoch) > maxEpoch || !printable(w.Epoch):
 		return b, gateway.Errorf(gateway.KindInvalid, "the batch's epoch %q is not a journal epoch (up to %d printable characters)", clip(w.Epoch), maxEpoch)
 	case len(w.Events) == 0:
@@ -316,6 +332,9 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		return b, gateway.Errorf(gateway.KindInvalid, "the batch names follows_entry %d but no epoch it follows", w.FollowsEntry)
 	}
 	b.Epoch, b.Follows, b.FollowsEntry = w.Epoch, w.Follows, w.FollowsEntry
+	if w.SealableUpto != nil {
+		b.SealableUpto, b.HasSealable = *w.SealableUpto, true
+	}
 	if w.ChainEpoch != w.Epoch {
 		b.ChainEpoch = w.ChainEpoch
 	}
@@ -350,6 +369,11 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		}
 		if i > 0 && e.Seq != b.Events[i-1].Seq+1 {
 			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's events are not consecutive: %d follows %d", e.Seq, b.Events[i-1].Seq)
+		}
+		// Only a guest event written before journal schema 4 is sealed
+		// (docs/central.md, "Guest data").
+		if e.Sealed && (!b.HasSealable || e.Seq > b.SealableUpto) {
+			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's event %d is sealed, and the batch says the journal wrote events up to %d before journal schema 4: only those are sealed", e.Seq, b.SealableUpto)
 		}
 		// A sealed event's body is not shipped: its hash is taken for
 		// that one link, and the next event is checked from it.

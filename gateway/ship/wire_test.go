@@ -77,7 +77,7 @@ func TestSealedRoundTrip(t *testing.T) {
 		t.Error("a guest event without personal data was sealed")
 	}
 	evs[1] = sealed
-	data, err := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})
+	data, err := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs, SealableUpto: 2, HasSealable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +91,14 @@ func TestSealedRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !out.HasSealable || out.SealableUpto != 2 {
+		t.Errorf("sealable_upto came back as %d (%v), want 2", out.SealableUpto, out.HasSealable)
+	}
 	e := out.Events[1]
 	if !e.Sealed || e.Body != nil || e.Hash != evs[1].Hash || e.Seq != 2 || e.Kind != gateway.EventGuest || !e.Time.Equal(evs[1].Time) || !e.Local.Equal(evs[1].Local) {
 		t.Fatalf("the sealed event came back as %+v", e)
 	}
-	if want := `{"room":"101","reservation":"R1","event":"check-in","shared":true,"arrival":"2026-12-05","fields":["RN","G#","GS","GL","GV","GG","GA","NP","CS"],"pms_time":"2026-12-05T21:00:00"}`; string(e.Data) != want {
+	if want := `{"room":"101","reservation":"R1","event":"check-in","shared":true,"arrival":"2026-12-05","fields":["RN","G#","GS","GA"],"pms_time":"2026-12-05T21:00:00"}`; string(e.Data) != want {
 		t.Errorf("sealed data\n%s\nwant\n%s", e.Data, want)
 	}
 	if out.Events[2].Sealed || !bytes.Equal(out.Events[2].Body, evs[2].Body) {
@@ -224,6 +227,8 @@ func wireCases() map[string]struct {
 		evs := guestEvents()
 		evs[1], _ = Seal(evs[1])
 		return w(func(b *wireBatch) {
+			upto := uint64(2) // the guest event was written before schema 4
+			b.SealableUpto = &upto
 			b.Events = nil
 			for _, e := range evs {
 				we := wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body}
@@ -245,15 +250,28 @@ func wireCases() map[string]struct {
 		"sealed": {sealed(nil), ""},
 		"sealed-personal": {sealed(func(m map[string]any) { m["data"].(map[string]any)["vip"] = "Platinum7" }),
 			"keeps none of the guest's data"},
+		"sealed-fields-personal": {sealed(func(m map[string]any) { m["data"].(map[string]any)["fields"] = []string{"RN", "G#", "GV"} }),
+			"keeps none of the guest's data"},
 		"sealed-kind":    {sealed(func(m map[string]any) { m["kind"] = "captured" }), "only guest events are sealed"},
 		"sealed-state":   {sealed(func(m map[string]any) { m["to"] = "sent" }), "not a sealed event"},
 		"sealed-no-data": {sealed(func(m map[string]any) { m["data"] = []int{1} }), "not a JSON object"},
+		// Nothing a checked hash covers stands behind a sealed envelope:
+		// it names no entry, actor or reason (a guest event has none).
+		"sealed-entry":  {sealed(func(m map[string]any) { m["entry"] = 1 }), "names an entry, an actor or a reason"},
+		"sealed-actor":  {sealed(func(m map[string]any) { m["actor"] = "mallory" }), "names an entry, an actor or a reason"},
+		"sealed-reason": {sealed(func(m map[string]any) { m["reason"] = "hidden" }), "names an entry, an actor or a reason"},
+		// Only events written before schema 4 are sealed.
+		"sealed-above-sealable": {[]byte(strings.Replace(string(sealed(nil)), `"sealable_upto":2`, `"sealable_upto":1`, 1)), "only those are sealed"},
+		"sealed-no-sealable":    {[]byte(strings.Replace(string(sealed(nil)), `,"sealable_upto":2`, ``, 1)), "only those are sealed"},
+		"v1-sealable":           {[]byte(strings.Replace(string(sealed(nil)), `"v":2`, `"v":1`, 1)), "which version 2 added"},
+		// A shipper of wire version 1 (before sealed events) is still read.
+		"v1": {w(func(b *wireBatch) { b.V = 1 }), ""},
 		"sealed-and-body": {w(func(b *wireBatch) { b.Events[1].Sealed = json.RawMessage(`{"seq":2}`) }),
 			"both a body and a sealed event"},
 		// The event after a sealed one still chains from its hash.
 		"sealed-tampered-next": {[]byte(strings.Replace(string(sealed(nil)), "N,123,3", "N,999,3", 1)), "does not chain"},
 		"ok":                   {w(func(*wireBatch) {}), ""},
-		"version":              {w(func(b *wireBatch) { b.V = 2 }), "wire version 2"},
+		"version":              {w(func(b *wireBatch) { b.V = 3 }), "wire version 3 and this central reads versions 1 to 2: upgrade the central first"},
 		"no-epoch":             {w(func(b *wireBatch) { b.Epoch = "" }), "epoch"},
 		"no-events":            {w(func(b *wireBatch) { b.Events = nil }), "no events"},
 		"gap":                  {w(func(b *wireBatch) { b.Events = append(b.Events[:1], b.Events[2]) }), "not consecutive"},
@@ -350,7 +368,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(replaced)
 	evs := guestEvents()
 	evs[1], _ = Seal(evs[1])
-	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})
+	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs, SealableUpto: 2, HasSealable: true})
 	f.Add(sealed)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeBatch(bytes.NewReader(data))

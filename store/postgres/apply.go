@@ -91,6 +91,15 @@ func checkShape(b gateway.ShipBatch) error {
 			if e.Seq == 0 || e.Kind != gateway.EventGuest || len(e.Body) != 0 {
 				return gateway.Errorf(gateway.KindInvalid, "the batch's event %d is sealed and is no guest event without a body: only guest events are sealed", i+1)
 			}
+			// Nothing a hash covers stands behind a sealed envelope: it
+			// may carry nothing a guest event has not (no entry, actor,
+			// reason or state change).
+			if e.Entry != 0 || e.Actor != "" || e.Reason != "" || e.From != "" || e.To != "" {
+				return gateway.Errorf(gateway.KindInvalid, "the batch's sealed event %d names an entry, an actor, a reason or a state change: a guest event has none", e.Seq)
+			}
+			if !b.HasSealable || e.Seq > b.SealableUpto {
+				return gateway.Errorf(gateway.KindInvalid, "the batch's event %d is sealed, and the batch says the journal wrote events up to %d before journal schema 4: only those are sealed", e.Seq, b.SealableUpto)
+			}
 			if _, personal, err := gateway.SealGuestData(e.Data); err != nil || personal {
 				return gateway.Errorf(gateway.KindInvalid, "the batch's sealed event %d carries more than the stay: a sealed event keeps none of the guest's data", e.Seq)
 			}
@@ -123,9 +132,20 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 	var cur uint64
 	var curHash []byte
 	var curAt time.Time
-	if err := tx.QueryRow(ctx, "SELECT seq, hash, updated_utc FROM callgate.cursor WHERE property = $1 AND epoch = $2 FOR UPDATE",
-		property, b.Epoch).Scan(&cur, &curHash, &curAt); err != nil {
+	var sealable *int64
+	if err := tx.QueryRow(ctx, "SELECT seq, hash, updated_utc, sealable_upto FROM callgate.cursor WHERE property = $1 AND epoch = $2 FOR UPDATE",
+		property, b.Epoch).Scan(&cur, &curHash, &curAt, &sealable); err != nil {
 		return gateway.ShipAck{}, 0, err
+	}
+	if sealable == nil && b.HasSealable {
+		// The first batch that says up to where the journal wrote before
+		// schema 4 fixes it for the epoch: a later batch cannot raise it
+		// (docs/central.md, "Guest data").
+		v := int64(b.SealableUpto)
+		if _, err := tx.Exec(ctx, "UPDATE callgate.cursor SET sealable_upto = $3 WHERE property = $1 AND epoch = $2", property, b.Epoch, v); err != nil {
+			return gateway.ShipAck{}, 0, err
+		}
+		sealable = &v
 	}
 	chainEpoch, err := registerEpoch(ctx, tx, property, b)
 	if err != nil {
@@ -147,7 +167,28 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		}
 		return gateway.ShipAck{Epoch: b.Epoch, Cursor: cur, At: curAt.UTC()}, 0, nil
 	}
+	for i := range news {
+		e := &news[i]
+		switch {
+		case !e.Sealed:
+		case sealable == nil:
+			return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindInvalid,
+				"event %d of property %s's epoch %s is sealed, and no batch of that epoch said which events its journal wrote before journal schema 4 (only those are sealed): upgrade callgate at the property", e.Seq, property, b.Epoch)
+		case e.Seq > uint64(*sealable):
+			return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindInvalid,
+				"event %d of property %s's epoch %s is sealed, and that epoch's journal wrote only events up to %d before journal schema 4, as its first batch said (only those are sealed): run `gateway journal verify` at the property",
+				e.Seq, property, b.Epoch, *sealable)
+		}
+	}
 	prev := [32]byte(curHash)
+	if news[0].Sealed && news[0].Seq == first && cur > 0 && b.PrevHash != prev {
+		// The central cannot check a sealed event's hash: the batch's
+		// previous hash must be the one it holds for the cursor's event,
+		// as an unsealed event's body would have to chain from it.
+		return gateway.ShipAck{}, 0, gateway.Wrap(gateway.KindRejected, ErrChain, fmt.Sprintf(
+			"event %d of property %s's epoch %s does not continue the chain the central holds up to event %d: two journals claim property %s, or the journal was altered; run `gateway journal verify` at the property",
+			news[0].Seq, property, b.Epoch, cur, property))
+	}
 	if cur == 0 {
 		// Event 1 chains from the genesis of the chain's epoch: the epoch's
 		// own, or the first epoch of a replaced journal file's

@@ -175,7 +175,9 @@ func createdEntries(evs []gateway.Event) []uint64 {
 // VerifyChain checks the hash chain the central holds for a property's
 // epoch: every event from 1 to the cursor, consecutive, each hash SHA-256 of
 // the previous hash and the stored body, event 1 from the genesis of the
-// epoch's chain epoch (docs/central.md, "Epochs"). It returns the events
+// epoch's chain epoch (docs/central.md, "Epochs"); a sealed event (no body)
+// is taken at its stored hash, as Apply takes it, and the next event is
+// checked from it (docs/central.md, "Guest data"). It returns the events
 // checked; a break is an error naming the event.
 func (s *Store) VerifyChain(ctx context.Context, property, epoch string) (uint64, error) {
 	var n uint64
@@ -186,7 +188,7 @@ func (s *Store) VerifyChain(ctx context.Context, property, epoch string) (uint64
 			return err
 		}
 		prev := gateway.JournalGenesis(chain)
-		rows, err := tx.Query(ctx, "SELECT seq, hash, body::text FROM callgate.event WHERE property = $1 AND epoch = $2 ORDER BY seq", property, epoch)
+		rows, err := tx.Query(ctx, "SELECT seq, hash, sealed, body::text FROM callgate.event WHERE property = $1 AND epoch = $2 ORDER BY seq", property, epoch)
 		if err != nil {
 			return err
 		}
@@ -194,15 +196,25 @@ func (s *Store) VerifyChain(ctx context.Context, property, epoch string) (uint64
 		for rows.Next() {
 			var seq int64
 			var h []byte
-			var body string
-			if err := rows.Scan(&seq, &h, &body); err != nil {
+			var sealed bool
+			var body *string
+			if err := rows.Scan(&seq, &h, &sealed, &body); err != nil {
 				return err
 			}
 			if uint64(seq) != n+1 {
 				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d follows event %d at the central", property, epoch, seq, n)
 			}
-			if want := chainHash(prev, []byte(body)); string(want[:]) != string(h) {
-				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d's hash does not chain from event %d's at the central", property, epoch, seq, n)
+			if sealed != (body == nil) {
+				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d is stored with no body and unsealed, or sealed with a body, at the central", property, epoch, seq)
+			}
+			if len(h) != 32 {
+				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d's stored hash is not 32 bytes at the central", property, epoch, seq)
+			}
+			// A sealed event (no body): its hash is taken for its link.
+			if body != nil {
+				if want := chainHash(prev, []byte(*body)); string(want[:]) != string(h) {
+					return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d's hash does not chain from event %d's at the central", property, epoch, seq, n)
+				}
 			}
 			copy(prev[:], h)
 			n++
