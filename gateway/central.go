@@ -38,6 +38,12 @@ type ShipBatch struct {
 	// (docs/central.md, "Epochs"). Empty for a journal's first epoch.
 	Follows      string
 	FollowsEntry uint64
+	// Ancestry is the whole line of epochs this one descends from, the
+	// oldest first and Follows last (JournalInfo.Ancestry), so that the
+	// central knows an intermediate epoch it never received (a backup
+	// restored, or compacted, and copied again before it shipped). Sent
+	// only when it holds more than Follows.
+	Ancestry []EpochAncestor
 	// Events are consecutive (Seq without gaps, ascending); the first
 	// follows the central's cursor or overlaps events it already holds
 	// (which it skips). At least one.

@@ -66,7 +66,21 @@ type wireBatch struct {
 	Site         wireSite    `json:"site"`
 	Events       []wireEvent `json:"events"`
 	Guests       []wireGuest `json:"guest_names,omitempty"`
+	// Ancestry is sent only when the epoch descends from more than the
+	// one it follows; its last element is follows.
+	Ancestry []wireAncestor `json:"ancestry,omitempty"`
 }
+
+// wireAncestor is one epoch of a batch's ancestry.
+type wireAncestor struct {
+	Epoch string `json:"epoch"`
+	Entry uint64 `json:"entry"`
+	Seq   uint64 `json:"seq"`
+}
+
+// maxAncestry is the most epochs a batch's ancestry may name: one a
+// restore, far more than a property makes.
+const maxAncestry = 1000
 
 type wireSite struct {
 	Name     string `json:"name"`
@@ -219,6 +233,9 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 	if b.ChainEpoch != b.Epoch {
 		w.ChainEpoch = b.ChainEpoch
 	}
+	for _, a := range b.Ancestry {
+		w.Ancestry = append(w.Ancestry, wireAncestor(a))
+	}
 	if !b.Site.At.IsZero() {
 		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
 	}
@@ -315,7 +332,13 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	case w.FollowsEntry > 0 && w.Follows == "":
 		return b, gateway.Errorf(gateway.KindInvalid, "the batch names follows_entry %d but no epoch it follows", w.FollowsEntry)
 	}
+	if err := checkAncestry(w); err != nil {
+		return b, err
+	}
 	b.Epoch, b.Follows, b.FollowsEntry = w.Epoch, w.Follows, w.FollowsEntry
+	for _, a := range w.Ancestry {
+		b.Ancestry = append(b.Ancestry, gateway.EpochAncestor(a))
+	}
 	if w.ChainEpoch != w.Epoch {
 		b.ChainEpoch = w.ChainEpoch
 	}
@@ -364,6 +387,31 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		b.GuestNames = append(b.GuestNames, gateway.ShipGuestName(g))
 	}
 	return b, nil
+}
+
+// checkAncestry checks a batch's ancestry: epochs, none the batch's own
+// nor named twice, the last the one it follows, with its entry.
+func checkAncestry(w *wireBatch) error {
+	if len(w.Ancestry) == 0 {
+		return nil
+	}
+	if len(w.Ancestry) > maxAncestry {
+		return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry names %d epochs, more than the %d a central takes", len(w.Ancestry), maxAncestry)
+	}
+	seen := map[string]bool{w.Epoch: true}
+	for i, a := range w.Ancestry {
+		if a.Epoch == "" || len(a.Epoch) > maxEpoch || !printable(a.Epoch) {
+			return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry %d %q is not a journal epoch (up to %d printable characters)", i+1, clip(a.Epoch), maxEpoch)
+		}
+		if seen[a.Epoch] {
+			return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry names epoch %s twice, or the batch's own", clip(a.Epoch))
+		}
+		seen[a.Epoch] = true
+	}
+	if last := w.Ancestry[len(w.Ancestry)-1]; last.Epoch != w.Follows || last.Entry != w.FollowsEntry {
+		return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry ends with epoch %s at entry %d, and the batch follows epoch %q at entry %d: the last epoch of the ancestry is the one followed", clip(last.Epoch), last.Entry, clip(w.Follows), w.FollowsEntry)
+	}
+	return nil
 }
 
 // decodeEvent reads one shipped event: its envelope, its data kept as

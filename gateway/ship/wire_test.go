@@ -25,6 +25,9 @@ const testEpoch = "5f0c2a4e-0000-4000-8000-000000000001"
 // testEpoch2 is the epoch a replaced journal file of testEpoch started.
 const testEpoch2 = "5f0c2a4e-0000-4000-8000-000000000002"
 
+// testEpoch3 is the epoch a copy of testEpoch2's file started.
+const testEpoch3 = "5f0c2a4e-0000-4000-8000-000000000003"
+
 var update = flag.Bool("update", false, "rewrite testdata/*.json from the cases in wire_test.go")
 
 // events makes n chained events from seq first on, each with a body in the
@@ -163,7 +166,16 @@ func TestBatchRoundTrip(t *testing.T) {
 	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || out.ChainEpoch != testEpoch || out.Follows != testEpoch || out.FollowsEntry != 7 {
 		t.Fatalf("a new epoch's batch: %+v %v", out, err)
 	}
-	if plain, _ := EncodeBatch(in); bytes.Contains(plain, []byte("chain_epoch")) || bytes.Contains(plain, []byte("follows")) {
+	// An epoch that descends from two names both, the followed one last.
+	anc := []gateway.EpochAncestor{{Epoch: testEpoch, Entry: 9, Seq: 30}, {Epoch: testEpoch2, Entry: 7, Seq: 20}}
+	data, err = EncodeBatch(gateway.ShipBatch{Epoch: testEpoch3, ChainEpoch: testEpoch, Follows: testEpoch2, FollowsEntry: 7, Ancestry: anc, Events: evs[:3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || len(out.Ancestry) != 2 || out.Ancestry[0] != anc[0] || out.Ancestry[1] != anc[1] {
+		t.Fatalf("an epoch's ancestry: %+v %v", out.Ancestry, err)
+	}
+	if plain, _ := EncodeBatch(in); bytes.Contains(plain, []byte("chain_epoch")) || bytes.Contains(plain, []byte("follows")) || bytes.Contains(plain, []byte("ancestry")) {
 		t.Errorf("a first epoch's batch names a chain epoch or one it follows")
 	}
 	// A batch in the middle of the log chains from the hash before it.
@@ -282,6 +294,24 @@ func wireCases() map[string]struct {
 		"follows-entry-alone":   {w(func(b *wireBatch) { b.Epoch, b.ChainEpoch, b.FollowsEntry = testEpoch2, testEpoch, 2 }), "no epoch it follows"},
 		"follows-itself":        {w(func(b *wireBatch) { b.Follows = testEpoch }), "follows itself"},
 		"chain-epoch-space":     {w(func(b *wireBatch) { b.Epoch, b.ChainEpoch = testEpoch2, "a b" }), "chain_epoch"},
+		// An epoch whose file descends from more than the epoch it
+		// follows names its whole ancestry, the followed one last.
+		"ancestry": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: testEpoch, Entry: 2, Seq: 2}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
+		}), ""},
+		"ancestry-not-followed": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: testEpoch2, Entry: 2, Seq: 3}, {Epoch: testEpoch, Entry: 2, Seq: 2}}
+		}), "the last epoch of the ancestry is the one followed"},
+		"ancestry-twice": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: testEpoch3}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
+		}), "twice"},
+		"ancestry-space": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: "a b"}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
+		}), "not a journal epoch"},
 	}
 }
 
@@ -348,6 +378,9 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(ok)
 	replaced, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 1, Events: events(1, 2, [32]byte{})})
 	f.Add(replaced)
+	lineage, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch3, ChainEpoch: testEpoch, Follows: testEpoch2, FollowsEntry: 1,
+		Ancestry: []gateway.EpochAncestor{{Epoch: testEpoch, Entry: 1, Seq: 1}, {Epoch: testEpoch2, Entry: 1, Seq: 2}}, Events: events(1, 2, [32]byte{})})
+	f.Add(lineage)
 	evs := guestEvents()
 	evs[1], _ = Seal(evs[1])
 	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})

@@ -132,15 +132,35 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		return gateway.ShipAck{}, 0, err
 	}
 	first, last := b.Events[0].Seq, b.Events[len(b.Events)-1].Seq
+	skip := false // the batch goes on after events pruned at the property
 	if first > cur+1 {
-		return gateway.ShipAck{}, 0, &gateway.ShipGapError{Epoch: b.Epoch, Cursor: cur, First: first}
+		// An epoch that follows another may go on after events
+		// retention removed from its file: the central holds them in the
+		// lineage (docs/central.md, "Epochs"). Else the central asks for
+		// the events from its cursor; a shipper that cannot send them
+		// says which it lacks.
+		held, in, err := afterPruned(ctx, tx, property, b.Epoch, first-1, b.PrevHash)
+		if err != nil {
+			return gateway.ShipAck{}, 0, err
+		}
+		if !held {
+			if len(in) > 0 {
+				s.log.Warn().Str("property", property).Str("epoch", b.Epoch).Uint64("cursor", cur).Uint64("first", first).Strs("lineage", in).
+					Msg("a batch goes on after events the central holds in none of the epochs this one follows: asking for the events after the cursor")
+			}
+			return gateway.ShipAck{}, 0, &gateway.ShipGapError{Epoch: b.Epoch, Cursor: cur, First: first}
+		}
+		skip = true
 	}
 	if first <= cur {
 		if err := checkOverlap(ctx, tx, property, b, min(last, cur)); err != nil {
 			return gateway.ShipAck{}, 0, err
 		}
 	}
-	news := b.Events[min(cur+1-first, uint64(len(b.Events))):]
+	news := b.Events
+	if !skip {
+		news = b.Events[min(cur+1-first, uint64(len(b.Events))):]
+	}
 	if len(news) == 0 {
 		if err := putSite(ctx, tx, property, b, now); err != nil {
 			return gateway.ShipAck{}, 0, err
@@ -148,7 +168,10 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		return gateway.ShipAck{Epoch: b.Epoch, Cursor: cur, At: curAt.UTC()}, 0, nil
 	}
 	prev := [32]byte(curHash)
-	if cur == 0 {
+	switch {
+	case skip:
+		prev = b.PrevHash
+	case cur == 0:
 		// Event 1 chains from the genesis of the chain's epoch: the epoch's
 		// own, or the first epoch of a replaced journal file's
 		// (docs/central.md, "Epochs").
