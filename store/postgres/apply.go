@@ -116,6 +116,9 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 	if disabled {
 		return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindRejected, "property %q is disabled at the central", property)
 	}
+	if err := lockProperty(ctx, tx, property); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO callgate.cursor (property, epoch, seq, hash) VALUES ($1, $2, 0, $3)
 		ON CONFLICT (property, epoch) DO NOTHING`, property, b.Epoch, make([]byte, 32)); err != nil {
 		return gateway.ShipAck{}, 0, err

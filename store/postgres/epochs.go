@@ -181,6 +181,19 @@ func newer(eps map[string]epochRow, a, b string, ra, rb epochRow) bool {
 	return ra.n > rb.n
 }
 
+// lockProperty takes the property's apply lock for the rest of the
+// transaction: batches of one property apply one after the other, so that
+// a batch's supersede sees what a batch of another epoch of the property
+// committed (under READ COMMITTED two concurrent batches would each miss
+// the other's rows and both leave their calls unmarked). Batches of one
+// epoch are serialised by the cursor row already, and a property ships
+// one epoch at a time but while an old file catches up: the lock costs
+// nothing else.
+func lockProperty(ctx context.Context, tx pgx.Tx, property string) error {
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('callgate apply ' || $1, 0))", property)
+	return err
+}
+
 // afterPruned reports whether an epoch that follows another may go on
 // after events it no longer holds (retention removed them at the
 // property): the central must hold event seq, with the hash the batch
