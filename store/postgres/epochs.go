@@ -190,7 +190,7 @@ func newer(eps map[string]epochRow, a, b string, ra, rb epochRow) bool {
 // one epoch at a time but while an old file catches up: the lock costs
 // nothing else.
 func lockProperty(ctx context.Context, tx pgx.Tx, property string) error {
-	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('callgate apply ' || $1, 0))", property)
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", lockApply, property)
 	return err
 }
 
