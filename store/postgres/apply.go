@@ -288,6 +288,10 @@ func insertEvents(ctx context.Context, tx pgx.Tx, property, epoch string, evs []
 	return err
 }
 
+// putSite keeps the property's latest snapshot. An epoch another epoch
+// follows (the old file of a restored journal, shipping late) describes a
+// journal that is no longer the property's: its snapshots are not kept
+// over the newer epoch's (docs/central.md, "Epochs").
 func putSite(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatch, now time.Time) error {
 	si := b.Site
 	var at *time.Time
@@ -300,7 +304,8 @@ func putSite(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatc
 		ON CONFLICT (property) DO UPDATE SET epoch = EXCLUDED.epoch, name = EXCLUDED.name, timezone = EXCLUDED.timezone,
 			at_utc = EXCLUDED.at_utc, link = EXCLUDED.link, queued = EXCLUDED.queued, in_doubt = EXCLUDED.in_doubt,
 			version = EXCLUDED.version, received_utc = EXCLUDED.received_utc, head = EXCLUDED.head
-		WHERE site.at_utc IS NULL OR EXCLUDED.at_utc IS NULL OR EXCLUDED.at_utc >= site.at_utc`,
+		WHERE (site.at_utc IS NULL OR EXCLUDED.at_utc IS NULL OR EXCLUDED.at_utc >= site.at_utc)
+		  AND NOT EXISTS (SELECT 1 FROM callgate.epoch f WHERE f.property = $1 AND f.follows = $2)`,
 		property, b.Epoch, si.Name, si.Timezone, at, string(si.Link), si.Queued, si.InDoubt, si.Version, now, int64(si.Head))
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"callgate/gateway"
 	"callgate/gateway/gatewaytest"
@@ -258,5 +259,37 @@ func TestApplyEpochsConcurrently(t *testing.T) {
 		if got := count(t, s, "SELECT count(*) FROM callgate.calls WHERE property = $1", p); got != int(n) {
 			t.Fatalf("round %d: callgate.calls has %d rows, the property %d calls", r, got, n)
 		}
+	}
+}
+
+// TestFollowedEpochKeepsNoSite: the old file's batches arriving after the
+// restored epoch's (newer snapshots by their time) leave the property's
+// site snapshot the restored epoch's.
+func TestFollowedEpochKeepsNoSite(t *testing.T) {
+	const a, b = "epoch-a", "epoch-b"
+	l := mixedLog(a, 20)
+	all := uint64(len(l.Events()))
+	cut := all / 2
+	s, _ := open(t)
+	if _, err := s.Apply(testCtx(t), "grand", l.Batch(1, cut)); err != nil {
+		t.Fatal(err)
+	}
+	rb := restoredBatch(l, b, a, entriesAt(l, cut), 1, cut)
+	rb.Site.Name = "restored"
+	if _, err := s.Apply(testCtx(t), "grand", rb); err != nil {
+		t.Fatal(err)
+	}
+	late := l.Batch(cut+1, all)
+	late.Site.At = late.Site.At.Add(time.Hour)
+	late.Site.Name = "old file"
+	if _, err := s.Apply(testCtx(t), "grand", late); err != nil {
+		t.Fatal(err)
+	}
+	var epoch, name string
+	if err := s.Pool().QueryRow(testCtx(t), "SELECT epoch, name FROM callgate.site WHERE property = 'grand'").Scan(&epoch, &name); err != nil {
+		t.Fatal(err)
+	}
+	if epoch != b || name != "restored" {
+		t.Errorf("the site snapshot is epoch %s's (%q), want the restored epoch %s's", epoch, name, b)
 	}
 }
