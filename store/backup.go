@@ -313,6 +313,10 @@ func fileSchema(path string, ro Options) (int, error) {
 	return schema, nil
 }
 
+// linkFile is os.Link; a test replaces it with a file system without
+// hard links.
+var linkFile = os.Link
+
 // linkKept gives the journal at path a second name, path.replaced-TIME (a
 // counter added when that name is taken: two restores in one second), and
 // returns it.
@@ -323,16 +327,37 @@ func linkKept(path string) (string, error) {
 		if n > 1 {
 			name = fmt.Sprintf("%s-%d", base, n)
 		}
-		err := os.Link(path, name)
+		err := linkFile(path, name)
 		if err == nil {
 			syncDir(filepath.Dir(path))
 			return name, nil
 		}
-		if !errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("keeping the replaced journal as %s: %w", name, err)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		// A file system without hard links (a network share): the
+		// replaced journal is copied to its kept name instead, never
+		// over an existing file.
+		if cerr := copyNew(path, name); cerr == nil {
+			syncDir(filepath.Dir(path))
+			return name, nil
+		} else if !errors.Is(cerr, os.ErrExist) {
+			os.Remove(name)
+			return "", fmt.Errorf("keeping the replaced journal as %s: %w", name, cerr)
 		}
 	}
 	return "", fmt.Errorf("%s-2 to -999 exist already: move old replaced journals away", base)
+}
+
+// copyNew copies src to a new file dst (an error wrapping os.ErrExist
+// when dst exists), synced.
+func copyNew(src, dst string) error {
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	out.Close()
+	return copyInto(src, dst)
 }
 
 // copyInto copies src over the existing file dst, synced.

@@ -166,3 +166,36 @@ func TestAncestryKeepsEveryEpoch(t *testing.T) {
 		t.Errorf("a journal with follows alone: %+v", old.Ancestry)
 	}
 }
+
+// TestRestoreWithoutHardLinks: on a file system without hard links the
+// replaced journal is copied to its kept name, never over a file there.
+func TestRestoreWithoutHardLinks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := older(t)
+	backup := filepath.Join(dir, "backup.db")
+	j, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.BackupFile(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkFile = func(string, string) error { return &os.LinkError{Op: "link", Err: os.ErrPermission} }
+	t.Cleanup(func() { linkFile = os.Link })
+	for range 2 {
+		r, err := Restore(ctx, path, backup, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept, err := os.ReadFile(r.Replaced); err != nil || string(kept) != string(old) {
+			t.Fatalf("the replaced journal kept as %s: %v", r.Replaced, err)
+		}
+		old, _ = os.ReadFile(path)
+	}
+}
