@@ -44,6 +44,12 @@ type ShipBatch struct {
 	// restored, or compacted, and copied again before it shipped). Sent
 	// only when it holds more than Follows.
 	Ancestry []EpochAncestor
+	// PrunedFrom, when not 0, says that the events from PrunedFrom to
+	// Events[0].Seq-1 were removed by retention at the property (an epoch
+	// that follows another, restored from a pruned backup): PrevHash is
+	// the hash of the last of them, which the central holds in the
+	// lineage (docs/central.md, "Epochs").
+	PrunedFrom uint64
 	// Events are consecutive (Seq without gaps, ascending); the first
 	// follows the central's cursor or overlaps events it already holds
 	// (which it skips). At least one.

@@ -395,6 +395,7 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	if len(r.ancestry) > 1 {
 		b.Ancestry = r.ancestry
 	}
+	b.PrunedFrom = skipped
 	if r.chainEpoch != r.epoch {
 		b.ChainEpoch = r.chainEpoch
 	}

@@ -429,7 +429,7 @@ func (p prunedCopy) PrunedBefore(ctx context.Context, seq uint64) (uint64, [32]b
 // lacks the event in the epochs this one follows) gets a sentence naming
 // the event, not the same batch again and again.
 func TestShipperAfterPrunedRun(t *testing.T) {
-	var first atomic.Uint64
+	var first, from atomic.Uint64
 	var prev atomic.Value
 	e := newShipEnv(t, nil)
 	e.stop()
@@ -437,6 +437,7 @@ func TestShipperAfterPrunedRun(t *testing.T) {
 	pc := prunedCopy{Journal: e.j, k: 4}
 	e.d.fault = func(n int, b gateway.ShipBatch) string {
 		first.Store(b.Events[0].Seq)
+		from.Store(b.PrunedFrom)
 		prev.Store(b.PrevHash)
 		return ""
 	}
@@ -445,8 +446,8 @@ func TestShipperAfterPrunedRun(t *testing.T) {
 		return strings.Contains(e.s.Status().LastError, "which retention removed from the journal")
 	})
 	all := e.all()
-	if first.Load() != 5 || prev.Load() != all[3].Hash {
-		t.Errorf("the batch began at event %d after hash %x, want event 5 after event 4's", first.Load(), prev.Load())
+	if first.Load() != 5 || prev.Load() != all[3].Hash || from.Load() != 1 {
+		t.Errorf("the batch began at event %d after hash %x, pruned from %d; want event 5 after event 4's, pruned from 1", first.Load(), prev.Load(), from.Load())
 	}
 	if st := e.s.Status(); !strings.Contains(st.LastError, "event 4") || st.Batches != 0 {
 		t.Errorf("status: %+v", st)

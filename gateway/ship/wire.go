@@ -69,6 +69,9 @@ type wireBatch struct {
 	// Ancestry is sent only when the epoch descends from more than the
 	// one it follows; its last element is follows.
 	Ancestry []wireAncestor `json:"ancestry,omitempty"`
+	// PrunedFrom is sent only by a batch that goes on after events
+	// retention removed.
+	PrunedFrom uint64 `json:"pruned_from,omitempty"`
 }
 
 // wireAncestor is one epoch of a batch's ancestry.
@@ -236,6 +239,7 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 	for _, a := range b.Ancestry {
 		w.Ancestry = append(w.Ancestry, wireAncestor(a))
 	}
+	w.PrunedFrom = b.PrunedFrom
 	if !b.Site.At.IsZero() {
 		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
 	}
@@ -335,7 +339,15 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	if err := checkAncestry(w); err != nil {
 		return b, err
 	}
-	b.Epoch, b.Follows, b.FollowsEntry = w.Epoch, w.Follows, w.FollowsEntry
+	if w.PrunedFrom != 0 {
+		switch {
+		case w.Follows == "":
+			return b, gateway.Errorf(gateway.KindInvalid, "the batch goes on after events removed from %d on but follows no epoch: only an epoch that follows another does", w.PrunedFrom)
+		case len(w.Events) == 0 || w.PrunedFrom >= eventSeq(w.Events[0]):
+			return b, gateway.Errorf(gateway.KindInvalid, "the batch's pruned_from %d is not before its first event", w.PrunedFrom)
+		}
+	}
+	b.Epoch, b.Follows, b.FollowsEntry, b.PrunedFrom = w.Epoch, w.Follows, w.FollowsEntry, w.PrunedFrom
 	for _, a := range w.Ancestry {
 		b.Ancestry = append(b.Ancestry, gateway.EpochAncestor(a))
 	}
@@ -387,6 +399,22 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		b.GuestNames = append(b.GuestNames, gateway.ShipGuestName(g))
 	}
 	return b, nil
+}
+
+// eventSeq is a shipped event's sequence number as its envelope gives
+// it; 0 when it cannot be read (decodeEvent then says why).
+func eventSeq(we wireEvent) uint64 {
+	var hd struct {
+		Seq uint64 `json:"seq"`
+	}
+	raw := we.Event
+	if raw == nil {
+		raw = we.Sealed
+	}
+	if json.Unmarshal(raw, &hd) != nil {
+		return 0
+	}
+	return hd.Seq
 }
 
 // checkAncestry checks a batch's ancestry: epochs, none the batch's own

@@ -175,7 +175,16 @@ func TestBatchRoundTrip(t *testing.T) {
 	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || len(out.Ancestry) != 2 || out.Ancestry[0] != anc[0] || out.Ancestry[1] != anc[1] {
 		t.Fatalf("an epoch's ancestry: %+v %v", out.Ancestry, err)
 	}
-	if plain, _ := EncodeBatch(in); bytes.Contains(plain, []byte("chain_epoch")) || bytes.Contains(plain, []byte("follows")) || bytes.Contains(plain, []byte("ancestry")) {
+	// A batch going on after events 21 to 30, removed by retention.
+	data, err = EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 40, PrunedFrom: 21,
+		PrevHash: evs[29].Hash, Events: evs[30:33]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || out.PrunedFrom != 21 {
+		t.Fatalf("a batch after a pruned run: %+v %v", out.PrunedFrom, err)
+	}
+	if plain, _ := EncodeBatch(in); bytes.Contains(plain, []byte("pruned_from")) || bytes.Contains(plain, []byte("chain_epoch")) || bytes.Contains(plain, []byte("follows")) || bytes.Contains(plain, []byte("ancestry")) {
 		t.Errorf("a first epoch's batch names a chain epoch or one it follows")
 	}
 	// A batch in the middle of the log chains from the hash before it.
@@ -308,10 +317,32 @@ func wireCases() map[string]struct {
 			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
 			b.Ancestry = []wireAncestor{{Epoch: testEpoch3}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
 		}), "twice"},
+		// A restored epoch going on after events 1 to 3, which retention
+		// removed: its first event is 4, chained from event 3's hash.
+		"pruned-from": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry, b.PrunedFrom = testEpoch2, testEpoch, testEpoch, 3, 1
+			afterPruned(b)
+		}), ""},
+		"pruned-from-no-follows": {w(func(b *wireBatch) { b.PrunedFrom = 1; afterPruned(b) }), "follows no epoch"},
+		"pruned-from-after-first": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry, b.PrunedFrom = testEpoch2, testEpoch, testEpoch, 3, 4
+			afterPruned(b)
+		}), "not before its first event"},
 		"ancestry-space": {w(func(b *wireBatch) {
 			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
 			b.Ancestry = []wireAncestor{{Epoch: "a b"}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
 		}), "not a journal epoch"},
+	}
+}
+
+// afterPruned makes b's events 4 to 6 of testEpoch, chained from event
+// 3's hash (events 1 to 3 removed).
+func afterPruned(b *wireBatch) {
+	before := events(1, 3, [32]byte{})
+	b.PrevHash = hex.EncodeToString(before[2].Hash[:])
+	b.Events = nil
+	for _, e := range events(4, 3, before[2].Hash) {
+		b.Events = append(b.Events, wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body})
 	}
 }
 
@@ -381,6 +412,10 @@ func FuzzDecodeBatch(f *testing.F) {
 	lineage, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch3, ChainEpoch: testEpoch, Follows: testEpoch2, FollowsEntry: 1,
 		Ancestry: []gateway.EpochAncestor{{Epoch: testEpoch, Entry: 1, Seq: 1}, {Epoch: testEpoch2, Entry: 1, Seq: 2}}, Events: events(1, 2, [32]byte{})})
 	f.Add(lineage)
+	head := events(1, 3, [32]byte{})
+	pruned, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 3, PrunedFrom: 1,
+		PrevHash: head[2].Hash, Events: events(4, 2, head[2].Hash)})
+	f.Add(pruned)
 	evs := guestEvents()
 	evs[1], _ = Seal(evs[1])
 	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs})

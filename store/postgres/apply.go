@@ -138,13 +138,16 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 	skip := false // the batch goes on after events pruned at the property
 	if first > cur+1 {
 		// An epoch that follows another may go on after events
-		// retention removed from its file: the central holds them in the
-		// lineage (docs/central.md, "Epochs"). Else the central asks for
-		// the events from its cursor; a shipper that cannot send them
-		// says which it lacks.
-		held, in, err := afterPruned(ctx, tx, property, b.Epoch, first-1, b.PrevHash)
-		if err != nil {
-			return gateway.ShipAck{}, 0, err
+		// retention removed from its file (the batch says from which
+		// one): the central holds them in the lineage (docs/central.md,
+		// "Epochs"). Else the central asks for the events from its
+		// cursor; a shipper that cannot send them says which it lacks.
+		held, in := false, []string(nil)
+		if b.PrunedFrom != 0 && b.PrunedFrom <= cur+1 {
+			var err error
+			if held, in, err = afterPruned(ctx, tx, property, b.Epoch, first-1, b.PrevHash); err != nil {
+				return gateway.ShipAck{}, 0, err
+			}
 		}
 		if !held {
 			if len(in) > 0 {

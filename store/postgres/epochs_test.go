@@ -129,21 +129,30 @@ func TestApplyAfterPrunedEvents(t *testing.T) {
 	applyAll(t, s, "grand", l, 17)
 
 	wrong := restoredBatch(l, c, a, n, k+1, cut)
+	wrong.PrunedFrom = 1
 	wrong.PrevHash[0] ^= 1
 	var gap *gateway.ShipGapError
 	if _, err := s.Apply(testCtx(t), "grand", wrong); !errors.As(err, &gap) || gap.Cursor != 0 {
 		t.Errorf("a batch after a hash the lineage does not hold: %v, want a gap at 0", err)
 	}
+	// Without pruned_from the batch is one whose events before it the
+	// central lacks (a central restored from an older database): the gap.
+	unsaid := restoredBatch(l, c, a, n, k+1, cut)
+	if _, err := s.Apply(testCtx(t), "grand", unsaid); !errors.As(err, &gap) || gap.Cursor != 0 {
+		t.Errorf("a batch after events the central lacks, not said pruned: %v, want a gap at 0", err)
+	}
 	first := l.Batch(k+1, cut)
-	first.Epoch = d // follows none
+	first.Epoch, first.PrunedFrom = d, 1 // follows none
 	if _, err := s.Apply(testCtx(t), "grand", first); !errors.As(err, &gap) || gap.Cursor != 0 {
 		t.Errorf("a first epoch's batch from event %d: %v, want a gap at 0", k+1, err)
 	}
 
 	// Epoch C begins at event k+1, and skips a second run later.
 	mid := (k + hole1) / 2
-	for _, r := range [][2]uint64{{k + 1, mid}, {mid + 1, hole1 - 1}, {hole2 + 1, cut}} {
-		ack, err := s.Apply(testCtx(t), "grand", restoredBatch(l, c, a, n, r[0], r[1]))
+	for _, r := range [][3]uint64{{k + 1, mid, 1}, {mid + 1, hole1 - 1, 0}, {hole2 + 1, cut, hole1}} {
+		bt := restoredBatch(l, c, a, n, r[0], r[1])
+		bt.PrunedFrom = r[2]
+		ack, err := s.Apply(testCtx(t), "grand", bt)
 		if err != nil {
 			t.Fatalf("epoch C's events %d to %d: %v", r[0], r[1], err)
 		}
