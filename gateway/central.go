@@ -39,6 +39,18 @@ type ShipBatch struct {
 	// (docs/central.md, "Epochs"). Empty for a journal's first epoch.
 	Follows      string
 	FollowsEntry uint64
+	// Ancestry is the whole line of epochs this one descends from, the
+	// oldest first and Follows last (JournalInfo.Ancestry), so that the
+	// central knows an intermediate epoch it never received (a backup
+	// restored, or compacted, and copied again before it shipped). Sent
+	// only when it holds more than Follows.
+	Ancestry []EpochAncestor
+	// PrunedFrom, when not 0, says that the events from PrunedFrom to
+	// Events[0].Seq-1 were removed by retention at the property (an epoch
+	// that follows another, restored from a pruned backup): PrevHash is
+	// the hash of the last of them, which the central holds in the
+	// lineage (docs/central.md, "Epochs").
+	PrunedFrom uint64
 	// Events are consecutive (Seq without gaps, ascending); the first
 	// follows the central's cursor or overlaps events it already holds
 	// (which it skips). At least one.

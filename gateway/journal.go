@@ -578,6 +578,20 @@ type JournalInfo struct {
 	// personal data and may be shipped sealed); 0 for a journal created
 	// at schema 4 (docs/central.md, "Guest data").
 	SealableUpto uint64
+	// Ancestry is every epoch this one descends from, the oldest first
+	// and the one it follows (Follows) last: a file restored from a
+	// backup that was itself a restored or compacted copy has more than
+	// one (docs/journal.md, "Epochs"). Empty for a file's first epoch.
+	Ancestry []EpochAncestor
+}
+
+// EpochAncestor is an epoch a journal file descends from: its name, and
+// its last entry and last event when the copy that began the next epoch
+// was taken (entries 1 to Entry and events 1 to Seq are the same in both).
+type EpochAncestor struct {
+	Epoch string
+	Entry uint64
+	Seq   uint64
 }
 
 // User is a console account.

@@ -171,19 +171,67 @@ type Restored struct {
 }
 
 // Restore puts the backup at backup in place of the journal at path, for
-// a stopped gateway (docs/journal.md, "Epochs"): it verifies the backup
+// a stopped gateway (docs/journal.md, "Epochs"): it copies the backup to
+// a temporary file beside the journal, upgrades the copy when the backup
+// is of an older schema (a backup taken before this release), verifies it
 // (its chain and projections), refuses while a gateway holds the journal,
-// keeps the replaced file as path.replaced-TIME, and marks the copy so
-// that the next writable open starts a new epoch. o are the journal's
-// options (its zone, for the verification's rebuild).
+// marks the copy so that the next writable open starts a new epoch, keeps
+// the replaced journal as path.replaced-TIME (a hard link: the journal is
+// at path throughout) and puts the copy at path in one rename. o are the
+// journal's options (its zone, for the verification's rebuild).
 func Restore(ctx context.Context, path, backup string, o Options) (Restored, error) {
 	var out Restored
-	o.ReadOnly, o.Timeout = true, time.Second
-	src, err := Open(backup, o)
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); err != nil {
+		return out, gateway.Errorf(gateway.KindInvalid, "the folder %s for the journal does not exist: create it, or check store.path", dir)
+	}
+	ro := o
+	ro.ReadOnly, ro.Timeout = true, time.Second
+	// The backup is read as it is first: a file that is no journal, or a
+	// journal of a newer callgate, is named as the backup.
+	schema, err := fileSchema(backup, ro)
 	if err != nil {
 		return out, err
 	}
-	rep, err := src.Verify(ctx, filepath.Dir(path))
+	tf, err := os.CreateTemp(dir, "."+filepath.Base(path)+".restoring-*")
+	if err != nil {
+		return out, gateway.Errorf(gateway.KindInternal, "cannot write the restored journal beside %s: %w", path, err)
+	}
+	tmp := tf.Name()
+	tf.Close()
+	defer func() {
+		os.Remove(tmp)
+		if bak, _ := filepath.Glob(tmp + ".schema*.bak"); len(bak) > 0 {
+			for _, b := range bak {
+				os.Remove(b)
+			}
+		}
+	}()
+	fail := func(err error) (Restored, error) {
+		return out, gateway.Errorf(gateway.KindInternal, "cannot restore %s to %s (the journal is unchanged): %w", backup, path, err)
+	}
+	if err := copyInto(backup, tmp); err != nil {
+		return fail(err)
+	}
+	if schema < currentSchema {
+		// A backup of an older callgate: its copy is upgraded like a
+		// journal at its first start, without the file check (the copy
+		// mark below starts the new epoch at the gateway's next start).
+		up := o
+		up.ReadOnly, up.Timeout, up.upgradeOnly = false, time.Second, true
+		j, err := Open(tmp, up)
+		if err != nil {
+			return out, gateway.Errorf(gateway.KindInvalid, "the backup %s (schema %d) cannot be upgraded to schema %d: %s; it is not restored", backup, schema, currentSchema, gateway.Message(err))
+		}
+		if err := j.Close(); err != nil {
+			return fail(err)
+		}
+	}
+	src, err := Open(tmp, ro)
+	if err != nil {
+		return fail(err)
+	}
+	rep, err := src.Verify(ctx, dir)
 	if err == nil {
 		var in gateway.JournalInfo
 		in, err = src.Info(ctx)
@@ -196,8 +244,8 @@ func Restore(ctx context.Context, path, backup string, o Options) (Restored, err
 	if !rep.OK() {
 		return out, gateway.Errorf(gateway.KindInvalid, "the backup %s does not verify (%s): it is not restored; take an older backup, or run `gateway journal verify --journal %s` for every problem", backup, rep.Problems[0], backup)
 	}
-	if _, err := os.Stat(filepath.Dir(path)); err != nil {
-		return out, gateway.Errorf(gateway.KindInvalid, "the folder %s for the journal does not exist: create it, or check store.path", filepath.Dir(path))
+	if err := markCopy(tmp, fmt.Sprintf("restored from %s of epoch %s, %s", backup, out.Epoch, time.Now().UTC().Format(time.RFC3339))); err != nil {
+		return fail(err)
 	}
 	// The lock a writing gateway holds, taken for the time of the swap.
 	if cur, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
@@ -210,46 +258,116 @@ func Restore(ctx context.Context, path, backup string, o Options) (Restored, err
 			return out, &gateway.Error{Kind: gateway.KindTransient, Err: ErrInUse,
 				Msg: fmt.Sprintf("the journal %s is in use by a running gateway (%s): stop it first, then restore", path, lockHolder(path))}
 		}
+		// The replaced journal keeps a second name (a hard link, never
+		// over an existing file); the copy then takes the path in one
+		// rename, so that a kill at any point leaves a journal at path.
+		kept, err := linkKept(path)
+		if err != nil {
+			return fail(err)
+		}
+		out.Replaced = kept
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return out, gateway.Errorf(gateway.KindInternal, "cannot open the journal %s to replace it: %w", path, err)
 	}
-	tmp := path + ".restoring"
-	os.Remove(tmp)
-	fail := func(err error) (Restored, error) {
-		os.Remove(tmp)
-		return out, gateway.Errorf(gateway.KindInternal, "cannot restore %s to %s (the journal is unchanged): %w", backup, path, err)
-	}
-	if err := copyFile(backup, tmp); err != nil {
-		return fail(err)
-	}
-	if err := markCopy(tmp, fmt.Sprintf("restored from %s of epoch %s, %s", backup, out.Epoch, time.Now().UTC().Format(time.RFC3339))); err != nil {
-		return fail(err)
-	}
-	if _, err := os.Stat(path); err == nil {
-		out.Replaced = path + ".replaced-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := os.Rename(path, out.Replaced); err != nil {
-			out.Replaced = ""
-			return fail(err)
-		}
-	}
 	if err := os.Rename(tmp, path); err != nil {
 		if out.Replaced != "" {
-			os.Rename(out.Replaced, path)
+			os.Remove(out.Replaced)
+			out.Replaced = ""
 		}
 		return fail(err)
 	}
-	syncDir(filepath.Dir(path))
+	syncDir(dir)
 	return out, nil
 }
 
-// copyFile copies src to a new file dst, synced.
-func copyFile(src, dst string) error {
+// fileSchema reads the schema of the journal at path without changing it:
+// Open's sentence when it is no journal, damaged or of a newer callgate.
+func fileSchema(path string, ro Options) (int, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		// Open names what is wrong with the file.
+		j, oerr := Open(path, ro)
+		if oerr == nil {
+			j.Close()
+			return 0, gateway.Errorf(gateway.KindInternal, "cannot read %s: %w", path, err)
+		}
+		return 0, oerr
+	}
+	schema := 0
+	db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(bMeta); m != nil {
+			schema = int(u64(m.Get(kSchema)))
+		}
+		return nil
+	})
+	db.Close()
+	if schema >= currentSchema || schema < 1 {
+		// Open checks the current schema's structure and names a newer
+		// one or none.
+		j, err := Open(path, ro)
+		if err != nil {
+			return 0, err
+		}
+		j.Close()
+	}
+	return schema, nil
+}
+
+// linkFile is os.Link; a test replaces it with a file system without
+// hard links.
+var linkFile = os.Link
+
+// linkKept gives the journal at path a second name, path.replaced-TIME (a
+// counter added when that name is taken: two restores in one second), and
+// returns it.
+func linkKept(path string) (string, error) {
+	base := path + ".replaced-" + time.Now().UTC().Format("20060102T150405Z")
+	for n := 1; n < 1000; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		err := linkFile(path, name)
+		if err == nil {
+			syncDir(filepath.Dir(path))
+			return name, nil
+		}
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		// A file system without hard links (a network share): the
+		// replaced journal is copied to its kept name instead, never
+		// over an existing file.
+		if cerr := copyNew(path, name); cerr == nil {
+			syncDir(filepath.Dir(path))
+			return name, nil
+		} else if !errors.Is(cerr, os.ErrExist) {
+			os.Remove(name)
+			return "", fmt.Errorf("keeping the replaced journal as %s: %w", name, cerr)
+		}
+	}
+	return "", fmt.Errorf("%s-2 to -999 exist already: move old replaced journals away", base)
+}
+
+// copyNew copies src to a new file dst (an error wrapping os.ErrExist
+// when dst exists), synced.
+func copyNew(src, dst string) error {
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	out.Close()
+	return copyInto(src, dst)
+}
+
+// copyInto copies src over the existing file dst, synced.
+func copyInto(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}

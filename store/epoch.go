@@ -26,8 +26,8 @@ import (
 // chain_epoch.
 //
 // The meta keys need no schema change: older files read them as absent
-// (no migration): chain_epoch (absent: the epoch), file_id, follows and
-// copy.
+// (no migration): chain_epoch (absent: the epoch), file_id, follows,
+// ancestry (absent: follows alone) and copy.
 
 var (
 	// kChainEpoch is the epoch whose genesis the chain starts from, when
@@ -39,6 +39,11 @@ var (
 	// kFollows is a followed epoch's JSON (epochFollows), set with a new
 	// epoch.
 	kFollows = []byte("follows")
+	// kAncestry is the JSON list (epochFollows) of every epoch the
+	// current one descends from, the oldest first and the followed one
+	// (kFollows) last. A journal written before it has kFollows alone:
+	// read as a list of one.
+	kAncestry = []byte("ancestry")
 	// kCopy marks a copy of the journal (a backup, a restore): its first
 	// writable open starts a new epoch. Its value says whose copy, for
 	// the audit record.
@@ -75,6 +80,21 @@ type epochFollows struct {
 	Epoch string `json:"epoch"`
 	Entry uint64 `json:"entry"`
 	Seq   uint64 `json:"seq"`
+}
+
+// ancestry reads the epochs the journal's epoch descends from, the oldest
+// first: kAncestry, else kFollows as a list of one; nil for a first
+// epoch.
+func ancestry(m *bolt.Bucket) []epochFollows {
+	var list []epochFollows
+	if v := m.Get(kAncestry); v != nil && json.Unmarshal(v, &list) == nil && len(list) > 0 {
+		return list
+	}
+	var f epochFollows
+	if v := m.Get(kFollows); v != nil && json.Unmarshal(v, &f) == nil && f.Epoch != "" {
+		return []epochFollows{f}
+	}
+	return nil
 }
 
 // ActionJournalReplaced is the audit action of a new epoch drawn at open.
@@ -160,6 +180,12 @@ func (j *Journal) newEpoch(id, cause string) error {
 		if err != nil {
 			return err
 		}
+		// The whole line: the epochs the ending one descends from, then
+		// it (an epoch the central never saw stays in the line).
+		aj, err := json.Marshal(append(ancestry(w.meta), f))
+		if err != nil {
+			return err
+		}
 		// The postings numbered and not settled (their numbers held) keep
 		// the epoch they were numbered under in their references: the one
 		// an earlier replacement gave them, else the epoch ending now. A
@@ -191,7 +217,7 @@ func (j *Journal) newEpoch(id, cause string) error {
 		} else if err := w.meta.Put(kPostingEpochs, pj); err != nil {
 			return err
 		}
-		for _, kv := range [][2][]byte{{kEpoch, []byte(epoch)}, {kChainEpoch, []byte(chainEpoch)}, {kFollows, fj}, {kFileID, []byte(id)}} {
+		for _, kv := range [][2][]byte{{kEpoch, []byte(epoch)}, {kChainEpoch, []byte(chainEpoch)}, {kFollows, fj}, {kAncestry, aj}, {kFileID, []byte(id)}} {
 			if len(kv[1]) == 0 {
 				continue
 			}
@@ -248,8 +274,11 @@ func readEpochs(m *bolt.Bucket, in *gateway.JournalInfo) {
 	if in.ChainEpoch == "" {
 		in.ChainEpoch = in.Epoch
 	}
-	var f epochFollows
-	if v := m.Get(kFollows); v != nil && json.Unmarshal(v, &f) == nil {
+	for _, a := range ancestry(m) {
+		in.Ancestry = append(in.Ancestry, gateway.EpochAncestor{Epoch: a.Epoch, Entry: a.Entry, Seq: a.Seq})
+	}
+	if n := len(in.Ancestry); n > 0 {
+		f := in.Ancestry[n-1]
 		in.Follows, in.FollowsEntry, in.FollowsSeq = f.Epoch, f.Entry, f.Seq
 	}
 	in.PostingEpochs = postingEpochs(m)

@@ -88,3 +88,34 @@ func TestPrune(t *testing.T) {
 	}
 	e.verify()
 }
+
+// TestPrunedBefore: the pruned run just before an event names its first
+// event and the hash of its last, as the events had it before retention
+// removed them; an event after a held one has none.
+func TestPrunedBefore(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	for n := range 3 {
+		e.to(n, gateway.StatePosted)
+	}
+	e.clock.Add(300 * 24 * time.Hour)
+	e.to(10, gateway.StatePosted)
+	before, err := e.j.Events(ctx, gateway.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.j.Prune(ctx, e.clock.Now().Add(-24*time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	held, err := e.j.Events(ctx, gateway.EventFilter{})
+	if err != nil || len(held) == 0 || held[0].Seq < 2 {
+		t.Fatalf("after prune the journal begins at %v: %v", held, err)
+	}
+	k := held[0].Seq - 1
+	first, h, ok, err := e.j.PrunedBefore(ctx, held[0].Seq)
+	if err != nil || !ok || first != 1 || h != before[k-1].Hash {
+		t.Errorf("PrunedBefore(%d) = %d %x %v %v, want 1 and event %d's hash", held[0].Seq, first, h, ok, err, k)
+	}
+	if _, _, ok, err := e.j.PrunedBefore(ctx, held[1].Seq); ok || err != nil {
+		t.Errorf("PrunedBefore(%d) after a held event: %v %v", held[1].Seq, ok, err)
+	}
+}

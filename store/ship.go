@@ -102,3 +102,35 @@ func lastEventOf(tx *bolt.Tx, id uint64) uint64 {
 	}
 	return u64(k[8:])
 }
+
+// PrunedBefore names the run of events retention removed that ends just
+// before event seq: its first event, and the hash of its last (event
+// seq-1), which the pruned bucket records. ok is false when event seq-1
+// was not pruned. The shipper of an epoch that follows another sends the
+// events after such a run chained from that hash (docs/central.md,
+// "Epochs").
+func (j *Journal) PrunedBefore(ctx context.Context, seq uint64) (first uint64, hash [32]byte, ok bool, err error) {
+	if seq < 2 {
+		return 0, hash, false, nil
+	}
+	err = j.view(ctx, "read its pruned events", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bPruned)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		k, v := c.Seek(be64(seq))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		if len(k) != 8 || len(v) != 40 || u64(v) != seq-1 {
+			return nil
+		}
+		first, ok = u64(k), true
+		copy(hash[:], v[8:])
+		return nil
+	})
+	return first, hash, ok, err
+}

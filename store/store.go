@@ -51,6 +51,11 @@ type Options struct {
 	Logger zerolog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// upgradeOnly opens a writable journal only to migrate it, without
+	// the file check that may start a new epoch: Restore upgrades a copy
+	// of an older backup with it (docs/journal.md, "Epochs").
+	upgradeOnly bool
 }
 
 // Defaults.
@@ -239,7 +244,7 @@ func Open(path string, o Options) (*Journal, error) {
 		db.Close()
 		return nil, err
 	}
-	if !o.ReadOnly {
+	if !o.ReadOnly && !o.upgradeOnly {
 		// A replaced file (a backup copied in place, a move) starts a new
 		// epoch here, before any other write (docs/journal.md, "Epochs").
 		if err := j.checkFile(); err != nil {

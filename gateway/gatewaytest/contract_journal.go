@@ -163,7 +163,7 @@ func contractCapture(t *testing.T, open OpenJournal) {
 	}
 	// A journal's first epoch is its own chain's and follows none
 	// (docs/journal.md, "Epochs").
-	if info.ChainEpoch != info.Epoch || info.Follows != "" || info.FollowsEntry != 0 || info.FollowsSeq != 0 {
+	if info.ChainEpoch != info.Epoch || info.Follows != "" || info.FollowsEntry != 0 || info.FollowsSeq != 0 || len(info.Ancestry) != 0 {
 		t.Errorf("a new journal's epochs: %+v", info)
 	}
 }

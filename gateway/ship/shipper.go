@@ -207,7 +207,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = ShipCursorEvery
 	}
-	r := shipRun{s: s, log: log, epoch: in.Epoch, chainEpoch: in.ChainEpoch, follows: in.Follows, followsEntry: in.FollowsEntry, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes,
+	r := shipRun{s: s, log: log, epoch: in.Epoch, chainEpoch: in.ChainEpoch, follows: in.Follows, followsEntry: in.FollowsEntry, ancestry: in.Ancestry, cursor: ack.Cursor, batch: batchMax, batchMax: batchMax, maxBytes: maxBytes,
 		every: every, saved: s.clock().Now()}
 	defer func() {
 		// The last acknowledgement is kept as the shipper stops (the
@@ -299,6 +299,7 @@ type shipRun struct {
 	// epoch a replaced journal file started (docs/central.md, "Epochs").
 	chainEpoch, follows string
 	followsEntry        uint64
+	ancestry            []gateway.EpochAncestor
 	cursor              uint64 // the central's cursor as last acknowledged
 	batch               int    // events per batch now
 	batchMax            int
@@ -357,8 +358,20 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	if len(evs) == 0 {
 		return false, nil
 	}
+	var skipped uint64 // the first event of a pruned run the batch goes on after
 	if evs[0].Seq != r.cursor+1 {
-		return false, gateway.Errorf(gateway.KindInternal, "events %d to %d are not in the journal (pruned before central was configured): the central cannot take event %d without them; start a new journal (a new epoch) to ship from here", r.cursor+1, evs[0].Seq-1, evs[0].Seq)
+		first, h, ok, err := r.prunedRun(ctx, evs[0].Seq)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, gateway.Errorf(gateway.KindInternal, "events %d to %d are not in the journal (pruned before central was configured): the central cannot take event %d without them; start a new journal (a new epoch) to ship from here", r.cursor+1, evs[0].Seq-1, evs[0].Seq)
+		}
+		// An epoch that follows another goes on after the events
+		// retention removed: the central holds them in the epochs this
+		// one follows, and checks that it holds event evs[0].Seq-1 with
+		// this hash (docs/central.md, "Epochs").
+		prev, skipped = h, first
 	}
 	size := 0
 	for i, e := range evs {
@@ -372,6 +385,10 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	}
 	b := gateway.ShipBatch{Epoch: r.epoch, Events: evs, PrevHash: prev, Follows: r.follows, FollowsEntry: r.followsEntry,
 		SealableUpto: in.SealableUpto, HasSealable: true}
+	if len(r.ancestry) > 1 {
+		b.Ancestry = r.ancestry
+	}
+	b.PrunedFrom = skipped
 	if r.chainEpoch != r.epoch {
 		b.ChainEpoch = r.chainEpoch
 	}
@@ -400,6 +417,11 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	case errors.As(err, &gap):
 		if last := max(in.LastSeq, evs[len(evs)-1].Seq); gap.Cursor > last {
 			return false, gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, gap.Cursor, last)
+		}
+		if skipped != 0 && gap.Cursor+1 >= skipped {
+			// Sending again from the central's cursor would skip the
+			// same run again: the central lacks its last event.
+			return false, gateway.Errorf(gateway.KindRejected, "epoch %s goes on after events %d to %d, which retention removed from the journal, and the central holds event %d with the hash the journal recorded in none of the epochs this one follows (%s): check that central.url and central.property name the central this journal shipped to before it was replaced; the events removed cannot be shipped again", r.epoch, skipped, evs[0].Seq-1, evs[0].Seq-1, r.lineage())
 		}
 		r.log.Warn().Uint64("central_cursor", gap.Cursor).Uint64("first", evs[0].Seq).Msg("the central holds less than the batch assumed: resending from its cursor")
 		if err := r.acked(ctx, gateway.ShipAck{Epoch: r.epoch, Cursor: gap.Cursor}, 0); err != nil {
@@ -460,6 +482,44 @@ func sealOld(b *gateway.ShipBatch) error {
 		prev = h
 	}
 	return nil
+}
+
+// PrunedReader is a gateway.Queries that names the run of events
+// retention removed just before an event (store.Journal does): the
+// shipper of an epoch that follows another ships on after such a run.
+type PrunedReader interface {
+	PrunedBefore(ctx context.Context, seq uint64) (first uint64, hash [32]byte, ok bool, err error)
+}
+
+// prunedRun is the run of pruned events the journal records from at most
+// the cursor's next event to seq-1, for an epoch that follows another;
+// ok is false otherwise (a first epoch's hole is events lost before
+// central was configured).
+func (r *shipRun) prunedRun(ctx context.Context, seq uint64) (first uint64, hash [32]byte, ok bool, err error) {
+	p, can := r.s.Queries.(PrunedReader)
+	if r.follows == "" || !can {
+		return 0, hash, false, nil
+	}
+	first, hash, ok, err = p.PrunedBefore(ctx, seq)
+	if err != nil || !ok || first > r.cursor+1 {
+		return 0, hash, false, err
+	}
+	return first, hash, true, nil
+}
+
+// lineage names the epochs this one follows, the oldest first.
+func (r *shipRun) lineage() string {
+	if len(r.ancestry) == 0 {
+		return r.follows
+	}
+	var out string
+	for i, a := range r.ancestry {
+		if i > 0 {
+			out += ", "
+		}
+		out += a.Epoch
+	}
+	return out
 }
 
 // acked persists the central's cursor and counts it; batches is 1 for an

@@ -391,3 +391,65 @@ func TestJitter(t *testing.T) {
 		t.Fatal("jitter(0)")
 	}
 }
+
+// prunedCopy is the journal as a restored epoch following another sees
+// it: events 1..k removed by retention (their run and the hash of event k
+// recorded), the rest held.
+type prunedCopy struct {
+	*gatewaytest.Journal
+	k uint64
+}
+
+func (p prunedCopy) Info(ctx context.Context) (gateway.JournalInfo, error) {
+	in, err := p.Journal.Info(ctx)
+	in.Follows, in.FollowsEntry, in.FollowsSeq = "epoch-of-the-old-file", p.k, p.k
+	in.Ancestry = []gateway.EpochAncestor{{Epoch: in.Follows, Entry: p.k, Seq: p.k}}
+	return in, err
+}
+
+func (p prunedCopy) Events(ctx context.Context, f gateway.EventFilter) ([]gateway.Event, error) {
+	f.Since = max(f.Since, p.k)
+	return p.Journal.Events(ctx, f)
+}
+
+func (p prunedCopy) PrunedBefore(ctx context.Context, seq uint64) (uint64, [32]byte, bool, error) {
+	if seq != p.k+1 {
+		return 0, [32]byte{}, false, nil
+	}
+	evs, err := p.Journal.Events(ctx, gateway.EventFilter{Since: p.k - 1, Limit: 1})
+	if err != nil || len(evs) != 1 {
+		return 0, [32]byte{}, false, err
+	}
+	return 1, evs[0].Hash, true, nil
+}
+
+// TestShipperAfterPrunedRun: an epoch that follows another ships from the
+// first event it holds, chained from the hash of the last event retention
+// removed; a central that answers with its cursor before that run (it
+// lacks the event in the epochs this one follows) gets a sentence naming
+// the event, not the same batch again and again.
+func TestShipperAfterPrunedRun(t *testing.T) {
+	var first, from atomic.Uint64
+	var prev atomic.Value
+	e := newShipEnv(t, nil)
+	e.stop()
+	e.capture(10)
+	pc := prunedCopy{Journal: e.j, k: 4}
+	e.d.fault = func(n int, b gateway.ShipBatch) string {
+		first.Store(b.Events[0].Seq)
+		from.Store(b.PrunedFrom)
+		prev.Store(b.PrevHash)
+		return ""
+	}
+	e.start(func(s *Shipper) { s.Queries = pc })
+	e.waitFor("the shipper's sentence", func() bool {
+		return strings.Contains(e.s.Status().LastError, "which retention removed from the journal")
+	})
+	all := e.all()
+	if first.Load() != 5 || prev.Load() != all[3].Hash || from.Load() != 1 {
+		t.Errorf("the batch began at event %d after hash %x, pruned from %d; want event 5 after event 4's, pruned from 1", first.Load(), prev.Load(), from.Load())
+	}
+	if st := e.s.Status(); !strings.Contains(st.LastError, "event 4") || st.Batches != 0 {
+		t.Errorf("status: %+v", st)
+	}
+}

@@ -73,7 +73,24 @@ type wireBatch struct {
 	// SealableUpto is the journal's last event written before schema 4
 	// (version 2 on; absent in version 1): docs/central.md, "Guest data".
 	SealableUpto *uint64 `json:"sealable_upto,omitempty"`
+	// Ancestry is sent only when the epoch descends from more than the
+	// one it follows; its last element is follows.
+	Ancestry []wireAncestor `json:"ancestry,omitempty"`
+	// PrunedFrom is sent only by a batch that goes on after events
+	// retention removed.
+	PrunedFrom uint64 `json:"pruned_from,omitempty"`
 }
+
+// wireAncestor is one epoch of a batch's ancestry.
+type wireAncestor struct {
+	Epoch string `json:"epoch"`
+	Entry uint64 `json:"entry"`
+	Seq   uint64 `json:"seq"`
+}
+
+// maxAncestry is the most epochs a batch's ancestry may name: one a
+// restore, far more than a property makes.
+const maxAncestry = 1000
 
 type wireSite struct {
 	Name     string `json:"name"`
@@ -233,6 +250,10 @@ func EncodeBatch(b gateway.ShipBatch) ([]byte, error) {
 	if b.HasSealable {
 		w.SealableUpto = &b.SealableUpto
 	}
+	for _, a := range b.Ancestry {
+		w.Ancestry = append(w.Ancestry, wireAncestor(a))
+	}
+	w.PrunedFrom = b.PrunedFrom
 	if !b.Site.At.IsZero() {
 		w.Site.At = b.Site.At.UTC().Format(time.RFC3339Nano)
 	}
@@ -331,9 +352,23 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	case w.FollowsEntry > 0 && w.Follows == "":
 		return b, gateway.Errorf(gateway.KindInvalid, "the batch names follows_entry %d but no epoch it follows", w.FollowsEntry)
 	}
-	b.Epoch, b.Follows, b.FollowsEntry = w.Epoch, w.Follows, w.FollowsEntry
+	if err := checkAncestry(w); err != nil {
+		return b, err
+	}
+	if w.PrunedFrom != 0 {
+		switch {
+		case w.Follows == "":
+			return b, gateway.Errorf(gateway.KindInvalid, "the batch goes on after events removed from %d on but follows no epoch: only an epoch that follows another does", w.PrunedFrom)
+		case len(w.Events) == 0 || w.PrunedFrom >= eventSeq(w.Events[0]):
+			return b, gateway.Errorf(gateway.KindInvalid, "the batch's pruned_from %d is not before its first event", w.PrunedFrom)
+		}
+	}
+	b.Epoch, b.Follows, b.FollowsEntry, b.PrunedFrom = w.Epoch, w.Follows, w.FollowsEntry, w.PrunedFrom
 	if w.SealableUpto != nil {
 		b.SealableUpto, b.HasSealable = *w.SealableUpto, true
+	}
+	for _, a := range w.Ancestry {
+		b.Ancestry = append(b.Ancestry, gateway.EpochAncestor(a))
 	}
 	if w.ChainEpoch != w.Epoch {
 		b.ChainEpoch = w.ChainEpoch
@@ -388,6 +423,47 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		b.GuestNames = append(b.GuestNames, gateway.ShipGuestName(g))
 	}
 	return b, nil
+}
+
+// eventSeq is a shipped event's sequence number as its envelope gives
+// it; 0 when it cannot be read (decodeEvent then says why).
+func eventSeq(we wireEvent) uint64 {
+	var hd struct {
+		Seq uint64 `json:"seq"`
+	}
+	raw := we.Event
+	if raw == nil {
+		raw = we.Sealed
+	}
+	if json.Unmarshal(raw, &hd) != nil {
+		return 0
+	}
+	return hd.Seq
+}
+
+// checkAncestry checks a batch's ancestry: epochs, none the batch's own
+// nor named twice, the last the one it follows, with its entry.
+func checkAncestry(w *wireBatch) error {
+	if len(w.Ancestry) == 0 {
+		return nil
+	}
+	if len(w.Ancestry) > maxAncestry {
+		return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry names %d epochs, more than the %d a central takes", len(w.Ancestry), maxAncestry)
+	}
+	seen := map[string]bool{w.Epoch: true}
+	for i, a := range w.Ancestry {
+		if a.Epoch == "" || len(a.Epoch) > maxEpoch || !printable(a.Epoch) {
+			return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry %d %q is not a journal epoch (up to %d printable characters)", i+1, clip(a.Epoch), maxEpoch)
+		}
+		if seen[a.Epoch] {
+			return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry names epoch %s twice, or the batch's own", clip(a.Epoch))
+		}
+		seen[a.Epoch] = true
+	}
+	if last := w.Ancestry[len(w.Ancestry)-1]; last.Epoch != w.Follows || last.Entry != w.FollowsEntry {
+		return gateway.Errorf(gateway.KindInvalid, "the batch's ancestry ends with epoch %s at entry %d, and the batch follows epoch %q at entry %d: the last epoch of the ancestry is the one followed", clip(last.Epoch), last.Entry, clip(w.Follows), w.FollowsEntry)
+	}
+	return nil
 }
 
 // decodeEvent reads one shipped event: its envelope, its data kept as

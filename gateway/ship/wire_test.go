@@ -25,6 +25,9 @@ const testEpoch = "5f0c2a4e-0000-4000-8000-000000000001"
 // testEpoch2 is the epoch a replaced journal file of testEpoch started.
 const testEpoch2 = "5f0c2a4e-0000-4000-8000-000000000002"
 
+// testEpoch3 is the epoch a copy of testEpoch2's file started.
+const testEpoch3 = "5f0c2a4e-0000-4000-8000-000000000003"
+
 var update = flag.Bool("update", false, "rewrite testdata/*.json from the cases in wire_test.go")
 
 // events makes n chained events from seq first on, each with a body in the
@@ -166,7 +169,25 @@ func TestBatchRoundTrip(t *testing.T) {
 	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || out.ChainEpoch != testEpoch || out.Follows != testEpoch || out.FollowsEntry != 7 {
 		t.Fatalf("a new epoch's batch: %+v %v", out, err)
 	}
-	if plain, _ := EncodeBatch(in); bytes.Contains(plain, []byte("chain_epoch")) || bytes.Contains(plain, []byte("follows")) {
+	// An epoch that descends from two names both, the followed one last.
+	anc := []gateway.EpochAncestor{{Epoch: testEpoch, Entry: 9, Seq: 30}, {Epoch: testEpoch2, Entry: 7, Seq: 20}}
+	data, err = EncodeBatch(gateway.ShipBatch{Epoch: testEpoch3, ChainEpoch: testEpoch, Follows: testEpoch2, FollowsEntry: 7, Ancestry: anc, Events: evs[:3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || len(out.Ancestry) != 2 || out.Ancestry[0] != anc[0] || out.Ancestry[1] != anc[1] {
+		t.Fatalf("an epoch's ancestry: %+v %v", out.Ancestry, err)
+	}
+	// A batch going on after events 21 to 30, removed by retention.
+	data, err = EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 40, PrunedFrom: 21,
+		PrevHash: evs[29].Hash, Events: evs[30:33]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := DecodeBatch(bytes.NewReader(data)); err != nil || out.PrunedFrom != 21 {
+		t.Fatalf("a batch after a pruned run: %+v %v", out.PrunedFrom, err)
+	}
+	if plain, _ := EncodeBatch(in); bytes.Contains(plain, []byte("pruned_from")) || bytes.Contains(plain, []byte("chain_epoch")) || bytes.Contains(plain, []byte("follows")) || bytes.Contains(plain, []byte("ancestry")) {
 		t.Errorf("a first epoch's batch names a chain epoch or one it follows")
 	}
 	// A batch in the middle of the log chains from the hash before it.
@@ -300,6 +321,46 @@ func wireCases() map[string]struct {
 		"follows-entry-alone":   {w(func(b *wireBatch) { b.Epoch, b.ChainEpoch, b.FollowsEntry = testEpoch2, testEpoch, 2 }), "no epoch it follows"},
 		"follows-itself":        {w(func(b *wireBatch) { b.Follows = testEpoch }), "follows itself"},
 		"chain-epoch-space":     {w(func(b *wireBatch) { b.Epoch, b.ChainEpoch = testEpoch2, "a b" }), "chain_epoch"},
+		// An epoch whose file descends from more than the epoch it
+		// follows names its whole ancestry, the followed one last.
+		"ancestry": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: testEpoch, Entry: 2, Seq: 2}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
+		}), ""},
+		"ancestry-not-followed": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: testEpoch2, Entry: 2, Seq: 3}, {Epoch: testEpoch, Entry: 2, Seq: 2}}
+		}), "the last epoch of the ancestry is the one followed"},
+		"ancestry-twice": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: testEpoch3}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
+		}), "twice"},
+		// A restored epoch going on after events 1 to 3, which retention
+		// removed: its first event is 4, chained from event 3's hash.
+		"pruned-from": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry, b.PrunedFrom = testEpoch2, testEpoch, testEpoch, 3, 1
+			afterPruned(b)
+		}), ""},
+		"pruned-from-no-follows": {w(func(b *wireBatch) { b.PrunedFrom = 1; afterPruned(b) }), "follows no epoch"},
+		"pruned-from-after-first": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry, b.PrunedFrom = testEpoch2, testEpoch, testEpoch, 3, 4
+			afterPruned(b)
+		}), "not before its first event"},
+		"ancestry-space": {w(func(b *wireBatch) {
+			b.Epoch, b.ChainEpoch, b.Follows, b.FollowsEntry = testEpoch3, testEpoch, testEpoch2, 2
+			b.Ancestry = []wireAncestor{{Epoch: "a b"}, {Epoch: testEpoch2, Entry: 2, Seq: 3}}
+		}), "not a journal epoch"},
+	}
+}
+
+// afterPruned makes b's events 4 to 6 of testEpoch, chained from event
+// 3's hash (events 1 to 3 removed).
+func afterPruned(b *wireBatch) {
+	before := events(1, 3, [32]byte{})
+	b.PrevHash = hex.EncodeToString(before[2].Hash[:])
+	b.Events = nil
+	for _, e := range events(4, 3, before[2].Hash) {
+		b.Events = append(b.Events, wireEvent{Hash: hex.EncodeToString(e.Hash[:]), Event: e.Body})
 	}
 }
 
@@ -366,6 +427,13 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(ok)
 	replaced, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 1, Events: events(1, 2, [32]byte{})})
 	f.Add(replaced)
+	lineage, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch3, ChainEpoch: testEpoch, Follows: testEpoch2, FollowsEntry: 1,
+		Ancestry: []gateway.EpochAncestor{{Epoch: testEpoch, Entry: 1, Seq: 1}, {Epoch: testEpoch2, Entry: 1, Seq: 2}}, Events: events(1, 2, [32]byte{})})
+	f.Add(lineage)
+	head := events(1, 3, [32]byte{})
+	pruned, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch2, ChainEpoch: testEpoch, Follows: testEpoch, FollowsEntry: 3, PrunedFrom: 1,
+		PrevHash: head[2].Hash, Events: events(4, 2, head[2].Hash)})
+	f.Add(pruned)
 	evs := guestEvents()
 	evs[1], _ = Seal(evs[1])
 	sealed, _ := EncodeBatch(gateway.ShipBatch{Epoch: testEpoch, Events: evs, SealableUpto: 2, HasSealable: true})

@@ -125,6 +125,9 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 	if disabled {
 		return gateway.ShipAck{}, 0, gateway.Errorf(gateway.KindRejected, "property %q is disabled at the central", property)
 	}
+	if err := lockProperty(ctx, tx, property); err != nil {
+		return gateway.ShipAck{}, 0, err
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO callgate.cursor (property, epoch, seq, hash) VALUES ($1, $2, 0, $3)
 		ON CONFLICT (property, epoch) DO NOTHING`, property, b.Epoch, make([]byte, 32)); err != nil {
 		return gateway.ShipAck{}, 0, err
@@ -152,15 +155,38 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		return gateway.ShipAck{}, 0, err
 	}
 	first, last := b.Events[0].Seq, b.Events[len(b.Events)-1].Seq
+	skip := false // the batch goes on after events pruned at the property
 	if first > cur+1 {
-		return gateway.ShipAck{}, 0, &gateway.ShipGapError{Epoch: b.Epoch, Cursor: cur, First: first}
+		// An epoch that follows another may go on after events
+		// retention removed from its file (the batch says from which
+		// one): the central holds them in the lineage (docs/central.md,
+		// "Epochs"). Else the central asks for the events from its
+		// cursor; a shipper that cannot send them says which it lacks.
+		held, in := false, []string(nil)
+		if b.PrunedFrom != 0 && b.PrunedFrom <= cur+1 {
+			var err error
+			if held, in, err = afterPruned(ctx, tx, property, b.Epoch, first-1, b.PrevHash); err != nil {
+				return gateway.ShipAck{}, 0, err
+			}
+		}
+		if !held {
+			if len(in) > 0 {
+				s.log.Warn().Str("property", property).Str("epoch", b.Epoch).Uint64("cursor", cur).Uint64("first", first).Strs("lineage", in).
+					Msg("a batch goes on after events the central holds in none of the epochs this one follows: asking for the events after the cursor")
+			}
+			return gateway.ShipAck{}, 0, &gateway.ShipGapError{Epoch: b.Epoch, Cursor: cur, First: first}
+		}
+		skip = true
 	}
 	if first <= cur {
 		if err := checkOverlap(ctx, tx, property, b, min(last, cur)); err != nil {
 			return gateway.ShipAck{}, 0, err
 		}
 	}
-	news := b.Events[min(cur+1-first, uint64(len(b.Events))):]
+	news := b.Events
+	if !skip {
+		news = b.Events[min(cur+1-first, uint64(len(b.Events))):]
+	}
 	if len(news) == 0 {
 		if err := putSite(ctx, tx, property, b, now); err != nil {
 			return gateway.ShipAck{}, 0, err
@@ -181,7 +207,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 		}
 	}
 	prev := [32]byte(curHash)
-	if news[0].Sealed && news[0].Seq == first && cur > 0 && b.PrevHash != prev {
+	if news[0].Sealed && news[0].Seq == first && cur > 0 && !skip && b.PrevHash != prev {
 		// The central cannot check a sealed event's hash: the batch's
 		// previous hash must be the one it holds for the cursor's event,
 		// as an unsealed event's body would have to chain from it.
@@ -189,7 +215,10 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, property string, b gateway
 			"event %d of property %s's epoch %s does not continue the chain the central holds up to event %d: two journals claim property %s, or the journal was altered; run `gateway journal verify` at the property",
 			news[0].Seq, property, b.Epoch, cur, property))
 	}
-	if cur == 0 {
+	switch {
+	case skip:
+		prev = b.PrevHash
+	case cur == 0:
 		// Event 1 chains from the genesis of the chain's epoch: the epoch's
 		// own, or the first epoch of a replaced journal file's
 		// (docs/central.md, "Epochs").
@@ -303,6 +332,10 @@ func insertEvents(ctx context.Context, tx pgx.Tx, property, epoch string, evs []
 	return err
 }
 
+// putSite keeps the property's latest snapshot. An epoch another epoch
+// follows (the old file of a restored journal, shipping late) describes a
+// journal that is no longer the property's: its snapshots are not kept
+// over the newer epoch's (docs/central.md, "Epochs").
 func putSite(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatch, now time.Time) error {
 	si := b.Site
 	var at *time.Time
@@ -315,7 +348,8 @@ func putSite(ctx context.Context, tx pgx.Tx, property string, b gateway.ShipBatc
 		ON CONFLICT (property) DO UPDATE SET epoch = EXCLUDED.epoch, name = EXCLUDED.name, timezone = EXCLUDED.timezone,
 			at_utc = EXCLUDED.at_utc, link = EXCLUDED.link, queued = EXCLUDED.queued, in_doubt = EXCLUDED.in_doubt,
 			version = EXCLUDED.version, received_utc = EXCLUDED.received_utc, head = EXCLUDED.head
-		WHERE site.at_utc IS NULL OR EXCLUDED.at_utc IS NULL OR EXCLUDED.at_utc >= site.at_utc`,
+		WHERE (site.at_utc IS NULL OR EXCLUDED.at_utc IS NULL OR EXCLUDED.at_utc >= site.at_utc)
+		  AND NOT EXISTS (SELECT 1 FROM callgate.epoch f WHERE f.property = $1 AND f.follows = $2)`,
 		property, b.Epoch, si.Name, si.Timezone, at, string(si.Link), si.Queued, si.InDoubt, si.Version, now, int64(si.Head))
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,14 +39,33 @@ func registerEpoch(ctx context.Context, tx pgx.Tx, property string, b gateway.Sh
 	if chain == "" {
 		chain = b.Epoch
 	}
-	var follows *string
-	if b.Follows != "" {
-		follows = &b.Follows
+	// The epochs the batch's descends from, the oldest first, each
+	// following the one before it: an ancestor the central lacks (an
+	// intermediate epoch that never shipped) gets its row, so that the
+	// lineage walks through it; one it holds keeps its row.
+	type link struct {
+		epoch, follows string
+		upto           uint64
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO callgate.epoch (property, epoch, chain_epoch, follows, follows_upto_entry)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (property, epoch) DO NOTHING`,
-		property, b.Epoch, chain, follows, int64(b.FollowsEntry)); err != nil {
-		return "", err
+	var links []link
+	for i, a := range b.Ancestry {
+		l := link{epoch: a.Epoch}
+		if i > 0 {
+			l.follows, l.upto = b.Ancestry[i-1].Epoch, b.Ancestry[i-1].Entry
+		}
+		links = append(links, l)
+	}
+	links = append(links, link{epoch: b.Epoch, follows: b.Follows, upto: b.FollowsEntry})
+	for _, l := range links {
+		var follows *string
+		if l.follows != "" {
+			follows = &l.follows
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO callgate.epoch (property, epoch, chain_epoch, follows, follows_upto_entry)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (property, epoch) DO NOTHING`,
+			property, l.epoch, chain, follows, int64(l.upto)); err != nil {
+			return "", err
+		}
 	}
 	err := tx.QueryRow(ctx, "SELECT chain_epoch FROM callgate.epoch WHERE property = $1 AND epoch = $2", property, b.Epoch).Scan(&chain)
 	return chain, err
@@ -159,6 +179,45 @@ func newer(eps map[string]epochRow, a, b string, ra, rb epochRow) bool {
 		return false
 	}
 	return ra.n > rb.n
+}
+
+// lockProperty takes the property's apply lock for the rest of the
+// transaction: batches of one property apply one after the other, so that
+// a batch's supersede sees what a batch of another epoch of the property
+// committed (under READ COMMITTED two concurrent batches would each miss
+// the other's rows and both leave their calls unmarked). Batches of one
+// epoch are serialised by the cursor row already, and a property ships
+// one epoch at a time but while an old file catches up: the lock costs
+// nothing else.
+func lockProperty(ctx context.Context, tx pgx.Tx, property string) error {
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", lockApply, property)
+	return err
+}
+
+// afterPruned reports whether an epoch that follows another may go on
+// after events it no longer holds (retention removed them at the
+// property): the central must hold event seq, with the hash the batch
+// names, in an epoch of the lineage. It returns the epochs looked in, for
+// the sentence.
+func afterPruned(ctx context.Context, tx pgx.Tx, property, epoch string, seq uint64, hash [32]byte) (bool, []string, error) {
+	eps, err := loadEpochs(ctx, tx, property)
+	if err != nil {
+		return false, nil, err
+	}
+	if r, ok := eps[epoch]; !ok || r.follows == "" {
+		return false, nil, nil
+	}
+	var in []string
+	for e := range lineage(eps, epoch) {
+		if e != epoch {
+			in = append(in, e)
+		}
+	}
+	slices.Sort(in)
+	var held bool
+	err = tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM callgate.event WHERE property = $1 AND epoch = ANY($2) AND seq = $3 AND hash = $4)",
+		property, in, int64(seq), hash[:]).Scan(&held)
+	return held, in, err
 }
 
 // createdEntries are the entries the events create (captured, imported).

@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"callgate/gateway"
 	"callgate/gateway/gatewaytest"
@@ -100,4 +103,202 @@ func TestApplyRestoredEpochs(t *testing.T) {
 			t.Errorf("a new epoch chained from its own genesis: %v", err)
 		}
 	})
+}
+
+// TestApplyAfterPrunedEvents: an epoch that follows another may begin (and
+// go on) after events retention removed from its file: its batch names the
+// hash of the last event removed, and the central takes it when it holds
+// that event, with that hash, in the lineage. The calls both epochs hold
+// are counted once. A batch naming a hash the lineage does not hold, or of
+// an epoch that follows none, gets the central's cursor (a gap).
+func TestApplyAfterPrunedEvents(t *testing.T) {
+	const a, c, d = "epoch-a", "epoch-c", "epoch-d"
+	l := mixedLog(a, 40)
+	all := uint64(len(l.Events()))
+	cut := all / 2
+	// Retention removes whole entries: the runs pruned in the backup
+	// are events 1..k and hole1..hole2, between clean boundaries.
+	cuts := cleanCuts(l, cut)
+	if len(cuts) < 6 {
+		t.Fatalf("the log has %d clean boundaries", len(cuts))
+	}
+	k, hole1, hole2 := cuts[1], cuts[len(cuts)-4]+1, cuts[len(cuts)-2]
+	n := entriesAt(l, cut)
+	total := int(entriesAt(l, all))
+	s, _ := open(t)
+	applyAll(t, s, "grand", l, 17)
+
+	wrong := restoredBatch(l, c, a, n, k+1, cut)
+	wrong.PrunedFrom = 1
+	wrong.PrevHash[0] ^= 1
+	var gap *gateway.ShipGapError
+	if _, err := s.Apply(testCtx(t), "grand", wrong); !errors.As(err, &gap) || gap.Cursor != 0 {
+		t.Errorf("a batch after a hash the lineage does not hold: %v, want a gap at 0", err)
+	}
+	// Without pruned_from the batch is one whose events before it the
+	// central lacks (a central restored from an older database): the gap.
+	unsaid := restoredBatch(l, c, a, n, k+1, cut)
+	if _, err := s.Apply(testCtx(t), "grand", unsaid); !errors.As(err, &gap) || gap.Cursor != 0 {
+		t.Errorf("a batch after events the central lacks, not said pruned: %v, want a gap at 0", err)
+	}
+	first := l.Batch(k+1, cut)
+	first.Epoch, first.PrunedFrom = d, 1 // follows none
+	if _, err := s.Apply(testCtx(t), "grand", first); !errors.As(err, &gap) || gap.Cursor != 0 {
+		t.Errorf("a first epoch's batch from event %d: %v, want a gap at 0", k+1, err)
+	}
+
+	// Epoch C begins at event k+1, and skips a second run later.
+	mid := (k + hole1) / 2
+	for _, r := range [][3]uint64{{k + 1, mid, 1}, {mid + 1, hole1 - 1, 0}, {hole2 + 1, cut, hole1}} {
+		bt := restoredBatch(l, c, a, n, r[0], r[1])
+		bt.PrunedFrom = r[2]
+		ack, err := s.Apply(testCtx(t), "grand", bt)
+		if err != nil {
+			t.Fatalf("epoch C's events %d to %d: %v", r[0], r[1], err)
+		}
+		if ack.Cursor != r[1] {
+			t.Errorf("epoch C's events %d to %d: cursor %d", r[0], r[1], ack.Cursor)
+		}
+	}
+	if got := count(t, s, "SELECT count(*) FROM callgate.calls WHERE property = 'grand'"); got != total {
+		t.Errorf("callgate.calls has %d rows, the property %d calls", got, total)
+	}
+	if got := count(t, s, "SELECT count(*) FROM callgate.event WHERE property = 'grand' AND epoch = $1", c); got != int(cut-k-(hole2-hole1+1)) {
+		t.Errorf("the central holds %d events of epoch C", got)
+	}
+}
+
+// cleanCuts are the events b up to last after which no entry has events
+// before and after b: where a run retention removed may begin or end.
+func cleanCuts(l *gatewaytest.ShipLog, last uint64) []uint64 {
+	lo, hi := map[gateway.EntryID]uint64{}, map[gateway.EntryID]uint64{}
+	for _, e := range l.Events() {
+		if e.Entry == 0 {
+			continue
+		}
+		if _, ok := lo[e.Entry]; !ok {
+			lo[e.Entry] = e.Seq
+		}
+		hi[e.Entry] = e.Seq
+	}
+	var out []uint64
+	for b := uint64(1); b < last; b++ {
+		clean := true
+		for id, f := range lo {
+			if f <= b && hi[id] > b {
+				clean = false
+				break
+			}
+		}
+		if clean {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// TestApplyAncestry: epoch C descends from A through B, an epoch that never
+// shipped (a backup compacted, or restored and copied again, before it
+// ran): the central registers B from C's ancestry, the lineage walks C → B
+// → A, and every call shows once.
+func TestApplyAncestry(t *testing.T) {
+	const a, b, c = "epoch-a", "epoch-b", "epoch-c"
+	l := mixedLog(a, 40)
+	all := uint64(len(l.Events()))
+	cut := all / 2
+	n := entriesAt(l, cut)
+	total := int(entriesAt(l, all))
+	s, _ := open(t)
+	applyAll(t, s, "grand", l, 17)
+	for from := uint64(1); from <= cut; from += 9 {
+		bt := restoredBatch(l, c, b, n, from, min(from+8, cut))
+		bt.Ancestry = []gateway.EpochAncestor{{Epoch: a, Entry: n, Seq: cut}, {Epoch: b, Entry: n, Seq: cut}}
+		if _, err := s.Apply(testCtx(t), "grand", bt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, old := callsOf(t, s, c), callsOf(t, s, a); got != int(n) || old != total-int(n) {
+		t.Errorf("%d calls of C, %d of A; want %d and %d", got, old, n, total-int(n))
+	}
+	if got := count(t, s, "SELECT count(*) FROM callgate.epoch WHERE property = 'grand' AND epoch = $1 AND follows = $2", b, a); got != 1 {
+		t.Errorf("epoch B is not registered as following A")
+	}
+}
+
+// TestApplyEpochsConcurrently: batches of two epochs of one property (the
+// old file shipping late while the restored one ships) applied at the same
+// time, many rounds: every call once. Without the property's lock each
+// transaction missed the other's uncommitted rows and both left theirs
+// unmarked.
+func TestApplyEpochsConcurrently(t *testing.T) {
+	const a, b = "epoch-a", "epoch-b"
+	l := mixedLog(a, 30)
+	all := uint64(len(l.Events()))
+	n := entriesAt(l, all)
+	s, _ := open(t)
+	const rounds = 12
+	for r := range rounds {
+		p := fmt.Sprintf("p%d", r)
+		if _, err := s.AddProperty(testCtx(t), p); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for _, restored := range []bool{false, true} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for from := uint64(1); from <= all; from += 2 {
+					bt := l.Batch(from, min(from+1, all))
+					if restored {
+						bt = restoredBatch(l, b, a, n, from, min(from+1, all))
+					}
+					if _, err := s.Apply(testCtx(t), p, bt); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := count(t, s, "SELECT count(*) FROM callgate.calls WHERE property = $1", p); got != int(n) {
+			t.Fatalf("round %d: callgate.calls has %d rows, the property %d calls", r, got, n)
+		}
+	}
+}
+
+// TestFollowedEpochKeepsNoSite: the old file's batches arriving after the
+// restored epoch's (newer snapshots by their time) leave the property's
+// site snapshot the restored epoch's.
+func TestFollowedEpochKeepsNoSite(t *testing.T) {
+	const a, b = "epoch-a", "epoch-b"
+	l := mixedLog(a, 20)
+	all := uint64(len(l.Events()))
+	cut := all / 2
+	s, _ := open(t)
+	if _, err := s.Apply(testCtx(t), "grand", l.Batch(1, cut)); err != nil {
+		t.Fatal(err)
+	}
+	rb := restoredBatch(l, b, a, entriesAt(l, cut), 1, cut)
+	rb.Site.Name = "restored"
+	if _, err := s.Apply(testCtx(t), "grand", rb); err != nil {
+		t.Fatal(err)
+	}
+	late := l.Batch(cut+1, all)
+	late.Site.At = late.Site.At.Add(time.Hour)
+	late.Site.Name = "old file"
+	if _, err := s.Apply(testCtx(t), "grand", late); err != nil {
+		t.Fatal(err)
+	}
+	var epoch, name string
+	if err := s.Pool().QueryRow(testCtx(t), "SELECT epoch, name FROM callgate.site WHERE property = 'grand'").Scan(&epoch, &name); err != nil {
+		t.Fatal(err)
+	}
+	if epoch != b || name != "restored" {
+		t.Errorf("the site snapshot is epoch %s's (%q), want the restored epoch %s's", epoch, name, b)
+	}
 }

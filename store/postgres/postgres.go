@@ -32,6 +32,10 @@ var migrations embed.FS
 const (
 	lockMigrate   int64 = 0x6367_0001
 	lockPartition int64 = 0x6367_0002
+	// lockApply is the class of the per-property apply locks, taken with
+	// the two-key form (class, hash of the property): a key space apart
+	// from the one-key locks above.
+	lockApply int32 = 0x6367_0003
 )
 
 // Store is the central's PostgreSQL. It is safe for concurrent use, and
