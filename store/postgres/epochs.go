@@ -220,6 +220,49 @@ func afterPruned(ctx context.Context, tx pgx.Tx, property, epoch string, seq uin
 	return held, in, err
 }
 
+// gapHashes maps each event of the epoch that does not follow the one
+// before it (the first held event above 1, or one after a hole) to the
+// hashes the epochs it descends from hold for the event before it.
+func gapHashes(ctx context.Context, tx pgx.Tx, property, epoch string) (map[uint64][][32]byte, error) {
+	rows, err := tx.Query(ctx, `SELECT seq FROM (SELECT seq, lag(seq) OVER (ORDER BY seq) AS before
+		FROM callgate.event WHERE property = $1 AND epoch = $2) x
+		WHERE seq > 1 AND before IS DISTINCT FROM seq - 1`, property, epoch)
+	if err != nil {
+		return nil, err
+	}
+	starts, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(starts) == 0 {
+		return nil, err
+	}
+	eps, err := loadEpochs(ctx, tx, property)
+	if err != nil {
+		return nil, err
+	}
+	var in []string
+	for e := range lineage(eps, epoch) {
+		if e != epoch {
+			in = append(in, e)
+		}
+	}
+	out := map[uint64][][32]byte{}
+	for _, seq := range starts {
+		rows, err := tx.Query(ctx, "SELECT DISTINCT hash FROM callgate.event WHERE property = $1 AND epoch = ANY($2) AND seq = $3", property, in, seq-1)
+		if err != nil {
+			return nil, err
+		}
+		hs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hs {
+			if len(h) == 32 {
+				out[uint64(seq)] = append(out[uint64(seq)], [32]byte(h))
+			}
+		}
+	}
+	return out, nil
+}
+
 // createdEntries are the entries the events create (captured, imported).
 func createdEntries(evs []gateway.Event) []uint64 {
 	var out []uint64
@@ -232,9 +275,11 @@ func createdEntries(evs []gateway.Event) []uint64 {
 }
 
 // VerifyChain checks the hash chain the central holds for a property's
-// epoch: every event from 1 to the cursor, consecutive, each hash SHA-256 of
-// the previous hash and the stored body, event 1 from the genesis of the
-// epoch's chain epoch (docs/central.md, "Epochs"); a sealed event (no body)
+// epoch: every event it holds, each hash SHA-256 of the previous hash and
+// the stored body, event 1 from the genesis of the epoch's chain epoch, and
+// after a run retention removed (an epoch that follows another) from the
+// hash an epoch of its lineage holds for the event before the run
+// (docs/central.md, "Epochs"); a sealed event (no body)
 // is taken at its stored hash, as Apply takes it, and the next event is
 // checked from it (docs/central.md, "Guest data"). It returns the events
 // checked; a break is an error naming the event.
@@ -247,11 +292,21 @@ func (s *Store) VerifyChain(ctx context.Context, property, epoch string) (uint64
 			return err
 		}
 		prev := gateway.JournalGenesis(chain)
+		// The hashes that may precede a gap (a run retention removed at
+		// the property, which Apply let an epoch that follows another skip
+		// when an epoch it descends from holds the event before it:
+		// docs/central.md, "Epochs") are read first: one query at a time
+		// on a transaction's connection.
+		gaps, err := gapHashes(ctx, tx, property, epoch)
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, "SELECT seq, hash, sealed, body::text FROM callgate.event WHERE property = $1 AND epoch = $2 ORDER BY seq", property, epoch)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		var last uint64
 		for rows.Next() {
 			var seq int64
 			var h []byte
@@ -260,8 +315,21 @@ func (s *Store) VerifyChain(ctx context.Context, property, epoch string) (uint64
 			if err := rows.Scan(&seq, &h, &sealed, &body); err != nil {
 				return err
 			}
-			if uint64(seq) != n+1 {
-				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d follows event %d at the central", property, epoch, seq, n)
+			if uint64(seq) != last+1 {
+				// Go on from the hash of the event before the gap that an
+				// epoch it descends from holds, the one this event's body
+				// chains from (a sealed event: the one there is).
+				cands := gaps[uint64(seq)]
+				found := false
+				for _, c := range cands {
+					if len(h) == 32 && (body == nil || chainHash(c, []byte(*body)) == [32]byte(h)) {
+						prev, found = c, true
+						break
+					}
+				}
+				if !found {
+					return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d follows event %d at the central, and no epoch it descends from holds the event before it that it chains from", property, epoch, seq, last)
+				}
 			}
 			if sealed != (body == nil) {
 				return gateway.Errorf(gateway.KindInternal, "property %s's epoch %s: event %d is stored with no body and unsealed, or sealed with a body, at the central", property, epoch, seq)
@@ -277,6 +345,7 @@ func (s *Store) VerifyChain(ctx context.Context, property, epoch string) (uint64
 			}
 			copy(prev[:], h)
 			n++
+			last = uint64(seq)
 		}
 		return rows.Err()
 	})

@@ -163,8 +163,16 @@ func TestApplyAfterPrunedEvents(t *testing.T) {
 	if got := count(t, s, "SELECT count(*) FROM callgate.calls WHERE property = 'grand'"); got != total {
 		t.Errorf("callgate.calls has %d rows, the property %d calls", got, total)
 	}
-	if got := count(t, s, "SELECT count(*) FROM callgate.event WHERE property = 'grand' AND epoch = $1", c); got != int(cut-k-(hole2-hole1+1)) {
+	held := cut - k - (hole2 - hole1 + 1)
+	if got := count(t, s, "SELECT count(*) FROM callgate.event WHERE property = 'grand' AND epoch = $1", c); got != int(held) {
 		t.Errorf("the central holds %d events of epoch C", got)
+	}
+	// Its chain verifies across both runs, from the hashes epoch A holds.
+	if got, err := s.VerifyChain(testCtx(t), "grand", c); err != nil || got != held {
+		t.Errorf("verifying epoch C: %d events, %v; want %d", got, err, held)
+	}
+	if got, err := s.VerifyChain(testCtx(t), "grand", a); err != nil || got != all {
+		t.Errorf("verifying epoch A: %d events, %v; want %d", got, err, all)
 	}
 }
 
