@@ -39,6 +39,29 @@ func registerEpoch(ctx context.Context, tx pgx.Tx, property string, b gateway.Sh
 	if chain == "" {
 		chain = b.Epoch
 	}
+	// Known already: its row holds the chain epoch (and its ancestors are
+	// registered); nothing to write on every batch.
+	var known string
+	switch err := tx.QueryRow(ctx, "SELECT chain_epoch FROM callgate.epoch WHERE property = $1 AND epoch = $2", property, b.Epoch).Scan(&known); {
+	case err == nil:
+		return known, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return "", err
+	}
+	// A new epoch that follows one the central holds goes on with that
+	// epoch's chain: its first batch cannot name another (event 1 may be
+	// sealed, so its genesis is not always checked).
+	if b.Follows != "" {
+		var theirs string
+		switch err := tx.QueryRow(ctx, "SELECT chain_epoch FROM callgate.epoch WHERE property = $1 AND epoch = $2", property, b.Follows).Scan(&theirs); {
+		case err == nil && theirs != chain:
+			return "", gateway.Wrap(gateway.KindRejected, ErrChain, fmt.Sprintf(
+				"property %s's epoch %s follows epoch %s, whose chain starts from epoch %s, but names chain epoch %s: the journal's meta was altered; run `gateway journal verify` at the property",
+				property, b.Epoch, b.Follows, theirs, chain))
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+			return "", err
+		}
+	}
 	// The epochs the batch's descends from, the oldest first, each
 	// following the one before it: an ancestor the central lacks (an
 	// intermediate epoch that never shipped) gets its row, so that the

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -308,5 +309,29 @@ func TestFollowedEpochKeepsNoSite(t *testing.T) {
 	}
 	if epoch != b || name != "restored" {
 		t.Errorf("the site snapshot is epoch %s's (%q), want the restored epoch %s's", epoch, name, b)
+	}
+}
+
+// TestApplyNewEpochKeepsItsLineagesChain: a new epoch that follows one the
+// central holds must name that epoch's chain epoch. Its event 1 may be a
+// sealed guest event, whose genesis link the central cannot check, so the
+// chain epoch is checked where the epoch is first registered: a batch
+// naming another is refused, and nothing of it is registered.
+func TestApplyNewEpochKeepsItsLineagesChain(t *testing.T) {
+	const a, b = "epoch-a", "epoch-b"
+	l := mixedLog(a, 10)
+	s, _ := open(t)
+	applyAll(t, s, "grand", l, 17)
+	bad := restoredBatch(l, b, a, entriesAt(l, 5), 1, 5)
+	bad.ChainEpoch = "epoch-x"
+	_, err := s.Apply(testCtx(t), "grand", bad)
+	if !errors.Is(err, postgres.ErrChain) || !strings.Contains(err.Error(), "names chain epoch epoch-x") {
+		t.Fatalf("a new epoch naming another chain epoch than its lineage's: %v", err)
+	}
+	if n := count(t, s, "SELECT count(*) FROM callgate.epoch WHERE property = 'grand' AND epoch = $1", b); n != 0 {
+		t.Errorf("the refused epoch was registered (%d rows)", n)
+	}
+	if _, err := s.Apply(testCtx(t), "grand", restoredBatch(l, b, a, entriesAt(l, 5), 1, 5)); err != nil {
+		t.Errorf("the same epoch with its lineage's chain epoch: %v", err)
 	}
 }
