@@ -226,7 +226,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 	})
 	defer s.set(func(st *ShipStatus) { st.Running = false })
 	if in.Follows != "" {
-		log.Info().Str("epoch", in.Epoch).Str("follows", in.Follows).Uint64("follows_entry", in.FollowsEntry).Msg("the journal file was replaced: this epoch ships the whole log again, the central counts the calls both epochs hold once")
+		log.Info().Str("epoch", in.Epoch).Str("follows", in.Follows).Uint64("follows_entry", in.FollowsEntry).Msg("the journal file was replaced: this epoch ships the log again (from its first event, or after the events retention removed), the central counts the calls both epochs hold once")
 	}
 	log.Info().Str("epoch", in.Epoch).Uint64("cursor", ack.Cursor).Uint64("last_event", in.LastSeq).Msg("shipping the journal to the central")
 	bo := backoff.New(rmin, rmax)

@@ -332,8 +332,8 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	switch {
 	case w.V < oldestWireVersion || w.V > WireVersion:
 		return b, gateway.Errorf(gateway.KindInvalid, "the batch is of wire version %d and this central reads versions %d to %d: upgrade the central first, then the properties", w.V, oldestWireVersion, WireVersion)
-	case w.V < 2 && w.SealableUpto != nil:
-		return b, gateway.Errorf(gateway.KindInvalid, "the batch is of wire version %d and names sealable_upto, which version 2 added", w.V)
+	case w.V < 2 && (w.SealableUpto != nil || w.ChainEpoch != "" || w.Follows != "" || len(w.Ancestry) > 0 || w.PrunedFrom != 0):
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch is of wire version %d and names sealable_upto, chain_epoch, follows, ancestry or pruned_from, which version 2 added", w.V)
 	case w.Epoch == "" || len(w.Epoch) > maxEpoch || !printable(w.Epoch):
 		return b, gateway.Errorf(gateway.KindInvalid, "the batch's epoch %q is not a journal epoch (up to %d printable characters)", clip(w.Epoch), maxEpoch)
 	case len(w.Events) == 0:

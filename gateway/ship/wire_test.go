@@ -287,6 +287,8 @@ func wireCases() map[string]struct {
 		"v1-sealable":           {[]byte(strings.Replace(string(sealed(nil)), `"v":2`, `"v":1`, 1)), "which version 2 added"},
 		// A shipper of wire version 1 (before sealed events) is still read.
 		"v1": {w(func(b *wireBatch) { b.V = 1 }), ""},
+		// Version 1 had no epochs that follow others.
+		"v1-follows": {w(func(b *wireBatch) { b.V, b.Follows, b.FollowsEntry = 1, "5f0c2a4e-0000-4000-8000-000000000002", 1 }), "which version 2 added"},
 		"sealed-and-body": {w(func(b *wireBatch) { b.Events[1].Sealed = json.RawMessage(`{"seq":2}`) }),
 			"both a body and a sealed event"},
 		// The event after a sealed one still chains from its hash.
