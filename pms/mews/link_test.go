@@ -124,8 +124,10 @@ func TestPostedAndLookup(t *testing.T) {
 	if _, err := l.Lookup(ctx, other); !gateway.IsKind(err, gateway.KindInvalid) {
 		t.Errorf("lookup without FirstSent: %v", err)
 	}
-	// Mews failing is no answer: the lookup is asked again later.
-	s.SetFaults(sim.Faults{Storm: 1, StormRetryAfter: time.Second})
+	// Mews failing is no answer: the lookup is asked again later. Every
+	// request meets the 429, not only the first: the links' pollers also
+	// read, and one of them may take a single one.
+	s.SetFaults(sim.Faults{Storm: 1000, StormRetryAfter: time.Second})
 	if _, err := l.Lookup(ctx, p); !gateway.IsKind(err, gateway.KindTransient) {
 		t.Errorf("lookup meeting a 429: %v", err)
 	}
