@@ -488,8 +488,8 @@ func TestMigrateTwoAtOnce(t *testing.T) {
 		}
 		defer stores[i].Close()
 	}
-	if n := count(t, stores[0], "SELECT count(*) FROM callgate.schema_migration"); n != 6 {
-		t.Errorf("%d migrations recorded, want 6 (001_schema, 002_chain, 003_calls_epoch, 004_epochs, 005_guest_data, 006_event_entry)", n)
+	if n := count(t, stores[0], "SELECT count(*) FROM callgate.schema_migration"); n != 7 {
+		t.Errorf("%d migrations recorded, want 7 (001_schema … 006_event_entry, 007_properties_epoch)", n)
 	}
 }
 

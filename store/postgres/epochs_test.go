@@ -335,3 +335,31 @@ func TestApplyNewEpochKeepsItsLineagesChain(t *testing.T) {
 		t.Errorf("the same epoch with its lineage's chain epoch: %v", err)
 	}
 }
+
+// TestPropertiesNameTheCurrentEpoch: the replaced file of a restored
+// journal may ship its last events after the restored epoch began;
+// callgate.properties still names the restored epoch (the one no other
+// follows), not the one last received.
+func TestPropertiesNameTheCurrentEpoch(t *testing.T) {
+	const a, b = "epoch-a", "epoch-b"
+	l := mixedLog(a, 20)
+	all := uint64(len(l.Events()))
+	half := all / 2
+	s, _ := open(t)
+	if _, err := s.Apply(testCtx(t), "grand", l.Batch(1, half)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(testCtx(t), "grand", restoredBatch(l, b, a, entriesAt(l, half), 1, half)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(testCtx(t), "grand", l.Batch(half+1, all)); err != nil { // the old file's tail, late
+		t.Fatal(err)
+	}
+	var epoch string
+	if err := s.Pool().QueryRow(testCtx(t), "SELECT epoch FROM callgate.properties WHERE property = 'grand'").Scan(&epoch); err != nil {
+		t.Fatal(err)
+	}
+	if epoch != b {
+		t.Errorf("callgate.properties names epoch %s, want the restored %s", epoch, b)
+	}
+}
