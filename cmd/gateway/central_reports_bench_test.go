@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
 	"callgate/gateway"
@@ -181,74 +179,16 @@ func loadCalls(ctx context.Context, tb testing.TB, s *postgres.Store, n, props i
 	if _, err := s.Apply(ctx, "parts", l.Batch(1, 2)); err != nil {
 		tb.Fatal(err)
 	}
-	cols := []string{"property", "epoch", "entry", "created_utc", "state", "updated_utc", "last_seq", "received_utc", "source",
-		"start_local", "start_utc", "extension", "room", "dialed", "duration_s", "direction", "trunk", "class", "destination", "band",
-		"billable_s", "chargeable", "carrier_minor", "markup_minor", "surcharge_minor", "tax_minor", "total_minor", "currency",
-		"tariff_version", "posting", "sent_utc", "pms_answer", "answer_utc", "replays", "entry_utc", "call", "charge", "ring_s"}
-	month := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	per := n / props
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, props)
-	work := make(chan int, props)
-	for p := 0; p < props; p++ {
-		name := fmt.Sprintf("p%03d", p)
-		if _, err := s.AddProperty(ctx, name); err != nil {
+	names := make([]string, props)
+	for p := range names {
+		names[p] = fmt.Sprintf("p%03d", p)
+		if _, err := s.AddProperty(ctx, names[p]); err != nil {
 			tb.Fatal(err)
 		}
-		work <- p
 	}
-	close(work)
-	for w := 0; w < 2; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range work {
-				rng := rand.New(rand.NewPCG(uint64(p), 16))
-				name := fmt.Sprintf("p%03d", p)
-				i := 0
-				_, err := s.Pool().CopyFrom(ctx, pgx.Identifier{"callgate", "call_state"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-					if i == per {
-						return nil, nil
-					}
-					i++
-					at := month.Add(time.Duration(rng.Int64N(int64(29*24*time.Hour + 20*time.Hour)))).Truncate(time.Second)
-					dur := int(rng.ExpFloat64() * 180)
-					ring := rng.IntN(31)
-					dir, caller := "out", ""
-					switch r := rng.IntN(100); {
-					case r < 15:
-						dir, caller = "in", fmt.Sprintf("+4420794%05d", rng.IntN(3000))
-					case r < 20:
-						dir = "internal"
-					}
-					ext := fmt.Sprint(200 + rng.IntN(300))
-					dialed := fmt.Sprintf("0044207946%04d", rng.IntN(10000))
-					total := int64(20 + rng.IntN(2000))
-					created := at.Add(time.Duration(dur+ring+1) * time.Second)
-					call := fmt.Sprintf(`{"format":"avaya-cdr","extension":%q,"dialed":%q,"caller_id":%q,"start":%q,"start_utc":%q,"duration_s":%d,"direction":%q,"trunk":"%d","ring_s":%d}`,
-						ext, dialed, caller, at.Format(gateway.WallClockLayout), at.Format(time.RFC3339), dur, dir, 1+rng.IntN(8), ring)
-					charge := fmt.Sprintf(`{"class":"international","destination":"United Kingdom","band":"peak","billable_s":%d,"chargeable":true,"carrier_minor":%d,"markup_minor":%d,"surcharge_minor":0,"tax_minor":0,"total_minor":%d,"currency":"EUR","tariff_version":"base"}`,
-						dur, total/2, total-total/2, total)
-					return []any{name, "e", int64(i), created, "posted", created, int64(i * 5), created, "tcp", at, at, ext, ext, dialed,
-						int32(dur), dir, "1", "international", "United Kingdom", "peak", int32(dur), true, total / 2, total - total/2, int64(0), int64(0),
-						total, "EUR", "base", int64(i), created, "OK", created, int32(0), at, call, charge, int32(ring)}, nil
-				}))
-				if err != nil {
-					errs <- fmt.Errorf("%s: %w", name, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	start := time.Now()
+	if err := pgtest.LoadCalls(ctx, s.Pool(), names, n/props, pgtest.CallsOptions{CallerIDs: true}); err != nil {
 		tb.Fatal(err)
 	}
-	copied := time.Since(start)
-	if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE callgate.call_state"); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Logf("loaded %d calls over %d properties: COPY %s, VACUUM ANALYZE %s", per*props, props, copied.Round(time.Millisecond), (time.Since(start) - copied).Round(time.Millisecond))
+	tb.Logf("loaded %d calls over %d properties: COPY and VACUUM ANALYZE %s", n/props*props, props, time.Since(start).Round(time.Millisecond))
 }

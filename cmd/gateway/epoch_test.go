@@ -14,7 +14,6 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/ship"
-	"callgate/internal/pgtest"
 	"callgate/store"
 	"callgate/store/postgres"
 )
@@ -158,20 +157,7 @@ func checkEntries(t *testing.T, got map[[2]string]centralCall, epoch string, ens
 // each call once: the calls of the backup in the new epoch's state, the
 // calls lost with the restore from the old epoch, the new calls.
 func TestRestoredJournalNewEpochAtCentral(t *testing.T) {
-	dsn := pgtest.DB(t)
-	cfg := writeCentralConfig(t, dsn, "127.0.0.1:0", "")
-	tok := addProperty(t, cfg, "harbour")
-	base := serveCentral(t, cfg)
-	dir := t.TempDir()
-	tokFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokFile, []byte(tok+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	client, err := ship.NewClient(ship.ClientConfig{URL: base, TokenFile: tokFile, Property: "harbour"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client, dsn, dir := restoreCentral(t)
 	ctx := context.Background()
 	path := filepath.Join(dir, "journal.db")
 	opt := store.Options{Location: time.UTC}

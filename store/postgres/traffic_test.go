@@ -4,9 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"callgate/gateway"
 	"callgate/gateway/gatewaytest"
+	"callgate/internal/pgtest"
 	"callgate/store/postgres"
 )
 
@@ -100,77 +99,17 @@ func loadMonth(tb testing.TB, s *postgres.Store, calls int) {
 			tb.Fatal(err)
 		}
 	}
-	cols := []string{"property", "epoch", "entry", "created_utc", "state", "updated_utc", "last_seq", "received_utc", "source",
-		"start_local", "start_utc", "extension", "room", "dialed", "duration_s", "direction", "trunk", "class", "destination", "band",
-		"billable_s", "chargeable", "carrier_minor", "markup_minor", "surcharge_minor", "tax_minor", "total_minor", "currency",
-		"tariff_version", "posting", "sent_utc", "pms_answer", "answer_utc", "replays", "entry_utc", "call", "charge", "ring_s"}
-	month := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	names := make([]string, props)
+	for p := range names {
+		names[p] = fmt.Sprintf("p%03d", p)
+	}
 	per := calls / props
 	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, props)
-	work := make(chan int, props)
-	for p := 0; p < props; p++ {
-		work <- p
-	}
-	close(work)
-	for w := 0; w < 2; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range work {
-				rng := rand.New(rand.NewPCG(uint64(p), 16))
-				name := fmt.Sprintf("p%03d", p)
-				i := 0
-				_, err := s.Pool().CopyFrom(ctx, pgx.Identifier{"callgate", "call_state"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-					if i == per {
-						return nil, nil
-					}
-					i++
-					at := month.Add(time.Duration(rng.Int64N(int64(29*24*time.Hour + 20*time.Hour))))
-					at = at.Truncate(time.Second)
-					dur := int(rng.ExpFloat64() * 180)
-					if i%997 == 0 {
-						dur = 3600 + rng.IntN(7200)
-					}
-					ring := rng.IntN(31)
-					dir := "out"
-					switch r := rng.IntN(100); {
-					case r < 15:
-						dir = "in"
-					case r < 20:
-						dir = "internal"
-					}
-					ext := fmt.Sprint(200 + rng.IntN(300))
-					dialed := fmt.Sprintf("0044207946%04d", rng.IntN(10000))
-					total := int64(20 + rng.IntN(2000))
-					created := at.Add(time.Duration(dur+ring+1) * time.Second)
-					call := fmt.Sprintf(`{"format":"avaya-cdr","extension":%q,"dialed":%q,"start":%q,"start_utc":%q,"duration_s":%d,"direction":%q,"trunk":"%d","ring_s":%d}`,
-						ext, dialed, at.Format(gateway.WallClockLayout), at.Format(time.RFC3339), dur, dir, 1+rng.IntN(8), ring)
-					charge := fmt.Sprintf(`{"class":"international","destination":"United Kingdom","band":"peak","billable_s":%d,"chargeable":true,"carrier_minor":%d,"markup_minor":%d,"surcharge_minor":0,"tax_minor":0,"total_minor":%d,"currency":"EUR","tariff_version":"base"}`,
-						dur, total/2, total-total/2, total)
-					return []any{name, "e", int64(i), created, "posted", created, int64(i * 5), created, "tcp", at, at, ext, ext, dialed,
-						int32(dur), dir, "1", "international", "United Kingdom", "peak", int32(dur), true, total / 2, total - total/2, int64(0), int64(0),
-						total, "EUR", "base", int64(i), created, "OK", created, int32(0), at, call, charge, int32(ring)}, nil
-				}))
-				if err != nil {
-					errs <- fmt.Errorf("%s: %w", name, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := pgtest.LoadCalls(ctx, s.Pool(), names, per, pgtest.CallsOptions{LongEvery: 997}); err != nil {
 		tb.Fatal(err)
 	}
-	copied := time.Since(start)
-	if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE callgate.call_state"); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Logf("loaded %d calls over %d properties: COPY %s (%.0f rows/s), VACUUM ANALYZE %s", per*props, props,
-		copied.Round(time.Millisecond), float64(per*props)/copied.Seconds(), (time.Since(start) - copied).Round(time.Millisecond))
+	tb.Logf("loaded %d calls over %d properties: COPY and VACUUM ANALYZE %s (%.0f rows/s)", per*props, props,
+		time.Since(start).Round(time.Millisecond), float64(per*props)/time.Since(start).Seconds())
 }
 
 // TestBusyHourMonth (opt-in: -busyhour N) loads 100 properties × N/100
