@@ -57,7 +57,7 @@ type ShipBatch struct {
 	Events []Event
 	// PrevHash is the hash of the event before Events[0] (zero when
 	// Events[0].Seq is 1: event 1 chains from the epoch's genesis,
-	// ship.Genesis), so the central can check the chain continues
+	// JournalGenesis), so the central can check the chain continues
 	// from what it stored.
 	PrevHash [32]byte
 	// Site is the property as it stood when the batch was read, for the

@@ -146,25 +146,25 @@ func linkCapability(l PMSLink) (PostCapability, PostProver) {
 func firstSent(en Entry) time.Time {
 	var t time.Time
 	for _, h := range en.History {
-		switch h.To {
-		case StateReposted, StateTransferred:
+		switch {
+		case startsAfresh(h):
 			t = time.Time{}
-		case StateQueued:
-			// Back to the queue from sent: the PMS said "not now" (a 429,
-			// RY), so that try stored nothing — not a charge, not a key.
-			if h.From == StateSent {
-				t = time.Time{}
-			}
-		case StateSent:
-			if t.IsZero() {
-				t = h.Time
-			}
+		case h.To == StateSent && t.IsZero():
+			t = h.Time
 		}
 	}
 	if t.IsZero() {
 		return en.Sent
 	}
 	return t
+}
+
+// startsAfresh reports whether move h makes the entry's posting start
+// afresh: a person put it back (reposted, transferred: a new number), or
+// it went back to the queue from sent because the PMS said "not now" (a
+// 429, RY), so that try stored nothing — not a charge, not a key.
+func startsAfresh(h StateChange) bool {
+	return h.To == StateReposted || h.To == StateTransferred || (h.To == StateQueued && h.From == StateSent)
 }
 
 // lostReason is the reason of the move to resolving after a lost answer.
@@ -199,7 +199,7 @@ func (e *Engine) resolveEntry(ctx, postCtx context.Context, en Entry) PostOutcom
 func resolvingSoFar(en Entry) (began time.Time, failed int) {
 	for _, h := range en.History {
 		switch {
-		case h.To == StateReposted || h.To == StateTransferred || (h.To == StateQueued && h.From == StateSent):
+		case startsAfresh(h):
 			began, failed = time.Time{}, 0
 		case h.To == StateResolving && h.From == StateResolving:
 			failed++

@@ -116,11 +116,17 @@ var backupMu sync.Mutex
 // journal's inode: the copy mark tells that one (docs/journal.md,
 // "Epochs").
 func fileIdentity(path string) string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
+	return identityOf(path, absPath(path))
+}
+
+// chainEpochOf is the epoch the journal's hash chain starts from, as meta m
+// holds it: chain_epoch, absent in a journal that never changed epoch
+// (then epoch itself).
+func chainEpochOf(m *bolt.Bucket, epoch string) string {
+	if c := m.Get(kChainEpoch); len(c) > 0 {
+		return string(c)
 	}
-	return identityOf(path, abs)
+	return epoch
 }
 
 // sameFile reports whether two identities name one file: the same inode.
@@ -172,10 +178,7 @@ func (j *Journal) newEpoch(id, cause string) error {
 	var sentence string
 	err := j.write(context.Background(), "start a new epoch", func(w *txw) error {
 		f = epochFollows{Epoch: j.epoch, Entry: w.entryN, Seq: w.headSeq}
-		chainEpoch := string(w.meta.Get(kChainEpoch))
-		if chainEpoch == "" {
-			chainEpoch = j.epoch
-		}
+		chainEpoch := chainEpochOf(w.meta, j.epoch)
 		fj, err := json.Marshal(f)
 		if err != nil {
 			return err
@@ -270,10 +273,7 @@ func (j *Journal) copyMark(what string) string {
 
 // readEpochs fills the epoch fields of in from the meta bucket.
 func readEpochs(m *bolt.Bucket, in *gateway.JournalInfo) {
-	in.ChainEpoch = string(m.Get(kChainEpoch))
-	if in.ChainEpoch == "" {
-		in.ChainEpoch = in.Epoch
-	}
+	in.ChainEpoch = chainEpochOf(m, in.Epoch)
 	for _, a := range ancestry(m) {
 		in.Ancestry = append(in.Ancestry, gateway.EpochAncestor{Epoch: a.Epoch, Entry: a.Entry, Seq: a.Seq})
 	}

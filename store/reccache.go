@@ -25,10 +25,8 @@ import (
 type cachedRec struct {
 	r *rec
 	// orig is the entry's index keys as the buckets hold them (none for an
-	// entry created in this write); keyed once they are known.
-	orig  [4][]byte
-	keyed bool
-	dirty bool
+	// entry created in this write).
+	orig [4][]byte
 }
 
 // cacheRecs turns the cache on for the rest of the write.
@@ -52,21 +50,18 @@ func (w *txw) cachedGet(id uint64) (*rec, bool) {
 func (w *txw) cachePut(old, r *rec) {
 	c := w.recs[r.id]
 	if c == nil {
-		c = &cachedRec{r: old}
-		w.recs[r.id] = c
-	}
-	if !c.keyed {
-		if c.r != nil {
-			c.orig = c.r.indexKeys()
+		c = &cachedRec{}
+		if old != nil {
+			c.orig = old.indexKeys()
 		}
-		c.keyed = true
+		w.recs[r.id] = c
 	}
 	if old != nil {
 		w.deltas[old.state]--
 	}
 	w.deltas[r.state]++
 	w.retally(old, r)
-	c.r, c.dirty = r, true
+	c.r = r
 }
 
 // exists reports whether entry id exists, for the cache or the bucket.
@@ -84,28 +79,16 @@ func (w *txw) flushRecs() error {
 		return nil
 	}
 	ids := make([]uint64, 0, len(w.recs))
-	for id, c := range w.recs {
-		if c.dirty {
-			ids = append(ids, id)
-		}
+	for id := range w.recs {
+		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
 		c := w.recs[id]
 		nk := c.r.indexKeys()
 		for i := range nk {
-			if c.orig[i] != nil && string(c.orig[i]) == string(nk[i]) {
-				continue
-			}
-			if c.orig[i] != nil {
-				if err := w.bucket(i).Delete(c.orig[i]); err != nil {
-					return err
-				}
-			}
-			if nk[i] != nil {
-				if err := w.bucket(i).Put(nk[i], nil); err != nil {
-					return err
-				}
+			if err := w.moveKey(i, c.orig[i], nk[i]); err != nil {
+				return err
 			}
 		}
 		if err := w.entries.Put(be64(id), c.r.encode()); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -275,7 +274,7 @@ func (j *Journal) init() error {
 		}
 		schema = int(u64(m.Get(kSchema)))
 		j.epoch = string(m.Get(kEpoch))
-		chainEpoch = string(m.Get(kChainEpoch))
+		chainEpoch = chainEpochOf(m, j.epoch)
 		if schema == currentSchema {
 			if err := checkStructure(tx, j.path, !j.opt.ReadOnly); err != nil {
 				return gateway.Errorf(gateway.KindInternal, "the journal %s is damaged (%v): %s", j.path, err, fixDamaged)
@@ -286,10 +285,7 @@ func (j *Journal) init() error {
 	if err != nil {
 		return err
 	}
-	if chainEpoch == "" {
-		chainEpoch = j.epoch
-	}
-	j.genesis = sha256.Sum256([]byte("callgate journal " + chainEpoch))
+	j.genesis = gateway.JournalGenesis(chainEpoch)
 	switch {
 	case fresh && j.opt.ReadOnly:
 		return gateway.Errorf(gateway.KindInvalid, "%s is an empty file, not a journal yet: start the gateway once to create it", j.path)
@@ -314,7 +310,7 @@ func (j *Journal) init() error {
 
 func (j *Journal) create() error {
 	j.epoch = newUUID()
-	j.genesis = sha256.Sum256([]byte("callgate journal " + j.epoch))
+	j.genesis = gateway.JournalGenesis(j.epoch)
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {

@@ -373,24 +373,14 @@ func (w *txw) putRec(old, r *rec) error {
 		w.deltas[old.state]--
 	}
 	for i := range nk {
-		if ok[i] != nil && string(ok[i]) == string(nk[i]) {
-			continue
-		}
 		if old == nil && i > 0 && w.sorted != nil {
 			if nk[i] != nil {
 				w.sorted[i] = append(w.sorted[i], nk[i])
 			}
 			continue
 		}
-		if ok[i] != nil {
-			if err := w.bucket(i).Delete(ok[i]); err != nil {
-				return err
-			}
-		}
-		if nk[i] != nil {
-			if err := w.bucket(i).Put(nk[i], nil); err != nil {
-				return err
-			}
+		if err := w.moveKey(i, ok[i], nk[i]); err != nil {
+			return err
 		}
 	}
 	w.deltas[r.state]++
@@ -432,4 +422,21 @@ func (w *txw) deleteRec(r *rec) error {
 	w.deltas[r.state]--
 	w.retally(r, nil)
 	return w.entries.Delete(be64(r.id))
+}
+
+// moveKey replaces index i's key old with nk (either may be nil; the same
+// key is left as it is).
+func (w *txw) moveKey(i int, old, nk []byte) error {
+	if old != nil && string(old) == string(nk) {
+		return nil
+	}
+	if old != nil {
+		if err := w.bucket(i).Delete(old); err != nil {
+			return err
+		}
+	}
+	if nk != nil {
+		return w.bucket(i).Put(nk, nil)
+	}
+	return nil
 }

@@ -297,39 +297,27 @@ func ingestServer(a *app, s *postgres.Store) *http.Server {
 	}
 }
 
-// serveCentralAndConsole serves the ingest server srv on ln and, when csrv is set,
-// the chain console on cln, until ctx ends (central serve, the chain
-// demo); closeConsole ends the console's streams before the shutdown.
+// serveCentralAndConsole serves the ingest server srv on ln and the chain
+// console csrv on cln until ctx ends (central serve, the chain demo);
+// closeConsole ends the console's streams before the shutdown.
 func serveCentralAndConsole(ctx context.Context, a *app, srv *http.Server, ln net.Listener, csrv *http.Server, cln net.Listener, closeConsole func()) error {
-	servers := 1
 	done := make(chan error, 2)
 	go func() { done <- srv.Serve(ln) }()
-	if csrv != nil {
-		servers = 2
-		go func() { done <- csrv.Serve(cln) }()
-	}
+	go func() { done <- csrv.Serve(cln) }()
 	select {
 	case err := <-done:
 		srv.Close()
-		if csrv != nil {
-			csrv.Close()
-			<-done
-		}
+		csrv.Close()
+		<-done
 		return fmt.Errorf("the central stopped serving: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if closeConsole != nil {
-		closeConsole()
-	}
-	err := srv.Shutdown(sctx)
-	if csrv != nil {
-		err = errors.Join(err, csrv.Shutdown(sctx))
-	}
-	for range servers {
-		<-done
-	}
+	closeConsole()
+	err := errors.Join(srv.Shutdown(sctx), csrv.Shutdown(sctx))
+	<-done
+	<-done
 	a.log.Info().Msg("central stopped")
 	return err
 }

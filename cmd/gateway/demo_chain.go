@@ -15,7 +15,6 @@ import (
 	"callgate/gateway/console"
 	"callgate/internal/pgcluster"
 	"callgate/store/postgres"
-	"callgate/tariff"
 )
 
 // runChainDemo is `gateway demo --sites N` (docs/central.md, "Demo"): a
@@ -70,8 +69,7 @@ func runChainDemo(ctx context.Context, a *app, o demoOptions, n int) error {
 		ln.Close()
 		return err
 	}
-	cons, err := console.NewChain(console.ChainOptions{Chain: chainStore{st}, MinorDigits: tariff.MinorDigits,
-		Logger: log.With().Str("component", "chain-console").Logger()})
+	cons, err := newChainConsole(a, st, &CentralFile{})
 	if err != nil {
 		ln.Close()
 		cln.Close()
@@ -98,9 +96,6 @@ func runChainDemo(ctx context.Context, a *app, o demoOptions, n int) error {
 			return err
 		}
 		tok, err := st.AddProperty(ctx, name)
-		if err != nil && keep && strings.Contains(err.Error(), "exists") {
-			err = fmt.Errorf("%w (each run of the chain demo starts a new PostgreSQL: use a new --dir)", err)
-		}
 		if err != nil {
 			return fmt.Errorf("the demo's property %s: %w", name, err)
 		}

@@ -83,8 +83,12 @@ type cloudSection[C any] struct {
 
 // cloudPMS makes the pmsProtocols entry of a cloud PMS adapter: name is its
 // pms.protocol, capability what its link declares, def its DefaultConfig,
-// check its Config's Check (keys under "pms."), open opens its link.
-func cloudPMS[C any](name string, capability gateway.PostCapability, def func() C, check func(*C, *gateway.Checker),
+// check its Config's Check (keys under "pms."), open opens its link. Its
+// Config resolves its secret and token files' paths (ResolvePaths).
+func cloudPMS[C any, P interface {
+	*C
+	ResolvePaths(func(string) string)
+}](name string, capability gateway.PostCapability, def func() C, check func(*C, *gateway.Checker),
 	open func(c *C, env pmsEnv) (gateway.PMSLink, error)) *pmsProtocol {
 	section := func(c *Config) *cloudSection[C] {
 		s, _ := c.PMSCloud.(*cloudSection[C])
@@ -104,9 +108,7 @@ func cloudPMS[C any](name string, capability gateway.PostCapability, def func() 
 			r := decodePMS(data, s)
 			// Secret and token files are relative to the config file, as
 			// every file it names: serve runs from / under systemd.
-			if p, ok := any(&s.Config).(interface{ ResolvePaths(func(string) string) }); ok {
-				p.ResolvePaths(c.Resolve)
-			}
+			P(&s.Config).ResolvePaths(c.Resolve)
 			return r
 		},
 		check: func(c *Config, k *checker) {

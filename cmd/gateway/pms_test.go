@@ -42,6 +42,14 @@ func (c *testCloudConfig) Check(k *gateway.Checker) {
 	}
 }
 
+// ResolvePaths makes the secret file's path relative to the config, as the
+// cloud adapters' configs do.
+func (c *testCloudConfig) ResolvePaths(resolve func(string) string) {
+	if c.Auth.ClientSecretFile != "" {
+		c.Auth.ClientSecretFile = resolve(c.Auth.ClientSecretFile)
+	}
+}
+
 // testCloudOpened is the link the test protocol opened last.
 var testCloudOpened *gatewaytest.PMSLink
 

@@ -49,6 +49,9 @@ type ChainTraffic interface {
 	ChainTraffic(ctx context.Context, properties []string, from, to time.Time) (report.Hourly, error)
 }
 
+// carriersAtCentral refuses the carriers report at the central.
+const carriersAtCentral = "the carriers report re-rates under a property's tariffs: run it at the property"
+
 // ChainReport runs report r over the central's entries of the properties
 // list (nil: every one): gateway/report's own code over the entries as the
 // properties' journals show them, so each report has one definition, over
@@ -60,7 +63,7 @@ type ChainTraffic interface {
 // same code.
 func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, o report.Options) (*report.Table, error) {
 	if r.Name == "carriers" {
-		return nil, gateway.Errorf(gateway.KindInvalid, "the carriers report re-rates under a property's tariffs: run it at the property")
+		return nil, gateway.Errorf(gateway.KindInvalid, carriersAtCentral)
 	}
 	ps, err := ch.ChainProperties(ctx, list)
 	if err != nil {
@@ -86,6 +89,20 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 		// report takes the defaults a property's config starts from.
 		o.Thresholds = report.DefaultThresholds()
 	}
+	t, err := chainTable(ctx, ch, r, list, o)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 1 {
+		t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
+	}
+	return t, nil
+}
+
+// chainTable computes report r over the properties list with options o
+// checked: in SQL where the chain folds it (ChainTraffic, ChainSums), else
+// by folding the streamed entries.
+func chainTable(ctx context.Context, ch Chain, r report.Report, list []string, o report.Options) (*report.Table, error) {
 	if tc, ok := ch.(ChainTraffic); ok && r.ByHour() {
 		from, to := report.TrafficPeriod(o)
 		hs, err := tc.ChainTraffic(ctx, list, from, to)
@@ -95,9 +112,6 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 		t, err := r.FromHourly(hs, o)
 		if err != nil {
 			return nil, err
-		}
-		if len(ps) > 1 {
-			t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
 		}
 		return t, nil
 	}
@@ -110,9 +124,6 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 		t, err := r.FromKeySums(sums, o)
 		if err != nil {
 			return nil, err
-		}
-		if len(ps) > 1 {
-			t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
 		}
 		return t, nil
 	}
@@ -142,14 +153,7 @@ func ChainReport(ctx context.Context, ch Chain, r report.Report, list []string, 
 			return nil, err
 		}
 	}
-	t, err := fo.Table()
-	if err != nil {
-		return nil, err
-	}
-	if len(ps) > 1 {
-		t.Title = fmt.Sprintf("%s (%d properties)", t.Title, len(ps))
-	}
-	return t, nil
+	return fo.Table()
 }
 
 type chainReportsPage struct {
@@ -178,7 +182,7 @@ func (s *Server) chainReportTable(c echo.Context, run bool) (*report.Table, repo
 		return nil, f, err
 	}
 	if f.Report == "carriers" {
-		return nil, f, echo.NewHTTPError(http.StatusBadRequest, "the carriers report re-rates under a property's tariffs: run it at the property")
+		return nil, f, echo.NewHTTPError(http.StatusBadRequest, carriersAtCentral)
 	}
 	o, err := s.reportOptions(&f)
 	if err != nil || !run {

@@ -62,13 +62,7 @@ func (s *Server) money(minor int64, currency string) string {
 }
 
 func (s *Server) decimal(minor int64, currency string) string {
-	d := 2
-	if s.o.MinorDigits != nil {
-		if n, ok := s.o.MinorDigits(currency); ok {
-			d = n
-		}
-	}
-	return gateway.FormatMinor(minor, d)
+	return gateway.FormatMinor(minor, s.digits(currency))
 }
 
 // mask hides all but the configured leading digits of a number.

@@ -416,7 +416,7 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	switch {
 	case errors.As(err, &gap):
 		if last := max(in.LastSeq, evs[len(evs)-1].Seq); gap.Cursor > last {
-			return false, gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, gap.Cursor, last)
+			return false, aheadOfJournal(r.epoch, gap.Cursor, last)
 		}
 		if skipped != 0 && gap.Cursor+1 >= skipped {
 			// Sending again from the central's cursor would skip the
@@ -443,7 +443,7 @@ func (r *shipRun) step(ctx context.Context) (bool, error) {
 	// before a kill): the shipper goes on from the central's cursor. More
 	// than the journal holds is another journal's.
 	if last := max(in.LastSeq, evs[len(evs)-1].Seq); ack.Cursor > last {
-		return false, gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, ack.Cursor, last)
+		return false, aheadOfJournal(r.epoch, ack.Cursor, last)
 	}
 	if err := r.acked(ctx, ack, 1); err != nil {
 		return false, err
@@ -589,7 +589,7 @@ func (r *shipRun) probe(ctx context.Context) {
 	in, err := r.s.Queries.Info(ctx)
 	if err != nil || ack.Cursor > in.LastSeq {
 		if err == nil {
-			err = gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", r.epoch, ack.Cursor, in.LastSeq)
+			err = aheadOfJournal(r.epoch, ack.Cursor, in.LastSeq)
 		}
 		r.failed(err)
 		return
@@ -663,4 +663,10 @@ func (r *shipRun) guestNames(ctx context.Context, evs []gateway.Event) ([]gatewa
 		return cmp.Or(cmp.Compare(a.Room, b.Room), cmp.Compare(a.Reservation, b.Reservation))
 	})
 	return out, nil
+}
+
+// aheadOfJournal is the refusal of a central whose cursor for epoch is
+// beyond the journal's last event: another journal ships as this property.
+func aheadOfJournal(epoch string, cursor, last uint64) error {
+	return gateway.Errorf(gateway.KindRejected, "the central holds epoch %s up to event %d, beyond this journal's event %d: two gateways ship as one property; give each its own central.property and token", epoch, cursor, last)
 }

@@ -355,13 +355,8 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 	if err := checkAncestry(w); err != nil {
 		return b, err
 	}
-	if w.PrunedFrom != 0 {
-		switch {
-		case w.Follows == "":
-			return b, gateway.Errorf(gateway.KindInvalid, "the batch goes on after events removed from %d on but follows no epoch: only an epoch that follows another does", w.PrunedFrom)
-		case len(w.Events) == 0 || w.PrunedFrom >= eventSeq(w.Events[0]):
-			return b, gateway.Errorf(gateway.KindInvalid, "the batch's pruned_from %d is not before its first event", w.PrunedFrom)
-		}
+	if w.PrunedFrom != 0 && w.Follows == "" {
+		return b, gateway.Errorf(gateway.KindInvalid, "the batch goes on after events removed from %d on but follows no epoch: only an epoch that follows another does", w.PrunedFrom)
 	}
 	b.Epoch, b.Follows, b.FollowsEntry, b.PrunedFrom = w.Epoch, w.Follows, w.FollowsEntry, w.PrunedFrom
 	if w.SealableUpto != nil {
@@ -393,6 +388,9 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		if err != nil {
 			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's event %d: %v", i+1, err)
 		}
+		if i == 0 && b.PrunedFrom >= e.Seq {
+			return gateway.ShipBatch{}, gateway.Errorf(gateway.KindInvalid, "the batch's pruned_from %d is not before its first event", b.PrunedFrom)
+		}
 		if i == 0 && e.Seq == 1 {
 			// Event 1 chains from the genesis of the chain's epoch,
 			// which the batch does not carry (docs/journal.md, "Hash
@@ -423,22 +421,6 @@ func checkBatch(w *wireBatch) (gateway.ShipBatch, error) {
 		b.GuestNames = append(b.GuestNames, gateway.ShipGuestName(g))
 	}
 	return b, nil
-}
-
-// eventSeq is a shipped event's sequence number as its envelope gives
-// it; 0 when it cannot be read (decodeEvent then says why).
-func eventSeq(we wireEvent) uint64 {
-	var hd struct {
-		Seq uint64 `json:"seq"`
-	}
-	raw := we.Event
-	if raw == nil {
-		raw = we.Sealed
-	}
-	if json.Unmarshal(raw, &hd) != nil {
-		return 0
-	}
-	return hd.Seq
 }
 
 // checkAncestry checks a batch's ancestry: epochs, none the batch's own
@@ -518,12 +500,6 @@ func chain(prev [32]byte, body []byte) [32]byte {
 	h.Sum(out[:0])
 	return out
 }
-
-// Genesis is the "hash of event 0" of a journal epoch, from which its
-// event 1 chains: SHA-256 of "callgate journal " and the epoch, as package
-// store writes it (docs/journal.md, "Hash chain"). A batch starting at
-// event 1 carries a zero PrevHash and is checked from Genesis.
-func Genesis(epoch string) [32]byte { return gateway.JournalGenesis(epoch) }
 
 // Chain is chain for the central, which checks that a batch continues
 // from the last event it stored.

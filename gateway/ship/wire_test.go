@@ -34,7 +34,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.json from the cases 
 // journal's stored form, as Queries.Events returns them.
 func events(first uint64, n int, prev [32]byte) []gateway.Event {
 	if first == 1 {
-		prev = Genesis(testEpoch)
+		prev = gateway.JournalGenesis(testEpoch)
 	}
 	out := make([]gateway.Event, n)
 	at := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)

@@ -21,8 +21,6 @@ type (
 	Options = pgcluster.Options
 )
 
-// ErrMissing says the server programs are not installed.
-var ErrMissing = pgcluster.ErrMissing
 
 // Find returns the folder holding initdb and pg_ctl, or ErrMissing.
 func Find() (string, error) { return pgcluster.Find() }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,14 +27,15 @@ type CallFilter struct {
 }
 
 // callsWhere is the calls list's selection (callsArgs gives its
-// arguments $1 to $9).
+// arguments $1 to $9), and callsOrder its order.
 const callsWhere = `FROM callgate.call_state c LEFT JOIN callgate.site s ON s.property = c.property
 		WHERE ($1::text[] IS NULL OR c.property = ANY($1)) AND c.superseded_by IS NULL
 		  AND ($2::timestamptz IS NULL OR c.entry_utc >= $2) AND ($3::timestamptz IS NULL OR c.entry_utc < $3)
 		  AND ($4::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date >= $4)
 		  AND ($5::date IS NULL OR (c.entry_utc AT TIME ZONE COALESCE(NULLIF(s.timezone, ''), 'UTC'))::date <= $5)
-		  AND ($6 = '' OR c.room = $6) AND ($7 = '' OR c.extension = $7) AND ($8 = '' OR c.state = $8) AND ($9 = '' OR c.class = $9)
-		ORDER BY c.entry_utc DESC, c.property, c.epoch, c.entry DESC`
+		  AND ($6 = '' OR c.room = $6) AND ($7 = '' OR c.extension = $7) AND ($8 = '' OR c.state = $8) AND ($9 = '' OR c.class = $9)`
+
+const callsOrder = ` ORDER BY c.entry_utc DESC, c.property, c.epoch, c.entry DESC`
 
 const callsCols = `c.property, c.epoch, c.entry, c.created_utc, c.state, c.updated_utc, c.last_seq, c.received_utc, c.source,
 			c.room, c.reservation, c.posting, c.sent_utc, c.pms_answer, c.pms_answer_text, c.answer_utc, c.replays, c.entry_utc, c.call::text, c.charge::text`
@@ -63,7 +63,7 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]CentralEntry, error)
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+callsCols+` `+callsWhere+` OFFSET $10 LIMIT $11`, append(callsArgs(f), f.Offset, f.Limit)...)
+	rows, err := s.pool.Query(ctx, `SELECT `+callsCols+` `+callsWhere+callsOrder+` OFFSET $10 LIMIT $11`, append(callsArgs(f), f.Offset, f.Limit)...)
 	if err != nil {
 		return nil, classify(err, "list the calls")
 	}
@@ -93,10 +93,9 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]CentralEntry, error)
 // keep the page; an error from fn, or ctx ending (the client gone), stops
 // the scan and is returned.
 func (s *Store) EachCall(ctx context.Context, f CallFilter, page int, count func(int64) error, fn func([]CentralEntry) error) error {
-	c := cursor{q: `DECLARE entries NO SCROLL CURSOR FOR SELECT ` + callsCols + ` ` + callsWhere, args: callsArgs(f), page: page, count: count}
+	c := cursor{q: `DECLARE entries NO SCROLL CURSOR FOR SELECT ` + callsCols + ` ` + callsWhere + callsOrder, args: callsArgs(f), page: page, count: count}
 	if count != nil {
-		where := callsWhere[:strings.Index(callsWhere, "ORDER BY")]
-		c.countQ = `SELECT count(*) ` + where
+		c.countQ = `SELECT count(*) ` + callsWhere
 	}
 	return scanErr(ctx, scanCursor(ctx, s, c, fn), "export the calls")
 }

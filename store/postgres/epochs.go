@@ -25,7 +25,6 @@ import (
 
 // epochRow is one row of callgate.epoch.
 type epochRow struct {
-	chain   string
 	follows string
 	upto    uint64
 	n       int64 // order of first sight
@@ -94,8 +93,21 @@ func registerEpoch(ctx context.Context, tx pgx.Tx, property string, b gateway.Sh
 	return chain, err
 }
 
+// ancestors names the epochs epoch descends from (its lineage but
+// itself), sorted.
+func ancestors(eps map[string]epochRow, epoch string) []string {
+	var in []string
+	for e := range lineage(eps, epoch) {
+		if e != epoch {
+			in = append(in, e)
+		}
+	}
+	slices.Sort(in)
+	return in
+}
+
 func loadEpochs(ctx context.Context, tx pgx.Tx, property string) (map[string]epochRow, error) {
-	rows, err := tx.Query(ctx, "SELECT epoch, chain_epoch, COALESCE(follows, ''), follows_upto_entry, n FROM callgate.epoch WHERE property = $1", property)
+	rows, err := tx.Query(ctx, "SELECT epoch, COALESCE(follows, ''), follows_upto_entry, n FROM callgate.epoch WHERE property = $1", property)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +117,7 @@ func loadEpochs(ctx context.Context, tx pgx.Tx, property string) (map[string]epo
 		var e string
 		var r epochRow
 		var upto int64
-		if err := rows.Scan(&e, &r.chain, &r.follows, &upto, &r.n); err != nil {
+		if err := rows.Scan(&e, &r.follows, &upto, &r.n); err != nil {
 			return nil, err
 		}
 		r.upto = uint64(max(upto, 0))
@@ -230,13 +242,7 @@ func afterPruned(ctx context.Context, tx pgx.Tx, property, epoch string, seq uin
 	if r, ok := eps[epoch]; !ok || r.follows == "" {
 		return false, nil, nil
 	}
-	var in []string
-	for e := range lineage(eps, epoch) {
-		if e != epoch {
-			in = append(in, e)
-		}
-	}
-	slices.Sort(in)
+	in := ancestors(eps, epoch)
 	var held bool
 	err = tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM callgate.event WHERE property = $1 AND epoch = ANY($2) AND seq = $3 AND hash = $4)",
 		property, in, int64(seq), hash[:]).Scan(&held)
@@ -261,12 +267,7 @@ func gapHashes(ctx context.Context, tx pgx.Tx, property, epoch string) (map[uint
 	if err != nil {
 		return nil, err
 	}
-	var in []string
-	for e := range lineage(eps, epoch) {
-		if e != epoch {
-			in = append(in, e)
-		}
-	}
+	in := ancestors(eps, epoch)
 	out := map[uint64][][32]byte{}
 	for _, seq := range starts {
 		rows, err := tx.Query(ctx, "SELECT DISTINCT hash FROM callgate.event WHERE property = $1 AND epoch = ANY($2) AND seq = $3", property, in, seq-1)

@@ -96,12 +96,15 @@ func (s *Store) sealProperty(ctx context.Context, property string) (int64, error
 			if err := rows.Err(); err != nil {
 				return err
 			}
+			// One round trip for the transaction's updates.
+			var batch pgx.Batch
 			for _, r := range out {
-				if _, err := tx.Exec(ctx, `UPDATE callgate.event SET body = NULL, sealed = true, sealed_data = $5
+				batch.Queue(`UPDATE callgate.event SET body = NULL, sealed = true, sealed_data = $5
 					WHERE property = $1 AND epoch = $2 AND seq = $3 AND time_utc = $4 AND NOT sealed`,
-					property, r.epoch, r.seq, r.at, r.data); err != nil {
-					return err
-				}
+					property, r.epoch, r.seq, r.at, r.data)
+			}
+			if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+				return err
 			}
 			sealed = len(out)
 			return nil

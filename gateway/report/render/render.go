@@ -105,27 +105,16 @@ func writeTable(w io.Writer, t *report.Table) error {
 }
 
 // writeCSV writes RFC 4180 CSV whose cells a spreadsheet cannot take for
-// formulas (csvsafe: a cell of text from a call record may begin with =).
+// formulas (csvsafe: a cell of text from a call record may begin with =):
+// the table's rows through the streaming CSV writer.
 func writeCSV(w io.Writer, t *report.Table) error {
-	cw := csvsafe.NewWriter(w) // CRLF line ends: RFC 4180
-	head := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		head[i] = c.Name
-	}
-	if err := cw.Write(head); err != nil {
-		return err
-	}
-	row := make([]string, len(t.Columns))
+	rw := &csvRows{cw: csvsafe.NewWriter(w), cols: t.Columns, cells: make([]string, len(t.Columns))}
 	for _, r := range t.Rows {
-		for i, c := range t.Columns {
-			row[i] = Text(c, r[i])
-		}
-		if err := cw.Write(row); err != nil {
+		if err := rw.Write(r); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return rw.Close()
 }
 
 // writeJSON writes the rows as objects with the columns in order: numbers as

@@ -46,7 +46,7 @@ func NewRowWriter(w io.Writer, name string, cols []report.Column, format string)
 }
 
 // csvRows writes RFC 4180 CSV whose cells a spreadsheet cannot take for
-// formulas, as writeCSV does.
+// formulas (csvsafe); writeCSV writes a whole table through it.
 type csvRows struct {
 	cw     *csvsafe.Writer
 	cols   []report.Column
