@@ -21,7 +21,6 @@ type (
 	Options = pgcluster.Options
 )
 
-
 // Find returns the folder holding initdb and pg_ctl, or ErrMissing.
 func Find() (string, error) { return pgcluster.Find() }
 
